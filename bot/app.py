@@ -1,0 +1,154 @@
+"""Composition root: settings → engine → Bolt AsyncApp → handlers → ASGI app (Starlette)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot import db
+from bot.config import Config
+from bot.deps import Deps
+from bot.metrics import Metrics
+from bot.slack.client import SlackDirectory, SlackMessenger, make_web_client
+
+logger = logging.getLogger(__name__)
+
+
+def build_deps(config: Config) -> Deps:
+    settings = config.settings
+    engine = db.make_engine(settings.database_url)
+    web_client = make_web_client(token=settings.bot_token, base_url=settings.slack_api_url)
+    background_client = make_web_client(
+        token=settings.bot_token, base_url=settings.slack_api_url, background=True
+    )
+    return Deps(
+        config=config,
+        engine=engine,
+        sessions=db.make_sessionmaker(engine),
+        directory=SlackDirectory(web_client),
+        messenger=SlackMessenger(background_client),
+        metrics=Metrics(),
+        web_client=web_client,
+    )
+
+
+def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
+    """The Bolt app with every listener registered; `deps` reaches listeners by name."""
+    import handlers
+
+    settings = deps.config.settings
+    app = AsyncApp(
+        token=settings.bot_token,
+        signing_secret=settings.signing_secret or "socket-mode",
+        client=deps.web_client,
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+    )
+    handlers.register_handlers(app, deps)
+    return app
+
+
+def _request_kind(body: bytes, content_type: str) -> str:
+    """command / block_actions / view_submission / event_callback…, for metrics only."""
+    try:
+        if "json" in content_type:
+            return str(json.loads(body).get("type", "unknown"))
+        form = parse_qs(body.decode())
+        if "payload" in form:
+            return str(json.loads(form["payload"][0]).get("type", "unknown"))
+        if "command" in form:
+            return "command"
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return "malformed"
+    return "unknown"
+
+
+def _well_formed(body: bytes, content_type: str) -> bool:
+    try:
+        if "json" in content_type:
+            return isinstance(json.loads(body), dict)
+        text = body.decode()
+        form = parse_qs(text, strict_parsing=bool(text))
+        if "payload" in form:
+            return isinstance(json.loads(form["payload"][0]), dict)
+        return "command" in form or "ssl_check" in form
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None = None) -> Starlette:
+    """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus)."""
+    handler = AsyncSlackRequestHandler(bolt)
+    verifier = SignatureVerifier(deps.config.settings.signing_secret or "")
+    metrics = deps.metrics
+
+    async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        content_type = request.headers.get("content-type", "")
+        kind = _request_kind(body, content_type)
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        if not timestamp.isdigit() or not verifier.is_valid(
+            body=body, timestamp=timestamp, signature=request.headers.get("x-slack-signature", "")
+        ):
+            metrics.requests.labels(kind=kind, status="401").inc()
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        if not _well_formed(body, content_type):
+            metrics.requests.labels(kind="malformed", status="400").inc()
+            return JSONResponse({"error": "malformed request body"}, status_code=400)
+        response = await handler.handle(request)
+        metrics.requests.labels(kind=kind, status=str(response.status_code)).inc()
+        metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
+        return response
+
+    async def healthz(_: Request) -> Response:
+        try:
+            await _with_timeout(db.ping(deps.engine), 2.0)
+        except Exception as exc:
+            logger.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for hook in lifespan_hooks or []:
+                await stack.enter_async_context(hook)
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _with_timeout(awaitable: Awaitable[Any], seconds: float) -> Any:
+    return await asyncio.wait_for(awaitable, seconds)
+
+
+def create_app(config: Config) -> tuple[Deps, AsyncApp, Starlette]:
+    deps = build_deps(config)
+    bolt = build_bolt(deps)
+    return deps, bolt, build_asgi(deps, bolt)
+

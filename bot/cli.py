@@ -1,0 +1,184 @@
+"""The `cop` command: serve, db upgrade/check, communities import, demo, emulator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import config as config_mod
+from bot.config import ConfigError
+
+logger = logging.getLogger("cop")
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot import db
+    from bot.app import build_asgi, build_bolt, build_deps
+
+    config = config_mod.load(os.environ)
+    settings = config.settings
+    if args.socket_mode:
+        settings.require("bot_token", "app_token")
+    else:
+        settings.require("bot_token", "signing_secret")
+    _setup_logging(settings.log_level)
+    deps = build_deps(config)
+
+    async def run() -> None:
+        await db.upgrade(deps.engine)
+        bolt = build_bolt(deps, socket_mode=args.socket_mode)
+        asgi = build_asgi(deps, bolt)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                asgi,
+                host=args.host or settings.host,
+                port=args.port or settings.port,
+                log_level=settings.log_level.lower(),
+                access_log=False,
+            )
+        )
+        if args.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(bolt, settings.app_token)
+            await handler.connect_async()
+            logger.info("connected to Slack over Socket Mode")
+        await server.serve()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from bot import db
+
+    settings = config_mod.load_settings(os.environ)
+    engine = db.make_engine(settings.database_url)
+
+    async def run() -> None:
+        try:
+            if args.action == "upgrade":
+                await db.upgrade(engine, args.revision)
+                print(f"database at {args.revision}: {_safe_url(settings.database_url)}")
+            else:
+                await db.check(engine)
+                print("models and migrations agree")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_communities_import(args: argparse.Namespace) -> int:
+    from bot import communities, db
+
+    settings = config_mod.load_settings(os.environ)
+    path = Path(args.file)
+    if not path.exists():
+        raise ConfigError(f"{path}: file not found")
+    rows, errors = communities.parse_csv(path.read_text(encoding="utf-8-sig"))
+    for error in errors:
+        print(f"{path}: {error}", file=sys.stderr)
+    if errors and not args.partial:
+        print(f"{path}: nothing imported ({len(errors)} problem(s)); fix them or use --partial", file=sys.stderr)
+        return 1
+    engine = db.make_engine(settings.database_url)
+
+    async def run() -> communities.ImportReport:
+        try:
+            await db.upgrade(engine)
+            sessions = db.make_sessionmaker(engine)
+            async with sessions.begin() as session:
+                return await communities.import_rows(session, workspace_id=args.workspace, rows=rows)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    print(f"{len(report.created)} created, {len(report.updated)} updated, {len(errors)} line(s) skipped")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot import demo
+
+    _setup_logging("WARNING")
+    return asyncio.run(demo.run(scale=args.scale, language=args.lang, keep=args.keep))
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from bot.slack import emulator
+
+    _setup_logging("INFO")
+    return emulator.main(["--port", str(args.port)])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cop", description="cop-bot: communities of practice on Slack")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the bot (HTTP, or Socket Mode)")
+    serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    dbp = sub.add_parser("db", help="database schema")
+    dbp.add_argument("action", choices=["upgrade", "check"])
+    dbp.add_argument("revision", nargs="?", default="head")
+    dbp.set_defaults(func=cmd_db)
+
+    comm = sub.add_parser("communities", help="the programme registry")
+    comm_sub = comm.add_subparsers(dest="action", required=True)
+    imp = comm_sub.add_parser("import", help="create or update communities from a CSV file")
+    imp.add_argument("file")
+    imp.add_argument("--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id")
+    imp.add_argument("--partial", action="store_true", help="import the good lines even if some are bad")
+    imp.set_defaults(func=cmd_communities_import)
+
+    demo = sub.add_parser("demo", help="run a demo programme against the built-in Slack emulator")
+    demo.add_argument("--scale", choices=["small", "large"], default="small")
+    demo.add_argument("--lang", choices=["fr", "en", "both"], default="both")
+    demo.add_argument("--keep", action="store_true", help="keep the demo database (cop-demo.db)")
+    demo.set_defaults(func=cmd_demo)
+
+    emu = sub.add_parser("emulator", help="run the Slack Web API emulator")
+    emu.add_argument("--port", type=int, default=8790)
+    emu.set_defaults(func=cmd_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"cop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,459 @@
+"""The programme registry: communities, their channels, and who belongs with which role."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import people
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.models import (
+    ChannelStatus,
+    Community,
+    CommunityKind,
+    Membership,
+    Person,
+    Role,
+    utcnow,
+)
+
+NAME_MAX = 80
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def slugify(name: str) -> str:
+    """'Data Science' → 'data-science'; 'Agilité & Lean' → 'agilite-lean'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:60].strip("-") or "community"
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityView:
+    id: int
+    workspace_id: str
+    name: str
+    slug: str
+    channel_id: str
+    kind: CommunityKind
+    language: str | None
+    tz: str | None
+    channel_status: ChannelStatus
+
+    @classmethod
+    def of(cls, c: Community) -> CommunityView:
+        return cls(
+            id=c.id,
+            workspace_id=c.workspace_id,
+            name=c.name,
+            slug=c.slug,
+            channel_id=c.channel_id,
+            kind=c.kind,
+            language=c.language,
+            tz=c.tz,
+            channel_status=c.channel_status,
+        )
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("community.name_missing", field="name")
+    if len(name) > NAME_MAX:
+        raise InvalidInput("community.name_too_long", field="name", max=NAME_MAX)
+    return name
+
+
+async def _unique_slug(session: AsyncSession, workspace_id: str, name: str) -> str:
+    base = slugify(name)
+    taken = set(
+        await session.scalars(
+            sa.select(Community.slug).where(
+                Community.workspace_id == workspace_id,
+                sa.or_(Community.slug == base, Community.slug.like(f"{base}-%")),
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+async def by_channel(session: AsyncSession, *, workspace_id: str, channel_id: str) -> Community | None:
+    return await session.scalar(
+        sa.select(Community).where(Community.workspace_id == workspace_id, Community.channel_id == channel_id)
+    )
+
+
+async def by_slug(session: AsyncSession, *, workspace_id: str, slug: str) -> Community | None:
+    return await session.scalar(
+        sa.select(Community).where(Community.workspace_id == workspace_id, Community.slug == slug.lower())
+    )
+
+
+async def get(session: AsyncSession, *, workspace_id: str, community_id: int) -> Community:
+    community = await session.get(Community, community_id)
+    if community is None or community.workspace_id != workspace_id:
+        raise NotFound("community.not_found")
+    return community
+
+
+async def all_active(session: AsyncSession, *, workspace_id: str | None = None) -> list[Community]:
+    query = sa.select(Community).where(Community.channel_status == ChannelStatus.OK)
+    if workspace_id:
+        query = query.where(Community.workspace_id == workspace_id)
+    return list(await session.scalars(query.order_by(Community.id)))
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    name: str,
+    channel_id: str,
+    kind: CommunityKind = CommunityKind.SPONTANEOUS,
+    language: str | None = None,
+    tz: str | None = None,
+) -> Community:
+    """Make a channel a community; a channel can hold only one community."""
+    name = clean_name(name)
+    if language is not None and language not in ("fr", "en"):
+        raise InvalidInput("community.bad_language", field="language", value=language)
+    if tz is not None:
+        check_tz(tz)
+    await people.ensure_workspace(session, workspace_id)
+    existing = await by_channel(session, workspace_id=workspace_id, channel_id=channel_id)
+    if existing is not None:
+        raise Conflict("community.channel_taken", name=existing.name, slug=existing.slug)
+    community = Community(
+        workspace_id=workspace_id,
+        name=name,
+        slug=await _unique_slug(session, workspace_id, name),
+        channel_id=channel_id,
+        kind=kind,
+        language=language,
+        tz=tz,
+    )
+    session.add(community)
+    await session.flush()
+    return community
+
+
+def check_tz(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("common.bad_timezone", field="tz", value=tz) from None
+    return tz
+
+
+# --- membership -------------------------------------------------------------------------------
+
+
+async def active_memberships(session: AsyncSession, *, community_id: int) -> list[tuple[Membership, Person]]:
+    rows = await session.execute(
+        sa.select(Membership, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.community_id == community_id, Membership.left_at.is_(None))
+        .order_by(Person.real_name, Person.name, Person.slack_user_id)
+    )
+    return [(m, p) for m, p in rows.tuples()]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: int = 0
+
+
+async def sync_members(
+    session: AsyncSession,
+    *,
+    community: Community,
+    member_ids: Iterable[str],
+    bot_user_ids: Iterable[str] = (),
+    now: datetime | None = None,
+) -> SyncReport:
+    """Make memberships match the channel's member list: open stints for newcomers, close leavers."""
+    now = now or utcnow()
+    skip = set(bot_user_ids)
+    wanted = {uid for uid in member_ids if uid not in skip}
+    current = {p.slack_user_id: m for m, p in await active_memberships(session, community_id=community.id)}
+    persons = await people.ensure_many(session, workspace_id=community.workspace_id, slack_user_ids=wanted)
+    added = sorted(wanted - current.keys())
+    bots = {uid for uid in added if persons[uid].is_bot}
+    added = [uid for uid in added if uid not in bots]
+    session.add_all(
+        Membership(
+            workspace_id=community.workspace_id,
+            community_id=community.id,
+            person_id=persons[uid].id,
+            role=Role.MEMBER,
+            joined_at=now,
+            source="sync",
+        )
+        for uid in added
+    )
+    removed = sorted(current.keys() - wanted)
+    for uid in removed:
+        current[uid].left_at = now
+    await session.flush()
+    return SyncReport(added=added, removed=removed, kept=len(current) - len(removed))
+
+
+@dataclass(frozen=True, slots=True)
+class JoinResult:
+    person_id: int
+    joined: bool
+    previous_left_at: datetime | None
+
+
+async def member_joined(
+    session: AsyncSession, *, community: Community, slack_user_id: str, now: datetime | None = None
+) -> JoinResult:
+    """Open a stint (idempotent: already a member → nothing changes)."""
+    now = now or utcnow()
+    person = (
+        await people.ensure_many(session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id])
+    )[slack_user_id]
+    active = await session.scalar(
+        sa.select(Membership).where(
+            Membership.community_id == community.id,
+            Membership.person_id == person.id,
+            Membership.left_at.is_(None),
+        )
+    )
+    previous_left_at = await session.scalar(
+        sa.select(sa.func.max(Membership.left_at)).where(
+            Membership.community_id == community.id, Membership.person_id == person.id
+        )
+    )
+    if active is not None:
+        return JoinResult(person_id=person.id, joined=False, previous_left_at=previous_left_at)
+    session.add(
+        Membership(
+            workspace_id=community.workspace_id,
+            community_id=community.id,
+            person_id=person.id,
+            role=Role.MEMBER,
+            joined_at=now,
+            source="event",
+        )
+    )
+    await session.flush()
+    return JoinResult(person_id=person.id, joined=True, previous_left_at=previous_left_at)
+
+
+async def member_left(
+    session: AsyncSession, *, community: Community, slack_user_id: str, now: datetime | None = None
+) -> bool:
+    person = await people.find(session, workspace_id=community.workspace_id, slack_user_id=slack_user_id)
+    if person is None:
+        return False
+    result = await session.execute(
+        sa.update(Membership)
+        .where(
+            Membership.community_id == community.id,
+            Membership.person_id == person.id,
+            Membership.left_at.is_(None),
+        )
+        .values(left_at=now or utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def rejoined_recently(previous_left_at: datetime | None, *, now: datetime, days: int) -> bool:
+    return previous_left_at is not None and now - previous_left_at <= timedelta(days=days)
+
+
+async def set_role(
+    session: AsyncSession, *, community: Community, slack_user_id: str, role: Role, now: datetime | None = None
+) -> Membership:
+    """Give someone a role; naming a person who is not in the channel yet makes them a member too."""
+    person = (
+        await people.ensure_many(session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id])
+    )[slack_user_id]
+    membership = await session.scalar(
+        sa.select(Membership).where(
+            Membership.community_id == community.id,
+            Membership.person_id == person.id,
+            Membership.left_at.is_(None),
+        )
+    )
+    if membership is None:
+        membership = Membership(
+            workspace_id=community.workspace_id,
+            community_id=community.id,
+            person_id=person.id,
+            role=role,
+            joined_at=now or utcnow(),
+            source="role",
+        )
+        session.add(membership)
+    else:
+        membership.role = role
+    await session.flush()
+    return membership
+
+
+async def people_with_roles(
+    session: AsyncSession, *, community_id: int, roles: Iterable[Role]
+) -> list[tuple[Role, Person]]:
+    rows = await session.execute(
+        sa.select(Membership.role, Person)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.community_id == community_id,
+            Membership.left_at.is_(None),
+            Membership.role.in_(list(roles)),
+        )
+        .order_by(Membership.role, Person.real_name)
+    )
+    return [(r, p) for r, p in rows.tuples()]
+
+
+async def mark_channel(session: AsyncSession, *, community: Community, status: ChannelStatus) -> None:
+    community.channel_status = status
+    if status != ChannelStatus.OK and community.archived_at is None:
+        community.archived_at = utcnow()
+    if status == ChannelStatus.OK:
+        community.archived_at = None
+    await session.flush()
+
+
+async def memberships_of(session: AsyncSession, *, person_id: int) -> list[tuple[Membership, Community]]:
+    rows = await session.execute(
+        sa.select(Membership, Community)
+        .join(Community, Community.id == Membership.community_id)
+        .where(Membership.person_id == person_id, Membership.left_at.is_(None))
+        .order_by(Community.name)
+    )
+    return [(m, c) for m, c in rows.tuples()]
+
+
+# --- CSV import -------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("name", "channel_id", "kind", "language", "leaders", "sponsor")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    line: int
+    name: str
+    channel_id: str
+    kind: CommunityKind
+    language: str | None
+    leaders: tuple[str, ...]
+    sponsor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    created: list[str]
+    updated: list[str]
+    errors: list[str]
+
+
+def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
+    """Parse the import file; every bad line is reported with its number, good lines still load.
+
+    Columns: name, channel_id, kind (spontaneous|piloted), language (fr|en, empty = programme
+    default), leaders (Slack user ids separated by spaces or ';'), sponsor (one Slack user id).
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    sample = text[:2048]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("name", "channel_id") if c not in header]
+    if missing:
+        return [], [f"header: missing column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}"]
+    reader.fieldnames = header
+    rows: list[ImportRow] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(reader, start=2):
+        cell = {k: (v or "").strip() for k, v in raw.items() if k}
+        problems = []
+        name = " ".join(cell.get("name", "").split())
+        channel = cell.get("channel_id", "").upper()
+        if not name:
+            problems.append("name is empty")
+        elif len(name) > NAME_MAX:
+            problems.append(f"name longer than {NAME_MAX} characters")
+        if not _CHANNEL_ID.match(channel):
+            problems.append(f"channel_id {channel!r} is not a Slack channel id (C… or G…)")
+        elif channel in seen:
+            problems.append(f"channel_id {channel} appears twice")
+        kind_text = (cell.get("kind") or "spontaneous").lower()
+        if kind_text not in {k.value for k in CommunityKind}:
+            problems.append(f"kind {kind_text!r} is not spontaneous or piloted")
+        language = (cell.get("language") or "").lower() or None
+        if language not in (None, "fr", "en"):
+            problems.append(f"language {language!r} is not fr or en")
+        leaders = tuple(x for x in re.split(r"[\s;|]+", cell.get("leaders", "")) if x)
+        sponsor = cell.get("sponsor") or None
+        for uid in (*leaders, *([sponsor] if sponsor else [])):
+            if not _USER_ID.match(uid):
+                problems.append(f"{uid!r} is not a Slack user id (U…)")
+        if problems:
+            errors.append(f"line {index}: " + "; ".join(problems))
+            continue
+        seen.add(channel)
+        rows.append(
+            ImportRow(
+                line=index,
+                name=name,
+                channel_id=channel,
+                kind=CommunityKind(kind_text),
+                language=language,
+                leaders=leaders,
+                sponsor=sponsor,
+            )
+        )
+    return rows, errors
+
+
+async def import_rows(session: AsyncSession, *, workspace_id: str, rows: list[ImportRow]) -> ImportReport:
+    """Create or update communities from parsed rows; re-running the same file changes nothing."""
+    await people.ensure_workspace(session, workspace_id)
+    created: list[str] = []
+    updated: list[str] = []
+    for row in rows:
+        community = await by_channel(session, workspace_id=workspace_id, channel_id=row.channel_id)
+        if community is None:
+            community = await create(
+                session,
+                workspace_id=workspace_id,
+                name=row.name,
+                channel_id=row.channel_id,
+                kind=row.kind,
+                language=row.language,
+            )
+            created.append(community.slug)
+        else:
+            community.name, community.kind, community.language = row.name, row.kind, row.language
+            updated.append(community.slug)
+        for uid in row.leaders:
+            await set_role(session, community=community, slack_user_id=uid, role=Role.LEADER)
+        if row.sponsor:
+            await set_role(session, community=community, slack_user_id=row.sponsor, role=Role.SPONSOR)
+    return ImportReport(created=created, updated=updated, errors=[])

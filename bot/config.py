@@ -1,0 +1,302 @@
+"""Settings from the environment (secrets, URLs) and the programme from app.yaml.
+
+Both are validated at start; any problem becomes one `ConfigError` line that names the file or
+variable, the field and what is expected, so an operator never reads a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LANGUAGES = ("fr", "en")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the operator; `cop` prints it and exits 2."""
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"expected an IANA time zone such as Europe/Paris, got {value!r}") from exc
+    return value
+
+
+def _check_user_ids(values: list[str]) -> list[str]:
+    for value in values:
+        if not _USER_ID.match(value):
+            raise ValueError(f"expected Slack user ids such as U012ABC, got {value!r}")
+    return values
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QuietHours(_Strict):
+    start: str = Field("09:00", pattern=r"^\d\d:\d\d$")
+    end: str = Field("18:00", pattern=r"^\d\d:\d\d$")
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+
+
+class WelcomeRitual(_Strict):
+    enabled: bool = True
+    delivery: Literal["dm", "channel"] = "dm"
+    rejoin_days: int = Field(30, ge=0)
+    bulk_threshold: int = Field(20, ge=1)
+    digest_cadence: Literal["weekly", "off"] = "weekly"
+
+
+class RemindersRitual(_Strict):
+    enabled: bool = True
+    offsets_hours: list[float] = Field(default_factory=lambda: [24.0, 1.0])
+
+
+class Question(_Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    kind: Literal["scale", "nps", "text"]
+    text: dict[Literal["fr", "en"], str]
+    min: int = 1
+    max: int = 5
+    optional: bool = False
+
+
+def _default_questions() -> list[Question]:
+    return [
+        Question(
+            key="value",
+            kind="scale",
+            min=1,
+            max=5,
+            text={
+                "fr": "Ce mois-ci, la communauté m'a été utile (1 = pas du tout, 5 = énormément)",
+                "en": "This month the community was useful to me (1 = not at all, 5 = very much)",
+            },
+        ),
+        Question(
+            key="recommend",
+            kind="nps",
+            min=0,
+            max=10,
+            text={
+                "fr": "Recommanderiez-vous la communauté à un collègue ? (0 à 10)",
+                "en": "Would you recommend the community to a colleague? (0 to 10)",
+            },
+        ),
+        Question(
+            key="comment",
+            kind="text",
+            optional=True,
+            text={"fr": "Un mot pour l'équipe d'animation ?", "en": "Anything to tell the leaders?"},
+        ),
+    ]
+
+
+class PulseRitual(_Strict):
+    enabled: bool = True
+    cadence: Literal["weekly", "monthly", "quarterly"] = "monthly"
+    delivery: Literal["dm", "channel"] = "dm"
+    audience: Literal["all", "active"] = "all"
+    open_days: int = Field(7, ge=1, le=60)
+    reminder_after_days: int = Field(3, ge=1)
+    min_answers: int = Field(5, ge=1)
+    questions: list[Question] = Field(default_factory=_default_questions)
+
+
+class StoriesRitual(_Strict):
+    enabled: bool = True
+    cadence: Literal["monthly", "quarterly", "yearly"] = "quarterly"
+    delivery: Literal["dm", "channel"] = "channel"
+
+
+class Rituals(_Strict):
+    grace_hours: float = Field(24.0, ge=0)
+    run_hour: int = Field(10, ge=0, le=23)
+    dm_cap_per_week: int = Field(3, ge=1)
+    welcome: WelcomeRitual = Field(default_factory=WelcomeRitual)
+    reminders: RemindersRitual = Field(default_factory=RemindersRitual)
+    pulse: PulseRitual = Field(default_factory=PulseRitual)
+    stories: StoriesRitual = Field(default_factory=StoriesRitual)
+
+
+class HealthThresholds(_Strict):
+    active_window_days: int = Field(56, ge=7)
+    thriving_growth: float = 0.10
+    at_risk_drop: float = 0.25
+    dormant_active_rate: float = 0.02
+    event_gap_days: int = Field(90, ge=1)
+    low_pulse: float = 3.0
+    charter_stale_days: int = Field(365, ge=1)
+
+
+class Programme(_Strict):
+    """The programme as app.yaml describes it."""
+
+    name: str = Field(min_length=1, max_length=120)
+    language: Literal["fr", "en"] = "fr"
+    timezone: str = "Europe/Paris"
+    managers: list[str] = Field(default_factory=list)
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    rituals: Rituals = Field(default_factory=Rituals)
+    health: HealthThresholds = Field(default_factory=HealthThresholds)
+    templates: dict[str, dict[Literal["fr", "en"], str]] = Field(default_factory=dict)
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
+    _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the process needs from its environment."""
+
+    bot_token: str | None
+    signing_secret: str | None
+    app_token: str | None
+    slack_api_url: str
+    database_url: str
+    config_path: Path
+    extra_managers: tuple[str, ...] = ()
+    quiet_hours: bool = True
+    host: str = "127.0.0.1"
+    port: int = 3000
+    log_level: str = "INFO"
+    instance_id: str = field(default="")
+
+    def require(self, *names: str) -> None:
+        """Stop the start when a secret the chosen mode needs is missing."""
+        env_names = {
+            "bot_token": "SLACK_BOT_TOKEN",
+            "signing_secret": "SLACK_SIGNING_SECRET",
+            "app_token": "SLACK_APP_TOKEN",
+        }
+        missing = [env_names[n] for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError(
+                f"environment: {', '.join(missing)}: missing; set "
+                f"{'it' if len(missing) == 1 else 'them'} to the value(s) from your Slack app settings"
+            )
+
+
+def default_database_url(cwd: Path | None = None) -> str:
+    return f"sqlite+aiosqlite:///{(cwd or Path.cwd()) / 'cop-bot.db'}"
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read settings from an environment mapping (tests pass a dict)."""
+    url = environ.get("COP_DATABASE_URL") or default_database_url()
+    url = normalise_database_url(url)
+    managers = tuple(m.strip() for m in environ.get("COP_PROGRAMME_MANAGERS", "").split(",") if m.strip())
+    try:
+        _check_user_ids(list(managers))
+    except ValueError as exc:
+        raise ConfigError(f"environment: COP_PROGRAMME_MANAGERS: {exc}") from None
+    quiet = environ.get("COP_QUIET_HOURS", "on").lower()
+    if quiet not in {"on", "off"}:
+        raise ConfigError(f"environment: COP_QUIET_HOURS: expected on|off, got {quiet!r}")
+    port_text = environ.get("PORT") or environ.get("COP_PORT") or "3000"
+    if not port_text.isdigit():
+        raise ConfigError(f"environment: COP_PORT: expected a port number, got {port_text!r}")
+    api_url = environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not api_url.endswith("/"):
+        api_url += "/"
+    return Settings(
+        bot_token=environ.get("SLACK_BOT_TOKEN") or None,
+        signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
+        app_token=environ.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=api_url,
+        database_url=url,
+        config_path=Path(environ.get("COP_CONFIG") or "app.yaml"),
+        extra_managers=managers,
+        quiet_hours=quiet == "on",
+        host=environ.get("COP_HOST", "127.0.0.1"),
+        port=int(port_text),
+        log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
+        instance_id=environ.get("COP_INSTANCE_ID", ""),
+    )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual URL spellings and pick the async drivers we ship."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    if not (url.startswith("postgresql+asyncpg://") or url.startswith("sqlite+aiosqlite://")):
+        raise ConfigError(
+            f"environment: COP_DATABASE_URL: expected a postgresql:// or sqlite:/// URL, got {url.split(':')[0]!r}"
+        )
+    return url
+
+
+def load_programme(path: Path) -> Programme:
+    """Read and validate app.yaml; with no ./app.yaml at all, the embedded defaults apply."""
+    if not path.exists():
+        if path == Path("app.yaml"):
+            return Programme(name="Communautés de pratique")
+        raise ConfigError(f"{path}: file not found (set COP_CONFIG to your programme file)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    raw = raw.get("programme", raw) if isinstance(raw.get("programme"), dict) else raw
+    try:
+        return Programme.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(path, exc)) from None
+
+
+def _first_problem(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top)"
+        got = err.get("input")
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        elif err["type"] == "missing":
+            message = "required field missing"
+        elif not isinstance(got, dict | list) and "got" not in message:
+            message = f"{message}, got {got!r}"
+        lines.append(f"{path}: {where}: {message}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings and programme together, as the composition root needs them."""
+
+    settings: Settings
+    programme: Programme
+
+    @property
+    def managers(self) -> frozenset[str]:
+        return frozenset(self.programme.managers) | frozenset(self.settings.extra_managers)
+
+
+def load(environ: Mapping[str, str]) -> Config:
+    settings = load_settings(environ)
+    return Config(settings=settings, programme=load_programme(settings.config_path))
+
+
+def as_plain(obj: Any) -> Any:
+    """Programme parts as plain data (for outbox payloads and templates)."""
+    return obj.model_dump() if isinstance(obj, BaseModel) else obj

@@ -1,0 +1,99 @@
+"""Translations (gettext catalogues fr/en, read with Babel) and locale-aware formatting.
+
+Every user-facing sentence lives in `fr.po` / `en.po` under a stable key; code asks for
+`t("key", **params)`. Dates and numbers are formatted with Babel for the locale.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+from babel.support import Translations
+
+LANGUAGES = ("fr", "en")
+_HERE = Path(__file__).resolve().parent
+_BABEL_LOCALE = {"fr": "fr_FR", "en": "en_GB"}
+
+
+@cache
+def _translations(language: str) -> Translations:
+    with (_HERE / f"{language}.po").open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(fp=buf)
+
+
+@cache
+def catalogue_keys(language: str) -> frozenset[str]:
+    with (_HERE / f"{language}.po").open("rb") as fh:
+        catalog = read_po(fh, locale=language)
+    return frozenset(m.id for m in catalog if m.id and m.string)
+
+
+def language_of(locale: str | None, default: str = "fr") -> str:
+    """fr-FR, fr_CA, en-US… → fr or en; anything else → the default."""
+    if not locale:
+        return default
+    head = locale.replace("_", "-").split("-")[0].lower()
+    return head if head in LANGUAGES else default
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """`t("key", name=...)` in one language, plus Babel formatting for it."""
+
+    language: str
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        text = _translations(self.language).gettext(key)
+        if text == key and self.language != "en":
+            text = _translations("en").gettext(key)
+        return text.format(**params) if params else text
+
+    @property
+    def babel_locale(self) -> Locale:
+        return Locale.parse(_BABEL_LOCALE[self.language])
+
+    def date(self, value: date, fmt: str = "long") -> str:
+        return format_date(value, format=fmt, locale=self.babel_locale)
+
+    def datetime(self, value: datetime, tz: str | None = None, fmt: str = "full_short") -> str:
+        """A moment as people read it in their zone: 'mardi 3 décembre 2026 à 14:00 (Europe/Paris)'."""
+        zone = ZoneInfo(tz) if tz else None
+        local = value.astimezone(zone) if zone else value
+        if fmt == "full_short":
+            day = format_date(local, format="full", locale=self.babel_locale)
+            hour = format_time(local, format="short", locale=self.babel_locale)
+            return self("format.day_at_time", day=day, time=hour)
+        return format_datetime(local, format=fmt, locale=self.babel_locale)
+
+    def time(self, value: datetime, tz: str | None = None) -> str:
+        local = value.astimezone(ZoneInfo(tz)) if tz else value
+        return format_time(local, format="short", locale=self.babel_locale)
+
+    def number(self, value: float | int | Decimal, digits: int = 1) -> str:
+        if isinstance(value, int):
+            return format_decimal(value, locale=self.babel_locale)
+        return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=self.babel_locale)
+
+    def percent(self, ratio: float) -> str:
+        return format_percent(ratio, format="#,##0 %", locale=self.babel_locale)
+
+
+def translate(language: str | None) -> Translator:
+    """The single entry point: a translator for `fr` or `en` (anything else → fr)."""
+    return Translator(language_of(language))

@@ -1,0 +1,555 @@
+"""The database schema: every table of the domain, keyed by workspace (tenant)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on both databases (SQLite forgets the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: sa.JSON(),
+        list[Any]: sa.JSON(),
+        Decimal: sa.Numeric(14, 2),
+    }
+
+
+def str_enum(enum_cls: type[enum.StrEnum]) -> sa.Enum:
+    """A portable enum column: VARCHAR on both databases, values stored as text."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+# --- enumerations -----------------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    LEADER = "leader"
+    CORE_TEAM = "core_team"
+    SPONSOR = "sponsor"
+    MEMBER = "member"
+
+
+class CommunityKind(enum.StrEnum):
+    SPONTANEOUS = "spontaneous"
+    PILOTED = "piloted"
+
+
+class Stage(enum.StrEnum):
+    PREPARATION = "preparation"
+    LAUNCH = "launch"
+    GROWTH = "growth"
+    MATURITY = "maturity"
+    DORMANT = "dormant"
+
+
+class ChannelStatus(enum.StrEnum):
+    OK = "ok"
+    ARCHIVED = "archived"
+    GONE = "gone"
+
+
+class EventKind(enum.StrEnum):
+    WEBINAR = "webinar"
+    MEETING = "meeting"
+    KICK_OFF = "kick_off"
+    WORKSHOP = "workshop"
+    ANNUAL_GATHERING = "annual_gathering"
+
+
+class EventStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class RsvpAnswer(enum.StrEnum):
+    GOING = "going"
+    MAYBE = "maybe"
+    DECLINED = "declined"
+
+
+class Ritual(enum.StrEnum):
+    WELCOME = "welcome"
+    REMINDERS = "reminders"
+    PULSE = "pulse"
+    STORIES = "stories"
+    DIGEST = "digest"
+
+
+class Delivery(enum.StrEnum):
+    DM = "dm"
+    CHANNEL = "channel"
+
+
+class RunStatus(enum.StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class PollStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class StoryStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+
+
+class ValueKind(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    POTENTIAL = "potential"
+    APPLIED = "applied"
+    REALISED = "realised"
+    REFRAMING = "reframing"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PreferenceState(enum.StrEnum):
+    OFF = "off"
+    SNOOZED = "snoozed"
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+class Workspace(Base):
+    """A Slack workspace (tenant); every other table is keyed by it."""
+
+    __tablename__ = "workspace"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    token_revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    """A Slack user as the bot knows them: enough to address, never message content."""
+
+    __tablename__ = "person"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "slack_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    slack_user_id: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    real_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    tz: Mapped[str | None] = mapped_column(sa.String(64))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    is_bot: Mapped[bool] = mapped_column(default=False)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    dm_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    unreachable_reason: Mapped[str | None] = mapped_column(sa.String(64))
+    erased_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Community(Base):
+    """A community of practice, living in one Slack channel."""
+
+    __tablename__ = "community"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "slug"),
+        sa.UniqueConstraint("workspace_id", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    slug: Mapped[str] = mapped_column(sa.String(80))
+    channel_id: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[CommunityKind] = mapped_column(str_enum(CommunityKind), default=CommunityKind.SPONTANEOUS)
+    stage: Mapped[Stage] = mapped_column(str_enum(Stage), default=Stage.LAUNCH)
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    tz: Mapped[str | None] = mapped_column(sa.String(64))
+    channel_status: Mapped[ChannelStatus] = mapped_column(str_enum(ChannelStatus), default=ChannelStatus.OK)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    archived_at: Mapped[datetime | None]
+
+
+class Membership(Base):
+    """One stint of a person in a community; leaving closes it, rejoining opens a new one."""
+
+    __tablename__ = "membership"
+    __table_args__ = (sa.Index("ix_membership_active", "community_id", "person_id", "left_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.MEMBER)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(sa.String(16), default="sync")
+
+
+class CharterVersion(Base):
+    """A version of a community's charter; saving adds a version, never overwrites one."""
+
+    __tablename__ = "charter_version"
+    __table_args__ = (sa.UniqueConstraint("community_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    mission: Mapped[str] = mapped_column(sa.Text, default="")
+    ambition: Mapped[str] = mapped_column(sa.Text, default="")
+    objectives: Mapped[list[Any]] = mapped_column(default=list)
+    objectives_year: Mapped[int | None]
+    values: Mapped[str] = mapped_column(sa.Text, default="")
+    member_benefits: Mapped[str] = mapped_column(sa.Text, default="")
+    organisation_benefits: Mapped[str] = mapped_column(sa.Text, default="")
+    roles: Mapped[str] = mapped_column(sa.Text, default="")
+    indicators: Mapped[list[Any]] = mapped_column(default=list)
+    author_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """A webinar, meeting or gathering of a community; times stored in UTC."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(150))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind), default=EventKind.WEBINAR)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    tz: Mapped[str] = mapped_column(sa.String(64))
+    link: Mapped[str | None] = mapped_column(sa.String(1000))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.SCHEDULED)
+    channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    message_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    attendance_count: Mapped[int | None]
+    created_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EventRsvp(Base):
+    """A person's answer to an event; one row per person, changed in place."""
+
+    __tablename__ = "event_rsvp"
+    __table_args__ = (sa.UniqueConstraint("event_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[RsvpAnswer] = mapped_column(str_enum(RsvpAnswer))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EventAttendance(Base):
+    """Who came to an event, when the leader records names rather than a count."""
+
+    __tablename__ = "event_attendance"
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RitualSetting(Base):
+    """How one ritual runs in one community, and when it runs next (the durable schedule)."""
+
+    __tablename__ = "ritual_setting"
+    __table_args__ = (sa.UniqueConstraint("community_id", "ritual"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    ritual: Mapped[Ritual] = mapped_column(str_enum(Ritual))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    cadence: Mapped[str | None] = mapped_column(sa.String(24))
+    delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.DM)
+    target_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    template: Mapped[str | None] = mapped_column(sa.Text)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_run_at: Mapped[datetime | None]
+    last_result: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class RitualRun(Base):
+    """One due run of a ritual: done, or skipped when it was missed beyond the grace period."""
+
+    __tablename__ = "ritual_run"
+    __table_args__ = (sa.UniqueConstraint("community_id", "ritual", "period_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    ritual: Mapped[Ritual] = mapped_column(str_enum(Ritual))
+    period_key: Mapped[str] = mapped_column(sa.String(40))
+    due_at: Mapped[datetime]
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus))
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class RitualPreference(Base):
+    """A member's own choice to snooze or turn off one kind of ritual DM."""
+
+    __tablename__ = "ritual_preference"
+    __table_args__ = (sa.UniqueConstraint("person_id", "ritual"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    ritual: Mapped[Ritual] = mapped_column(str_enum(Ritual))
+    state: Mapped[PreferenceState] = mapped_column(str_enum(PreferenceState))
+    until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Poll(Base):
+    """A pulse poll of one community for one period.
+
+    Anonymity: answers carry a ballot derived from `ballot_salt`, which lets a member change
+    their answer while the poll is open; the salt is wiped at close, after which no answer can
+    be linked back to anyone.
+    """
+
+    __tablename__ = "poll"
+    __table_args__ = (sa.UniqueConstraint("community_id", "period_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    period_key: Mapped[str] = mapped_column(sa.String(40))
+    questions: Mapped[list[Any]] = mapped_column(default=list)
+    anonymous: Mapped[bool] = mapped_column(default=True)
+    delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.DM)
+    ballot_salt: Mapped[str | None] = mapped_column(sa.String(64))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[PollStatus] = mapped_column(str_enum(PollStatus), default=PollStatus.OPEN)
+    reminder_sent_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    share_summary: Mapped[bool] = mapped_column(default=False)
+
+
+class PollDelivery(Base):
+    """Who was asked and whether they answered: kept only to stop double answers and remind."""
+
+    __tablename__ = "poll_delivery"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("poll.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    delivered_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+
+
+class PollResponse(Base):
+    """One answer to one question; no person id, only an unlinkable ballot."""
+
+    __tablename__ = "poll_response"
+    __table_args__ = (sa.UniqueConstraint("poll_id", "ballot", "question_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    poll_id: Mapped[int] = mapped_column(sa.ForeignKey("poll.id", ondelete="CASCADE"))
+    ballot: Mapped[str] = mapped_column(sa.String(64))
+    question_key: Mapped[str] = mapped_column(sa.String(40))
+    score: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    answered_on: Mapped[date]
+
+
+class SuccessStory(Base):
+    """A member's account of value the community created, with its quantified benefit."""
+
+    __tablename__ = "success_story"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    author_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(sa.String(150), default="")
+    context: Mapped[str] = mapped_column(sa.Text, default="")
+    contribution: Mapped[str] = mapped_column(sa.Text, default="")
+    benefit: Mapped[str] = mapped_column(sa.Text, default="")
+    value_amount: Mapped[Decimal | None]
+    value_unit: Mapped[str | None] = mapped_column(sa.String(24))
+    people_involved: Mapped[str] = mapped_column(sa.Text, default="")
+    shareable: Mapped[bool] = mapped_column(default=False)
+    value_kind: Mapped[ValueKind | None] = mapped_column(str_enum(ValueKind))
+    status: Mapped[StoryStatus] = mapped_column(str_enum(StoryStatus), default=StoryStatus.SUBMITTED)
+    validated_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    validated_at: Mapped[datetime | None]
+    posted_ts: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class ActivityDaily(Base):
+    """Counters of one person's activity in one community on one day: never message text.
+
+    `person_id` is NULL on rows rolled up by retention or erasure: they keep community totals.
+    """
+
+    __tablename__ = "activity_daily"
+    __table_args__ = (
+        sa.UniqueConstraint("community_id", "person_id", "day"),
+        sa.Index("ix_activity_daily_community_day", "community_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    day: Mapped[date]
+    messages: Mapped[int] = mapped_column(default=0)
+    replies: Mapped[int] = mapped_column(default=0)
+    reactions: Mapped[int] = mapped_column(default=0)
+
+
+class KpiSnapshot(Base):
+    """KPIs of one scope (a community, or the programme) for one period."""
+
+    __tablename__ = "kpi_snapshot"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "scope", "period", "period_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(sa.String(40))
+    period: Mapped[str] = mapped_column(sa.String(8))
+    period_start: Mapped[date]
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BackfillState(Base):
+    """Where a backfill of one channel stands, so an interrupted one resumes."""
+
+    __tablename__ = "backfill_state"
+    __table_args__ = (sa.UniqueConstraint("community_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    oldest: Mapped[str] = mapped_column(sa.String(32))
+    latest: Mapped[str] = mapped_column(sa.String(32))
+    cursor: Mapped[str | None] = mapped_column(sa.String(500))
+    done_ts: Mapped[list[Any]] = mapped_column(default=list)
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Outbox(Base):
+    """A message the bot owes; written before it is sent, so a crash neither loses nor doubles it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(200))
+    sent_at: Mapped[datetime | None]
+    message_channel: Mapped[str | None] = mapped_column(sa.String(32))
+    message_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled: Slack redelivers, we count once."""
+
+    __tablename__ = "processed_event"
+
+    event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.String(32))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditLog(Base):
+    """Who changed what: roles, charters, events, rituals, privacy requests."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,91 @@
+"""Who may do what: the one place roles become permissions.
+
+Programme managers may do everything; a community's leaders and core team run it; sponsors
+may read its health; everyone may read charters and events.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import NotAllowed
+from bot.models import Membership, Person, Role
+
+
+class Action(enum.StrEnum):
+    CREATE_COMMUNITY = "create_community"
+    IMPORT_COMMUNITIES = "import_communities"
+    VIEW_PROGRAMME = "view_programme"
+    SET_ROLE = "set_role"
+    EDIT_CHARTER = "edit_charter"
+    MANAGE_EVENTS = "manage_events"
+    MANAGE_RITUALS = "manage_rituals"
+    VALIDATE_STORY = "validate_story"
+    VIEW_COMMUNITY_HEALTH = "view_community_health"
+
+
+_RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
+_MATRIX: dict[Action, frozenset[Role]] = {
+    Action.CREATE_COMMUNITY: frozenset(),
+    Action.IMPORT_COMMUNITIES: frozenset(),
+    Action.VIEW_PROGRAMME: frozenset(),
+    Action.SET_ROLE: frozenset({Role.LEADER}),
+    Action.EDIT_CHARTER: _RUNNERS,
+    Action.MANAGE_EVENTS: _RUNNERS,
+    Action.MANAGE_RITUALS: _RUNNERS,
+    Action.VALIDATE_STORY: _RUNNERS,
+    Action.VIEW_COMMUNITY_HEALTH: _RUNNERS | {Role.SPONSOR},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person asking, as the request identifies them."""
+
+    workspace_id: str
+    slack_user_id: str
+    is_manager: bool
+
+
+def allowed(action: Action, *, is_manager: bool, role: Role | None) -> bool:
+    """The permission matrix itself, pure so it can be tested as a table."""
+    if is_manager:
+        return True
+    return role is not None and role in _MATRIX[action]
+
+
+async def role_in(session: AsyncSession, *, actor: Actor, community_id: int) -> Role | None:
+    return await session.scalar(
+        sa.select(Membership.role)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.community_id == community_id,
+            Membership.left_at.is_(None),
+            Person.workspace_id == actor.workspace_id,
+            Person.slack_user_id == actor.slack_user_id,
+        )
+        .limit(1)
+    )
+
+
+async def require(
+    session: AsyncSession, *, actor: Actor, action: Action, community_id: int | None = None
+) -> None:
+    """Raise NotAllowed (with a reason key for the user) unless the actor may do this."""
+    if actor.is_manager:
+        return
+    role = await role_in(session, actor=actor, community_id=community_id) if community_id else None
+    if not allowed(action, is_manager=False, role=role):
+        raise NotAllowed(f"permission.{action.value}")
+
+
+async def may(session: AsyncSession, *, actor: Actor, action: Action, community_id: int | None = None) -> bool:
+    try:
+        await require(session, actor=actor, action=action, community_id=community_id)
+    except NotAllowed:
+        return False
+    return True

@@ -1,0 +1,71 @@
+"""What the core needs from a chat platform, as neutral protocols and dataclasses.
+
+Slack implements them in bot/slack/; a Teams adapter could implement them beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    user_id: str
+    name: str
+    real_name: str
+    tz: str | None
+    locale: str | None
+    is_bot: bool
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    channel_id: str
+    name: str
+    is_archived: bool
+    is_private: bool
+
+
+class Directory(Protocol):
+    """Who is where: people and channel membership."""
+
+    async def user(self, user_id: str) -> UserInfo | None: ...
+
+    async def channel(self, channel_id: str) -> ChannelInfo | None: ...
+
+    async def channel_members(self, channel_id: str) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    channel: str
+    ts: str
+
+
+class DeliveryError(Exception):
+    """A send that failed; `permanent` means retrying cannot help (gone user, archived channel)."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Messenger(Protocol):
+    """Posting messages: what the outbox drain calls."""
+
+    async def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Sent: ...
+
+    async def open_dm(self, user_id: str) -> str: ...
+
+    async def find_sent(self, *, channel: str, idempotency_key: str, oldest: float) -> Sent | None: ...

@@ -1,0 +1,1 @@
+"""Block Kit builders, one module per screen, built from slack_sdk models."""

@@ -1,0 +1,197 @@
+"""The Slack Web API client (retries, base URL) and the Slack side of bot.ports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ports import ChannelInfo, DeliveryError, Sent, UserInfo
+
+logger = logging.getLogger(__name__)
+
+# Errors that mean the person or channel cannot be reached: record, never retry.
+GONE = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_not_visible",
+        "user_disabled",
+        "cannot_dm_bot",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "ekm_access_denied",
+        "messages_tab_disabled",
+    }
+)
+# Errors that mean our own token is dead: stop all work for the workspace.
+TOKEN_DEAD = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_not_found"})
+# Errors in what we sent: retrying the same thing cannot help.
+BAD_REQUEST = frozenset({"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments"})
+
+METADATA_EVENT_TYPE = "cop_outbox"
+
+
+def make_web_client(
+    *, token: str | None, base_url: str, background: bool = False, timeout: int = 10
+) -> AsyncWebClient:
+    """A client with slack_sdk's retry handlers.
+
+    On the request path (`background=False`) retries are few and short so a reply is not held
+    for minutes; background senders (the outbox) handle 429 themselves to pace whole fan-outs.
+    """
+    handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+    if not background:
+        handlers += [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=timeout)
+
+
+def delivery_error(exc: SlackApiError | Exception) -> DeliveryError:
+    """Map a Slack failure to what the outbox should do with it."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", 200)
+        error = str(response.get("error", "")) if response is not None else ""
+        if status == 429 or error == "ratelimited":
+            headers = getattr(response, "headers", {}) or {}
+            retry_after = headers.get("Retry-After") or headers.get("retry-after") or "1"
+            try:
+                wait = float(retry_after if not isinstance(retry_after, list) else retry_after[0])
+            except ValueError:
+                wait = 1.0
+            return DeliveryError("ratelimited", permanent=False, retry_after=wait)
+        if status >= 500:
+            return DeliveryError(f"http_{status}", permanent=False)
+        if error in GONE or error in TOKEN_DEAD or error in BAD_REQUEST:
+            return DeliveryError(error, permanent=True)
+        return DeliveryError(error or f"http_{status}", permanent=False)
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return DeliveryError("timeout", permanent=False)
+    return DeliveryError(type(exc).__name__, permanent=False)
+
+
+class SlackDirectory:
+    """bot.ports.Directory over the Web API."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def user(self, user_id: str) -> UserInfo | None:
+        try:
+            response = await self.client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as exc:
+            if exc.response.get("error") in {"user_not_found", "user_not_visible"}:
+                return None
+            raise
+        return user_info(response["user"])
+
+    async def channel(self, channel_id: str) -> ChannelInfo | None:
+        try:
+            response = await self.client.conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "channel_not_found":
+                return None
+            raise
+        ch = response["channel"]
+        return ChannelInfo(
+            channel_id=ch["id"],
+            name=ch.get("name", ""),
+            is_archived=bool(ch.get("is_archived")),
+            is_private=bool(ch.get("is_private")),
+        )
+
+    async def channel_members(self, channel_id: str) -> list[str]:
+        members: list[str] = []
+        cursor: str | None = None
+        while True:
+            response = await self.client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+            members.extend(response.get("members", []))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return members
+
+
+def user_info(user: dict[str, Any]) -> UserInfo:
+    profile = user.get("profile") or {}
+    return UserInfo(
+        user_id=user["id"],
+        name=user.get("name", ""),
+        real_name=user.get("real_name") or profile.get("real_name") or user.get("name", ""),
+        tz=user.get("tz"),
+        locale=user.get("locale"),
+        is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
+        deleted=bool(user.get("deleted")),
+    )
+
+
+class SlackMessenger:
+    """bot.ports.Messenger over the Web API; every message is tagged with its idempotency key."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Sent:
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+        if blocks:
+            kwargs["blocks"] = blocks
+        if metadata:
+            kwargs["metadata"] = {"event_type": METADATA_EVENT_TYPE, "event_payload": metadata}
+        try:
+            response = await self.client.chat_postMessage(**kwargs)
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+        return Sent(channel=response["channel"], ts=response["ts"])
+
+    async def open_dm(self, user_id: str) -> str:
+        try:
+            response = await self.client.conversations_open(users=user_id)
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+        return str(response["channel"]["id"])
+
+    async def find_sent(self, *, channel: str, idempotency_key: str, oldest: float) -> Sent | None:
+        """Look in the channel for a message we tagged with this key (closing the crash window)."""
+        cursor: str | None = None
+        try:
+            while True:
+                response = await self.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in response.get("messages", []):
+                    meta = message.get("metadata") or {}
+                    if (
+                        meta.get("event_type") == METADATA_EVENT_TYPE
+                        and (meta.get("event_payload") or {}).get("key") == idempotency_key
+                    ):
+                        return Sent(channel=channel, ts=message["ts"])
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return None
+        except Exception as exc:
+            raise delivery_error(exc) from exc

@@ -1,0 +1,251 @@
+"""The /cop slash command: acknowledge at once, then dispatch the sub-command.
+
+Each sub-command is a `handle_<name>(req)` in the SUBCOMMANDS table; the table also feeds
+`/cop help`, which lists only what the caller may use. French words work as well as English.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import audit, communities, roster
+from bot.deps import Deps
+from bot.i18n import Translator, translate
+from bot.errors import CopError, InvalidInput, NotAllowed
+from bot.models import ChannelStatus, Role
+from bot.permissions import Action, require, role_in
+from bot.slack.blocks import help as help_blocks
+from bot.slack.text import split_args, user_id
+from handlers.context import DATABASE_DOWN, Caller, load_caller, workspace_of
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CommandRequest:
+    caller: Caller
+    args: list[str]
+    text: str
+    trigger_id: str
+    respond: AsyncRespond
+    client: AsyncWebClient
+    body: dict[str, Any] = field(default_factory=dict)
+    bot_user_id: str | None = None
+
+    @property
+    def deps(self) -> Deps:
+        return self.caller.deps
+
+    @property
+    def t(self) -> Translator:
+        return self.caller.t
+
+    async def say(self, key: str, /, **params: Any) -> None:
+        await self.respond(text=self.t(key, **params), response_type="ephemeral", replace_original=False)
+
+    async def show(self, text: str, blocks: list[Any]) -> None:
+        await self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    def require_community(self) -> communities.CommunityView:
+        if self.caller.community is None:
+            raise CopError("command.not_a_community")
+        if self.caller.community.channel_status != ChannelStatus.OK:
+            raise CopError("command.community_archived", name=self.caller.community.name)
+        return self.caller.community
+
+
+Handler = Callable[[CommandRequest], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    handler: Handler
+    usage_key: str
+    aliases: tuple[str, ...] = ()
+    # Who sees it in /cop help: "all", "runners" (leaders, core team, managers), "managers".
+    audience: str = "all"
+
+
+async def handle_help(req: CommandRequest) -> None:
+    """List the sub-commands this caller may use, in their language."""
+    caller = req.caller
+    role = None
+    if caller.community is not None:
+        async with req.deps.sessions.begin() as session:
+            role = await role_in(session, actor=caller.actor, community_id=caller.community.id)
+    visible = []
+    for sub in SUBCOMMANDS:
+        if sub.audience == "managers" and not caller.actor.is_manager:
+            continue
+        if sub.audience == "runners" and not (
+            caller.actor.is_manager or role in (Role.LEADER, Role.CORE_TEAM)
+        ):
+            continue
+        visible.append(sub)
+    text, blocks = help_blocks.build_help(
+        req.t, entries=[req.t(s.usage_key) for s in visible], community=caller.community, role=role
+    )
+    await req.show(text, blocks)
+
+
+async def handle_community(req: CommandRequest) -> None:
+    """`/cop community create <name> [--kind piloted] [--lang en]`: this channel becomes a community."""
+    args = req.args
+    if not args or args[0].lower() not in {"create", "creer", "créer"}:
+        raise InvalidInput("command.community_usage")
+    words = args[1:]
+    kind, language, name_words = "spontaneous", None, []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in {"--kind", "--type"} and i + 1 < len(words):
+            kind = {"pilotee": "piloted", "pilotée": "piloted", "spontanee": "spontaneous", "spontanée": "spontaneous"}.get(
+                words[i + 1].lower(), words[i + 1].lower()
+            )
+            i += 2
+        elif word in {"--lang", "--langue", "--language"} and i + 1 < len(words):
+            language = words[i + 1].lower()
+            i += 2
+        else:
+            name_words.append(word)
+            i += 1
+    if kind not in {"spontaneous", "piloted"}:
+        raise InvalidInput("command.community_bad_kind", value=kind)
+    caller = req.caller
+    if not caller.channel_id or caller.channel_id.startswith("D"):
+        raise CopError("command.community_needs_channel")
+    async with req.deps.sessions.begin() as session:
+        await require(session, actor=caller.actor, action=Action.CREATE_COMMUNITY)
+        community = await communities.create(
+            session,
+            workspace_id=caller.workspace_id,
+            name=" ".join(name_words),
+            channel_id=caller.channel_id,
+            kind=communities.CommunityKind(kind),
+            language=language,
+        )
+        view = communities.CommunityView.of(community)
+    report = await roster.sync_community(
+        req.deps.sessions, req.deps.directory, view, bot_user_ids=[req.bot_user_id] if req.bot_user_id else []
+    )
+    await req.say("community.created", name=view.name, slug=view.slug, members=report.kept + len(report.added))
+
+
+ROLE_WORDS = {
+    "leader": Role.LEADER,
+    "animateur": Role.LEADER,
+    "animatrice": Role.LEADER,
+    "core": Role.CORE_TEAM,
+    "core_team": Role.CORE_TEAM,
+    "noyau": Role.CORE_TEAM,
+    "sponsor": Role.SPONSOR,
+    "member": Role.MEMBER,
+    "membre": Role.MEMBER,
+}
+
+
+async def handle_role(req: CommandRequest) -> None:
+    """`/cop role @someone leader|core|sponsor|member` in a community channel."""
+    if len(req.args) != 2:
+        raise InvalidInput("command.role_usage")
+    target = user_id(req.args[0])
+    role = ROLE_WORDS.get(req.args[1].lower())
+    if target is None or role is None:
+        raise InvalidInput("command.role_usage")
+    community = req.require_community()
+    caller = req.caller
+    async with req.deps.sessions.begin() as session:
+        await require(session, actor=caller.actor, action=Action.SET_ROLE, community_id=community.id)
+        row = await communities.get(session, workspace_id=caller.workspace_id, community_id=community.id)
+        await communities.set_role(session, community=row, slack_user_id=target, role=role)
+        await audit.record(
+            session,
+            workspace_id=caller.workspace_id,
+            actor=caller.user_id,
+            action="role.set",
+            community_id=community.id,
+            detail={"user": target, "role": role.value},
+        )
+    await roster.refresh_people(req.deps.sessions, req.deps.directory, caller.workspace_id, [target])
+    await req.say("role.set", user=f"<@{target}>", role=req.t(f"role.{role.value}"), community=community.name)
+
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("help", handle_help, "help.usage.help", aliases=("aide", "?")),
+    Subcommand("community", handle_community, "help.usage.community", aliases=("communaute", "communauté"), audience="managers"),
+    Subcommand("role", handle_role, "help.usage.role", aliases=("rôle",), audience="runners"),
+]
+
+
+def find_subcommand(word: str) -> Subcommand | None:
+    word = word.lower()
+    for sub in SUBCOMMANDS:
+        if word == sub.name or word in sub.aliases:
+            return sub
+    return None
+
+
+async def handle_cop(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    deps: Deps,
+) -> None:
+    """Ack first (Slack's 3 s), then work; every refusal is an ephemeral answer in the caller's language."""
+    await ack()
+    args = split_args(command.get("text", ""))
+    sub = find_subcommand(args[0]) if args else find_subcommand("help")
+    try:
+        caller = await load_caller(
+            deps,
+            workspace_id=workspace_of(command),
+            user_id=command["user_id"],
+            channel_id=command.get("channel_id"),
+        )
+    except DATABASE_DOWN:
+        logger.exception("database unavailable while handling /cop")
+        await respond(text=_fallback_t(deps)("error.database_down"), response_type="ephemeral")
+        return
+    req = CommandRequest(
+        caller=caller,
+        args=args[1:],
+        text=command.get("text", ""),
+        trigger_id=command.get("trigger_id", ""),
+        respond=respond,
+        client=client,
+        body=command,
+        bot_user_id=context.bot_user_id,
+    )
+    if sub is None:
+        await req.say("command.unknown", word=args[0][:40])
+        return
+    try:
+        await sub.handler(req)
+    except NotAllowed as exc:
+        await req.say(exc.key, **exc.params)
+    except CopError as exc:
+        await req.say(exc.key, **exc.params)
+    except DATABASE_DOWN:
+        logger.exception("database unavailable during /cop %s", sub.name)
+        await req.say("error.database_down")
+
+
+def _fallback_t(deps: Deps) -> Translator:
+    return translate(deps.programme.language)
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/cop")(handle_cop)
+

@@ -1,0 +1,98 @@
+"""Who is asking, from where, in which language: what every listener needs first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bot import communities, people
+from bot.communities import CommunityView
+from bot.deps import Deps
+from bot.i18n import Translator, language_of, translate
+from bot.permissions import Actor
+
+logger = logging.getLogger(__name__)
+
+# What "the database is not answering" looks like from SQLAlchemy and the drivers.
+DATABASE_DOWN = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError, asyncio.TimeoutError)
+LOOKUP_TIMEOUT = 2.5
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person behind a request and the community of the channel they are in (if any)."""
+
+    deps: Deps
+    workspace_id: str
+    user_id: str
+    channel_id: str | None
+    actor: Actor
+    community: CommunityView | None
+    language: str
+
+    @property
+    def t(self) -> Translator:
+        return translate(self.language)
+
+
+def pick_language(*, person_locale: str | None, community_language: str | None, default: str) -> str:
+    """The caller's own Slack language first, then the community's, then the programme's."""
+    if person_locale:
+        return language_of(person_locale, default)
+    return community_language or default
+
+
+async def load_caller(deps: Deps, *, workspace_id: str, user_id: str, channel_id: str | None) -> Caller:
+    """Look the caller up (and learn their name, zone and language the first time we see them)."""
+
+    async def _load() -> Caller:
+        async with deps.sessions.begin() as session:
+            await people.ensure_workspace(session, workspace_id)
+            person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
+            community = (
+                await communities.by_channel(session, workspace_id=workspace_id, channel_id=channel_id)
+                if channel_id
+                else None
+            )
+            view = CommunityView.of(community) if community else None
+            known_locale = person.locale if person and person.name else None
+            is_new = person is None or not person.name
+        if is_new:
+            info = await _lookup_user(deps, user_id)
+            if info is not None:
+                async with deps.sessions.begin() as session:
+                    await people.upsert(session, workspace_id=workspace_id, info=info)
+                known_locale = info.locale
+        return Caller(
+            deps=deps,
+            workspace_id=workspace_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            actor=Actor(workspace_id=workspace_id, slack_user_id=user_id, is_manager=deps.is_manager(user_id)),
+            community=view,
+            language=pick_language(
+                person_locale=known_locale,
+                community_language=view.language if view else None,
+                default=deps.programme.language,
+            ),
+        )
+
+    return await asyncio.wait_for(_load(), LOOKUP_TIMEOUT)
+
+
+async def _lookup_user(deps: Deps, user_id: str) -> Any:
+    try:
+        return await deps.directory.user(user_id)
+    except Exception:
+        logger.warning("could not look up user %s", user_id, exc_info=True)
+        return None
+
+
+def workspace_of(body: dict[str, Any]) -> str:
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id")
+    return str(team or "T0")

@@ -1,0 +1,40 @@
+"""Global middleware: dependency injection, and the one place unexpected errors end up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.deps import Deps
+from bot.i18n import translate
+
+logger = logging.getLogger(__name__)
+
+
+def attach_deps(deps: Deps) -> Callable[..., Awaitable[None]]:
+    async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+        context["deps"] = deps
+        await next()
+
+    return middleware
+
+
+async def handle_error(error: Exception, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """Log with the traceback, count it, and tell the user briefly — never show a stack trace."""
+    logger.exception("unhandled error in a listener", exc_info=error)
+    deps: Deps | None = context.get("deps")
+    if deps is not None:
+        deps.metrics.errors.labels(where=str(body.get("type") or body.get("command") or "unknown")).inc()
+    response_url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get(
+        "response_url"
+    )
+    if response_url and deps is not None:
+        t = translate(deps.programme.language)
+        try:
+            await AsyncWebhookClient(response_url).send(text=t("error.unexpected"), response_type="ephemeral")
+        except Exception:
+            logger.warning("could not tell the user about the error", exc_info=True)

@@ -1,0 +1,196 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when COP_TEST_POSTGRES_URL is set),
+the Slack emulator over real HTTP, and the real bot served by uvicorn with signed requests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot import db
+from bot.app import build_asgi, build_bolt, build_deps
+from bot.config import Config, Programme, load_settings, normalise_database_url
+from bot.deps import Deps
+from bot.models import Base
+from bot.slack.driver import SlackDriver
+from bot.slack.emulator import SlackEmulator, default_workspace
+
+SIGNING_SECRET = "test-signing-secret"
+MANAGER = "U0CAMILLE"  # a programme manager in the emulator's default workspace
+PG_URL = os.environ.get("COP_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per run; each test copies it (running Alembic per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def migrate() -> None:
+        engine = db.make_engine(f"sqlite+aiosqlite:///{path}")
+        await db.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this run, migrated once, dropped at the end."""
+    if not PG_URL:
+        yield None
+        return
+    base = make_url(normalise_database_url(PG_URL))
+    name = f"cop_test_{uuid.uuid4().hex[:8]}"
+    admin = base.set(drivername="postgresql+asyncpg")
+
+    async def create() -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+        target = db.make_engine(base.set(database=name).render_as_string(hide_password=False))
+        await db.upgrade(target)
+        await target.dispose()
+
+    async def drop() -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+    asyncio.run(create())
+    yield base.set(database=name).render_as_string(hide_password=False)
+    asyncio.run(drop())
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_url: str | None
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "cop.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    assert postgres_url is not None
+
+    async def truncate() -> None:
+        engine = create_async_engine(postgres_url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(truncate())
+    yield postgres_url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = db.make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return db.make_sessionmaker(engine)
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[SlackEmulator]:
+    emu = SlackEmulator(default_workspace())
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+def make_config(database_url: str, emulator: SlackEmulator, **programme: Any) -> Config:
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": emulator.api_url,
+            "COP_DATABASE_URL": database_url,
+            "COP_QUIET_HOURS": "off",
+        }
+    )
+    fields: dict[str, Any] = {"name": "Programme test", "language": "fr", "managers": [MANAGER]}
+    fields.update(programme)
+    return Config(settings=settings, programme=Programme.model_validate(fields))
+
+
+@dataclass
+class Bot:
+    """The real bot, served by uvicorn on a real port, and Slack's side to drive it."""
+
+    deps: Deps
+    url: str
+    slack: SlackDriver
+    emulator: SlackEmulator
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.deps.sessions
+
+
+async def start_bot(config: Config, emulator: SlackEmulator) -> tuple[Bot, uvicorn.Server, asyncio.Task[None]]:
+    deps = build_deps(config)
+    bolt = build_bolt(deps)
+    asgi = build_asgi(deps, bolt)
+    server = uvicorn.Server(
+        uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    driver = SlackDriver(emulator, bot_url=f"{url}/slack/events", signing_secret=SIGNING_SECRET)
+    return Bot(deps=deps, url=url, slack=driver, emulator=emulator), server, task
+
+
+@pytest.fixture
+async def bot(database_url: str, emulator: SlackEmulator) -> AsyncIterator[Bot]:
+    running, server, task = await start_bot(make_config(database_url, emulator), emulator)
+    yield running
+    await running.slack.aclose()
+    server.should_exit = True
+    await task
+    await running.deps.engine.dispose()
+
+
+async def eventually(check: Any, *, timeout: float = 5.0, interval: float = 0.02) -> Any:
+    """Poll an async or sync check until it returns a truthy value (work done after the ack)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+__all__ = ["BACKENDS", "MANAGER", "SIGNING_SECRET", "Base", "Bot", "eventually", "make_config", "start_bot"]
