@@ -151,4 +151,3 @@ def create_app(config: Config) -> tuple[Deps, AsyncApp, Starlette]:
     deps = build_deps(config)
     bolt = build_bolt(deps)
     return deps, bolt, build_asgi(deps, bolt)
-

@@ -101,7 +101,10 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"{path}: {error}", file=sys.stderr)
     if errors and not args.partial:
-        print(f"{path}: nothing imported ({len(errors)} problem(s)); fix them or use --partial", file=sys.stderr)
+        print(
+            f"{path}: nothing imported ({len(errors)} problem(s)); fix them or use --partial",
+            file=sys.stderr,
+        )
         return 1
     engine = db.make_engine(settings.database_url)
 
@@ -110,12 +113,16 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
             async with sessions.begin() as session:
-                return await communities.import_rows(session, workspace_id=args.workspace, rows=rows)
+                return await communities.import_rows(
+                    session, workspace_id=args.workspace, rows=rows
+                )
         finally:
             await engine.dispose()
 
     report = asyncio.run(run())
-    print(f"{len(report.created)} created, {len(report.updated)} updated, {len(errors)} line(s) skipped")
+    print(
+        f"{len(report.created)} created, {len(report.updated)} updated, {len(errors)} line(s) skipped"
+    )
     return 0
 
 
@@ -134,11 +141,15 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cop", description="cop-bot: communities of practice on Slack")
+    parser = argparse.ArgumentParser(
+        prog="cop", description="cop-bot: communities of practice on Slack"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the bot (HTTP, or Socket Mode)")
-    serve.add_argument("--socket-mode", action="store_true", help="connect to Slack over Socket Mode")
+    serve.add_argument(
+        "--socket-mode", action="store_true", help="connect to Slack over Socket Mode"
+    )
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
@@ -152,8 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     comm_sub = comm.add_subparsers(dest="action", required=True)
     imp = comm_sub.add_parser("import", help="create or update communities from a CSV file")
     imp.add_argument("file")
-    imp.add_argument("--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id")
-    imp.add_argument("--partial", action="store_true", help="import the good lines even if some are bad")
+    imp.add_argument(
+        "--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id"
+    )
+    imp.add_argument(
+        "--partial", action="store_true", help="import the good lines even if some are bad"
+    )
     imp.set_defaults(func=cmd_communities_import)
 
     demo = sub.add_parser("demo", help="run a demo programme against the built-in Slack emulator")

@@ -92,15 +92,21 @@ async def _unique_slug(session: AsyncSession, workspace_id: str, name: str) -> s
     return f"{base}-{n}"
 
 
-async def by_channel(session: AsyncSession, *, workspace_id: str, channel_id: str) -> Community | None:
+async def by_channel(
+    session: AsyncSession, *, workspace_id: str, channel_id: str
+) -> Community | None:
     return await session.scalar(
-        sa.select(Community).where(Community.workspace_id == workspace_id, Community.channel_id == channel_id)
+        sa.select(Community).where(
+            Community.workspace_id == workspace_id, Community.channel_id == channel_id
+        )
     )
 
 
 async def by_slug(session: AsyncSession, *, workspace_id: str, slug: str) -> Community | None:
     return await session.scalar(
-        sa.select(Community).where(Community.workspace_id == workspace_id, Community.slug == slug.lower())
+        sa.select(Community).where(
+            Community.workspace_id == workspace_id, Community.slug == slug.lower()
+        )
     )
 
 
@@ -163,14 +169,16 @@ def check_tz(tz: str) -> str:
 # --- membership -------------------------------------------------------------------------------
 
 
-async def active_memberships(session: AsyncSession, *, community_id: int) -> list[tuple[Membership, Person]]:
+async def active_memberships(
+    session: AsyncSession, *, community_id: int
+) -> list[tuple[Membership, Person]]:
     rows = await session.execute(
         sa.select(Membership, Person)
         .join(Person, Person.id == Membership.person_id)
         .where(Membership.community_id == community_id, Membership.left_at.is_(None))
         .order_by(Person.real_name, Person.name, Person.slack_user_id)
     )
-    return [(m, p) for m, p in rows.tuples()]
+    return [(m, p) for m, p in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +200,12 @@ async def sync_members(
     now = now or utcnow()
     skip = set(bot_user_ids)
     wanted = {uid for uid in member_ids if uid not in skip}
-    current = {p.slack_user_id: m for m, p in await active_memberships(session, community_id=community.id)}
-    persons = await people.ensure_many(session, workspace_id=community.workspace_id, slack_user_ids=wanted)
+    current = {
+        p.slack_user_id: m for m, p in await active_memberships(session, community_id=community.id)
+    }
+    persons = await people.ensure_many(
+        session, workspace_id=community.workspace_id, slack_user_ids=wanted
+    )
     added = sorted(wanted - current.keys())
     bots = {uid for uid in added if persons[uid].is_bot}
     added = [uid for uid in added if uid not in bots]
@@ -228,7 +240,9 @@ async def member_joined(
     """Open a stint (idempotent: already a member → nothing changes)."""
     now = now or utcnow()
     person = (
-        await people.ensure_many(session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id])
+        await people.ensure_many(
+            session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id]
+        )
     )[slack_user_id]
     active = await session.scalar(
         sa.select(Membership).where(
@@ -261,7 +275,9 @@ async def member_joined(
 async def member_left(
     session: AsyncSession, *, community: Community, slack_user_id: str, now: datetime | None = None
 ) -> bool:
-    person = await people.find(session, workspace_id=community.workspace_id, slack_user_id=slack_user_id)
+    person = await people.find(
+        session, workspace_id=community.workspace_id, slack_user_id=slack_user_id
+    )
     if person is None:
         return False
     result = await session.execute(
@@ -281,11 +297,18 @@ def rejoined_recently(previous_left_at: datetime | None, *, now: datetime, days:
 
 
 async def set_role(
-    session: AsyncSession, *, community: Community, slack_user_id: str, role: Role, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    community: Community,
+    slack_user_id: str,
+    role: Role,
+    now: datetime | None = None,
 ) -> Membership:
     """Give someone a role; naming a person who is not in the channel yet makes them a member too."""
     person = (
-        await people.ensure_many(session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id])
+        await people.ensure_many(
+            session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id]
+        )
     )[slack_user_id]
     membership = await session.scalar(
         sa.select(Membership).where(
@@ -323,10 +346,12 @@ async def people_with_roles(
         )
         .order_by(Membership.role, Person.real_name)
     )
-    return [(r, p) for r, p in rows.tuples()]
+    return [(r, p) for r, p in rows]
 
 
-async def mark_channel(session: AsyncSession, *, community: Community, status: ChannelStatus) -> None:
+async def mark_channel(
+    session: AsyncSession, *, community: Community, status: ChannelStatus
+) -> None:
     community.channel_status = status
     if status != ChannelStatus.OK and community.archived_at is None:
         community.archived_at = utcnow()
@@ -335,14 +360,16 @@ async def mark_channel(session: AsyncSession, *, community: Community, status: C
     await session.flush()
 
 
-async def memberships_of(session: AsyncSession, *, person_id: int) -> list[tuple[Membership, Community]]:
+async def memberships_of(
+    session: AsyncSession, *, person_id: int
+) -> list[tuple[Membership, Community]]:
     rows = await session.execute(
         sa.select(Membership, Community)
         .join(Community, Community.id == Membership.community_id)
         .where(Membership.person_id == person_id, Membership.left_at.is_(None))
         .order_by(Community.name)
     )
-    return [(m, c) for m, c in rows.tuples()]
+    return [(m, c) for m, c in rows]
 
 
 # --- CSV import -------------------------------------------------------------------------------
@@ -385,7 +412,9 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in ("name", "channel_id") if c not in header]
     if missing:
-        return [], [f"header: missing column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}"]
+        return [], [
+            f"header: missing column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}"
+        ]
     reader.fieldnames = header
     rows: list[ImportRow] = []
     errors: list[str] = []
@@ -432,7 +461,9 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
     return rows, errors
 
 
-async def import_rows(session: AsyncSession, *, workspace_id: str, rows: list[ImportRow]) -> ImportReport:
+async def import_rows(
+    session: AsyncSession, *, workspace_id: str, rows: list[ImportRow]
+) -> ImportReport:
     """Create or update communities from parsed rows; re-running the same file changes nothing."""
     await people.ensure_workspace(session, workspace_id)
     created: list[str] = []
@@ -455,5 +486,7 @@ async def import_rows(session: AsyncSession, *, workspace_id: str, rows: list[Im
         for uid in row.leaders:
             await set_role(session, community=community, slack_user_id=uid, role=Role.LEADER)
         if row.sponsor:
-            await set_role(session, community=community, slack_user_id=row.sponsor, role=Role.SPONSOR)
+            await set_role(
+                session, community=community, slack_user_id=row.sponsor, role=Role.SPONSOR
+            )
     return ImportReport(created=created, updated=updated, errors=[])

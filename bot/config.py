@@ -100,7 +100,10 @@ def _default_questions() -> list[Question]:
             key="comment",
             kind="text",
             optional=True,
-            text={"fr": "Un mot pour l'équipe d'animation ?", "en": "Anything to tell the leaders?"},
+            text={
+                "fr": "Un mot pour l'équipe d'animation ?",
+                "en": "Anything to tell the leaders?",
+            },
         ),
     ]
 
@@ -198,7 +201,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read settings from an environment mapping (tests pass a dict)."""
     url = environ.get("COP_DATABASE_URL") or default_database_url()
     url = normalise_database_url(url)
-    managers = tuple(m.strip() for m in environ.get("COP_PROGRAMME_MANAGERS", "").split(",") if m.strip())
+    managers = tuple(
+        m.strip() for m in environ.get("COP_PROGRAMME_MANAGERS", "").split(",") if m.strip()
+    )
     try:
         _check_user_ids(list(managers))
     except ValueError as exc:
@@ -254,7 +259,9 @@ def load_programme(path: Path) -> Programme:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(
+            f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     raw = raw.get("programme", raw) if isinstance(raw.get("programme"), dict) else raw

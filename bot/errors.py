@@ -33,7 +33,9 @@ class InvalidInput(CopError):
 
     key = "error.invalid"
 
-    def __init__(self, key: str | None = None, /, *, field: str | None = None, **params: Any) -> None:
+    def __init__(
+        self, key: str | None = None, /, *, field: str | None = None, **params: Any
+    ) -> None:
         super().__init__(key, **params)
         self.field = field
 

@@ -23,8 +23,12 @@ class Metrics:
             registry=self.registry,
         )
         self.errors = Counter("cop_errors", "Unhandled errors", ["where"], registry=self.registry)
-        self.outbox = Counter("cop_outbox_messages", "Outbox results", ["result"], registry=self.registry)
-        self.events = Counter("cop_events", "Slack events handled", ["type", "result"], registry=self.registry)
+        self.outbox = Counter(
+            "cop_outbox_messages", "Outbox results", ["result"], registry=self.registry
+        )
+        self.events = Counter(
+            "cop_events", "Slack events handled", ["type", "result"], registry=self.registry
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

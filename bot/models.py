@@ -215,11 +215,15 @@ class Community(Base):
     name: Mapped[str] = mapped_column(sa.String(120))
     slug: Mapped[str] = mapped_column(sa.String(80))
     channel_id: Mapped[str] = mapped_column(sa.String(32))
-    kind: Mapped[CommunityKind] = mapped_column(str_enum(CommunityKind), default=CommunityKind.SPONTANEOUS)
+    kind: Mapped[CommunityKind] = mapped_column(
+        str_enum(CommunityKind), default=CommunityKind.SPONTANEOUS
+    )
     stage: Mapped[Stage] = mapped_column(str_enum(Stage), default=Stage.LAUNCH)
     language: Mapped[str | None] = mapped_column(sa.String(8))
     tz: Mapped[str | None] = mapped_column(sa.String(64))
-    channel_status: Mapped[ChannelStatus] = mapped_column(str_enum(ChannelStatus), default=ChannelStatus.OK)
+    channel_status: Mapped[ChannelStatus] = mapped_column(
+        str_enum(ChannelStatus), default=ChannelStatus.OK
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     archived_at: Mapped[datetime | None]
 
@@ -233,7 +237,9 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.MEMBER)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     left_at: Mapped[datetime | None]
@@ -259,7 +265,9 @@ class CharterVersion(Base):
     organisation_benefits: Mapped[str] = mapped_column(sa.Text, default="")
     roles: Mapped[str] = mapped_column(sa.Text, default="")
     indicators: Mapped[list[Any]] = mapped_column(default=list)
-    author_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    author_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -270,7 +278,9 @@ class Event(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
-    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(sa.String(150))
     kind: Mapped[EventKind] = mapped_column(str_enum(EventKind), default=EventKind.WEBINAR)
     starts_at: Mapped[datetime] = mapped_column(index=True)
@@ -278,11 +288,15 @@ class Event(Base):
     tz: Mapped[str] = mapped_column(sa.String(64))
     link: Mapped[str | None] = mapped_column(sa.String(1000))
     description: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.SCHEDULED)
+    status: Mapped[EventStatus] = mapped_column(
+        str_enum(EventStatus), default=EventStatus.SCHEDULED
+    )
     channel_id: Mapped[str | None] = mapped_column(sa.String(32))
     message_ts: Mapped[str | None] = mapped_column(sa.String(32))
     attendance_count: Mapped[int | None]
-    created_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    created_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -298,7 +312,9 @@ class EventRsvp(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
     answer: Mapped[RsvpAnswer] = mapped_column(str_enum(RsvpAnswer))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -308,8 +324,12 @@ class EventAttendance(Base):
 
     __tablename__ = "event_attendance"
 
-    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
-    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -403,7 +423,9 @@ class PollDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     poll_id: Mapped[int] = mapped_column(sa.ForeignKey("poll.id", ondelete="CASCADE"))
-    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
     delivered_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
 
@@ -431,8 +453,12 @@ class SuccessStory(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
-    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"), index=True)
-    author_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    author_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
     title: Mapped[str] = mapped_column(sa.String(150), default="")
     context: Mapped[str] = mapped_column(sa.Text, default="")
     contribution: Mapped[str] = mapped_column(sa.Text, default="")
@@ -442,8 +468,12 @@ class SuccessStory(Base):
     people_involved: Mapped[str] = mapped_column(sa.Text, default="")
     shareable: Mapped[bool] = mapped_column(default=False)
     value_kind: Mapped[ValueKind | None] = mapped_column(str_enum(ValueKind))
-    status: Mapped[StoryStatus] = mapped_column(str_enum(StoryStatus), default=StoryStatus.SUBMITTED)
-    validated_by_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    status: Mapped[StoryStatus] = mapped_column(
+        str_enum(StoryStatus), default=StoryStatus.SUBMITTED
+    )
+    validated_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
@@ -465,7 +495,9 @@ class ActivityDaily(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
-    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
     day: Mapped[date]
     messages: Mapped[int] = mapped_column(default=0)
     replies: Mapped[int] = mapped_column(default=0)
@@ -480,7 +512,9 @@ class KpiSnapshot(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
-    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    community_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE")
+    )
     scope: Mapped[str] = mapped_column(sa.String(40))
     period: Mapped[str] = mapped_column(sa.String(8))
     period_start: Mapped[date]
@@ -515,8 +549,12 @@ class Outbox(Base):
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(32))
-    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"), index=True)
-    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    community_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
     channel_id: Mapped[str | None] = mapped_column(sa.String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(sa.String(16), default=OutboxStatus.PENDING)
@@ -550,6 +588,8 @@ class AuditLog(Base):
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     actor: Mapped[str] = mapped_column(sa.String(64))
     action: Mapped[str] = mapped_column(sa.String(64))
-    community_id: Mapped[int | None] = mapped_column(sa.ForeignKey("community.id", ondelete="SET NULL"))
+    community_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="SET NULL")
+    )
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -25,7 +25,9 @@ async def ensure_workspace(session: AsyncSession, workspace_id: str, name: str =
 
 async def find(session: AsyncSession, *, workspace_id: str, slack_user_id: str) -> Person | None:
     return await session.scalar(
-        sa.select(Person).where(Person.workspace_id == workspace_id, Person.slack_user_id == slack_user_id)
+        sa.select(Person).where(
+            Person.workspace_id == workspace_id, Person.slack_user_id == slack_user_id
+        )
     )
 
 
@@ -60,7 +62,9 @@ async def ensure_many(
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = await session.scalars(
-            sa.select(Person).where(Person.workspace_id == workspace_id, Person.slack_user_id.in_(chunk))
+            sa.select(Person).where(
+                Person.workspace_id == workspace_id, Person.slack_user_id.in_(chunk)
+            )
         )
         found.update({p.slack_user_id: p for p in rows})
     missing = wanted - found.keys()

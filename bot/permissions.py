@@ -83,7 +83,9 @@ async def require(
         raise NotAllowed(f"permission.{action.value}")
 
 
-async def may(session: AsyncSession, *, actor: Actor, action: Action, community_id: int | None = None) -> bool:
+async def may(
+    session: AsyncSession, *, actor: Actor, action: Action, community_id: int | None = None
+) -> bool:
     try:
         await require(session, actor=actor, action=action, community_id=community_id)
     except NotAllowed:

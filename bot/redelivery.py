@@ -31,8 +31,12 @@ async def first_time(session: AsyncSession, *, event_id: str, workspace_id: str)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def forget_older_than(session: AsyncSession, *, days: int = 7, now: datetime | None = None) -> int:
+async def forget_older_than(
+    session: AsyncSession, *, days: int = 7, now: datetime | None = None
+) -> int:
     """Slack's last retry comes ~5 minutes after the first; a week of ids is plenty."""
     cutoff = (now or utcnow()) - timedelta(days=days)
-    result = await session.execute(sa.delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
+    result = await session.execute(
+        sa.delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff)
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -19,8 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import audit, communities, roster
 from bot.deps import Deps
-from bot.i18n import Translator, translate
 from bot.errors import CopError, InvalidInput, NotAllowed
+from bot.i18n import Translator, translate
 from bot.models import ChannelStatus, Role
 from bot.permissions import Action, require, role_in
 from bot.slack.blocks import help as help_blocks
@@ -50,10 +50,14 @@ class CommandRequest:
         return self.caller.t
 
     async def say(self, key: str, /, **params: Any) -> None:
-        await self.respond(text=self.t(key, **params), response_type="ephemeral", replace_original=False)
+        await self.respond(
+            text=self.t(key, **params), response_type="ephemeral", replace_original=False
+        )
 
     async def show(self, text: str, blocks: list[Any]) -> None:
-        await self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        await self.respond(
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+        )
 
     def require_community(self) -> communities.CommunityView:
         if self.caller.community is None:
@@ -109,9 +113,12 @@ async def handle_community(req: CommandRequest) -> None:
     while i < len(words):
         word = words[i]
         if word in {"--kind", "--type"} and i + 1 < len(words):
-            kind = {"pilotee": "piloted", "pilotée": "piloted", "spontanee": "spontaneous", "spontanée": "spontaneous"}.get(
-                words[i + 1].lower(), words[i + 1].lower()
-            )
+            kind = {
+                "pilotee": "piloted",
+                "pilotée": "piloted",
+                "spontanee": "spontaneous",
+                "spontanée": "spontaneous",
+            }.get(words[i + 1].lower(), words[i + 1].lower())
             i += 2
         elif word in {"--lang", "--langue", "--language"} and i + 1 < len(words):
             language = words[i + 1].lower()
@@ -136,9 +143,14 @@ async def handle_community(req: CommandRequest) -> None:
         )
         view = communities.CommunityView.of(community)
     report = await roster.sync_community(
-        req.deps.sessions, req.deps.directory, view, bot_user_ids=[req.bot_user_id] if req.bot_user_id else []
+        req.deps.sessions,
+        req.deps.directory,
+        view,
+        bot_user_ids=[req.bot_user_id] if req.bot_user_id else [],
     )
-    await req.say("community.created", name=view.name, slug=view.slug, members=report.kept + len(report.added))
+    await req.say(
+        "community.created", name=view.name, slug=view.slug, members=report.kept + len(report.added)
+    )
 
 
 ROLE_WORDS = {
@@ -165,8 +177,12 @@ async def handle_role(req: CommandRequest) -> None:
     community = req.require_community()
     caller = req.caller
     async with req.deps.sessions.begin() as session:
-        await require(session, actor=caller.actor, action=Action.SET_ROLE, community_id=community.id)
-        row = await communities.get(session, workspace_id=caller.workspace_id, community_id=community.id)
+        await require(
+            session, actor=caller.actor, action=Action.SET_ROLE, community_id=community.id
+        )
+        row = await communities.get(
+            session, workspace_id=caller.workspace_id, community_id=community.id
+        )
         await communities.set_role(session, community=row, slack_user_id=target, role=role)
         await audit.record(
             session,
@@ -176,13 +192,23 @@ async def handle_role(req: CommandRequest) -> None:
             community_id=community.id,
             detail={"user": target, "role": role.value},
         )
-    await roster.refresh_people(req.deps.sessions, req.deps.directory, caller.workspace_id, [target])
-    await req.say("role.set", user=f"<@{target}>", role=req.t(f"role.{role.value}"), community=community.name)
+    await roster.refresh_people(
+        req.deps.sessions, req.deps.directory, caller.workspace_id, [target]
+    )
+    await req.say(
+        "role.set", user=f"<@{target}>", role=req.t(f"role.{role.value}"), community=community.name
+    )
 
 
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("help", handle_help, "help.usage.help", aliases=("aide", "?")),
-    Subcommand("community", handle_community, "help.usage.community", aliases=("communaute", "communauté"), audience="managers"),
+    Subcommand(
+        "community",
+        handle_community,
+        "help.usage.community",
+        aliases=("communaute", "communauté"),
+        audience="managers",
+    ),
     Subcommand("role", handle_role, "help.usage.role", aliases=("rôle",), audience="runners"),
 ]
 
@@ -248,4 +274,3 @@ def _fallback_t(deps: Deps) -> Translator:
 
 def register(app: AsyncApp) -> None:
     app.command("/cop")(handle_cop)
-

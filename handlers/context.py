@@ -19,7 +19,14 @@ from bot.permissions import Actor
 logger = logging.getLogger(__name__)
 
 # What "the database is not answering" looks like from SQLAlchemy and the drivers.
-DATABASE_DOWN = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError, asyncio.TimeoutError)
+DATABASE_DOWN = (
+    OperationalError,
+    DBAPIError,
+    PoolTimeout,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
 LOOKUP_TIMEOUT = 2.5
 
 
@@ -40,14 +47,18 @@ class Caller:
         return translate(self.language)
 
 
-def pick_language(*, person_locale: str | None, community_language: str | None, default: str) -> str:
+def pick_language(
+    *, person_locale: str | None, community_language: str | None, default: str
+) -> str:
     """The caller's own Slack language first, then the community's, then the programme's."""
     if person_locale:
         return language_of(person_locale, default)
     return community_language or default
 
 
-async def load_caller(deps: Deps, *, workspace_id: str, user_id: str, channel_id: str | None) -> Caller:
+async def load_caller(
+    deps: Deps, *, workspace_id: str, user_id: str, channel_id: str | None
+) -> Caller:
     """Look the caller up (and learn their name, zone and language the first time we see them)."""
 
     async def _load() -> Caller:
@@ -55,7 +66,9 @@ async def load_caller(deps: Deps, *, workspace_id: str, user_id: str, channel_id
             await people.ensure_workspace(session, workspace_id)
             person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
             community = (
-                await communities.by_channel(session, workspace_id=workspace_id, channel_id=channel_id)
+                await communities.by_channel(
+                    session, workspace_id=workspace_id, channel_id=channel_id
+                )
                 if channel_id
                 else None
             )
@@ -73,7 +86,11 @@ async def load_caller(deps: Deps, *, workspace_id: str, user_id: str, channel_id
             workspace_id=workspace_id,
             user_id=user_id,
             channel_id=channel_id,
-            actor=Actor(workspace_id=workspace_id, slack_user_id=user_id, is_manager=deps.is_manager(user_id)),
+            actor=Actor(
+                workspace_id=workspace_id,
+                slack_user_id=user_id,
+                is_manager=deps.is_manager(user_id),
+            ),
             community=view,
             language=pick_language(
                 person_locale=known_locale,
@@ -94,5 +111,9 @@ async def _lookup_user(deps: Deps, user_id: str) -> Any:
 
 
 def workspace_of(body: dict[str, Any]) -> str:
-    team = body.get("team_id") or (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id")
+    team = (
+        body.get("team_id")
+        or (body.get("team") or {}).get("id")
+        or body.get("user", {}).get("team_id")
+    )
     return str(team or "T0")

@@ -51,7 +51,9 @@ async def _set_channel_status(body: dict[str, Any], deps: Deps, status: ChannelS
     event = body["event"]
     workspace_id = body.get("team_id", "T0")
     async with deps.sessions.begin() as session:
-        community = await communities.by_channel(session, workspace_id=workspace_id, channel_id=event.get("channel", ""))
+        community = await communities.by_channel(
+            session, workspace_id=workspace_id, channel_id=event.get("channel", "")
+        )
         if community is not None:
             await communities.mark_channel(session, community=community, status=status)
 

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def attach_deps(deps: Deps) -> Callable[..., Awaitable[None]]:
-    async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+    async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["deps"] = deps
         await next()
 
@@ -28,13 +28,17 @@ async def handle_error(error: Exception, body: dict[str, Any], context: AsyncBol
     logger.exception("unhandled error in a listener", exc_info=error)
     deps: Deps | None = context.get("deps")
     if deps is not None:
-        deps.metrics.errors.labels(where=str(body.get("type") or body.get("command") or "unknown")).inc()
+        deps.metrics.errors.labels(
+            where=str(body.get("type") or body.get("command") or "unknown")
+        ).inc()
     response_url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get(
         "response_url"
     )
     if response_url and deps is not None:
         t = translate(deps.programme.language)
         try:
-            await AsyncWebhookClient(response_url).send(text=t("error.unexpected"), response_type="ephemeral")
+            await AsyncWebhookClient(response_url).send(
+                text=t("error.unexpected"), response_type="ephemeral"
+            )
         except Exception:
             logger.warning("could not tell the user about the error", exc_info=True)

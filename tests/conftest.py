@@ -16,7 +16,12 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot import db
 from bot.app import build_asgi, build_bolt, build_deps
@@ -153,15 +158,19 @@ class Bot:
         return self.deps.sessions
 
 
-async def start_bot(config: Config, emulator: SlackEmulator) -> tuple[Bot, uvicorn.Server, asyncio.Task[None]]:
+async def start_bot(
+    config: Config, emulator: SlackEmulator
+) -> tuple[Bot, uvicorn.Server, asyncio.Task[None]]:
     deps = build_deps(config)
     bolt = build_bolt(deps)
     asgi = build_asgi(deps, bolt)
     server = uvicorn.Server(
-        uvicorn.Config(asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False)
+        uvicorn.Config(
+            asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
+        )
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event for this
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
@@ -179,7 +188,7 @@ async def bot(database_url: str, emulator: SlackEmulator) -> AsyncIterator[Bot]:
     await running.deps.engine.dispose()
 
 
-async def eventually(check: Any, *, timeout: float = 5.0, interval: float = 0.02) -> Any:
+async def eventually(check: Any, *, timeout: float = 5.0, interval: float = 0.02) -> Any:  # noqa: ASYNC109
     """Poll an async or sync check until it returns a truthy value (work done after the ack)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -193,4 +202,13 @@ async def eventually(check: Any, *, timeout: float = 5.0, interval: float = 0.02
         await asyncio.sleep(interval)
 
 
-__all__ = ["BACKENDS", "MANAGER", "SIGNING_SECRET", "Base", "Bot", "eventually", "make_config", "start_bot"]
+__all__ = [
+    "BACKENDS",
+    "MANAGER",
+    "SIGNING_SECRET",
+    "Base",
+    "Bot",
+    "eventually",
+    "make_config",
+    "start_bot",
+]

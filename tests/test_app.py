@@ -39,7 +39,9 @@ async def test_unknown_subcommand_says_what_to_type(bot: Bot) -> None:
 
 
 async def test_wrong_signature_is_refused_and_touches_nothing(bot: Bot) -> None:
-    body = b"command=%2Fcop&text=community+create+X&user_id=U0CAMILLE&channel_id=C0DATA&team_id=T0COP"
+    body = (
+        b"command=%2Fcop&text=community+create+X&user_id=U0CAMILLE&channel_id=C0DATA&team_id=T0COP"
+    )
     headers = bot.slack.sign(body)
     headers["X-Slack-Signature"] = "v0=" + "0" * 64
     headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -53,7 +55,9 @@ async def test_unsigned_and_replayed_requests_get_401(bot: Bot) -> None:
     body = b"command=%2Fcop&text=help&user_id=U0LUCAS&channel_id=C0GEN&team_id=T0COP"
     async with httpx.AsyncClient() as http:
         unsigned = await http.post(
-            f"{bot.url}/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+            f"{bot.url}/slack/events",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         old = bot.slack.sign(body, timestamp=int(time.time()) - 6 * 60)
         old["Content-Type"] = "application/x-www-form-urlencoded"
@@ -65,9 +69,15 @@ async def test_unsigned_and_replayed_requests_get_401(bot: Bot) -> None:
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [(b"{not json", "application/json"), (b"payload=%7Bbroken", "application/x-www-form-urlencoded"), (b"", "application/json")],
+    [
+        (b"{not json", "application/json"),
+        (b"payload=%7Bbroken", "application/x-www-form-urlencoded"),
+        (b"", "application/json"),
+    ],
 )
-async def test_malformed_but_signed_bodies_get_400(bot: Bot, body: bytes, content_type: str) -> None:
+async def test_malformed_but_signed_bodies_get_400(
+    bot: Bot, body: bytes, content_type: str
+) -> None:
     headers = bot.slack.sign(body)
     headers["Content-Type"] = content_type
     async with httpx.AsyncClient() as http:

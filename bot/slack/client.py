@@ -37,9 +37,13 @@ GONE = frozenset(
     }
 )
 # Errors that mean our own token is dead: stop all work for the workspace.
-TOKEN_DEAD = frozenset({"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_not_found"})
+TOKEN_DEAD = frozenset(
+    {"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_not_found"}
+)
 # Errors in what we sent: retrying the same thing cannot help.
-BAD_REQUEST = frozenset({"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments"})
+BAD_REQUEST = frozenset(
+    {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments"}
+)
 
 METADATA_EVENT_TYPE = "cop_outbox"
 
@@ -119,7 +123,9 @@ class SlackDirectory:
         members: list[str] = []
         cursor: str | None = None
         while True:
-            response = await self.client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+            response = await self.client.conversations_members(
+                channel=channel_id, limit=1000, cursor=cursor
+            )
             members.extend(response.get("members", []))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:

@@ -199,12 +199,25 @@ def large_workspace(n_users: int, n_channels: int, seed: int = 0) -> Workspace:
     return Workspace("T0LOAD", "Load Test", "UBOT", "xoxb-emulator", users, channels)
 
 
+_TZ_LABELS = {
+    "CET": "Central European Time",
+    "CEST": "Central European Summer Time",
+    "GMT": "Greenwich Mean Time",
+    "BST": "British Summer Time",
+    "EST": "Eastern Standard Time",
+    "EDT": "Eastern Daylight Time",
+    "PST": "Pacific Standard Time",
+    "PDT": "Pacific Daylight Time",
+}
+
+
 @functools.lru_cache(maxsize=64)
 def _tz_info(tz: str) -> tuple[int, str]:
     """Offset/label per zone, cached because users.list serialises thousands of users."""
     now = datetime.now(UTC).astimezone(ZoneInfo(tz))
     offset = now.utcoffset()
-    return int(offset.total_seconds()) if offset else 0, now.tzname() or tz
+    abbrev = now.tzname() or tz
+    return int(offset.total_seconds()) if offset else 0, _TZ_LABELS.get(abbrev, abbrev)
 
 
 # --------------------------------------------------------------------------- call log & faults
