@@ -1,17 +1,35 @@
-"""Slack listeners, thin: parse → call the domain → render. `register_handlers` wires them all."""
+"""Slack listeners, thin: parse → call the domain → render. `register_handlers` wires them all.
+
+One module per feature (its sub-commands, buttons and modals together), plus `commands` (the
+/cop dispatcher), `events` (channel membership) and `middleware`.
+"""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from handlers import actions, commands, events, middleware, views
+from handlers import (
+    activity,
+    charters,
+    commands,
+    community_events,
+    events,
+    health,
+    home,
+    middleware,
+    polls,
+    rituals,
+    stories,
+)
+
+FEATURES = (charters, community_events, home, rituals, polls, stories, health, activity)
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:
     app.use(middleware.attach_deps(deps))
     app.error(middleware.handle_error)
     commands.register(app)
-    actions.register(app)
-    views.register(app)
     events.register(app)
+    for feature in FEATURES:
+        feature.register(app)

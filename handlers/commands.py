@@ -88,7 +88,7 @@ async def handle_help(req: CommandRequest) -> None:
         async with req.deps.sessions.begin() as session:
             role = await role_in(session, actor=caller.actor, community_id=caller.community.id)
     visible = []
-    for sub in SUBCOMMANDS:
+    for sub in all_subcommands():
         if sub.audience == "managers" and not caller.actor.is_manager:
             continue
         if sub.audience == "runners" and not (
@@ -200,7 +200,7 @@ async def handle_role(req: CommandRequest) -> None:
     )
 
 
-SUBCOMMANDS: list[Subcommand] = [
+CORE: list[Subcommand] = [
     Subcommand("help", handle_help, "help.usage.help", aliases=("aide", "?")),
     Subcommand(
         "community",
@@ -213,9 +213,16 @@ SUBCOMMANDS: list[Subcommand] = [
 ]
 
 
+def all_subcommands() -> list[Subcommand]:
+    """The core sub-commands, then each feature's, in the order /cop help lists them."""
+    from handlers import FEATURES
+
+    return [*CORE, *(sub for feature in FEATURES for sub in feature.SUBCOMMANDS)]
+
+
 def find_subcommand(word: str) -> Subcommand | None:
     word = word.lower()
-    for sub in SUBCOMMANDS:
+    for sub in all_subcommands():
         if word == sub.name or word in sub.aliases:
             return sub
     return None

@@ -1,4 +1,4 @@
-"""Events API listeners: channel membership, archiving, and (later) activity.
+"""Events API listeners for channel membership and archiving (activity: handlers/activity.py).
 
 Bolt acknowledges events before these run; each listener does its work and records the
 event id in one transaction, so a redelivered event changes nothing.
@@ -70,10 +70,6 @@ async def handle_channel_deleted(body: dict[str, Any], deps: Deps) -> None:
     await _set_channel_status(body, deps, ChannelStatus.GONE)
 
 
-async def handle_ignored(body: dict[str, Any]) -> None:
-    """Events the bot subscribes to but does not act on yet."""
-
-
 def register(app: AsyncApp) -> None:
     app.event("member_joined_channel")(handle_member_joined)
     app.event("member_left_channel")(handle_member_left)
@@ -82,6 +78,3 @@ def register(app: AsyncApp) -> None:
     app.event("channel_unarchive")(handle_channel_unarchive)
     app.event("group_unarchive")(handle_channel_unarchive)
     app.event("channel_deleted")(handle_channel_deleted)
-    app.event("message")(handle_ignored)
-    app.event("reaction_added")(handle_ignored)
-    app.event("reaction_removed")(handle_ignored)

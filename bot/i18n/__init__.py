@@ -1,7 +1,8 @@
 """Translations (gettext catalogues fr/en, read with Babel) and locale-aware formatting.
 
-Every user-facing sentence lives in `fr.po` / `en.po` under a stable key; code asks for
-`t("key", **params)`. Dates and numbers are formatted with Babel for the locale.
+Every user-facing sentence lives in the catalogues `<lang>/*.po` (one file per feature, merged
+at load) under a stable key; code asks for `t("key", **params)`. Dates and numbers are
+formatted with Babel for the locale.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -28,20 +30,30 @@ _BABEL_LOCALE = {"fr": "fr_FR", "en": "en_GB"}
 
 
 @cache
+def _catalog(language: str) -> Catalog:
+    """All the feature catalogues of one language, merged; a key defined twice is an error."""
+    merged = Catalog(locale=language)
+    for path in sorted((_HERE / language).glob("*.po")):
+        with path.open("rb") as fh:
+            for message in read_po(fh, locale=language):
+                if not message.id:
+                    continue
+                if message.id in merged:
+                    raise ValueError(f"{path}: key {message.id!r} is already defined in another catalogue")
+                merged.add(message.id, message.string)
+    return merged
+
+
+@cache
 def _translations(language: str) -> Translations:
-    with (_HERE / f"{language}.po").open("rb") as fh:
-        catalog = read_po(fh, locale=language)
     buf = io.BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, _catalog(language))
     buf.seek(0)
     return Translations(fp=buf)
 
 
-@cache
 def catalogue_keys(language: str) -> frozenset[str]:
-    with (_HERE / f"{language}.po").open("rb") as fh:
-        catalog = read_po(fh, locale=language)
-    return frozenset(m.id for m in catalog if m.id and m.string)
+    return frozenset(str(m.id) for m in _catalog(language) if m.id and m.string)
 
 
 def language_of(locale: str | None, default: str = "fr") -> str:

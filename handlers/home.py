@@ -1,0 +1,13 @@
+"""The App Home tab: a person's communities, events and polls; leaders' and managers' shortcuts."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.commands import Subcommand
+
+SUBCOMMANDS: list[Subcommand] = []
+
+
+def register(app: AsyncApp) -> None:
+    """Listeners of this feature."""

@@ -1,0 +1,13 @@
+"""Success stories: the prompt's button, the modal, and leaders' validation."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.commands import Subcommand
+
+SUBCOMMANDS: list[Subcommand] = []
+
+
+def register(app: AsyncApp) -> None:
+    """Listeners of this feature."""
