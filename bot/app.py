@@ -52,7 +52,6 @@ def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
 
     settings = deps.config.settings
     app = AsyncApp(
-        token=settings.bot_token,
         signing_secret=settings.signing_secret or "socket-mode",
         client=deps.web_client,
         request_verification_enabled=not socket_mode,

@@ -58,7 +58,11 @@ async def community(
         for uid in leaders:
             await communities.set_role(session, community=row, slack_user_id=uid, role=Role.LEADER)
         for uid in core:
-            await communities.set_role(session, community=row, slack_user_id=uid, role=Role.CORE_TEAM)
+            await communities.set_role(
+                session, community=row, slack_user_id=uid, role=Role.CORE_TEAM
+            )
         if sponsor:
-            await communities.set_role(session, community=row, slack_user_id=sponsor, role=Role.SPONSOR)
+            await communities.set_role(
+                session, community=row, slack_user_id=sponsor, role=Role.SPONSOR
+            )
     return row

@@ -23,9 +23,18 @@ def test_the_shipped_app_yaml_is_valid() -> None:
     ("yaml_text", "expected"),
     [
         ("name: X\nlanguage: de\n", "language: Input should be 'fr' or 'en', got 'de'"),
-        ("name: X\ntimezone: Mars/Olympus\n", "timezone: expected an IANA time zone such as Europe/Paris, got 'Mars/Olympus'"),
-        ("name: X\nrituals:\n  pulse:\n    cadence: often\n", "rituals.pulse.cadence: Input should be 'weekly', 'monthly' or 'quarterly', got 'often'"),
-        ("name: X\nmanagers: [bob]\n", "managers: expected Slack user ids such as U012ABC, got 'bob'"),
+        (
+            "name: X\ntimezone: Mars/Olympus\n",
+            "timezone: expected an IANA time zone such as Europe/Paris, got 'Mars/Olympus'",
+        ),
+        (
+            "name: X\nrituals:\n  pulse:\n    cadence: often\n",
+            "rituals.pulse.cadence: Input should be 'weekly', 'monthly' or 'quarterly', got 'often'",
+        ),
+        (
+            "name: X\nmanagers: [bob]\n",
+            "managers: expected Slack user ids such as U012ABC, got 'bob'",
+        ),
         ("name: X\nritual: {}\n", "ritual: unknown field (check the spelling)"),
         ("language: fr\n", "name: required field missing"),
         ("name: [unclosed\n", "not valid YAML"),
@@ -43,11 +52,15 @@ def test_bad_app_yaml_names_the_file_the_field_and_what_is_expected(
 
 
 def test_environment_problems_are_named() -> None:
-    with pytest.raises(ConfigError, match="COP_DATABASE_URL: expected a postgresql:// or sqlite:/// URL"):
+    with pytest.raises(
+        ConfigError, match="COP_DATABASE_URL: expected a postgresql:// or sqlite:/// URL"
+    ):
         load_settings({"COP_DATABASE_URL": "mysql://x"})
     with pytest.raises(ConfigError, match="COP_PROGRAMME_MANAGERS"):
         load_settings({"COP_PROGRAMME_MANAGERS": "U0ABC, not-an-id"})
-    settings = load_settings({"COP_DATABASE_URL": "postgres://u@h/db", "COP_PROGRAMME_MANAGERS": "U0ABC,U0DEF"})
+    settings = load_settings(
+        {"COP_DATABASE_URL": "postgres://u@h/db", "COP_PROGRAMME_MANAGERS": "U0ABC,U0DEF"}
+    )
     assert settings.database_url == "postgresql+asyncpg://u@h/db"
     assert settings.extra_managers == ("U0ABC", "U0DEF")
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET: missing"):

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LITERAL = re.compile(r"""\bt\(\s*["']([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)["']""")
 PREFIX = re.compile(r"""\bt\(\s*f["']([a-z][a-z0-9_.]*\.)\{""")
 # keys raised by the domain: CopError("key") / InvalidInput("key", ...) / NotAllowed(f"permission.{...}")
-RAISED = re.compile(r"""(?:Error|Input|Allowed|Found|Conflict)\(\s*["']([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)["']""")
+RAISED = re.compile(
+    r"""(?:Error|Input|Allowed|Found|Conflict)\(\s*["']([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)["']"""
+)
 
 
 def code_files() -> list[Path]:

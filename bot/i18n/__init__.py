@@ -39,7 +39,9 @@ def _catalog(language: str) -> Catalog:
                 if not message.id:
                     continue
                 if message.id in merged:
-                    raise ValueError(f"{path}: key {message.id!r} is already defined in another catalogue")
+                    raise ValueError(
+                        f"{path}: key {message.id!r} is already defined in another catalogue"
+                    )
                 merged.add(message.id, message.string)
     return merged
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shlex
 
@@ -11,8 +12,14 @@ _CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 def split_args(text: str) -> list[str]:
-    """Words of a command, honouring quotes; an unbalanced quote falls back to plain splitting."""
-    text = (text or "").replace("\u201c", '"').replace("\u201d", '"').replace("\u00a0", " ")
+    """Words of a command (Slack escapes &, < and >), honouring quotes; an unbalanced quote falls back
+    to plain splitting."""
+    text = (
+        html.unescape(text or "")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+        .replace("\u00a0", " ")
+    )
     try:
         return shlex.split(text)
     except ValueError:

@@ -1,0 +1,86 @@
+"""Block Kit as plain text, the way a person would read it: for `cop demo` and the issue notes."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Any
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+
+
+def _text(obj: Any, names: dict[str, str]) -> str:
+    if obj is None:
+        return ""
+    raw = obj.get("text", "") if isinstance(obj, dict) else str(obj)
+    raw = _MENTION.sub(lambda m: "@" + (m.group(2) or names.get(m.group(1), m.group(1))), raw)
+    raw = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", raw)
+    return _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), raw)
+
+
+def _element(el: dict[str, Any], names: dict[str, str]) -> str:
+    kind = el.get("type")
+    if kind == "button":
+        return f"[ {_text(el.get('text'), names)} ]"
+    if kind in {"static_select", "overflow", "users_select", "multi_users_select"}:
+        label = _text(el.get("placeholder"), names) or "…"
+        return f"[ {label} ▾ ]"
+    if kind in {"mrkdwn", "plain_text"}:
+        return _text(el, names)
+    if kind == "image":
+        return f"(image: {el.get('alt_text', '')})"
+    return f"[{kind}]"
+
+
+def render_blocks(
+    blocks: list[dict[str, Any]], *, names: dict[str, str] | None = None, width: int = 88
+) -> str:
+    names = names or {}
+    out: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            title = _text(block.get("text"), names)
+            out += [title, "=" * min(len(title), width)]
+        elif kind == "section":
+            if block.get("text"):
+                for line in _text(block["text"], names).splitlines() or [""]:
+                    out += textwrap.wrap(line, width) or [""]
+            for field in block.get("fields") or []:
+                out.append("  " + _text(field, names).replace("\n", " — "))
+            if block.get("accessory"):
+                out.append("  " + _element(block["accessory"], names))
+        elif kind == "context":
+            out.append("  " + " · ".join(_element(e, names) for e in block.get("elements", [])))
+        elif kind == "actions":
+            out.append("  " + " ".join(_element(e, names) for e in block.get("elements", [])))
+        elif kind == "divider":
+            out.append("-" * 40)
+        elif kind == "input":
+            label = _text(block.get("label"), names)
+            element = block.get("element", {})
+            initial = element.get("initial_value") or (element.get("initial_option") or {}).get(
+                "text", {}
+            ).get("text", "")
+            out.append(f"{label}: {initial or '____'}")
+        elif kind == "image":
+            out.append(f"(chart: {block.get('alt_text', '')})")
+        elif kind == "rich_text":
+            out.append("(rich text)")
+    return "\n".join(out)
+
+
+def render_message(message: dict[str, Any], *, names: dict[str, str] | None = None) -> str:
+    blocks = message.get("blocks")
+    if isinstance(blocks, list) and blocks:
+        return render_blocks(blocks, names=names)
+    return _text(message, names or {})
+
+
+def render_view(view: dict[str, Any], *, names: dict[str, str] | None = None) -> str:
+    title = _text(view.get("title"), names or {})
+    body = render_blocks(view.get("blocks", []), names=names)
+    submit = _text(view.get("submit"), names or {})
+    return f"┌ {title} ┐\n{body}" + (f"\n[ {submit} ]" if submit else "")
