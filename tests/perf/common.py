@@ -1,0 +1,105 @@
+"""Shared plumbing for the benchmarks: processes on loopback, signed requests, percentiles."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-emulator"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, url: str, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server process and wait until `url` answers (bounded: 60 s)."""
+    proc = subprocess.Popen(
+        list(cmd),
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{cmd[0]} exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}"
+            )
+        try:
+            httpx.get(url, timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def signed_command(
+    text: str, *, user: str, channel: str, response_url: str, secret: str = SECRET
+) -> tuple[bytes, dict[str, str]]:
+    body = urlencode(
+        {
+            "token": "x",
+            "team_id": "T0COP",
+            "team_domain": "cop",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/cop",
+            "text": text,
+            "api_app_id": "A0COPBOT",
+            "response_url": response_url,
+            "trigger_id": f"tr-{time.monotonic_ns()}",
+        }
+    ).encode()
+    ts = str(int(time.time()))
+    return body, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "median_ms": statistics.median(values) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "max_ms": max(values) * 1000,
+    }
+
+
+PYTHON = sys.executable
