@@ -126,6 +126,64 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_privacy(args: argparse.Namespace) -> int:
+    import json
+
+    from bot import db, privacy
+    from bot.errors import NotFound
+
+    config = config_mod.load(os.environ)
+    engine = db.make_engine(config.settings.database_url)
+
+    async def run() -> int:
+        try:
+            await db.upgrade(engine)
+            sessions = db.make_sessionmaker(engine)
+            async with sessions.begin() as session:
+                if args.action == "export":
+                    data = await privacy.export(
+                        session, workspace_id=args.workspace, slack_user_id=args.user
+                    )
+                    text = json.dumps(data, ensure_ascii=False, indent=2)
+                    if args.out:
+                        await asyncio.to_thread(Path(args.out).write_text, text, encoding="utf-8")
+                        print(f"everything held about {args.user} written to {args.out}")
+                    else:
+                        print(text)
+                elif args.action == "erase":
+                    if not args.yes:
+                        print(
+                            f"this erases {args.user} for good; run again with --yes",
+                            file=sys.stderr,
+                        )
+                        return 1
+                    report = await privacy.erase(
+                        session, workspace_id=args.workspace, slack_user_id=args.user
+                    )
+                    print(
+                        f"{args.user} erased: {report.activity_rows_folded} activity row(s) folded into community "
+                        f"totals, {report.messages_cleared} message record(s) cleared, "
+                        f"{report.stories_detached} stor(y/ies) detached"
+                    )
+                else:
+                    months = args.months or config.programme.privacy.activity_retention_months
+                    folded = await privacy.apply_retention(session, months=months)
+                    print(
+                        f"{folded} per-person activity row(s) older than {months} months folded into community totals"
+                    )
+            return 0
+        except NotFound:
+            print(
+                f"cop: {args.user}: nobody with this Slack id in workspace {args.workspace}",
+                file=sys.stderr,
+            )
+            return 1
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
@@ -170,6 +228,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--partial", action="store_true", help="import the good lines even if some are bad"
     )
     imp.set_defaults(func=cmd_communities_import)
+
+    priv = sub.add_parser("privacy", help="data-protection requests: export, erase, retention")
+    priv_sub = priv.add_subparsers(dest="action", required=True)
+    for action, helptext in (
+        ("export", "everything held about a person, as JSON"),
+        ("erase", "erase a person"),
+    ):
+        p = priv_sub.add_parser(action, help=helptext)
+        p.add_argument("user", help="Slack user id, e.g. U012ABC")
+        p.add_argument(
+            "--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id"
+        )
+        if action == "export":
+            p.add_argument("--out", help="write the JSON to this file")
+        else:
+            p.add_argument("--yes", action="store_true", help="confirm the erasure")
+        p.set_defaults(func=cmd_privacy)
+    retain = priv_sub.add_parser(
+        "retain", help="fold old per-person activity into community totals"
+    )
+    retain.add_argument(
+        "--months", type=int, help="default: app.yaml privacy.activity_retention_months"
+    )
+    retain.set_defaults(func=cmd_privacy, user="", workspace="")
 
     demo = sub.add_parser("demo", help="run a demo programme against the built-in Slack emulator")
     demo.add_argument("--scale", choices=["small", "large"], default="small")

@@ -145,6 +145,10 @@ class HealthThresholds(_Strict):
     charter_stale_days: int = Field(365, ge=1)
 
 
+class Privacy(_Strict):
+    activity_retention_months: int = Field(24, ge=1, le=120)
+
+
 class Programme(_Strict):
     """The programme as app.yaml describes it."""
 
@@ -155,6 +159,7 @@ class Programme(_Strict):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     rituals: Rituals = Field(default_factory=Rituals)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
+    privacy: Privacy = Field(default_factory=Privacy)
     templates: dict[str, dict[Literal["fr", "en"], str]] = Field(default_factory=dict)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))

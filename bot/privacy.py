@@ -1,0 +1,267 @@
+"""Privacy on request: export what the bot holds about a person, erase them, and retention.
+
+Erasure keeps the programme's anonymous aggregates right: the person's row becomes a tombstone
+with no Slack id, name, zone or language (memberships, RSVPs and attendance stay attached to it,
+so member and attendance counts do not change); their daily activity is folded into the
+community's anonymous totals; everything else that names them is cleared or deleted.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import people, redelivery
+from bot.errors import NotFound
+from bot.models import (
+    ActivityDaily,
+    AuditLog,
+    Base,
+    CharterVersion,
+    Community,
+    Event,
+    EventAttendance,
+    EventRsvp,
+    Membership,
+    Outbox,
+    OutboxStatus,
+    Person,
+    Poll,
+    PollDelivery,
+    RitualPreference,
+    SuccessStory,
+    utcnow,
+)
+
+ERASED = "erased"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "value") and isinstance(getattr(value, "value", None), str):
+        return value.value
+    return value
+
+
+def _row(obj: Base, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        c.key: _plain(getattr(obj, c.key))
+        for c in sa.inspect(obj).mapper.column_attrs
+        if c.key not in skip
+    }
+
+
+async def _person(session: AsyncSession, workspace_id: str, slack_user_id: str) -> Person:
+    person = await people.find(session, workspace_id=workspace_id, slack_user_id=slack_user_id)
+    if person is None:
+        raise NotFound("privacy.unknown_person")
+    return person
+
+
+async def export(session: AsyncSession, *, workspace_id: str, slack_user_id: str) -> dict[str, Any]:
+    """Everything held about one person, as plain JSON-ready data."""
+    person = await _person(session, workspace_id, slack_user_id)
+    pid = person.id
+
+    async def rows(query: Any) -> list[dict[str, Any]]:
+        return [_row(r) for r in await session.scalars(query)]
+
+    memberships = await session.execute(
+        sa.select(Membership, Community.name)
+        .join(Community, Community.id == Membership.community_id)
+        .where(Membership.person_id == pid)
+    )
+    deliveries = await session.execute(
+        sa.select(PollDelivery, Poll.period_key, Poll.status)
+        .join(Poll, Poll.id == PollDelivery.poll_id)
+        .where(PollDelivery.person_id == pid)
+    )
+    return {
+        "exported_at": utcnow().isoformat(),
+        "person": _row(person),
+        "memberships": [{**_row(m), "community": name} for m, name in memberships],
+        "charter_versions_written": await rows(
+            sa.select(CharterVersion).where(CharterVersion.author_person_id == pid)
+        ),
+        "events_created": await rows(sa.select(Event).where(Event.created_by_person_id == pid)),
+        "event_answers": await rows(sa.select(EventRsvp).where(EventRsvp.person_id == pid)),
+        "events_attended": await rows(
+            sa.select(EventAttendance).where(EventAttendance.person_id == pid)
+        ),
+        "polls_sent": [
+            {**_row(d), "poll": period, "poll_status": _plain(status)}
+            for d, period, status in deliveries
+        ],
+        "poll_answers": "Answers are stored apart from who answered and cannot be linked to a person "
+        "once the poll has closed; while a poll is open, your own answer is shown on the poll message.",
+        "success_stories": await rows(
+            sa.select(SuccessStory).where(SuccessStory.author_person_id == pid)
+        ),
+        "daily_activity_counts": await rows(
+            sa.select(ActivityDaily)
+            .where(ActivityDaily.person_id == pid)
+            .order_by(ActivityDaily.day)
+        ),
+        "ritual_preferences": await rows(
+            sa.select(RitualPreference).where(RitualPreference.person_id == pid)
+        ),
+        "messages_sent_to_you": [
+            {
+                k: v
+                for k, v in _row(o).items()
+                if k in {"kind", "status", "created_at", "sent_at", "last_error"}
+            }
+            for o in await session.scalars(sa.select(Outbox).where(Outbox.person_id == pid))
+        ],
+        "actions_you_took": await rows(sa.select(AuditLog).where(AuditLog.actor == slack_user_id)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    activity_rows_folded: int
+    messages_cleared: int
+    stories_detached: int
+
+
+async def fold_activity(session: AsyncSession, *, where: Any) -> int:
+    """Fold per-person activity rows matching `where` into the anonymous per-community totals."""
+    totals = (
+        await session.execute(
+            sa.select(
+                ActivityDaily.workspace_id,
+                ActivityDaily.community_id,
+                ActivityDaily.day,
+                sa.func.sum(ActivityDaily.messages),
+                sa.func.sum(ActivityDaily.replies),
+                sa.func.sum(ActivityDaily.reactions),
+                sa.func.count(),
+            )
+            .where(ActivityDaily.person_id.is_not(None), where)
+            .group_by(ActivityDaily.workspace_id, ActivityDaily.community_id, ActivityDaily.day)
+        )
+    ).all()
+    folded = 0
+    for workspace_id, community_id, day, messages, replies, reactions, count in totals:
+        anonymous = await session.scalar(
+            sa.select(ActivityDaily).where(
+                ActivityDaily.community_id == community_id,
+                ActivityDaily.day == day,
+                ActivityDaily.person_id.is_(None),
+            )
+        )
+        if anonymous is None:
+            session.add(
+                ActivityDaily(
+                    workspace_id=workspace_id,
+                    community_id=community_id,
+                    person_id=None,
+                    day=day,
+                    messages=int(messages or 0),
+                    replies=int(replies or 0),
+                    reactions=int(reactions or 0),
+                )
+            )
+        else:
+            anonymous.messages += int(messages or 0)
+            anonymous.replies += int(replies or 0)
+            anonymous.reactions += int(reactions or 0)
+        folded += int(count)
+    await session.execute(
+        sa.delete(ActivityDaily).where(ActivityDaily.person_id.is_not(None), where)
+    )
+    await session.flush()
+    return folded
+
+
+async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str) -> ErasureReport:
+    """Remove a person's identity and what is attributable to them; aggregates stay right."""
+    person = await _person(session, workspace_id, slack_user_id)
+    pid = person.id
+    folded = await fold_activity(session, where=ActivityDaily.person_id == pid)
+    await session.execute(
+        sa.update(CharterVersion)
+        .where(CharterVersion.author_person_id == pid)
+        .values(author_person_id=None)
+    )
+    await session.execute(
+        sa.update(Event).where(Event.created_by_person_id == pid).values(created_by_person_id=None)
+    )
+    stories = await session.execute(
+        sa.update(SuccessStory)
+        .where(SuccessStory.author_person_id == pid)
+        .values(author_person_id=None)
+    )
+    await session.execute(
+        sa.update(SuccessStory)
+        .where(SuccessStory.validated_by_person_id == pid)
+        .values(validated_by_person_id=None)
+    )
+    await session.execute(
+        sa.update(PollDelivery).where(PollDelivery.person_id == pid).values(person_id=None)
+    )
+    await session.execute(sa.delete(RitualPreference).where(RitualPreference.person_id == pid))
+    await session.execute(
+        sa.delete(Outbox).where(
+            Outbox.person_id == pid, Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+        )
+    )
+    cleared = 0
+    for message in await session.scalars(sa.select(Outbox).where(Outbox.person_id == pid)):
+        message.person_id = None
+        message.channel_id = None
+        message.message_channel = None
+        message.payload = {}
+        message.idempotency_key = f"{ERASED}:{message.id}"
+        cleared += 1
+    await session.execute(
+        sa.update(AuditLog).where(AuditLog.actor == slack_user_id).values(actor=ERASED)
+    )
+    person.slack_user_id = f"{ERASED}-{secrets.token_hex(8)}"
+    person.name = ""
+    person.real_name = ""
+    person.tz = None
+    person.locale = None
+    person.dm_channel_id = None
+    person.unreachable_reason = None
+    person.erased_at = utcnow()
+    session.add(
+        AuditLog(workspace_id=workspace_id, actor="privacy", action="person.erased", detail={})
+    )
+    await session.flush()
+    return ErasureReport(
+        activity_rows_folded=folded,
+        messages_cleared=cleared,
+        stories_detached=int(stories.rowcount),  # type: ignore[attr-defined]
+    )
+
+
+OUTBOX_KEEP_DAYS = 90
+
+
+async def apply_retention(session: AsyncSession, *, months: int, today: date | None = None) -> int:
+    """Fold per-person activity older than `months` into community totals (returns rows folded);
+    forget delivered or abandoned messages after OUTBOX_KEEP_DAYS and handled event ids after a week."""
+    today = today or utcnow().date()
+    cutoff = today - timedelta(days=round(months * 30.44))
+    folded = await fold_activity(session, where=ActivityDaily.day < cutoff)
+    old = datetime.combine(
+        today - timedelta(days=OUTBOX_KEEP_DAYS), datetime.min.time(), tzinfo=UTC
+    )
+    await session.execute(
+        sa.delete(Outbox).where(
+            Outbox.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED]),
+            Outbox.created_at < old,
+        )
+    )
+    await redelivery.forget_older_than(session, days=7)
+    return folded
