@@ -89,6 +89,17 @@ def _well_formed(body: bytes, content_type: str) -> bool:
         return False
 
 
+def _signed(verifier: SignatureVerifier, body: bytes, headers: Any) -> bool:
+    """Slack's v0 signature and 5-minute replay window; anything unreadable is simply unsigned."""
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    if not timestamp.isdigit():
+        return False
+    try:
+        return verifier.is_valid(body=body, timestamp=timestamp, signature=headers.get("x-slack-signature", ""))
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
 def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None = None) -> Starlette:
     """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus)."""
     handler = AsyncSlackRequestHandler(bolt)
@@ -100,10 +111,7 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
         body = await request.body()
         content_type = request.headers.get("content-type", "")
         kind = _request_kind(body, content_type)
-        timestamp = request.headers.get("x-slack-request-timestamp", "")
-        if not timestamp.isdigit() or not verifier.is_valid(
-            body=body, timestamp=timestamp, signature=request.headers.get("x-slack-signature", "")
-        ):
+        if not _signed(verifier, body, request.headers):
             metrics.requests.labels(kind=kind, status="401").inc()
             return JSONResponse({"error": "invalid request"}, status_code=401)
         if not _well_formed(body, content_type):

@@ -6,9 +6,10 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -408,8 +409,11 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [f"header: not readable as CSV ({exc})"]
     missing = [c for c in ("name", "channel_id") if c not in header]
     if missing:
         return [], [
@@ -419,8 +423,8 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
     rows: list[ImportRow] = []
     errors: list[str] = []
     seen: set[str] = set()
-    for index, raw in enumerate(reader, start=2):
-        cell = {k: (v or "").strip() for k, v in raw.items() if k}
+    for index, raw in _rows(reader, errors):
+        cell = {k: (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items() if k}
         problems = []
         name = " ".join(cell.get("name", "").split())
         channel = cell.get("channel_id", "").upper()
@@ -459,6 +463,21 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
             )
         )
     return rows, errors
+
+
+def _rows(reader: csv.DictReader[str], errors: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows with their line numbers; a line the csv module cannot read ends the file with an error."""
+    index = 1
+    while True:
+        index += 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(f"line {index}: not readable as CSV ({exc}); the lines after it were not read")
+            return
+        yield index, raw
 
 
 async def import_rows(
