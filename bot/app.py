@@ -103,7 +103,8 @@ def _signed(verifier: SignatureVerifier, body: bytes, headers: Any) -> bool:
 def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None = None) -> Starlette:
     """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus)."""
     handler = AsyncSlackRequestHandler(bolt)
-    verifier = SignatureVerifier(deps.config.settings.signing_secret or "")
+    secret = deps.config.settings.signing_secret
+    verifier = SignatureVerifier(secret) if secret else None  # Socket Mode needs no HTTP endpoint
     metrics = deps.metrics
 
     async def slack_events(request: Request) -> Response:
@@ -111,7 +112,7 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
         body = await request.body()
         content_type = request.headers.get("content-type", "")
         kind = _request_kind(body, content_type)
-        if not _signed(verifier, body, request.headers):
+        if verifier is None or not _signed(verifier, body, request.headers):
             metrics.requests.labels(kind=kind, status="401").inc()
             return JSONResponse({"error": "invalid request"}, status_code=401)
         if not _well_formed(body, content_type):

@@ -445,6 +445,9 @@ class SlackEmulator:
         self._latency: dict[str, float] = {}
         self._pending_files: dict[str, dict[str, Any]] = {}
         self._last_us = 0
+        self.app_token = "xapp-emulator"
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[Json]] = {}
         self._handlers: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
             "team.info": self._team_info,
@@ -480,6 +483,7 @@ class SlackEmulator:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/socket", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -491,6 +495,8 @@ class SlackEmulator:
 
     async def stop(self) -> None:
         """Shut the server down; safe to call twice."""
+        for ws in list(self._sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -618,6 +624,10 @@ class SlackEmulator:
         try:
             if not token:
                 raise _SlackError("not_authed")
+            if method == "apps.connections.open":
+                if token != self.app_token:
+                    raise _SlackError("invalid_auth")
+                return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
             if token != self.workspace.bot_token:
                 raise _SlackError("invalid_auth")
             handler = self._handlers.get(method)
@@ -647,6 +657,63 @@ class SlackEmulator:
                 with contextlib.suppress(ValueError):
                     params[key] = json.loads(value)
         return params
+
+    # ----------------------------------------------------------------- Socket Mode
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's side of a Socket Mode connection: hello, then envelopes out and acks back."""
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "connection_info": {"app_id": "A0COPBOT"},
+            }
+        )
+        try:
+            async for frame in ws:
+                if frame.type != web.WSMsgType.TEXT:
+                    continue
+                with contextlib.suppress(ValueError):
+                    ack = json.loads(frame.data)
+                    future = self._acks.pop(str(ack.get("envelope_id")), None)
+                    if future is not None and not future.done():
+                        future.set_result(ack)
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def socket_send(
+        self,
+        kind: str,
+        payload: Json,
+        *,
+        retry_attempt: int = 0,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> Json:
+        """Send one envelope (`slash_commands`, `interactive`, `events_api`) and wait for its ack."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._sockets:
+            if loop.time() > deadline:
+                raise AssertionError("no Socket Mode connection to the emulator")
+            await asyncio.sleep(0.02)
+        envelope_id = uuid.uuid4().hex
+        future: asyncio.Future[Json] = loop.create_future()
+        self._acks[envelope_id] = future
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
+        return await asyncio.wait_for(future, max(0.1, deadline - loop.time()))
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         key = request.match_info["key"]
