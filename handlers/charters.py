@@ -2,12 +2,291 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
 
-from handlers.commands import Subcommand
+from bot import charters, communities, people
+from bot.audit import record
+from bot.deps import Deps
+from bot.errors import CopError, InvalidFields, NotAllowed
+from bot.i18n import Translator, translate
+from bot.models import utcnow
+from bot.permissions import Action, Actor, require
+from bot.slack.blocks import charter as screens
+from handlers.commands import CommandRequest, Subcommand
+from handlers.context import Caller, load_caller, workspace_of
 
-SUBCOMMANDS: list[Subcommand] = []
+logger = logging.getLogger(__name__)
+
+EDIT_WORDS = {"", "edit", "modifier", "editer", "éditer", "edition", "édition"}
+SHOW_WORDS = {"show", "voir", "afficher"}
+HISTORY_WORDS = {"history", "historique"}
+PUBLIC_FLAGS = {"--public", "--publique", "--canal", "--channel"}
+
+
+# --- helpers shared by the leaders' handlers --------------------------------------------------------
+
+
+def blocks_json(blocks: list[Any]) -> list[dict[str, Any]]:
+    return [b.to_dict() if hasattr(b, "to_dict") else b for b in blocks]
+
+
+async def tell_user(
+    client: AsyncWebClient,
+    *,
+    user: str,
+    text: str,
+    channel: str | None = None,
+    blocks: list[Any] | None = None,
+) -> None:
+    """An ephemeral note in `channel` when the person is there, else a DM (e.g. from the Home tab)."""
+    payload: dict[str, Any] = {"text": text}
+    if blocks:
+        payload["blocks"] = blocks_json(blocks)
+    if channel:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, **payload)
+            return
+        except SlackApiError as exc:
+            logger.info("ephemeral to %s in %s failed (%s); sending a DM", user, channel, exc)
+    try:
+        await client.chat_postMessage(channel=user, **payload)
+    except SlackApiError:
+        logger.warning("could not reach %s", user, exc_info=True)
+
+
+async def caller_of(deps: Deps, body: dict[str, Any], channel_id: str | None = None) -> Caller:
+    user = body.get("user", {})
+    return await load_caller(
+        deps,
+        workspace_id=workspace_of(body),
+        user_id=user.get("id") or body.get("user_id", ""),
+        channel_id=channel_id,
+    )
+
+
+async def zone_of(deps: Deps, caller: Caller) -> str:
+    """The reader's zone (Slack profile), else the programme's."""
+    async with deps.sessions() as session:
+        person = await people.find(
+            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        )
+    return (person.tz if person and person.tz else None) or deps.programme.timezone
+
+
+def community_translator(deps: Deps, language: str | None) -> Translator:
+    return translate(language or deps.programme.language)
+
+
+def field_errors(t: Translator, exc: InvalidFields, block_of: Any) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        errors.setdefault(block_of(error.field), t(error.key, **error.params))
+    return errors
+
+
+# --- opening the modal ------------------------------------------------------------------------
+
+
+async def open_modal(
+    deps: Deps,
+    client: AsyncWebClient,
+    *,
+    actor: Actor,
+    t: Translator,
+    community_id: int,
+    trigger_id: str,
+) -> None:
+    """Check the permission (again: a Home button carries only an id), then open the pre-filled modal."""
+    async with deps.sessions.begin() as session:
+        await require(session, actor=actor, action=Action.EDIT_CHARTER, community_id=community_id)
+        community = await communities.get(
+            session, workspace_id=actor.workspace_id, community_id=community_id
+        )
+        current = await charters.current(session, community_id=community_id)
+        roles = await charters.roles(session, community_id=community_id)
+        name = community.name
+    view = screens.build_modal(
+        t,
+        community_id=community_id,
+        community_name=name,
+        current=current.draft if current else None,
+        roles=roles,
+        year=utcnow().year,
+    )
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+# --- /cop charter ------------------------------------------------------------------------------
+
+
+async def handle_charter(req: CommandRequest) -> None:
+    word = req.args[0].lower() if req.args else ""
+    community = req.require_community()
+    if word in EDIT_WORDS:
+        await open_modal(
+            req.deps,
+            req.client,
+            actor=req.caller.actor,
+            t=req.t,
+            community_id=community.id,
+            trigger_id=req.trigger_id,
+        )
+    elif word in SHOW_WORDS:
+        await show(req, public=any(a.lower() in PUBLIC_FLAGS for a in req.args[1:]))
+    elif word in HISTORY_WORDS:
+        await history(req)
+    else:
+        await req.say("charter.usage_hint")
+
+
+async def show(req: CommandRequest, *, public: bool) -> None:
+    community = req.require_community()
+    deps = req.deps
+    async with deps.sessions() as session:
+        charter = await charters.current(session, community_id=community.id)
+        roles = await charters.roles(session, community_id=community.id)
+    year = utcnow().year
+    if public:
+        t = community_translator(deps, community.language)
+        text, blocks = screens.build_charter(
+            t,
+            community_name=community.name,
+            charter=charter,
+            roles=roles,
+            year=year,
+            tz=community.tz or deps.programme.timezone,
+        )
+        try:
+            await req.client.chat_postMessage(
+                channel=community.channel_id, text=text, blocks=blocks_json(blocks)
+            )
+        except SlackApiError:
+            logger.warning("could not post the charter in %s", community.channel_id, exc_info=True)
+            await req.say("charter.post_failed")
+            return
+        await req.say("charter.posted")
+        return
+    text, blocks = screens.build_charter(
+        req.t,
+        community_name=community.name,
+        charter=charter,
+        roles=roles,
+        year=year,
+        tz=await zone_of(deps, req.caller),
+    )
+    await req.show(text, blocks_json(blocks))
+
+
+async def history(req: CommandRequest) -> None:
+    community = req.require_community()
+    async with req.deps.sessions() as session:
+        versions = await charters.history(session, community_id=community.id)
+    text, blocks = screens.build_history(
+        req.t,
+        community_name=community.name,
+        versions=versions,
+        tz=await zone_of(req.deps, req.caller),
+    )
+    await req.show(text, blocks_json(blocks))
+
+
+# --- the modal's submission ------------------------------------------------------------------------
+
+
+async def handle_submit(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    """Field errors go back in the modal; a valid charter closes it and becomes a new version."""
+    caller = await caller_of(deps, body)
+    t = caller.t
+    draft = screens.parse(view)
+    try:
+        charters.validate(draft)
+    except InvalidFields as exc:
+        await ack(response_action="errors", errors=field_errors(t, exc, screens.field_block))
+        return
+    await ack()
+    community_id = screens.community_of(view)
+    try:
+        async with deps.sessions.begin() as session:
+            await require(
+                session,
+                actor=caller.actor,
+                action=Action.EDIT_CHARTER,
+                community_id=community_id,
+            )
+            community = await communities.get(
+                session, workspace_id=caller.workspace_id, community_id=community_id
+            )
+            channel, name = community.channel_id, community.name
+            saved = await charters.save(
+                session,
+                workspace_id=caller.workspace_id,
+                community_id=community_id,
+                author_slack_user_id=caller.user_id,
+                draft=draft,
+            )
+            if saved.created:
+                await record(
+                    session,
+                    workspace_id=caller.workspace_id,
+                    actor=caller.user_id,
+                    action="charter.saved",
+                    community_id=community_id,
+                    detail={"version": saved.version},
+                )
+    except IntegrityError:
+        # the same modal sent twice at once: the other request saved it
+        return
+    except NotAllowed as exc:
+        await tell_user(client, user=caller.user_id, text=t(exc.key, **exc.params))
+        return
+    except CopError as exc:
+        await tell_user(client, user=caller.user_id, text=t(exc.key, **exc.params))
+        return
+    key = "charter.saved" if saved.created else "charter.unchanged"
+    await tell_user(
+        client,
+        user=caller.user_id,
+        channel=channel,
+        text=t(key, version=saved.version, name=name),
+    )
+
+
+async def handle_home_edit(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    """'Edit charter' on the App Home: no channel context, the button carries the community id."""
+    await ack()
+    caller = await caller_of(deps, body)
+    try:
+        await open_modal(
+            deps,
+            client,
+            actor=caller.actor,
+            t=caller.t,
+            community_id=int(action["value"]),
+            trigger_id=body["trigger_id"],
+        )
+    except CopError as exc:
+        await tell_user(client, user=caller.user_id, text=caller.t(exc.key, **exc.params))
+
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("charter", handle_charter, "charter.usage", aliases=("charte",)),
+]
 
 
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
+    from bot.slack.blocks.home import CHARTER_EDIT
+
+    app.view(screens.MODAL)(handle_submit)
+    app.action(CHARTER_EDIT)(handle_home_edit)

@@ -1,0 +1,239 @@
+"""Community charters: versioned (saving adds a version, never overwrites), roles from memberships.
+
+A charter states why the community exists, what it aims at, this year's objectives and what it
+brings; the KPIs later look at whether the objectives are for the current year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import communities, people
+from bot.errors import InvalidFields, InvalidInput
+from bot.models import CharterVersion, Person, Role
+
+# Per-field limits, below Block Kit's 3000 characters per section so the charter always renders.
+TEXT_MAX = 1500
+LIST_MAX_ITEMS = 12
+LIST_ITEM_MAX = 200
+TEXT_FIELDS = ("mission", "ambition", "values", "member_benefits", "organisation_benefits")
+LIST_FIELDS = ("objectives", "indicators")
+
+
+@dataclass(frozen=True, slots=True)
+class CharterDraft:
+    """What a leader typed in the charter modal."""
+
+    mission: str = ""
+    ambition: str = ""
+    objectives: tuple[str, ...] = ()
+    objectives_year: int | None = None
+    values: str = ""
+    member_benefits: str = ""
+    organisation_benefits: str = ""
+    indicators: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """Who holds which role now (Slack user ids), read from memberships."""
+
+    leaders: tuple[str, ...] = ()
+    core_team: tuple[str, ...] = ()
+    sponsors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CharterView:
+    community_id: int
+    version: int
+    draft: CharterDraft
+    author_user_id: str | None
+    author_name: str | None
+    created_at: datetime
+    roles: Roles = field(default_factory=Roles)
+
+    def needs_review(self, *, year: int) -> bool:
+        return needs_review(self.draft, year=year)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSummary:
+    version: int
+    author_user_id: str | None
+    author_name: str | None
+    created_at: datetime
+    objectives_year: int | None
+
+
+def needs_review(draft: CharterDraft | None, *, year: int) -> bool:
+    """'To review': no charter, no objectives, or objectives set for a past year."""
+    if draft is None or not draft.objectives or draft.objectives_year is None:
+        return True
+    return draft.objectives_year < year
+
+
+def lines(text: str | None) -> tuple[str, ...]:
+    """One objective (or indicator) per line; bullets and blank lines dropped."""
+    out = []
+    for raw in (text or "").splitlines():
+        line = raw.strip().lstrip("•-*·").strip()
+        if line:
+            out.append(line)
+    return tuple(out)
+
+
+def validate(draft: CharterDraft) -> CharterDraft:
+    """Check limits; raise every field error at once. A past objectives year is allowed (the
+    charter is then flagged "to review", see `needs_review`), so an old charter stays editable."""
+    errors: list[InvalidInput] = []
+    for name in TEXT_FIELDS:
+        value = getattr(draft, name)
+        if len(value) > TEXT_MAX:
+            errors.append(
+                InvalidInput("charter.too_long", field=name, max=TEXT_MAX, length=len(value))
+            )
+    for name in LIST_FIELDS:
+        items = getattr(draft, name)
+        if len(items) > LIST_MAX_ITEMS:
+            errors.append(InvalidInput("charter.too_many_lines", field=name, max=LIST_MAX_ITEMS))
+        elif any(len(item) > LIST_ITEM_MAX for item in items):
+            errors.append(InvalidInput("charter.line_too_long", field=name, max=LIST_ITEM_MAX))
+    if not draft.mission.strip():
+        errors.append(InvalidInput("charter.mission_missing", field="mission"))
+    if errors:
+        raise InvalidFields(errors)
+    return draft
+
+
+def _draft_of(row: CharterVersion) -> CharterDraft:
+    return CharterDraft(
+        mission=row.mission,
+        ambition=row.ambition,
+        objectives=tuple(row.objectives or ()),
+        objectives_year=row.objectives_year,
+        values=row.values,
+        member_benefits=row.member_benefits,
+        organisation_benefits=row.organisation_benefits,
+        indicators=tuple(row.indicators or ()),
+    )
+
+
+async def roles(session: AsyncSession, *, community_id: int) -> Roles:
+    held = await communities.people_with_roles(
+        session, community_id=community_id, roles=(Role.LEADER, Role.CORE_TEAM, Role.SPONSOR)
+    )
+
+    def of(role: Role) -> tuple[str, ...]:
+        return tuple(p.slack_user_id for r, p in held if r == role)
+
+    return Roles(leaders=of(Role.LEADER), core_team=of(Role.CORE_TEAM), sponsors=of(Role.SPONSOR))
+
+
+async def current(session: AsyncSession, *, community_id: int) -> CharterView | None:
+    """The latest version with today's roles, or None when the community has no charter yet."""
+    row = await session.execute(
+        sa.select(CharterVersion, Person)
+        .outerjoin(Person, Person.id == CharterVersion.author_person_id)
+        .where(CharterVersion.community_id == community_id)
+        .order_by(CharterVersion.version.desc())
+        .limit(1)
+    )
+    found = row.first()
+    if found is None:
+        return None
+    version, author = found
+    return CharterView(
+        community_id=community_id,
+        version=version.version,
+        draft=_draft_of(version),
+        author_user_id=author.slack_user_id if author else None,
+        author_name=people.display_name(author) if author else None,
+        created_at=version.created_at,
+        roles=await roles(session, community_id=community_id),
+    )
+
+
+async def history(session: AsyncSession, *, community_id: int) -> list[VersionSummary]:
+    rows = await session.execute(
+        sa.select(CharterVersion, Person)
+        .outerjoin(Person, Person.id == CharterVersion.author_person_id)
+        .where(CharterVersion.community_id == community_id)
+        .order_by(CharterVersion.version.desc())
+    )
+    return [
+        VersionSummary(
+            version=v.version,
+            author_user_id=p.slack_user_id if p else None,
+            author_name=people.display_name(p) if p else None,
+            created_at=v.created_at,
+            objectives_year=v.objectives_year,
+        )
+        for v, p in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    version: int
+    created: bool  # False when the draft equals the current version (e.g. a modal sent twice)
+
+
+async def save(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    community_id: int,
+    author_slack_user_id: str,
+    draft: CharterDraft,
+) -> Saved:
+    """Add a version (validated); an unchanged draft adds nothing."""
+    validate(draft)
+    await communities.get(session, workspace_id=workspace_id, community_id=community_id)
+    latest = await session.scalar(
+        sa.select(CharterVersion)
+        .where(CharterVersion.community_id == community_id)
+        .order_by(CharterVersion.version.desc())
+        .limit(1)
+    )
+    if latest is not None and _draft_of(latest) == draft:
+        return Saved(version=latest.version, created=False)
+    author = (
+        await people.ensure_many(
+            session, workspace_id=workspace_id, slack_user_ids=[author_slack_user_id]
+        )
+    )[author_slack_user_id]
+    held = await roles(session, community_id=community_id)
+    number = (latest.version if latest else 0) + 1
+    session.add(
+        CharterVersion(
+            workspace_id=workspace_id,
+            community_id=community_id,
+            version=number,
+            mission=draft.mission,
+            ambition=draft.ambition,
+            objectives=list(draft.objectives),
+            objectives_year=draft.objectives_year,
+            values=draft.values,
+            member_benefits=draft.member_benefits,
+            organisation_benefits=draft.organisation_benefits,
+            # a snapshot of who held the roles when this version was written (history)
+            roles="; ".join(
+                f"{name}: {' '.join(ids)}"
+                for name, ids in (
+                    ("leader", held.leaders),
+                    ("core_team", held.core_team),
+                    ("sponsor", held.sponsors),
+                )
+                if ids
+            ),
+            indicators=list(draft.indicators),
+            author_person_id=author.id,
+        )
+    )
+    await session.flush()
+    return Saved(version=number, created=True)

@@ -1,0 +1,599 @@
+"""Community events: scheduling, RSVP, attendance, and the iCalendar (.ics) text for calendars.
+
+Times are stored in UTC with the zone the leader chose; `sequence` grows with every change so a
+calendar that imported an earlier .ics replaces its entry instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, available_timezones
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import communities, people
+from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from bot.models import (
+    Community,
+    Event,
+    EventAttendance,
+    EventKind,
+    EventRsvp,
+    EventStatus,
+    Person,
+    RsvpAnswer,
+    utcnow,
+)
+
+TITLE_MAX = 150
+DESCRIPTION_MAX = 2000
+LINK_MAX = 1000
+DURATION_MAX = 24 * 60
+ATTENDANCE_MAX = 100_000
+
+
+@cache
+def _zones() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def find_zone(text: str) -> str | None:
+    """'europe/paris' → 'Europe/Paris'; None for a zone that does not exist."""
+    return _zones().get(text.strip().lower()) if text and text.strip() else None
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """What a leader typed in the event modal: a local date and time in the chosen zone."""
+
+    title: str
+    kind: EventKind
+    day: date | None
+    start: time | None
+    duration_minutes: int | None
+    tz: str
+    link: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A validated draft: what gets stored."""
+
+    title: str
+    kind: EventKind
+    starts_at: datetime
+    duration_minutes: int
+    tz: str
+    link: str | None
+    description: str
+
+
+def validate(draft: EventDraft, *, now: datetime, allow_past: bool = False) -> Schedule:
+    """Check every field and raise all problems together (field = the modal field)."""
+    errors: list[InvalidInput] = []
+    title = " ".join(draft.title.split())
+    if not title:
+        errors.append(InvalidInput("event.title_missing", field="title"))
+    elif len(title) > TITLE_MAX:
+        errors.append(InvalidInput("event.too_long", field="title", max=TITLE_MAX))
+    zone = find_zone(draft.tz)
+    if zone is None:
+        errors.append(InvalidInput("common.bad_timezone", field="tz", value=draft.tz[:60]))
+    duration = draft.duration_minutes
+    if duration is None:
+        errors.append(InvalidInput("event.duration_missing", field="duration"))
+    elif duration <= 0:
+        errors.append(InvalidInput("event.end_before_start", field="duration"))
+    elif duration > DURATION_MAX:
+        errors.append(InvalidInput("event.too_long_duration", field="duration", hours=24))
+    if draft.day is None:
+        errors.append(InvalidInput("event.date_missing", field="date"))
+    if draft.start is None:
+        errors.append(InvalidInput("event.time_missing", field="time"))
+    link = draft.link.strip()
+    if link:
+        parsed = urlparse(link)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            errors.append(InvalidInput("event.bad_link", field="link"))
+        elif len(link) > LINK_MAX:
+            errors.append(InvalidInput("event.too_long", field="link", max=LINK_MAX))
+    description = draft.description.strip()
+    if len(description) > DESCRIPTION_MAX:
+        errors.append(InvalidInput("event.too_long", field="description", max=DESCRIPTION_MAX))
+    starts_at = None
+    if zone and draft.day and draft.start:
+        starts_at = datetime.combine(draft.day, draft.start, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        if starts_at <= now and not allow_past:
+            errors.append(InvalidInput("event.in_the_past", field="date"))
+    if errors:
+        raise InvalidFields(errors)
+    assert starts_at is not None and zone is not None and duration is not None
+    return Schedule(
+        title=title,
+        kind=draft.kind,
+        starts_at=starts_at,
+        duration_minutes=duration,
+        tz=zone,
+        link=link or None,
+        description=description,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    going: int = 0
+    maybe: int = 0
+    declined: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """An event as screens show it."""
+
+    id: int
+    community_id: int
+    community_name: str
+    community_tz: str
+    community_language: str | None
+    channel_id: str | None
+    message_ts: str | None
+    title: str
+    kind: EventKind
+    starts_at: datetime
+    duration_minutes: int
+    tz: str
+    link: str | None
+    description: str
+    status: EventStatus
+    sequence: int
+    attendance_count: int | None
+    attendees: tuple[str, ...] = ()
+    counts: Counts = field(default_factory=Counts)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == EventStatus.CANCELLED
+
+    def started(self, now: datetime) -> bool:
+        return self.starts_at <= now
+
+    def draft(self) -> EventDraft:
+        local = self.starts_at.astimezone(ZoneInfo(self.tz))
+        return EventDraft(
+            title=self.title,
+            kind=self.kind,
+            day=local.date(),
+            start=local.time().replace(second=0, microsecond=0),
+            duration_minutes=self.duration_minutes,
+            tz=self.tz,
+            link=self.link or "",
+            description=self.description,
+        )
+
+
+async def counts(session: AsyncSession, *, event_id: int) -> Counts:
+    rows = await session.execute(
+        sa.select(EventRsvp.answer, sa.func.count())
+        .where(EventRsvp.event_id == event_id)
+        .group_by(EventRsvp.answer)
+    )
+    found = {RsvpAnswer(a): n for a, n in rows}
+    return Counts(
+        going=found.get(RsvpAnswer.GOING, 0),
+        maybe=found.get(RsvpAnswer.MAYBE, 0),
+        declined=found.get(RsvpAnswer.DECLINED, 0),
+    )
+
+
+def community_zone(community: Community, default_tz: str) -> str:
+    return community.tz or default_tz
+
+
+async def view(session: AsyncSession, *, event: Event, default_tz: str) -> EventView:
+    community = await session.get(Community, event.community_id)
+    assert community is not None
+    attendees = tuple(
+        await session.scalars(
+            sa.select(Person.slack_user_id)
+            .join(EventAttendance, EventAttendance.person_id == Person.id)
+            .where(EventAttendance.event_id == event.id)
+            .order_by(Person.slack_user_id)
+        )
+    )
+    return EventView(
+        id=event.id,
+        community_id=community.id,
+        community_name=community.name,
+        community_tz=community_zone(community, default_tz),
+        community_language=community.language,
+        channel_id=event.channel_id,
+        message_ts=event.message_ts,
+        title=event.title,
+        kind=event.kind,
+        starts_at=event.starts_at,
+        duration_minutes=event.duration_minutes,
+        tz=event.tz,
+        link=event.link,
+        description=event.description,
+        status=event.status,
+        sequence=event.sequence,
+        attendance_count=event.attendance_count,
+        attendees=attendees,
+        counts=await counts(session, event_id=event.id),
+    )
+
+
+async def get(session: AsyncSession, *, workspace_id: str, event_id: int) -> Event:
+    event = await session.get(Event, event_id)
+    if event is None or event.workspace_id != workspace_id:
+        raise NotFound("event.not_found")
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    event: Event
+    created: bool  # False when this submission was already recorded (a modal sent twice)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    community_id: int,
+    schedule: Schedule,
+    author_slack_user_id: str,
+    submission_key: str | None = None,
+) -> Created:
+    """Record a new event once per submission key."""
+    await communities.get(session, workspace_id=workspace_id, community_id=community_id)
+    if submission_key:
+        existing = await session.scalar(
+            sa.select(Event).where(Event.submission_key == submission_key)
+        )
+        if existing is not None:
+            return Created(event=existing, created=False)
+    author = (
+        await people.ensure_many(
+            session, workspace_id=workspace_id, slack_user_ids=[author_slack_user_id]
+        )
+    )[author_slack_user_id]
+    event = Event(
+        workspace_id=workspace_id,
+        community_id=community_id,
+        title=schedule.title,
+        kind=schedule.kind,
+        starts_at=schedule.starts_at,
+        duration_minutes=schedule.duration_minutes,
+        tz=schedule.tz,
+        link=schedule.link,
+        description=schedule.description,
+        created_by_person_id=author.id,
+        submission_key=submission_key,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(event)
+            await session.flush()
+    except IntegrityError:
+        # the same submission, committed by a concurrent request a moment ago
+        existing = await session.scalar(
+            sa.select(Event).where(Event.submission_key == submission_key)
+        )
+        if existing is None:
+            raise
+        return Created(event=existing, created=False)
+    return Created(event=event, created=True)
+
+
+def _same(event: Event, schedule: Schedule) -> bool:
+    return (
+        event.title == schedule.title
+        and event.kind == schedule.kind
+        and event.starts_at == schedule.starts_at
+        and event.duration_minutes == schedule.duration_minutes
+        and event.tz == schedule.tz
+        and (event.link or None) == schedule.link
+        and event.description == schedule.description
+    )
+
+
+async def update(session: AsyncSession, *, event: Event, schedule: Schedule) -> bool:
+    """Edit or reschedule; returns False (and changes nothing) when nothing differs."""
+    if event.status == EventStatus.CANCELLED:
+        raise Conflict("event.is_cancelled", title=event.title)
+    if _same(event, schedule):
+        return False
+    event.title = schedule.title
+    event.kind = schedule.kind
+    event.starts_at = schedule.starts_at
+    event.duration_minutes = schedule.duration_minutes
+    event.tz = schedule.tz
+    event.link = schedule.link
+    event.description = schedule.description
+    event.sequence += 1
+    await session.flush()
+    return True
+
+
+async def cancel(session: AsyncSession, *, event: Event) -> bool:
+    """Cancel (idempotent: False when it already was)."""
+    if event.status == EventStatus.CANCELLED:
+        return False
+    event.status = EventStatus.CANCELLED
+    event.sequence += 1
+    await session.flush()
+    return True
+
+
+async def set_message(session: AsyncSession, *, event: Event, channel_id: str, ts: str) -> None:
+    event.channel_id, event.message_ts = channel_id, ts
+    await session.flush()
+
+
+async def rsvp(
+    session: AsyncSession, *, event: Event, slack_user_id: str, answer: RsvpAnswer
+) -> bool:
+    """Record a person's answer (one per person); returns False when it did not change."""
+    if event.status == EventStatus.CANCELLED:
+        raise Conflict("event.rsvp_cancelled", title=event.title)
+    person = (
+        await people.ensure_many(
+            session, workspace_id=event.workspace_id, slack_user_ids=[slack_user_id]
+        )
+    )[slack_user_id]
+    row = await session.scalar(
+        sa.select(EventRsvp).where(EventRsvp.event_id == event.id, EventRsvp.person_id == person.id)
+    )
+    if row is not None:
+        if row.answer == answer:
+            return False
+        row.answer = answer
+        await session.flush()
+        return True
+    try:
+        async with session.begin_nested():
+            session.add(
+                EventRsvp(
+                    workspace_id=event.workspace_id,
+                    event_id=event.id,
+                    person_id=person.id,
+                    answer=answer,
+                )
+            )
+            await session.flush()
+    except IntegrityError:
+        # a double click raced us; the other request wrote the row — make it this answer
+        await session.execute(
+            sa.update(EventRsvp)
+            .where(EventRsvp.event_id == event.id, EventRsvp.person_id == person.id)
+            .values(answer=answer, updated_at=utcnow())
+        )
+    return True
+
+
+async def answer_of(session: AsyncSession, *, event_id: int, person_id: int) -> RsvpAnswer | None:
+    return await session.scalar(
+        sa.select(EventRsvp.answer).where(
+            EventRsvp.event_id == event_id, EventRsvp.person_id == person_id
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    person_id: int
+    slack_user_id: str
+    tz: str | None
+    locale: str | None
+
+
+async def going(session: AsyncSession, *, event_id: int) -> list[Attendee]:
+    """Those who said they are going: they hear about changes."""
+    rows = await session.scalars(
+        sa.select(Person)
+        .join(EventRsvp, EventRsvp.person_id == Person.id)
+        .where(
+            EventRsvp.event_id == event_id,
+            EventRsvp.answer == RsvpAnswer.GOING,
+            Person.deleted.is_(False),
+            Person.erased_at.is_(None),
+        )
+        .order_by(Person.id)
+    )
+    return [Attendee(p.id, p.slack_user_id, p.tz, p.locale) for p in rows]
+
+
+def check_attendance(count: int | None, slack_user_ids: list[str]) -> list[str]:
+    """A count, names, or both (the count then covers at least the names); returns the names."""
+    names = sorted(set(slack_user_ids))
+    if count is None and not names:
+        raise InvalidFields([InvalidInput("event.attendance_missing", field="count")])
+    if count is not None and not 0 <= count <= ATTENDANCE_MAX:
+        raise InvalidFields(
+            [InvalidInput("event.attendance_bad_count", field="count", max=ATTENDANCE_MAX)]
+        )
+    if count is not None and count < len(names):
+        raise InvalidFields(
+            [InvalidInput("event.attendance_count_below_names", field="count", names=len(names))]
+        )
+    return names
+
+
+async def record_attendance(
+    session: AsyncSession,
+    *,
+    event: Event,
+    count: int | None,
+    slack_user_ids: list[str],
+    now: datetime | None = None,
+) -> int:
+    """Who came (names, count, or both); returns the count stored. Replaces a previous record."""
+    now = now or utcnow()
+    if event.status == EventStatus.CANCELLED:
+        raise Conflict("event.is_cancelled", title=event.title)
+    if event.starts_at > now:
+        raise Conflict("event.not_started")
+    names = check_attendance(count, slack_user_ids)
+    persons = await people.ensure_many(
+        session, workspace_id=event.workspace_id, slack_user_ids=names
+    )
+    await session.execute(sa.delete(EventAttendance).where(EventAttendance.event_id == event.id))
+    session.add_all(
+        EventAttendance(
+            event_id=event.id,
+            person_id=persons[uid].id,
+            workspace_id=event.workspace_id,
+            recorded_at=now,
+        )
+        for uid in names
+    )
+    event.attendance_count = count if count is not None else len(names)
+    await session.flush()
+    return event.attendance_count
+
+
+async def upcoming(
+    session: AsyncSession,
+    *,
+    community_ids: list[int],
+    now: datetime,
+    limit: int = 10,
+    include_cancelled: bool = False,
+) -> list[Event]:
+    """Events not yet over, soonest first."""
+    if not community_ids:
+        return []
+    query = sa.select(Event).where(
+        Event.community_id.in_(community_ids),
+        Event.starts_at >= now - timedelta(hours=24),
+    )
+    if not include_cancelled:
+        query = query.where(Event.status == EventStatus.SCHEDULED)
+    rows = await session.scalars(query.order_by(Event.starts_at).limit(limit * 2))
+    return [e for e in rows if e.starts_at + timedelta(minutes=e.duration_minutes) > now][:limit]
+
+
+async def past(
+    session: AsyncSession, *, community_ids: list[int], now: datetime, limit: int = 5
+) -> list[Event]:
+    """Held events (started before now), latest first."""
+    if not community_ids:
+        return []
+    rows = await session.scalars(
+        sa.select(Event)
+        .where(
+            Event.community_id.in_(community_ids),
+            Event.starts_at < now,
+            Event.status == EventStatus.SCHEDULED,
+        )
+        .order_by(Event.starts_at.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+# --- iCalendar (RFC 5545) ------------------------------------------------------------------------
+
+
+def _ics_escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _param(text: str) -> str:
+    """A parameter value (CN=…): quoted, without the characters a quoted value cannot hold."""
+    return '"' + text.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 §3.1), never mid-character."""
+    out: list[str] = []
+    current = ""
+    size = 0
+    limit = 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            out.append(current)
+            current, size, limit = "", 0, 74  # continuation lines start with a space
+        current += char
+        size += width
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def ics(
+    event: EventView, *, domain: str, now: datetime, organiser: str = "", url: str | None = None
+) -> str:
+    """The event as an iCalendar file; a cancelled event is a STATUS:CANCELLED update."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//cop-bot//communities of practice//EN",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{'CANCEL' if event.cancelled else 'PUBLISH'}",
+        "BEGIN:VEVENT",
+        f"UID:event-{event.id}@{domain}",
+        f"DTSTAMP:{_stamp(now)}",
+        f"DTSTART:{_stamp(event.starts_at)}",
+        f"DTEND:{_stamp(event.ends_at)}",
+        f"SEQUENCE:{event.sequence}",
+        f"SUMMARY:{_ics_escape(event.title)}",
+        f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}",
+    ]
+    description = event.description
+    if event.link:
+        description = f"{description}\n\n{event.link}".strip()
+        lines.append(f"LOCATION:{_ics_escape(event.link)}")
+        lines.append(f"URL:{event.link}")
+    if description:
+        lines.append(f"DESCRIPTION:{_ics_escape(description)}")
+    # iTIP (RFC 5546) wants an organiser on CANCEL; the community is the organiser.
+    lines.append(
+        f"ORGANIZER;CN={_param(organiser or event.community_name)}:mailto:noreply@{domain}"
+    )
+    if url and not event.link:
+        lines.append(f"URL:{url}")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+# --- summaries (App Home, KPIs) -------------------------------------------------------------------
+
+
+async def count_between(
+    session: AsyncSession, *, workspace_id: str, start: datetime, end: datetime
+) -> int:
+    return int(
+        await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Event)
+            .where(
+                Event.workspace_id == workspace_id,
+                Event.status == EventStatus.SCHEDULED,
+                Event.starts_at >= start,
+                Event.starts_at < end,
+            )
+        )
+        or 0
+    )

@@ -1,0 +1,480 @@
+"""The event screens: the event modal (and parser), the channel announcement with RSVP buttons,
+the list for leaders, the attendance modal (and parser), and the notices sent to people."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DatePickerElement,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+    TimePickerElement,
+    UserMultiSelectElement,
+)
+from slack_sdk.models.blocks.block_elements import NumberInputElement, UrlInputElement
+from slack_sdk.models.views import View
+
+from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
+from bot.i18n import Translator
+from bot.models import EventKind, RsvpAnswer
+
+MODAL = "event_modal"
+ATTENDANCE_MODAL = "event_attendance_modal"
+RSVP = {
+    RsvpAnswer.GOING: "event_rsvp_going",
+    RsvpAnswer.MAYBE: "event_rsvp_maybe",
+    RsvpAnswer.DECLINED: "event_rsvp_declined",
+}
+ATTENDANCE_OPEN = "event_attendance_open"
+EDIT = "event_edit"
+CANCEL = "event_cancel"
+FIELD_BLOCK = {
+    "title": "event_title",
+    "kind": "event_kind",
+    "date": "event_date",
+    "time": "event_time",
+    "duration": "event_duration",
+    "tz": "event_tz",
+    "link": "event_link",
+    "description": "event_description",
+}
+ATTENDANCE_BLOCK = {"count": "event_att_count", "people": "event_att_people"}
+_INPUT = "value"
+_EMOJI = {RsvpAnswer.GOING: "✅", RsvpAnswer.MAYBE: "🤔", RsvpAnswer.DECLINED: "❌"}
+
+
+def field_block(field: str | None) -> str:
+    return FIELD_BLOCK.get(field or "", FIELD_BLOCK["title"])
+
+
+def attendance_block(field: str | None) -> str:
+    return ATTENDANCE_BLOCK.get(field or "", ATTENDANCE_BLOCK["count"])
+
+
+def duration_text(t: Translator, minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return t("event.minutes", minutes=rest)
+    if not rest:
+        return t("event.hours", hours=hours)
+    return t("event.hours_minutes", hours=hours, minutes=f"{rest:02d}")
+
+
+def when_text(t: Translator, event: EventView, tz: str, *, with_zone: bool) -> str:
+    start = t.datetime(event.starts_at, tz)
+    end = t.time(event.ends_at, tz)
+    text = t("event.when", start=start, end=end)
+    return f"{text} ({tz})" if with_zone else text
+
+
+# --- modal --------------------------------------------------------------------------------------
+
+
+def build_modal(
+    t: Translator,
+    *,
+    community_id: int,
+    community_name: str,
+    default_tz: str,
+    draft: EventDraft | None = None,
+    event_id: int | None = None,
+) -> View:
+    """Create (no event) or edit/reschedule (event_id and its draft)."""
+    kinds = [Option(value=k.value, text=t(f"event.kind.{k.value}")) for k in EventKind]
+    kind = draft.kind if draft else EventKind.WEBINAR
+    elements: list[tuple[str, str, Any, bool, str | None]] = [
+        (
+            "title",
+            t("event.field.title"),
+            PlainTextInputElement(
+                action_id=_INPUT,
+                max_length=TITLE_MAX,
+                initial_value=draft.title if draft else None,
+            ),
+            False,
+            None,
+        ),
+        (
+            "kind",
+            t("event.field.kind"),
+            StaticSelectElement(
+                action_id=_INPUT,
+                options=kinds,
+                initial_option=next(o for o in kinds if o.value == kind.value),
+            ),
+            False,
+            None,
+        ),
+        (
+            "date",
+            t("event.field.date"),
+            DatePickerElement(
+                action_id=_INPUT,
+                initial_date=draft.day.isoformat() if draft and draft.day else None,
+            ),
+            False,
+            None,
+        ),
+        (
+            "time",
+            t("event.field.time"),
+            TimePickerElement(
+                action_id=_INPUT,
+                initial_time=draft.start.strftime("%H:%M") if draft and draft.start else None,
+            ),
+            False,
+            None,
+        ),
+        (
+            "duration",
+            t("event.field.duration"),
+            NumberInputElement(
+                action_id=_INPUT,
+                is_decimal_allowed=False,
+                initial_value=str(
+                    draft.duration_minutes if draft and draft.duration_minutes else 60
+                ),
+            ),
+            False,
+            t("event.hint.duration"),
+        ),
+        (
+            "tz",
+            t("event.field.tz"),
+            PlainTextInputElement(
+                action_id=_INPUT, max_length=64, initial_value=draft.tz if draft else default_tz
+            ),
+            False,
+            t("event.hint.tz"),
+        ),
+        (
+            "link",
+            t("event.field.link"),
+            UrlInputElement(
+                action_id=_INPUT, initial_value=(draft.link or None) if draft else None
+            ),
+            True,
+            None,
+        ),
+        (
+            "description",
+            t("event.field.description"),
+            PlainTextInputElement(
+                action_id=_INPUT,
+                multiline=True,
+                max_length=DESCRIPTION_MAX,
+                initial_value=(draft.description or None) if draft else None,
+            ),
+            True,
+            None,
+        ),
+    ]
+    intro = (
+        t("event.modal_intro_edit", name=community_name)
+        if event_id
+        else t("event.modal_intro", name=community_name)
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))]
+    for name, label, element, optional, hint in elements:
+        blocks.append(
+            InputBlock(
+                block_id=FIELD_BLOCK[name],
+                label=label,
+                element=element,
+                optional=optional,
+                hint=hint,
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=MODAL,
+        title=PlainTextObject(
+            text=t("event.modal_title_edit") if event_id else t("event.modal_title")
+        ),
+        submit=PlainTextObject(text=t("event.save") if event_id else t("event.create")),
+        close=PlainTextObject(text=t("event.close")),
+        private_metadata=json.dumps({"c": community_id, "e": event_id}),
+        blocks=blocks,
+    )
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(view.get("private_metadata") or "{}"))
+
+
+def parse(view: dict[str, Any]) -> EventDraft:
+    values = view.get("state", {}).get("values", {})
+
+    def raw(name: str) -> dict[str, Any]:
+        return values.get(FIELD_BLOCK[name], {}).get(_INPUT, {}) or {}
+
+    duration_text_value = (raw("duration").get("value") or "").strip()
+    try:
+        duration = int(duration_text_value) if duration_text_value else None
+    except ValueError:
+        duration = 0  # not a whole number: reported as a bad duration
+    picked_date = raw("date").get("selected_date")
+    picked_time = raw("time").get("selected_time")
+    kind = (raw("kind").get("selected_option") or {}).get("value") or EventKind.WEBINAR.value
+    return EventDraft(
+        title=raw("title").get("value") or "",
+        kind=EventKind(kind),
+        day=date.fromisoformat(picked_date) if picked_date else None,
+        start=time.fromisoformat(picked_time) if picked_time else None,
+        duration_minutes=duration,
+        tz=(raw("tz").get("value") or "").strip(),
+        link=raw("link").get("value") or "",
+        description=raw("description").get("value") or "",
+    )
+
+
+# --- the announcement in the channel ----------------------------------------------------------------
+
+
+def counts_text(t: Translator, event: EventView) -> str:
+    c = event.counts
+    found = {RsvpAnswer.GOING: c.going, RsvpAnswer.MAYBE: c.maybe, RsvpAnswer.DECLINED: c.declined}
+    return "   ".join(
+        t(
+            "event.count_item",
+            emoji=_EMOJI[answer],
+            label=t(f"event.rsvp.{answer.value}"),
+            count=found[answer],
+        )
+        for answer in RsvpAnswer
+    )
+
+
+def build_announcement(
+    t: Translator, event: EventView, *, now: datetime
+) -> tuple[str, list[Block]]:
+    """In the community's language, times in the community's zone with the zone's name."""
+    tz = event.community_tz
+    kind = t(f"event.kind.{event.kind.value}")
+    when = when_text(t, event, tz, with_zone=True)
+    lines = [
+        f"*{kind}* · {when}",
+        t("event.duration_line", duration=duration_text(t, event.duration_minutes)),
+    ]
+    if event.link:
+        lines.append(t("event.link_line", link=event.link))
+    if event.description:
+        lines.append("")
+        lines.append(event.description)
+    body = "\n".join(lines)
+    if event.cancelled:
+        text = t("event.cancelled_text", title=event.title, when=when)
+        blocks: list[Block] = [
+            HeaderBlock(text=f"❌ {t('event.cancelled_header', title=event.title)}"[:150]),
+            SectionBlock(text=MarkdownTextObject(text=t("event.cancelled_body", when=when))),
+        ]
+        return text, blocks
+    text = t("event.announce_text", kind=kind, title=event.title, when=when)
+    blocks = [
+        HeaderBlock(text=f"📅 {event.title}"[:150]),
+        SectionBlock(text=MarkdownTextObject(text=body[:2900])),
+    ]
+    if event.sequence:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("event.updated_note"))]))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=counts_text(t, event))]))
+    buttons = [
+        ButtonElement(
+            action_id=RSVP[answer],
+            text=f"{_EMOJI[answer]} {t(f'event.rsvp.{answer.value}')}",
+            value=str(event.id),
+        )
+        for answer in RsvpAnswer
+    ]
+    buttons.append(
+        ButtonElement(
+            action_id=ATTENDANCE_OPEN, text=t("event.attendance_button"), value=str(event.id)
+        )
+    )
+    blocks.append(ActionsBlock(block_id=f"event_{event.id}_actions", elements=buttons))
+    if event.attendance_count is not None:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=t("event.attendance_line", count=event.attendance_count)
+                )
+            )
+        )
+    notes = [t("event.ics_in_thread")]
+    if not event.started(now):
+        notes.append(t("event.rsvp_hint"))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(notes))]))
+    return text, blocks
+
+
+# --- list for leaders and members --------------------------------------------------------------------
+
+
+def build_list(
+    t: Translator,
+    *,
+    community_name: str,
+    upcoming: list[EventView],
+    past: list[EventView],
+    tz: str,
+    may_manage: bool,
+) -> tuple[str, list[Block]]:
+    """Ephemeral: times in the reader's zone; leaders get edit/cancel/attendance buttons."""
+    title = t("event.list_title", name=community_name)
+    blocks: list[Block] = [HeaderBlock(text=title[:150])]
+    if not upcoming:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("event.list_none"))))
+    for event in upcoming:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"*{event.title}* — {when_text(t, event, tz, with_zone=False)}\n"
+                    + counts_text(t, event)
+                )
+            )
+        )
+        if may_manage:
+            blocks.append(
+                ActionsBlock(
+                    block_id=f"event_{event.id}_manage",
+                    elements=[
+                        ButtonElement(
+                            action_id=EDIT, text=t("event.edit_button"), value=str(event.id)
+                        ),
+                        ButtonElement(
+                            action_id=CANCEL,
+                            text=t("event.cancel_button"),
+                            value=str(event.id),
+                            style="danger",
+                            confirm=ConfirmObject(
+                                title=t("event.cancel_confirm_title"),
+                                text=t("event.cancel_confirm_text", title=event.title)[:300],
+                                confirm=t("event.cancel_confirm_yes"),
+                                deny=t("event.cancel_confirm_no"),
+                            ),
+                        ),
+                    ],
+                )
+            )
+    if past:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{t('event.list_past')}*")))
+        for event in past:
+            attendance = (
+                t("event.attendance_short", count=event.attendance_count)
+                if event.attendance_count is not None
+                else t("event.attendance_unknown")
+            )
+            section = SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"*{event.title}* — {t.datetime(event.starts_at, tz)} · {attendance}"
+                ),
+                accessory=ButtonElement(
+                    action_id=ATTENDANCE_OPEN,
+                    text=t("event.attendance_button"),
+                    value=str(event.id),
+                )
+                if may_manage
+                else None,
+            )
+            blocks.append(section)
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=t("event.list_zone_note", tz=tz))])
+    )
+    return title, blocks
+
+
+# --- attendance ---------------------------------------------------------------------------------------
+
+
+def build_attendance_modal(t: Translator, event: EventView, *, suggested: tuple[str, ...]) -> View:
+    people = list(event.attendees or suggested)
+    return View(
+        type="modal",
+        callback_id=ATTENDANCE_MODAL,
+        title=PlainTextObject(text=t("event.attendance_title")),
+        submit=PlainTextObject(text=t("event.save")),
+        close=PlainTextObject(text=t("event.close")),
+        private_metadata=json.dumps({"e": event.id}),
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(text=t("event.attendance_intro", title=event.title))
+            ),
+            InputBlock(
+                block_id=ATTENDANCE_BLOCK["people"],
+                label=t("event.attendance_people"),
+                optional=True,
+                element=UserMultiSelectElement(
+                    action_id=_INPUT, initial_users=people or None, max_selected_items=100
+                ),
+            ),
+            InputBlock(
+                block_id=ATTENDANCE_BLOCK["count"],
+                label=t("event.attendance_count"),
+                hint=t("event.attendance_count_hint"),
+                optional=True,
+                element=NumberInputElement(
+                    action_id=_INPUT,
+                    is_decimal_allowed=False,
+                    initial_value=str(event.attendance_count)
+                    if event.attendance_count is not None
+                    else None,
+                ),
+            ),
+        ],
+    )
+
+
+def parse_attendance(view: dict[str, Any]) -> tuple[int, int | None, list[str]]:
+    """(event id, count or None, user ids); a count that is not a whole number becomes -1."""
+    values = view.get("state", {}).get("values", {})
+    raw_count = (
+        (values.get(ATTENDANCE_BLOCK["count"], {}).get(_INPUT, {}) or {}).get("value") or ""
+    ).strip()
+    try:
+        count = int(raw_count) if raw_count else None
+    except ValueError:
+        count = -1
+    users = (values.get(ATTENDANCE_BLOCK["people"], {}).get(_INPUT, {}) or {}).get(
+        "selected_users"
+    ) or []
+    return int(metadata(view)["e"]), count, list(users)
+
+
+# --- notices ---------------------------------------------------------------------------------------
+
+
+def build_change_notice(
+    t: Translator, event: EventView, *, tz: str, cancelled: bool
+) -> tuple[str, list[Block]]:
+    """The DM to someone who said they were going: in their language and zone."""
+    when = when_text(t, event, tz, with_zone=True)
+    if cancelled:
+        text = t(
+            "event.notice_cancelled", title=event.title, community=event.community_name, when=when
+        )
+    else:
+        text = t(
+            "event.notice_changed", title=event.title, community=event.community_name, when=when
+        )
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def rsvp_confirmation(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> str:
+    return t(
+        f"event.rsvp_saved.{answer.value}",
+        title=event.title,
+        when=when_text(t, event, tz, with_zone=True),
+    )
