@@ -95,7 +95,9 @@ def _signed(verifier: SignatureVerifier, body: bytes, headers: Any) -> bool:
     if not timestamp.isdigit():
         return False
     try:
-        return verifier.is_valid(body=body, timestamp=timestamp, signature=headers.get("x-slack-signature", ""))
+        return verifier.is_valid(
+            body=body, timestamp=timestamp, signature=headers.get("x-slack-signature", "")
+        )
     except (UnicodeDecodeError, ValueError):
         return False
 

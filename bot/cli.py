@@ -41,7 +41,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def run() -> None:
         await db.upgrade(deps.engine)
         bolt = build_bolt(deps, socket_mode=args.socket_mode)
-        asgi = build_asgi(deps, bolt)
+        from rituals import scheduler
+
+        asgi = build_asgi(deps, bolt, lifespan_hooks=[scheduler.running(deps, drain=_drain(deps))])
         server = uvicorn.Server(
             uvicorn.Config(
                 asgi,
@@ -184,6 +186,66 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _drain(deps):  # type: ignore[no-untyped-def]
+    """The outbox drain, paced by COP_OUTBOX_RATE (chat.postMessage per minute, default 600)."""
+    from rituals.outbox import Drain
+
+    return Drain(
+        deps,
+        rate_per_minute=float(os.environ.get("COP_OUTBOX_RATE", "600")),
+        lease_seconds=float(os.environ.get("COP_OUTBOX_LEASE", "120")),
+        concurrency=int(os.environ.get("COP_OUTBOX_CONCURRENCY", "16")),
+    )
+
+
+def cmd_rituals(args: argparse.Namespace) -> int:
+    """`cop rituals run RITUAL --community SLUG [--drain]` and `cop rituals status`."""
+    from bot import communities, db
+    from bot.app import build_deps
+    from bot.models import Ritual
+    from rituals import outbox, scheduler
+
+    config = config_mod.load(os.environ)
+    _setup_logging(config.settings.log_level)
+    deps = build_deps(config)
+
+    async def run() -> int:
+        try:
+            await db.upgrade(deps.engine)
+            if args.action == "status":
+                async with deps.sessions() as session:
+                    lines = await outbox.status(session)
+                for line in lines:
+                    reason = f" ({line.reason})" if line.reason else ""
+                    print(f"{line.status}{reason}: {line.count}")
+                if not lines:
+                    print("outbox empty")
+                return 0
+            if args.action == "drain":
+                stats = await _drain(deps).run_until_empty()
+                print(f"sent {stats.sent}, recovered {stats.recovered}, failed {stats.failed}")
+                return 0
+            async with deps.sessions() as session:
+                community = await communities.by_slug(
+                    session, workspace_id=args.workspace, slug=args.community or ""
+                )
+            if community is None:
+                print(f"cop: no community with slug {args.community!r}", file=sys.stderr)
+                return 2
+            detail = await scheduler.run_now(
+                deps, ritual=Ritual(args.ritual), community_id=community.id
+            )
+            print(f"{args.ritual} for {community.slug}: {detail}")
+            if args.drain:
+                stats = await _drain(deps).run_until_empty()
+                print(f"sent {stats.sent}, recovered {stats.recovered}, failed {stats.failed}")
+            return 0
+        finally:
+            await deps.engine.dispose()
+
+    return asyncio.run(run())
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
@@ -259,9 +321,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", action="store_true", help="keep the demo database (cop-demo.db)")
     demo.set_defaults(func=cmd_demo)
 
+    rit = sub.add_parser("rituals", help="run a ritual now, drain or inspect the outbox")
+    rit.add_argument("action", choices=["run", "status", "drain"])
+    rit.add_argument(
+        "ritual", nargs="?", choices=["welcome", "reminders", "pulse", "stories", "digest"]
+    )
+    rit.add_argument("--community", help="the community's slug")
+    rit.add_argument(
+        "--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id"
+    )
+    rit.add_argument("--drain", action="store_true", help="send what is owed before exiting")
+    rit.set_defaults(func=cmd_rituals)
+
     emu = sub.add_parser("emulator", help="run the Slack Web API emulator")
     emu.add_argument("--port", type=int, default=8790)
     emu.set_defaults(func=cmd_emulator)
+
+    from bot import cli_kpis  # backfill, report, health, snapshots
+
+    cli_kpis.add_commands(sub)
     return parser
 
 

@@ -475,7 +475,9 @@ def _rows(reader: csv.DictReader[str], errors: list[str]) -> Iterator[tuple[int,
         except StopIteration:
             return
         except csv.Error as exc:
-            errors.append(f"line {index}: not readable as CSV ({exc}); the lines after it were not read")
+            errors.append(
+                f"line {index}: not readable as CSV ({exc}); the lines after it were not read"
+            )
             return
         yield index, raw
 

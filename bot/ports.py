@@ -71,3 +71,34 @@ class Messenger(Protocol):
     async def find_sent(
         self, *, channel: str, idempotency_key: str, oldest: float
     ) -> Sent | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PastMessage:
+    """A message read back from a channel's history: who, when, thread, reactions; no text."""
+
+    ts: str
+    user: str | None
+    thread_ts: str | None = None
+    subtype: str | None = None
+    is_bot: bool = False
+    reply_count: int = 0
+    reactions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (emoji, users)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    messages: list[PastMessage]
+    next_cursor: str | None
+
+
+class History(Protocol):
+    """Reading a channel's past messages (for backfill); failures raise DeliveryError."""
+
+    async def history(
+        self, channel_id: str, *, oldest: str, latest: str, cursor: str | None, limit: int
+    ) -> HistoryPage: ...
+
+    async def replies(
+        self, channel_id: str, thread_ts: str, *, cursor: str | None, limit: int
+    ) -> HistoryPage: ...

@@ -1,21 +1,151 @@
-"""Channel activity from the Events API: messages, replies and reactions counted, never stored."""
+"""Channel activity from the Events API: messages, replies and reactions counted, never stored.
+
+Bolt acknowledges events before these run. Listeners only classify the event and hand it to a
+per-process batcher, which counts everything that arrived in the last few milliseconds in one
+transaction (bot.activity.record_many): the event ids are recorded in that same transaction,
+so Slack's redeliveries change nothing, and a busy channel costs one commit per batch rather
+than one per message.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import defaultdict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import activity
+from bot.deps import Deps
 from handlers.commands import Subcommand
+from handlers.context import workspace_of
+
+logger = logging.getLogger(__name__)
 
 SUBCOMMANDS: list[Subcommand] = []
 
+BATCH_DELAY = 0.02  # seconds an event may wait for companions
+BATCH_MAX = 400
+
+
+class Batcher:
+    """Collects observed events and writes them in batches; one per process and database."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.pending: list[tuple[str, activity.Observed]] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()  # strong refs until done
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def submit(self, workspace_id: str, observed: activity.Observed) -> None:
+        self.pending.append((workspace_id, observed))
+        if len(self.pending) >= BATCH_MAX:
+            self._spawn(self.flush())
+        elif self._timer is None or self._timer.done():
+            self._timer = self._spawn(self._after_delay())
+
+    async def _after_delay(self) -> None:
+        # Events submitted while a flush runs wait for the next round of this same timer.
+        while True:
+            await asyncio.sleep(BATCH_DELAY)
+            await self.flush()
+            if not self.pending:
+                return
+
+    async def flush(self) -> None:
+        async with self._lock:  # one writer at a time: SQLite has one anyway
+            batch, self.pending = self.pending, []
+            if not batch:
+                return
+            by_workspace: dict[str, list[activity.Observed]] = defaultdict(list)
+            for workspace_id, observed in batch:
+                by_workspace[workspace_id].append(observed)
+            for workspace_id, items in by_workspace.items():
+                try:
+                    async with self.deps.sessions.begin() as session:
+                        counted = await activity.record_many(
+                            session,
+                            workspace_id=workspace_id,
+                            observed=items,
+                            default_tz=self.deps.programme.timezone,
+                        )
+                except Exception:
+                    logger.exception("could not count %d activity events", len(items))
+                    self.deps.metrics.events.labels(type="activity", result="failed").inc(
+                        len(items)
+                    )
+                    continue
+                metrics = self.deps.metrics.events
+                metrics.labels(type="activity", result="handled").inc(counted)
+                metrics.labels(type="activity", result="ignored").inc(len(items) - counted)
+
+
+_BATCHERS: dict[int, tuple[Deps, Batcher]] = {}
+
+
+def batcher_for(deps: Deps) -> Batcher:
+    found = _BATCHERS.get(id(deps))
+    if found is None or found[0] is not deps:
+        found = (deps, Batcher(deps))
+        _BATCHERS[id(deps)] = found
+    return found[1]
+
+
+def _observe(
+    deps: Deps, body: dict[str, Any], *, channel: str, user: str, kind: activity.Kind, ts: str
+) -> None:
+    batcher_for(deps).submit(
+        workspace_of(body),
+        activity.Observed(
+            channel_id=channel, slack_user_id=user, kind=kind, ts=ts, event_id=body.get("event_id")
+        ),
+    )
+
+
+async def handle_message(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
+    """A message or thread reply in a channel; DMs, bots, edits, deletions and joins don't count."""
+    if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D"):
+        return
+    kind = activity.classify_message(event)
+    if kind is None:
+        return
+    _observe(
+        deps,
+        body,
+        channel=event["channel"],
+        user=event["user"],
+        kind=kind,
+        ts=str(event.get("ts") or event.get("event_ts")),
+    )
+
+
+async def handle_reaction_added(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
+    item = event.get("item") or {}
+    if item.get("type") != "message" or not event.get("user") or not item.get("channel"):
+        return
+    _observe(
+        deps,
+        body,
+        channel=item["channel"],
+        user=event["user"],
+        kind=activity.Kind.REACTION,
+        ts=str(event.get("event_ts") or item.get("ts")),
+    )
+
 
 async def handle_ignored(body: dict[str, Any]) -> None:
-    """Subscribed events not counted yet."""
+    """A reaction taken back is not negative activity: nothing to do, but Bolt must ack it."""
 
 
 def register(app: AsyncApp) -> None:
-    app.event("message")(handle_ignored)
-    app.event("reaction_added")(handle_ignored)
+    app.event("message")(handle_message)
+    app.event("reaction_added")(handle_reaction_added)
     app.event("reaction_removed")(handle_ignored)

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import communities, redelivery, roster
 from bot.deps import Deps
 from bot.models import ChannelStatus
+from rituals import welcome
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,13 @@ async def handle_member_joined(event: dict[str, Any], body: dict[str, Any], deps
         ):
             deps.metrics.events.labels(type="member_joined_channel", result="ignored").inc()
             return
-        await communities.member_joined(session, community=community, slack_user_id=event["user"])
+        joined = await communities.member_joined(
+            session, community=community, slack_user_id=event["user"]
+        )
+        community_id = community.id
     deps.metrics.events.labels(type="member_joined_channel", result="handled").inc()
     await roster.refresh_people(deps.sessions, deps.directory, workspace_id, [event["user"]])
+    await welcome.on_join(deps, community_id=community_id, joined=joined)
 
 
 async def handle_member_left(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:

@@ -1,13 +1,293 @@
-"""/cop health: the programme overview for managers, a community's view for its leaders."""
+"""/cop health: the programme overview for managers, a community's view for its leaders.
+
+The dispatcher has already acknowledged the command; the overview is computed after (from
+today's snapshot where the daily job has run), answered as an ephemeral message in the
+caller's language, and the trend chart is uploaded to the caller's DM (an ephemeral message
+cannot carry a file). The export buttons upload CSV or XLSX files to the same DM.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.commands import Subcommand
+from bot import communities, health, report
+from bot.deps import Deps
+from bot.errors import CopError, NotAllowed, NotFound
+from bot.i18n import Translator
+from bot.models import ChannelStatus, utcnow
+from bot.permissions import Action, require
+from bot.slack.blocks import health as blocks
+from handlers.commands import CommandRequest, Subcommand
+from handlers.context import DATABASE_DOWN, Caller, load_caller, workspace_of
 
-SUBCOMMANDS: list[Subcommand] = []
+logger = logging.getLogger(__name__)
+
+PROGRAMME_WORDS = frozenset({"programme", "program", "all", "tout", "tous"})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The programme (community None) or one community, once the caller may see it."""
+
+    workspace_id: str
+    community_id: int | None
+    name: str
+
+
+def _today(deps: Deps) -> tuple[datetime, str]:
+    now = utcnow()
+    tz = deps.programme.timezone
+    return now, tz
+
+
+def question_kinds(deps: Deps) -> dict[str, str]:
+    return {q.key: q.kind for q in deps.programme.rituals.pulse.questions}
+
+
+async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
+    """Which view the caller asked for, and whether they may see it (NotAllowed otherwise)."""
+    async with deps.sessions.begin() as session:
+        if word and word.lower() in PROGRAMME_WORDS:
+            community = None
+        elif word:
+            community = await communities.by_slug(
+                session, workspace_id=caller.workspace_id, slug=word
+            )
+            if community is None:
+                raise NotFound("health.not_found", slug=word[:80])
+        elif caller.community is not None:
+            community = await communities.get(
+                session, workspace_id=caller.workspace_id, community_id=caller.community.id
+            )
+        else:
+            community = None
+        if community is None:
+            await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
+            return Scope(caller.workspace_id, None, deps.programme.name)
+        if community.channel_status != ChannelStatus.OK:
+            raise CopError("command.community_archived", name=community.name)
+        await require(
+            session,
+            actor=caller.actor,
+            action=Action.VIEW_COMMUNITY_HEALTH,
+            community_id=community.id,
+        )
+        return Scope(caller.workspace_id, community.id, community.name)
+
+
+# Overviews being computed, by (session factory, workspace, community or None, day): identical
+# requests arriving together (a team opening /cop health at the start of a meeting) share one
+# computation instead of each running the same queries.
+_IN_FLIGHT: dict[tuple[int, str, int | None, str], asyncio.Task[health.Overview]] = {}
+
+
+async def compute(deps: Deps, scope: Scope) -> health.Overview:
+    now, tz = _today(deps)
+    day = now.astimezone(ZoneInfo(tz)).date().isoformat()
+    key = (id(deps.sessions), scope.workspace_id, scope.community_id, day)
+    task = _IN_FLIGHT.get(key)
+    if task is None:
+        task = asyncio.ensure_future(_compute(deps, scope, now, tz))
+        _IN_FLIGHT[key] = task
+        task.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
+    return await asyncio.shield(task)
+
+
+async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.Overview:
+    async with deps.sessions.begin() as session:
+        return await health.build_overview(
+            session,
+            workspace_id=scope.workspace_id,
+            today=now.astimezone(ZoneInfo(tz)).date(),
+            thresholds=deps.programme.health,
+            tz=tz,
+            community_ids=None if scope.community_id is None else [scope.community_id],
+            question_kinds=question_kinds(deps),
+            now=now,
+        )
+
+
+def render(t: Translator, deps: Deps, scope: Scope, overview: health.Overview) -> tuple[str, list]:
+    if scope.community_id is None:
+        text, built = blocks.build_programme(t, overview, programme_name=deps.programme.name)
+    else:
+        text, built = blocks.build_community(t, overview)
+    return text, [b.to_dict() for b in built]
+
+
+def chart_png(t: Translator, overview: health.Overview) -> bytes:
+    from bot import charts
+
+    return charts.trend(
+        title=t("health.chart_title"),
+        labels=[t.date(p.start, "d MMM") for p in overview.trend],
+        active=[p.active for p in overview.trend],
+        messages=[p.messages + p.replies for p in overview.trend],
+        active_label=t("health.chart_active"),
+        messages_label=t("health.chart_messages"),
+    )
+
+
+async def _dm(client: AsyncWebClient, user_id: str) -> str:
+    response = await client.conversations_open(users=user_id)
+    return str(response["channel"]["id"])
+
+
+async def upload_chart(
+    client: AsyncWebClient, t: Translator, user_id: str, overview: health.Overview
+) -> None:
+    """The trend chart, drawn off the event loop, uploaded to the caller's DM."""
+    png = await asyncio.to_thread(chart_png, t, overview)
+    channel = await _dm(client, user_id)
+    await client.files_upload_v2(
+        channel=channel,
+        content=png,
+        filename="health-trend.png",
+        title=t("health.chart_title"),
+        initial_comment=t("health.chart_comment"),
+    )
+
+
+async def handle_health(req: CommandRequest) -> None:
+    """`/cop health [slug|programme]`: ack is done; compute, answer, then the chart."""
+    caller = req.caller
+    scope = await resolve_scope(req.deps, caller, req.args[0] if req.args else None)
+    overview = await compute(req.deps, scope)
+    text, built = render(req.t, req.deps, scope, overview)
+    await req.show(text, built)
+    try:
+        await upload_chart(req.client, req.t, caller.user_id, overview)
+    except Exception:
+        logger.warning("could not upload the health chart", exc_info=True)
+
+
+async def _caller_of(body: dict[str, Any], deps: Deps) -> Caller:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return await load_caller(
+        deps, workspace_id=workspace_of(body), user_id=body["user"]["id"], channel_id=channel
+    )
+
+
+async def _tell(client: AsyncWebClient, user_id: str, text: str) -> None:
+    await client.chat_postMessage(channel=await _dm(client, user_id), text=text)
+
+
+async def handle_open_overview(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    """The App Home button: the programme overview, sent as a DM."""
+    await ack()
+    try:
+        caller = await _caller_of(body, deps)
+    except DATABASE_DOWN:
+        logger.exception("database unavailable for the health overview")
+        return
+    try:
+        scope = await resolve_scope(deps, caller, "programme")
+        overview = await compute(deps, scope)
+    except CopError as exc:
+        await _tell(client, caller.user_id, caller.t(exc.key, **exc.params))
+        return
+    text, built = render(caller.t, deps, scope, overview)
+    await client.chat_postMessage(
+        channel=await _dm(client, caller.user_id), text=text, blocks=built
+    )
+    try:
+        await upload_chart(client, caller.t, caller.user_id, overview)
+    except Exception:
+        logger.warning("could not upload the health chart", exc_info=True)
+
+
+async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt: str) -> None:
+    caller = await _caller_of(body, deps)
+    t = caller.t
+    value = str((body.get("actions") or [{}])[0].get("value") or "programme")
+    respond_to = body.get("response_url")
+    try:
+        community_id = int(value.split(":", 1)[1]) if value.startswith("community:") else None
+        async with deps.sessions.begin() as session:
+            if community_id is None:
+                await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
+                name = deps.programme.name
+            else:
+                community = await communities.get(
+                    session, workspace_id=caller.workspace_id, community_id=community_id
+                )
+                await require(
+                    session,
+                    actor=caller.actor,
+                    action=Action.VIEW_COMMUNITY_HEALTH,
+                    community_id=community_id,
+                )
+                name = community.name
+        scope = Scope(caller.workspace_id, community_id, name)
+        overview = await compute(deps, scope)
+    except (NotAllowed, CopError) as exc:
+        await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
+        return
+    table = report.health_table(t, overview.items)
+    stamp = overview.today.isoformat()
+    base = f"{t('health.export_name')}-{stamp}"
+    if fmt == "csv":
+        content, filename = report.to_csv(table), f"{base}.csv"
+    else:
+        content = await asyncio.to_thread(report.to_xlsx, [(t("health.export_name"), table)])
+        filename = f"{base}.xlsx"
+    await client.files_upload_v2(
+        channel=await _dm(client, caller.user_id),
+        content=content,
+        filename=filename,
+        title=filename,
+        initial_comment=t("health.export_ready", name=name),
+    )
+
+
+async def _reply(
+    client: AsyncWebClient, response_url: str | None, caller: Caller, text: str
+) -> None:
+    if response_url:
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        await AsyncWebhookClient(response_url).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    else:
+        await _tell(client, caller.user_id, text)
+
+
+async def handle_export_csv(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    await ack()
+    await _export(body, client, deps, "csv")
+
+
+async def handle_export_xlsx(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    await ack()
+    await _export(body, client, deps, "xlsx")
+
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand(
+        "health", handle_health, "health.usage", aliases=("santé", "sante"), audience="runners"
+    )
+]
 
 
 def register(app: AsyncApp) -> None:
-    """Listeners of this feature."""
+    app.action(blocks.OPEN_OVERVIEW)(handle_open_overview)
+    app.action(blocks.EXPORT_CSV)(handle_export_csv)
+    app.action(blocks.EXPORT_XLSX)(handle_export_xlsx)

@@ -1,13 +1,111 @@
-"""Pulse poll buttons: answering, changing an answer, results."""
+"""Pulse poll buttons: answering, changing an answer (until close), the comment modal."""
 
 from __future__ import annotations
 
-from slack_bolt.async_app import AsyncApp
+import re
+from typing import Any
 
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import people, polls
+from bot.deps import Deps
+from bot.errors import CopError, InvalidInput
+from bot.slack.blocks import poll as screens
 from handlers.commands import Subcommand
+from handlers.context import Caller, load_caller, workspace_of
 
 SUBCOMMANDS: list[Subcommand] = []
 
 
+async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
+    return await load_caller(
+        deps, workspace_id=workspace_of(body), user_id=body["user"]["id"], channel_id=None
+    )
+
+
+async def _record(
+    deps: Deps, caller: Caller, *, poll_id: int, key: str, score: int | None, comment: str | None
+) -> None:
+    async with deps.sessions.begin() as session:
+        person = await people.find(
+            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        )
+        if person is None:
+            raise CopError("polls.not_asked")
+        await polls.answer(
+            session,
+            poll_id=poll_id,
+            person_id=person.id,
+            question_key=key,
+            score=score,
+            comment=comment,
+        )
+
+
+async def handle_answer(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    """A score button: stored against an unlinkable ballot; clicking again changes the answer."""
+    await ack()
+    caller = await _caller(deps, body)
+    t = caller.t
+    try:
+        poll_id, key, score = screens.parse_answer(action["value"])
+        await _record(deps, caller, poll_id=poll_id, key=key, score=score, comment=None)
+    except CopError as exc:
+        await respond(
+            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+        )
+        return
+    except ValueError:
+        await respond(text=t("polls.bad_answer"), response_type="ephemeral", replace_original=False)
+        return
+    await respond(
+        text=t("polls.thanks", score=t.number(score)),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+async def handle_comment_button(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    await ack()
+    caller = await _caller(deps, body)
+    poll_id, key = action["value"].split("|")
+    await client.views_open(
+        trigger_id=body["trigger_id"],
+        view=screens.build_comment_modal(caller.t, poll_id=int(poll_id), key=key),
+    )
+
+
+async def handle_comment_submit(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    caller = await _caller(deps, body)
+    t = caller.t
+    poll_id, key, comment = screens.parse_comment(view)
+    try:
+        await _record(deps, caller, poll_id=poll_id, key=key, score=None, comment=comment)
+    except InvalidInput as exc:
+        await ack(
+            response_action="errors", errors={screens.COMMENT_BLOCK: t(exc.key, **exc.params)}
+        )
+        return
+    except CopError as exc:
+        await ack(
+            response_action="errors", errors={screens.COMMENT_BLOCK: t(exc.key, **exc.params)}
+        )
+        return
+    await ack()
+    await client.chat_postMessage(channel=caller.user_id, text=t("polls.comment_thanks"))
+
+
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
+    app.action(re.compile(rf"^{screens.ANSWER}:"))(handle_answer)
+    app.action(screens.COMMENT)(handle_comment_button)
+    app.view(screens.COMMENT_VIEW)(handle_comment_submit)

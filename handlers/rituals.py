@@ -1,13 +1,283 @@
-"""/cop rituals and /cop mute: seeing and steering a community's rituals, and one's own attention."""
+"""`/cop rituals` (leaders: on/off, cadence; everyone: next runs) and `/cop mute` (a member's own DMs)."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from handlers.commands import Subcommand
+from bot import audit, communities, people, preferences
+from bot.deps import Deps
+from bot.errors import CopError, InvalidInput
+from bot.i18n import Translator
+from bot.models import Community, Ritual, utcnow
+from bot.permissions import Action, Actor, may, require
+from bot.slack.blocks import rituals as screens
+from handlers.commands import CommandRequest, Subcommand
+from handlers.context import Caller, load_caller, workspace_of
+from rituals.schedule import CADENCES, change, settings_of, zone_of
 
-SUBCOMMANDS: list[Subcommand] = []
+ORDER = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES, Ritual.DIGEST)
+OFF_WORDS = {"off", "stop", "arret", "arrêt", "desactiver", "désactiver"}
+ON_WORDS = {"on", "resume", "reprendre", "reactiver", "réactiver"}
+
+
+async def _screen(
+    deps: Deps, *, t: Translator, actor: Actor, community_id: int
+) -> tuple[str, list[Any]]:
+    now = utcnow()
+    async with deps.sessions.begin() as session:
+        community = await session.get(Community, community_id)
+        assert community is not None
+        settings = await settings_of(
+            session, community=community, programme=deps.programme, now=now
+        )
+        editable = await may(
+            session, actor=actor, action=Action.MANAGE_RITUALS, community_id=community_id
+        )
+        lines = [
+            screens.RitualLine(
+                ritual=r.value,
+                enabled=settings[r].enabled,
+                cadence=settings[r].cadence,
+                cadences=CADENCES.get(r, ()),
+                next_run_at=settings[r].next_run_at,
+                last_result=settings[r].last_result,
+                share_summary=(
+                    bool(settings[r].options.get("share_summary")) if r == Ritual.PULSE else None
+                ),
+            )
+            for r in ORDER
+        ]
+        tz = str(zone_of(community, deps.programme))
+        name = community.name
+    return screens.build_rituals(
+        t, community_id=community_id, community=name, tz=tz, lines=lines, may_edit=editable
+    )
+
+
+async def handle_rituals(req: CommandRequest) -> None:
+    """`/cop rituals`: next runs and last results; leaders get buttons to change them."""
+    community = req.require_community()
+    text, blocks = await _screen(
+        req.deps, t=req.t, actor=req.caller.actor, community_id=community.id
+    )
+    await req.show(text, blocks)
+
+
+async def handle_mute(req: CommandRequest) -> None:
+    """`/cop mute [ritual] [days|off|on]`: snooze or turn off one kind of ritual DM, reversibly."""
+    caller = req.caller
+    args = [a.lower() for a in req.args]
+    async with req.deps.sessions.begin() as session:
+        person = await people.find(
+            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        )
+        if person is None:
+            raise CopError("rituals.mute_unknown_person")
+        if not args:
+            current = await preferences.of_person(session, person_id=person.id)
+            text, blocks = screens.build_mute_status(
+                req.t, muted={r.value: p.until for r, p in current.items()}, tz=person.tz
+            )
+            await req.show(text, blocks)
+            return
+        ritual = preferences.parse_ritual(args[0])
+        if ritual not in preferences.MUTABLE:
+            raise InvalidInput("rituals.mute_unknown", word=args[0][:30])
+        how = args[1] if len(args) > 1 else "30"
+        if how in ON_WORDS:
+            await preferences.clear(session, person_id=person.id, ritual=ritual)
+            key, params = "rituals.unmuted", {}
+        elif how in OFF_WORDS:
+            await preferences.set_preference(
+                session,
+                workspace_id=caller.workspace_id,
+                person_id=person.id,
+                ritual=ritual,
+                days=None,
+            )
+            key, params = "rituals.muted_for_good", {}
+        elif how.isdigit() and 1 <= int(how) <= 365:
+            row = await preferences.set_preference(
+                session,
+                workspace_id=caller.workspace_id,
+                person_id=person.id,
+                ritual=ritual,
+                days=int(how),
+            )
+            assert row.until is not None
+            key, params = "rituals.snoozed", {"until": req.t.datetime(row.until, person.tz)}
+        else:
+            raise InvalidInput("rituals.mute_usage")
+    await req.say(key, ritual=req.t(f"rituals.name.{ritual.value}"), **params)
+
+
+async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
+    return await load_caller(
+        deps,
+        workspace_id=workspace_of(body),
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+    )
+
+
+async def _apply(
+    deps: Deps,
+    caller: Caller,
+    respond: AsyncRespond,
+    *,
+    community_id: int,
+    ritual: Ritual,
+    enabled: bool | None = None,
+    cadence: str | None = None,
+    share_summary: bool | None = None,
+) -> None:
+    t = caller.t
+    try:
+        async with deps.sessions.begin() as session:
+            await require(
+                session, actor=caller.actor, action=Action.MANAGE_RITUALS, community_id=community_id
+            )
+            community = await communities.get(
+                session, workspace_id=caller.workspace_id, community_id=community_id
+            )
+            setting = await change(
+                session,
+                community=community,
+                programme=deps.programme,
+                ritual=ritual,
+                now=utcnow(),
+                enabled=enabled,
+                cadence=cadence,
+                share_summary=share_summary,
+            )
+            await audit.record(
+                session,
+                workspace_id=caller.workspace_id,
+                actor=caller.user_id,
+                action="ritual.changed",
+                community_id=community_id,
+                detail={
+                    "ritual": ritual.value,
+                    "enabled": setting.enabled,
+                    "cadence": setting.cadence,
+                },
+            )
+    except CopError as exc:
+        await respond(
+            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+        )
+        return
+    text, blocks = await _screen(deps, t=t, actor=caller.actor, community_id=community_id)
+    await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
+
+
+async def handle_toggle(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    await ack()
+    caller = await _caller(deps, body)
+    community_id, ritual = action["value"].split("|")
+    async with deps.sessions() as session:
+        community = await session.get(Community, int(community_id))
+        current = (
+            (
+                await settings_of(
+                    session, community=community, programme=deps.programme, now=utcnow()
+                )
+            )[Ritual(ritual)].enabled
+            if community
+            else False
+        )
+    await _apply(
+        deps,
+        caller,
+        respond,
+        community_id=int(community_id),
+        ritual=Ritual(ritual),
+        enabled=not current,
+    )
+
+
+async def handle_summary(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    """Leaders allow (or stop) a short summary of each pulse poll in the channel."""
+    await ack()
+    caller = await _caller(deps, body)
+    community_id, ritual = action["value"].split("|")
+    async with deps.sessions() as session:
+        community = await session.get(Community, int(community_id))
+        settings = (
+            await settings_of(session, community=community, programme=deps.programme, now=utcnow())
+            if community
+            else {}
+        )
+    current = bool(settings[Ritual(ritual)].options.get("share_summary")) if settings else False
+    await _apply(
+        deps,
+        caller,
+        respond,
+        community_id=int(community_id),
+        ritual=Ritual(ritual),
+        share_summary=not current,
+    )
+
+
+async def handle_cadence(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    await ack()
+    caller = await _caller(deps, body)
+    community_id, ritual, cadence = action["selected_option"]["value"].split("|")
+    await _apply(
+        deps,
+        caller,
+        respond,
+        community_id=int(community_id),
+        ritual=Ritual(ritual),
+        cadence=cadence,
+    )
+
+
+async def handle_unmute(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    await ack()
+    caller = await _caller(deps, body)
+    ritual = Ritual(action["value"])
+    async with deps.sessions.begin() as session:
+        person = await people.find(
+            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        )
+        if person is not None:
+            await preferences.clear(session, person_id=person.id, ritual=ritual)
+    await respond(
+        text=caller.t("rituals.unmuted", ritual=caller.t(f"rituals.name.{ritual.value}")),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("rituals", handle_rituals, "rituals.usage", aliases=("rituels", "ritual", "rituel")),
+    Subcommand("mute", handle_mute, "rituals.mute_usage_help", aliases=("sourdine", "snooze")),
+]
 
 
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
+    app.action(re.compile(rf"^{screens.TOGGLE}:"))(handle_toggle)
+    app.action(re.compile(rf"^{screens.CADENCE}:"))(handle_cadence)
+    app.action(re.compile(rf"^{screens.UNMUTE}:"))(handle_unmute)
+    app.action(re.compile(rf"^{screens.SUMMARY}:"))(handle_summary)
+    app.action(re.compile(r"^rituals_greet:"))(_ack_only)
+
+
+async def _ack_only(ack: AsyncAck) -> None:
+    """The digest's greet button opens a DM (a link); Slack still sends the click."""
+    await ack()

@@ -1,13 +1,221 @@
-"""Success stories: the prompt's button, the modal, and leaders' validation."""
+"""Success stories: the prompt's button, the modal, and `/cop stories` for leaders to validate and post."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import sqlalchemy as sa
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.commands import Subcommand
+from bot import communities, people, stories
+from bot.deps import Deps
+from bot.errors import CopError, InvalidFields
+from bot.i18n import Translator
+from bot.models import Person, StoryStatus, SuccessStory
+from bot.permissions import Action, Actor, may, require
+from bot.slack.blocks import story as screens
+from handlers.commands import CommandRequest, Subcommand
+from handlers.context import Caller, load_caller, workspace_of
+from rituals.outbox import enqueue
 
-SUBCOMMANDS: list[Subcommand] = []
+
+async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
+    return await load_caller(
+        deps,
+        workspace_id=workspace_of(body),
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+    )
+
+
+async def handle_share(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    """The prompt's button opens the story modal."""
+    await ack()
+    caller = await _caller(deps, body)
+    community_id = int(action["value"])
+    async with deps.sessions() as session:
+        community = await communities.get(
+            session, workspace_id=caller.workspace_id, community_id=community_id
+        )
+        name = community.name
+    await client.views_open(
+        trigger_id=body["trigger_id"],
+        view=screens.build_modal(caller.t, community_id=community_id, community=name),
+    )
+
+
+async def handle_submit(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    caller = await _caller(deps, body)
+    t = caller.t
+    community_id, data = screens.parse_modal(view)
+    try:
+        stories.check(data)
+    except InvalidFields as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors:
+            errors.setdefault(error.field or "title", t(error.key, **error.params))
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    async with deps.sessions.begin() as session:
+        person = (
+            await people.ensure_many(
+                session, workspace_id=caller.workspace_id, slack_user_ids=[caller.user_id]
+            )
+        )[caller.user_id]
+        await stories.submit(
+            session,
+            workspace_id=caller.workspace_id,
+            community_id=community_id,
+            author_person_id=person.id,
+            data=data,
+            submission_key=f"{view.get('id', '')}:{view.get('hash', '')}"[:64] or None,
+        )
+    await client.chat_postMessage(channel=caller.user_id, text=t("stories.thanks"))
+
+
+async def _review(
+    deps: Deps, *, t: Translator, actor: Actor, community_id: int
+) -> tuple[str, list[Any]]:
+    async with deps.sessions() as session:
+        community = await communities.get(
+            session, workspace_id=actor.workspace_id, community_id=community_id
+        )
+        editable = await may(
+            session, actor=actor, action=Action.VALIDATE_STORY, community_id=community_id
+        )
+        rows = await stories.of_community(
+            session,
+            community_id=community_id,
+            statuses=(StoryStatus.SUBMITTED, StoryStatus.VALIDATED)
+            if editable
+            else (StoryStatus.VALIDATED,),
+        )
+        ids = [s.author_person_id for s in rows if s.author_person_id]
+        authors = {
+            p.id: p.slack_user_id
+            for p in await session.scalars(sa.select(Person).where(Person.id.in_(ids)))
+        }
+        pairs = [(s, authors.get(s.author_person_id or 0)) for s in rows]
+        return screens.build_review(
+            t, community=community.name, stories=pairs, may_validate=editable
+        )
+
+
+async def handle_stories(req: CommandRequest) -> None:
+    """`/cop stories`: the community's stories; leaders validate and post them."""
+    community = req.require_community()
+    text, blocks = await _review(
+        req.deps, t=req.t, actor=req.caller.actor, community_id=community.id
+    )
+    await req.show(text, blocks)
+
+
+async def _decide(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    deps: Deps,
+    *,
+    verb: str,
+) -> None:
+    await ack()
+    caller = await _caller(deps, body)
+    t = caller.t
+    story_id = int(action["value"])
+    try:
+        async with deps.sessions.begin() as session:
+            story = await session.get(SuccessStory, story_id)
+            if story is None:
+                raise CopError("stories.not_found")
+            await require(
+                session,
+                actor=caller.actor,
+                action=Action.VALIDATE_STORY,
+                community_id=story.community_id,
+            )
+            me = await people.find(
+                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+            )
+            if verb == "post":
+                stories.may_post(story)
+                community = await communities.get(
+                    session, workspace_id=caller.workspace_id, community_id=story.community_id
+                )
+                author = (
+                    await session.get(Person, story.author_person_id)
+                    if story.author_person_id
+                    else None
+                )
+                text, blocks = screens.build_post(
+                    t, story, author=author.slack_user_id if author else None
+                )
+                await enqueue(
+                    session,
+                    workspace_id=caller.workspace_id,
+                    key=f"story_post:{story.id}",
+                    kind="story_post",
+                    text=text,
+                    blocks=blocks,
+                    channel_id=community.channel_id,
+                    community_id=community.id,
+                )
+                story.posted_ts = "queued"
+            else:
+                await stories.decide(
+                    session,
+                    story=story,
+                    validate=verb == "validate",
+                    by_person_id=me.id if me else None,
+                )
+            community_id = story.community_id
+    except CopError as exc:
+        await respond(
+            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+        )
+        return
+    text, blocks = await _review(deps, t=t, actor=caller.actor, community_id=community_id)
+    await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
+
+
+async def handle_validate(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    await _decide(ack, body, action, respond, deps, verb="validate")
+
+
+async def handle_reject(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    await _decide(ack, body, action, respond, deps, verb="reject")
+
+
+async def handle_post(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
+) -> None:
+    await _decide(ack, body, action, respond, deps, verb="post")
+
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand(
+        "stories", handle_stories, "stories.usage", aliases=("histoires", "recits", "récits")
+    ),
+]
 
 
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
+    app.action(screens.SHARE)(handle_share)
+    app.view(screens.VIEW)(handle_submit)
+    app.action(re.compile(rf"^{screens.VALIDATE}:"))(handle_validate)
+    app.action(re.compile(rf"^{screens.REJECT}:"))(handle_reject)
+    app.action(re.compile(rf"^{screens.POST}:"))(handle_post)

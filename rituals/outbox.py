@@ -4,17 +4,58 @@ Contract (shared by every feature): a row carries the rendered message (`payload
 `payload.blocks`) and its target — a channel id, or a person (sent as a DM). The idempotency
 key names what the message is for (ritual, community, person, period) so writing it twice is a
 no-op; the drain sends each row once.
+
+The drain: rows are claimed in a short transaction (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite
+a conditional `UPDATE … WHERE status='pending'`), sent outside any transaction at the pace the
+Slack method allows, and each result is recorded in its own short transaction. Every post carries
+the idempotency key in Slack message metadata; a row found still `sending` after its lease (its
+sender died between "Slack accepted it" and "we recorded it") is looked for in the channel
+before it is sent again, so the crash window is closed, not just small.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Outbox, OutboxStatus, utcnow
+from bot.config import QuietHours
+from bot.deps import Deps
+from bot.models import (
+    ChannelStatus,
+    Community,
+    Outbox,
+    OutboxStatus,
+    Person,
+    Workspace,
+    utcnow,
+)
+from bot.ports import DeliveryError
 from bot.redelivery import upsert_for
+
+logger = logging.getLogger(__name__)
+
+# Kinds of DM that are rituals: quiet hours, the weekly cap and people's mute choices apply.
+RITUAL_DM_KINDS = frozenset({"welcome", "reminder", "pulse", "pulse_reminder", "story_prompt"})
+# Failures that say the person cannot be reached / the channel is gone (bot.slack.client.GONE).
+_CHANNEL_GONE = {"channel_not_found": ChannelStatus.GONE, "is_archived": ChannelStatus.ARCHIVED}
+_TOKEN_DEAD = frozenset(
+    {"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_not_found"}
+)
+MAX_ATTEMPTS = 8
+POST = "chat.postMessage"
 
 
 async def enqueue(
@@ -52,3 +93,531 @@ async def enqueue(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """One message for `enqueue_many` (a fan-out writes thousands in a few statements)."""
+
+    key: str
+    kind: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    channel_id: str | None = None
+    person_id: int | None = None
+    not_before: datetime | None = None
+    expires_at: datetime | None = None  # past this, sending is pointless (an event has started)
+
+
+async def enqueue_many(
+    session: AsyncSession, *, workspace_id: str, community_id: int | None, messages: Sequence[Owed]
+) -> int:
+    """Owe many messages at once; keys already owed are left alone. Returns how many are new."""
+    insert = upsert_for(session)
+    now = utcnow()
+    added = 0
+    for start in range(0, len(messages), 500):
+        chunk = messages[start : start + 500]
+        result = await session.execute(
+            insert(Outbox)
+            .values(
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "idempotency_key": m.key,
+                        "kind": m.kind,
+                        "community_id": community_id,
+                        "person_id": m.person_id,
+                        "channel_id": m.channel_id,
+                        "payload": {
+                            "text": m.text,
+                            "blocks": m.blocks,
+                            **({"expires_at": m.expires_at.isoformat()} if m.expires_at else {}),
+                        },
+                        "status": OutboxStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": m.not_before or now,
+                        "created_at": now,
+                    }
+                    for m in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        added += max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
+    return added
+
+
+async def cancel(session: AsyncSession, *, keys_like: str, keep: Sequence[str] = ()) -> int:
+    """Cancel pending rows whose key starts with `keys_like` (e.g. a rescheduled event's reminders)."""
+    stmt = sa.update(Outbox).where(
+        Outbox.idempotency_key.startswith(keys_like, autoescape=True),
+        Outbox.status == OutboxStatus.PENDING,
+    )
+    if keep:
+        stmt = stmt.where(Outbox.idempotency_key.not_in(list(keep)))
+    result = await session.execute(
+        stmt.values(status=OutboxStatus.CANCELLED, last_error="cancelled").execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- quiet hours ------------------------------------------------------------------------------
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def next_allowed(now: datetime, *, tz: str | None, quiet: QuietHours, default_tz: str) -> datetime:
+    """`now` if it falls in the person's working hours (their own zone), else the next start."""
+    try:
+        zone = ZoneInfo(tz or default_tz)
+    except (ValueError, KeyError):
+        zone = ZoneInfo(default_tz)
+    start = time.fromisoformat(quiet.start)
+    end = time.fromisoformat(quiet.end)
+    local = now.astimezone(zone)
+    days = set(quiet.days)
+    for offset in range(8):
+        day = (local + timedelta(days=offset)).date()
+        if _DAYS[day.weekday()] not in days:
+            continue
+        opens = datetime.combine(day, start, tzinfo=zone)
+        closes = datetime.combine(day, end, tzinfo=zone)
+        if offset == 0 and opens <= local < closes:
+            return now
+        if local < opens:
+            return opens.astimezone(now.tzinfo)
+    return now
+
+
+# --- pacing -----------------------------------------------------------------------------------
+
+
+class Pacer:
+    """A token bucket per Slack method, slightly stricter than Slack's: no catch-up bursts.
+
+    Waiters queue on a lock, so after a stall (GC, a slow commit) at most `burst` calls go out
+    together instead of every overdue slot at once, which is what earns 429s. A 429 pauses
+    every sender of the method for Slack's Retry-After.
+    """
+
+    def __init__(self, per_minute: float, *, burst: int = 2) -> None:
+        self.rate = per_minute / 60.0 if per_minute > 0 else 0.0
+        self.capacity = float(burst)
+        self._tokens = 1.0
+        self._last: float | None = None
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    async def slot(self) -> None:
+        if self.rate <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            while True:
+                now = loop.time()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                if self._last is not None:
+                    self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """Slack said Retry-After: nobody sends this method before then."""
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._tokens = 0.0
+
+
+# --- the drain --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Claimed:
+    id: int
+    key: str
+    kind: str
+    workspace_id: str
+    community_id: int | None
+    channel_id: str | None
+    person_id: int | None
+    slack_user_id: str | None
+    dm_channel_id: str | None
+    tz: str | None
+    payload: dict[str, Any]
+    attempts: int
+    suspect_since: datetime | None
+
+
+@dataclass
+class DrainStats:
+    sent: int = 0
+    recovered: int = 0
+    failed: int = 0
+    retried: int = 0
+    deferred: int = 0
+
+
+class Drain:
+    """Sends what the outbox owes, concurrently, within the rate limit; safe to run on every replica.
+
+    Args:
+        rate_per_minute: chat.postMessage pace (Slack's workspace cap is "several hundred a
+            minute"; 600 by default).
+        lease_seconds: how long a claimed row may stay `sending` before another sender treats
+            its sender as dead and checks Slack for it.
+    """
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        rate_per_minute: float = 600,
+        concurrency: int = 16,
+        lease_seconds: float = 120,
+        instance_id: str | None = None,
+    ) -> None:
+        self.deps = deps
+        self.pacer = Pacer(rate_per_minute)
+        self.rate_per_minute = rate_per_minute
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.instance_id = instance_id or (
+            deps.config.settings.instance_id
+            or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
+        self.stats = DrainStats()
+        self._run_lock = asyncio.Lock()
+        # SQLite has one writer: queueing our own writes beats its busy-wait back-off by far
+        sqlite = deps.engine.dialect.name == "sqlite"
+        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if sqlite else contextlib.nullcontext()
+        )
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """One short transaction recording one result."""
+        async with self._write_lock, self.deps.sessions.begin() as session:
+            yield session
+
+    @property
+    def batch(self) -> int:
+        """Claim about two seconds of work at a time, so a dead sender strands little."""
+        return max(self.concurrency, min(500, int(self.rate_per_minute / 30)))
+
+    async def run_once(self, *, now: datetime | None = None) -> int:
+        """Claim and send until nothing is due; returns how many rows were handled."""
+        if self._run_lock.locked():
+            return 0
+        async with self._run_lock:
+            handled = 0
+            while True:
+                rows = await self.claim(now=now)
+                if not rows:
+                    return handled
+                queue: asyncio.Queue[_Claimed] = asyncio.Queue()
+                for row in rows:
+                    queue.put_nowait(row)
+                workers = [
+                    asyncio.create_task(self._worker(queue))
+                    for _ in range(min(self.concurrency, len(rows)))
+                ]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for worker in workers:
+                        worker.cancel()
+                handled += len(rows)
+
+    async def run_until_empty(self, *, poll: float = 0.5, idle_rounds: int = 1) -> DrainStats:
+        """Drain until no row is pending or sending (CLI runs, demos, tests)."""
+        while True:
+            await self.run_once()
+            async with self.deps.sessions() as session:
+                left = await session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Outbox)
+                    .where(Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+                    .where(Outbox.next_attempt_at <= utcnow() + timedelta(seconds=poll))
+                )
+            if not left:
+                idle_rounds -= 1
+                if idle_rounds <= 0:
+                    return self.stats
+            await asyncio.sleep(poll)
+
+    async def claim(self, *, now: datetime | None = None) -> list[_Claimed]:
+        """Take due rows (and rows whose sender died) in one short transaction."""
+        now = now or utcnow()
+        async with self.deps.sessions.begin() as session:
+            dead_workspaces = sa.select(Workspace.id).where(Workspace.token_revoked_at.is_not(None))
+            due = sa.or_(
+                sa.and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
+                sa.and_(
+                    Outbox.status == OutboxStatus.SENDING, Outbox.claimed_at < now - self.lease
+                ),
+            )
+            pick = (
+                sa.select(Outbox.id)
+                .where(due, Outbox.workspace_id.not_in(dead_workspaces))
+                .order_by(Outbox.next_attempt_at, Outbox.id)
+                .limit(self.batch)
+            )
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                pick = pick.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(pick))
+            if not ids:
+                return []
+            previous = {
+                r.id: (r.status, r.claimed_at)
+                for r in await session.execute(
+                    sa.select(Outbox.id, Outbox.status, Outbox.claimed_at).where(Outbox.id.in_(ids))
+                )
+            }
+            # The WHERE repeats `due`: on SQLite another process may have claimed a row since.
+            claimed = list(
+                await session.scalars(
+                    sa.update(Outbox)
+                    .where(Outbox.id.in_(ids), due)
+                    .values(
+                        status=OutboxStatus.SENDING, claimed_by=self.instance_id, claimed_at=now
+                    )
+                    .returning(Outbox.id)
+                )
+            )
+            if not claimed:
+                return []
+            rows = await session.execute(
+                sa.select(Outbox, Person.slack_user_id, Person.dm_channel_id, Person.tz)
+                .outerjoin(Person, Person.id == Outbox.person_id)
+                .where(Outbox.id.in_(claimed))
+                .execution_options(populate_existing=True)
+            )
+            out = []
+            for row, uid, dm, tz in rows:
+                status, claimed_at = previous[row.id]
+                out.append(
+                    _Claimed(
+                        id=row.id,
+                        key=row.idempotency_key,
+                        kind=row.kind,
+                        workspace_id=row.workspace_id,
+                        community_id=row.community_id,
+                        channel_id=row.channel_id,
+                        person_id=row.person_id,
+                        slack_user_id=uid,
+                        dm_channel_id=dm,
+                        tz=tz,
+                        payload=row.payload,
+                        attempts=row.attempts,
+                        suspect_since=(claimed_at if status == OutboxStatus.SENDING else None),
+                    )
+                )
+            return out
+
+    async def _worker(self, queue: asyncio.Queue[_Claimed]) -> None:
+        while True:
+            try:
+                row = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                await self.deliver(row)
+            except Exception:
+                logger.exception("outbox row %s: unexpected error", row.id)
+                await self._retry(row, "internal_error")
+
+    async def deliver(self, row: _Claimed) -> None:
+        settings = self.deps.config.settings
+        programme = self.deps.programme
+        expires = row.payload.get("expires_at")
+        if expires and datetime.fromisoformat(expires) <= utcnow():
+            await self._finish(row, OutboxStatus.CANCELLED, "expired")
+            return
+        if row.person_id is not None and row.kind in RITUAL_DM_KINDS and settings.quiet_hours:
+            now = utcnow()
+            allowed = next_allowed(
+                now, tz=row.tz, quiet=programme.quiet_hours, default_tz=programme.timezone
+            )
+            if allowed > now:
+                await self._defer(row, allowed)
+                return
+        messenger = self.deps.messenger
+        if row.person_id is not None and row.slack_user_id is None:
+            await self._fail(row, "person_erased")
+            return
+        target = row.channel_id or row.dm_channel_id or row.slack_user_id
+        assert target is not None
+        if row.suspect_since is not None:
+            try:
+                channel = target
+                if channel == row.slack_user_id:
+                    channel = await messenger.open_dm(channel)
+                found = await messenger.find_sent(
+                    channel=channel,
+                    idempotency_key=row.key,
+                    oldest=(row.suspect_since - timedelta(seconds=5)).timestamp(),
+                )
+            except DeliveryError as exc:
+                await self._handle_error(row, exc)
+                return
+            if found is not None:
+                await self._record_sent(row, found.channel, found.ts, recovered=True)
+                return
+        while True:
+            await self.pacer.slot()
+            try:
+                sent = await messenger.post(
+                    channel=target,
+                    text=row.payload.get("text", ""),
+                    blocks=row.payload.get("blocks") or None,
+                    metadata={"key": row.key},
+                )
+            except DeliveryError as exc:
+                if exc.retry_after is not None and not exc.permanent:
+                    self.pacer.pause(exc.retry_after)
+                    self.deps.metrics.errors.labels(where="outbox.ratelimited").inc()
+                    continue  # same row, after Slack's Retry-After
+                await self._handle_error(row, exc)
+                return
+            await self._record_sent(row, sent.channel, sent.ts)
+            return
+
+    async def _handle_error(self, row: _Claimed, exc: DeliveryError) -> None:
+        if exc.permanent:
+            await self._fail(row, exc.reason)
+        else:
+            await self._retry(row, exc.reason)
+
+    async def _record_sent(
+        self, row: _Claimed, channel: str, ts: str, *, recovered: bool = False
+    ) -> None:
+        async with self._write() as session:
+            await session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    status=OutboxStatus.SENT,
+                    sent_at=utcnow(),
+                    message_channel=channel,
+                    message_ts=ts,
+                    last_error="recovered" if recovered else None,
+                    attempts=row.attempts + 1,
+                )
+            )
+            if (
+                row.person_id is not None
+                and row.channel_id is None
+                and row.dm_channel_id != channel
+            ):
+                await session.execute(
+                    sa.update(Person)
+                    .where(Person.id == row.person_id)
+                    .values(dm_channel_id=channel)
+                )
+        if recovered:
+            self.stats.recovered += 1
+        else:
+            self.stats.sent += 1
+
+    async def _fail(self, row: _Claimed, reason: str) -> None:
+        """A permanent failure: recorded with its reason, the person or channel marked, never retried."""
+        async with self._write() as session:
+            await session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    status=OutboxStatus.FAILED, last_error=reason[:200], attempts=row.attempts + 1
+                )
+            )
+            if reason in _TOKEN_DEAD:
+                await session.execute(
+                    sa.update(Workspace)
+                    .where(Workspace.id == row.workspace_id)
+                    .values(token_revoked_at=utcnow())
+                )
+            elif row.channel_id is None and row.person_id is not None:
+                await session.execute(
+                    sa.update(Person)
+                    .where(Person.id == row.person_id)
+                    .values(unreachable_reason=reason[:64])
+                )
+            elif row.community_id is not None and reason in _CHANNEL_GONE:
+                await session.execute(
+                    sa.update(Community)
+                    .where(Community.id == row.community_id, Community.channel_id == row.channel_id)
+                    .values(channel_status=_CHANNEL_GONE[reason], archived_at=utcnow())
+                )
+        self.stats.failed += 1
+        logger.info("outbox row %s failed for good: %s", row.id, reason)
+
+    async def _finish(self, row: _Claimed, status: OutboxStatus, reason: str) -> None:
+        async with self._write() as session:
+            await session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(status=status, last_error=reason)
+            )
+
+    async def _retry(self, row: _Claimed, reason: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            await self._fail(row, f"gave_up:{reason}")
+            return
+        wait = min(2 ** (attempts - 1), 300) * (1 + random.random() / 2)
+        async with self._write() as session:
+            await session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    status=OutboxStatus.PENDING,
+                    attempts=attempts,
+                    last_error=reason[:200],
+                    next_attempt_at=utcnow() + timedelta(seconds=wait),
+                    claimed_by=None,
+                    claimed_at=None,
+                )
+            )
+        self.stats.retried += 1
+
+    async def _defer(self, row: _Claimed, until: datetime) -> None:
+        async with self._write() as session:
+            await session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    status=OutboxStatus.PENDING,
+                    next_attempt_at=until,
+                    claimed_by=None,
+                    claimed_at=None,
+                )
+            )
+        self.stats.deferred += 1
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLine:
+    status: str
+    reason: str | None
+    count: int
+
+
+async def status(session: AsyncSession, *, community_id: int | None = None) -> list[StatusLine]:
+    """The outbox by status, and failures by reason (`cop rituals status`)."""
+    reason = sa.case((Outbox.status == OutboxStatus.FAILED, Outbox.last_error), else_=None)
+    stmt = sa.select(Outbox.status, reason, sa.func.count()).group_by(Outbox.status, reason)
+    if community_id is not None:
+        stmt = stmt.where(Outbox.community_id == community_id)
+    rows = await session.execute(stmt.order_by(Outbox.status, reason))
+    return [StatusLine(status=s, reason=r, count=c) for s, r, c in rows]

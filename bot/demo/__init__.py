@@ -95,9 +95,9 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import registry
+    from bot.demo import kpis, leaders, registry, rituals
 
-    return [registry.scene]
+    return [registry.scene, leaders.scene, kpis.scene, rituals.scene]
 
 
 async def run(*, scale: str = "small", language: str = "both", keep: bool = False) -> int:
@@ -143,6 +143,11 @@ async def run(*, scale: str = "small", language: str = "both", keep: bool = Fals
         f"cop demo — programme « {programme.name} », bot at http://127.0.0.1:{port}, Slack emulator at {emulator.url}"
     )
     try:
+        if scale == "large":
+            from bot.demo import large
+
+            summary = await large.generate(deps.sessions, workspace_id=emulator.workspace.team_id)
+            print(f"large programme generated: {summary.line()}")
         for scene in scenes():
             await scene(demo)
     finally:

@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import ChannelInfo, DeliveryError, Sent, UserInfo
+from bot.ports import ChannelInfo, DeliveryError, HistoryPage, PastMessage, Sent, UserInfo
 
 logger = logging.getLogger(__name__)
 
@@ -201,3 +201,57 @@ class SlackMessenger:
                     return None
         except Exception as exc:
             raise delivery_error(exc) from exc
+
+
+def past_message(message: dict[str, Any]) -> PastMessage:
+    """Only what counting needs: the text is dropped here, at the edge."""
+    return PastMessage(
+        ts=str(message["ts"]),
+        user=message.get("user"),
+        thread_ts=message.get("thread_ts"),
+        subtype=message.get("subtype"),
+        is_bot=bool(message.get("bot_id") or message.get("bot_profile")),
+        reply_count=int(message.get("reply_count") or 0),
+        reactions=tuple(
+            (str(r.get("name", "")), tuple(r.get("users") or ()))
+            for r in message.get("reactions") or ()
+        ),
+    )
+
+
+class SlackHistory:
+    """bot.ports.History over conversations.history / conversations.replies.
+
+    Use a background client (no built-in 429 retry): the backfill paces itself on Retry-After.
+    """
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def _page(self, method: str, **params: Any) -> HistoryPage:
+        try:
+            response = await getattr(self.client, method)(**params)
+        except Exception as exc:
+            raise delivery_error(exc) from exc
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        return HistoryPage([past_message(m) for m in response.get("messages", [])], cursor)
+
+    async def history(
+        self, channel_id: str, *, oldest: str, latest: str, cursor: str | None, limit: int
+    ) -> HistoryPage:
+        return await self._page(
+            "conversations_history",
+            channel=channel_id,
+            oldest=oldest,
+            latest=latest,
+            inclusive=True,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    async def replies(
+        self, channel_id: str, thread_ts: str, *, cursor: str | None, limit: int
+    ) -> HistoryPage:
+        return await self._page(
+            "conversations_replies", channel=channel_id, ts=thread_ts, limit=limit, cursor=cursor
+        )

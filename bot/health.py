@@ -1,0 +1,517 @@
+"""Community health: an explainable status (thriving, steady, at risk, dormant) with its reasons,
+a suggested next action and a suggested lifecycle stage.
+
+`gather` reads the few signals per community with set-based queries; `assess` is a pure
+function of those signals and the app.yaml thresholds, so each rule is testable on its own.
+A reason is a catalogue key and its parameters: the caller renders it in the reader's language.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import kpis
+from bot.config import HealthThresholds
+from bot.i18n import Translator
+from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
+from bot.models import (
+    ActivityDaily,
+    ChannelStatus,
+    CharterVersion,
+    Community,
+    Event,
+    EventStatus,
+    Membership,
+    Person,
+    Poll,
+    PollDelivery,
+    PollResponse,
+    Stage,
+    utcnow,
+)
+
+PULSE_LOOKBACK_DAYS = 180
+YOUNG_DAYS = 120
+
+
+class Status(enum.StrEnum):
+    THRIVING = "thriving"
+    STEADY = "steady"
+    AT_RISK = "at_risk"
+    DORMANT = "dormant"
+    NO_DATA = "no_data"
+
+
+# Higher is more worrying: the order /cop health ranks communities in.
+CONCERN = {
+    Status.DORMANT: 4,
+    Status.AT_RISK: 3,
+    Status.NO_DATA: 2,
+    Status.STEADY: 1,
+    Status.THRIVING: 0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What health looks at for one community, as of `today`."""
+
+    community_id: int
+    name: str
+    slug: str
+    today: date
+    created: date
+    stage: Stage = Stage.LAUNCH
+    members: int = 0
+    active_recent: int = 0
+    active_previous: int = 0
+    messages_recent: int = 0
+    last_event: date | None = None
+    next_event: date | None = None
+    pulse_score: float | None = None
+    response_rate: float | None = None
+    charter_date: date | None = None
+    charter_objectives_year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    signals: Signals
+    status: Status
+    reasons: tuple[Reason, ...]
+    action: Reason
+    stage: Stage
+    active_rate: float | None
+    trend: float | None
+
+
+def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
+    """The status, why, what to do next, and the lifecycle stage it suggests."""
+    s, th = signals, thresholds
+    active_rate = ratio(s.active_recent, s.members)
+    trend = ratio(s.active_recent - s.active_previous, s.active_previous)
+    age = (s.today - s.created).days
+    window_weeks = th.active_window_days // 7
+
+    nothing_yet = s.members == 0 and s.active_recent == 0 and s.last_event is None
+    if age < 0 or (nothing_yet and s.pulse_score is None):
+        return Health(
+            s,
+            Status.NO_DATA,
+            (Reason("health.reason.no_data"),),
+            Reason("health.action.no_data"),
+            Stage.PREPARATION if age < YOUNG_DAYS else s.stage,
+            None,
+            None,
+        )
+
+    concerns: list[Reason] = []
+    goods: list[Reason] = []
+    if active_rate is not None:
+        params = {"active": s.active_recent, "members": s.members, "weeks": window_weeks}
+        if active_rate < th.dormant_active_rate:
+            concerns.append(Reason("health.reason.inactive", params))
+    if trend is not None and trend <= -th.at_risk_drop:
+        concerns.append(
+            Reason(
+                "health.reason.active_drop",
+                {
+                    "drop": -trend,
+                    "weeks": window_weeks,
+                    "before": s.active_previous,
+                    "now": s.active_recent,
+                },
+            )
+        )
+    elif trend is not None and trend >= th.thriving_growth:
+        goods.append(
+            Reason("health.reason.active_growth", {"growth": trend, "weeks": window_weeks})
+        )
+    elif s.active_previous == 0 and s.active_recent > 0:
+        goods.append(Reason("health.reason.active_new", {"active": s.active_recent}))
+
+    event_gap = (s.today - s.last_event).days if s.last_event else None
+    no_recent_event = s.next_event is None and (event_gap is None or event_gap > th.event_gap_days)
+    if no_recent_event and age > th.event_gap_days:
+        if event_gap is None:
+            concerns.append(Reason("health.reason.no_event_ever"))
+        else:
+            concerns.append(Reason("health.reason.no_event", {"days": event_gap}))
+    elif s.next_event is not None:
+        goods.append(Reason("health.reason.event_planned", {"day": s.next_event}))
+
+    if s.pulse_score is not None and s.pulse_score < th.low_pulse:
+        concerns.append(
+            Reason("health.reason.low_pulse", {"score": s.pulse_score, "floor": th.low_pulse})
+        )
+    elif s.pulse_score is not None:
+        goods.append(Reason("health.reason.good_pulse", {"score": s.pulse_score}))
+
+    stale = s.charter_date is None or (s.today - s.charter_date).days > th.charter_stale_days
+    if s.charter_date is None:
+        concerns.append(Reason("health.reason.no_charter"))
+    elif stale or s.charter_objectives_year != s.today.year:
+        concerns.append(Reason("health.reason.charter_stale", {"day": s.charter_date}))
+
+    dormant = (active_rate is None or active_rate < th.dormant_active_rate) and no_recent_event
+    if dormant and age > th.event_gap_days:
+        status = Status.DORMANT
+    elif (
+        any(r.key in {"health.reason.active_drop", "health.reason.inactive"} for r in concerns)
+        or len(concerns) >= 2
+    ):
+        status = Status.AT_RISK
+    elif not concerns and any(r.key == "health.reason.active_growth" for r in goods):
+        status = Status.THRIVING
+    else:
+        status = Status.STEADY
+
+    reasons = tuple(concerns + goods) if status != Status.THRIVING else tuple(goods + concerns)
+    return Health(
+        s,
+        status,
+        reasons,
+        _next_action(status, concerns),
+        _stage(s, status, trend, age, th),
+        None if active_rate is None else min(active_rate, 1.0),
+        trend,
+    )
+
+
+def _next_action(status: Status, concerns: list[Reason]) -> Reason:
+    if status == Status.DORMANT:
+        return Reason("health.action.redesign")
+    keys = [r.key for r in concerns]
+    if "health.reason.no_event" in keys or "health.reason.no_event_ever" in keys:
+        return Reason("health.action.plan_event")
+    if "health.reason.active_drop" in keys or "health.reason.inactive" in keys:
+        return Reason("health.action.reengage")
+    if "health.reason.low_pulse" in keys:
+        return Reason("health.action.listen")
+    if "health.reason.no_charter" in keys or "health.reason.charter_stale" in keys:
+        return Reason("health.action.charter")
+    if status == Status.THRIVING:
+        return Reason("health.action.share_story")
+    return Reason("health.action.keep_going")
+
+
+def _stage(
+    s: Signals, status: Status, trend: float | None, age: int, th: HealthThresholds
+) -> Stage:
+    if status == Status.DORMANT:
+        return Stage.DORMANT
+    if s.charter_date is None and s.members < 5 and age < YOUNG_DAYS:
+        return Stage.PREPARATION
+    if age < YOUNG_DAYS:
+        return Stage.LAUNCH
+    if trend is not None and trend >= th.thriving_growth:
+        return Stage.GROWTH
+    if age >= 365:
+        return Stage.MATURITY
+    return Stage.GROWTH
+
+
+async def gather(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    today: date,
+    thresholds: HealthThresholds,
+    community_ids: Iterable[int] | None = None,
+    question_kinds: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> list[Signals]:
+    """Signals of every live community (or the ones given), in a fixed number of queries."""
+    now = now or utcnow()
+    window = timedelta(days=thresholds.active_window_days)
+    recent_from, previous_from = (
+        today - window + timedelta(days=1),
+        today - 2 * window + timedelta(days=1),
+    )
+    query = sa.select(
+        Community.id, Community.name, Community.slug, Community.created_at, Community.stage
+    ).where(Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK)
+    wanted = list(community_ids) if community_ids is not None else None
+    if wanted is not None:
+        query = query.where(Community.id.in_(wanted))
+    base = {
+        cid: {
+            "community_id": cid,
+            "name": name,
+            "slug": slug,
+            "today": today,
+            "created": created.date(),
+            "stage": stage,
+        }
+        for cid, name, slug, created, stage in await session.execute(query)
+    }
+    if not base:
+        return []
+    live = (
+        sa.select(Community.id)
+        .where(
+            Community.workspace_id == workspace_id,
+            Community.channel_status == ChannelStatus.OK,
+            *([Community.id.in_(wanted)] if wanted is not None else []),
+        )
+        .scalar_subquery()
+    )
+
+    for cid, n in await session.execute(
+        sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.community_id.in_(live),
+            Membership.left_at.is_(None),
+            Person.is_bot.is_(False),
+        )
+        .group_by(Membership.community_id)
+    ):
+        base[cid]["members"] = int(n)
+
+    recent = ActivityDaily.day >= recent_from
+    for cid, active_recent, active_previous, messages in await session.execute(
+        sa.select(
+            ActivityDaily.community_id,
+            sa.func.count(sa.distinct(sa.case((recent, ActivityDaily.person_id)))),
+            sa.func.count(sa.distinct(sa.case((sa.not_(recent), ActivityDaily.person_id)))),
+            sa.func.sum(sa.case((recent, ActivityDaily.messages + ActivityDaily.replies), else_=0)),
+        )
+        .where(
+            ActivityDaily.community_id.in_(live),
+            ActivityDaily.day >= previous_from,
+            ActivityDaily.day <= today,
+        )
+        .group_by(ActivityDaily.community_id)
+    ):
+        base[cid] |= {
+            "active_recent": int(active_recent),
+            "active_previous": int(active_previous),
+            "messages_recent": int(messages or 0),
+        }
+
+    for cid, last, upcoming in await session.execute(
+        sa.select(
+            Event.community_id,
+            sa.func.max(sa.case((Event.starts_at < now, Event.starts_at))),
+            sa.func.min(sa.case((Event.starts_at >= now, Event.starts_at))),
+        )
+        .where(Event.community_id.in_(live), Event.status != EventStatus.CANCELLED)
+        .group_by(Event.community_id)
+    ):
+        base[cid] |= {"last_event": _as_date(last), "next_event": _as_date(upcoming)}
+
+    kinds = question_kinds or DEFAULT_QUESTION_KINDS
+    scale_keys = [k for k, v in kinds.items() if v == "scale"]
+    pulse_from = now - timedelta(days=PULSE_LOOKBACK_DAYS)
+    recent_polls = sa.and_(Poll.community_id.in_(live), Poll.opens_at >= pulse_from)
+    for cid, score in await session.execute(
+        sa.select(Poll.community_id, sa.func.avg(PollResponse.score))
+        .join(Poll, Poll.id == PollResponse.poll_id)
+        .where(recent_polls, PollResponse.question_key.in_(scale_keys))
+        .group_by(Poll.community_id)
+    ):
+        if score is not None:
+            base[cid]["pulse_score"] = round(float(score), 2)
+    for cid, delivered, answered in await session.execute(
+        sa.select(
+            Poll.community_id,
+            sa.func.count(PollDelivery.delivered_at),
+            sa.func.count(PollDelivery.answered_at),
+        )
+        .join(Poll, Poll.id == PollDelivery.poll_id)
+        .where(recent_polls)
+        .group_by(Poll.community_id)
+    ):
+        base[cid]["response_rate"] = ratio(int(answered), int(delivered))
+
+    latest = (
+        sa.select(CharterVersion.community_id, sa.func.max(CharterVersion.version).label("v"))
+        .where(CharterVersion.community_id.in_(live))
+        .group_by(CharterVersion.community_id)
+        .subquery()
+    )
+    for cid, created, year in await session.execute(
+        sa.select(
+            CharterVersion.community_id, CharterVersion.created_at, CharterVersion.objectives_year
+        ).join(
+            latest,
+            sa.and_(
+                latest.c.community_id == CharterVersion.community_id,
+                latest.c.v == CharterVersion.version,
+            ),
+        )
+    ):
+        base[cid] |= {"charter_date": created.date(), "charter_objectives_year": year}
+    return [Signals(**fields) for fields in base.values()]
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns MIN/MAX of a CASE as text
+        return datetime.fromisoformat(value).date()
+    return value.date() if isinstance(value, datetime) else value
+
+
+async def overview(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    today: date,
+    thresholds: HealthThresholds,
+    community_ids: Iterable[int] | None = None,
+    question_kinds: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> list[Health]:
+    """Every community's health, most worrying first."""
+    signals = await gather(
+        session,
+        workspace_id=workspace_id,
+        today=today,
+        thresholds=thresholds,
+        community_ids=community_ids,
+        question_kinds=question_kinds,
+        now=now,
+    )
+    assessed = [assess(s, thresholds) for s in signals]
+    return sorted(assessed, key=rank_key)
+
+
+def rank_key(item: Health) -> tuple[int, int, float, str]:
+    """Most worrying first: status, then the number of reasons, then the lowest active rate."""
+    return (-CONCERN[item.status], -len(item.reasons), item.active_rate or 0.0, item.signals.name)
+
+
+def count_by_status(items: Iterable[Health]) -> dict[Status, int]:
+    counts = dict.fromkeys(Status, 0)
+    for item in items:
+        counts[item.status] += 1
+    return counts
+
+
+# --- explaining and overviews -----------------------------------------------------------------
+
+_PERCENT_PARAMS = frozenset({"drop", "growth", "rate"})
+_NUMBER_PARAMS = frozenset({"score", "floor"})
+
+
+def explain(t: Translator, reason: Reason) -> str:
+    """A reason or action in the reader's language, its numbers and dates formatted by Babel."""
+    params: dict[str, Any] = {}
+    for name, value in reason.params.items():
+        if isinstance(value, date):
+            params[name] = t.date(value, "medium")
+        elif name in _PERCENT_PARAMS:
+            params[name] = t.percent(float(value))
+        elif name in _NUMBER_PARAMS:
+            params[name] = t.number(float(value))
+        elif isinstance(value, int):
+            params[name] = t.number(value)
+        else:
+            params[name] = value
+    return t(reason.key, **params)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What /cop health shows: the communities ranked by concern, the month's totals, the trend."""
+
+    today: date
+    items: list[Health]
+    totals: kpis.ProgrammeKpis
+    month: kpis.Window
+    trend: list[kpis.WeekPoint]
+    from_snapshot: bool
+    engagement: kpis.Kpis  # pulse, eNPS, response rate: year to date (polls are not monthly)
+    engagement_since: date
+
+    @property
+    def counts(self) -> dict[Status, int]:
+        return count_by_status(self.items)
+
+
+async def build_overview(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    today: date,
+    thresholds: HealthThresholds,
+    tz: str = "UTC",
+    community_ids: list[int] | None = None,
+    question_kinds: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> Overview:
+    """Health of every community (or the ones given), with the month-to-date totals.
+
+    The programme's totals come from today's snapshot when the daily job has run, so a big
+    programme answers fast; otherwise (or for one community) they are computed now.
+    """
+    items = await overview(
+        session,
+        workspace_id=workspace_id,
+        today=today,
+        thresholds=thresholds,
+        community_ids=community_ids,
+        question_kinds=question_kinds,
+        now=now,
+    )
+    month = kpis.to_date(kpis.Period.MONTH, today, tz)
+    totals: kpis.ProgrammeKpis | None = None
+    from_snapshot = False
+    if community_ids is None:
+        found = await kpis.latest_programme(
+            session, workspace_id=workspace_id, period=kpis.Period.MONTH, since=today
+        )
+        if found is not None:
+            totals, from_snapshot = found[1], True
+    if totals is None:
+        report = await kpis.compute(
+            session,
+            workspace_id=workspace_id,
+            window=month,
+            question_kinds=question_kinds,
+            community_ids=community_ids,
+            now=now,
+        )
+        totals = report.programme
+    year = kpis.to_date(kpis.Period.YEAR, today, tz)
+    engagement: kpis.Kpis | None = None
+    if community_ids is None:
+        found = await kpis.latest_programme(
+            session, workspace_id=workspace_id, period=kpis.Period.YEAR, since=today
+        )
+        engagement = found[1] if found is not None else None
+    if engagement is None and community_ids is not None:
+        engagement = (
+            await kpis.compute(
+                session,
+                workspace_id=workspace_id,
+                window=year,
+                question_kinds=question_kinds,
+                community_ids=community_ids,
+                now=now,
+            )
+        ).programme
+    if engagement is None:  # a big programme before its first snapshot: the month will do
+        engagement, since = totals, month.start
+    else:
+        since = year.start
+    last_full_week = kpis.period_start(kpis.Period.WEEK, today) - timedelta(days=1)
+    trend = await kpis.weekly_trend(
+        session, workspace_id=workspace_id, last_day=last_full_week, community_ids=community_ids
+    )
+    return Overview(today, items, totals, month, trend, from_snapshot, engagement, since)

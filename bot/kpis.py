@@ -1,0 +1,625 @@
+"""KPIs on the three levels of the value model, per community and for the programme.
+
+Level 1 (adoption and participation): members per community, summed and unique across the
+programme with the overlap (people in 1, 2, 3+ communities), new and departed members, active
+members and active rate, messages/replies/reactions, events held and attendance, charters up to
+date. Level 2 (engagement): pulse score, eNPS, response rate. Level 3 (tangible value): success
+stories and their quantified value by unit, grouped by the kind of value they show.
+
+Every figure comes from a handful of set-based queries (GROUP BY community), so a programme of
+hundreds of communities and tens of thousands of members costs the same dozen round trips as a
+small one. Ratios are None when their denominator is zero: "no data", never a division by zero.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import redelivery
+from bot.models import (
+    ActivityDaily,
+    ChannelStatus,
+    CharterVersion,
+    Community,
+    Event,
+    EventAttendance,
+    EventStatus,
+    KpiSnapshot,
+    Membership,
+    Person,
+    Poll,
+    PollDelivery,
+    PollResponse,
+    StoryStatus,
+    SuccessStory,
+    utcnow,
+)
+
+DEFAULT_QUESTION_KINDS: Mapping[str, str] = {"value": "scale", "recommend": "nps"}
+PROGRAMME_SCOPE = "programme"
+
+
+class Period(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Calendar days [start, end) in the programme's zone; `period` names its kind."""
+
+    start: date
+    end: date
+    period: Period = Period.DAY
+    tz: str = "UTC"
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        zone = ZoneInfo(self.tz)
+        return (
+            datetime.combine(self.start, time(), zone).astimezone(UTC),
+            datetime.combine(self.end, time(), zone).astimezone(UTC),
+        )
+
+    @property
+    def label(self) -> str:
+        if self.period == Period.QUARTER:
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        if self.period == Period.MONTH:
+            return f"{self.start:%Y-%m}"
+        if self.period == Period.YEAR:
+            return f"{self.start.year}"
+        if self.period == Period.WEEK:
+            iso = self.start.isocalendar()
+            return f"{iso.year}-W{iso.week:02d}"
+        return self.start.isoformat()
+
+
+def period_start(period: Period, day: date) -> date:
+    if period == Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period == Period.MONTH:
+        return day.replace(day=1)
+    if period == Period.QUARTER:
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    if period == Period.YEAR:
+        return day.replace(month=1, day=1)
+    return day
+
+
+def period_end(period: Period, start: date) -> date:
+    if period == Period.DAY:
+        return start + timedelta(days=1)
+    if period == Period.WEEK:
+        return start + timedelta(days=7)
+    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period]
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def to_date(period: Period, as_of: date, tz: str = "UTC") -> Window:
+    """The period containing `as_of`, up to and including that day."""
+    return Window(period_start(period, as_of), as_of + timedelta(days=1), period, tz)
+
+
+def parse_period(text: str, tz: str = "UTC") -> Window:
+    """`2026-Q4`, `2026-11`, `2026-W47` or `2026` → the whole period."""
+    text = text.strip().upper()
+    try:
+        if "-Q" in text:
+            year, quarter = text.split("-Q")
+            if not 1 <= int(quarter) <= 4:
+                raise ValueError(text)
+            start = date(int(year), (int(quarter) - 1) * 3 + 1, 1)
+            return Window(start, period_end(Period.QUARTER, start), Period.QUARTER, tz)
+        if "-W" in text:
+            year, week = text.split("-W")
+            start = date.fromisocalendar(int(year), int(week), 1)
+            return Window(start, start + timedelta(days=7), Period.WEEK, tz)
+        if len(text) == 7 and text[4] == "-":
+            start = date(int(text[:4]), int(text[5:]), 1)
+            return Window(start, period_end(Period.MONTH, start), Period.MONTH, tz)
+        if len(text) == 4:
+            start = date(int(text), 1, 1)
+            return Window(start, period_end(Period.YEAR, start), Period.YEAR, tz)
+    except ValueError:
+        pass
+    raise ValueError(f"expected a period such as 2026-Q4, 2026-11, 2026-W47 or 2026, got {text!r}")
+
+
+def ratio(part: float, whole: float) -> float | None:
+    """part / whole, or None when there is nothing to divide by."""
+    return None if not whole else part / whole
+
+
+@dataclass
+class KindValue:
+    """Success stories showing one kind of value: how many, and their value by unit."""
+
+    count: int = 0
+    value: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Kpis:
+    """The figures of one scope (a community or the programme) over one window."""
+
+    members: int = 0
+    new_members: int = 0
+    departed_members: int = 0
+    active_members: int = 0
+    messages: int = 0
+    replies: int = 0
+    reactions: int = 0
+    events_held: int = 0
+    attendance: int = 0
+    charter_up_to_date: int = 0
+    polls: int = 0
+    polls_delivered: int = 0
+    polls_answered: int = 0
+    pulse_score: float | None = None
+    enps: float | None = None
+    stories: int = 0
+    value_by_unit: dict[str, float] = field(default_factory=dict)
+    stories_by_kind: dict[str, KindValue] = field(default_factory=dict)
+
+    @property
+    def active_rate(self) -> float | None:
+        rate = ratio(self.active_members, self.members)
+        return None if rate is None else min(rate, 1.0)
+
+    @property
+    def response_rate(self) -> float | None:
+        return ratio(self.polls_answered, self.polls_delivered)
+
+    @property
+    def has_data(self) -> bool:
+        return bool(
+            self.members
+            or self.messages
+            or self.replies
+            or self.reactions
+            or self.events_held
+            or self.polls_delivered
+            or self.stories
+        )
+
+    def metrics(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["active_rate"] = self.active_rate
+        data["response_rate"] = self.response_rate
+        return data
+
+    @classmethod
+    def from_metrics(cls, data: Mapping[str, Any]) -> Kpis:
+        names = set(cls.__dataclass_fields__)
+        kept = {k: v for k, v in data.items() if k in names}
+        kept["stories_by_kind"] = {
+            k: KindValue(**v) for k, v in (data.get("stories_by_kind") or {}).items()
+        }
+        return cls(**kept)
+
+
+@dataclass
+class CommunityKpis(Kpis):
+    community_id: int = 0
+    name: str = ""
+    slug: str = ""
+
+
+@dataclass
+class ProgrammeKpis(Kpis):
+    communities: int = 0
+    members_unique: int = 0
+    overlap: dict[str, int] = field(default_factory=lambda: {"1": 0, "2": 0, "3+": 0})
+
+    @property
+    def members_summed(self) -> int:
+        return self.members
+
+    @property
+    def active_rate(self) -> float | None:
+        """Active people over unique people: the summed figure would count the overlap twice."""
+        rate = ratio(self.active_members, self.members_unique)
+        return None if rate is None else min(rate, 1.0)
+
+
+@dataclass
+class Report:
+    window: Window
+    programme: ProgrammeKpis
+    communities: list[CommunityKpis]
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, Decimal | int | float) else 0.0
+
+
+async def compute(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    window: Window,
+    question_kinds: Mapping[str, str] | None = None,
+    community_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """All KPIs of the window, for every live community (or the ones given) and the programme."""
+    kinds = dict(question_kinds or DEFAULT_QUESTION_KINDS)
+    start_dt, end_dt = window.bounds()
+    now = now or utcnow()
+    held_before = min(end_dt, now)
+
+    query = sa.select(Community.id, Community.name, Community.slug).where(
+        Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK
+    )
+    wanted = list(community_ids) if community_ids is not None else None
+    if wanted is not None:
+        query = query.where(Community.id.in_(wanted))
+    per: dict[int, CommunityKpis] = {
+        cid: CommunityKpis(community_id=cid, name=name, slug=slug)
+        for cid, name, slug in await session.execute(query.order_by(Community.name))
+    }
+    programme = ProgrammeKpis(communities=len(per))
+    if not per:
+        return Report(window, programme, [])
+    ids = list(per)
+    in_scope = (
+        Community.id.in_(ids)
+        if wanted is not None
+        else sa.and_(
+            Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK
+        )
+    )
+    live = sa.select(Community.id).where(in_scope).scalar_subquery()
+
+    # --- level 1: members ----------------------------------------------------------------
+    human = sa.and_(Person.id == Membership.person_id, Person.is_bot.is_(False))
+    active_at_end = sa.and_(
+        Membership.community_id.in_(live),
+        Membership.joined_at < end_dt,
+        sa.or_(Membership.left_at.is_(None), Membership.left_at >= end_dt),
+    )
+    for cid, n in await session.execute(
+        sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
+        .join(Person, human)
+        .where(active_at_end)
+        .group_by(Membership.community_id)
+    ):
+        per[cid].members = int(n)
+    per_person = (
+        sa.select(
+            Membership.person_id,
+            sa.func.count(sa.distinct(Membership.community_id)).label("n"),
+        )
+        .join(Person, human)
+        .where(active_at_end)
+        .group_by(Membership.person_id)
+        .subquery()
+    )
+    for n, people in await session.execute(
+        sa.select(per_person.c.n, sa.func.count()).group_by(per_person.c.n)
+    ):
+        programme.members_unique += int(people)
+        programme.overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(people)
+
+    for column, attr in (
+        (Membership.joined_at, "new_members"),
+        (Membership.left_at, "departed_members"),
+    ):
+        for cid, n in await session.execute(
+            sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
+            .join(Person, human)
+            .where(
+                Membership.community_id.in_(live),
+                column >= start_dt,
+                column < end_dt,
+            )
+            .group_by(Membership.community_id)
+        ):
+            setattr(per[cid], attr, int(n))
+
+    # --- level 1: activity ---------------------------------------------------------------
+    in_window = sa.and_(
+        ActivityDaily.community_id.in_(live),
+        ActivityDaily.day >= window.start,
+        ActivityDaily.day < window.end,
+    )
+    for cid, msgs, replies, reactions, active in await session.execute(
+        sa.select(
+            ActivityDaily.community_id,
+            sa.func.sum(ActivityDaily.messages),
+            sa.func.sum(ActivityDaily.replies),
+            sa.func.sum(ActivityDaily.reactions),
+            sa.func.count(sa.distinct(ActivityDaily.person_id)),
+        )
+        .where(in_window)
+        .group_by(ActivityDaily.community_id)
+    ):
+        c = per[cid]
+        c.messages, c.replies, c.reactions = int(msgs or 0), int(replies or 0), int(reactions or 0)
+        c.active_members = int(active)
+    programme.active_members = int(
+        await session.scalar(
+            sa.select(sa.func.count(sa.distinct(ActivityDaily.person_id))).where(in_window)
+        )
+        or 0
+    )
+
+    # --- level 1: events -----------------------------------------------------------------
+    attended = (
+        sa.select(sa.func.count())
+        .where(EventAttendance.event_id == Event.id)
+        .correlate(Event)
+        .scalar_subquery()
+    )
+    for cid, held, attendance in await session.execute(
+        sa.select(
+            Event.community_id,
+            sa.func.count(Event.id),
+            sa.func.sum(sa.func.coalesce(Event.attendance_count, attended)),
+        )
+        .where(
+            Event.community_id.in_(live),
+            Event.status != EventStatus.CANCELLED,
+            Event.starts_at >= start_dt,
+            Event.starts_at < held_before,
+        )
+        .group_by(Event.community_id)
+    ):
+        per[cid].events_held, per[cid].attendance = int(held), int(attendance or 0)
+
+    # --- level 1: charters (latest version before the window's end) -----------------------
+    latest = (
+        sa.select(CharterVersion.community_id, sa.func.max(CharterVersion.version).label("v"))
+        .where(CharterVersion.community_id.in_(live), CharterVersion.created_at < end_dt)
+        .group_by(CharterVersion.community_id)
+        .subquery()
+    )
+    year = (window.end - timedelta(days=1)).year
+    for cid, objectives_year, objectives in await session.execute(
+        sa.select(
+            CharterVersion.community_id, CharterVersion.objectives_year, CharterVersion.objectives
+        ).join(
+            latest,
+            sa.and_(
+                latest.c.community_id == CharterVersion.community_id,
+                latest.c.v == CharterVersion.version,
+            ),
+        )
+    ):
+        per[cid].charter_up_to_date = int(objectives_year == year and bool(objectives))
+
+    # --- level 2: pulse polls opened in the window -----------------------------------------
+    polls_in = sa.and_(
+        Poll.community_id.in_(live), Poll.opens_at >= start_dt, Poll.opens_at < end_dt
+    )
+    for cid, polls, delivered, answered in await session.execute(
+        sa.select(
+            Poll.community_id,
+            sa.func.count(sa.distinct(Poll.id)),
+            sa.func.count(PollDelivery.delivered_at),
+            sa.func.count(PollDelivery.answered_at),
+        )
+        .select_from(Poll)
+        .outerjoin(PollDelivery, PollDelivery.poll_id == Poll.id)
+        .where(polls_in)
+        .group_by(Poll.community_id)
+    ):
+        c = per[cid]
+        c.polls, c.polls_delivered, c.polls_answered = int(polls), int(delivered), int(answered)
+    scale_keys = [k for k, v in kinds.items() if v == "scale"]
+    nps_keys = [k for k, v in kinds.items() if v == "nps"]
+    scores: dict[int | None, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0])
+    for cid, key, total, n, promoters, detractors in await session.execute(
+        sa.select(
+            Poll.community_id,
+            PollResponse.question_key,
+            sa.func.sum(PollResponse.score),
+            sa.func.count(PollResponse.score),
+            sa.func.sum(sa.case((PollResponse.score >= 9, 1), else_=0)),
+            sa.func.sum(sa.case((PollResponse.score <= 6, 1), else_=0)),
+        )
+        .join(Poll, Poll.id == PollResponse.poll_id)
+        .where(polls_in, PollResponse.question_key.in_([*scale_keys, *nps_keys]))
+        .group_by(Poll.community_id, PollResponse.question_key)
+    ):
+        for bucket in (scores[cid], scores[None]):
+            if key in scale_keys:
+                bucket[0] += _num(total)
+                bucket[1] += int(n)
+            else:
+                bucket[2] += int(n)
+                bucket[3] += int(promoters or 0)
+                bucket[4] += int(detractors or 0)
+    for cid, (total, n, nps_n, promoters, detractors) in scores.items():
+        target: Kpis = programme if cid is None else per[cid]
+        target.pulse_score = None if not n else round(total / n, 2)
+        target.enps = None if not nps_n else round((promoters - detractors) * 100 / nps_n, 1)
+
+    # --- level 3: success stories ----------------------------------------------------------
+    for cid, kind, unit, n, amount in await session.execute(
+        sa.select(
+            SuccessStory.community_id,
+            SuccessStory.value_kind,
+            SuccessStory.value_unit,
+            sa.func.count(),
+            sa.func.sum(SuccessStory.value_amount),
+        )
+        .where(
+            SuccessStory.community_id.in_(live),
+            SuccessStory.status != StoryStatus.REJECTED,
+            SuccessStory.created_at >= start_dt,
+            SuccessStory.created_at < end_dt,
+        )
+        .group_by(SuccessStory.community_id, SuccessStory.value_kind, SuccessStory.value_unit)
+    ):
+        kind_key = str(kind.value if kind is not None else "unspecified")
+        for target in (per[cid], programme):
+            target.stories += int(n)
+            by_kind = target.stories_by_kind.setdefault(kind_key, KindValue())
+            by_kind.count += int(n)
+            if unit and amount is not None:
+                target.value_by_unit[unit] = round(
+                    target.value_by_unit.get(unit, 0.0) + _num(amount), 2
+                )
+                by_kind.value[unit] = round(by_kind.value.get(unit, 0.0) + _num(amount), 2)
+
+    # --- programme sums ----------------------------------------------------------------------
+    for c in per.values():
+        programme.members += c.members
+        programme.new_members += c.new_members
+        programme.departed_members += c.departed_members
+        programme.messages += c.messages
+        programme.replies += c.replies
+        programme.reactions += c.reactions
+        programme.events_held += c.events_held
+        programme.attendance += c.attendance
+        programme.charter_up_to_date += c.charter_up_to_date
+        programme.polls += c.polls
+        programme.polls_delivered += c.polls_delivered
+        programme.polls_answered += c.polls_answered
+    return Report(window, programme, list(per.values()))
+
+
+def community_scope(community_id: int) -> str:
+    return f"community:{community_id}"
+
+
+SNAPSHOT_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH, Period.YEAR)
+
+
+async def snapshot(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    as_of: date,
+    tz: str = "UTC",
+    question_kinds: Mapping[str, str] | None = None,
+    periods: Iterable[Period] = SNAPSHOT_PERIODS,
+    now: datetime | None = None,
+) -> int:
+    """Write (or refresh) the day, week-, month- and year-to-date snapshots ending on `as_of`."""
+    now = now or utcnow()
+    rows: list[dict[str, Any]] = []
+    for period in periods:
+        window = to_date(period, as_of, tz)
+        report = await compute(
+            session,
+            workspace_id=workspace_id,
+            window=window,
+            question_kinds=question_kinds,
+            now=now,
+        )
+        base = {
+            "workspace_id": workspace_id,
+            "period": period.value,
+            "period_start": window.start,
+            "computed_at": now,
+        }
+        metrics = report.programme.metrics() | {"as_of": as_of.isoformat()}
+        rows.append(base | {"community_id": None, "scope": PROGRAMME_SCOPE, "metrics": metrics})
+        rows += [
+            base
+            | {
+                "community_id": c.community_id,
+                "scope": community_scope(c.community_id),
+                "metrics": c.metrics() | {"as_of": as_of.isoformat()},
+            }
+            for c in report.communities
+        ]
+    insert = redelivery.upsert_for(session)
+    statement = insert(KpiSnapshot)
+    statement = statement.on_conflict_do_update(
+        index_elements=["workspace_id", "scope", "period", "period_start"],
+        set_={"metrics": statement.excluded.metrics, "computed_at": statement.excluded.computed_at},
+    )
+    for start in range(0, len(rows), 500):
+        await session.execute(statement, rows[start : start + 500])
+    return len(rows)
+
+
+async def latest_programme(
+    session: AsyncSession, *, workspace_id: str, period: Period, since: date
+) -> tuple[date, ProgrammeKpis] | None:
+    """The newest programme snapshot of this period computed on or after `since`, if any."""
+    row = (
+        await session.execute(
+            sa.select(KpiSnapshot.period_start, KpiSnapshot.metrics)
+            .where(
+                KpiSnapshot.workspace_id == workspace_id,
+                KpiSnapshot.scope == PROGRAMME_SCOPE,
+                KpiSnapshot.period == period.value,
+                KpiSnapshot.period_start >= period_start(period, since),
+            )
+            .order_by(KpiSnapshot.period_start.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    data = dict(row[1])
+    if data.get("as_of", "") < since.isoformat():
+        return None
+    kpis = ProgrammeKpis.from_metrics(data)
+    return row[0], kpis
+
+
+@dataclass(frozen=True, slots=True)
+class WeekPoint:
+    start: date
+    active: int
+    messages: int
+    replies: int
+    reactions: int
+
+
+async def weekly_trend(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    last_day: date,
+    weeks: int = 12,
+    community_ids: Iterable[int] | None = None,
+) -> list[WeekPoint]:
+    """Active people and messages per week over the last `weeks` weeks (one query, CASE buckets)."""
+    first = period_start(Period.WEEK, last_day) - timedelta(weeks=weeks - 1)
+    starts = [first + timedelta(weeks=i) for i in range(weeks)]
+    bucket = sa.case(
+        *[(ActivityDaily.day >= s, i) for i, s in reversed(list(enumerate(starts)))], else_=-1
+    ).label("bucket")
+    scope = (
+        ActivityDaily.community_id.in_(list(community_ids))
+        if community_ids is not None
+        else ActivityDaily.community_id.in_(
+            sa.select(Community.id).where(
+                Community.workspace_id == workspace_id,
+                Community.channel_status == ChannelStatus.OK,
+            )
+        )
+    )
+    rows = await session.execute(
+        sa.select(
+            bucket,
+            sa.func.count(sa.distinct(ActivityDaily.person_id)),
+            sa.func.sum(ActivityDaily.messages),
+            sa.func.sum(ActivityDaily.replies),
+            sa.func.sum(ActivityDaily.reactions),
+        )
+        .where(scope, ActivityDaily.day >= first, ActivityDaily.day <= last_day)
+        .group_by(bucket)
+    )
+    found = {int(b): (int(a), int(m or 0), int(r or 0), int(x or 0)) for b, a, m, r, x in rows}
+    return [WeekPoint(s, *found.get(i, (0, 0, 0, 0))) for i, s in enumerate(starts)]

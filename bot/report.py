@@ -1,0 +1,514 @@
+"""The value report for sponsors, and the tables behind it as CSV and XLSX.
+
+HTML: one self-contained file (styles inline, charts embedded as base64 PNG) that prints well.
+CSV/XLSX: the same tables; any text cell a spreadsheet would read as a formula (starting with
+= + - @, a tab or a carriage return) gets a leading apostrophe, so an exported community name
+or story title can never run as a formula.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import charts, health, kpis
+from bot.config import HealthThresholds
+from bot.i18n import Translator
+from bot.models import Community, StoryStatus, SuccessStory, utcnow
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TOP_STORIES = 10
+
+Cell = str | int | float | None
+Table = tuple[list[str], list[list[Cell]]]
+
+
+def neutralise(value: Cell) -> Cell:
+    """A text cell that would start a formula gets a leading apostrophe; numbers pass."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    community: str
+    title: str
+    benefit: str
+    value_kind: str | None
+    amount: float | None
+    unit: str | None
+    created: date
+
+
+@dataclass(frozen=True, slots=True)
+class ValueReport:
+    programme_name: str
+    window: kpis.Window
+    kpis: kpis.Report
+    health: list[health.Health]
+    trend: list[kpis.Report]
+    stories: list[Story]
+
+    @property
+    def has_data(self) -> bool:
+        return self.kpis.programme.has_data
+
+
+def _months(window: kpis.Window) -> list[kpis.Window]:
+    months, start = [], kpis.period_start(kpis.Period.MONTH, window.start)
+    while start < window.end:
+        end = kpis.period_end(kpis.Period.MONTH, start)
+        months.append(kpis.Window(start, min(end, window.end), kpis.Period.MONTH, window.tz))
+        start = end
+    return months
+
+
+async def build(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    window: kpis.Window,
+    programme_name: str,
+    thresholds: HealthThresholds,
+    question_kinds: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> ValueReport:
+    now = now or utcnow()
+    report = await kpis.compute(
+        session, workspace_id=workspace_id, window=window, question_kinds=question_kinds, now=now
+    )
+    trend = [
+        await kpis.compute(
+            session, workspace_id=workspace_id, window=m, question_kinds=question_kinds, now=now
+        )
+        for m in _months(window)
+    ]
+    as_of = min(window.end, now.date() + timedelta(days=1)) - timedelta(days=1)
+    items = await health.overview(
+        session,
+        workspace_id=workspace_id,
+        today=as_of,
+        thresholds=thresholds,
+        question_kinds=question_kinds,
+        now=now,
+    )
+    start_dt, end_dt = window.bounds()
+    rows = await session.execute(
+        sa.select(SuccessStory, Community.name)
+        .join(Community, Community.id == SuccessStory.community_id)
+        .where(
+            Community.workspace_id == workspace_id,
+            SuccessStory.status != StoryStatus.REJECTED,
+            SuccessStory.created_at >= start_dt,
+            SuccessStory.created_at < end_dt,
+        )
+        .order_by(
+            (SuccessStory.status == StoryStatus.VALIDATED).desc(),
+            SuccessStory.value_amount.desc().nulls_last(),
+            SuccessStory.created_at.desc(),
+        )
+        .limit(TOP_STORIES)
+    )
+    stories = [
+        Story(
+            community=name,
+            title=story.title,
+            benefit=story.benefit,
+            value_kind=story.value_kind.value if story.value_kind else None,
+            amount=float(story.value_amount) if isinstance(story.value_amount, Decimal) else None,
+            unit=story.value_unit,
+            created=story.created_at.date(),
+        )
+        for story, name in rows
+    ]
+    return ValueReport(programme_name, window, report, items, trend, stories)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def programme_table(t: Translator, report: ValueReport) -> Table:
+    p = report.kpis.programme
+    rows: list[list[Cell]] = [
+        [t("report.kpi.communities"), p.communities],
+        [t("report.kpi.members_unique"), p.members_unique],
+        [t("report.kpi.members_summed"), p.members_summed],
+        [t("report.kpi.overlap_1"), p.overlap.get("1", 0)],
+        [t("report.kpi.overlap_2"), p.overlap.get("2", 0)],
+        [t("report.kpi.overlap_3"), p.overlap.get("3+", 0)],
+        [t("report.kpi.new_members"), p.new_members],
+        [t("report.kpi.departed_members"), p.departed_members],
+        [t("report.kpi.active_members"), p.active_members],
+        [t("report.kpi.active_rate"), _rate(p.active_rate)],
+        [t("report.kpi.messages"), p.messages],
+        [t("report.kpi.replies"), p.replies],
+        [t("report.kpi.reactions"), p.reactions],
+        [t("report.kpi.events_held"), p.events_held],
+        [t("report.kpi.attendance"), p.attendance],
+        [t("report.kpi.charters"), p.charter_up_to_date],
+        [t("report.kpi.pulse"), p.pulse_score],
+        [t("report.kpi.enps"), p.enps],
+        [t("report.kpi.response_rate"), _rate(p.response_rate)],
+        [t("report.kpi.stories"), p.stories],
+    ]
+    rows += [
+        [t("report.kpi.value", unit=unit), amount]
+        for unit, amount in sorted(p.value_by_unit.items())
+    ]
+    return [t("report.col.indicator"), t("report.col.value")], rows
+
+
+def communities_table(t: Translator, report: ValueReport) -> Table:
+    status = {h.signals.community_id: h for h in report.health}
+    headers = [
+        t("report.col.community"),
+        t("report.col.status"),
+        t("report.col.members"),
+        t("report.col.new"),
+        t("report.col.departed"),
+        t("report.col.active"),
+        t("report.col.active_rate"),
+        t("report.col.messages"),
+        t("report.col.replies"),
+        t("report.col.reactions"),
+        t("report.col.events"),
+        t("report.col.attendance"),
+        t("report.col.charter"),
+        t("report.col.pulse"),
+        t("report.col.enps"),
+        t("report.col.response_rate"),
+        t("report.col.stories"),
+        t("report.col.value"),
+    ]
+    rows: list[list[Cell]] = []
+    for c in report.kpis.communities:
+        h = status.get(c.community_id)
+        rows.append(
+            [
+                c.name,
+                t(f"health.status.{h.status.value}") if h else None,
+                c.members,
+                c.new_members,
+                c.departed_members,
+                c.active_members,
+                _rate(c.active_rate),
+                c.messages,
+                c.replies,
+                c.reactions,
+                c.events_held,
+                c.attendance,
+                t("report.yes") if c.charter_up_to_date else t("report.no"),
+                c.pulse_score,
+                c.enps,
+                _rate(c.response_rate),
+                c.stories,
+                "; ".join(f"{v:g} {u}" for u, v in sorted(c.value_by_unit.items())),
+            ]
+        )
+    return headers, rows
+
+
+def stories_table(t: Translator, report: ValueReport) -> Table:
+    headers = [
+        t("report.col.community"),
+        t("report.col.title"),
+        t("report.col.kind"),
+        t("report.col.amount"),
+        t("report.col.unit"),
+        t("report.col.benefit"),
+        t("report.col.date"),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            s.community,
+            s.title,
+            t(f"report.kind.{s.value_kind or 'unspecified'}"),
+            s.amount,
+            s.unit,
+            s.benefit,
+            s.created.isoformat(),
+        ]
+        for s in report.stories
+    ]
+    return headers, rows
+
+
+def health_table(t: Translator, items: Sequence[health.Health]) -> Table:
+    """The /cop health ranking, every community, for the export buttons."""
+    headers = [
+        t("health.col.community"),
+        t("health.col.status"),
+        t("health.col.reasons"),
+        t("health.col.action"),
+        t("health.col.stage"),
+        t("health.col.members"),
+        t("health.col.active"),
+        t("health.col.active_rate"),
+        t("health.col.last_event"),
+        t("health.col.pulse"),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            h.signals.name,
+            t(f"health.status.{h.status.value}"),
+            " · ".join(health.explain(t, r) for r in h.reasons),
+            health.explain(t, h.action),
+            t(f"health.stage.{h.stage.value}"),
+            h.signals.members,
+            h.signals.active_recent,
+            _rate(h.active_rate),
+            h.signals.last_event.isoformat() if h.signals.last_event else None,
+            h.signals.pulse_score,
+        ]
+        for h in items
+    ]
+    return headers, rows
+
+
+def to_csv(table: Table) -> bytes:
+    """UTF-8 with a BOM (so Excel reads accents), formula-looking cells neutralised."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    headers, rows = table
+    writer.writerow([neutralise(h) for h in headers])
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    for name, (headers, rows) in sheets:
+        sheet = workbook.create_sheet(title=name[:31])
+        sheet.append([neutralise(h) for h in headers])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append([neutralise(v) for v in row])
+        for i, header in enumerate(headers, start=1):
+            width = max([len(str(header)), *(len(str(r[i - 1] or "")) for r in rows[:200])])
+            sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(60, width + 2)
+        sheet.freeze_panes = "A2"
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return buf.getvalue()
+
+
+def report_csv(t: Translator, report: ValueReport) -> bytes:
+    return to_csv(communities_table(t, report))
+
+
+def report_xlsx(t: Translator, report: ValueReport) -> bytes:
+    return to_xlsx(
+        [
+            (t("report.sheet.programme"), programme_table(t, report)),
+            (t("report.sheet.communities"), communities_table(t, report)),
+            (t("report.sheet.stories"), stories_table(t, report)),
+        ]
+    )
+
+
+# --- charts and HTML -----------------------------------------------------------------------------
+
+
+def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    if report.trend:
+        out["trend"] = charts.trend(
+            title=t("report.chart.trend"),
+            labels=[m.window.label for m in report.trend],
+            active=[m.programme.active_members for m in report.trend],
+            messages=[m.programme.messages + m.programme.replies for m in report.trend],
+            active_label=t("health.chart_active"),
+            messages_label=t("health.chart_messages"),
+        )
+    counts = health.count_by_status(report.health)
+    if report.health:
+        out["status"] = charts.bars(
+            title=t("report.chart.status"),
+            labels=[t(f"health.status.{s.value}").split(" ", 1)[-1] for s in counts],
+            values=list(counts.values()),
+            colours=[charts.STATUS_COLOURS[s.value] for s in counts],
+        )
+    kinds = report.kpis.programme.stories_by_kind
+    if kinds:
+        out["kinds"] = charts.bars(
+            title=t("report.chart.kinds"),
+            labels=[t(f"report.kind.{k}") for k in kinds],
+            values=[v.count for v in kinds.values()],
+        )
+    return out
+
+
+_CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1f2328;max-width:60rem;
+margin:2rem auto;padding:0 1rem;line-height:1.45}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:2px solid #d0d7de;padding-bottom:.2rem;
+margin-top:2rem;break-after:avoid}.sub{color:#57606a}
+table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.6rem 0}
+th,td{border:1px solid #d0d7de;padding:.25rem .45rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.n{text-align:right;white-space:nowrap}tr{break-inside:avoid}
+.cards{display:flex;flex-wrap:wrap;gap:.6rem}.card{border:1px solid #d0d7de;border-radius:6px;
+padding:.5rem .8rem;min-width:9rem}.card b{display:block;font-size:1.35rem}
+img{max-width:100%;break-inside:avoid}.story{border-left:4px solid #2da44e;padding:.2rem .8rem;
+margin:.6rem 0;break-inside:avoid}
+@media print{body{margin:0;max-width:none;font-size:10pt}h2{page-break-after:avoid}
+.pagebreak{page-break-before:always}}
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode()
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _cell(t: Translator, value: Any) -> str:
+    if value is None:
+        return '<td class="n">—</td>'
+    if isinstance(value, int | float):
+        return f'<td class="n">{html.escape(t.number(value, digits=2))}</td>'
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def _table(t: Translator, table: Table) -> str:
+    headers, rows = table
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(t, v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(t: Translator, report: ValueReport) -> str:
+    p = report.kpis.programme
+    w = report.window
+    esc = html.escape
+    pngs = report_charts(t, report)
+
+    def card(label: str, value: str) -> str:
+        return f'<div class="card"><b>{esc(value)}</b>{esc(label)}</div>'
+
+    def rate(value: float | None) -> str:
+        return t("health.na") if value is None else t.percent(value)
+
+    def score(value: float | None) -> str:
+        return t("health.na") if value is None else t.number(value)
+
+    parts = [
+        "<!doctype html>",
+        f'<html lang="{t.language}"><head><meta charset="utf-8">',
+        f"<title>{esc(t('report.title', programme=report.programme_name))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{esc(t('report.title', programme=report.programme_name))}</h1>",
+        '<p class="sub">'
+        + esc(
+            t(
+                "report.period",
+                label=w.label,
+                start=t.date(w.start),
+                end=t.date(w.end - timedelta(days=1)),
+            )
+        )
+        + "</p>",
+    ]
+    if not report.has_data:
+        parts.append(f"<p><strong>{esc(t('report.no_data'))}</strong></p>")
+    parts += [
+        f"<h2>{esc(t('report.level1'))}</h2>",
+        '<div class="cards">',
+        card(t("report.kpi.members_unique"), t.number(p.members_unique)),
+        card(t("report.kpi.members_summed"), t.number(p.members_summed)),
+        card(t("report.kpi.active_members"), t.number(p.active_members)),
+        card(t("report.kpi.active_rate"), rate(p.active_rate)),
+        card(t("report.kpi.messages"), t.number(p.messages + p.replies)),
+        card(t("report.kpi.events_held"), t.number(p.events_held)),
+        card(t("report.kpi.attendance"), t.number(p.attendance)),
+        card(
+            t("report.kpi.charters"),
+            f"{t.number(p.charter_up_to_date)} / {t.number(p.communities)}",
+        ),
+        "</div>",
+        "<p>"
+        + esc(
+            t(
+                "health.totals_overlap",
+                one=t.number(p.overlap.get("1", 0)),
+                two=t.number(p.overlap.get("2", 0)),
+                more=t.number(p.overlap.get("3+", 0)),
+            ).replace("*", "")
+        )
+        + "</p>",
+    ]
+    if "trend" in pngs:
+        parts.append(_img(pngs["trend"], t("report.chart.trend")))
+    if "status" in pngs:
+        parts.append(_img(pngs["status"], t("report.chart.status")))
+    parts += [
+        f"<h2>{esc(t('report.level2'))}</h2>",
+        '<div class="cards">',
+        card(t("report.kpi.pulse"), score(p.pulse_score)),
+        card(t("report.kpi.enps"), score(p.enps)),
+        card(t("report.kpi.response_rate"), rate(p.response_rate)),
+        "</div>",
+        f"<h2>{esc(t('report.level3'))}</h2>",
+        '<div class="cards">',
+        card(t("report.kpi.stories"), t.number(p.stories)),
+        *(
+            card(t("report.kpi.value", unit=unit), t.number(amount))
+            for unit, amount in sorted(p.value_by_unit.items())
+        ),
+        "</div>",
+    ]
+    if p.stories_by_kind:
+        kind_rows: list[list[Cell]] = [
+            [
+                t(f"report.kind.{kind}"),
+                v.count,
+                "; ".join(f"{t.number(a)} {u}" for u, a in sorted(v.value.items())) or "—",
+            ]
+            for kind, v in sorted(p.stories_by_kind.items(), key=lambda kv: -kv[1].count)
+        ]
+        parts.append(
+            _table(
+                t,
+                (
+                    [t("report.col.kind"), t("report.col.stories"), t("report.col.value")],
+                    kind_rows,
+                ),
+            )
+        )
+    if "kinds" in pngs:
+        parts.append(_img(pngs["kinds"], t("report.chart.kinds")))
+    if report.stories:
+        parts.append(f"<h3>{esc(t('report.top_stories'))}</h3>")
+        for s in report.stories:
+            value = f" — {t.number(s.amount)} {s.unit}" if s.amount is not None and s.unit else ""
+            kind = t(f"report.kind.{s.value_kind or 'unspecified'}")
+            parts.append(
+                f'<div class="story"><strong>{esc(s.title or t("report.untitled"))}</strong>'
+                f" · {esc(s.community)} · {esc(kind)}"
+                f"{esc(value)}<br>{esc(s.benefit)}</div>"
+            )
+    parts += [
+        f'<h2 class="pagebreak">{esc(t("report.communities"))}</h2>',
+        _table(t, communities_table(t, report)),
+        f'<p class="sub">{esc(t("report.footer", day=t.date(utcnow().date())))}</p>',
+        "</body></html>",
+    ]
+    return "\n".join(parts)

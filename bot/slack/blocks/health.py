@@ -1,0 +1,189 @@
+"""The /cop health screens: the programme overview and one community's view."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.health import Health, Overview, Status, explain
+from bot.i18n import Translator
+from bot.kpis import Kpis
+
+EXPORT_CSV = "health_export_csv"
+EXPORT_XLSX = "health_export_xlsx"
+OPEN_OVERVIEW = "health_open_overview"  # the App Home button
+SHOWN = 12  # communities listed in the message; the export holds them all
+_SECTION_MAX = 2900
+
+
+def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
+    """A ratio or score, or "n/a" when there was nothing to compute it from."""
+    if value is None:
+        return t("health.na")
+    return t.percent(value) if percent else t.number(value)
+
+
+def values_text(t: Translator, kpis: Kpis) -> str:
+    if not kpis.value_by_unit:
+        return t("health.no_value")
+    return ", ".join(
+        f"{t.number(amount)} {unit}" for unit, amount in sorted(kpis.value_by_unit.items())
+    )
+
+
+def _engagement(t: Translator, overview: Overview, *, charters: str) -> str:
+    e = overview.engagement
+    line = t(
+        "health.totals_engagement",
+        pulse=na(t, e.pulse_score),
+        enps=na(t, e.enps),
+        rate=na(t, e.response_rate, percent=True),
+        charters=charters,
+    )
+    return f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}"
+
+
+def _totals(t: Translator, overview: Overview) -> str:
+    p = overview.totals
+    lines = [
+        t(
+            "health.totals_members",
+            unique=t.number(p.members_unique),
+            summed=t.number(p.members_summed),
+            communities=t.number(p.communities),
+        ),
+        t(
+            "health.totals_overlap",
+            one=t.number(p.overlap.get("1", 0)),
+            two=t.number(p.overlap.get("2", 0)),
+            more=t.number(p.overlap.get("3+", 0)),
+        ),
+        t(
+            "health.totals_active",
+            active=t.number(p.active_members),
+            rate=na(t, p.active_rate, percent=True),
+            new=t.number(p.new_members),
+            departed=t.number(p.departed_members),
+        ),
+        t(
+            "health.totals_activity",
+            messages=t.number(p.messages),
+            replies=t.number(p.replies),
+            reactions=t.number(p.reactions),
+            events=t.number(p.events_held),
+            attendance=t.number(p.attendance),
+        ),
+        _engagement(
+            t, overview, charters=f"{t.number(p.charter_up_to_date)}/{t.number(p.communities)}"
+        ),
+        t("health.totals_value", stories=t.number(p.stories), values=values_text(t, p)),
+    ]
+    return "\n".join(lines)
+
+
+def _row(t: Translator, item: Health) -> str:
+    s = item.signals
+    text = t(
+        "health.row",
+        name=s.name,
+        status=t(f"health.status.{item.status.value}"),
+        active=t.number(s.active_recent),
+        members=t.number(s.members),
+    )
+    reasons = " · ".join(explain(t, r) for r in item.reasons)
+    action = t(
+        "health.next",
+        action=explain(t, item.action),
+        stage=t(f"health.stage.{item.stage.value}"),
+    )
+    return f"{text}\n{reasons}\n{action}"[:_SECTION_MAX]
+
+
+def _export_buttons(t: Translator, scope: str) -> ActionsBlock:
+    return ActionsBlock(
+        block_id="health_export",
+        elements=[
+            ButtonElement(text=t("health.export_csv"), action_id=EXPORT_CSV, value=scope),
+            ButtonElement(text=t("health.export_xlsx"), action_id=EXPORT_XLSX, value=scope),
+        ],
+    )
+
+
+def build_programme(
+    t: Translator, overview: Overview, *, programme_name: str
+) -> tuple[str, list[Block]]:
+    """Totals, the status counts, the most worrying communities first, and the export buttons."""
+    title = t("health.title_programme", name=programme_name)
+    counts = overview.counts
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        ContextBlock(
+            elements=[MarkdownTextObject(text=t("health.as_of", day=t.date(overview.today)))]
+        ),
+        SectionBlock(text=MarkdownTextObject(text=_totals(t, overview))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(text=t("health.counts", **{s.value: counts[s] for s in Status}))
+            ]
+        ),
+        DividerBlock(),
+    ]
+    if not overview.items:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("health.empty"))))
+        return title, blocks
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=t("health.ranked"))))
+    for item in overview.items[:SHOWN]:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_row(t, item))))
+    if len(overview.items) > SHOWN:
+        more = t("health.more", count=t.number(len(overview.items) - SHOWN))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    blocks.append(_export_buttons(t, "programme"))
+    return title, blocks
+
+
+def build_community(t: Translator, overview: Overview) -> tuple[str, list[Block]]:
+    """One community: its status and why, what to do next, and this month's figures."""
+    item = overview.items[0]
+    s, k = item.signals, overview.totals
+    title = t("health.title_community", name=s.name)
+    status = t("health.community_status", status=t(f"health.status.{item.status.value}"))
+    why = "\n".join(f"• {explain(t, r)}" for r in item.reasons)
+    figures = t(
+        "health.community_figures",
+        members=t.number(k.members),
+        new=t.number(k.new_members),
+        departed=t.number(k.departed_members),
+        active=t.number(k.active_members),
+        rate=na(t, k.active_rate, percent=True),
+        messages=t.number(k.messages),
+        replies=t.number(k.replies),
+        reactions=t.number(k.reactions),
+        events=t.number(k.events_held),
+    )
+    engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1")
+    value = t("health.totals_value", stories=t.number(k.stories), values=values_text(t, k))
+    next_step = t(
+        "health.next", action=explain(t, item.action), stage=t(f"health.stage.{item.stage.value}")
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        ContextBlock(
+            elements=[MarkdownTextObject(text=t("health.as_of", day=t.date(overview.today)))]
+        ),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"{status}\n{t('health.why')}\n{why}\n{next_step}"[:_SECTION_MAX]
+            )
+        ),
+        SectionBlock(text=MarkdownTextObject(text=f"{figures}\n{engagement}\n{value}")),
+        _export_buttons(t, f"community:{s.community_id}"),
+    ]
+    return title, blocks

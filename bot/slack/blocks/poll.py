@@ -1,0 +1,179 @@
+"""The pulse poll screens: the DM with answer buttons, the comment modal, the results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.i18n import Translator
+from bot.polls import Results
+
+ANSWER = "pulse_answer"  # action_id prefix: pulse_answer:<question>:<score>
+COMMENT = "pulse_comment"  # opens the comment modal
+COMMENT_VIEW = "pulse_comment_view"
+COMMENT_BLOCK = "comment"
+COMMENT_INPUT = "comment_input"
+
+
+def answer_value(poll_id: int, key: str, score: int) -> str:
+    return f"{poll_id}|{key}|{score}"
+
+
+def parse_answer(value: str) -> tuple[int, str, int]:
+    poll_id, key, score = value.split("|")
+    return int(poll_id), key, int(score)
+
+
+def build_poll(
+    t: Translator,
+    *,
+    poll_id: int,
+    community: str,
+    questions: list[dict[str, Any]],
+    closes_at: datetime,
+    tz: str | None,
+    language: str,
+    reminder: bool = False,
+) -> tuple[str, list[dict[str, Any]]]:
+    """The poll as a member receives it (DM or channel), in their language."""
+    title = t("polls.reminder_title" if reminder else "polls.title", community=community)
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=t("polls.intro", community=community, closes=t.datetime(closes_at, tz))
+            )
+        ),
+    ]
+    for q in questions:
+        text = q["text"].get(language) or next(iter(q["text"].values()))
+        if q["kind"] == "text":
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(text=f"*{text}*"),
+                    accessory=ButtonElement(
+                        text=t("polls.comment_button"),
+                        action_id=COMMENT,
+                        value=f"{poll_id}|{q['key']}",
+                    ),
+                )
+            )
+            continue
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{text}*")))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"q_{q['key']}",
+                elements=[
+                    ButtonElement(
+                        text=str(score),
+                        action_id=f"{ANSWER}:{q['key']}:{score}",
+                        value=answer_value(poll_id, q["key"], score),
+                    )
+                    for score in range(q["min"], q["max"] + 1)
+                ],
+            )
+        )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("polls.anonymous_note"))]))
+    return title, [b.to_dict() for b in blocks]
+
+
+def build_comment_modal(t: Translator, *, poll_id: int, key: str) -> View:
+    return View(
+        type="modal",
+        callback_id=COMMENT_VIEW,
+        private_metadata=f"{poll_id}|{key}",
+        title=t("polls.comment_title"),
+        submit=t("polls.send"),
+        close=t("polls.cancel"),
+        blocks=[
+            InputBlock(
+                block_id=COMMENT_BLOCK,
+                label=t("polls.comment_label"),
+                element=PlainTextInputElement(
+                    action_id=COMMENT_INPUT, multiline=True, max_length=2000
+                ),
+            )
+        ],
+    )
+
+
+def parse_comment(view: dict[str, Any]) -> tuple[int, str, str]:
+    poll_id, key = view["private_metadata"].split("|")
+    value = view["state"]["values"][COMMENT_BLOCK][COMMENT_INPUT].get("value") or ""
+    return int(poll_id), key, value
+
+
+def _bar(count: int, total: int, width: int = 10) -> str:
+    filled = round(width * count / total) if total else 0
+    return "█" * filled + "░" * (width - filled)
+
+
+def build_results(
+    t: Translator, *, community: str, results: Results, language: str, min_answers: int
+) -> tuple[str, list[dict[str, Any]]]:
+    """What the leaders receive at close."""
+    title = t("polls.results_title", community=community, period=results.period_key)
+    summary = t(
+        "polls.results_rate",
+        respondents=t.number(results.respondents),
+        asked=t.number(results.asked),
+        rate=t.percent(results.response_rate),
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        SectionBlock(text=MarkdownTextObject(text=summary)),
+    ]
+    if not results.shown:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=t("polls.results_too_few", min=t.number(min_answers)))
+            )
+        )
+        return title, [b.to_dict() for b in blocks]
+    for q in results.questions:
+        text = q.text.get(language) or next(iter(q.text.values()))
+        if q.kind == "text":
+            comments = "\n".join(f"> {c[:300]}" for c in q.comments[:10]) or t("polls.no_comment")
+            blocks.append(
+                SectionBlock(text=MarkdownTextObject(text=f"*{text}*\n{comments}"[:3000]))
+            )
+            continue
+        lines = [f"*{text}*"]
+        if q.mean is not None:
+            lines.append(
+                t("polls.results_mean", mean=t.number(q.mean, 2), answers=t.number(q.answers))
+            )
+        if q.enps is not None:
+            lines.append(t("polls.results_enps", enps=t.number(q.enps)))
+        total = sum(q.distribution.values())
+        for score, count in q.distribution.items():
+            lines.append(f"`{score:>2}` {_bar(count, total)} {count}")
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000])))
+    return title, [b.to_dict() for b in blocks]
+
+
+def build_summary(
+    t: Translator, *, community: str, results: Results
+) -> tuple[str, list[dict[str, Any]]]:
+    """The short summary for the channel (only when the leaders allow it and enough answered)."""
+    parts = [t("polls.summary", community=community, respondents=t.number(results.respondents))]
+    for q in results.questions:
+        if q.kind == "scale" and q.mean is not None:
+            parts.append(t("polls.summary_mean", mean=t.number(q.mean, 1), max=t.number(5)))
+        if q.enps is not None:
+            parts.append(t("polls.summary_enps", enps=t.number(q.enps)))
+    text = " ".join(parts)
+    return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]

@@ -1,0 +1,205 @@
+"""The rituals screens: `/cop rituals` (settings, next runs, last results), `/cop mute`, event
+reminders and the leaders' weekly digest of newcomers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.i18n import Translator
+
+TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
+CADENCE = "rituals_cadence"  # action_id prefix: rituals_cadence:<ritual>; option value "<cid>|<ritual>|<cadence>"
+UNMUTE = "rituals_unmute"  # value: ritual
+SUMMARY = "rituals_summary"  # value: "<community_id>|pulse": share poll summaries in the channel
+
+
+@dataclass(frozen=True, slots=True)
+class RitualLine:
+    ritual: str
+    enabled: bool
+    cadence: str | None
+    cadences: tuple[str, ...]
+    next_run_at: datetime | None
+    last_result: str | None
+    share_summary: bool | None = None  # pulse only
+
+
+def build_rituals(
+    t: Translator,
+    *,
+    community_id: int,
+    community: str,
+    tz: str,
+    lines: list[RitualLine],
+    may_edit: bool,
+) -> tuple[str, list[Block]]:
+    title = t("rituals.title", community=community)
+    blocks: list[Block] = [HeaderBlock(text=title[:150])]
+    for line in lines:
+        state = t("rituals.on") if line.enabled else t("rituals.off")
+        parts = [f"*{t(f'rituals.name.{line.ritual}')}* — {state}"]
+        if line.cadence:
+            parts.append(t("rituals.cadence_is", cadence=t(f"rituals.cadence.{line.cadence}")))
+        if line.enabled and line.next_run_at is not None:
+            parts.append(t("rituals.next_run", when=t.datetime(line.next_run_at, tz)))
+        if line.last_result:
+            parts.append(t("rituals.last_result", result=line.last_result))
+        section = SectionBlock(
+            block_id=f"ritual_{line.ritual}",
+            text=MarkdownTextObject(text="\n".join(parts)),
+            accessory=(
+                ButtonElement(
+                    text=t("rituals.turn_off") if line.enabled else t("rituals.turn_on"),
+                    action_id=f"{TOGGLE}:{line.ritual}",
+                    value=f"{community_id}|{line.ritual}",
+                    style="danger" if line.enabled else "primary",
+                )
+                if may_edit
+                else None
+            ),
+        )
+        blocks.append(section)
+        if line.share_summary is not None:
+            blocks.append(
+                SectionBlock(
+                    block_id=f"summary_{line.ritual}",
+                    text=MarkdownTextObject(
+                        text=t(
+                            "rituals.summary_on" if line.share_summary else "rituals.summary_off"
+                        )
+                    ),
+                    accessory=(
+                        ButtonElement(
+                            text=t(
+                                "rituals.summary_stop"
+                                if line.share_summary
+                                else "rituals.summary_allow"
+                            ),
+                            action_id=f"{SUMMARY}:{line.ritual}",
+                            value=f"{community_id}|{line.ritual}",
+                        )
+                        if may_edit
+                        else None
+                    ),
+                )
+            )
+        if may_edit and len(line.cadences) > 1:
+            options = [
+                Option(text=t(f"rituals.cadence.{c}"), value=f"{community_id}|{line.ritual}|{c}")
+                for c in line.cadences
+            ]
+            initial = next((o for o in options if o.value.endswith(f"|{line.cadence}")), None)
+            blocks.append(
+                ActionsBlock(
+                    block_id=f"cadence_{line.ritual}",
+                    elements=[
+                        StaticSelectElement(
+                            action_id=f"{CADENCE}:{line.ritual}",
+                            placeholder=t("rituals.change_cadence"),
+                            options=options,
+                            initial_option=initial,
+                        )
+                    ],
+                )
+            )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("rituals.mute_hint"))]))
+    return title, blocks
+
+
+def build_reminder(
+    t: Translator, *, title: str, starts_at: datetime, tz: str, link: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    text = t("rituals.reminder", title=title, when=t.datetime(starts_at, tz))
+    lines = [text]
+    if link:
+        lines.append(t("rituals.reminder_link", link=link))
+    return text, [SectionBlock(text=MarkdownTextObject(text="\n".join(lines))).to_dict()]
+
+
+def build_mute_status(
+    t: Translator, *, muted: dict[str, datetime | None], tz: str | None
+) -> tuple[str, list[Block]]:
+    """What the member has muted, with a button to undo each."""
+    if not muted:
+        text = t("rituals.mute_none")
+        return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=t("rituals.mute_title")))]
+    for ritual, until in muted.items():
+        name = t(f"rituals.name.{ritual}")
+        line = (
+            t("rituals.muted_until", ritual=name, until=t.datetime(until, tz))
+            if until
+            else t("rituals.muted_off", ritual=name)
+        )
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(text=line),
+                accessory=ButtonElement(
+                    text=t("rituals.unmute"), action_id=f"{UNMUTE}:{ritual}", value=ritual
+                ),
+            )
+        )
+    return t("rituals.mute_title"), blocks
+
+
+@dataclass(frozen=True, slots=True)
+class Newcomer:
+    slack_user_id: str
+    name: str
+    joined_at: datetime
+
+
+def build_digest(
+    t: Translator, *, community: str, newcomers: list[Newcomer], tz: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The leaders' weekly digest: each newcomer with a button to greet them personally."""
+    title = t("rituals.digest_title", community=community, count=t.number(len(newcomers)))
+    blocks: list[Block] = [
+        HeaderBlock(text=title[:150]),
+        SectionBlock(text=MarkdownTextObject(text=t("rituals.digest_intro"))),
+        DividerBlock(),
+    ]
+    for person in newcomers[:40]:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=t(
+                        "rituals.digest_line",
+                        user=f"<@{person.slack_user_id}>",
+                        when=t.date(person.joined_at.date(), "medium"),
+                    )
+                ),
+                accessory=ButtonElement(
+                    text=t("rituals.greet"),
+                    action_id=f"rituals_greet:{person.slack_user_id}",
+                    url=f"https://slack.com/app_redirect?channel={person.slack_user_id}",
+                    value=person.slack_user_id,
+                ),
+            )
+        )
+    if len(newcomers) > 40:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=t("rituals.digest_more", count=t.number(len(newcomers) - 40))
+                    )
+                ]
+            )
+        )
+    return title, [b.to_dict() for b in blocks]

@@ -1,0 +1,227 @@
+"""Success-story screens: the prompt, the modal (with its state parser), the leaders' review list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.i18n import Translator
+from bot.models import SuccessStory, ValueKind
+from bot.stories import UNITS, StoryInput
+
+SHARE = "story_share"  # the prompt's button; value: community id
+VIEW = "story_submit"
+VALIDATE = "story_validate"
+REJECT = "story_reject"
+POST = "story_post"
+
+
+def build_prompt(
+    t: Translator, *, community_id: int, community: str
+) -> tuple[str, list[dict[str, Any]]]:
+    text = t("stories.prompt", community=community)
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text=t("stories.share_button"),
+                    action_id=SHARE,
+                    value=str(community_id),
+                    style="primary",
+                )
+            ]
+        ),
+    ]
+    return text, [b.to_dict() for b in blocks]
+
+
+def build_modal(t: Translator, *, community_id: int, community: str) -> View:
+    def text_input(
+        name: str, *, multiline: bool = True, optional: bool = False, max_length: int = 2000
+    ) -> InputBlock:
+        return InputBlock(
+            block_id=name,
+            label=t(f"stories.field.{name}"),
+            optional=optional,
+            element=PlainTextInputElement(
+                action_id=name, multiline=multiline, max_length=max_length
+            ),
+        )
+
+    return View(
+        type="modal",
+        callback_id=VIEW,
+        private_metadata=str(community_id),
+        title=t("stories.modal_title"),
+        submit=t("stories.submit"),
+        close=t("stories.cancel"),
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(text=t("stories.modal_intro", community=community))
+            ),
+            text_input("title", multiline=False, max_length=150),
+            text_input("context"),
+            text_input("contribution"),
+            text_input("benefit"),
+            text_input("value_amount", multiline=False, optional=True, max_length=20),
+            InputBlock(
+                block_id="value_unit",
+                label=t("stories.field.value_unit"),
+                optional=True,
+                element=StaticSelectElement(
+                    action_id="value_unit",
+                    placeholder=t("stories.pick"),
+                    options=[Option(text=t(f"stories.unit.{u}"), value=u) for u in UNITS],
+                ),
+            ),
+            text_input("people_involved", optional=True),
+            InputBlock(
+                block_id="value_kind",
+                label=t("stories.field.value_kind"),
+                optional=True,
+                element=StaticSelectElement(
+                    action_id="value_kind",
+                    placeholder=t("stories.pick"),
+                    options=[
+                        Option(text=t(f"stories.kind.{k.value}"), value=k.value) for k in ValueKind
+                    ],
+                ),
+            ),
+            InputBlock(
+                block_id="shareable",
+                label=t("stories.field.shareable"),
+                optional=True,
+                element=CheckboxesElement(
+                    action_id="shareable",
+                    options=[Option(text=t("stories.shareable_yes"), value="yes")],
+                ),
+            ),
+        ],
+    )
+
+
+def parse_modal(view: dict[str, Any]) -> tuple[int, StoryInput]:
+    values = view["state"]["values"]
+
+    def text(name: str) -> str:
+        return (values.get(name, {}).get(name, {}).get("value") or "").strip()
+
+    def select(name: str) -> str | None:
+        option = values.get(name, {}).get(name, {}).get("selected_option")
+        return option["value"] if option else None
+
+    shared = values.get("shareable", {}).get("shareable", {}).get("selected_options") or []
+    return int(view["private_metadata"]), StoryInput(
+        title=text("title"),
+        context=text("context"),
+        contribution=text("contribution"),
+        benefit=text("benefit"),
+        value_amount=text("value_amount") or None,
+        value_unit=select("value_unit"),
+        people_involved=text("people_involved"),
+        shareable=bool(shared),
+        value_kind=select("value_kind"),
+    )
+
+
+def _value(t: Translator, story: SuccessStory) -> str:
+    if story.value_amount is None:
+        return ""
+    return t(
+        "stories.value",
+        amount=t.number(story.value_amount),
+        unit=t(f"stories.unit.{story.value_unit or 'other'}"),
+    )
+
+
+def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> str:
+    lines = [f"*{story.title}*"]
+    if author:
+        lines.append(t("stories.by", author=f"<@{author}>"))
+    lines += [
+        t("stories.line.context", text=story.context[:500]),
+        t("stories.line.contribution", text=story.contribution[:500]),
+        t("stories.line.benefit", text=story.benefit[:500]),
+    ]
+    if value := _value(t, story):
+        lines.append(value)
+    if story.value_kind:
+        lines.append(t("stories.line.kind", kind=t(f"stories.kind.{story.value_kind.value}")))
+    return "\n".join(lines)[:3000]
+
+
+def build_review(
+    t: Translator,
+    *,
+    community: str,
+    stories: list[tuple[SuccessStory, str | None]],
+    may_validate: bool,
+) -> tuple[str, list[Block]]:
+    title = t("stories.review_title", community=community)
+    blocks: list[Block] = [HeaderBlock(text=title[:150])]
+    if not stories:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("stories.none"))))
+    for story, author in stories:
+        status = t(f"stories.status.{story.status.value}")
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{build_story(t, story, author=author)}\n_{status}_"[:3000]
+                )
+            )
+        )
+        buttons = []
+        if may_validate and story.status.value == "submitted":
+            buttons = [
+                ButtonElement(
+                    text=t("stories.validate"),
+                    action_id=f"{VALIDATE}:{story.id}",
+                    value=str(story.id),
+                    style="primary",
+                ),
+                ButtonElement(
+                    text=t("stories.reject"), action_id=f"{REJECT}:{story.id}", value=str(story.id)
+                ),
+            ]
+        elif (
+            may_validate
+            and story.status.value == "validated"
+            and story.shareable
+            and not story.posted_ts
+        ):
+            buttons = [
+                ButtonElement(
+                    text=t("stories.post"), action_id=f"{POST}:{story.id}", value=str(story.id)
+                )
+            ]
+        if buttons:
+            blocks.append(ActionsBlock(elements=buttons))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("stories.review_hint"))]))
+    return title, blocks
+
+
+def build_post(
+    t: Translator, story: SuccessStory, *, author: str | None
+) -> tuple[str, list[dict[str, Any]]]:
+    text = t("stories.posted_title", title=story.title)
+    return text, [
+        SectionBlock(
+            text=MarkdownTextObject(text=f"{text}\n\n{build_story(t, story, author=author)}"[:3000])
+        ).to_dict()
+    ]

@@ -1,0 +1,144 @@
+"""Success stories: members tell what the community brought them; leaders validate them.
+
+Validated stories count for the value level 3 (tangible value); shareable ones may be posted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from bot.models import StoryStatus, SuccessStory, ValueKind, utcnow
+
+UNITS = ("hours", "euros", "quality", "customers", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class StoryInput:
+    title: str
+    context: str
+    contribution: str
+    benefit: str
+    value_amount: str | None
+    value_unit: str | None
+    people_involved: str
+    shareable: bool
+    value_kind: str | None
+
+
+def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
+    """Validate a submission; every problem at once, keyed by the modal field."""
+    errors: list[InvalidInput] = []
+    for name in ("title", "context", "contribution", "benefit"):
+        if not getattr(data, name).strip():
+            errors.append(InvalidInput("stories.required", field=name))
+    amount: Decimal | None = None
+    if data.value_amount and data.value_amount.strip():
+        try:
+            amount = Decimal(
+                data.value_amount.replace(",", ".").replace("\u202f", "").replace(" ", "")
+            )
+            if amount < 0 or amount >= Decimal("1e12"):
+                raise InvalidOperation
+        except InvalidOperation:
+            errors.append(InvalidInput("stories.bad_amount", field="value_amount"))
+        if not data.value_unit:
+            errors.append(InvalidInput("stories.unit_needed", field="value_unit"))
+    if data.value_unit and data.value_unit not in UNITS:
+        errors.append(InvalidInput("stories.unit_needed", field="value_unit"))
+    kind = None
+    if data.value_kind:
+        try:
+            kind = ValueKind(data.value_kind)
+        except ValueError:
+            errors.append(InvalidInput("stories.required", field="value_kind"))
+    if errors:
+        raise InvalidFields(errors)
+    return amount, kind
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    community_id: int,
+    author_person_id: int,
+    data: StoryInput,
+    submission_key: str | None = None,
+) -> SuccessStory:
+    amount, kind = check(data)
+    if submission_key:
+        existing = await session.scalar(
+            sa.select(SuccessStory).where(SuccessStory.submission_key == submission_key)
+        )
+        if existing is not None:
+            return existing
+    story = SuccessStory(
+        workspace_id=workspace_id,
+        community_id=community_id,
+        author_person_id=author_person_id,
+        title=data.title.strip()[:150],
+        context=data.context.strip(),
+        contribution=data.contribution.strip(),
+        benefit=data.benefit.strip(),
+        value_amount=amount,
+        value_unit=data.value_unit if amount is not None else None,
+        people_involved=data.people_involved.strip(),
+        shareable=data.shareable,
+        value_kind=kind,
+        submission_key=submission_key,
+    )
+    session.add(story)
+    await session.flush()
+    return story
+
+
+async def get(
+    session: AsyncSession, *, story_id: int, community_id: int | None = None
+) -> SuccessStory:
+    story = await session.get(SuccessStory, story_id)
+    if story is None or (community_id is not None and story.community_id != community_id):
+        raise NotFound("stories.not_found")
+    return story
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    story: SuccessStory,
+    validate: bool,
+    by_person_id: int | None,
+    now: datetime | None = None,
+) -> SuccessStory:
+    if story.status != StoryStatus.SUBMITTED:
+        raise Conflict("stories.already_decided")
+    story.status = StoryStatus.VALIDATED if validate else StoryStatus.REJECTED
+    story.validated_by_person_id = by_person_id
+    story.validated_at = now or utcnow()
+    await session.flush()
+    return story
+
+
+def may_post(story: SuccessStory) -> None:
+    if story.status != StoryStatus.VALIDATED or not story.shareable:
+        raise Conflict("stories.not_shareable")
+    if story.posted_ts:
+        raise Conflict("stories.already_posted")
+
+
+async def of_community(
+    session: AsyncSession, *, community_id: int, statuses: tuple[StoryStatus, ...]
+) -> list[SuccessStory]:
+    return list(
+        await session.scalars(
+            sa.select(SuccessStory)
+            .where(SuccessStory.community_id == community_id, SuccessStory.status.in_(statuses))
+            .order_by(SuccessStory.created_at.desc())
+            .limit(20)
+        )
+    )

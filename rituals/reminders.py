@@ -1,0 +1,154 @@
+"""Event reminders: before each event, one in the channel and a DM to those going or maybe.
+
+Keys carry the event's current start (`reminder:{event}:{offset}:{starts_at}:…`), so a
+rescheduled event owes new reminders and the stale ones are cancelled; a cancelled event's
+pending reminders are cancelled too.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.deps import Deps
+from bot.i18n import translate
+from bot.models import (
+    Community,
+    Event,
+    EventRsvp,
+    EventStatus,
+    Outbox,
+    OutboxStatus,
+    Ritual,
+    RsvpAnswer,
+)
+from bot.slack.blocks import rituals as ritual_blocks
+from rituals import recipients
+from rituals.outbox import Owed, cancel, enqueue_many
+from rituals.schedule import settings_of
+
+logger = logging.getLogger(__name__)
+LOOKBACK = timedelta(days=2)  # events that started since are still checked for stale rows
+
+
+async def plan(deps: Deps, *, now: datetime, community_id: int | None = None) -> int:
+    """Owe the reminders that are due now; cancel those of rescheduled or cancelled events."""
+    programme = deps.programme
+    offsets_default = programme.rituals.reminders.offsets_hours
+    owed_count = 0
+    async with deps.sessions.begin() as session:
+        stmt = sa.select(Event, Community).join(Community, Community.id == Event.community_id)
+        # upcoming events, and recent ones (a reschedule or cancel may leave stale rows)
+        stmt = stmt.where(Event.starts_at > now - LOOKBACK, Community.archived_at.is_(None))
+        if community_id is not None:
+            stmt = stmt.where(Event.community_id == community_id)
+        events = list(await session.execute(stmt))
+        for event, community in events:
+            prefix = f"reminder:{event.id}:"
+            current = f"{event.starts_at.isoformat()}"
+            if event.status != EventStatus.SCHEDULED:
+                await cancel(session, keys_like=prefix)
+                continue
+            # stale keys (an old start) are cancelled; keys of the current start are kept
+            stale = await session.scalars(
+                sa.select(Outbox.idempotency_key).where(
+                    Outbox.idempotency_key.startswith(prefix, autoescape=True),
+                    Outbox.status == OutboxStatus.PENDING,
+                )
+            )
+            for key in stale:
+                if current not in key:
+                    await cancel(session, keys_like=key)
+            if event.starts_at <= now:
+                continue
+            settings = await settings_of(session, community=community, programme=programme, now=now)
+            setting = settings[Ritual.REMINDERS]
+            if not setting.enabled:
+                continue
+            offsets = sorted(
+                (float(h) for h in setting.options.get("offsets_hours", offsets_default)),
+                reverse=True,
+            )
+            # the most recent offset already due (a bot down for a while sends one, not all)
+            due = [h for h in offsets if event.starts_at - timedelta(hours=h) <= now]
+            if not due:
+                continue
+            offset = due[-1]
+            owed_count += await _owe(
+                deps, session=session, event=event, community=community, offset=offset, now=now
+            )
+    return owed_count
+
+
+async def _owe(
+    deps: Deps,
+    *,
+    session: AsyncSession,
+    event: Event,
+    community: Community,
+    offset: float,
+    now: datetime,
+) -> int:
+    programme = deps.programme
+    base = f"reminder:{event.id}:{offset:g}:{event.starts_at.isoformat()}"
+    language = community.language or programme.language
+    text, blocks = ritual_blocks.build_reminder(
+        translate(language),
+        title=event.title,
+        starts_at=event.starts_at,
+        tz=event.tz,
+        link=event.link,
+    )
+    owed = [
+        Owed(
+            key=f"{base}:channel",
+            kind="reminder_channel",
+            text=text,
+            blocks=blocks,
+            channel_id=event.channel_id or community.channel_id,
+            expires_at=event.starts_at,
+        )
+    ]
+    going = set(
+        await session.scalars(
+            sa.select(EventRsvp.person_id).where(
+                EventRsvp.event_id == event.id,
+                EventRsvp.answer.in_([RsvpAnswer.GOING, RsvpAnswer.MAYBE]),
+            )
+        )
+    )
+    if going:
+        people, _ = await recipients.for_ritual_dm(
+            session,
+            community=community,
+            ritual=Ritual.REMINDERS,
+            default_language=programme.language,
+            cap=10_000,  # a reminder the member asked for (going / maybe) is not capped
+            now=now,
+        )
+        for person in people:
+            if person.person_id not in going:
+                continue
+            text, blocks = ritual_blocks.build_reminder(
+                translate(person.language),
+                title=event.title,
+                starts_at=event.starts_at,
+                tz=person.tz or event.tz,
+                link=event.link,
+            )
+            owed.append(
+                Owed(
+                    key=f"{base}:{person.person_id}",
+                    kind="reminder",
+                    text=text,
+                    blocks=blocks,
+                    person_id=person.person_id,
+                    expires_at=event.starts_at,
+                )
+            )
+    return await enqueue_many(
+        session, workspace_id=event.workspace_id, community_id=community.id, messages=owed
+    )

@@ -1,0 +1,375 @@
+"""The clock: APScheduler drives a few fixed jobs; the durable schedule lives in our own tables.
+
+Why not APScheduler's SQLAlchemy job store: it is synchronous, and with several replicas each
+would run every job. Instead `ritual_setting.next_run_at` is the schedule, `ritual_run` records
+each due run (done, or skipped when missed beyond `rituals.grace_hours`), and one replica — the
+holder of a PostgreSQL advisory lock — runs the tick. Any replica drains the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from bot.deps import Deps
+from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
+from bot.redelivery import upsert_for
+from rituals import digest, pulse, reminders, snapshots, stories
+from rituals.outbox import Drain
+from rituals.schedule import next_run, period_key, settings_of, zone_of
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = 0x636F70  # "cop": the advisory lock that elects the scheduler replica
+RunFn = Callable[..., Awaitable[str]]
+RUNNERS: dict[Ritual, RunFn] = {
+    Ritual.PULSE: pulse.run,
+    Ritual.STORIES: stories.run,
+    Ritual.DIGEST: digest.run,
+}
+
+
+# --- the tick ---------------------------------------------------------------------------------
+
+
+async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | None = None) -> int:
+    """Run every cadenced ritual that is due, then the continuous ones (reminders, poll closing)."""
+    now = now or utcnow()
+    grace = timedelta(hours=deps.programme.rituals.grace_hours)
+    ran = 0
+    async with deps.sessions() as session:
+        stmt = sa.select(Community.id).where(Community.archived_at.is_(None))
+        if community_id is not None:
+            stmt = stmt.where(Community.id == community_id)
+        ids = list(await session.scalars(stmt.order_by(Community.id)))
+    for cid in ids:
+        try:
+            ran += await _tick_community(deps, community_id=cid, now=now, grace=grace)
+        except Exception:
+            logger.exception("rituals tick failed for community %s", cid)
+            deps.metrics.errors.labels(where="rituals.tick").inc()
+    await reminders.plan(deps, now=now)
+    await pulse.maintain(deps, now=now)
+    return ran
+
+
+async def _tick_community(deps: Deps, *, community_id: int, now: datetime, grace: timedelta) -> int:
+    programme = deps.programme
+    async with deps.sessions.begin() as session:
+        community = await session.get(Community, community_id)
+        assert community is not None
+        settings = await settings_of(session, community=community, programme=programme, now=now)
+        due = [
+            s
+            for s in settings.values()
+            if s.ritual in RUNNERS
+            and s.cadence
+            and s.next_run_at is not None
+            and s.next_run_at <= now
+        ]
+    ran = 0
+    for setting in due:
+        assert setting.next_run_at is not None and setting.cadence is not None
+        zone = zone_of(community, programme)
+        key = period_key(setting.cadence, setting.next_run_at, zone)
+        late = now - setting.next_run_at
+        if not setting.enabled:
+            status, detail = None, ""
+        elif late > grace:
+            status, detail = RunStatus.SKIPPED, f"missed by {int(late.total_seconds() // 3600)} h"
+        else:
+            if not await _claim_run(deps, community=community, setting=setting, key=key):
+                status = None
+                detail = ""
+            else:
+                try:
+                    detail = await RUNNERS[setting.ritual](
+                        deps, community=community, setting=setting, period_key=key, now=now
+                    )
+                    status = RunStatus.DONE
+                    ran += 1
+                except Exception as exc:
+                    logger.exception("ritual %s failed for %s", setting.ritual, community.slug)
+                    status, detail = RunStatus.FAILED, type(exc).__name__
+        await _advance(
+            deps,
+            community=community,
+            setting=setting,
+            key=key,
+            now=now,
+            status=status,
+            detail=detail,
+        )
+    return ran
+
+
+async def _claim_run(deps: Deps, *, community: Community, setting: RitualSetting, key: str) -> bool:
+    """True the first time this (community, ritual, period) is run; a second runner backs off."""
+    async with deps.sessions() as session:
+        found = await session.scalar(
+            sa.select(RitualRun.status).where(
+                RitualRun.community_id == community.id,
+                RitualRun.ritual == setting.ritual,
+                RitualRun.period_key == key,
+            )
+        )
+    return found is None or found == RunStatus.FAILED
+
+
+async def _advance(
+    deps: Deps,
+    *,
+    community: Community,
+    setting: RitualSetting,
+    key: str,
+    now: datetime,
+    status: RunStatus | None,
+    detail: str,
+) -> None:
+    programme = deps.programme
+    zone = zone_of(community, programme)
+    async with deps.sessions.begin() as session:
+        row = await session.get(RitualSetting, setting.id)
+        assert row is not None and row.cadence is not None
+        if status is not None:
+            await record_run(
+                session,
+                setting=row,
+                key=key,
+                due_at=setting.next_run_at or now,
+                status=status,
+                detail=detail,
+                now=now,
+            )
+        row.next_run_at = next_run(
+            row.cadence, after=now, zone=zone, hour=programme.rituals.run_hour
+        )
+
+
+async def record_run(
+    session: AsyncSession,
+    *,
+    setting: RitualSetting,
+    key: str,
+    due_at: datetime,
+    status: RunStatus,
+    detail: str,
+    now: datetime,
+) -> None:
+    insert = upsert_for(session)
+    await session.execute(
+        insert(RitualRun)
+        .values(
+            workspace_id=setting.workspace_id,
+            community_id=setting.community_id,
+            ritual=setting.ritual,
+            period_key=key,
+            due_at=due_at,
+            ran_at=now,
+            status=status,
+            detail=detail[:500],
+        )
+        .on_conflict_do_update(
+            index_elements=["community_id", "ritual", "period_key"],
+            set_={"status": status, "detail": detail[:500], "ran_at": now},
+        )
+    )
+    setting.last_run_at = now
+    setting.last_result = f"{status.value}: {detail}"[:200]
+
+
+async def run_now(
+    deps: Deps, *, ritual: Ritual, community_id: int, now: datetime | None = None
+) -> str:
+    """`cop rituals run`: run one ritual for one community now, for the current period."""
+    now = now or utcnow()
+    programme = deps.programme
+    async with deps.sessions.begin() as session:
+        community = await session.get(Community, community_id)
+        assert community is not None
+        settings = await settings_of(session, community=community, programme=programme, now=now)
+        setting = settings[ritual]
+    if ritual == Ritual.REMINDERS:
+        await reminders.plan(deps, now=now, community_id=community_id)
+        return "reminders planned"
+    if ritual not in RUNNERS:
+        return "event-driven"
+    key = period_key(setting.cadence or "monthly", now, zone_of(community, programme))
+    detail = await RUNNERS[ritual](
+        deps, community=community, setting=setting, period_key=key, now=now
+    )
+    async with deps.sessions.begin() as session:
+        row = await session.get(RitualSetting, setting.id)
+        assert row is not None
+        await record_run(
+            session, setting=row, key=key, due_at=now, status=RunStatus.DONE, detail=detail, now=now
+        )
+    return detail
+
+
+# --- leadership -------------------------------------------------------------------------------
+
+
+class Leadership:
+    """Exactly one replica leads: it holds `pg_try_advisory_lock` on a connection kept for life.
+
+    When the holder dies its connection closes, PostgreSQL releases the lock, and another replica
+    (retrying every few seconds) takes over. SQLite means a single process: always the leader.
+    """
+
+    def __init__(self, deps: Deps, *, retry_seconds: float = 3.0) -> None:
+        self.deps = deps
+        self.retry_seconds = retry_seconds
+        self.postgres = deps.engine.dialect.name == "postgresql"
+        self._conn: AsyncConnection | None = None
+        self.is_leader = not self.postgres
+
+    async def try_acquire(self) -> bool:
+        if not self.postgres:
+            return True
+        if self._conn is not None:
+            try:
+                await self._conn.execute(sa.text("SELECT 1"))
+                return True
+            except Exception:
+                logger.warning("lost the scheduler lock connection")
+                await self._drop()
+        conn = await self.deps.engine.connect()
+        try:
+            got = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+            await conn.commit()
+        except Exception:
+            await conn.close()
+            raise
+        if got:
+            self._conn = conn
+            self.is_leader = True
+            logger.info("this replica now runs the scheduler")
+            return True
+        await conn.close()
+        self.is_leader = False
+        return False
+
+    async def _drop(self) -> None:
+        self.is_leader = False
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.invalidate()
+            self._conn = None
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                await self._conn.close()
+            self._conn = None
+        self.is_leader = not self.postgres
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+class Scheduler:
+    """The fixed jobs: leadership check, rituals tick (leader), outbox drain (all), daily snapshots."""
+
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        drain: Drain | None = None,
+        tick_seconds: float = 60,
+        drain_seconds: float = 2,
+        leader_retry_seconds: float = 3,
+    ) -> None:
+        self.deps = deps
+        self.drain = drain or Drain(deps)
+        self.leadership = Leadership(deps, retry_seconds=leader_retry_seconds)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.tick_seconds = tick_seconds
+        self.drain_seconds = drain_seconds
+
+    async def _leader_job(self) -> None:
+        await self.leadership.try_acquire()
+
+    async def _tick_job(self) -> None:
+        if self.leadership.is_leader:
+            await tick(self.deps)
+
+    async def _drain_job(self) -> None:
+        await self.drain.run_once()
+
+    async def _snapshots_job(self) -> None:
+        if self.leadership.is_leader:
+            await snapshots.run(self.deps)
+
+    def _on_error(self, event: JobExecutionEvent) -> None:
+        logger.error("job %s failed", event.job_id, exc_info=event.exception)
+        self.deps.metrics.errors.labels(where=f"job.{event.job_id}").inc()
+
+    def start(self) -> None:
+        common: dict[str, Any] = {"replace_existing": True, "coalesce": True, "max_instances": 1}
+        s = self.scheduler
+        # a line every two seconds per job drowns the log; errors still come through the listener
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        s.add_listener(self._on_error, EVENT_JOB_ERROR)
+        s.add_job(
+            self._leader_job,
+            "interval",
+            seconds=self.leadership.retry_seconds,
+            id="scheduler.leader",
+            misfire_grace_time=5,
+            next_run_time=utcnow(),
+            **common,
+        )
+        s.add_job(
+            self._tick_job,
+            "interval",
+            seconds=self.tick_seconds,
+            id="rituals.tick",
+            misfire_grace_time=30,
+            next_run_time=utcnow() + timedelta(seconds=1),
+            **common,
+        )
+        s.add_job(
+            self._drain_job,
+            "interval",
+            seconds=self.drain_seconds,
+            id="outbox.drain",
+            misfire_grace_time=10,
+            **common,
+        )
+        s.add_job(
+            self._snapshots_job,
+            "cron",
+            hour=2,
+            minute=15,
+            id="snapshots.daily",
+            misfire_grace_time=3600,
+            **common,
+        )
+        s.start()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        await self.leadership.release()
+
+
+@contextlib.asynccontextmanager
+async def running(deps: Deps, **kwargs: Any) -> AsyncIterator[Scheduler]:
+    """For `build_asgi(..., lifespan_hooks=[running(deps)])`: the clock runs while the app serves."""
+    scheduler = Scheduler(deps, **kwargs)
+    scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        await scheduler.stop()
+        await asyncio.sleep(0)

@@ -1,0 +1,211 @@
+"""`/cop health` on the large demo programme, end to end, and the daily snapshot job.
+
+    python -m tests.perf.bench_health [--requests 30] [--burst 10] [--database-url URL]
+                                      [--regenerate]
+
+With no URL, a temporary SQLite file; pass postgresql://… for PostgreSQL (its tables are
+truncated and refilled with --regenerate, or when the programme is missing). Steps:
+1. `cop demo --scale large` data (220 communities, 30,000 people, 12 months) — timed;
+2. the daily snapshot job (rituals.snapshots) — run twice, timed;
+3. `cop serve` in its own process, the Slack emulator in this one; signed `/cop santé` from a
+   programme manager, one after another, then a burst sent together: signed request → HTTP
+   response (the ack), → the full overview at the emulator (response_url), → the chart upload;
+4. the same for one community's view (`/cop santé cop-001`).
+Prints medians and p99 against the targets (ack p99 < 300 ms, message < 2 s, job < 60 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from bot import db
+from bot.app import build_deps
+from bot.config import load
+from bot.demo import large
+from bot.models import Base, Community
+from bot.slack.emulator import SlackEmulator, default_workspace
+from rituals import snapshots
+from tests.perf.common import PYTHON, ROOT, SECRET, free_port, signed_command, start, stop, summary
+
+MANAGER = "U0CAMILLE"
+
+
+async def prepare(url: str, regenerate: bool) -> str:
+    engine = db.make_engine(url)
+    await db.upgrade(engine)
+    sessions = db.make_sessionmaker(engine)
+    async with sessions() as session:
+        have = await session.scalar(
+            sa.select(sa.func.count()).where(Community.channel_id.like("CL%"))
+        )
+    line = f"reused the existing large programme ({have} communities)"
+    if regenerate or not have:
+        async with engine.begin() as conn:
+            if url.startswith("postgresql"):
+                tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(Base.metadata.sorted_tables):
+                    await conn.execute(table.delete())
+        summary_ = await large.generate(sessions, workspace_id="T0COP")
+        line = f"generated: {summary_.line()}"
+    await engine.dispose()
+    return line
+
+
+async def snapshot_job(env: dict[str, str], runs: int = 2) -> list[float]:
+    deps = build_deps(load(env))
+    times = []
+    try:
+        for _ in range(runs):
+            started = time.perf_counter()
+            await snapshots.run(deps)
+            times.append(time.perf_counter() - started)
+    finally:
+        await deps.engine.dispose()
+    return times
+
+
+async def one(
+    http: httpx.AsyncClient, emulator: SlackEmulator, bot_url: str, text: str
+) -> tuple[float, float, float]:
+    key = f"k{time.monotonic_ns()}"
+    uploads_before = len(emulator.uploads)
+    body, headers = signed_command(
+        text, user=MANAGER, channel="C0GEN", response_url=emulator.response_url(key)
+    )
+    started = time.perf_counter()
+    response = await http.post(bot_url, content=body, headers=headers)
+    ack = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+    while not any(r["key"] == key for r in emulator.responses):  # noqa: ASYNC110
+        await asyncio.sleep(0.002)
+    full = time.perf_counter() - started
+    reply = next(r for r in emulator.responses if r["key"] == key)
+    if not reply.get("blocks"):
+        raise RuntimeError(f"no overview: {reply.get('text')}")
+    while len(emulator.uploads) <= uploads_before:  # noqa: ASYNC110
+        await asyncio.sleep(0.002)
+    chart = time.perf_counter() - started
+    return ack, full, chart
+
+
+async def series(
+    emulator: SlackEmulator, bot_url: str, text: str, requests: int, burst: int
+) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        await one(http, emulator, bot_url, text)  # warm-up (first lookups, caches)
+        sequential = [await one(http, emulator, bot_url, text) for _ in range(requests)]
+        together = await asyncio.gather(*(one(http, emulator, bot_url, text) for _ in range(burst)))
+    out: dict[str, Any] = {}
+    for name, rows in (("sequential", sequential), (f"burst of {burst}", together)):
+        out[name] = {
+            "ack": summary([r[0] for r in rows]),
+            "message": summary([r[1] for r in rows]),
+            "chart": summary([r[2] for r in rows]),
+        }
+    return out
+
+
+def show(title: str, results: dict[str, Any]) -> None:
+    print(f"\n{title}")
+    print(f"  {'series':<14}{'step':<10}{'n':>4}{'median ms':>12}{'p99 ms':>10}{'max ms':>10}")
+    for name, steps in results.items():
+        for step, s in steps.items():
+            print(
+                f"  {name:<14}{step:<10}{s['n']:>4.0f}{s['median_ms']:>12.1f}"
+                f"{s['p99_ms']:>10.1f}{s['max_ms']:>10.1f}"
+            )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    tmp = tempfile.TemporaryDirectory()
+    url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench-health.db'}"
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    started = time.perf_counter()
+    print(f"backend: {backend}")
+    print(await prepare(db_url(url), args.regenerate), f"({time.perf_counter() - started:.1f}s)")
+
+    emulator = SlackEmulator(default_workspace())
+    await emulator.start()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COP_", "SLACK_"))},
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": url,
+        "COP_QUIET_HOURS": "off",
+        "COP_LOG_LEVEL": "WARNING",
+        "COP_PROGRAMME_MANAGERS": MANAGER,
+    }
+    job = await snapshot_job(env)
+    print(
+        "snapshot job: "
+        + ", ".join(f"{t:.2f}s" for t in job)
+        + f" (median {statistics.median(job):.2f}s; target < 60 s)"
+    )
+    port = free_port()
+    bot = await asyncio.to_thread(
+        start,
+        [PYTHON, "-m", "bot.cli", "serve", "--port", str(port)],
+        env=env,
+        url=f"http://127.0.0.1:{port}/healthz",
+        cwd=ROOT,
+    )
+    try:
+        bot_url = f"http://127.0.0.1:{port}/slack/events"
+        programme = await series(emulator, bot_url, "santé", args.requests, args.burst)
+        show("/cop santé — programme overview (220 communities)", programme)
+        community = await series(emulator, bot_url, "santé cop-001", args.requests, args.burst)
+        show("/cop santé cop-001 — one community's view", community)
+        print(
+            "\ntargets: ack p99 < 300 ms, full message < 2000 ms — programme sequential: "
+            f"ack p99 {programme['sequential']['ack']['p99_ms']:.1f} ms, message p99 "
+            f"{programme['sequential']['message']['p99_ms']:.1f} ms"
+        )
+        print(
+            json.dumps(
+                {
+                    "bench": "health",
+                    "backend": backend,
+                    "snapshot_job_s": job,
+                    "programme": programme,
+                    "community": community,
+                }
+            )
+        )
+    finally:
+        await asyncio.to_thread(stop, bot)
+        await emulator.stop()
+        tmp.cleanup()
+
+
+def db_url(url: str) -> str:
+    from bot.config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--burst", type=int, default=10)
+    parser.add_argument("--database-url")
+    parser.add_argument("--regenerate", action="store_true")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

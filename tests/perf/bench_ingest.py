@@ -1,0 +1,240 @@
+"""Event ingestion throughput: cop-bot counting channel messages beside a bare Bolt app that acks.
+
+    python -m tests.perf.bench_ingest [--events 3000] [--concurrency 32] [--database-url URL]
+
+`cop serve` and the bare Bolt app (tests/perf/bare_bolt.py) each run in their own process; the
+Slack emulator and the client run in this one. The client sends signed `message` events (a mix
+of messages and thread replies from 40 people in one community; the bare app has no
+reaction listener, so reactions, tested elsewhere, are left out to compare like with like), `--concurrency` at
+a time. For both servers: acked events per second; for cop-bot also events *counted* per second
+(until activity_daily holds them all, committed) and a check that every event counted once.
+Target: at least 500 events/s counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from bot import communities, db, people
+from bot.models import ActivityDaily, Base, CommunityKind
+from bot.ports import UserInfo
+from bot.slack.emulator import SlackEmulator, User, default_workspace
+from tests.perf.common import PYTHON, ROOT, SECRET, free_port, start, stop
+
+PEOPLE = [f"UI{i:05d}" for i in range(40)]
+CHANNEL = "C0DATA"
+
+
+async def prepare(url: str) -> None:
+    engine = db.make_engine(url)
+    await db.upgrade(engine)
+    if url.startswith("postgresql"):
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    sessions = db.make_sessionmaker(engine)
+    async with sessions.begin() as session:
+        await people.ensure_workspace(session, "T0COP")
+        community = await communities.create(
+            session,
+            workspace_id="T0COP",
+            name="Data Science",
+            channel_id=CHANNEL,
+            kind=CommunityKind.SPONTANEOUS,
+        )
+        for uid in PEOPLE:
+            await people.upsert(
+                session,
+                workspace_id="T0COP",
+                info=UserInfo(uid, uid.lower(), uid, "Europe/Paris", "fr-FR", False, False),
+            )
+        await communities.sync_members(session, community=community, member_ids=PEOPLE)
+    await engine.dispose()
+
+
+async def counted(url: str) -> int:
+    engine = db.make_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    async with sessions() as session:
+        total = await session.scalar(
+            sa.select(
+                sa.func.coalesce(
+                    sa.func.sum(
+                        ActivityDaily.messages + ActivityDaily.replies + ActivityDaily.reactions
+                    ),
+                    0,
+                )
+            )
+        )
+    await engine.dispose()
+    return int(total or 0)
+
+
+def envelope(i: int, parent_ts: str) -> dict:
+    user = PEOPLE[i % len(PEOPLE)]
+    ts = f"{1_800_000_000 + i}.{i % 1_000_000:06d}"
+    event = {
+        "type": "message",
+        "user": user,
+        "text": "…",
+        "ts": ts,
+        "channel": CHANNEL,
+        "channel_type": "channel",
+        "event_ts": ts,
+        **({"thread_ts": parent_ts} if i % 5 == 3 else {}),
+    }
+    return {
+        "token": "x",
+        "team_id": "T0COP",
+        "api_app_id": "A0COPBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": "T0COP", "user_id": "UBOT", "is_bot": True}],
+    }
+
+
+async def blast(url: str, n: int, concurrency: int) -> float:
+    from slack_sdk.signature import SignatureVerifier
+
+    verifier = SignatureVerifier(SECRET)
+    bodies = [json.dumps(envelope(i, "1799999999.000100")).encode() for i in range(n)]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            ts = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
+            }
+            response = await http.post(url, content=body, headers=headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}")
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    tmp = tempfile.TemporaryDirectory()
+    url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench-ingest.db'}"
+    from bot.config import normalise_database_url
+
+    async_url = normalise_database_url(url)
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    await prepare(async_url)
+    workspace = default_workspace()
+    for uid in PEOPLE:
+        workspace.users[uid] = User(uid, uid.lower(), uid)
+    emulator = SlackEmulator(workspace)
+    await emulator.start()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("COP_", "SLACK_"))},
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": url,
+        "COP_QUIET_HOURS": "off",
+        "COP_LOG_LEVEL": "WARNING",
+    }
+    bot_port, bare_port = free_port(), free_port()
+    bot = await asyncio.to_thread(
+        start,
+        [PYTHON, "-m", "bot.cli", "serve", "--port", str(bot_port)],
+        env=env,
+        url=f"http://127.0.0.1:{bot_port}/healthz",
+        cwd=ROOT,
+    )
+    bare = await asyncio.to_thread(
+        start,
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "tests.perf.bare_bolt:app",
+            "--port",
+            str(bare_port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        url=f"http://127.0.0.1:{bare_port}/healthz",
+        cwd=ROOT,
+    )
+    try:
+        await blast(f"http://127.0.0.1:{bare_port}/slack/events", 200, args.concurrency)  # warm
+        bare_s = await blast(
+            f"http://127.0.0.1:{bare_port}/slack/events", args.events, args.concurrency
+        )
+        await blast(f"http://127.0.0.1:{bot_port}/slack/events", 200, args.concurrency)  # warm
+        while await counted(async_url) < 200:  # noqa: ASYNC110 - another process writes
+            await asyncio.sleep(0.05)
+        base = await counted(async_url)
+        started = time.perf_counter()
+        bot_ack_s = await blast(
+            f"http://127.0.0.1:{bot_port}/slack/events", args.events, args.concurrency
+        )
+        deadline = time.perf_counter() + 300
+        while (got := await counted(async_url)) < base + args.events:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"only {got - base} of {args.events} counted")
+            await asyncio.sleep(0.05)
+        bot_counted_s = time.perf_counter() - started
+        await asyncio.sleep(1.0)
+        final = await counted(async_url) - base
+        n = args.events
+        print(f"backend: {backend}; {n} events, {args.concurrency} in flight")
+        print(f"  bare Bolt (ack only)     {n / bare_s:>8.0f} events/s acked")
+        print(f"  cop-bot                  {n / bot_ack_s:>8.0f} events/s acked")
+        print(f"  cop-bot                  {n / bot_counted_s:>8.0f} events/s counted (committed)")
+        print(f"  ratio cop-bot counted / bare Bolt acked: {bare_s / bot_counted_s:.2f}")
+        print(f"  counted exactly once: {final == n} ({final} of {n}); target ≥ 500 events/s")
+        print(
+            json.dumps(
+                {
+                    "bench": "ingest",
+                    "backend": backend,
+                    "events": n,
+                    "bare_acked_per_s": n / bare_s,
+                    "bot_acked_per_s": n / bot_ack_s,
+                    "bot_counted_per_s": n / bot_counted_s,
+                    "exactly_once": final == n,
+                }
+            )
+        )
+    finally:
+        await asyncio.to_thread(stop, bare)
+        await asyncio.to_thread(stop, bot)
+        await emulator.stop()
+        tmp.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--database-url")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Pulse polls end to end: DMs in each member's language, anonymous answers that can change until
+close, one reminder, results for leaders (eNPS, no breakdown under the threshold), muting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bot.models import Community, Person, Poll, PollDelivery, PollResponse, Ritual
+from rituals import pulse, scheduler
+from rituals.outbox import Drain, enqueue
+from tests import factories
+from tests.conftest import Bot, eventually
+
+CHANNEL_MEMBERS = ("U0CAMILLE", "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY")
+
+
+async def _open(bot: Bot) -> Community:
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",)
+    )
+    await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
+    await Drain(bot.deps, rate_per_minute=60000).run_once()
+    return community
+
+
+async def _poll(bot: Bot) -> Poll:
+    async with bot.sessions() as session:
+        poll = await session.scalar(sa.select(Poll))
+    assert poll is not None
+    return poll
+
+
+def _dm(bot: Bot, user: str, index: int = -1) -> dict:
+    return bot.emulator.messages["D" + user[1:]][index]
+
+
+async def _click(bot: Bot, user: str, action_id: str) -> str:
+    before = len(bot.emulator.responses)
+    message = _dm(bot, user, 0)
+    await bot.slack.click(user=user, action_id=action_id, message=("D" + user[1:], message["ts"]))
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    return str(replies[-1]["text"])
+
+
+async def _drain(bot: Bot) -> None:
+    await Drain(bot.deps, rate_per_minute=60000).run_once()
+
+
+async def test_members_get_the_poll_in_their_language_and_answer_anonymously(bot: Bot) -> None:
+    await _open(bot)
+    lucas, emily = _dm(bot, "U0LUCAS"), _dm(bot, "U0EMILY")
+    assert lucas["text"] == "Sondage pulse — Data Science"
+    assert "anonymes" in str(lucas["blocks"])
+    assert emily["text"] == "Pulse poll — Data Science"
+    assert "Would you recommend" in str(emily["blocks"])
+    assert "Merci ! Réponse enregistrée : 4" in await _click(bot, "U0LUCAS", "pulse_answer:value:4")
+    assert "Thanks! Answer recorded: 2" in await _click(bot, "U0EMILY", "pulse_answer:value:2")
+    # Lucas changes his mind: one answer, the new one
+    assert "5" in await _click(bot, "U0LUCAS", "pulse_answer:value:5")
+    async with bot.sessions() as session:
+        scores = sorted(await session.scalars(sa.select(PollResponse.score)))
+        answered = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PollDelivery)
+            .where(PollDelivery.answered_at.is_not(None))
+        )
+        columns = set(PollResponse.__table__.columns.keys())
+    assert scores == [2, 5]
+    assert answered == 2
+    assert "person_id" not in columns  # answers are stored apart from who answered
+
+
+async def test_one_reminder_goes_only_to_those_who_have_not_answered(bot: Bot) -> None:
+    await _open(bot)
+    await _click(bot, "U0LUCAS", "pulse_answer:recommend:9")
+    poll = await _poll(bot)
+    later = poll.opens_at + timedelta(days=3, minutes=1)
+    await pulse.maintain(bot.deps, now=later)
+    await pulse.maintain(bot.deps, now=later + timedelta(hours=1))  # not twice
+    await _drain(bot)
+    assert len(bot.emulator.messages["D0LUCAS"]) == 1
+    for user in ("U0CAMILLE", "U0CHLOE", "U0HUGO", "U0EMILY"):
+        texts = [m["text"] for m in bot.emulator.messages["D" + user[1:]]]
+        assert len(texts) == 2, user
+    assert _dm(bot, "U0CHLOE")["text"].startswith("Petit rappel")
+    assert _dm(bot, "U0EMILY")["text"].startswith("Gentle reminder")
+
+
+async def test_results_reach_the_leaders_with_enps_and_the_salt_is_wiped(bot: Bot) -> None:
+    await _open(bot)
+    for user, value, recommend in zip(
+        CHANNEL_MEMBERS, (5, 4, 4, 3, 5), (10, 9, 7, 3, 10), strict=True
+    ):
+        await _click(bot, user, f"pulse_answer:value:{value}")
+        await _click(bot, user, f"pulse_answer:recommend:{recommend}")
+    poll = await _poll(bot)
+    await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
+    await _drain(bot)
+    results = _dm(bot, "U0CAMILLE")
+    assert results["text"].startswith("Résultats du sondage pulse — Data Science")
+    body = str(results["blocks"])
+    assert "*5* réponses sur *5* membres sollicités" in body
+    assert "Moyenne : *4,2*" in body
+    assert "eNPS : *40*" in body  # 3 promoters, 1 detractor out of 5
+    poll = await _poll(bot)
+    assert poll.ballot_salt is None and poll.status == "closed"
+    # too late to answer now
+    assert "clos" in await _click(bot, "U0LUCAS", "pulse_answer:value:1")
+
+
+async def test_under_the_threshold_there_is_no_breakdown(bot: Bot) -> None:
+    community = await factories.community(bot.sessions, emulator=bot.emulator, leaders=("U0EMILY",))
+    await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
+    await _drain(bot)
+    await _click(bot, "U0LUCAS", "pulse_answer:value:1")
+    await _click(bot, "U0CHLOE", "pulse_answer:value:2")
+    poll = await _poll(bot)
+    await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
+    await _drain(bot)
+    body = str(_dm(bot, "U0EMILY")["blocks"])
+    assert "Fewer than 5 answers" in body
+    assert "Average" not in body and "eNPS" not in body
+
+
+async def test_a_comment_is_written_in_a_modal(bot: Bot) -> None:
+    await _open(bot)
+    message = _dm(bot, "U0HUGO", 0)
+    await bot.slack.click(
+        user="U0HUGO", action_id="pulse_comment", message=("D0HUGO", message["ts"])
+    )
+    view_id = (await eventually(lambda: list(bot.emulator.views)))[-1]
+    await bot.slack.submit_view(view_id, user="U0HUGO", values={"comment": "Plus d'ateliers, svp"})
+
+    async def comment() -> str | None:
+        async with bot.sessions() as session:
+            return await session.scalar(sa.select(PollResponse.comment))
+
+    assert await eventually(comment) == "Plus d'ateliers, svp"
+
+
+async def test_a_member_who_muted_the_pulse_is_not_asked_and_can_undo_it(bot: Bot) -> None:
+    community = await factories.community(bot.sessions, emulator=bot.emulator)
+    before = len(bot.emulator.responses)
+    await bot.slack.command("sourdine sondage 30", user="U0LUCAS", channel="C0DATA")
+    reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]["text"]
+    assert "« Sondage pulse » est en pause jusqu'au" in reply
+    await bot.slack.command("mute pulse off", user="U0EMILY", channel="C0DATA")
+    reply = (await eventually(lambda: bot.emulator.responses[before + 1 :]))[-1]["text"]
+    assert "you will no longer receive \u201cPulse poll\u201d" in reply
+    await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
+    await _drain(bot)
+    assert "D0LUCAS" not in bot.emulator.messages and "D0EMILY" not in bot.emulator.messages
+    assert "D0CHLOE" in bot.emulator.messages
+    await bot.slack.command("mute pulse on", user="U0EMILY", channel="C0DATA")
+    reply = (await eventually(lambda: bot.emulator.responses[before + 2 :]))[-1]["text"]
+    assert "you will receive \u201cPulse poll\u201d again" in reply
+
+
+async def test_a_leader_allows_a_summary_in_the_channel(bot: Bot) -> None:
+    await _open(bot)
+    before = len(bot.emulator.responses)
+    await bot.slack.command("rituals", user="U0CAMILLE", channel="C0DATA")
+    screen = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    assert "Les résultats des sondages restent entre animateurs." in str(screen["blocks"])
+    bot.emulator.add_message("C0DATA", user="UBOT", text=screen["text"], blocks=screen["blocks"])
+    ts = bot.emulator.messages["C0DATA"][-1]["ts"]
+    before = len(bot.emulator.responses)
+    await bot.slack.click(
+        user="U0CAMILLE", action_id="rituals_summary:pulse", message=("C0DATA", ts)
+    )
+    updated = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    assert "Un court résumé de chaque sondage est publié" in str(updated["blocks"])
+    for user in CHANNEL_MEMBERS:
+        await _click(bot, user, "pulse_answer:value:4")
+    poll = await _poll(bot)
+    await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
+    await _drain(bot)
+    summary = bot.emulator.messages["C0DATA"][-1]["text"]
+    assert summary.startswith("📊 Sondage pulse de *Data Science* : merci aux 5 personnes")
+    assert "Utilité perçue : 4 sur 5." in summary
+
+
+async def test_the_weekly_cap_on_ritual_dms_leaves_out_whoever_had_enough(bot: Bot) -> None:
+    community = await factories.community(bot.sessions, emulator=bot.emulator)
+    async with bot.sessions.begin() as session:
+        lucas = await session.scalar(sa.select(Person.id).where(Person.slack_user_id == "U0LUCAS"))
+        for i in range(3):  # app.yaml: dm_cap_per_week = 3
+            await enqueue(
+                session,
+                workspace_id="T0COP",
+                key=f"earlier-{i}",
+                kind="reminder",
+                text="…",
+                person_id=lucas,
+            )
+    detail = await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
+    assert detail.endswith("1 left out")
+    async with bot.sessions() as session:
+        asked = set(await session.scalars(sa.select(PollDelivery.person_id)))
+    assert lucas not in asked and len(asked) == 4

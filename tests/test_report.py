@@ -1,0 +1,100 @@
+"""The value report: HTML that stands alone, CSV/XLSX with formulas neutralised, empty periods."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import cli, kpis, report
+from bot.config import HealthThresholds
+from bot.i18n import translate
+from bot.models import Community, SuccessStory, utcnow
+from tests.factories import WORKSPACE
+from tests.test_kpis import small_programme
+
+FR, EN = translate("fr"), translate("en")
+
+
+def test_formula_cells_are_neutralised() -> None:
+    for risky in ("=1+1", "+33 6", "-2+3", "@SUM(A1)", "\tx", "\ry"):
+        assert report.neutralise(risky) == "'" + risky
+    for safe in ("Data Science", "a=b", 12, -3.5, None, ""):
+        assert report.neutralise(safe) == safe
+
+
+async def build(sessions: async_sessionmaker[AsyncSession], period: str) -> report.ValueReport:
+    async with sessions() as session:
+        return await report.build(
+            session,
+            workspace_id=WORKSPACE,
+            window=kpis.parse_period(period),
+            programme_name="Programme test",
+            thresholds=HealthThresholds(),
+        )
+
+
+async def test_a_period_with_no_data_says_so_and_exports_valid_files(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    built = await build(sessions, "2001-Q1")
+    assert not built.has_data
+    page = report.to_html(FR, built)
+    assert "Aucune donnée pour cette période." in page and page.startswith("<!doctype html>")
+    assert "No data for this period." in report.to_html(EN, built)
+    rows = list(csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig"))))
+    assert rows[0][0] == "Communauté" and len(rows) == 1
+    book = load_workbook(io.BytesIO(report.report_xlsx(EN, built)))
+    assert book.sheetnames == ["Programme", "Communities", "Stories"]
+    assert book["Communities"].cell(1, 1).value == "Community"
+
+
+async def test_the_report_shows_the_three_levels_with_charts_and_stories(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    made = await small_programme(sessions)
+    async with sessions.begin() as session:
+        row = await session.get(Community, made["agile"].id)
+        assert row is not None
+        row.name = "=cmd|' /C calc'!A0"
+        await session.execute(
+            sa.update(SuccessStory)
+            .where(SuccessStory.value_unit == "EUR")
+            .values(title="Un client sauvé", benefit="un contrat renouvelé")
+        )
+    today = utcnow().date()
+    built = await build(sessions, f"{today.year}")
+    page = report.to_html(FR, built)
+    assert page.count('<img src="data:image/png;base64,') == 3  # trend, statuses, value kinds
+    assert "1. Adoption et participation" in page and "3. Valeur tangible" in page
+    assert "Un client sauvé" in page and "valeur potentielle" in page
+    assert "<script" not in page and "http" not in page.split("<body>")[1]  # self-contained
+    assert "=cmd|&#x27; /C calc&#x27;!A0" in page  # escaped in HTML
+    rows = list(csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig"))))
+    names = [r[0] for r in rows[1:]]
+    assert "'=cmd|' /C calc'!A0" in names and "Data Science" in names
+    book = load_workbook(io.BytesIO(report.report_xlsx(FR, built)))
+    programme = {r[0]: r[1] for r in book["Programme"].iter_rows(min_row=2, values_only=True)}
+    assert programme["Membres uniques"] == 4 and programme["Inscriptions cumulées"] == 6
+    assert programme["Valeur chiffrée (hours)"] == 15.5
+    assert programme["Valeur chiffrée (EUR)"] == 1000
+    stories = list(book["Témoignages"].iter_rows(min_row=2, values_only=True))
+    assert stories[0][1] == "Un client sauvé"
+
+
+def test_cop_report_writes_the_file(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COP_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "q4.xlsx"
+    assert cli.main(["report", "--period", "2026-Q4", "--format", "xlsx", "--out", str(out)]) == 0
+    assert load_workbook(out).sheetnames[0] == "Programme"
+    assert cli.main(["report", "--period", "2026-Q4", "--format", "html"]) == 0
+    assert "Rapport de valeur" in (tmp_path / "value-report-2026-Q4.html").read_text()
+    assert cli.main(["report", "--period", "Q4", "--format", "csv"]) == 2  # said, not a traceback
