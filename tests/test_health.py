@@ -63,10 +63,10 @@ def test_at_risk_when_active_members_drop() -> None:
     assert h.action.key == "health.action.reengage"
     t = translate("fr")
     assert health.explain(t, h.reasons[0]) == (
-        "membres actifs en baisse de 33 % sur 8 semaines (30 → 20)"
+        "membres actifs en baisse de 33\u00a0% sur 8 semaines (30 → 20)"
     )
     assert health.explain(translate("en"), h.reasons[0]) == (
-        "active members down 33 % over 8 weeks (30 → 20)"  # Translator.percent
+        "active members down 33% over 8 weeks (30 → 20)"  # Translator.percent
     )
 
 

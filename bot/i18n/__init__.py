@@ -105,7 +105,8 @@ class Translator:
         return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=self.babel_locale)
 
     def percent(self, ratio: float) -> str:
-        return format_percent(ratio, format="#,##0 %", locale=self.babel_locale)
+        # the locale's own pattern: « 33 % » in French (narrow no-break space), "33%" in English
+        return format_percent(ratio, locale=self.babel_locale)
 
 
 def translate(language: str | None) -> Translator:
