@@ -63,3 +63,23 @@ def test_dates_and_numbers_follow_the_locale() -> None:
     assert translate("en").datetime(moment, "Europe/London") == "Thursday, 3 December 2026 at 13:00"
     assert translate("fr").number(1234.5) == "1\u202f234,5"
     assert translate("en").number(1234.5) == "1,234.5"
+
+
+def test_plural_forms_follow_each_language() -> None:
+    fr, en = translate("fr"), translate("en")
+    assert (
+        fr("health.row", name="X", status="s", active=1, members=1)
+        == "*X* — s · 1 actif sur 1 membre"
+    )
+    assert (
+        fr("health.row", name="X", status="s", active=0, members="1 234")
+        == "*X* — s · 0 actif sur 1 234 membres"
+    )
+    assert (
+        en("health.row", name="X", status="s", active=0, members=1)
+        == "*X* — s · 0 active of 1 member"
+    )
+    assert (
+        en("health.row", name="X", status="s", active=2, members="1,234")
+        == "*X* — s · 2 active of 1,234 members"
+    )

@@ -8,6 +8,7 @@ formatted with Babel for the locale.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +26,7 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 LANGUAGES = ("fr", "en")
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
 _HERE = Path(__file__).resolve().parent
 _BABEL_LOCALE = {"fr": "fr_FR", "en": "en_GB"}
 
@@ -76,7 +78,25 @@ class Translator:
         text = _translations(self.language).gettext(key)
         if text == key and self.language != "en":
             text = _translations("en").gettext(key)
-        return text.format(**params) if params else text
+        if not params:
+            return text
+        if "|" in text:
+            text = _PLURAL.sub(lambda m: self._plural(m, params), text)
+        return text.format(**params)
+
+    def _plural(self, match: re.Match[str], params: dict[str, Any]) -> str:
+        """`{n|réponse|réponses}` picks the form for the count n by the language's plural rules."""
+        name, one, other = match.groups()
+        value = params.get(name)
+        if isinstance(value, str):
+            digits = re.sub(r"[^\d.]", "", value.replace(",", "."))
+            value = float(digits) if digits.replace(".", "", 1).isdigit() else None
+        if not isinstance(value, int | float):
+            return other
+        form = self.babel_locale.plural_form(
+            abs(int(value)) if float(value).is_integer() else abs(value)
+        )
+        return one if form == "one" else other
 
     @property
     def babel_locale(self) -> Locale:
