@@ -43,7 +43,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         bolt = build_bolt(deps, socket_mode=args.socket_mode)
         from rituals import scheduler
 
-        asgi = build_asgi(deps, bolt, lifespan_hooks=[scheduler.running(deps, drain=_drain(deps))])
+        clock = scheduler.running(
+            deps,
+            drain=_drain(deps),
+            tick_seconds=float(os.environ.get("COP_TICK_SECONDS", "60")),
+            leader_retry_seconds=float(os.environ.get("COP_LEADER_RETRY_SECONDS", "3")),
+        )
+        asgi = build_asgi(deps, bolt, lifespan_hooks=[clock])
         server = uvicorn.Server(
             uvicorn.Config(
                 asgi,

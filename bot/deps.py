@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Config
 from bot.metrics import Metrics
 from bot.ports import Directory, Messenger
+
+COMMAND_SLOTS = 16
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,10 @@ class Deps:
     messenger: Messenger
     metrics: Metrics
     web_client: Any  # the Slack Web API client, for handlers and the Slack adapter only
+    # how many /cop commands are worked on at once (the rest queue): below the database pool size
+    command_slots: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(COMMAND_SLOTS)
+    )
 
     @property
     def programme(self) -> Any:

@@ -6,6 +6,7 @@ Each sub-command is a `handle_<name>(req)` in the SUBCOMMANDS table; the table a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,9 +26,10 @@ from bot.models import ChannelStatus, Role
 from bot.permissions import Action, require, role_in
 from bot.slack.blocks import help as help_blocks
 from bot.slack.text import split_args, user_id
-from handlers.context import DATABASE_DOWN, Caller, load_caller, workspace_of
+from handlers.context import DATABASE_DOWN, Caller, load_caller, unavailable_key, workspace_of
 
 logger = logging.getLogger(__name__)
+QUEUE_PATIENCE = 20.0  # seconds a command may wait for a slot before being told the bot is busy
 
 
 @dataclass
@@ -236,8 +238,30 @@ async def handle_cop(
     context: AsyncBoltContext,
     deps: Deps,
 ) -> None:
-    """Ack first (Slack's 3 s), then work; every refusal is an ephemeral answer in the caller's language."""
+    """Ack first (Slack's 3 s), then work; every refusal is an ephemeral answer in the caller's language.
+
+    Work after the ack waits for one of a bounded number of slots, so a flood of commands queues
+    instead of starving the database pool (and is told "busy" if it waits too long).
+    """
     await ack()
+    try:
+        await asyncio.wait_for(deps.command_slots.acquire(), QUEUE_PATIENCE)
+    except TimeoutError:
+        await respond(text=_fallback_t(deps)("error.busy"), response_type="ephemeral")
+        return
+    try:
+        await _run(command, respond, client, context, deps)
+    finally:
+        deps.command_slots.release()
+
+
+async def _run(
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    deps: Deps,
+) -> None:
     args = split_args(command.get("text", ""))
     sub = find_subcommand(args[0]) if args else find_subcommand("help")
     try:
@@ -247,9 +271,9 @@ async def handle_cop(
             user_id=command["user_id"],
             channel_id=command.get("channel_id"),
         )
-    except DATABASE_DOWN:
-        logger.exception("database unavailable while handling /cop")
-        await respond(text=_fallback_t(deps)("error.database_down"), response_type="ephemeral")
+    except DATABASE_DOWN as exc:
+        logger.warning("database unavailable while handling /cop: %r", exc)
+        await respond(text=_fallback_t(deps)(unavailable_key(exc)), response_type="ephemeral")
         return
     req = CommandRequest(
         caller=caller,
@@ -270,9 +294,9 @@ async def handle_cop(
         await req.say(exc.key, **exc.params)
     except CopError as exc:
         await req.say(exc.key, **exc.params)
-    except DATABASE_DOWN:
-        logger.exception("database unavailable during /cop %s", sub.name)
-        await req.say("error.database_down")
+    except DATABASE_DOWN as exc:
+        logger.warning("database unavailable during /cop %s: %r", sub.name, exc)
+        await req.say(unavailable_key(exc))
 
 
 def _fallback_t(deps: Deps) -> Translator:

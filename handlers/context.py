@@ -18,15 +18,18 @@ from bot.permissions import Actor
 
 logger = logging.getLogger(__name__)
 
-# What "the database is not answering" looks like from SQLAlchemy and the drivers.
-DATABASE_DOWN = (
-    OperationalError,
-    DBAPIError,
-    PoolTimeout,
-    ConnectionError,
-    OSError,
-    asyncio.TimeoutError,
-)
+# The database refusing connections, versus the bot being too busy to get one in time: the first
+# is an outage, the second an overload, and people are told which.
+DATABASE_OUTAGE = (OperationalError, DBAPIError, ConnectionError, OSError)
+BUSY = (PoolTimeout, asyncio.TimeoutError)
+DATABASE_DOWN = DATABASE_OUTAGE + BUSY  # everything that means "cannot reach the data now"
+
+
+def unavailable_key(exc: BaseException) -> str:
+    """The message key for an unreachable database: busy (try again shortly) or down."""
+    return "error.busy" if isinstance(exc, BUSY) else "error.database_down"
+
+
 LOOKUP_TIMEOUT = 2.5
 
 
@@ -117,3 +120,23 @@ def workspace_of(body: dict[str, Any]) -> str:
         or body.get("user", {}).get("team_id")
     )
     return str(team or "T0")
+
+
+async def caller_of(deps: Deps, body: dict[str, Any], channel_id: str | None = None) -> Caller:
+    """The caller of an interaction payload (button, modal) or of an event."""
+    user = body.get("user", {})
+    return await load_caller(
+        deps,
+        workspace_id=workspace_of(body),
+        user_id=user.get("id") or body.get("user_id", ""),
+        channel_id=channel_id,
+    )
+
+
+async def zone_of(deps: Deps, caller: Caller) -> str:
+    """The reader's zone (Slack profile), else the programme's."""
+    async with deps.sessions() as session:
+        person = await people.find(
+            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        )
+    return (person.tz if person and person.tz else None) or deps.programme.timezone

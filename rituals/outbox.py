@@ -22,7 +22,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -56,6 +56,9 @@ _TOKEN_DEAD = frozenset(
 )
 MAX_ATTEMPTS = 8
 POST = "chat.postMessage"
+# No answer, yet Slack may have posted it (a timeout, a dropped connection): before sending such
+# a row again, look for it in the channel, and give Slack time to finish the first request.
+AMBIGUOUS = frozenset({"timeout", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError"})
 
 
 async def enqueue(
@@ -254,6 +257,7 @@ class _Claimed:
     payload: dict[str, Any]
     attempts: int
     suspect_since: datetime | None
+    claimed_at: datetime | None = None
 
 
 @dataclass
@@ -273,6 +277,10 @@ class Drain:
             minute"; 600 by default).
         lease_seconds: how long a claimed row may stay `sending` before another sender treats
             its sender as dead and checks Slack for it.
+        ambiguous_wait_seconds: after a send with no answer (timeout), how long to wait before
+            looking for it in the channel and, if absent, sending it again.
+        db_patience_seconds: how long a result waits for the database to come back (a restart,
+            a fail-over) before the row is left to the lease.
     """
 
     def __init__(
@@ -283,12 +291,16 @@ class Drain:
         concurrency: int = 16,
         lease_seconds: float = 120,
         instance_id: str | None = None,
+        ambiguous_wait_seconds: float = 30,
+        db_patience_seconds: float = 60,
     ) -> None:
         self.deps = deps
         self.pacer = Pacer(rate_per_minute)
         self.rate_per_minute = rate_per_minute
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
+        self.ambiguous_wait = ambiguous_wait_seconds
+        self.db_patience = db_patience_seconds
         self.instance_id = instance_id or (
             deps.config.settings.instance_id
             or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -307,6 +319,24 @@ class Drain:
         async with self._write_lock, self.deps.sessions.begin() as session:
             yield session
 
+    async def _persist(self, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Record a result, waiting out a database restart: Slack already has the message, so
+        giving up here would leave the row to the lease (and a history lookup) for nothing."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.db_patience
+        pause = 0.1
+        while True:
+            try:
+                async with self._write() as session:
+                    await work(session)
+                return
+            except Exception as exc:
+                if not database_unreachable(exc) or loop.time() > deadline:
+                    raise
+                logger.warning("outbox: database unreachable (%s), retrying", type(exc).__name__)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
     @property
     def batch(self) -> int:
         """Claim about two seconds of work at a time, so a dead sender strands little."""
@@ -319,7 +349,13 @@ class Drain:
         async with self._run_lock:
             handled = 0
             while True:
-                rows = await self.claim(now=now)
+                try:
+                    rows = await self.claim(now=now)
+                except Exception as exc:
+                    if not database_unreachable(exc):
+                        raise
+                    logger.warning("outbox: database unreachable (%s)", type(exc).__name__)
+                    return handled
                 if not rows:
                     return handled
                 queue: asyncio.Queue[_Claimed] = asyncio.Queue()
@@ -340,13 +376,18 @@ class Drain:
         """Drain until no row is pending or sending (CLI runs, demos, tests)."""
         while True:
             await self.run_once()
-            async with self.deps.sessions() as session:
-                left = await session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(Outbox)
-                    .where(Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
-                    .where(Outbox.next_attempt_at <= utcnow() + timedelta(seconds=poll))
-                )
+            try:
+                async with self.deps.sessions() as session:
+                    left = await session.scalar(
+                        sa.select(sa.func.count())
+                        .select_from(Outbox)
+                        .where(Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+                        .where(Outbox.next_attempt_at <= utcnow() + timedelta(seconds=poll))
+                    )
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                left = 1
             if not left:
                 idle_rounds -= 1
                 if idle_rounds <= 0:
@@ -403,7 +444,7 @@ class Drain:
             )
             out = []
             for row, uid, dm, tz in rows:
-                status, claimed_at = previous[row.id]
+                _, claimed_at = previous[row.id]
                 out.append(
                     _Claimed(
                         id=row.id,
@@ -418,7 +459,9 @@ class Drain:
                         tz=tz,
                         payload=row.payload,
                         attempts=row.attempts,
-                        suspect_since=(claimed_at if status == OutboxStatus.SENDING else None),
+                        # left `sending` by a dead sender, or retried after a send with no answer
+                        suspect_since=claimed_at,
+                        claimed_at=now,
                     )
                 )
             return out
@@ -433,7 +476,10 @@ class Drain:
                 await self.deliver(row)
             except Exception:
                 logger.exception("outbox row %s: unexpected error", row.id)
-                await self._retry(row, "internal_error")
+                try:  # it may have been posted before the error: look before sending again
+                    await self._retry(row, "internal_error", suspect_since=row.claimed_at)
+                except Exception:  # the database is gone for longer: the lease brings it back
+                    logger.warning("outbox row %s left to its lease", row.id)
 
     async def deliver(self, row: _Claimed) -> None:
         settings = self.deps.config.settings
@@ -467,7 +513,10 @@ class Drain:
                     oldest=(row.suspect_since - timedelta(seconds=5)).timestamp(),
                 )
             except DeliveryError as exc:
-                await self._handle_error(row, exc)
+                if exc.permanent:
+                    await self._fail(row, exc.reason)
+                else:  # still unknown: the next attempt looks again, as far back
+                    await self._retry(row, exc.reason, suspect_since=row.suspect_since)
                 return
             if found is not None:
                 await self._record_sent(row, found.channel, found.ts, recovered=True)
@@ -484,7 +533,7 @@ class Drain:
             except DeliveryError as exc:
                 if exc.retry_after is not None and not exc.permanent:
                     self.pacer.pause(exc.retry_after)
-                    self.deps.metrics.errors.labels(where="outbox.ratelimited").inc()
+                    self.deps.metrics.outbox.labels(result="ratelimited").inc()
                     continue  # same row, after Slack's Retry-After
                 await self._handle_error(row, exc)
                 return
@@ -500,7 +549,7 @@ class Drain:
     async def _record_sent(
         self, row: _Claimed, channel: str, ts: str, *, recovered: bool = False
     ) -> None:
-        async with self._write() as session:
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == row.id)
@@ -523,14 +572,18 @@ class Drain:
                     .where(Person.id == row.person_id)
                     .values(dm_channel_id=channel)
                 )
+
+        await self._persist(work)
         if recovered:
             self.stats.recovered += 1
         else:
             self.stats.sent += 1
+        self.deps.metrics.outbox.labels(result="recovered" if recovered else "sent").inc()
 
     async def _fail(self, row: _Claimed, reason: str) -> None:
         """A permanent failure: recorded with its reason, the person or channel marked, never retried."""
-        async with self._write() as session:
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == row.id)
@@ -556,24 +609,35 @@ class Drain:
                     .where(Community.id == row.community_id, Community.channel_id == row.channel_id)
                     .values(channel_status=_CHANNEL_GONE[reason], archived_at=utcnow())
                 )
+
+        await self._persist(work)
         self.stats.failed += 1
+        self.deps.metrics.outbox.labels(result="failed").inc()
         logger.info("outbox row %s failed for good: %s", row.id, reason)
 
     async def _finish(self, row: _Claimed, status: OutboxStatus, reason: str) -> None:
-        async with self._write() as session:
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == row.id)
                 .values(status=status, last_error=reason)
             )
 
-    async def _retry(self, row: _Claimed, reason: str) -> None:
+        await self._persist(work)
+
+    async def _retry(
+        self, row: _Claimed, reason: str, *, suspect_since: datetime | None = None
+    ) -> None:
         attempts = row.attempts + 1
         if attempts >= MAX_ATTEMPTS:
             await self._fail(row, f"gave_up:{reason}")
             return
         wait = min(2 ** (attempts - 1), 300) * (1 + random.random() / 2)
-        async with self._write() as session:
+        if reason in AMBIGUOUS:  # Slack may still be posting it: look for it later, first
+            wait = max(wait, self.ambiguous_wait)
+            suspect_since = suspect_since or row.claimed_at or utcnow()
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == row.id)
@@ -583,13 +647,17 @@ class Drain:
                     last_error=reason[:200],
                     next_attempt_at=utcnow() + timedelta(seconds=wait),
                     claimed_by=None,
-                    claimed_at=None,
+                    # set after a send with no answer: the next claim checks the channel first
+                    claimed_at=suspect_since,
                 )
             )
+
+        await self._persist(work)
         self.stats.retried += 1
+        self.deps.metrics.outbox.labels(result="retried").inc()
 
     async def _defer(self, row: _Claimed, until: datetime) -> None:
-        async with self._write() as session:
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 sa.update(Outbox)
                 .where(Outbox.id == row.id)
@@ -600,7 +668,18 @@ class Drain:
                     claimed_at=None,
                 )
             )
+
+        await self._persist(work)
         self.stats.deferred += 1
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (restart, fail-over), as opposed to a bug."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return isinstance(exc, OSError | ConnectionError | TimeoutError | sa.exc.TimeoutError)
 
 
 # --- status -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+from aiohttp import ClientConnectorError, ClientOSError, ServerConnectionError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -56,7 +57,15 @@ def make_web_client(
     On the request path (`background=False`) retries are few and short so a reply is not held
     for minutes; background senders (the outbox) handle 429 themselves to pace whole fan-outs.
     """
-    handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=2)]
+    # In the background only a refused connection is retried here: the request never left, so
+    # it cannot be doubled. A dropped connection or a timeout may have posted it: the outbox
+    # looks in the channel before sending such a message again.
+    connection_errors: list[type[Exception]] = (
+        [ClientConnectorError] if background else [ServerConnectionError, ClientOSError]
+    )
+    handlers: list[Any] = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2, error_types=connection_errors)
+    ]
     if not background:
         handlers += [
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),

@@ -55,6 +55,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
+    run(requests=args.requests, database_url=args.database_url)
+
+
+def run(*, requests: int = 1000, database_url: str | None = None) -> dict:
+    """Measure both servers, print the table, return the figures (medians, p99s, ratios)."""
     emu_port, bot_port, bare_port = free_port(), free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emu_port}"
     env = {
@@ -66,7 +71,7 @@ def main() -> None:
         "COP_PROGRAMME_MANAGERS": "U0CAMILLE",
     }
     with tempfile.TemporaryDirectory() as tmp:
-        env["COP_DATABASE_URL"] = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        env["COP_DATABASE_URL"] = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         emulator = start(
             [PYTHON, "-m", "bot.slack.emulator", "--port", str(emu_port)],
             url=f"{emulator_url}/api/api.test",
@@ -100,7 +105,7 @@ def main() -> None:
             results = {}
             for name, port in (("bare Bolt", bare_port), ("cop-bot", bot_port)):
                 results[name] = summary(
-                    measure(f"http://127.0.0.1:{port}/slack/events", emulator_url, args.requests)
+                    measure(f"http://127.0.0.1:{port}/slack/events", emulator_url, requests)
                 )
             ratio_median = results["cop-bot"]["median_ms"] / results["bare Bolt"]["median_ms"]
             ratio_p99 = results["cop-bot"]["p99_ms"] / results["bare Bolt"]["p99_ms"]
@@ -110,9 +115,14 @@ def main() -> None:
                     f"{name:<12}{s['n']:>6.0f}{s['median_ms']:>12.2f}{s['p99_ms']:>10.2f}{s['max_ms']:>10.2f}"
                 )
             print(f"ratio cop-bot / bare Bolt: median {ratio_median:.2f}x, p99 {ratio_p99:.2f}x")
-            print(
-                json.dumps({"bench": "ack", **{k.replace(" ", "_"): v for k, v in results.items()}})
-            )
+            figures = {
+                "bench": "ack",
+                **{k.replace(" ", "_").replace("-", "_"): v for k, v in results.items()},
+                "ratio_median": ratio_median,
+                "ratio_p99": ratio_p99,
+            }
+            print(json.dumps(figures))
+            return figures
         finally:
             for proc in reversed(procs):
                 stop(proc)

@@ -41,7 +41,7 @@ from tests.perf.common import PYTHON, ROOT, SECRET, free_port, signed_command, s
 MANAGER = "U0CAMILLE"
 
 
-async def prepare(url: str, regenerate: bool) -> str:
+async def prepare(url: str, regenerate: bool, **scale: int) -> str:
     engine = db.make_engine(url)
     await db.upgrade(engine)
     sessions = db.make_sessionmaker(engine)
@@ -58,7 +58,7 @@ async def prepare(url: str, regenerate: bool) -> str:
             else:
                 for table in reversed(Base.metadata.sorted_tables):
                     await conn.execute(table.delete())
-        summary_ = await large.generate(sessions, workspace_id="T0COP")
+        summary_ = await large.generate(sessions, workspace_id="T0COP", **scale)
         line = f"generated: {summary_.line()}"
     await engine.dispose()
     return line
@@ -130,13 +130,33 @@ def show(title: str, results: dict[str, Any]) -> None:
             )
 
 
-async def main_async(args: argparse.Namespace) -> None:
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process: its peak resident memory so far, in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench-health.db'}"
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     started = time.perf_counter()
     print(f"backend: {backend}")
-    print(await prepare(db_url(url), args.regenerate), f"({time.perf_counter() - started:.1f}s)")
+    scale = {
+        k: v
+        for k, v in (
+            ("communities", args.communities),
+            ("people_count", args.people),
+            ("months", args.months),
+        )
+        if v
+    }
+    print(
+        await prepare(db_url(url), args.regenerate, **scale),
+        f"({time.perf_counter() - started:.1f}s)",
+    )
 
     emulator = SlackEmulator(default_workspace())
     await emulator.start()
@@ -170,22 +190,24 @@ async def main_async(args: argparse.Namespace) -> None:
         show("/cop santé — programme overview (220 communities)", programme)
         community = await series(emulator, bot_url, "santé cop-001", args.requests, args.burst)
         show("/cop santé cop-001 — one community's view", community)
+        rss = peak_rss_mb(bot.pid)
+        print(f"cop serve peak resident memory (VmHWM): {rss:.0f} MB")
         print(
             "\ntargets: ack p99 < 300 ms, full message < 2000 ms — programme sequential: "
             f"ack p99 {programme['sequential']['ack']['p99_ms']:.1f} ms, message p99 "
             f"{programme['sequential']['message']['p99_ms']:.1f} ms"
         )
-        print(
-            json.dumps(
-                {
-                    "bench": "health",
-                    "backend": backend,
-                    "snapshot_job_s": job,
-                    "programme": programme,
-                    "community": community,
-                }
-            )
-        )
+        figures = {
+            "bench": "health",
+            "backend": backend,
+            "scale": scale or "large demo (220 communities, 30,000 people, 12 months)",
+            "snapshot_job_s": job,
+            "programme": programme,
+            "community": community,
+            "serve_peak_rss_mb": rss,
+        }
+        print(json.dumps(figures))
+        return figures
     finally:
         await asyncio.to_thread(stop, bot)
         await emulator.stop()
@@ -198,12 +220,38 @@ def db_url(url: str) -> str:
     return normalise_database_url(url)
 
 
+def run(
+    *,
+    requests: int = 30,
+    burst: int = 10,
+    database_url: str | None = None,
+    regenerate: bool = False,
+    communities: int | None = None,
+    people: int | None = None,
+    months: int | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark (smaller than the large demo when sizes are given), return its figures."""
+    args = argparse.Namespace(
+        requests=requests,
+        burst=burst,
+        database_url=database_url,
+        regenerate=regenerate,
+        communities=communities,
+        people=people,
+        months=months,
+    )
+    return asyncio.run(main_async(args))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--burst", type=int, default=10)
     parser.add_argument("--database-url")
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--communities", type=int, help="fewer than the large demo's 220")
+    parser.add_argument("--people", type=int, help="fewer than the large demo's 30,000")
+    parser.add_argument("--months", type=int, help="fewer than the large demo's 12")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -134,7 +134,7 @@ async def blast(url: str, n: int, concurrency: int) -> float:
         return time.perf_counter() - started
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace) -> dict:
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench-ingest.db'}"
     from bot.config import normalise_database_url
@@ -208,24 +208,28 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"  cop-bot                  {n / bot_counted_s:>8.0f} events/s counted (committed)")
         print(f"  ratio cop-bot counted / bare Bolt acked: {bare_s / bot_counted_s:.2f}")
         print(f"  counted exactly once: {final == n} ({final} of {n}); target ≥ 500 events/s")
-        print(
-            json.dumps(
-                {
-                    "bench": "ingest",
-                    "backend": backend,
-                    "events": n,
-                    "bare_acked_per_s": n / bare_s,
-                    "bot_acked_per_s": n / bot_ack_s,
-                    "bot_counted_per_s": n / bot_counted_s,
-                    "exactly_once": final == n,
-                }
-            )
-        )
+        figures = {
+            "bench": "ingest",
+            "backend": backend,
+            "events": n,
+            "bare_acked_per_s": n / bare_s,
+            "bot_acked_per_s": n / bot_ack_s,
+            "bot_counted_per_s": n / bot_counted_s,
+            "exactly_once": final == n,
+        }
+        print(json.dumps(figures))
+        return figures
     finally:
         await asyncio.to_thread(stop, bare)
         await asyncio.to_thread(stop, bot)
         await emulator.stop()
         tmp.cleanup()
+
+
+def run(*, events: int = 3000, concurrency: int = 32, database_url: str | None = None) -> dict:
+    """Run the benchmark, print its table, return its figures."""
+    args = argparse.Namespace(events=events, concurrency=concurrency, database_url=database_url)
+    return asyncio.run(main_async(args))
 
 
 def main() -> None:

@@ -84,7 +84,7 @@ def serve_emulator(members: int, per_minute: int, conn: Connection) -> None:
     asyncio.run(run())
 
 
-async def main(members: int, scale: int) -> None:
+async def main(members: int, scale: int, database_url: str | None = None) -> dict:
     per_minute = SLACK_PER_MINUTE * scale
     workspace = large_workspace(members, 1, seed=1)  # the same seed as the emulator's
     here, there = Pipe()
@@ -92,7 +92,9 @@ async def main(members: int, scale: int) -> None:
     slack.start()
     api_url = here.recv()
     with tempfile.TemporaryDirectory() as folder:
-        url = await fresh_database(os.environ.get("COP_BENCH_DATABASE_URL"), Path(folder))
+        url = await fresh_database(
+            database_url or os.environ.get("COP_BENCH_DATABASE_URL"), Path(folder)
+        )
         settings = load_settings(
             {
                 "SLACK_BOT_TOKEN": workspace.bot_token,
@@ -156,6 +158,27 @@ async def main(members: int, scale: int) -> None:
         f"duplicates: {report['duplicates']}"
     )
     print(f"outbox not sent      {left}; stats {stats}")
+    return {
+        "bench": "pulse",
+        "backend": make_url(url).get_backend_name(),
+        "members": len(ids),
+        "reachable": reachable,
+        "per_minute": per_minute,
+        "planning_s": planned - started,
+        "drain_s": drain_time,
+        "span_s": report["span"],
+        "minimum_s": minimum,
+        "ratio": drain_time / minimum,
+        "delivered": report["ok"],
+        "limited": report["limited"],
+        "duplicates": report["duplicates"],
+        "not_sent": left,
+    }
+
+
+def run(*, members: int = 30_000, scale: int = 25, database_url: str | None = None) -> dict:
+    """Run the benchmark, print its figures, return them."""
+    return asyncio.run(main(members, scale, database_url))
 
 
 if __name__ == "__main__":

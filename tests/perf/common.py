@@ -61,12 +61,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def signed_command(
-    text: str, *, user: str, channel: str, response_url: str, secret: str = SECRET
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    response_url: str,
+    secret: str = SECRET,
+    team: str = "T0COP",
 ) -> tuple[bytes, dict[str, str]]:
     body = urlencode(
         {
             "token": "x",
-            "team_id": "T0COP",
+            "team_id": team,
             "team_domain": "cop",
             "channel_id": channel,
             "channel_name": "general",
