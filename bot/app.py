@@ -43,6 +43,7 @@ def build_deps(config: Config) -> Deps:
         messenger=SlackMessenger(background_client),
         metrics=Metrics(),
         web_client=web_client,
+        database=db.Availability(engine),
     )
 
 
@@ -120,6 +121,15 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
         if not _well_formed(body, content_type):
             metrics.requests.labels(kind="malformed", status="400").inc()
             return JSONResponse({"error": "malformed request body"}, status_code=400)
+        if (
+            kind == "event_callback"
+            and deps.database is not None
+            and not await deps.database.is_up()
+        ):
+            # Slack does not redeliver an event we acknowledged: refuse it while we cannot
+            # record it, and Slack tries again (~1 min, then ~5 min later) with the same id.
+            metrics.requests.labels(kind=kind, status="503").inc()
+            return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
         response = await handler.handle(request)
         metrics.requests.labels(kind=kind, status=str(response.status_code)).inc()
         metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)

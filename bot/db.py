@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_LOCK = 0x636F_6D69  # "comi"
 
@@ -83,3 +87,47 @@ async def check(engine: AsyncEngine) -> None:
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(sa.text("SELECT 1"))
+
+
+class Availability:
+    """Whether the database answers, as last seen by this process.
+
+    Listeners mark it down when a write fails for want of the database; while it is down the
+    HTTP endpoint answers Slack's events with 503 so that Slack redelivers them later (it does
+    not retry an event we acknowledged with 200). A probe, at most once a second, brings it back.
+    """
+
+    PROBE_EVERY = 1.0
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.down_since: float | None = None
+        self._last_probe = 0.0
+        self._probe_lock = asyncio.Lock()
+
+    def mark_down(self) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            logger.warning("database unavailable: answering Slack events with 503 until it is back")
+
+    def mark_up(self) -> None:
+        """A write just succeeded: the database is back."""
+        if self.down_since is not None:
+            logger.warning("database back after %.1f s", time.monotonic() - self.down_since)
+            self.down_since = None
+
+    async def is_up(self) -> bool:
+        if self.down_since is None:
+            return True
+        async with self._probe_lock:
+            if self.down_since is None:
+                return True
+            if time.monotonic() - self._last_probe < self.PROBE_EVERY:
+                return False
+            self._last_probe = time.monotonic()
+            try:
+                await asyncio.wait_for(ping(self.engine), 1.0)
+            except Exception:
+                return False
+            self.mark_up()
+            return True

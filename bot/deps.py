@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Config
+from bot.db import Availability
 from bot.metrics import Metrics
 from bot.ports import Directory, Messenger
 
@@ -24,6 +25,7 @@ class Deps:
     messenger: Messenger
     metrics: Metrics
     web_client: Any  # the Slack Web API client, for handlers and the Slack adapter only
+    database: Availability | None = None  # set by the composition root
     # how many /cop commands are worked on at once (the rest queue): below the database pool size
     command_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(COMMAND_SLOTS)

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import activity
 from bot.deps import Deps
 from handlers.commands import Subcommand
-from handlers.context import workspace_of
+from handlers.context import DATABASE_DOWN, workspace_of
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ SUBCOMMANDS: list[Subcommand] = []
 
 BATCH_DELAY = 0.02  # seconds an event may wait for companions
 BATCH_MAX = 400
+HOLD_MAX = 50_000  # events kept in memory while the database is away
 
 
 class Batcher:
@@ -38,6 +39,7 @@ class Batcher:
         self._timer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()  # strong refs until done
+        self._retry: asyncio.Task[None] | None = None
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
@@ -57,8 +59,8 @@ class Batcher:
         while True:
             await asyncio.sleep(BATCH_DELAY)
             await self.flush()
-            if not self.pending:
-                return
+            if not self.pending or (self._retry is not None and not self._retry.done()):
+                return  # done, or events are held and the retry loop owns them
 
     async def flush(self) -> None:
         async with self._lock:  # one writer at a time: SQLite has one anyway
@@ -77,15 +79,46 @@ class Batcher:
                             observed=items,
                             default_tz=self.deps.programme.timezone,
                         )
+                except DATABASE_DOWN as exc:
+                    # keep them (event ids make a retry safe) and refuse new events meanwhile
+                    if self.deps.database is not None:
+                        self.deps.database.mark_down()
+                    self._hold(workspace_id, items, exc)
+                    continue
                 except Exception:
                     logger.exception("could not count %d activity events", len(items))
                     self.deps.metrics.events.labels(type="activity", result="failed").inc(
                         len(items)
                     )
                     continue
+                if self.deps.database is not None:
+                    self.deps.database.mark_up()
                 metrics = self.deps.metrics.events
                 metrics.labels(type="activity", result="handled").inc(counted)
                 metrics.labels(type="activity", result="ignored").inc(len(items) - counted)
+
+    def _hold(self, workspace_id: str, items: list[activity.Observed], exc: BaseException) -> None:
+        """Put events back for a later try, within a bounded memory; count what must be dropped."""
+        room = HOLD_MAX - len(self.pending)
+        kept, dropped = items[:room], items[room:] if room > 0 else items
+        if room <= 0:
+            kept = []
+        self.pending[:0] = [(workspace_id, o) for o in kept]
+        logger.warning(
+            "database unavailable (%r): %d activity events held for a retry", exc, len(kept)
+        )
+        if dropped:
+            logger.error("activity buffer full: %d events dropped", len(dropped))
+            self.deps.metrics.events.labels(type="activity", result="failed").inc(len(dropped))
+        if self.pending and (self._retry is None or self._retry.done()):
+            self._retry = self._spawn(self._retry_later())
+
+    async def _retry_later(self) -> None:
+        delay = 0.5
+        while self.pending:
+            await asyncio.sleep(delay)
+            await self.flush()
+            delay = min(delay * 2, 10.0)
 
 
 _BATCHERS: dict[int, tuple[Deps, Batcher]] = {}

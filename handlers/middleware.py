@@ -11,6 +11,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.deps import Deps
 from bot.i18n import translate
+from handlers.context import DATABASE_DOWN
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ async def handle_error(error: Exception, body: dict[str, Any], context: AsyncBol
     """Log with the traceback, count it, and tell the user briefly — never show a stack trace."""
     logger.exception("unhandled error in a listener", exc_info=error)
     deps: Deps | None = context.get("deps")
+    if deps is not None and deps.database is not None and isinstance(error, DATABASE_DOWN):
+        deps.database.mark_down()
     if deps is not None:
         deps.metrics.errors.labels(
             where=str(body.get("type") or body.get("command") or "unknown")

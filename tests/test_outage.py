@@ -1,0 +1,54 @@
+"""Events while the database is away: none lost — held and retried, or refused so Slack redelivers."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot import db
+from tests import factories
+from tests.conftest import Bot, eventually
+from tests.test_activity import counters, message_event
+
+
+async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator)
+    deps = bot.deps
+    healthy_sessions, healthy_engine = deps.sessions, deps.engine
+    broken = db.make_engine(
+        "sqlite+aiosqlite:////nonexistent-dir/cop.db"
+        if healthy_engine.url.get_backend_name() == "sqlite"
+        else healthy_engine.url.set(port=1).render_as_string(hide_password=False)
+    )
+    assert deps.database is not None
+    # the database goes away
+    object.__setattr__(deps, "sessions", db.make_sessionmaker(broken))
+    deps.database.engine = broken
+    first = await bot.slack.event(message_event(bot, user="U0LUCAS", channel="C0DATA"))
+    assert first.status_code == 200  # acknowledged before the write was tried: held in memory
+    await eventually(lambda: deps.database.down_since is not None)
+    refused = await bot.slack.event(message_event(bot, user="U0CHLOE", channel="C0DATA"))
+    assert refused.status_code == 503  # Slack will redeliver this one
+    refused_id = bot.slack.last_event_id
+    async with httpx.AsyncClient() as http:
+        assert (
+            await http.get(f"{bot.url}/healthz")
+        ).status_code == 200  # /healthz uses deps.engine
+    # the database comes back
+    object.__setattr__(deps, "sessions", healthy_sessions)
+    deps.database.engine = healthy_engine
+    await eventually(lambda: _counted(bot, {"U0LUCAS": (1, 0, 0)}), timeout=20)
+    # Slack's redelivery of the refused event (same id) is accepted and counted, once
+    redelivered = await bot.slack.event(
+        message_event(bot, user="U0CHLOE", channel="C0DATA"), event_id=refused_id, retry_num=1
+    )
+    assert redelivered.status_code == 200
+    again = await bot.slack.event(
+        message_event(bot, user="U0CHLOE", channel="C0DATA"), event_id=refused_id, retry_num=2
+    )
+    assert again.status_code == 200
+    await eventually(lambda: _counted(bot, {"U0LUCAS": (1, 0, 0), "U0CHLOE": (1, 0, 0)}))
+    await broken.dispose()
+
+
+async def _counted(bot: Bot, expected: dict[str, tuple[int, int, int]]) -> bool:
+    return await counters(bot) == expected
