@@ -22,6 +22,7 @@ from bot.models import (
 )
 
 RUNNERS = (Role.LEADER, Role.CORE_TEAM)
+MAX_COMMUNITIES = 20  # a Home is one screen; the rest is counted, not listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Home:
     events: tuple[HomeEvent, ...]
     polls: tuple[HomePoll, ...]
     programme: ProgrammeSummary | None
+    more_communities: int = 0  # communities of the person beyond those listed
 
 
 async def programme_summary(
@@ -109,14 +111,24 @@ async def load(
     is_manager: bool,
     now: datetime,
     max_events: int = 8,
+    max_communities: int = MAX_COMMUNITIES,
 ) -> Home:
-    """Everything the Home tab of one person shows; managers also get the programme line."""
+    """Everything the Home tab of one person shows; managers also get the programme line.
+
+    Those they run come first; past `max_communities` they are only counted (a manager may
+    belong to hundreds, and each listed one costs a charter lookup and two blocks).
+    """
     person = await people.find(session, workspace_id=workspace_id, slack_user_id=slack_user_id)
     memberships = await communities.memberships_of(session, person_id=person.id) if person else []
+    active = [
+        (membership, community)
+        for membership, community in memberships
+        if community.channel_status == ChannelStatus.OK
+    ]
+    # stable sort: runners first, each group still by name
+    active.sort(key=lambda row: not (is_manager or row[0].role in RUNNERS))
     mine: list[HomeCommunity] = []
-    for membership, community in memberships:
-        if community.channel_status != ChannelStatus.OK:
-            continue
+    for membership, community in active[:max_communities]:
         charter = await charters.current(session, community_id=community.id)
         mine.append(
             HomeCommunity(
@@ -130,8 +142,8 @@ async def load(
                 ),
             )
         )
-    ids = [c.id for c in mine]
-    names = {c.id: c.name for c in mine}
+    ids = [community.id for _, community in active]
+    names = {community.id: community.name for _, community in active}
     ahead = await events.upcoming(session, community_ids=ids, now=now, limit=max_events)
     home_events = []
     for event in ahead:
@@ -170,5 +182,35 @@ async def load(
         await programme_summary(session, workspace_id=workspace_id, now=now) if is_manager else None
     )
     return Home(
-        communities=tuple(mine), events=tuple(home_events), polls=tuple(polls), programme=summary
+        communities=tuple(mine),
+        events=tuple(home_events),
+        polls=tuple(polls),
+        programme=summary,
+        more_communities=len(active) - len(mine),
     )
+
+
+async def audience(
+    session: AsyncSession, *, community_id: int, runners_only: bool = False, limit: int = 200
+) -> list[str]:
+    """Whose Home shows this community's events (its members) or charter flag (its runners).
+
+    Runners first, then members, at most `limit`: a Home refresh is a courtesy to people who
+    may be looking at it; anyone else gets a fresh Home when they next open the tab.
+    """
+    query = (
+        sa.select(Person.slack_user_id)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.community_id == community_id,
+            Membership.left_at.is_(None),
+            Person.is_bot.is_(False),
+            Person.deleted.is_(False),
+            Person.erased_at.is_(None),
+        )
+    )
+    if runners_only:
+        query = query.where(Membership.role.in_(RUNNERS))
+    is_runner = sa.case((Membership.role.in_(RUNNERS), 0), else_=1)
+    rows = await session.scalars(query.order_by(is_runner, Person.id).limit(limit))
+    return list(rows)

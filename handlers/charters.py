@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
-from bot import charters, communities, people
+from bot import charters, communities
 from bot.audit import record
 from bot.deps import Deps
-from bot.errors import CopError, InvalidFields, NotAllowed
+from bot.errors import CopError, InvalidFields
 from bot.i18n import Translator, translate
 from bot.models import utcnow
 from bot.permissions import Action, Actor, require
 from bot.slack.blocks import charter as screens
+from bot.slack.blocks.common import blocks_json
+from bot.slack.blocks.home import CHARTER_EDIT
+from handlers import home
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import Caller, load_caller, workspace_of
+from handlers.context import Caller, caller_of, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +36,6 @@ PUBLIC_FLAGS = {"--public", "--publique", "--canal", "--channel"}
 
 
 # --- helpers shared by the leaders' handlers --------------------------------------------------------
-
-
-def blocks_json(blocks: list[Any]) -> list[dict[str, Any]]:
-    return [b.to_dict() if hasattr(b, "to_dict") else b for b in blocks]
 
 
 async def tell_user(
@@ -61,23 +62,62 @@ async def tell_user(
         logger.warning("could not reach %s", user, exc_info=True)
 
 
-async def caller_of(deps: Deps, body: dict[str, Any], channel_id: str | None = None) -> Caller:
-    user = body.get("user", {})
-    return await load_caller(
-        deps,
-        workspace_id=workspace_of(body),
-        user_id=user.get("id") or body.get("user_id", ""),
-        channel_id=channel_id,
+async def answer_click(
+    client: AsyncWebClient, respond: AsyncRespond, *, caller: Caller, text: str
+) -> None:
+    """A private answer to whoever clicked: under the clicked message when Slack gave a
+    response_url, else (a button on the Home tab) by DM."""
+    if respond.response_url:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+    else:
+        await tell_user(client, user=caller.user_id, text=text)
+
+
+def refusal(caller: Caller, exc: CopError) -> str:
+    """An expected refusal, in the caller's language."""
+    return caller.t(exc.key, **exc.params)
+
+
+ModalOpener = Callable[..., Awaitable[None]]
+
+
+async def open_from_command(opener: ModalOpener, req: CommandRequest) -> None:
+    """`/cop charter` or `/cop event` typed in a community channel: that community's modal."""
+    await opener(
+        req.deps,
+        req.client,
+        actor=req.caller.actor,
+        t=req.t,
+        community_id=req.require_community().id,
+        trigger_id=req.trigger_id,
     )
 
 
-async def zone_of(deps: Deps, caller: Caller) -> str:
-    """The reader's zone (Slack profile), else the programme's."""
-    async with deps.sessions() as session:
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+async def open_from_button(
+    opener: ModalOpener,
+    *,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    deps: Deps,
+    **target: int,
+) -> None:
+    """A button that opens a leaders' modal (charter, event). The button carries only ids, so the
+    opener checks the permission again; a refusal is answered privately."""
+    await ack()
+    caller = await caller_of(deps, body)
+    try:
+        await opener(
+            deps,
+            client,
+            actor=caller.actor,
+            t=caller.t,
+            trigger_id=body["trigger_id"],
+            **target,
         )
-    return (person.tz if person and person.tz else None) or deps.programme.timezone
+    except CopError as exc:
+        await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
 
 
 def community_translator(deps: Deps, language: str | None) -> Translator:
@@ -128,16 +168,9 @@ async def open_modal(
 
 async def handle_charter(req: CommandRequest) -> None:
     word = req.args[0].lower() if req.args else ""
-    community = req.require_community()
+    req.require_community()  # every sub-command answers in a community channel only
     if word in EDIT_WORDS:
-        await open_modal(
-            req.deps,
-            req.client,
-            actor=req.caller.actor,
-            t=req.t,
-            community_id=community.id,
-            trigger_id=req.trigger_id,
-        )
+        await open_from_command(open_modal, req)
     elif word in SHOW_WORDS:
         await show(req, public=any(a.lower() in PUBLIC_FLAGS for a in req.args[1:]))
     elif word in HISTORY_WORDS:
@@ -245,11 +278,8 @@ async def handle_submit(
     except IntegrityError:
         # the same modal sent twice at once: the other request saved it
         return
-    except NotAllowed as exc:
-        await tell_user(client, user=caller.user_id, text=t(exc.key, **exc.params))
-        return
     except CopError as exc:
-        await tell_user(client, user=caller.user_id, text=t(exc.key, **exc.params))
+        await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
         return
     key = "charter.saved" if saved.created else "charter.unchanged"
     await tell_user(
@@ -258,25 +288,36 @@ async def handle_submit(
         channel=channel,
         text=t(key, version=saved.version, name=name),
     )
+    if saved.created:
+        # the "charter to review" flag on the Homes of those who run the community
+        await home.refresh_community(
+            deps,
+            client,
+            workspace_id=caller.workspace_id,
+            community_id=community_id,
+            author=caller.user_id,
+            runners_only=True,
+        )
 
 
 async def handle_home_edit(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    deps: Deps,
 ) -> None:
     """'Edit charter' on the App Home: no channel context, the button carries the community id."""
-    await ack()
-    caller = await caller_of(deps, body)
-    try:
-        await open_modal(
-            deps,
-            client,
-            actor=caller.actor,
-            t=caller.t,
-            community_id=int(action["value"]),
-            trigger_id=body["trigger_id"],
-        )
-    except CopError as exc:
-        await tell_user(client, user=caller.user_id, text=caller.t(exc.key, **exc.params))
+    await open_from_button(
+        open_modal,
+        ack=ack,
+        body=body,
+        client=client,
+        respond=respond,
+        deps=deps,
+        community_id=int(action["value"]),
+    )
 
 
 SUBCOMMANDS: list[Subcommand] = [
@@ -286,7 +327,5 @@ SUBCOMMANDS: list[Subcommand] = [
 
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
-    from bot.slack.blocks.home import CHARTER_EDIT
-
     app.view(screens.MODAL)(handle_submit)
     app.action(CHARTER_EDIT)(handle_home_edit)

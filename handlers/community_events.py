@@ -29,16 +29,20 @@ from bot.i18n import Translator, language_of, translate
 from bot.models import Event, EventStatus, utcnow
 from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import event as screens
+from bot.slack.blocks.common import blocks_json, modal_metadata
 from bot.slack.blocks.home import EVENT_NEW
+from handlers import home
 from handlers.charters import (
-    blocks_json,
-    caller_of,
+    answer_click,
     community_translator,
     field_errors,
+    open_from_button,
+    open_from_command,
+    refusal,
     tell_user,
-    zone_of,
 )
 from handlers.commands import CommandRequest, Subcommand
+from handlers.context import Caller, caller_of, zone_of
 from rituals import outbox
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,15 @@ def ics_domain(workspace_id: str) -> str:
 
 async def load_view(session: AsyncSession, deps: Deps, event: Event) -> EventView:
     return await events.view(session, event=event, default_tz=deps.programme.timezone)
+
+
+async def event_to_manage(session: AsyncSession, caller: Caller, event_id: int) -> Event:
+    """The event, once the caller is allowed to manage its community's events."""
+    event = await events.get(session, workspace_id=caller.workspace_id, event_id=event_id)
+    await require(
+        session, actor=caller.actor, action=Action.MANAGE_EVENTS, community_id=event.community_id
+    )
+    return event
 
 
 # --- opening the modal ------------------------------------------------------------------------
@@ -107,16 +120,9 @@ async def open_modal(
 
 async def handle_event(req: CommandRequest) -> None:
     word = req.args[0].lower() if req.args else ""
-    community = req.require_community()
+    req.require_community()  # every sub-command answers in a community channel only
     if word in NEW_WORDS:
-        await open_modal(
-            req.deps,
-            req.client,
-            actor=req.caller.actor,
-            t=req.t,
-            community_id=community.id,
-            trigger_id=req.trigger_id,
-        )
+        await open_from_command(open_modal, req)
     elif word in LIST_WORDS:
         await show_list(req)
     else:
@@ -162,14 +168,17 @@ async def show_list(req: CommandRequest) -> None:
 # --- announcement, calendar file, notices ---------------------------------------------------------
 
 
-async def post_announcement(deps: Deps, client: AsyncWebClient, event: EventView) -> str | None:
+def announcement(deps: Deps, event: EventView) -> dict[str, Any]:
+    """The announcement's text and blocks, in the community's language, as it stands now."""
     t = community_translator(deps, event.community_language)
     text, blocks = screens.build_announcement(t, event, now=utcnow())
+    return {"channel": event.channel_id, "text": text, "blocks": blocks_json(blocks)}
+
+
+async def post_announcement(deps: Deps, client: AsyncWebClient, event: EventView) -> str | None:
     assert event.channel_id is not None
     try:
-        response = await client.chat_postMessage(
-            channel=event.channel_id, text=text, blocks=blocks_json(blocks)
-        )
+        response = await client.chat_postMessage(**announcement(deps, event))
     except SlackApiError:
         logger.warning("could not announce event %s", event.id, exc_info=True)
         return None
@@ -180,12 +189,8 @@ async def refresh_announcement(deps: Deps, client: AsyncWebClient, event: EventV
     """chat.update the announcement in place (counts, changes, cancellation, attendance)."""
     if not event.channel_id or not event.message_ts:
         return
-    t = community_translator(deps, event.community_language)
-    text, blocks = screens.build_announcement(t, event, now=utcnow())
     try:
-        await client.chat_update(
-            channel=event.channel_id, ts=event.message_ts, text=text, blocks=blocks_json(blocks)
-        )
+        await client.chat_update(ts=event.message_ts, **announcement(deps, event))
     except SlackApiError:
         logger.warning("could not update the announcement of event %s", event.id, exc_info=True)
 
@@ -236,7 +241,78 @@ async def owe_notices(
     return told
 
 
+async def refresh_homes(
+    deps: Deps, client: AsyncWebClient, caller: Caller, event: EventView
+) -> None:
+    """The event list on the Homes of the author and the community's members (best effort)."""
+    await home.refresh_community(
+        deps,
+        client,
+        workspace_id=caller.workspace_id,
+        community_id=event.community_id,
+        author=caller.user_id,
+    )
+
+
 # --- the modal's submission ------------------------------------------------------------------------
+
+
+async def _change(
+    session: AsyncSession, deps: Deps, caller: Caller, event_id: int, schedule: events.Schedule
+) -> tuple[EventView, int]:
+    """Edit or reschedule; those who said going are owed a notice. Returns (event, told)."""
+    event = await event_to_manage(session, caller, event_id)
+    if not await events.update(session, event=event, schedule=schedule):
+        raise CopError("event.unchanged")
+    shown = await load_view(session, deps, event)
+    told = await owe_notices(
+        session, deps, shown, workspace_id=caller.workspace_id, cancelled=False
+    )
+    return shown, told
+
+
+async def _create(
+    session: AsyncSession,
+    deps: Deps,
+    caller: Caller,
+    community_id: int,
+    schedule: events.Schedule,
+    key: str,
+) -> EventView | None:
+    """A new event in the community's channel; None when this submission was already recorded."""
+    await require(
+        session, actor=caller.actor, action=Action.MANAGE_EVENTS, community_id=community_id
+    )
+    community = await communities.get(
+        session, workspace_id=caller.workspace_id, community_id=community_id
+    )
+    result = await events.create(
+        session,
+        workspace_id=caller.workspace_id,
+        community_id=community_id,
+        schedule=schedule,
+        author_slack_user_id=caller.user_id,
+        submission_key=key,
+    )
+    if not result.created:
+        return None
+    result.event.channel_id = community.channel_id
+    return await load_view(session, deps, result.event)
+
+
+async def _announce(
+    deps: Deps, client: AsyncWebClient, caller: Caller, event: EventView
+) -> EventView | None:
+    """Post the announcement, remember where it is, then put the calendar file in its thread."""
+    ts = await post_announcement(deps, client, event)
+    if ts is None:
+        return None
+    async with deps.sessions.begin() as session:
+        row = await events.get(session, workspace_id=caller.workspace_id, event_id=event.id)
+        await events.set_message(session, event=row, channel_id=event.channel_id or "", ts=ts)
+        event = await load_view(session, deps, row)
+    await upload_ics(deps, client, event, workspace_id=caller.workspace_id)
+    return event
 
 
 async def handle_submit(
@@ -244,10 +320,9 @@ async def handle_submit(
 ) -> None:
     caller = await caller_of(deps, body)
     t = caller.t
-    now = utcnow()
-    meta = screens.metadata(view)
+    meta = modal_metadata(view)
     try:
-        schedule = events.validate(screens.parse(view), now=now)
+        schedule = events.validate(screens.parse(view), now=utcnow())
     except InvalidFields as exc:
         await ack(response_action="errors", errors=field_errors(t, exc, screens.field_block))
         return
@@ -256,88 +331,39 @@ async def handle_submit(
     try:
         async with deps.sessions.begin() as session:
             if event_id:
-                event = await events.get(
-                    session, workspace_id=caller.workspace_id, event_id=int(event_id)
-                )
-                await require(
-                    session,
-                    actor=caller.actor,
-                    action=Action.MANAGE_EVENTS,
-                    community_id=event.community_id,
-                )
-                if not await events.update(session, event=event, schedule=schedule):
-                    raise CopError("event.unchanged")
-                shown = await load_view(session, deps, event)
-                told = await owe_notices(
-                    session, deps, shown, workspace_id=caller.workspace_id, cancelled=False
-                )
-                created = False
+                shown, told = await _change(session, deps, caller, int(event_id), schedule)
             else:
-                community_id = int(meta["c"])
-                await require(
-                    session,
-                    actor=caller.actor,
-                    action=Action.MANAGE_EVENTS,
-                    community_id=community_id,
+                found = await _create(
+                    session, deps, caller, int(meta["c"]), schedule, submission_key(view)
                 )
-                community = await communities.get(
-                    session, workspace_id=caller.workspace_id, community_id=community_id
-                )
-                result = await events.create(
-                    session,
-                    workspace_id=caller.workspace_id,
-                    community_id=community_id,
-                    schedule=schedule,
-                    author_slack_user_id=caller.user_id,
-                    submission_key=submission_key(view),
-                )
-                if not result.created:
+                if found is None:
                     return  # the same modal submitted twice: already done
-                event = result.event
-                event.channel_id = community.channel_id
-                shown = await load_view(session, deps, event)
-                told, created = 0, True
+                shown, told = found, 0
             await record(
                 session,
                 workspace_id=caller.workspace_id,
                 actor=caller.user_id,
-                action="event.created" if created else "event.changed",
+                action="event.changed" if event_id else "event.created",
                 community_id=shown.community_id,
                 detail={"event": shown.id, "sequence": shown.sequence},
             )
     except CopError as exc:
-        await tell_user(client, user=caller.user_id, text=t(exc.key, **exc.params))
+        await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
         return
-    if created:
-        ts = await post_announcement(deps, client, shown)
-        if ts is None:
+    if event_id:
+        await refresh_announcement(deps, client, shown)
+        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+        text = t("event.changed", title=shown.title, count=told)
+    else:
+        announced = await _announce(deps, client, caller, shown)
+        if announced is None:
             await tell_user(client, user=caller.user_id, text=t("event.announce_failed"))
             return
-        async with deps.sessions.begin() as session:
-            row = await events.get(session, workspace_id=caller.workspace_id, event_id=shown.id)
-            await events.set_message(session, event=row, channel_id=shown.channel_id or "", ts=ts)
-            shown = await load_view(session, deps, row)
-        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
-        tz = await zone_of(deps, caller)
-        await tell_user(
-            client,
-            user=caller.user_id,
-            channel=shown.channel_id,
-            text=t(
-                "event.created",
-                title=shown.title,
-                when=screens.when_text(t, shown, tz, with_zone=True),
-            ),
-        )
-        return
-    await refresh_announcement(deps, client, shown)
-    await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
-    await tell_user(
-        client,
-        user=caller.user_id,
-        channel=shown.channel_id,
-        text=t("event.changed", title=shown.title, count=told),
-    )
+        shown = announced
+        when = screens.when_text(t, shown, await zone_of(deps, caller), with_zone=True)
+        text = t("event.created", title=shown.title, when=when)
+    await tell_user(client, user=caller.user_id, channel=shown.channel_id, text=text)
+    await refresh_homes(deps, client, caller, shown)
 
 
 # --- buttons -----------------------------------------------------------------------------------------
@@ -355,7 +381,6 @@ async def handle_rsvp(
     await ack()
     answer = next(a for a, action_id in screens.RSVP.items() if action_id == action["action_id"])
     caller = await caller_of(deps, body)
-    t = caller.t
     try:
         async with deps.sessions.begin() as session:
             event = await events.get(
@@ -366,9 +391,7 @@ async def handle_rsvp(
             )
             shown = await load_view(session, deps, event)
     except CopError as exc:
-        await respond(
-            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
-        )
+        await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         return
     if changed:
         await refresh_announcement(deps, client, shown)
@@ -380,11 +403,12 @@ async def handle_rsvp(
         if latest.counts != shown.counts:
             await refresh_announcement(deps, client, latest)
     tz = await zone_of(deps, caller)
-    await respond(
-        text=screens.rsvp_confirmation(t, shown, answer, tz=tz),
-        response_type="ephemeral",
-        replace_original=False,
-    )
+    text = screens.rsvp_confirmation(caller.t, shown, answer, tz=tz)
+    await answer_click(client, respond, caller=caller, text=text)
+    if changed:  # their answer shows on their Home
+        await home.refresh(
+            deps, client, workspace_id=caller.workspace_id, user_ids=[caller.user_id]
+        )
 
 
 async def handle_attendance_open(
@@ -398,18 +422,9 @@ async def handle_attendance_open(
     """Visible to everyone on the announcement, usable by leaders, core team and managers."""
     await ack()
     caller = await caller_of(deps, body)
-    t = caller.t
     try:
         async with deps.sessions() as session:
-            event = await events.get(
-                session, workspace_id=caller.workspace_id, event_id=int(action["value"])
-            )
-            await require(
-                session,
-                actor=caller.actor,
-                action=Action.MANAGE_EVENTS,
-                community_id=event.community_id,
-            )
+            event = await event_to_manage(session, caller, int(action["value"]))
             if event.status == EventStatus.CANCELLED:
                 raise CopError("event.is_cancelled", title=event.title)
             if event.starts_at > utcnow():
@@ -419,13 +434,11 @@ async def handle_attendance_open(
                 p.slack_user_id for p in await events.going(session, event_id=event.id)
             )
     except CopError as exc:
-        await respond(
-            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
-        )
+        await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         return
     await client.views_open(
         trigger_id=body["trigger_id"],
-        view=screens.build_attendance_modal(t, shown, suggested=suggested),
+        view=screens.build_attendance_modal(caller.t, shown, suggested=suggested),
     )
 
 
@@ -443,13 +456,7 @@ async def handle_attendance_submit(
     await ack()
     try:
         async with deps.sessions.begin() as session:
-            event = await events.get(session, workspace_id=caller.workspace_id, event_id=event_id)
-            await require(
-                session,
-                actor=caller.actor,
-                action=Action.MANAGE_EVENTS,
-                community_id=event.community_id,
-            )
+            event = await event_to_manage(session, caller, event_id)
             stored = await events.record_attendance(
                 session, event=event, count=count, slack_user_ids=names
             )
@@ -463,7 +470,7 @@ async def handle_attendance_submit(
             )
             shown = await load_view(session, deps, event)
     except CopError as exc:
-        await tell_user(client, user=caller.user_id, text=t(exc.key, **exc.params))
+        await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
         return
     await refresh_announcement(deps, client, shown)
     await tell_user(
@@ -482,24 +489,17 @@ async def handle_edit(
     respond: AsyncRespond,
     deps: Deps,
 ) -> None:
-    await ack()
-    caller = await caller_of(deps, body)
-    try:
-        await open_modal(
-            deps,
-            client,
-            actor=caller.actor,
-            t=caller.t,
-            community_id=0,
-            trigger_id=body["trigger_id"],
-            event_id=int(action["value"]),
-        )
-    except CopError as exc:
-        await respond(
-            text=caller.t(exc.key, **exc.params),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+    """'Edit or reschedule' in the list: the button carries the event id."""
+    await open_from_button(
+        open_modal,
+        ack=ack,
+        body=body,
+        client=client,
+        respond=respond,
+        deps=deps,
+        community_id=0,
+        event_id=int(action["value"]),
+    )
 
 
 async def handle_cancel(
@@ -512,18 +512,9 @@ async def handle_cancel(
 ) -> None:
     await ack()
     caller = await caller_of(deps, body)
-    t = caller.t
     try:
         async with deps.sessions.begin() as session:
-            event = await events.get(
-                session, workspace_id=caller.workspace_id, event_id=int(action["value"])
-            )
-            await require(
-                session,
-                actor=caller.actor,
-                action=Action.MANAGE_EVENTS,
-                community_id=event.community_id,
-            )
+            event = await event_to_manage(session, caller, int(action["value"]))
             changed = await events.cancel(session, event=event)
             shown = await load_view(session, deps, event)
             told = 0
@@ -540,37 +531,35 @@ async def handle_cancel(
                     detail={"event": event.id},
                 )
     except CopError as exc:
-        await respond(
-            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
-        )
+        await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         return
     if changed:
         await refresh_announcement(deps, client, shown)
         await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
-    await respond(
-        text=t("event.cancelled_done", title=shown.title, count=told),
-        response_type="ephemeral",
-        replace_original=False,
-    )
+    text = caller.t("event.cancelled_done", title=shown.title, count=told)
+    await answer_click(client, respond, caller=caller, text=text)
+    if changed:
+        await refresh_homes(deps, client, caller, shown)
 
 
 async def handle_home_new(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    deps: Deps,
 ) -> None:
-    """'New event' on the App Home: the button carries the community id; permission checked again."""
-    await ack()
-    caller = await caller_of(deps, body)
-    try:
-        await open_modal(
-            deps,
-            client,
-            actor=caller.actor,
-            t=caller.t,
-            community_id=int(action["value"]),
-            trigger_id=body["trigger_id"],
-        )
-    except CopError as exc:
-        await tell_user(client, user=caller.user_id, text=caller.t(exc.key, **exc.params))
+    """'New event' on the App Home: the button carries the community id."""
+    await open_from_button(
+        open_modal,
+        ack=ack,
+        body=body,
+        client=client,
+        respond=respond,
+        deps=deps,
+        community_id=int(action["value"]),
+    )
 
 
 SUBCOMMANDS: list[Subcommand] = [

@@ -1,8 +1,15 @@
-"""The App Home tab: a person's communities, events and polls; leaders' and managers' shortcuts."""
+"""The App Home tab: a person's communities, events and polls; leaders' and managers' shortcuts.
+
+Published when the tab is opened, and republished for the people concerned after a change they
+would see there (an RSVP, a charter saved, an event created, changed or cancelled). A refresh
+comes after the ack and after the author's own confirmation, reads in its own short sessions
+(no transaction open during a Slack call), and is best effort: a failure is logged, never shown.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,9 +20,8 @@ from bot import home
 from bot.deps import Deps
 from bot.models import utcnow
 from bot.slack.blocks.home import build_home
-from handlers.charters import zone_of
 from handlers.commands import Subcommand
-from handlers.context import load_caller, workspace_of
+from handlers.context import load_caller, workspace_of, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,39 @@ async def publish(deps: Deps, client: AsyncWebClient, *, workspace_id: str, user
         await client.views_publish(user_id=user_id, view=view)
     except SlackApiError:
         logger.warning("could not publish the Home of %s", user_id, exc_info=True)
+
+
+async def refresh(
+    deps: Deps, client: AsyncWebClient, *, workspace_id: str, user_ids: Iterable[str]
+) -> None:
+    """Republish these people's Homes, one after the other (gentle on views.publish limits)."""
+    for user_id in dict.fromkeys(user_ids):
+        try:
+            await publish(deps, client, workspace_id=workspace_id, user_id=user_id)
+        except Exception:
+            # best effort: the person gets a fresh Home the next time they open the tab
+            logger.warning("could not refresh the Home of %s", user_id, exc_info=True)
+
+
+async def refresh_community(
+    deps: Deps,
+    client: AsyncWebClient,
+    *,
+    workspace_id: str,
+    community_id: int,
+    author: str,
+    runners_only: bool = False,
+) -> None:
+    """After a change in a community: the author's Home, then its runners' (and members')."""
+    try:
+        async with deps.sessions() as session:
+            concerned = await home.audience(
+                session, community_id=community_id, runners_only=runners_only
+            )
+    except Exception:
+        logger.warning("could not list whose Home shows community %s", community_id, exc_info=True)
+        concerned = []
+    await refresh(deps, client, workspace_id=workspace_id, user_ids=[author, *concerned])
 
 
 async def handle_home_opened(

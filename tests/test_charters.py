@@ -173,7 +173,7 @@ async def test_show_public_posts_in_the_community_language_and_history_lists_ver
     await bot.slack.command("charte voir --public", user=LEADER, channel="C0DATA")
     posted = await eventually(lambda: bot.emulator.messages["C0DATA"])
     text = json.dumps(posted[-1]["blocks"], ensure_ascii=False)
-    assert "Charter of Data Science" in text and "*Mission*" in text
+    assert "Data Science charter" in text and "*Mission*" in text
     assert "To review" in text  # objectives of last year
     assert "Version 1, written by <@U0LUCAS>" in text
     before = len(bot.emulator.responses)
@@ -191,7 +191,7 @@ async def test_english_user_reads_the_charter_in_english(bot: Bot) -> None:
     await bot.slack.command("charter show", user="U0EMILY", channel="C0DATA")
     replies = await eventually(lambda: bot.emulator.responses)
     text = json.dumps(replies[-1]["blocks"], ensure_ascii=False)
-    assert "Charter of Data Science" in text and "Objectives for" in text
+    assert "Data Science charter" in text and "Objectives for" in text
     assert "To review" not in text
 
 

@@ -8,7 +8,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.models import CharterVersion, Community, Person, Poll, PollDelivery
+from bot import communities
+from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
+from bot.i18n import translate
+from bot.models import (
+    CharterVersion,
+    Community,
+    CommunityKind,
+    Person,
+    Poll,
+    PollDelivery,
+    Role,
+)
+from bot.slack.blocks.home import build_home
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
 
@@ -35,8 +47,8 @@ async def home_of(bot: Bot, user: str) -> dict[str, Any]:
     return bot.emulator.home_views[user]
 
 
-def text_of(view: dict[str, Any]) -> str:
-    return json.dumps(view["blocks"], ensure_ascii=False)
+def text_of(view: dict[str, Any] | None) -> str:
+    return json.dumps(view["blocks"], ensure_ascii=False) if view else ""
 
 
 async def test_leader_home_in_french_with_shortcuts_events_and_polls(bot: Bot) -> None:
@@ -57,10 +69,14 @@ async def test_leader_home_in_french_with_shortcuts_events_and_polls(bot: Bot) -
     message = await eventually(
         lambda: [m for m in bot.emulator.messages["C0DATA"] if "Webinaire" in m.get("text", "")]
     )
+    # the new event is pushed to the author's Home first (then to the members')
+    await eventually(lambda: "Webinaire MLOps" in text_of(bot.emulator.home_views.get(LEADER)))
     await bot.slack.click(
         user=LEADER, action_id="event_rsvp_maybe", message=("C0DATA", message[0]["ts"])
     )
     await eventually(lambda: bot.emulator.responses)
+    # and the answer reaches the Home without reopening it
+    await eventually(lambda: "Peut-être" in text_of(bot.emulator.home_views.get(LEADER)))
     async with bot.sessions.begin() as session:
         lucas = await session.scalar(sa.select(Person).where(Person.slack_user_id == LEADER))
         assert lucas is not None
@@ -114,6 +130,8 @@ async def test_edit_charter_from_home_opens_the_modal_and_saves(bot: Bot) -> Non
             )
 
     await eventually(saved)
+    # republished after the save: the Home behind the modal no longer asks for a review
+    await eventually(lambda: "Charte à revoir" not in text_of(bot.emulator.home_views[LEADER]))
     home = await home_of(bot, LEADER)
     assert "Charte à revoir" not in text_of(home)
 
@@ -150,5 +168,117 @@ async def test_manager_home_has_the_programme_line_and_health_button(bot: Bot) -
         communities = await session.scalar(sa.select(sa.func.count()).select_from(Community))
     assert communities == 2
     # Data Science has 5 members and Agilité 5, Camille is in both: 9 unique people
-    assert "2 communautés · 9 membres (personnes uniques) · 0 événements" in text
+    assert "2 communautés · 9 membres (personnes uniques) · 0 événement dans" in text
     assert "health_open_overview" in text
+
+
+async def test_homes_follow_events_and_answers_without_reopening(bot: Bot) -> None:
+    """Emily keeps her Home open: a new event, her answer, then the cancellation show up in it."""
+    await setup(bot)
+    opened = await home_of(bot, EMILY)
+    assert "No events planned" in text_of(opened)
+    view = await _open(bot, "événement", LEADER)
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    response = await bot.slack.submit_view(
+        view["id"],
+        user=LEADER,
+        values={"event_title": "Café data", "event_date": day, "event_time": "09:00"},
+    )
+    assert response.status_code == 200 and not response.content  # acked before any refresh
+    await eventually(lambda: "Café data" in text_of(bot.emulator.home_views[EMILY]))
+    home = bot.emulator.home_views[EMILY]
+    assert home["id"] == opened["id"]  # the same Home, republished
+    assert "your answer: none yet" in text_of(home)
+    assert "America/New_York" in text_of(home)  # her zone, her language
+    message = next(m for m in bot.emulator.messages["C0DATA"] if "Café" in m.get("text", ""))
+    await bot.slack.click(
+        user=EMILY, action_id="event_rsvp_going", message=("C0DATA", message["ts"])
+    )
+    await eventually(lambda: "your answer: Going" in text_of(bot.emulator.home_views[EMILY]))
+    # cancelled from the list: gone from the Homes of the community's members
+    await bot.slack.command("événement liste", user=LEADER, channel="C0DATA")
+    await eventually(
+        lambda: any("event_cancel" in json.dumps(e.get("blocks")) for e in bot.emulator.ephemerals)
+    )
+    await bot.slack.click(user=LEADER, action_id="event_cancel")
+    await eventually(lambda: "Café data" not in text_of(bot.emulator.home_views[EMILY]))
+    assert "No events planned" in text_of(bot.emulator.home_views[EMILY])
+    await eventually(lambda: "Café data" not in text_of(bot.emulator.home_views[LEADER]))
+
+
+async def test_a_failed_home_refresh_is_logged_not_shown(bot: Bot, caplog: Any) -> None:
+    await setup(bot)
+    bot.emulator.inject_failure("views.publish", error="internal_error", times=50)
+    view = await _open(bot, "événement", LEADER)
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    await bot.slack.submit_view(
+        view["id"],
+        user=LEADER,
+        values={"event_title": "Café data", "event_date": day, "event_time": "09:00"},
+    )
+    confirmation = await eventually(
+        lambda: [e for e in bot.emulator.ephemerals if e["user"] == LEADER]
+    )
+    assert "est planifié" in confirmation[-1]["text"]
+    await eventually(lambda: len(bot.emulator.calls_to("views.publish")) >= 2)
+    await eventually(lambda: "could not publish the Home" in caplog.text)
+    assert len(bot.emulator.ephemerals) == 1  # nobody is told about the failed refresh
+    assert not bot.emulator.messages.get(bot.emulator.dm_channel_for(LEADER))
+
+
+async def test_a_manager_of_200_communities_gets_a_home_within_slack_limits(bot: Bot) -> None:
+    await setup(bot)  # Camille is a member of Data Science and Agilité
+    async with bot.sessions.begin() as session:
+        for n in range(200):
+            row = await communities.create(
+                session,
+                workspace_id="T0COP",
+                name=f"Communauté {n:03d}",
+                channel_id=f"C0MANY{n:03d}",
+                kind=CommunityKind.SPONTANEOUS,
+            )
+            await communities.sync_members(session, community=row, member_ids=(MANAGER,))
+    home = await home_of(bot, MANAGER)
+    assert len(home["blocks"]) <= 100
+    text = text_of(home)
+    shown = [b for b in home["blocks"] if b["type"] == "actions"]
+    assert 0 < len(shown) <= 20
+    assert f"… et {202 - len(shown)} autres communautés." in text
+    assert "health_open_overview" in text and "Événements à venir" in text
+
+
+def test_the_home_never_exceeds_100_blocks_in_english_either() -> None:
+    now = datetime.now(UTC)
+    many = tuple(
+        HomeCommunity(
+            id=n,
+            name=f"Guild {n}",
+            channel_id=f"C{n}",
+            role=Role.LEADER,
+            may_run=True,
+            charter_to_review=True,
+        )
+        for n in range(60)
+    )
+    events = tuple(
+        HomeEvent(n, "Guild", "C1", None, f"Talk {n}", now + timedelta(days=n), None)
+        for n in range(8)
+    )
+    polls = tuple(HomePoll(n, "Guild", now + timedelta(days=3)) for n in range(12))
+    data = Home(
+        communities=many,
+        events=events,
+        polls=polls,
+        programme=ProgrammeSummary(260, 9000, 12),
+        more_communities=200,
+    )
+    view = build_home(translate("en"), data, tz="Europe/London").to_dict()
+    assert len(view["blocks"]) <= 100
+    listed = sum(1 for b in view["blocks"] if b["type"] == "actions")
+    text = text_of(view)
+    assert f"… and {260 - listed} more communities." in text
+    assert "Talk 7" in text and "(Europe/London)" in text
+    one_more = build_home(
+        translate("en"), Home(many[:1], (), (), None, more_communities=1), tz="Europe/London"
+    )
+    assert "… and 1 more community." in text_of(one_more.to_dict())

@@ -224,7 +224,7 @@ async def scene(demo: Demo) -> None:
         going=["U0CHLOE", "U0EMILY"],
     )
     past = announcement(demo, "C0DATA", "Lancement")
-    demo.step("Emily clicks « Noter la présence » on the kick-off: only leaders may")
+    demo.step("Emily clicks « Noter les présents » on the kick-off: only leaders may")
     await click(
         demo, user="U0EMILY", action_id="event_attendance_open", channel="C0DATA", ts=past["ts"]
     )

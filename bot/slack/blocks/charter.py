@@ -9,15 +9,11 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     DividerBlock,
-    HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -33,6 +29,14 @@ from bot.charters import (
     lines,
 )
 from bot.i18n import Translator
+from bot.slack.blocks.common import (
+    header,
+    input_values,
+    modal_metadata,
+    note,
+    section,
+    sections_of_lines,
+)
 
 MODAL = "charter_modal"
 FIELD_BLOCK = {
@@ -86,9 +90,7 @@ def build_modal(
 ) -> View:
     """The edit modal, pre-filled with the current version."""
     draft = current or CharterDraft()
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=t("charter.modal_intro", name=community_name)))
-    ]
+    blocks: list[Block] = [section(t("charter.modal_intro", name=community_name))]
     for name in _ORDER:
         block_id = FIELD_BLOCK[name]
         label = t(f"charter.field.{name}")
@@ -125,11 +127,7 @@ def build_modal(
                 ),
             )
         )
-    blocks += [
-        DividerBlock(),
-        SectionBlock(text=MarkdownTextObject(text=roles_text(t, roles))),
-        ContextBlock(elements=[MarkdownTextObject(text=t("charter.roles_hint"))]),
-    ]
+    blocks += [DividerBlock(), section(roles_text(t, roles)), note(t("charter.roles_hint"))]
     return View(
         type="modal",
         callback_id=MODAL,
@@ -142,15 +140,14 @@ def build_modal(
 
 
 def community_of(view: dict[str, Any]) -> int:
-    return int(json.loads(view.get("private_metadata") or "{}")["c"])
+    return int(modal_metadata(view)["c"])
 
 
 def parse(view: dict[str, Any]) -> CharterDraft:
     """view.state.values → the draft (field checks happen in the domain)."""
-    values = view.get("state", {}).get("values", {})
 
     def raw(name: str) -> dict[str, Any]:
-        return values.get(FIELD_BLOCK[name], {}).get(_INPUT, {}) or {}
+        return input_values(view, FIELD_BLOCK[name], _INPUT)
 
     texts = {name: (raw(name).get("value") or "").strip() for name in _TEXTS}
     lists = {name: lines(raw(name).get("value")) for name in _LISTS}
@@ -161,6 +158,10 @@ def parse(view: dict[str, Any]) -> CharterDraft:
 
 def field_block(field: str | None) -> str:
     return FIELD_BLOCK.get(field or "", FIELD_BLOCK["mission"])
+
+
+def _author(t: Translator, user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else t("charter.nobody")
 
 
 def _when(t: Translator, moment: datetime, tz: str) -> str:
@@ -180,61 +181,43 @@ def build_charter(
     title = t("charter.title", name=community_name)
     if charter is None:
         return title, [
-            HeaderBlock(text=title[:150]),
-            SectionBlock(text=MarkdownTextObject(text=t("charter.none_yet"))),
-            SectionBlock(text=MarkdownTextObject(text=roles_text(t, roles))),
+            header(title),
+            section(t("charter.none_yet")),
+            section(roles_text(t, roles)),
         ]
     draft = charter.draft
-    blocks: list[Block] = [HeaderBlock(text=title[:150])]
+    blocks: list[Block] = [header(title)]
     if charter.needs_review(year=year):
         blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=t("charter.to_review", year=year)
-                    if draft.objectives
-                    else t("charter.to_review_no_objectives")
-                )
+            section(
+                t("charter.to_review", year=year)
+                if draft.objectives
+                else t("charter.to_review_no_objectives")
             )
         )
 
-    def section(name: str, body: str) -> None:
+    def part(name: str, body: str) -> None:
         if body:
-            blocks.append(
-                SectionBlock(
-                    text=MarkdownTextObject(text=f"*{t(f'charter.field.{name}')}*\n{body}")
-                )
-            )
+            blocks.append(section(f"*{t(f'charter.field.{name}')}*\n{body}"))
 
-    section("mission", draft.mission)
-    section("ambition", draft.ambition)
+    part("mission", draft.mission)
+    part("ambition", draft.ambition)
     if draft.objectives:
         heading = t("charter.objectives_of", year=draft.objectives_year or "—")
         bullets = "\n".join(f"• {o}" for o in draft.objectives)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{heading}*\n{bullets}")))
-    section("values", draft.values)
-    section("member_benefits", draft.member_benefits)
-    section("organisation_benefits", draft.organisation_benefits)
-    blocks.append(
-        SectionBlock(
-            text=MarkdownTextObject(text=f"*{t('charter.field.roles')}*\n{roles_text(t, roles)}")
-        )
+        blocks.append(section(f"*{heading}*\n{bullets}"))
+    part("values", draft.values)
+    part("member_benefits", draft.member_benefits)
+    part("organisation_benefits", draft.organisation_benefits)
+    part("roles", roles_text(t, roles))
+    part("indicators", "\n".join(f"• {i}" for i in draft.indicators))
+    version = t(
+        "charter.version_line",
+        version=charter.version,
+        author=_author(t, charter.author_user_id),
+        date=_when(t, charter.created_at, tz),
     )
-    section("indicators", "\n".join(f"• {i}" for i in draft.indicators))
-    who = f"<@{charter.author_user_id}>" if charter.author_user_id else t("charter.nobody")
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=t(
-                        "charter.version_line",
-                        version=charter.version,
-                        author=who,
-                        date=_when(t, charter.created_at, tz),
-                    )
-                )
-            ]
-        )
-    )
+    blocks.append(note(version))
     return title, blocks
 
 
@@ -243,22 +226,14 @@ def build_history(
 ) -> tuple[str, list[Block]]:
     title = t("charter.history_title", name=community_name)
     if not versions:
-        return title, [SectionBlock(text=MarkdownTextObject(text=t("charter.none_yet")))]
+        return title, [section(t("charter.none_yet"))]
     rows = [
         t(
             "charter.history_line",
             version=v.version,
-            author=f"<@{v.author_user_id}>" if v.author_user_id else t("charter.nobody"),
+            author=_author(t, v.author_user_id),
             date=t.datetime(v.created_at, tz),
         )
         for v in versions[:40]
     ]
-    blocks: list[Block] = [HeaderBlock(text=title[:150])]
-    chunk: list[str] = []
-    for row in rows:
-        if sum(len(r) + 1 for r in chunk) + len(row) > 2800:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
-            chunk = []
-        chunk.append(row)
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
-    return title, blocks
+    return title, [header(title), *sections_of_lines(rows)]

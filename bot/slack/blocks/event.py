@@ -6,21 +6,18 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
     DatePickerElement,
-    HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
     TimePickerElement,
     UserMultiSelectElement,
@@ -31,6 +28,7 @@ from slack_sdk.models.views import View
 from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
+from bot.slack.blocks.common import header, input_values, modal_metadata, note, section
 
 MODAL = "event_modal"
 ATTENDANCE_MODAL = "event_attendance_modal"
@@ -79,6 +77,17 @@ def when_text(t: Translator, event: EventView, tz: str, *, with_zone: bool) -> s
     end = t.time(event.ends_at, tz)
     text = t("event.when", start=start, end=end)
     return f"{text} ({tz})" if with_zone else text
+
+
+def _times_in(t: Translator, event: EventView, tz: str) -> str:
+    """Start and end in another zone: the hours only, unless the day differs there."""
+    zone = ZoneInfo(tz)
+    if (
+        event.starts_at.astimezone(zone).date()
+        == event.starts_at.astimezone(ZoneInfo(event.community_tz)).date()
+    ):
+        return t("event.when", start=t.time(event.starts_at, tz), end=t.time(event.ends_at, tz))
+    return when_text(t, event, tz, with_zone=False)
 
 
 # --- modal --------------------------------------------------------------------------------------
@@ -188,7 +197,7 @@ def build_modal(
         if event_id
         else t("event.modal_intro", name=community_name)
     )
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))]
+    blocks: list[Block] = [section(intro)]
     for name, label, element, optional, hint in elements:
         blocks.append(
             InputBlock(
@@ -212,15 +221,10 @@ def build_modal(
     )
 
 
-def metadata(view: dict[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(view.get("private_metadata") or "{}"))
-
-
 def parse(view: dict[str, Any]) -> EventDraft:
-    values = view.get("state", {}).get("values", {})
 
     def raw(name: str) -> dict[str, Any]:
-        return values.get(FIELD_BLOCK[name], {}).get(_INPUT, {}) or {}
+        return input_values(view, FIELD_BLOCK[name], _INPUT)
 
     duration_text_value = (raw("duration").get("value") or "").strip()
     try:
@@ -262,10 +266,13 @@ def counts_text(t: Translator, event: EventView) -> str:
 def build_announcement(
     t: Translator, event: EventView, *, now: datetime
 ) -> tuple[str, list[Block]]:
-    """In the community's language, times in the community's zone with the zone's name."""
+    """In the community's language, times in the community's zone with the zone's name (and in
+    the organiser's zone too when they chose another one: it is the time they typed)."""
     tz = event.community_tz
     kind = t(f"event.kind.{event.kind.value}")
     when = when_text(t, event, tz, with_zone=True)
+    if event.tz != tz:
+        when += ", " + t("event.in_other_zone", when=_times_in(t, event, event.tz), tz=event.tz)
     lines = [
         f"*{kind}* · {when}",
         t("event.duration_line", duration=duration_text(t, event.duration_minutes)),
@@ -279,18 +286,15 @@ def build_announcement(
     if event.cancelled:
         text = t("event.cancelled_text", title=event.title, when=when)
         blocks: list[Block] = [
-            HeaderBlock(text=f"❌ {t('event.cancelled_header', title=event.title)}"[:150]),
-            SectionBlock(text=MarkdownTextObject(text=t("event.cancelled_body", when=when))),
+            header(f"❌ {t('event.cancelled_header', title=event.title)}"),
+            section(t("event.cancelled_body", when=when)),
         ]
         return text, blocks
     text = t("event.announce_text", kind=kind, title=event.title, when=when)
-    blocks = [
-        HeaderBlock(text=f"📅 {event.title}"[:150]),
-        SectionBlock(text=MarkdownTextObject(text=body[:2900])),
-    ]
+    blocks = [header(f"📅 {event.title}"), section(body[:2900])]
     if event.sequence:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("event.updated_note"))]))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=counts_text(t, event))]))
+        blocks.append(note(t("event.updated_note")))
+    blocks.append(note(counts_text(t, event)))
     buttons = [
         ButtonElement(
             action_id=RSVP[answer],
@@ -306,17 +310,11 @@ def build_announcement(
     )
     blocks.append(ActionsBlock(block_id=f"event_{event.id}_actions", elements=buttons))
     if event.attendance_count is not None:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=t("event.attendance_line", count=event.attendance_count)
-                )
-            )
-        )
+        blocks.append(section(t("event.attendance_line", count=event.attendance_count)))
     notes = [t("event.ics_in_thread")]
     if not event.started(now):
         notes.append(t("event.rsvp_hint"))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(notes))]))
+    blocks.append(note(" · ".join(notes)))
     return text, blocks
 
 
@@ -334,18 +332,12 @@ def build_list(
 ) -> tuple[str, list[Block]]:
     """Ephemeral: times in the reader's zone; leaders get edit/cancel/attendance buttons."""
     title = t("event.list_title", name=community_name)
-    blocks: list[Block] = [HeaderBlock(text=title[:150])]
+    blocks: list[Block] = [header(title)]
     if not upcoming:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("event.list_none"))))
+        blocks.append(section(t("event.list_none")))
     for event in upcoming:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"*{event.title}* — {when_text(t, event, tz, with_zone=False)}\n"
-                    + counts_text(t, event)
-                )
-            )
-        )
+        when = when_text(t, event, tz, with_zone=False)
+        blocks.append(section(f"*{event.title}* — {when}\n{counts_text(t, event)}"))
         if may_manage:
             blocks.append(
                 ActionsBlock(
@@ -370,29 +362,23 @@ def build_list(
                 )
             )
     if past:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{t('event.list_past')}*")))
+        blocks.append(section(f"*{t('event.list_past')}*"))
         for event in past:
             attendance = (
                 t("event.attendance_short", count=event.attendance_count)
                 if event.attendance_count is not None
                 else t("event.attendance_unknown")
             )
-            section = SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"*{event.title}* — {t.datetime(event.starts_at, tz)} · {attendance}"
-                ),
-                accessory=ButtonElement(
-                    action_id=ATTENDANCE_OPEN,
-                    text=t("event.attendance_button"),
-                    value=str(event.id),
-                )
-                if may_manage
-                else None,
+            button = ButtonElement(
+                action_id=ATTENDANCE_OPEN, text=t("event.attendance_button"), value=str(event.id)
             )
-            blocks.append(section)
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=t("event.list_zone_note", tz=tz))])
-    )
+            blocks.append(
+                section(
+                    f"*{event.title}* — {t.datetime(event.starts_at, tz)} · {attendance}",
+                    accessory=button if may_manage else None,
+                )
+            )
+    blocks.append(note(t("event.list_zone_note", tz=tz)))
     return title, blocks
 
 
@@ -409,9 +395,7 @@ def build_attendance_modal(t: Translator, event: EventView, *, suggested: tuple[
         close=PlainTextObject(text=t("event.close")),
         private_metadata=json.dumps({"e": event.id}),
         blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(text=t("event.attendance_intro", title=event.title))
-            ),
+            section(t("event.attendance_intro", title=event.title)),
             InputBlock(
                 block_id=ATTENDANCE_BLOCK["people"],
                 label=t("event.attendance_people"),
@@ -439,18 +423,13 @@ def build_attendance_modal(t: Translator, event: EventView, *, suggested: tuple[
 
 def parse_attendance(view: dict[str, Any]) -> tuple[int, int | None, list[str]]:
     """(event id, count or None, user ids); a count that is not a whole number becomes -1."""
-    values = view.get("state", {}).get("values", {})
-    raw_count = (
-        (values.get(ATTENDANCE_BLOCK["count"], {}).get(_INPUT, {}) or {}).get("value") or ""
-    ).strip()
+    raw_count = (input_values(view, ATTENDANCE_BLOCK["count"], _INPUT).get("value") or "").strip()
     try:
         count = int(raw_count) if raw_count else None
     except ValueError:
         count = -1
-    users = (values.get(ATTENDANCE_BLOCK["people"], {}).get(_INPUT, {}) or {}).get(
-        "selected_users"
-    ) or []
-    return int(metadata(view)["e"]), count, list(users)
+    users = input_values(view, ATTENDANCE_BLOCK["people"], _INPUT).get("selected_users") or []
+    return int(modal_metadata(view)["e"]), count, list(users)
 
 
 # --- notices ---------------------------------------------------------------------------------------
@@ -469,7 +448,7 @@ def build_change_notice(
         text = t(
             "event.notice_changed", title=event.title, community=event.community_name, when=when
         )
-    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    return text, [section(text)]
 
 
 def rsvp_confirmation(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> str:

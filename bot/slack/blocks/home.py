@@ -2,121 +2,102 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 from slack_sdk.models.views import View
 
-from bot.home import Home
+from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
+from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 
 CHARTER_EDIT = "home_charter_edit"
 EVENT_NEW = "home_event_new"
 HEALTH_OVERVIEW = "health_open_overview"  # handled by the health feature (handlers/health.py)
-MAX_COMMUNITIES = 20
+MAX_POLLS = 10
 
 
 def build_home(t: Translator, home: Home, *, tz: str) -> View:
-    blocks: list[Block] = [HeaderBlock(text=t("home.title"))]
+    """At most VIEW_MAX_BLOCKS blocks whatever the number of communities: the rest is counted."""
+    top: list[Block] = [header(t("home.title"))]
     if home.programme is not None:
         p = home.programme
-        blocks += [
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=t(
-                        "home.programme_line",
-                        communities=t.number(p.communities),
-                        members=t.number(p.unique_members),
-                        events=t.number(p.events_next_30_days),
-                    )
-                ),
-                accessory=ButtonElement(
-                    action_id=HEALTH_OVERVIEW, text=t("home.health_button"), value="programme"
-                ),
-            ),
-            DividerBlock(),
-        ]
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{t('home.communities')}*")))
-    if not home.communities:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("home.no_community"))))
-    for community in home.communities[:MAX_COMMUNITIES]:
-        role = t(f"role.{community.role.value}") if community.role else t("home.role_manager")
         line = t(
-            "home.community_line", name=community.name, channel=community.channel_id, role=role
+            "home.programme_line",
+            communities=t.number(p.communities),
+            members=t.number(p.unique_members),
+            events=t.number(p.events_next_30_days),
         )
-        if community.may_run and community.charter_to_review:
-            line += "\n" + t("home.charter_to_review")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        if community.may_run:
-            blocks.append(
-                ActionsBlock(
-                    block_id=f"home_run_{community.id}",
-                    elements=[
-                        ButtonElement(
-                            action_id=CHARTER_EDIT,
-                            text=t("home.charter_button"),
-                            value=str(community.id),
-                        ),
-                        ButtonElement(
-                            action_id=EVENT_NEW,
-                            text=t("home.event_button"),
-                            value=str(community.id),
-                            style="primary",
-                        ),
-                    ],
-                )
-            )
-    if len(home.communities) > MAX_COMMUNITIES:
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=t(
-                            "home.more_communities", count=len(home.communities) - MAX_COMMUNITIES
-                        )
-                    )
-                ]
-            )
+        button = ButtonElement(
+            action_id=HEALTH_OVERVIEW, text=t("home.health_button"), value="programme"
         )
-    blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=f"*{t('home.events')}*"))]
+        top += [section(line, accessory=button), DividerBlock()]
+    rest = [DividerBlock(), *_events(t, home, tz), DividerBlock(), *_polls(t, home, tz)]
+    rest.append(note(t("home.zone_note", tz=tz)))
+    budget = VIEW_MAX_BLOCKS - len(top) - len(rest) - 2  # the heading, and "… and N more"
+    listed: list[Block] = [section(f"*{t('home.communities')}*")]
+    if not home.communities:
+        listed.append(section(t("home.no_community")))
+    hidden = home.more_communities
+    for index, community in enumerate(home.communities):
+        blocks = _community(t, community)
+        if len(blocks) > budget:
+            hidden += len(home.communities) - index
+            break
+        listed += blocks
+        budget -= len(blocks)
+    if hidden:
+        listed.append(note(t("home.more_communities", count=hidden)))
+    return View(type="home", blocks=[*top, *listed, *rest])
+
+
+def _community(t: Translator, community: HomeCommunity) -> list[Block]:
+    """Its line, and for those who run it the leaders' shortcuts."""
+    role = t(f"role.{community.role.value}") if community.role else t("home.role_manager")
+    line = t("home.community_line", name=community.name, channel=community.channel_id, role=role)
+    if community.may_run and community.charter_to_review:
+        line += "\n" + t("home.charter_to_review")
+    if not community.may_run:
+        return [section(line)]
+    shortcuts = ActionsBlock(
+        block_id=f"home_run_{community.id}",
+        elements=[
+            ButtonElement(
+                action_id=CHARTER_EDIT, text=t("home.charter_button"), value=str(community.id)
+            ),
+            ButtonElement(
+                action_id=EVENT_NEW,
+                text=t("home.event_button"),
+                value=str(community.id),
+                style="primary",
+            ),
+        ],
+    )
+    return [section(line), shortcuts]
+
+
+def _events(t: Translator, home: Home, tz: str) -> list[Block]:
+    blocks: list[Block] = [section(f"*{t('home.events')}*")]
     if not home.events:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("home.no_event"))))
+        blocks.append(section(t("home.no_event")))
     for event in home.events:
         answer = t(f"event.rsvp.{event.answer.value}") if event.answer else t("home.no_answer")
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=t(
-                        "home.event_line",
-                        title=event.title,
-                        when=t.datetime(event.starts_at, tz),
-                        community=event.community_name,
-                        answer=answer,
-                    )
-                )
-            )
+        line = t(
+            "home.event_line",
+            title=event.title,
+            when=t.datetime(event.starts_at, tz),
+            community=event.community_name,
+            answer=answer,
         )
-    blocks += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=f"*{t('home.polls')}*"))]
+        blocks.append(section(line))
+    return blocks
+
+
+def _polls(t: Translator, home: Home, tz: str) -> list[Block]:
+    blocks: list[Block] = [section(f"*{t('home.polls')}*")]
     if not home.polls:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("home.no_poll"))))
-    for poll in home.polls[:10]:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=t(
-                        "home.poll_line",
-                        community=poll.community_name,
-                        closes=t.datetime(poll.closes_at, tz),
-                    )
-                )
-            )
+        blocks.append(section(t("home.no_poll")))
+    for poll in home.polls[:MAX_POLLS]:
+        line = t(
+            "home.poll_line", community=poll.community_name, closes=t.datetime(poll.closes_at, tz)
         )
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("home.zone_note", tz=tz))]))
-    return View(type="home", blocks=blocks)
+        blocks.append(section(line))
+    return blocks

@@ -1,0 +1,69 @@
+"""Block Kit pieces every leaders' screen uses: mrkdwn sections, context notes, headers, JSON.
+
+Slack's limits live here once (header 150 characters, section text 3,000, a view 100 blocks),
+so the screens cannot each get them slightly wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+HEADER_MAX = 150
+SECTION_MAX = 3000
+VIEW_MAX_BLOCKS = 100
+_CHUNK = 2800  # room under SECTION_MAX for a translator's longer wording
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=text[:HEADER_MAX])
+
+
+def section(text: str, *, accessory: Any = None, block_id: str | None = None) -> SectionBlock:
+    """A mrkdwn section (cut to Slack's limit, so a long description cannot break a message)."""
+    return SectionBlock(
+        text=MarkdownTextObject(text=text[:SECTION_MAX]), accessory=accessory, block_id=block_id
+    )
+
+
+def note(text: str) -> ContextBlock:
+    """Small grey text under a block: hints, zone notes, versions, counts."""
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def sections_of_lines(rows: list[str]) -> list[Block]:
+    """Many short lines as few sections as possible, each under Slack's text limit."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for row in rows:
+        if chunk and sum(len(r) + 1 for r in chunk) + len(row) > _CHUNK:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return blocks
+
+
+def blocks_json(blocks: list[Any]) -> list[dict[str, Any]]:
+    """slack_sdk block objects (or dicts already) as the JSON the Web API takes."""
+    return [b.to_dict() if hasattr(b, "to_dict") else b for b in blocks]
+
+
+def modal_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The ids a modal carries in private_metadata (community "c", event "e")."""
+    return dict(json.loads(view.get("private_metadata") or "{}"))
+
+
+def input_values(view: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
+    """One input's entry in view.state.values ({} when Slack left it out)."""
+    values = view.get("state", {}).get("values", {})
+    return values.get(block_id, {}).get(action_id, {}) or {}
