@@ -97,7 +97,7 @@ Scene = Callable[[Demo], Awaitable[None]]
 def scenes() -> list[Scene]:
     from bot.demo import kpis, leaders, registry, rituals
 
-    return [registry.scene, leaders.scene, kpis.scene, rituals.scene]
+    return [registry.scene, leaders.scene, rituals.scene, kpis.scene]
 
 
 async def run(*, scale: str = "small", language: str = "both", keep: bool = False) -> int:

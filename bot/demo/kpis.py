@@ -34,7 +34,7 @@ async def _health(demo: Demo, text: str, *, user: str, channel: str) -> dict:
 
 
 async def scene(demo: Demo) -> None:
-    demo.title("5. Activity, KPIs and health — what the programme manager shows top management")
+    demo.title("4. Activity, KPIs and health — what the programme manager shows top management")
     demo.step(
         "People talk in #data-science: 4 messages (Slack delivers one of them twice, same "
         "event_id: counted once), a thread reply, a reaction; a bot's message and an edit are "

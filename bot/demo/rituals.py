@@ -34,7 +34,7 @@ async def _click(demo: Demo, user: str, action_id: str) -> None:
 
 
 async def scene(demo: Demo) -> None:
-    demo.title("Rituals — welcomes, pulse polls, success stories, and each member's own quiet")
+    demo.title("3. Rituals — welcomes, pulse polls, success stories, and each member's own quiet")
     async with demo.deps.sessions() as session:
         data = await session.scalar(sa.select(Community).where(Community.channel_id == "C0DATA"))
     assert data is not None
