@@ -70,6 +70,10 @@ async def run(
                 default_language=programme.language,
                 cap=programme.rituals.dm_cap_per_week,
                 now=now,
+                # "active": only members who took part lately (app.yaml or the community's setting)
+                active_days=programme.health.active_window_days
+                if setting.options.get("audience", programme.rituals.pulse.audience) == "active"
+                else None,
             )
             if not created:
                 # a rerun (after a crash): only people already asked, never a second audience

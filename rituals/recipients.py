@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import language_of
-from bot.models import Community, Membership, Outbox, OutboxStatus, Person, Role
+from bot.models import ActivityDaily, Community, Membership, Outbox, OutboxStatus, Person, Role
 from bot.preferences import muted_people
 from rituals.outbox import RITUAL_DM_KINDS
 
@@ -66,6 +66,20 @@ async def members(
     ]
 
 
+async def active_since(session: AsyncSession, *, community: Community, since: datetime) -> set[int]:
+    """People who posted, replied or reacted in the community since `since` (the "active" audience)."""
+    rows = await session.scalars(
+        sa.select(ActivityDaily.person_id)
+        .where(
+            ActivityDaily.community_id == community.id,
+            ActivityDaily.person_id.is_not(None),
+            ActivityDaily.day >= since.date(),
+        )
+        .distinct()
+    )
+    return {pid for pid in rows if pid is not None}
+
+
 async def over_cap(session: AsyncSession, *, cap: int, now: datetime) -> set[int]:
     """People who already got `cap` ritual DMs in the last seven days."""
     rows = await session.execute(
@@ -91,10 +105,19 @@ async def for_ritual_dm(
     default_language: str,
     cap: int,
     now: datetime,
+    active_days: int | None = None,
 ) -> tuple[list[Recipient], int]:
-    """Recipients of a ritual DM, and how many were left out (muted or over the weekly cap)."""
+    """Recipients of a ritual DM, and how many were left out (muted, over the weekly cap, or — when
+    `active_days` is given — silent over that many days)."""
     everyone = await members(session, community=community, default_language=default_language)
+    if active_days is not None:
+        active = await active_since(
+            session, community=community, since=now - timedelta(days=active_days)
+        )
+        silent = len(everyone) - len(everyone := [r for r in everyone if r.person_id in active])
+    else:
+        silent = 0
     muted = await muted_people(session, ritual=ritual, now=now)
     capped = await over_cap(session, cap=cap, now=now)
     kept = [r for r in everyone if r.person_id not in muted and r.person_id not in capped]
-    return kept, len(everyone) - len(kept)
+    return kept, len(everyone) - len(kept) + silent

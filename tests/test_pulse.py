@@ -200,3 +200,39 @@ async def test_the_weekly_cap_on_ritual_dms_leaves_out_whoever_had_enough(bot: B
     async with bot.sessions() as session:
         asked = set(await session.scalars(sa.select(PollDelivery.person_id)))
     assert lucas not in asked and len(asked) == 4
+
+
+async def test_an_active_only_audience_leaves_the_silent_members_out(bot: Bot) -> None:
+    from datetime import UTC, datetime
+
+    from bot.models import ActivityDaily, RitualSetting
+
+    community = await factories.community(bot.sessions, emulator=bot.emulator)
+    async with bot.sessions.begin() as session:
+        ids = dict((await session.execute(sa.select(Person.slack_user_id, Person.id))).all())
+        for user in ("U0LUCAS", "U0EMILY"):  # active this month; the other three said nothing
+            session.add(
+                ActivityDaily(
+                    workspace_id="T0COP",
+                    community_id=community.id,
+                    person_id=ids[user],
+                    day=datetime.now(UTC).date() - timedelta(days=3),
+                    messages=2,
+                )
+            )
+    await scheduler.run_now(
+        bot.deps, ritual=Ritual.PULSE, community_id=community.id
+    )  # settings exist
+    async with bot.sessions.begin() as session:
+        await session.execute(sa.delete(PollDelivery))
+        await session.execute(sa.delete(Poll))
+        setting = await session.scalar(
+            sa.select(RitualSetting).where(RitualSetting.ritual == Ritual.PULSE)
+        )
+        assert setting is not None
+        setting.options = {**setting.options, "audience": "active"}
+    detail = await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
+    assert detail.endswith("3 left out")
+    async with bot.sessions() as session:
+        asked = set(await session.scalars(sa.select(PollDelivery.person_id)))
+    assert asked == {ids["U0LUCAS"], ids["U0EMILY"]}
