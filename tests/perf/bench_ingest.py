@@ -123,7 +123,15 @@ async def blast(url: str, n: int, concurrency: int) -> float:
                 "X-Slack-Request-Timestamp": ts,
                 "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
             }
-            response = await http.post(url, content=body, headers=headers)
+            for attempt in range(3):
+                try:
+                    response = await http.post(url, content=body, headers=headers)
+                    break
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # a keep-alive connection closed under us: resend, as Slack would (same
+                    # event id, so the bot still counts it once)
+                    if attempt == 2:
+                        raise
             if response.status_code != 200:
                 raise RuntimeError(f"HTTP {response.status_code}")
 
