@@ -116,6 +116,17 @@ def ballot(salt: str, person_id: int) -> str:
     return hmac.new(salt.encode(), str(person_id).encode(), hashlib.sha256).hexdigest()
 
 
+async def get(session: AsyncSession, *, workspace_id: str, poll_id: int) -> Poll:
+    """A poll of this workspace (NotFound otherwise)."""
+    poll = await session.get(Poll, poll_id)
+    if poll is None or poll.workspace_id != workspace_id:
+        raise NotFound("polls.not_found")
+    return poll
+
+
+COMMENT_MAX = 2000  # the comment modal's limit, refused (not cut) when a payload exceeds it
+
+
 async def answer(
     session: AsyncSession,
     *,
@@ -125,11 +136,13 @@ async def answer(
     score: int | None = None,
     comment: str | None = None,
     now: datetime | None = None,
+    workspace_id: str | None = None,
 ) -> Poll:
-    """Record (or change) one answer of one member; refused once the poll is closed."""
+    """Record (or change) one answer of one member; refused once the poll is closed (and, given
+    `workspace_id`, when the poll belongs to another workspace)."""
     now = now or utcnow()
     poll = await session.get(Poll, poll_id)
-    if poll is None:
+    if poll is None or (workspace_id is not None and poll.workspace_id != workspace_id):
         raise NotFound("polls.not_found")
     if poll.status != PollStatus.OPEN or poll.ballot_salt is None or now >= poll.closes_at:
         raise Conflict("polls.closed")
@@ -137,9 +150,11 @@ async def answer(
     if question is None:
         raise InvalidInput("polls.bad_answer")
     if question["kind"] == "text":
-        comment = (comment or "").strip()[:2000]
+        comment = (comment or "").strip()
         if not comment:
             raise InvalidInput("polls.empty_comment", field="comment")
+        if len(comment) > COMMENT_MAX:
+            raise InvalidInput("polls.comment_too_long", field="comment", max=COMMENT_MAX)
         score = None
     elif score is None or not question["min"] <= score <= question["max"]:
         raise InvalidInput("polls.bad_answer")

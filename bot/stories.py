@@ -31,12 +31,24 @@ class StoryInput:
     value_kind: str | None
 
 
+TEXT_LIMITS = {  # the modal's limits, refused (not cut) when a payload exceeds them
+    "title": 150,
+    "context": 2000,
+    "contribution": 2000,
+    "benefit": 2000,
+    "people_involved": 2000,
+}
+
+
 def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
     """Validate a submission; every problem at once, keyed by the modal field."""
     errors: list[InvalidInput] = []
     for name in ("title", "context", "contribution", "benefit"):
         if not getattr(data, name).strip():
             errors.append(InvalidInput("stories.required", field=name))
+    for name, limit in TEXT_LIMITS.items():
+        if len(getattr(data, name).strip()) > limit:
+            errors.append(InvalidInput("stories.too_long", field=name, max=limit))
     amount: Decimal | None = None
     if data.value_amount and data.value_amount.strip():
         try:

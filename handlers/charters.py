@@ -23,6 +23,7 @@ from bot.permissions import Action, Actor, require
 from bot.slack.blocks import charter as screens
 from bot.slack.blocks.common import blocks_json
 from bot.slack.blocks.home import CHARTER_EDIT
+from bot.slack.text import quiet, row_id
 from handlers import home
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, caller_of, zone_of
@@ -46,8 +47,9 @@ async def tell_user(
     channel: str | None = None,
     blocks: list[Any] | None = None,
 ) -> None:
-    """An ephemeral note in `channel` when the person is there, else a DM (e.g. from the Home tab)."""
-    payload: dict[str, Any] = {"text": text}
+    """An ephemeral note in `channel` when the person is there, else a DM (e.g. from the Home tab).
+    The note may quote what someone typed: a typed <!channel> shows as typed."""
+    payload: dict[str, Any] = {"text": quiet(text)}
     if blocks:
         payload["blocks"] = blocks_json(blocks)
     if channel:
@@ -67,6 +69,7 @@ async def answer_click(
 ) -> None:
     """A private answer to whoever clicked: under the clicked message when Slack gave a
     response_url, else (a button on the Home tab) by DM."""
+    text = quiet(text)
     if respond.response_url:
         await respond(text=text, response_type="ephemeral", replace_original=False)
     else:
@@ -101,10 +104,11 @@ async def open_from_button(
     client: AsyncWebClient,
     respond: AsyncRespond,
     deps: Deps,
-    **target: int,
+    **target: Any,
 ) -> None:
-    """A button that opens a leaders' modal (charter, event). The button carries only ids, so the
-    opener checks the permission again; a refusal is answered privately."""
+    """A button that opens a leaders' modal (charter, event). The button carries only ids (read
+    here: a forged one is "not found"), so the opener checks the permission again; a refusal is
+    answered privately."""
     await ack()
     caller = await caller_of(deps, body)
     try:
@@ -114,7 +118,7 @@ async def open_from_button(
             actor=caller.actor,
             t=caller.t,
             trigger_id=body["trigger_id"],
-            **target,
+            **{name: row_id(value) for name, value in target.items()},
         )
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
@@ -239,14 +243,18 @@ async def handle_submit(
     """Field errors go back in the modal; a valid charter closes it and becomes a new version."""
     caller = await caller_of(deps, body)
     t = caller.t
-    draft = screens.parse(view)
     try:
-        charters.validate(draft)
+        draft = charters.validate(screens.parse(view))
+        community_id = screens.community_of(view)
     except InvalidFields as exc:
         await ack(response_action="errors", errors=field_errors(t, exc, screens.field_block))
         return
+    except CopError as exc:  # metadata that is not ours
+        await ack(
+            response_action="errors", errors={screens.field_block(None): refusal(caller, exc)}
+        )
+        return
     await ack()
-    community_id = screens.community_of(view)
     try:
         async with deps.sessions.begin() as session:
             await require(
@@ -316,7 +324,7 @@ async def handle_home_edit(
         client=client,
         respond=respond,
         deps=deps,
-        community_id=int(action["value"]),
+        community_id=action.get("value"),
     )
 
 

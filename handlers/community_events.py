@@ -31,6 +31,7 @@ from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import event as screens
 from bot.slack.blocks.common import blocks_json, modal_metadata
 from bot.slack.blocks.home import EVENT_NEW
+from bot.slack.text import row_id
 from handlers import home
 from handlers.charters import (
     answer_click,
@@ -82,8 +83,8 @@ async def open_modal(
     *,
     actor: Actor,
     t: Translator,
-    community_id: int,
     trigger_id: str,
+    community_id: int = 0,
     event_id: int | None = None,
 ) -> None:
     """Check the permission (again, for Home and list buttons), then open create or edit."""
@@ -320,21 +321,27 @@ async def handle_submit(
 ) -> None:
     caller = await caller_of(deps, body)
     t = caller.t
-    meta = modal_metadata(view)
     try:
+        meta = modal_metadata(view)
+        event_id = row_id(meta["e"]) if meta.get("e") is not None else None
+        community_id = 0 if event_id else row_id(meta.get("c"))
         schedule = events.validate(screens.parse(view), now=utcnow())
     except InvalidFields as exc:
         await ack(response_action="errors", errors=field_errors(t, exc, screens.field_block))
         return
+    except CopError as exc:  # metadata that is not ours
+        await ack(
+            response_action="errors", errors={screens.field_block(None): refusal(caller, exc)}
+        )
+        return
     await ack()
-    event_id = meta.get("e")
     try:
         async with deps.sessions.begin() as session:
             if event_id:
-                shown, told = await _change(session, deps, caller, int(event_id), schedule)
+                shown, told = await _change(session, deps, caller, event_id, schedule)
             else:
                 found = await _create(
-                    session, deps, caller, int(meta["c"]), schedule, submission_key(view)
+                    session, deps, caller, community_id, schedule, submission_key(view)
                 )
                 if found is None:
                     return  # the same modal submitted twice: already done
@@ -384,7 +391,7 @@ async def handle_rsvp(
     try:
         async with deps.sessions.begin() as session:
             event = await events.get(
-                session, workspace_id=caller.workspace_id, event_id=int(action["value"])
+                session, workspace_id=caller.workspace_id, event_id=row_id(action.get("value"))
             )
             changed = await events.rsvp(
                 session, event=event, slack_user_id=caller.user_id, answer=answer
@@ -424,7 +431,7 @@ async def handle_attendance_open(
     caller = await caller_of(deps, body)
     try:
         async with deps.sessions() as session:
-            event = await event_to_manage(session, caller, int(action["value"]))
+            event = await event_to_manage(session, caller, row_id(action.get("value")))
             if event.status == EventStatus.CANCELLED:
                 raise CopError("event.is_cancelled", title=event.title)
             if event.starts_at > utcnow():
@@ -447,11 +454,16 @@ async def handle_attendance_submit(
 ) -> None:
     caller = await caller_of(deps, body)
     t = caller.t
-    event_id, count, names = screens.parse_attendance(view)
     try:
+        event_id, count, names = screens.parse_attendance(view)
         events.check_attendance(count, names)
     except InvalidFields as exc:
         await ack(response_action="errors", errors=field_errors(t, exc, screens.attendance_block))
+        return
+    except CopError as exc:  # metadata that is not ours
+        await ack(
+            response_action="errors", errors={screens.attendance_block(None): refusal(caller, exc)}
+        )
         return
     await ack()
     try:
@@ -497,8 +509,7 @@ async def handle_edit(
         client=client,
         respond=respond,
         deps=deps,
-        community_id=0,
-        event_id=int(action["value"]),
+        event_id=action.get("value"),
     )
 
 
@@ -514,7 +525,7 @@ async def handle_cancel(
     caller = await caller_of(deps, body)
     try:
         async with deps.sessions.begin() as session:
-            event = await event_to_manage(session, caller, int(action["value"]))
+            event = await event_to_manage(session, caller, row_id(action.get("value")))
             changed = await events.cancel(session, event=event)
             shown = await load_view(session, deps, event)
             told = 0
@@ -558,7 +569,7 @@ async def handle_home_new(
         client=client,
         respond=respond,
         deps=deps,
-        community_id=int(action["value"]),
+        community_id=action.get("value"),
     )
 
 

@@ -37,6 +37,7 @@ async def _record(
             raise CopError("polls.not_asked")
         await polls.answer(
             session,
+            workspace_id=caller.workspace_id,
             poll_id=poll_id,
             person_id=person.id,
             question_key=key,
@@ -71,14 +72,27 @@ async def handle_answer(
 
 
 async def handle_comment_button(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    deps: Deps,
 ) -> None:
     await ack()
     caller = await _caller(deps, body)
-    poll_id, key = action["value"].split("|")
+    try:
+        poll_id, key = screens.parse_question(action.get("value") or "")
+        async with deps.sessions() as session:
+            await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
+    except CopError as exc:
+        await respond(
+            text=caller.t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+        )
+        return
     await client.views_open(
         trigger_id=body["trigger_id"],
-        view=screens.build_comment_modal(caller.t, poll_id=int(poll_id), key=key),
+        view=screens.build_comment_modal(caller.t, poll_id=poll_id, key=key),
     )
 
 
@@ -87,8 +101,8 @@ async def handle_comment_submit(
 ) -> None:
     caller = await _caller(deps, body)
     t = caller.t
-    poll_id, key, comment = screens.parse_comment(view)
     try:
+        poll_id, key, comment = screens.parse_comment(view)
         await _record(deps, caller, poll_id=poll_id, key=key, score=None, comment=comment)
     except InvalidInput as exc:
         await ack(

@@ -125,6 +125,12 @@ async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
     )
 
 
+async def _refuse(caller: Caller, respond: AsyncRespond, exc: CopError) -> None:
+    await respond(
+        text=caller.t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+    )
+
+
 async def _apply(
     deps: Deps,
     caller: Caller,
@@ -181,15 +187,21 @@ async def handle_toggle(
 ) -> None:
     await ack()
     caller = await _caller(deps, body)
-    community_id, ritual = action["value"].split("|")
+    try:
+        community_id, ritual, _ = screens.parse_target(action.get("value"))
+    except CopError as exc:
+        await _refuse(caller, respond, exc)
+        return
     async with deps.sessions() as session:
-        community = await session.get(Community, int(community_id))
+        community = await session.get(Community, community_id)
+        if community is not None and community.workspace_id != caller.workspace_id:
+            community = None  # refused by _apply
         current = (
             (
                 await settings_of(
                     session, community=community, programme=deps.programme, now=utcnow()
                 )
-            )[Ritual(ritual)].enabled
+            )[ritual].enabled
             if community
             else False
         )
@@ -197,8 +209,8 @@ async def handle_toggle(
         deps,
         caller,
         respond,
-        community_id=int(community_id),
-        ritual=Ritual(ritual),
+        community_id=community_id,
+        ritual=ritual,
         enabled=not current,
     )
 
@@ -209,21 +221,27 @@ async def handle_summary(
     """Leaders allow (or stop) a short summary of each pulse poll in the channel."""
     await ack()
     caller = await _caller(deps, body)
-    community_id, ritual = action["value"].split("|")
+    try:
+        community_id, ritual, _ = screens.parse_target(action.get("value"))
+    except CopError as exc:
+        await _refuse(caller, respond, exc)
+        return
     async with deps.sessions() as session:
-        community = await session.get(Community, int(community_id))
+        community = await session.get(Community, community_id)
+        if community is not None and community.workspace_id != caller.workspace_id:
+            community = None  # refused by _apply
         settings = (
             await settings_of(session, community=community, programme=deps.programme, now=utcnow())
             if community
             else {}
         )
-    current = bool(settings[Ritual(ritual)].options.get("share_summary")) if settings else False
+    current = bool(settings[ritual].options.get("share_summary")) if settings else False
     await _apply(
         deps,
         caller,
         respond,
-        community_id=int(community_id),
-        ritual=Ritual(ritual),
+        community_id=community_id,
+        ritual=ritual,
         share_summary=not current,
     )
 
@@ -233,14 +251,20 @@ async def handle_cadence(
 ) -> None:
     await ack()
     caller = await _caller(deps, body)
-    community_id, ritual, cadence = action["selected_option"]["value"].split("|")
+    try:
+        community_id, ritual, rest = screens.parse_target(
+            (action.get("selected_option") or {}).get("value"), parts=3
+        )
+    except CopError as exc:
+        await _refuse(caller, respond, exc)
+        return
     await _apply(
         deps,
         caller,
         respond,
-        community_id=int(community_id),
-        ritual=Ritual(ritual),
-        cadence=cadence,
+        community_id=community_id,
+        ritual=ritual,
+        cadence=rest[0],
     )
 
 
@@ -249,7 +273,11 @@ async def handle_unmute(
 ) -> None:
     await ack()
     caller = await _caller(deps, body)
-    ritual = Ritual(action["value"])
+    try:
+        ritual = screens.parse_ritual(action.get("value"))
+    except CopError as exc:
+        await _refuse(caller, respond, exc)
+        return
     async with deps.sessions.begin() as session:
         person = await people.find(
             session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id

@@ -18,6 +18,8 @@ from bot.i18n import Translator
 from bot.models import Person, StoryStatus, SuccessStory
 from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import story as screens
+from bot.slack.text import row_id
+from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, load_caller, workspace_of
 from rituals.outbox import enqueue
@@ -33,17 +35,26 @@ async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
 
 
 async def handle_share(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    deps: Deps,
 ) -> None:
     """The prompt's button opens the story modal."""
     await ack()
     caller = await _caller(deps, body)
-    community_id = int(action["value"])
-    async with deps.sessions() as session:
-        community = await communities.get(
-            session, workspace_id=caller.workspace_id, community_id=community_id
-        )
-        name = community.name
+    try:
+        community_id = row_id(action.get("value"))
+        async with deps.sessions() as session:
+            community = await communities.get(
+                session, workspace_id=caller.workspace_id, community_id=community_id
+            )
+            name = community.name
+    except CopError as exc:
+        await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
+        return
     await client.views_open(
         trigger_id=body["trigger_id"],
         view=screens.build_modal(caller.t, community_id=community_id, community=name),
@@ -55,14 +66,21 @@ async def handle_submit(
 ) -> None:
     caller = await _caller(deps, body)
     t = caller.t
-    community_id, data = screens.parse_modal(view)
     try:
+        community_id, data = screens.parse_modal(view)
         stories.check(data)
+        async with deps.sessions() as session:  # the modal's community, in this workspace
+            await communities.get(
+                session, workspace_id=caller.workspace_id, community_id=community_id
+            )
     except InvalidFields as exc:
         errors: dict[str, str] = {}
         for error in exc.errors:
             errors.setdefault(error.field or "title", t(error.key, **error.params))
         await ack(response_action="errors", errors=errors)
+        return
+    except CopError as exc:  # metadata that is not ours
+        await ack(response_action="errors", errors={"title": t(exc.key, **exc.params)})
         return
     await ack()
     async with deps.sessions.begin() as session:
@@ -131,11 +149,11 @@ async def _decide(
     await ack()
     caller = await _caller(deps, body)
     t = caller.t
-    story_id = int(action["value"])
     try:
+        story_id = row_id(action.get("value"))
         async with deps.sessions.begin() as session:
             story = await session.get(SuccessStory, story_id)
-            if story is None:
+            if story is None or story.workspace_id != caller.workspace_id:
                 raise CopError("stories.not_found")
             await require(
                 session,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 import re
 import shlex
+from typing import Any
+
+from bot.errors import NotFound
 
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _BARE_USER = re.compile(r"^@?([UW][A-Z0-9]{2,})$")
@@ -35,3 +38,29 @@ def user_id(word: str) -> str | None:
 def channel_id(word: str) -> str | None:
     match = _CHANNEL_MENTION.match(word)
     return match.group(1) if match else None
+
+
+ROW_ID_MAX = 2**31 - 1  # ids are 32-bit integers in the database
+
+
+def row_id(raw: Any) -> int:
+    """The id a button value or a modal's private_metadata carries. Slack sends back what we put
+    there, so anything else (garbled, forged, of another type, out of range) is "not found"."""
+    if isinstance(raw, bool):
+        raise NotFound("error.not_found")
+    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 10:
+        raw = int(raw.strip())
+    if not isinstance(raw, int) or not 0 < raw <= ROW_ID_MAX:
+        raise NotFound("error.not_found")
+    return raw
+
+
+def quiet(text: str) -> str:
+    """Text people typed, safe to echo in a message: a typed <!channel>, <!here>, <!everyone> (or
+    any other <!…> command) shows as typed instead of notifying the whole channel."""
+    return text.replace("<!", "&lt;!")
+
+
+def typed(text: str | None) -> str:
+    """What someone typed in a field, minus NUL characters (no database can store them)."""
+    return (text or "").replace("\x00", "")

@@ -28,6 +28,7 @@ from bot.charters import (
     VersionSummary,
     lines,
 )
+from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.slack.blocks.common import (
     header,
@@ -37,6 +38,7 @@ from bot.slack.blocks.common import (
     section,
     sections_of_lines,
 )
+from bot.slack.text import row_id
 
 MODAL = "charter_modal"
 FIELD_BLOCK = {
@@ -140,7 +142,8 @@ def build_modal(
 
 
 def community_of(view: dict[str, Any]) -> int:
-    return int(modal_metadata(view)["c"])
+    """The community the modal was opened for (NotFound when the metadata is not ours)."""
+    return row_id(modal_metadata(view).get("c"))
 
 
 def parse(view: dict[str, Any]) -> CharterDraft:
@@ -152,7 +155,11 @@ def parse(view: dict[str, Any]) -> CharterDraft:
     texts = {name: (raw(name).get("value") or "").strip() for name in _TEXTS}
     lists = {name: lines(raw(name).get("value")) for name in _LISTS}
     year_option = raw("objectives_year").get("selected_option") or {}
-    year = int(year_option["value"]) if year_option.get("value") else None
+    picked = str(year_option.get("value") or "")
+    if picked and not (picked.isdigit() and len(picked) == 4):
+        # not one of the years the modal offers: a forged payload
+        raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
+    year = int(picked) if picked else None
     return CharterDraft(**texts, **lists, objectives_year=year)
 
 

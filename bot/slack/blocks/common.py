@@ -17,6 +17,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.errors import NotFound
+from bot.slack.text import quiet, typed
+
 HEADER_MAX = 150
 SECTION_MAX = 3000
 VIEW_MAX_BLOCKS = 100
@@ -28,15 +31,18 @@ def header(text: str) -> HeaderBlock:
 
 
 def section(text: str, *, accessory: Any = None, block_id: str | None = None) -> SectionBlock:
-    """A mrkdwn section (cut to Slack's limit, so a long description cannot break a message)."""
+    """A mrkdwn section (cut to Slack's limit, so a long description cannot break a message; a
+    <!channel> someone typed shows as typed, it does not notify the channel)."""
     return SectionBlock(
-        text=MarkdownTextObject(text=text[:SECTION_MAX]), accessory=accessory, block_id=block_id
+        text=MarkdownTextObject(text=quiet(text)[:SECTION_MAX]),
+        accessory=accessory,
+        block_id=block_id,
     )
 
 
 def note(text: str) -> ContextBlock:
     """Small grey text under a block: hints, zone notes, versions, counts."""
-    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+    return ContextBlock(elements=[MarkdownTextObject(text=quiet(text))])
 
 
 def sections_of_lines(rows: list[str]) -> list[Block]:
@@ -59,11 +65,22 @@ def blocks_json(blocks: list[Any]) -> list[dict[str, Any]]:
 
 
 def modal_metadata(view: dict[str, Any]) -> dict[str, Any]:
-    """The ids a modal carries in private_metadata (community "c", event "e")."""
-    return dict(json.loads(view.get("private_metadata") or "{}"))
+    """The ids a modal carries in private_metadata (community "c", event "e"); read them with
+    `bot.slack.text.row_id`. Metadata that is not ours (garbled, forged) is "not found"."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        raise NotFound("error.not_found") from None
+    if not isinstance(meta, dict):
+        raise NotFound("error.not_found")
+    return meta
 
 
 def input_values(view: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
-    """One input's entry in view.state.values ({} when Slack left it out)."""
+    """One input's entry in view.state.values ({} when Slack left it out); a typed value comes
+    without NUL characters (no database stores them)."""
     values = view.get("state", {}).get("values", {})
-    return values.get(block_id, {}).get(action_id, {}) or {}
+    found = values.get(block_id, {}).get(action_id, {}) or {}
+    if isinstance(found.get("value"), str):
+        found = {**found, "value": typed(found["value"])}
+    return found

@@ -25,10 +25,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import NumberInputElement, UrlInputElement
 from slack_sdk.models.views import View
 
+from bot.errors import InvalidFields, InvalidInput
 from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
 from bot.slack.blocks.common import header, input_values, modal_metadata, note, section
+from bot.slack.text import quiet, row_id, user_id
 
 MODAL = "event_modal"
 ATTENDANCE_MODAL = "event_attendance_modal"
@@ -234,11 +236,25 @@ def parse(view: dict[str, Any]) -> EventDraft:
     picked_date = raw("date").get("selected_date")
     picked_time = raw("time").get("selected_time")
     kind = (raw("kind").get("selected_option") or {}).get("value") or EventKind.WEBINAR.value
+    # Slack only sends what the pickers offer; anything else is a forged payload
+    bad: list[InvalidInput] = []
+    try:
+        day = date.fromisoformat(picked_date) if picked_date else None
+    except (TypeError, ValueError):
+        bad.append(InvalidInput("error.invalid", field="date"))
+    try:
+        start = time.fromisoformat(picked_time) if picked_time else None
+    except (TypeError, ValueError):
+        bad.append(InvalidInput("error.invalid", field="time"))
+    if kind not in {k.value for k in EventKind}:
+        bad.append(InvalidInput("error.invalid", field="kind"))
+    if bad:
+        raise InvalidFields(bad)
     return EventDraft(
         title=raw("title").get("value") or "",
         kind=EventKind(kind),
-        day=date.fromisoformat(picked_date) if picked_date else None,
-        start=time.fromisoformat(picked_time) if picked_time else None,
+        day=day,
+        start=start,
         duration_minutes=duration,
         tz=(raw("tz").get("value") or "").strip(),
         link=raw("link").get("value") or "",
@@ -284,13 +300,13 @@ def build_announcement(
         lines.append(event.description)
     body = "\n".join(lines)
     if event.cancelled:
-        text = t("event.cancelled_text", title=event.title, when=when)
+        text = quiet(t("event.cancelled_text", title=event.title, when=when))
         blocks: list[Block] = [
             header(f"❌ {t('event.cancelled_header', title=event.title)}"),
             section(t("event.cancelled_body", when=when)),
         ]
         return text, blocks
-    text = t("event.announce_text", kind=kind, title=event.title, when=when)
+    text = quiet(t("event.announce_text", kind=kind, title=event.title, when=when))
     blocks = [header(f"📅 {event.title}"), section(body[:2900])]
     if event.sequence:
         blocks.append(note(t("event.updated_note")))
@@ -429,7 +445,11 @@ def parse_attendance(view: dict[str, Any]) -> tuple[int, int | None, list[str]]:
     except ValueError:
         count = -1
     users = input_values(view, ATTENDANCE_BLOCK["people"], _INPUT).get("selected_users") or []
-    return int(modal_metadata(view)["e"]), count, list(users)
+    if not isinstance(users, list) or not all(
+        isinstance(u, str) and user_id(u) == u for u in users
+    ):
+        raise InvalidFields([InvalidInput("error.invalid", field="people")])
+    return row_id(modal_metadata(view).get("e")), count, list(users)
 
 
 # --- notices ---------------------------------------------------------------------------------------
@@ -448,7 +468,7 @@ def build_change_notice(
         text = t(
             "event.notice_changed", title=event.title, community=event.community_name, when=when
         )
-    return text, [section(text)]
+    return quiet(text), [section(text)]
 
 
 def rsvp_confirmation(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> str:

@@ -18,8 +18,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.polls import Results
+from bot.slack.text import quiet, row_id, typed
 
 ANSWER = "pulse_answer"  # action_id prefix: pulse_answer:<question>:<score>
 COMMENT = "pulse_comment"  # opens the comment modal
@@ -33,8 +35,19 @@ def answer_value(poll_id: int, key: str, score: int) -> str:
 
 
 def parse_answer(value: str) -> tuple[int, str, int]:
-    poll_id, key, score = value.split("|")
-    return int(poll_id), key, int(score)
+    """(poll id, question, score); NotFound when the value is not one the poll's buttons carry."""
+    parts = str(value).split("|")
+    if len(parts) != 3 or not parts[2].lstrip("-").isdigit() or len(parts[2]) > 4:
+        raise NotFound("polls.not_found")
+    return row_id(parts[0]), parts[1], int(parts[2])
+
+
+def parse_question(value: str) -> tuple[int, str]:
+    """(poll id, question) from the comment button's value or the comment modal's metadata."""
+    parts = str(value).split("|")
+    if len(parts) != 2:
+        raise NotFound("polls.not_found")
+    return row_id(parts[0]), parts[1]
 
 
 def build_poll(
@@ -111,9 +124,10 @@ def build_comment_modal(t: Translator, *, poll_id: int, key: str) -> View:
 
 
 def parse_comment(view: dict[str, Any]) -> tuple[int, str, str]:
-    poll_id, key = view["private_metadata"].split("|")
-    value = view["state"]["values"][COMMENT_BLOCK][COMMENT_INPUT].get("value") or ""
-    return int(poll_id), key, value
+    poll_id, key = parse_question(view.get("private_metadata") or "")
+    values = (view.get("state") or {}).get("values") or {}
+    value = typed(((values.get(COMMENT_BLOCK) or {}).get(COMMENT_INPUT) or {}).get("value"))
+    return poll_id, key, value
 
 
 def _bar(count: int, total: int, width: int = 10) -> str:
@@ -148,7 +162,7 @@ def build_results(
         if q.kind == "text":
             comments = "\n".join(f"> {c[:300]}" for c in q.comments[:10]) or t("polls.no_comment")
             blocks.append(
-                SectionBlock(text=MarkdownTextObject(text=f"*{text}*\n{comments}"[:3000]))
+                SectionBlock(text=MarkdownTextObject(text=quiet(f"*{text}*\n{comments}")[:3000]))
             )
             continue
         lines = [f"*{text}*"]

@@ -20,12 +20,31 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.errors import NotFound
 from bot.i18n import Translator
+from bot.models import Ritual
+from bot.slack.text import row_id
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
 CADENCE = "rituals_cadence"  # action_id prefix: rituals_cadence:<ritual>; option value "<cid>|<ritual>|<cadence>"
 UNMUTE = "rituals_unmute"  # value: ritual
 SUMMARY = "rituals_summary"  # value: "<community_id>|pulse": share poll summaries in the channel
+
+
+def parse_target(value: Any, *, parts: int = 2) -> tuple[int, Ritual, list[str]]:
+    """(community id, ritual, the rest) from a button or option value; NotFound when it is not
+    one of the values these screens put there."""
+    fields = str(value or "").split("|")
+    if len(fields) != parts:
+        raise NotFound("error.not_found")
+    return row_id(fields[0]), parse_ritual(fields[1]), fields[2:]
+
+
+def parse_ritual(value: Any) -> Ritual:
+    try:
+        return Ritual(value)
+    except ValueError:
+        raise NotFound("error.not_found") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from bot.i18n import Translator
 from bot.models import SuccessStory, ValueKind
+from bot.slack.text import quiet, row_id, typed
 from bot.stories import UNITS, StoryInput
 
 SHARE = "story_share"  # the prompt's button; value: community id
@@ -120,14 +121,14 @@ def parse_modal(view: dict[str, Any]) -> tuple[int, StoryInput]:
     values = view["state"]["values"]
 
     def text(name: str) -> str:
-        return (values.get(name, {}).get(name, {}).get("value") or "").strip()
+        return typed(values.get(name, {}).get(name, {}).get("value")).strip()
 
     def select(name: str) -> str | None:
         option = values.get(name, {}).get(name, {}).get("selected_option")
         return option["value"] if option else None
 
     shared = values.get("shareable", {}).get("shareable", {}).get("selected_options") or []
-    return int(view["private_metadata"]), StoryInput(
+    return row_id(view.get("private_metadata")), StoryInput(
         title=text("title"),
         context=text("context"),
         contribution=text("contribution"),
@@ -163,7 +164,7 @@ def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> st
         lines.append(value)
     if story.value_kind:
         lines.append(t("stories.line.kind", kind=t(f"stories.kind.{story.value_kind.value}")))
-    return "\n".join(lines)[:3000]
+    return quiet("\n".join(lines))[:3000]
 
 
 def build_review(
@@ -219,7 +220,7 @@ def build_review(
 def build_post(
     t: Translator, story: SuccessStory, *, author: str | None
 ) -> tuple[str, list[dict[str, Any]]]:
-    text = t("stories.posted_title", title=story.title)
+    text = quiet(t("stories.posted_title", title=story.title))
     return text, [
         SectionBlock(
             text=MarkdownTextObject(text=f"{text}\n\n{build_story(t, story, author=author)}"[:3000])
