@@ -6,6 +6,8 @@ One module per feature (its sub-commands, buttons and modals together), plus `co
 
 from __future__ import annotations
 
+import re
+
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
@@ -33,3 +35,6 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
     events.register(app)
     for feature in FEATURES:
         feature.register(app)
+    # last: buttons and modals no listener knows (an old message, a forged payload) are answered
+    app.action(re.compile(".*"))(middleware.handle_stale_action)
+    app.view(re.compile(".*"))(middleware.handle_stale_view)

@@ -45,3 +45,19 @@ async def handle_error(error: Exception, body: dict[str, Any], context: AsyncBol
             )
         except Exception:
             logger.warning("could not tell the user about the error", exc_info=True)
+
+
+async def handle_stale_action(ack: Any, body: dict[str, Any], respond: Any, deps: Deps) -> None:
+    """A button from an old message (or a forged one): say it no longer works, in their language."""
+    await ack()
+    locale = (body.get("user") or {}).get("locale")
+    t = translate(locale or deps.programme.language)
+    if body.get("response_url"):
+        await respond(
+            text=t("error.stale_button"), response_type="ephemeral", replace_original=False
+        )
+
+
+async def handle_stale_view(ack: Any) -> None:
+    """A modal no listener knows: close it rather than leave Slack showing an error."""
+    await ack()

@@ -120,3 +120,28 @@ async def test_healthz_is_503_and_commands_apologise_when_the_database_is_gone(b
     reply = await eventually(lambda: bot.emulator.responses)
     assert "base de données" in reply[-1]["text"]
     await broken.dispose()
+
+
+async def test_a_button_no_listener_knows_gets_a_clear_answer(bot: Bot) -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0COP"},
+        "user": {"id": "U0LUCAS", "team_id": "T0COP"},
+        "api_app_id": "A0COPBOT",
+        "trigger_id": "tr-1",
+        "response_url": bot.emulator.response_url("stale"),
+        "actions": [
+            {"action_id": "from_an_old_version", "block_id": "b", "type": "button", "value": "1"}
+        ],
+        "channel": {"id": "C0GEN"},
+    }
+    from urllib.parse import urlencode
+
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = bot.slack.sign(body)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{bot.url}/slack/events", content=body, headers=headers)
+    assert response.status_code == 200
+    reply = await eventually(lambda: bot.emulator.responses)
+    assert "Ce bouton ne fonctionne plus" in reply[-1]["text"]
