@@ -308,24 +308,36 @@ async def handle_submit(
         )
 
 
-async def handle_home_edit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    deps: Deps,
-) -> None:
-    """'Edit charter' on the App Home: no channel context, the button carries the community id."""
-    await open_from_button(
-        open_modal,
-        ack=ack,
-        body=body,
-        client=client,
-        respond=respond,
-        deps=deps,
-        community_id=action.get("value"),
-    )
+def modal_button(opener: ModalOpener, target: str, doc: str) -> Any:
+    """A Bolt listener for a button that opens a leaders' modal; its value is the `target` id."""
+
+    async def handler(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        deps: Deps,
+    ) -> None:
+        await open_from_button(
+            opener,
+            ack=ack,
+            body=body,
+            client=client,
+            respond=respond,
+            deps=deps,
+            **{target: action.get("value")},
+        )
+
+    handler.__doc__ = doc
+    return handler
+
+
+handle_home_edit = modal_button(
+    open_modal,
+    "community_id",
+    "'Edit charter' on the App Home: no channel context, the button carries the community id.",
+)
 
 
 SUBCOMMANDS: list[Subcommand] = [

@@ -37,7 +37,7 @@ from handlers.charters import (
     answer_click,
     community_translator,
     field_errors,
-    open_from_button,
+    modal_button,
     open_from_command,
     refusal,
     tell_user,
@@ -493,24 +493,9 @@ async def handle_attendance_submit(
     )
 
 
-async def handle_edit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    deps: Deps,
-) -> None:
-    """'Edit or reschedule' in the list: the button carries the event id."""
-    await open_from_button(
-        open_modal,
-        ack=ack,
-        body=body,
-        client=client,
-        respond=respond,
-        deps=deps,
-        event_id=action.get("value"),
-    )
+handle_edit = modal_button(
+    open_modal, "event_id", "'Edit or reschedule' in the list: the button carries the event id."
+)
 
 
 async def handle_cancel(
@@ -553,24 +538,9 @@ async def handle_cancel(
         await refresh_homes(deps, client, caller, shown)
 
 
-async def handle_home_new(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    deps: Deps,
-) -> None:
-    """'New event' on the App Home: the button carries the community id."""
-    await open_from_button(
-        open_modal,
-        ack=ack,
-        body=body,
-        client=client,
-        respond=respond,
-        deps=deps,
-        community_id=action.get("value"),
-    )
+handle_home_new = modal_button(
+    open_modal, "community_id", "'New event' on the App Home: the button carries the community id."
+)
 
 
 SUBCOMMANDS: list[Subcommand] = [
