@@ -62,32 +62,25 @@ def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
     return app
 
 
-def _request_kind(body: bytes, content_type: str) -> str:
-    """command / block_actions / view_submission / event_callback…, for metrics only."""
+def _request_kind(body: bytes, content_type: str) -> str | None:
+    """command / block_actions / view_submission / event_callback…, or None for a body that is
+    not a Slack request (bad JSON, a form without command or payload). One parse per request."""
     try:
         if "json" in content_type:
-            return str(json.loads(body).get("type", "unknown"))
-        form = parse_qs(body.decode())
-        if "payload" in form:
-            return str(json.loads(form["payload"][0]).get("type", "unknown"))
-        if "command" in form:
-            return "command"
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        return "malformed"
-    return "unknown"
-
-
-def _well_formed(body: bytes, content_type: str) -> bool:
-    try:
-        if "json" in content_type:
-            return isinstance(json.loads(body), dict)
+            parsed = json.loads(body)
+            return str(parsed.get("type", "unknown")) if isinstance(parsed, dict) else None
         text = body.decode()
         form = parse_qs(text, strict_parsing=bool(text))
         if "payload" in form:
-            return isinstance(json.loads(form["payload"][0]), dict)
-        return "command" in form or "ssl_check" in form
+            payload = json.loads(form["payload"][0])
+            return str(payload.get("type", "unknown")) if isinstance(payload, dict) else None
+        if "command" in form:
+            return "command"
+        if "ssl_check" in form:
+            return "ssl_check"
     except (ValueError, UnicodeDecodeError):
-        return False
+        return None
+    return None
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, headers: Any) -> bool:
@@ -114,12 +107,12 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
         started = time.perf_counter()
         body = await request.body()
         content_type = request.headers.get("content-type", "")
-        kind = _request_kind(body, content_type)
+        kind = _request_kind(body, content_type) or "malformed"
         if verifier is None or not _signed(verifier, body, request.headers):
             metrics.requests.labels(kind=kind, status="401").inc()
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        if not _well_formed(body, content_type):
-            metrics.requests.labels(kind="malformed", status="400").inc()
+        if kind == "malformed":
+            metrics.requests.labels(kind=kind, status="400").inc()
             return JSONResponse({"error": "malformed request body"}, status_code=400)
         if (
             kind == "event_callback"

@@ -25,16 +25,18 @@ from handlers import (
     stories,
 )
 
-FEATURES = (charters, community_events, home, rituals, polls, stories, health, activity)
+# activity first: channel messages and reactions are nearly all of the traffic, and Bolt tries
+# its listeners in the order they were registered (each try costs a matcher call)
+FEATURES = (activity, charters, community_events, home, rituals, polls, stories, health)
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:
     app.use(middleware.attach_deps(deps))
     app.error(middleware.handle_error)
-    commands.register(app)
-    events.register(app)
     for feature in FEATURES:
         feature.register(app)
+    commands.register(app)
+    events.register(app)
     # last: buttons and modals no listener knows (an old message, a forged payload) are answered
     app.action(re.compile(".*"))(middleware.handle_stale_action)
     app.view(re.compile(".*"))(middleware.handle_stale_view)

@@ -404,7 +404,7 @@ async def test_charter_modal_fields_take_anything_and_the_public_charter_pings_n
     since = len(bot.emulator.calls)
     await bot.slack.command("charter show --public", user=LEADER, channel="C0DATA")
     posted = await bot.emulator.wait_for(
-        "chat.postMessage", lambda c: c.params.get("channel") == "C0DATA"
+        "chat.postMessage", lambda c: c.params.get("channel") == "C0DATA", since=since
     )
     text = json.dumps(posted[-1].params.get("blocks"), ensure_ascii=False)
     assert quiet(mention) in text
@@ -424,6 +424,7 @@ async def test_story_modal_fields_take_anything_and_the_posted_story_pings_nobod
     for field in ("title", "context", "benefit", "people_involved", "value_amount"):
         for text in HOSTILE:
             before = await snapshot(bot)
+            previous = await _latest_story(bot)
             response = await submit(bot, view["id"], user=EMILY, values={**base, field: text})
             errors = field_errors(response)
             if errors:
@@ -432,7 +433,7 @@ async def test_story_modal_fields_take_anything_and_the_posted_story_pings_nobod
                 if field in limits and text.strip():
                     assert len(text) > limits[field], (field, text[:40])
                 continue
-            story = await eventually(lambda: _latest_story(bot))
+            story = await eventually(lambda previous=previous: _latest_story(bot, after=previous))
             if field in limits:
                 assert getattr(story, field) == typed(text).strip()
     # the leaders' review and the post in the channel show mentions as typed
@@ -467,12 +468,16 @@ async def test_story_modal_fields_take_anything_and_the_posted_story_pings_nobod
     assert_clean(bot)
 
 
-async def _latest_story(bot: Bot) -> SuccessStory | None:
+async def _latest_story(bot: Bot, *, after: SuccessStory | None = None) -> SuccessStory | None:
+    """The newest story with an author; with `after`, only one saved since that one (the modal
+    is saved after the ack, so the previous story must not pass for the one just submitted)."""
     async with bot.sessions() as session:
         story = await session.scalar(
             sa.select(SuccessStory).order_by(SuccessStory.id.desc()).limit(1)
         )
     if story is None or story.author_person_id is None:
+        return None
+    if after is not None and story.id <= after.id:
         return None
     return story
 

@@ -514,11 +514,19 @@ class SlackEmulator:
         *,
         count: int = 1,
         timeout: float = 5.0,  # noqa: ASYNC109 - public API name; it bounds polling, not I/O
+        since: int = 0,
     ) -> list[Call]:
-        """Poll until ``count`` matching calls were recorded, so tests never sleep blindly."""
+        """Poll until ``count`` matching calls were recorded, so tests never sleep blindly.
+
+        ``since``: only calls recorded after that many (``len(emulator.calls)`` taken before the
+        action under test), so an earlier, similar call cannot satisfy the wait."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [c for c in self.calls_to(method) if predicate is None or predicate(c)]
+            found = [
+                c
+                for c in self.calls[since:]
+                if c.method == method and (predicate is None or predicate(c))
+            ]
             if len(found) >= count:
                 return found
             if time.monotonic() >= deadline:

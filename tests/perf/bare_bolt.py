@@ -30,6 +30,11 @@ async def message(body):  # type: ignore[no-untyped-def]
     return None
 
 
+@bolt.event("reaction_added")
+async def reaction(body):  # type: ignore[no-untyped-def]
+    return None
+
+
 handler = AsyncSlackRequestHandler(bolt)
 
 

@@ -36,7 +36,7 @@ from tests.perf import bench_ack, bench_health, bench_ingest, bench_load, bench_
 
 FULL: dict[str, dict[str, Any]] = {
     "ack": {"requests": 1000},
-    "ingest": {"events": 3000, "concurrency": 32},
+    "ingest": {"events": 10000, "concurrency": 32},
     "pulse": {"members": 30_000, "scale": 25},
     "health": {"requests": 30, "burst": 10},
     "load": {"members": 3000, "duration": 60, "concurrency": 200, "events": 5000},
