@@ -249,16 +249,14 @@ async def record_many(
     fresh: set[str] = set()
     if ids:
         insert = redelivery.upsert_for(session)
+        now = utcnow()
+        # executemany with RETURNING (SQLAlchemy's "insertmanyvalues"): one statement compiled
+        # once and cached, whatever the batch size, rather than a new multi-VALUES each batch
         result = await session.execute(
             insert(ProcessedEvent)
-            .values(
-                [
-                    {"event_id": eid, "workspace_id": workspace_id, "received_at": utcnow()}
-                    for eid in ids
-                ]
-            )
             .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(ProcessedEvent.event_id)
+            .returning(ProcessedEvent.event_id),
+            [{"event_id": eid, "workspace_id": workspace_id, "received_at": now} for eid in ids],
         )
         fresh = {row[0] for row in result}
     tallies: list[Tally] = []

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, events, people
+from bot import charters, communities, events, people, preferences
 from bot.models import (
     ChannelStatus,
     Community,
@@ -67,6 +67,8 @@ class Home:
     polls: tuple[HomePoll, ...]
     programme: ProgrammeSummary | None
     more_communities: int = 0  # communities of the person beyond those listed
+    # their ritual DMs, each on, snoozed or off (empty for someone the bot does not know yet)
+    rituals: tuple[preferences.RitualState, ...] = ()
 
 
 async def programme_summary(
@@ -187,6 +189,7 @@ async def load(
         polls=tuple(polls),
         programme=summary,
         more_communities=len(active) - len(mine),
+        rituals=await preferences.states(session, person_id=person.id, now=now) if person else (),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -12,6 +13,18 @@ from bot.models import PreferenceState, Ritual, RitualPreference, utcnow
 
 # The ritual DMs a member may mute (the digest goes to leaders, who turn it off per community).
 MUTABLE = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES)
+OFF_WORDS = {"off", "stop", "arret", "arrêt", "desactiver", "désactiver"}
+ON_WORDS = {"on", "resume", "reprendre", "reactiver", "réactiver"}
+MAX_SNOOZE_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class RitualState:
+    """One kind of ritual DM as a member has set it: on, snoozed until a date, or off."""
+
+    ritual: Ritual
+    state: str  # "on", "snoozed" or "off"
+    until: datetime | None = None
 
 
 def parse_ritual(word: str) -> Ritual:
@@ -93,3 +106,60 @@ async def muted_people(session: AsyncSession, *, ritual: str, now: datetime) -> 
         )
     )
     return set(rows)
+
+
+async def states(
+    session: AsyncSession, *, person_id: int | None, now: datetime | None = None
+) -> tuple[RitualState, ...]:
+    """Every mutable ritual with this member's current setting (a lapsed snooze is "on")."""
+    current = await of_person(session, person_id=person_id, now=now) if person_id else {}
+    result = []
+    for ritual in MUTABLE:
+        row = current.get(ritual)
+        if row is None:
+            result.append(RitualState(ritual, "on"))
+        elif row.state == PreferenceState.OFF:
+            result.append(RitualState(ritual, "off"))
+        else:
+            result.append(RitualState(ritual, "snoozed", row.until))
+    return tuple(result)
+
+
+async def choose(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    person_id: int,
+    ritual: Ritual,
+    choice: str,
+    now: datetime | None = None,
+) -> RitualState:
+    """Apply a member's choice for one ritual: "on", "off" (or their French words) or a number
+    of days to snooze (1–365). The same rules for `/cop mute` and the App Home."""
+    if ritual not in MUTABLE:
+        raise InvalidInput("rituals.mute_unknown", word=ritual.value)
+    choice = choice.strip().lower()
+    if choice in ON_WORDS:
+        await clear(session, person_id=person_id, ritual=ritual)
+        return RitualState(ritual, "on")
+    if choice in OFF_WORDS:
+        await set_preference(
+            session,
+            workspace_id=workspace_id,
+            person_id=person_id,
+            ritual=ritual,
+            days=None,
+            now=now,
+        )
+        return RitualState(ritual, "off")
+    if choice.isdigit() and 1 <= int(choice) <= MAX_SNOOZE_DAYS:
+        row = await set_preference(
+            session,
+            workspace_id=workspace_id,
+            person_id=person_id,
+            ritual=ritual,
+            days=int(choice),
+            now=now,
+        )
+        return RitualState(ritual, "snoozed", row.until)
+    raise InvalidInput("rituals.mute_usage")

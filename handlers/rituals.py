@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import audit, communities, people, preferences
 from bot.deps import Deps
@@ -16,13 +18,14 @@ from bot.i18n import Translator
 from bot.models import Community, Ritual, utcnow
 from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import rituals as screens
+from handlers import home
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, load_caller, workspace_of
 from rituals.schedule import CADENCES, change, settings_of, zone_of
 
+logger = logging.getLogger(__name__)
+
 ORDER = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES, Ritual.DIGEST)
-OFF_WORDS = {"off", "stop", "arret", "arrêt", "desactiver", "désactiver"}
-ON_WORDS = {"on", "resume", "reprendre", "reactiver", "réactiver"}
 
 
 async def _screen(
@@ -69,51 +72,83 @@ async def handle_rituals(req: CommandRequest) -> None:
 
 
 async def handle_mute(req: CommandRequest) -> None:
-    """`/cop mute [ritual] [days|off|on]`: snooze or turn off one kind of ritual DM, reversibly."""
+    """`/cop mute [ritual] [days|off|on]`: snooze or turn off one kind of ritual DM, reversibly.
+
+    Without arguments: each kind with its state and a menu to change it (as in the App Home)."""
     caller = req.caller
     args = [a.lower() for a in req.args]
-    async with req.deps.sessions.begin() as session:
+    if args and len(args) > 2:
+        raise InvalidInput("rituals.mute_usage")
+    ritual = None
+    if args:
+        ritual = preferences.parse_ritual(args[0])
+        if ritual not in preferences.MUTABLE:
+            raise InvalidInput("rituals.mute_unknown", word=args[0][:30])
+    text, blocks = await _choose(
+        req.deps, caller, ritual=ritual, choice=args[1] if len(args) > 1 else "30"
+    )
+    await req.show(text, blocks)
+
+
+async def _choose(
+    deps: Deps, caller: Caller, *, ritual: Ritual | None, choice: str
+) -> tuple[str, list[Any]]:
+    """Apply a member's choice (when `ritual` is given) and return the `/cop mute` screen."""
+    t = caller.t
+    async with deps.sessions.begin() as session:
         person = await people.find(
             session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
         )
         if person is None:
             raise CopError("rituals.mute_unknown_person")
-        if not args:
-            current = await preferences.of_person(session, person_id=person.id)
-            text, blocks = screens.build_mute_status(
-                req.t, muted={r.value: p.until for r, p in current.items()}, tz=person.tz
+        tz = person.tz or deps.programme.timezone
+        done = None
+        if ritual is not None:
+            state = await preferences.choose(
+                session,
+                workspace_id=caller.workspace_id,
+                person_id=person.id,
+                ritual=ritual,
+                choice=choice,
             )
-            await req.show(text, blocks)
+            done = _confirmation(t, state, tz)
+        states = await preferences.states(session, person_id=person.id)
+    return screens.build_mute_status(t, states, tz=tz, done=done)
+
+
+def _confirmation(t: Translator, state: preferences.RitualState, tz: str) -> str:
+    name = t(f"rituals.name.{state.ritual.value}")
+    if state.state == "snoozed" and state.until is not None:
+        return t("rituals.snoozed", ritual=name, until=t.date(screens.local_day(state.until, tz)))
+    return t("rituals.muted_for_good" if state.state == "off" else "rituals.unmuted", ritual=name)
+
+
+async def handle_mute_choice(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    deps: Deps,
+) -> None:
+    """A choice in a ritual's menu, from the App Home (republished) or a `/cop mute` message
+    (replaced by the updated screen)."""
+    await ack()
+    caller = await _caller(deps, body)
+    try:
+        ritual = screens.parse_ritual(str(action.get("action_id", "")).partition(":")[2])
+        choice = str((action.get("selected_option") or {}).get("value") or "")
+        text, blocks = await _choose(deps, caller, ritual=ritual, choice=choice)
+    except CopError as exc:
+        if (body.get("view") or {}).get("type") == "home":
+            logger.info("refused a Home choice from %s: %s", caller.user_id, exc.key)
             return
-        ritual = preferences.parse_ritual(args[0])
-        if ritual not in preferences.MUTABLE:
-            raise InvalidInput("rituals.mute_unknown", word=args[0][:30])
-        how = args[1] if len(args) > 1 else "30"
-        if how in ON_WORDS:
-            await preferences.clear(session, person_id=person.id, ritual=ritual)
-            key, params = "rituals.unmuted", {}
-        elif how in OFF_WORDS:
-            await preferences.set_preference(
-                session,
-                workspace_id=caller.workspace_id,
-                person_id=person.id,
-                ritual=ritual,
-                days=None,
-            )
-            key, params = "rituals.muted_for_good", {}
-        elif how.isdigit() and 1 <= int(how) <= 365:
-            row = await preferences.set_preference(
-                session,
-                workspace_id=caller.workspace_id,
-                person_id=person.id,
-                ritual=ritual,
-                days=int(how),
-            )
-            assert row.until is not None
-            key, params = "rituals.snoozed", {"until": req.t.datetime(row.until, person.tz)}
-        else:
-            raise InvalidInput("rituals.mute_usage")
-    await req.say(key, ritual=req.t(f"rituals.name.{ritual.value}"), **params)
+        await _refuse(caller, respond, exc)
+        return
+    if (body.get("view") or {}).get("type") == "home":
+        await home.publish(deps, client, workspace_id=caller.workspace_id, user_id=caller.user_id)
+        return
+    await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
 async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
@@ -268,29 +303,6 @@ async def handle_cadence(
     )
 
 
-async def handle_unmute(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
-) -> None:
-    await ack()
-    caller = await _caller(deps, body)
-    try:
-        ritual = screens.parse_ritual(action.get("value"))
-    except CopError as exc:
-        await _refuse(caller, respond, exc)
-        return
-    async with deps.sessions.begin() as session:
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-        )
-        if person is not None:
-            await preferences.clear(session, person_id=person.id, ritual=ritual)
-    await respond(
-        text=caller.t("rituals.unmuted", ritual=caller.t(f"rituals.name.{ritual.value}")),
-        response_type="ephemeral",
-        replace_original=False,
-    )
-
-
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("rituals", handle_rituals, "rituals.usage", aliases=("rituels", "ritual", "rituel")),
     Subcommand("mute", handle_mute, "rituals.mute_usage_help", aliases=("sourdine", "snooze")),
@@ -301,7 +313,7 @@ def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
     app.action(re.compile(rf"^{screens.TOGGLE}:"))(handle_toggle)
     app.action(re.compile(rf"^{screens.CADENCE}:"))(handle_cadence)
-    app.action(re.compile(rf"^{screens.UNMUTE}:"))(handle_unmute)
+    app.action(re.compile(rf"^{screens.MUTE}:"))(handle_mute_choice)
     app.action(re.compile(rf"^{screens.SUMMARY}:"))(handle_summary)
     app.action(re.compile(r"^rituals_greet:"))(_ack_only)
 

@@ -8,6 +8,7 @@ from slack_sdk.models.views import View
 from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
+from bot.slack.blocks.rituals import preference_blocks
 
 CHARTER_EDIT = "home_charter_edit"
 EVENT_NEW = "home_event_new"
@@ -31,6 +32,13 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
         )
         top += [section(line, accessory=button), DividerBlock()]
     rest = [DividerBlock(), *_events(t, home, tz), DividerBlock(), *_polls(t, home, tz)]
+    if home.rituals:
+        rest += [
+            DividerBlock(),
+            section(t("rituals.mute_title")),
+            *preference_blocks(t, home.rituals, tz=tz),
+            note(t("home.rituals_note")),
+        ]
     rest.append(note(t("home.zone_note", tz=tz)))
     budget = VIEW_MAX_BLOCKS - len(top) - len(rest) - 2  # the heading, and "… and N more"
     listed: list[Block] = [section(f"*{t('home.communities')}*")]

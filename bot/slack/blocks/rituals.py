@@ -3,9 +3,11 @@ reminders and the leaders' weekly digest of newcomers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -23,11 +25,12 @@ from slack_sdk.models.blocks import (
 from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.models import Ritual
+from bot.preferences import RitualState
 from bot.slack.text import row_id
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
 CADENCE = "rituals_cadence"  # action_id prefix: rituals_cadence:<ritual>; option value "<cid>|<ritual>|<cadence>"
-UNMUTE = "rituals_unmute"  # value: ritual
+MUTE = "rituals_mute"  # action_id rituals_mute:<ritual>; option value: days, "off" or "on"
 SUMMARY = "rituals_summary"  # value: "<community_id>|pulse": share poll summaries in the channel
 
 
@@ -150,30 +153,52 @@ def build_reminder(
     return text, [SectionBlock(text=MarkdownTextObject(text="\n".join(lines))).to_dict()]
 
 
-def build_mute_status(
-    t: Translator, *, muted: dict[str, datetime | None], tz: str | None
-) -> tuple[str, list[Block]]:
-    """What the member has muted, with a button to undo each."""
-    if not muted:
-        text = t("rituals.mute_none")
-        return text, [SectionBlock(text=MarkdownTextObject(text=text))]
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=t("rituals.mute_title")))]
-    for ritual, until in muted.items():
-        name = t(f"rituals.name.{ritual}")
-        line = (
-            t("rituals.muted_until", ritual=name, until=t.datetime(until, tz))
-            if until
-            else t("rituals.muted_off", ritual=name)
-        )
+def preference_blocks(t: Translator, states: Sequence[RitualState], *, tz: str) -> list[Block]:
+    """One line per kind of ritual DM with its state and a menu to pause, stop or restart it;
+    the same blocks in `/cop mute` and in the App Home."""
+    blocks: list[Block] = []
+    for state in states:
+        name = t(f"rituals.name.{state.ritual.value}")
+        if state.state == "snoozed" and state.until is not None:
+            line = t("rituals.muted_until", ritual=name, until=t.date(local_day(state.until, tz)))
+        elif state.state == "off":
+            line = t("rituals.muted_off", ritual=name)
+        else:
+            line = t("rituals.muted_not", ritual=name)
+        choices = [("7", "rituals.choice_week"), ("30", "rituals.choice_month")]
+        if state.state != "off":
+            choices.append(("off", "rituals.choice_off"))
+        if state.state != "on":
+            choices.append(("on", "rituals.unmute"))
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(text=line),
-                accessory=ButtonElement(
-                    text=t("rituals.unmute"), action_id=f"{UNMUTE}:{ritual}", value=ritual
+                accessory=StaticSelectElement(
+                    action_id=f"{MUTE}:{state.ritual.value}",
+                    placeholder=t("rituals.choice_placeholder"),
+                    options=[Option(value=value, text=t(key)) for value, key in choices],
                 ),
             )
         )
-    return t("rituals.mute_title"), blocks
+    return blocks
+
+
+def build_mute_status(
+    t: Translator, states: Sequence[RitualState], *, tz: str, done: str | None = None
+) -> tuple[str, list[Block]]:
+    """`/cop mute`: what the member receives, each with its menu; `done` confirms a change."""
+    blocks: list[Block] = []
+    if done:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=done)))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=t("rituals.mute_title"))))
+    blocks += preference_blocks(t, states, tz=tz)
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("rituals.mute_footer"))]))
+    return done or t("rituals.mute_title"), blocks
+
+
+def local_day(moment: datetime, tz: str) -> date:
+    """The day a moment falls on in a zone (a snooze ends on a day, not at a minute)."""
+    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 @dataclass(frozen=True, slots=True)
