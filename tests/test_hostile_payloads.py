@@ -602,7 +602,9 @@ def _clicks(ids: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
             (where, {"action_id": CHARTER_EDIT, "value": community}),
             (where, {"action_id": EVENT_NEW, "value": community}),
         ]
-    targets.append(("garbage", {"action_id": f"{ri.UNMUTE}:x", "value": "nonsense"}))
+    targets.append(("garbage", {"action_id": f"{ri.MUTE}:x", "selected": "off"}))
+    targets.append(("garbage", {"action_id": f"{ri.MUTE}:pulse", "selected": "9999"}))
+    targets.append(("garbage", {"action_id": f"{ri.MUTE}:digest", "selected": "off"}))
     targets.append(("garbage", {"action_id": f"{ri.TOGGLE}:x", "value": "1|nonsense"}))
     return targets
 
