@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import people
+from bot.db import refresh_statistics
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import (
     ChannelStatus,
@@ -28,6 +29,9 @@ from bot.models import (
 )
 
 NAME_MAX = 80
+# A sync that adds or closes this many memberships refreshes the planner's statistics at once
+# (PostgreSQL), rather than leave them at "nearly empty" until autovacuum's next ANALYZE.
+BULK_CHANGE = 200
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -225,6 +229,8 @@ async def sync_members(
     for uid in removed:
         current[uid].left_at = now
     await session.flush()
+    if len(added) + len(removed) >= BULK_CHANGE:
+        await refresh_statistics(session, Person, Membership)
     return SyncReport(added=added, removed=removed, kept=len(current) - len(removed))
 
 

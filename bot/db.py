@@ -45,6 +45,20 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+async def refresh_statistics(session: AsyncSession, *tables: Any) -> None:
+    """PostgreSQL: ANALYZE these tables (models or Table objects) now, after a bulk change.
+
+    Until autovacuum gets to it (a minute or more), the planner keeps the row counts of the
+    tables as they were, and a join may then loop over thousands of rows per lookup (seen under
+    load: 1.2 s instead of 0.03 ms for a role lookup). SQLite plans without statistics: no-op.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        name = getattr(table, "__tablename__", None) or table.name
+        await session.execute(sa.text(f'ANALYZE "{name}"'))
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -59,14 +59,24 @@ def allowed(action: Action, *, is_manager: bool, role: Role | None) -> bool:
 
 
 async def role_in(session: AsyncSession, *, actor: Actor, community_id: int) -> Role | None:
-    return await session.scalar(
-        sa.select(Membership.role)
-        .join(Person, Person.id == Membership.person_id)
+    # The person's id as a scalar subquery (evaluated once), then the membership by its index:
+    # two unique lookups whatever the planner's statistics say. As a join, PostgreSQL with stale
+    # statistics (a community of 3,000 just synced, before autovacuum's ANALYZE) looped over
+    # every membership of the community: 1.2 s per call under load instead of 0.03 ms.
+    person_id = (
+        sa.select(Person.id)
         .where(
-            Membership.community_id == community_id,
-            Membership.left_at.is_(None),
             Person.workspace_id == actor.workspace_id,
             Person.slack_user_id == actor.slack_user_id,
+        )
+        .scalar_subquery()
+    )
+    return await session.scalar(
+        sa.select(Membership.role)
+        .where(
+            Membership.community_id == community_id,
+            Membership.person_id == person_id,
+            Membership.left_at.is_(None),
         )
         .limit(1)
     )

@@ -66,7 +66,6 @@ async def load_caller(
 
     async def _load() -> Caller:
         async with deps.sessions.begin() as session:
-            await people.ensure_workspace(session, workspace_id)
             person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
             community = (
                 await communities.by_channel(
@@ -82,6 +81,8 @@ async def load_caller(
             info = await _lookup_user(deps, user_id)
             if info is not None:
                 async with deps.sessions.begin() as session:
+                    # the workspace row only matters once someone is written under it
+                    await people.ensure_workspace(session, workspace_id)
                     await people.upsert(session, workspace_id=workspace_id, info=info)
                 known_locale = info.locale
         return Caller(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import sqlalchemy as sa
 
 from bot import db
+from bot.models import Membership, Outbox, Person
 from tests import factories
 from tests.conftest import Bot, eventually
 from tests.test_activity import counters, message_event
@@ -48,6 +50,57 @@ async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: 
     assert again.status_code == 200
     await eventually(lambda: _counted(bot, {"U0LUCAS": (1, 0, 0), "U0CHLOE": (1, 0, 0)}))
     await broken.dispose()
+
+
+async def test_a_member_who_joins_while_the_database_is_away_is_recorded_and_welcomed_after(
+    bot: Bot,
+) -> None:
+    community = await factories.community(bot.sessions, emulator=bot.emulator)
+    deps = bot.deps
+    healthy_sessions, healthy_engine = deps.sessions, deps.engine
+    broken = db.make_engine(
+        "sqlite+aiosqlite:////nonexistent-dir/cop.db"
+        if healthy_engine.url.get_backend_name() == "sqlite"
+        else healthy_engine.url.set(port=1).render_as_string(hide_password=False)
+    )
+    assert deps.database is not None
+    object.__setattr__(deps, "sessions", db.make_sessionmaker(broken))
+    deps.database.engine = broken
+    # acknowledged (Bolt acks events first): Slack will not send it again, so the bot keeps it
+    joined = await bot.slack.join(user="U0LEA", channel="C0DATA")
+    assert joined.status_code == 200
+    await eventually(lambda: deps.database.down_since is not None)
+    object.__setattr__(deps, "sessions", healthy_sessions)
+    deps.database.engine = healthy_engine
+    # back: the stint is opened, once, and the newcomer gets the welcome
+    await eventually(lambda: _active_member(bot, community.id, "U0LEA"), timeout=20)
+    await eventually(lambda: _welcome_owed(bot, "U0LEA"))
+    assert deps.database.down_since is None
+    await broken.dispose()
+
+
+async def _active_member(bot: Bot, community_id: int, user: str) -> bool:
+    async with bot.sessions() as session:
+        rows = await session.scalars(
+            sa.select(Membership.id)
+            .join(Person, Person.id == Membership.person_id)
+            .where(
+                Membership.community_id == community_id,
+                Membership.left_at.is_(None),
+                Person.slack_user_id == user,
+            )
+        )
+        return len(list(rows)) == 1
+
+
+async def _welcome_owed(bot: Bot, user: str) -> bool:
+    async with bot.sessions() as session:
+        rows = await session.scalars(
+            sa.select(Outbox.id)
+            .join(Person, Person.id == Outbox.person_id)
+            .where(Outbox.kind.startswith("welcome"), Person.slack_user_id == user)
+        )
+        return len(list(rows)) == 1
 
 
 async def _counted(bot: Bot, expected: dict[str, tuple[int, int, int]]) -> bool:
