@@ -94,18 +94,25 @@ async def _person_ids(
     wanted = set(slack_user_ids)
     if not wanted:
         return {}
-    insert = redelivery.upsert_for(session)
-    await session.execute(
-        insert(Person)
-        .values([{"workspace_id": workspace_id, "slack_user_id": uid} for uid in sorted(wanted)])
-        .on_conflict_do_nothing(index_elements=["workspace_id", "slack_user_id"])
-    )
-    rows = await session.execute(
-        sa.select(Person.slack_user_id, Person.id).where(
-            Person.workspace_id == workspace_id, Person.slack_user_id.in_(wanted)
+
+    async def known(ids: set[str]) -> dict[str, int]:
+        rows = await session.execute(
+            sa.select(Person.slack_user_id, Person.id).where(
+                Person.workspace_id == workspace_id, Person.slack_user_id.in_(ids)
+            )
         )
-    )
-    return {row[0]: row[1] for row in rows}
+        return {row[0]: row[1] for row in rows}
+
+    found = await known(wanted)  # nearly always everyone: one cached SELECT per batch
+    missing = wanted - found.keys()
+    if missing:
+        insert = redelivery.upsert_for(session)
+        await session.execute(
+            insert(Person).on_conflict_do_nothing(index_elements=["workspace_id", "slack_user_id"]),
+            [{"workspace_id": workspace_id, "slack_user_id": uid} for uid in sorted(missing)],
+        )
+        found |= await known(missing)
+    return found
 
 
 async def add(session: AsyncSession, *, workspace_id: str, tallies: Iterable[Tally]) -> int:
