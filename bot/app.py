@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -23,7 +24,7 @@ from bot import db
 from bot.config import Config
 from bot.deps import Deps
 from bot.metrics import Metrics
-from bot.slack.client import SlackDirectory, SlackMessenger, make_web_client
+from bot.slack.client import SlackDirectory, SlackMessenger, kept_alive, make_web_client
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,17 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            # every Slack client of the process shares keep-alive connections while it serves
+            clients = {
+                id(c): c
+                for c in (
+                    deps.web_client,
+                    getattr(deps.messenger, "client", None),
+                    getattr(deps.directory, "client", None),
+                )
+                if isinstance(c, AsyncWebClient)
+            }
+            await stack.enter_async_context(kept_alive(*clients.values()))
             for hook in lifespan_hooks or []:
                 await stack.enter_async_context(hook)
             yield

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import config as config_mod
 from bot.config import ConfigError
@@ -67,8 +68,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
             logger.info("connected to Slack over Socket Mode")
         await server.serve()
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=_fast_loop()) as runner:
+        runner.run(run())
     return 0
+
+
+def _fast_loop() -> Any:
+    """uvloop's event loop where it is installed (not on Windows), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def cmd_db(args: argparse.Namespace) -> int:

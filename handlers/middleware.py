@@ -11,6 +11,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.deps import Deps
 from bot.i18n import translate
+from bot.slack.client import PooledRespond
 from handlers.context import DATABASE_DOWN
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,10 @@ logger = logging.getLogger(__name__)
 def attach_deps(deps: Deps) -> Callable[..., Awaitable[None]]:
     async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
         context["deps"] = deps
+        session = getattr(deps.web_client, "session", None)
+        if session is not None and not session.closed and context.response_url:
+            # replies over the server's keep-alive connections (bot.slack.client.kept_alive)
+            context["respond"] = PooledRespond(response_url=context.response_url, session=session)
         await next()
 
     return middleware

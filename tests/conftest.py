@@ -166,7 +166,7 @@ async def start_bot(
     asgi = build_asgi(deps, bolt)
     server = uvicorn.Server(
         uvicorn.Config(
-            asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
+            asgi, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
         )
     )
     task = asyncio.create_task(server.serve())

@@ -8,6 +8,8 @@ import time
 import httpx
 import pytest
 
+from bot.slack.emulator import Call
+from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
 
 
@@ -145,3 +147,21 @@ async def test_a_button_no_listener_knows_gets_a_clear_answer(bot: Bot) -> None:
     assert response.status_code == 200
     reply = await eventually(lambda: bot.emulator.responses)
     assert "Ce bouton ne fonctionne plus" in reply[-1]["text"]
+
+
+async def test_replies_and_api_calls_reuse_keep_alive_connections(bot: Bot) -> None:
+    """Five commands in a row: their replies and the bot's Web API calls do not each open a new
+    connection to Slack (a TCP and TLS handshake per call, without the server's shared session)."""
+    await factories.community(bot.sessions, emulator=bot.emulator)
+    since = len(bot.emulator.calls)
+    for n in range(5):
+        await bot.slack.command("help", user="U0LUCAS", channel="C0DATA")
+        await eventually(lambda n=n: len(_replies(bot, since)) > n)
+    replies = _replies(bot, since)
+    assert len(replies) == 5
+    assert all(c.peer is not None for c in replies)
+    assert len({c.peer for c in replies}) <= 2, {c.peer for c in replies}
+
+
+def _replies(bot: Bot, since: int) -> list[Call]:
+    return [c for c in bot.emulator.calls[since:] if c.method == "response_url"]

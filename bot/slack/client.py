@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from aiohttp import ClientConnectorError, ClientOSError, ServerConnectionError
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -14,6 +18,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.ports import ChannelInfo, DeliveryError, HistoryPage, PastMessage, Sent, UserInfo
 
@@ -72,6 +78,43 @@ def make_web_client(
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ]
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=timeout)
+
+
+@contextlib.asynccontextmanager
+async def kept_alive(
+    *clients: AsyncWebClient, request_seconds: float = 10
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """One aiohttp session, so keep-alive connections, for these clients while the server runs.
+
+    Without it slack_sdk opens a new session, so a new TCP and TLS connection to Slack, for every
+    call and every reply to a response_url. A closed session is never used (slack_sdk then falls
+    back to a session per call), so the clients keep working after this ends.
+    """
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=request_seconds))
+    for client in clients:
+        client.session = session
+    try:
+        yield session
+    finally:
+        for client in clients:
+            client.session = None
+        await session.close()
+
+
+class PooledRespond(AsyncRespond):
+    """Bolt's `respond`, over the shared session of `kept_alive` rather than a new connection."""
+
+    def __init__(self, *, response_url: str, session: aiohttp.ClientSession) -> None:
+        super().__init__(response_url=response_url)
+        self.session = session
+
+    async def __call__(  # type: ignore[override]
+        self, text: str | dict[str, Any] = "", **message: Any
+    ) -> WebhookResponse:
+        client = AsyncWebhookClient(url=str(self.response_url), session=self.session)
+        if isinstance(text, dict):
+            return await client.send_dict(text)
+        return await client.send(text=text, **message)
 
 
 def delivery_error(exc: SlackApiError | Exception) -> DeliveryError:

@@ -232,6 +232,12 @@ class Call:
     at: float
     status: int
     response: dict[str, Any]
+    peer: Any = None  # the client's (host, port): one per TCP connection, to see keep-alive
+
+
+def _peer(request: web.Request) -> Any:
+    transport = request.transport
+    return transport.get_extra_info("peername") if transport is not None else None
 
 
 @dataclass
@@ -624,7 +630,7 @@ class SlackEmulator:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
         if body is None:
             body = self._dispatch(method, params, token)
-        self.calls.append(Call(method, params, started, status, body))
+        self.calls.append(Call(method, params, started, status, body, _peer(request)))
         logger.info("%s -> %s %s", method, status, "ok" if body.get("ok") else body.get("error"))
         return web.json_response(body, status=status, headers=headers)
 
@@ -732,7 +738,9 @@ class SlackEmulator:
         record = {"key": key, **(body if isinstance(body, dict) else {"body": body})}
         self.responses.append(record)
         reply = {"ok": True}
-        self.calls.append(Call("response_url", record, time.monotonic(), 200, reply))
+        self.calls.append(
+            Call("response_url", record, time.monotonic(), 200, reply, _peer(request))
+        )
         logger.info("response_url %s -> 200", key)
         return web.json_response(reply)
 
