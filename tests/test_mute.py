@@ -18,22 +18,17 @@ from rituals import scheduler
 from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import Bot, eventually
+from tests.test_home import home_of
 
 LUCAS = "U0LUCAS"  # French, Europe/Paris
 EMILY = "U0EMILY"  # English, America/New_York
 
 
-async def home_of(bot: Bot, user: str, *, opened: bool = True) -> dict[str, Any]:
-    """The user's Home after the next views.publish (opening the tab when `opened`)."""
-    before = len(
-        [c for c in bot.emulator.calls_to("views.publish") if c.params.get("user_id") == user]
-    )
-    if opened:
-        await bot.slack.open_home(user=user)
-    await bot.emulator.wait_for(
-        "views.publish", lambda c: c.params.get("user_id") == user, count=before + 1
-    )
-    return bot.emulator.home_views[user]
+async def reply_to(bot: Bot, text: str, *, user: str) -> dict[str, Any]:
+    """Type `/cop <text>` in #data-science and return the bot's answer (at the response_url)."""
+    before = len(bot.emulator.responses)
+    await bot.slack.command(text, user=user, channel="C0DATA")
+    return (await eventually(lambda: bot.emulator.responses[before:]))[-1]
 
 
 def text_of(blocks: list[dict[str, Any]]) -> str:
@@ -84,9 +79,7 @@ async def test_a_member_pauses_the_pulse_from_the_home_tab_and_is_not_asked(bot:
 
 async def test_cop_mute_shows_each_ritual_and_a_choice_updates_the_message(bot: Bot) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
-    before = len(bot.emulator.responses)
-    await bot.slack.command("mute", user=EMILY, channel="C0DATA")
-    screen = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    screen = await reply_to(bot, "mute", user=EMILY)
     shown = text_of(screen["blocks"])
     assert "The direct messages I send you" in shown
     assert "Welcome: on" in shown and "Pulse poll: on" in shown
@@ -110,16 +103,13 @@ async def test_cop_mute_shows_each_ritual_and_a_choice_updates_the_message(bot: 
 
 async def test_cop_mute_in_french_with_days_and_the_words_people_type(bot: Bot) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
-    before = len(bot.emulator.responses)
-    await bot.slack.command("sourdine rappels 14", user=LUCAS, channel="C0DATA")
-    reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    reply = await reply_to(bot, "sourdine rappels 14", user=LUCAS)
     back = (datetime.now(UTC) + timedelta(days=14)).astimezone(ZoneInfo("Europe/Paris")).date()
     assert reply["text"] == (
         f"C'est noté : « Rappels d'événements » est en pause jusqu'au {translate('fr').date(back)}."
     )
     assert "Rappels d'événements : en pause" in text_of(reply["blocks"])
-    await bot.slack.command("sourdine rappels réactiver", user=LUCAS, channel="C0DATA")
-    reply = (await eventually(lambda: bot.emulator.responses[before + 1 :]))[-1]
+    reply = await reply_to(bot, "sourdine rappels réactiver", user=LUCAS)
     assert reply["text"] == "C'est noté : vous recevrez de nouveau « Rappels d'événements »."
     assert await preference(bot, LUCAS, Ritual.REMINDERS) is None
 
@@ -142,16 +132,12 @@ async def test_a_choice_outside_the_menu_is_refused_and_changes_nothing(
             )
     assert await preference(bot, LUCAS, Ritual.PULSE) is None
     # the same through Slack: a forged option value gets the usage, not a stack trace
-    before = len(bot.emulator.responses)
-    await bot.slack.command("mute pulse " + (choice or "x"), user=EMILY, channel="C0DATA")
-    reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    reply = await reply_to(bot, "mute pulse " + (choice or "x"), user=EMILY)
     assert "Usage: `/cop mute" in reply["text"]
     assert await preference(bot, EMILY, Ritual.PULSE) is None
 
 
 async def test_the_digest_goes_to_leaders_and_cannot_be_muted_as_a_member(bot: Bot) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
-    before = len(bot.emulator.responses)
-    await bot.slack.command("mute digest off", user=EMILY, channel="C0DATA")
-    reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    reply = await reply_to(bot, "mute digest off", user=EMILY)
     assert "I don't know the ritual" in reply["text"]

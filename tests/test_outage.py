@@ -12,22 +12,36 @@ from tests.conftest import Bot, eventually
 from tests.test_activity import counters, message_event
 
 
+class Outage:
+    """The bot's database made unreachable (a file that cannot exist, a closed port), then back."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.deps = bot.deps
+        self.sessions, self.engine = self.deps.sessions, self.deps.engine
+        self.broken = db.make_engine(
+            "sqlite+aiosqlite:////nonexistent-dir/cop.db"
+            if self.engine.url.get_backend_name() == "sqlite"
+            else self.engine.url.set(port=1).render_as_string(hide_password=False)
+        )
+        assert self.deps.database is not None
+        self.database = self.deps.database
+
+    def begin(self) -> None:
+        object.__setattr__(self.deps, "sessions", db.make_sessionmaker(self.broken))
+        self.database.engine = self.broken
+
+    def end(self) -> None:
+        object.__setattr__(self.deps, "sessions", self.sessions)
+        self.database.engine = self.engine
+
+
 async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: Bot) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
-    deps = bot.deps
-    healthy_sessions, healthy_engine = deps.sessions, deps.engine
-    broken = db.make_engine(
-        "sqlite+aiosqlite:////nonexistent-dir/cop.db"
-        if healthy_engine.url.get_backend_name() == "sqlite"
-        else healthy_engine.url.set(port=1).render_as_string(hide_password=False)
-    )
-    assert deps.database is not None
-    # the database goes away
-    object.__setattr__(deps, "sessions", db.make_sessionmaker(broken))
-    deps.database.engine = broken
+    outage = Outage(bot)
+    outage.begin()
     first = await bot.slack.event(message_event(bot, user="U0LUCAS", channel="C0DATA"))
     assert first.status_code == 200  # acknowledged before the write was tried: held in memory
-    await eventually(lambda: deps.database.down_since is not None)
+    await eventually(lambda: outage.database.down_since is not None)
     refused = await bot.slack.event(message_event(bot, user="U0CHLOE", channel="C0DATA"))
     assert refused.status_code == 503  # Slack will redeliver this one
     refused_id = bot.slack.last_event_id
@@ -35,9 +49,7 @@ async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: 
         assert (
             await http.get(f"{bot.url}/healthz")
         ).status_code == 200  # /healthz uses deps.engine
-    # the database comes back
-    object.__setattr__(deps, "sessions", healthy_sessions)
-    deps.database.engine = healthy_engine
+    outage.end()
     await eventually(lambda: _counted(bot, {"U0LUCAS": (1, 0, 0)}), timeout=20)
     # Slack's redelivery of the refused event (same id) is accepted and counted, once
     redelivered = await bot.slack.event(
@@ -49,34 +61,25 @@ async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: 
     )
     assert again.status_code == 200
     await eventually(lambda: _counted(bot, {"U0LUCAS": (1, 0, 0), "U0CHLOE": (1, 0, 0)}))
-    await broken.dispose()
+    await outage.broken.dispose()
 
 
 async def test_a_member_who_joins_while_the_database_is_away_is_recorded_and_welcomed_after(
     bot: Bot,
 ) -> None:
     community = await factories.community(bot.sessions, emulator=bot.emulator)
-    deps = bot.deps
-    healthy_sessions, healthy_engine = deps.sessions, deps.engine
-    broken = db.make_engine(
-        "sqlite+aiosqlite:////nonexistent-dir/cop.db"
-        if healthy_engine.url.get_backend_name() == "sqlite"
-        else healthy_engine.url.set(port=1).render_as_string(hide_password=False)
-    )
-    assert deps.database is not None
-    object.__setattr__(deps, "sessions", db.make_sessionmaker(broken))
-    deps.database.engine = broken
+    outage = Outage(bot)
+    outage.begin()
     # acknowledged (Bolt acks events first): Slack will not send it again, so the bot keeps it
     joined = await bot.slack.join(user="U0LEA", channel="C0DATA")
     assert joined.status_code == 200
-    await eventually(lambda: deps.database.down_since is not None)
-    object.__setattr__(deps, "sessions", healthy_sessions)
-    deps.database.engine = healthy_engine
+    await eventually(lambda: outage.database.down_since is not None)
+    outage.end()
     # back: the stint is opened, once, and the newcomer gets the welcome
     await eventually(lambda: _active_member(bot, community.id, "U0LEA"), timeout=20)
     await eventually(lambda: _welcome_owed(bot, "U0LEA"))
-    assert deps.database.down_since is None
-    await broken.dispose()
+    assert outage.database.down_since is None
+    await outage.broken.dispose()
 
 
 async def _active_member(bot: Bot, community_id: int, user: str) -> bool:
