@@ -134,6 +134,14 @@ async def caller_of(deps: Deps, body: dict[str, Any], channel_id: str | None = N
     )
 
 
+async def caller_here(deps: Deps, body: dict[str, Any]) -> Caller:
+    """The caller of a button or modal, in the channel the payload came from (if any)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return await caller_of(deps, body, channel_id=channel)
+
+
 async def zone_of(deps: Deps, caller: Caller) -> str:
     """The reader's zone (Slack profile), else the programme's."""
     async with deps.sessions() as session:

@@ -27,7 +27,7 @@ from bot.models import ChannelStatus, utcnow
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import DATABASE_DOWN, Caller, load_caller, workspace_of
+from handlers.context import DATABASE_DOWN, Caller, caller_here
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +170,6 @@ async def handle_health(req: CommandRequest) -> None:
         logger.warning("could not upload the health chart", exc_info=True)
 
 
-async def _caller_of(body: dict[str, Any], deps: Deps) -> Caller:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    return await load_caller(
-        deps, workspace_id=workspace_of(body), user_id=body["user"]["id"], channel_id=channel
-    )
-
-
 async def _tell(client: AsyncWebClient, user_id: str, text: str) -> None:
     await client.chat_postMessage(channel=await _dm(client, user_id), text=text)
 
@@ -189,7 +180,7 @@ async def handle_open_overview(
     """The App Home button: the programme overview, sent as a DM."""
     await ack()
     try:
-        caller = await _caller_of(body, deps)
+        caller = await caller_here(deps, body)
     except DATABASE_DOWN:
         logger.exception("database unavailable for the health overview")
         return
@@ -210,7 +201,7 @@ async def handle_open_overview(
 
 
 async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt: str) -> None:
-    caller = await _caller_of(body, deps)
+    caller = await caller_here(deps, body)
     t = caller.t
     value = str((body.get("actions") or [{}])[0].get("value") or "programme")
     respond_to = body.get("response_url")

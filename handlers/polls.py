@@ -15,15 +15,9 @@ from bot.deps import Deps
 from bot.errors import CopError, InvalidInput
 from bot.slack.blocks import poll as screens
 from handlers.commands import Subcommand
-from handlers.context import Caller, load_caller, workspace_of
+from handlers.context import Caller, caller_of
 
 SUBCOMMANDS: list[Subcommand] = []
-
-
-async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
-    return await load_caller(
-        deps, workspace_id=workspace_of(body), user_id=body["user"]["id"], channel_id=None
-    )
 
 
 async def _record(
@@ -51,7 +45,7 @@ async def handle_answer(
 ) -> None:
     """A score button: stored against an unlinkable ballot; clicking again changes the answer."""
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_of(deps, body)
     t = caller.t
     try:
         poll_id, key, score = screens.parse_answer(action["value"])
@@ -80,7 +74,7 @@ async def handle_comment_button(
     deps: Deps,
 ) -> None:
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_of(deps, body)
     try:
         poll_id, key = screens.parse_question(action.get("value") or "")
         async with deps.sessions() as session:
@@ -99,7 +93,7 @@ async def handle_comment_button(
 async def handle_comment_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    caller = await _caller(deps, body)
+    caller = await caller_of(deps, body)
     t = caller.t
     try:
         poll_id, key, comment = screens.parse_comment(view)

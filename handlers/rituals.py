@@ -20,7 +20,7 @@ from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import rituals as screens
 from handlers import home
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import Caller, load_caller, workspace_of
+from handlers.context import Caller, caller_here
 from rituals.schedule import CADENCES, change, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ async def handle_mute_choice(
     """A choice in a ritual's menu, from the App Home (republished) or a `/cop mute` message
     (replaced by the updated screen)."""
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     try:
         ritual = screens.parse_ritual(str(action.get("action_id", "")).partition(":")[2])
         choice = str((action.get("selected_option") or {}).get("value") or "")
@@ -149,15 +149,6 @@ async def handle_mute_choice(
         await home.publish(deps, client, workspace_id=caller.workspace_id, user_id=caller.user_id)
         return
     await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
-
-
-async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
-    return await load_caller(
-        deps,
-        workspace_id=workspace_of(body),
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-    )
 
 
 async def _refuse(caller: Caller, respond: AsyncRespond, exc: CopError) -> None:
@@ -221,7 +212,7 @@ async def handle_toggle(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
 ) -> None:
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     try:
         community_id, ritual, _ = screens.parse_target(action.get("value"))
     except CopError as exc:
@@ -255,7 +246,7 @@ async def handle_summary(
 ) -> None:
     """Leaders allow (or stop) a short summary of each pulse poll in the channel."""
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     try:
         community_id, ritual, _ = screens.parse_target(action.get("value"))
     except CopError as exc:
@@ -285,7 +276,7 @@ async def handle_cadence(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, deps: Deps
 ) -> None:
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     try:
         community_id, ritual, rest = screens.parse_target(
             (action.get("selected_option") or {}).get("value"), parts=3

@@ -21,17 +21,8 @@ from bot.slack.blocks import story as screens
 from bot.slack.text import row_id
 from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import Caller, load_caller, workspace_of
+from handlers.context import caller_here
 from rituals.outbox import enqueue
-
-
-async def _caller(deps: Deps, body: dict[str, Any]) -> Caller:
-    return await load_caller(
-        deps,
-        workspace_id=workspace_of(body),
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-    )
 
 
 async def handle_share(
@@ -44,7 +35,7 @@ async def handle_share(
 ) -> None:
     """The prompt's button opens the story modal."""
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     try:
         community_id = row_id(action.get("value"))
         async with deps.sessions() as session:
@@ -64,7 +55,7 @@ async def handle_share(
 async def handle_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     t = caller.t
     try:
         community_id, data = screens.parse_modal(view)
@@ -147,7 +138,7 @@ async def _decide(
     verb: str,
 ) -> None:
     await ack()
-    caller = await _caller(deps, body)
+    caller = await caller_here(deps, body)
     t = caller.t
     try:
         story_id = row_id(action.get("value"))
