@@ -400,7 +400,10 @@ async def test_charter_modal_fields_take_anything_and_the_public_charter_pings_n
                 assert current.draft.objectives == charters.lines(typed(text))
     # the most hostile mission, posted in the channel: shown as typed, notifying nobody
     mention = HOSTILE[6]
+    saved = len(bot.emulator.calls_to("chat.postEphemeral"))
     await submit(bot, view["id"], user=LEADER, values={"charter_mission": mention})
+    # the charter is saved after the ack: wait for the leader's confirmation before showing it
+    await bot.emulator.wait_for("chat.postEphemeral", count=saved + 1)
     since = len(bot.emulator.calls)
     await bot.slack.command("charter show --public", user=LEADER, channel="C0DATA")
     posted = await bot.emulator.wait_for(
