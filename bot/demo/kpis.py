@@ -118,5 +118,10 @@ async def scene(demo: Demo) -> None:
         path.write_text(report.to_html(translate(language), built), encoding="utf-8")
         demo.show(
             f"{path} — {path.stat().st_size:,} bytes, {len(built.kpis.communities)} communities, "
-            f"{built.kpis.programme.stories} stories, charts embedded"
+            f"{_count(built.kpis.programme.stories, 'success story', 'success stories')}, "
+            "charts embedded"
         )
+
+
+def _count(n: int, one: str, other: str) -> str:
+    return f"{n:,} {one if n == 1 else other}"
