@@ -14,7 +14,6 @@ from urllib.parse import parse_qs
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -45,6 +44,7 @@ def build_deps(config: Config) -> Deps:
         metrics=Metrics(),
         web_client=web_client,
         database=db.Availability(engine),
+        slack_clients=(web_client, background_client),
     )
 
 
@@ -144,16 +144,7 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             # every Slack client of the process shares keep-alive connections while it serves
-            clients = {
-                id(c): c
-                for c in (
-                    deps.web_client,
-                    getattr(deps.messenger, "client", None),
-                    getattr(deps.directory, "client", None),
-                )
-                if isinstance(c, AsyncWebClient)
-            }
-            await stack.enter_async_context(kept_alive(*clients.values()))
+            await stack.enter_async_context(kept_alive(*deps.slack_clients))
             for hook in lifespan_hooks or []:
                 await stack.enter_async_context(hook)
             yield

@@ -26,6 +26,8 @@ class Deps:
     metrics: Metrics
     web_client: Any  # the Slack Web API client, for handlers and the Slack adapter only
     database: Availability | None = None  # set by the composition root
+    # every Slack Web API client of the process, to share keep-alive connections while serving
+    slack_clients: tuple[Any, ...] = ()
     # how many /cop commands are worked on at once (the rest queue): below the database pool size
     command_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(COMMAND_SLOTS)

@@ -28,9 +28,10 @@ RETRY_FOR = 600.0  # seconds an acknowledged event keeps being retried while the
 T = TypeVar("T")
 
 
-async def until_recorded(deps: Deps, what: str, work: Callable[[], Awaitable[T]]) -> T | None:
+async def until_recorded(deps: Deps, what: str, work: Callable[[], Awaitable[T]]) -> T:
     """Run one transaction; while the database is unreachable, wait and try again (0.5 s, 1 s,
-    2 s… up to 30 s apart). Returns None, counted as failed, when it never came back."""
+    2 s… up to 30 s apart). When it never came back, the last error goes up to the listener's
+    error handler (logged with its traceback and counted in the errors metric)."""
     delay, deadline = 0.5, time.monotonic() + RETRY_FOR
     while True:
         try:
@@ -40,8 +41,7 @@ async def until_recorded(deps: Deps, what: str, work: Callable[[], Awaitable[T]]
                 deps.database.mark_down()
             if time.monotonic() + delay > deadline:
                 logger.error("database unavailable for %.0f s: %s lost", RETRY_FOR, what)
-                deps.metrics.events.labels(type=what, result="failed").inc()
-                return None
+                raise
             logger.warning("database unavailable (%r): %s retried in %.1f s", exc, what, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)

@@ -77,13 +77,9 @@ async def handle_mute(req: CommandRequest) -> None:
     Without arguments: each kind with its state and a menu to change it (as in the App Home)."""
     caller = req.caller
     args = [a.lower() for a in req.args]
-    if args and len(args) > 2:
+    if len(args) > 2:
         raise InvalidInput("rituals.mute_usage")
-    ritual = None
-    if args:
-        ritual = preferences.parse_ritual(args[0])
-        if ritual not in preferences.MUTABLE:
-            raise InvalidInput("rituals.mute_unknown", word=args[0][:30])
+    ritual = preferences.parse_ritual(args[0]) if args else None  # the member's rituals only
     text, blocks = await _choose(
         req.deps, caller, ritual=ritual, choice=args[1] if len(args) > 1 else "30"
     )
@@ -135,17 +131,18 @@ async def handle_mute_choice(
     (replaced by the updated screen)."""
     await ack()
     caller = await caller_here(deps, body)
+    from_home = (body.get("view") or {}).get("type") == "home"
     try:
         ritual = screens.parse_ritual(str(action.get("action_id", "")).partition(":")[2])
         choice = str((action.get("selected_option") or {}).get("value") or "")
         text, blocks = await _choose(deps, caller, ritual=ritual, choice=choice)
     except CopError as exc:
-        if (body.get("view") or {}).get("type") == "home":
+        if from_home:  # no response_url on a Home; its menus offer only valid choices
             logger.info("refused a Home choice from %s: %s", caller.user_id, exc.key)
             return
         await _refuse(caller, respond, exc)
         return
-    if (body.get("view") or {}).get("type") == "home":
+    if from_home:
         await home.publish(deps, client, workspace_id=caller.workspace_id, user_id=caller.user_id)
         return
     await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)

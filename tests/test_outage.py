@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from bot import db
@@ -35,9 +38,19 @@ class Outage:
         self.database.engine = self.engine
 
 
-async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: Bot) -> None:
+@pytest.fixture
+async def outage(bot: Bot) -> AsyncIterator[Outage]:
+    """Ends the outage and closes the broken engine even when the test fails half-way."""
+    made = Outage(bot)
+    yield made
+    made.end()
+    await made.broken.dispose()
+
+
+async def test_events_during_a_database_outage_are_counted_once_it_is_back(
+    bot: Bot, outage: Outage
+) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
-    outage = Outage(bot)
     outage.begin()
     first = await bot.slack.event(message_event(bot, user="U0LUCAS", channel="C0DATA"))
     assert first.status_code == 200  # acknowledged before the write was tried: held in memory
@@ -61,14 +74,12 @@ async def test_events_during_a_database_outage_are_counted_once_it_is_back(bot: 
     )
     assert again.status_code == 200
     await eventually(lambda: _counted(bot, {"U0LUCAS": (1, 0, 0), "U0CHLOE": (1, 0, 0)}))
-    await outage.broken.dispose()
 
 
 async def test_a_member_who_joins_while_the_database_is_away_is_recorded_and_welcomed_after(
-    bot: Bot,
+    bot: Bot, outage: Outage
 ) -> None:
     community = await factories.community(bot.sessions, emulator=bot.emulator)
-    outage = Outage(bot)
     outage.begin()
     # acknowledged (Bolt acks events first): Slack will not send it again, so the bot keeps it
     joined = await bot.slack.join(user="U0LEA", channel="C0DATA")
@@ -79,7 +90,6 @@ async def test_a_member_who_joins_while_the_database_is_away_is_recorded_and_wel
     await eventually(lambda: _active_member(bot, community.id, "U0LEA"), timeout=20)
     await eventually(lambda: _welcome_owed(bot, "U0LEA"))
     assert outage.database.down_since is None
-    await outage.broken.dispose()
 
 
 async def _active_member(bot: Bot, community_id: int, user: str) -> bool:
