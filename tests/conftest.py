@@ -185,7 +185,28 @@ async def bot(database_url: str, emulator: SlackEmulator) -> AsyncIterator[Bot]:
     await running.slack.aclose()
     server.should_exit = True
     await task
+    await settle()
     await running.deps.engine.dispose()
+
+
+async def settle(timeout: float = 5.0) -> None:  # noqa: ASYNC109 - bounds a wait, not I/O
+    """Let the bot's background work finish before its engine is disposed: Bolt runs listeners
+    after the ack, and the activity batcher flushes a few ms later. Otherwise a listener still
+    reading at teardown leaves a connection to the garbage collector (an aiosqlite thread
+    outliving the event loop). Bounded: whatever is still running after `timeout` is cancelled."""
+    here = asyncio.current_task()
+
+    def bots(task: asyncio.Task[Any]) -> bool:
+        code = getattr(task.get_coro(), "cr_code", None)
+        where = code.co_filename if code is not None else ""
+        return "slack_bolt" in where or f"{os.sep}handlers{os.sep}" in where
+
+    pending = [t for t in asyncio.all_tasks() if t is not here and bots(t)]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
 
 async def eventually(check: Any, *, timeout: float = 5.0, interval: float = 0.02) -> Any:  # noqa: ASYNC109
