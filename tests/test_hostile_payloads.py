@@ -38,6 +38,7 @@ from bot.models import (
     PollResponse,
     RitualSetting,
     Role,
+    StoryStatus,
     SuccessStory,
 )
 from bot.ports import UserInfo
@@ -462,6 +463,8 @@ async def test_story_modal_fields_take_anything_and_the_posted_story_pings_nobod
         )
     since = len(bot.emulator.calls)
     await forge(bot, user=LEADER, action_id=f"story_validate:{story.id}", value=str(story.id))
+    # both clicks are handled after their ack: posting before the validation is saved is refused
+    await eventually(lambda: _story_status(bot, story.id, StoryStatus.VALIDATED))
     await forge(bot, user=LEADER, action_id=f"story_post:{story.id}", value=str(story.id))
     row = await eventually(lambda: _outbox(bot, f"story_post:{story.id}"))
     posted = [str(row.payload.get("text")), *mrkdwn_of(row.payload.get("blocks"))]
@@ -483,6 +486,12 @@ async def _latest_story(bot: Bot, *, after: SuccessStory | None = None) -> Succe
     if after is not None and story.id <= after.id:
         return None
     return story
+
+
+async def _story_status(bot: Bot, story_id: int, status: StoryStatus) -> bool:
+    async with bot.sessions() as session:
+        story = await session.get(SuccessStory, story_id)
+        return story is not None and story.status == status
 
 
 async def _outbox(bot: Bot, key: str) -> Outbox | None:
