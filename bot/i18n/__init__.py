@@ -80,6 +80,8 @@ class Translator:
             text = _translations("en").gettext(key)
         if not params:
             return text
+        # amounts from the domain (Decimal) read in the locale: « 100 000 000 », "100,000,000"
+        params = {k: self.number(v, 2) if isinstance(v, Decimal) else v for k, v in params.items()}
         if "|" in text:
             text = _PLURAL.sub(lambda m: self._plural(m, params), text)
         return text.format(**params)
