@@ -155,10 +155,14 @@ def build_results(
         text = q.text.get(language) or next(iter(q.text.values()))
         figure = q.figure
         if not figure.shown:
-            withheld = t(
-                "polls.question_too_few",
-                answers=t.number(figure.answers),
-                min=t.number(min_answers),
+            withheld = (
+                t(
+                    "polls.question_too_few",
+                    answers=t.number(figure.answers),
+                    min=t.number(min_answers),
+                )
+                if figure.answers
+                else t("polls.no_answer")
             )
             blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{text}*\n{withheld}")))
             continue
