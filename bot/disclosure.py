@@ -6,9 +6,12 @@ The rule (docs/privacy.md has the reasoning):
 - A *cell* is one question of one poll. Its results — mean, distribution, eNPS, comments — may be
   shown for its community only once the poll is closed and when *that question* has at least k
   answers (app.yaml `privacy.min_answers`, default 5, never below 3).
-- A closed cell under k is never shown for its community. It counts in a programme figure only
-  when the cells under k of that figure, pooled together, reach k themselves: the programme
-  figure minus the communities shown beside it then reveals at least k answers, never one.
+- A closed cell under k is never shown for its community. It counts in programme figures only
+  as part of a *batch*: the workspace's closed cells under k, in the order their polls closed,
+  are cut into consecutive batches of at least k answers (the last, incomplete batch waits for
+  more). A figure takes a batch whole or not at all. So a programme figure minus the communities
+  shown beside it, or minus the same figure computed a day earlier, or over a shorter period,
+  always differs by whole cells of k answers or whole batches of k — never by one person.
 - While a poll is open nothing of its answers is shown anywhere; how many people answered (the
   response rate) may always show.
 """
@@ -34,6 +37,9 @@ class Withheld(enum.StrEnum):
     TOO_FEW = "too_few"
 
 
+CellId = tuple[int, str]  # (poll id, question key)
+
+
 @dataclass(frozen=True, slots=True)
 class Cell:
     """The answers to one question of one poll, as counts (never who gave them)."""
@@ -44,6 +50,21 @@ class Cell:
     closed: bool
     answers: int
     scores: Mapping[int, int] = field(default_factory=dict)  # score → how many gave it
+
+    @property
+    def id(self) -> CellId:
+        return (self.poll_id, self.question_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Batches:
+    """The cells under k that roll up into programme figures, batch by batch."""
+
+    of: Mapping[CellId, int] = field(default_factory=dict)  # cell → its batch
+    cells: tuple[frozenset[CellId], ...] = ()  # batch → its cells
+
+
+NO_BATCHES = Batches()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,21 +120,44 @@ class Rule:
             return _combine(allowed, nps=nps)
         return _withheld(cells)
 
-    def for_programme(self, cells: Iterable[Cell], *, nps: bool = False) -> Figure:
-        """A figure over many communities: cells shown on their own, plus the cells under k when
-        together they reach k (so that subtracting the shown communities never isolates fewer
-        than k answers)."""
+    def for_programme(
+        self, cells: Iterable[Cell], *, batches: Batches, nps: bool = False
+    ) -> Figure:
+        """A figure over many communities: the cells shown on their own, plus every batch of
+        cells under k that lies wholly among `cells` (see `batches`)."""
         cells = list(cells)
         if not cells:
             return NOTHING
         closed = [c for c in cells if c.closed]
         alone = [c for c in closed if self.allows(c)]
-        small = [c for c in closed if not self.allows(c)]
-        pooled = small if sum(c.answers for c in small) >= self.min_answers else []
+        present = {c.id for c in closed}
+        pooled = [
+            c
+            for c in closed
+            if not self.allows(c)
+            and (batch := batches.of.get(c.id)) is not None
+            and batches.cells[batch] <= present
+        ]
         used = alone + pooled
         if used:
             return _combine(used, nps=nps)
         return _withheld(cells)
+
+    def cut(self, small: Iterable[tuple[CellId, int]]) -> Batches:
+        """Consecutive batches of at least k answers from cells under k given in the order their
+        polls closed; the remainder (fewer than k so far) is in no batch yet."""
+        of: dict[CellId, int] = {}
+        members: list[frozenset[CellId]] = []
+        current: list[CellId] = []
+        total = 0
+        for cell_id, answers in small:
+            current.append(cell_id)
+            total += answers
+            if total >= self.min_answers:
+                members.append(frozenset(current))
+                of.update(dict.fromkeys(current, len(members) - 1))
+                current, total = [], 0
+        return Batches(of=of, cells=tuple(members))
 
     @classmethod
     def of(cls, programme: Programme) -> Rule:
@@ -223,6 +267,31 @@ async def respondents(session: AsyncSession, *, where: sa.ColumnElement[bool]) -
         sa.select(ballots.c.poll_id, sa.func.count()).group_by(ballots.c.poll_id)
     )
     return {int(poll_id): int(n) for poll_id, n in rows}
+
+
+async def batches(
+    session: AsyncSession, *, rule: Rule, workspace_id: str, question_keys: Iterable[str]
+) -> Batches:
+    """The batches of one family of questions (e.g. every 'scale' question) in a workspace:
+    formed over every closed poll, whatever its community's state or the period asked, so
+    that they never change as time passes or as the figure's scope changes — a figure only
+    takes or leaves a batch whole."""
+    keys = list(question_keys)
+    if not keys:
+        return NO_BATCHES
+    rows = await session.execute(
+        sa.select(PollResponse.poll_id, PollResponse.question_key, sa.func.count())
+        .join(Poll, Poll.id == PollResponse.poll_id)
+        .where(
+            Poll.workspace_id == workspace_id,
+            Poll.status == PollStatus.CLOSED,
+            PollResponse.question_key.in_(keys),
+        )
+        .group_by(Poll.closed_at, PollResponse.poll_id, PollResponse.question_key)
+        .having(sa.func.count() < rule.min_answers)
+        .order_by(Poll.closed_at, PollResponse.poll_id, PollResponse.question_key)
+    )
+    return rule.cut(((poll_id, key), int(n)) for poll_id, key, n in rows)
 
 
 def by_community(cells: Iterable[Cell], keys: Iterable[str]) -> dict[int, list[Cell]]:

@@ -454,8 +454,19 @@ async def compute(
             rule.for_community(scale.get(cid, [])), rule.for_community(nps.get(cid, []), nps=True)
         )
     programme.set_survey(
-        rule.for_programme([x for cs in scale.values() for x in cs]),
-        rule.for_programme([x for cs in nps.values() for x in cs], nps=True),
+        rule.for_programme(
+            [x for cs in scale.values() for x in cs],
+            batches=await disclosure.batches(
+                session, rule=rule, workspace_id=workspace_id, question_keys=scale_keys
+            ),
+        ),
+        rule.for_programme(
+            [x for cs in nps.values() for x in cs],
+            batches=await disclosure.batches(
+                session, rule=rule, workspace_id=workspace_id, question_keys=nps_keys
+            ),
+            nps=True,
+        ),
     )
 
     # --- level 3: success stories ----------------------------------------------------------

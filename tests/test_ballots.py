@@ -84,7 +84,7 @@ async def _click(bot: Bot, user: str, action_id: str) -> None:
     message = bot.emulator.messages[channel][0]
     before = len(bot.emulator.responses)
     await bot.slack.click(user=user, action_id=action_id, message=(channel, message["ts"]))
-    await eventually(lambda: bot.emulator.responses[before:])
+    await eventually(lambda: bot.emulator.responses[before:], timeout=20)
 
 
 async def test_an_operator_with_the_database_cannot_link_answers_to_people(bot: Bot) -> None:

@@ -62,18 +62,23 @@ def test_a_community_sees_only_closed_questions_with_k_answers(
         assert figure.answers == sum(c.answers for c in cells if c.answers >= 5)
 
 
-def test_small_communities_roll_up_only_when_together_they_reach_k() -> None:
+def test_small_communities_roll_up_in_whole_batches_of_k() -> None:
     big = cell(10, community=1, score=4)
-    lone = cell(1, community=2, score=1)
+    small = [cell(2, community=c, score=1) for c in (2, 3, 4, 5)]  # closing in this order
+    batches = RULE.cut((c.id, c.answers) for c in small)
+    assert [sorted(b) for b in batches.cells] == [sorted(c.id for c in small[:3])]  # 2+2+2 ≥ 5
     # one lonely answer would be the programme figure minus community 1: it is left out
-    programme = RULE.for_programme([big, lone])
-    assert (programme.answers, programme.mean) == (10, 4.0)
-    # five answers under k from three communities pool: the difference is five answers, not one
-    pooled = [cell(2, community=2, score=1), cell(2, community=3, score=1), cell(1, community=4)]
-    programme = RULE.for_programme([big, *pooled])
-    assert programme.answers == 15 and programme.mean == pytest.approx((40 + 2 + 2 + 3) / 15, 0.01)
+    alone = RULE.for_programme([big, cell(1, community=6, score=1)], batches=batches)
+    assert (alone.answers, alone.mean) == (10, 4.0)
+    # the complete batch rolls up; the fourth small cell waits for more answers to come
+    programme = RULE.for_programme([big, *small], batches=batches)
+    assert programme.answers == 16 and programme.mean == pytest.approx((40 + 6) / 16, 0.01)
+    # a period that holds only part of a batch takes none of it: a difference between two
+    # periods (or two days) is always whole cells of k, or whole batches of k
+    partial = RULE.for_programme([big, *small[:2]], batches=batches)
+    assert partial.answers == 10
     # still nothing of an open poll
-    assert not RULE.for_programme([cell(30, closed=False)]).shown
+    assert not RULE.for_programme([cell(30, closed=False)], batches=batches).shown
 
 
 def test_the_threshold_is_never_below_three() -> None:
@@ -131,13 +136,13 @@ async def _answer(bot: Bot, user: str, question: str, score: int) -> None:
     await bot.slack.click(
         user=user, action_id=f"pulse_answer:{question}:{score}", message=(channel, message["ts"])
     )
-    await eventually(lambda: bot.emulator.responses[before:])
+    await eventually(lambda: bot.emulator.responses[before:], timeout=20)
 
 
 async def _ask(bot: Bot, text: str, *, user: str, channel: str) -> str:
     before = len(bot.emulator.responses)
     await bot.slack.command(text, user=user, channel=channel)
-    replies = await eventually(lambda: bot.emulator.responses[before:])
+    replies = await eventually(lambda: bot.emulator.responses[before:], timeout=20)
     return render_message(replies[-1])
 
 
