@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 from bot.health import Health, Overview, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
+from bot.stories import UNITS
 
 EXPORT_CSV = "health_export_csv"
 EXPORT_XLSX = "health_export_xlsx"
@@ -60,7 +61,8 @@ def values_text(t: Translator, kpis: Kpis) -> str:
     if not kpis.value_by_unit:
         return t("health.no_value")
     return ", ".join(
-        f"{t.number(amount)} {unit}" for unit, amount in sorted(kpis.value_by_unit.items())
+        f"{t.number(amount)} {t(f'stories.unit.{unit}') if unit in UNITS else unit}"
+        for unit, amount in sorted(kpis.value_by_unit.items())
     )
 
 
