@@ -14,6 +14,8 @@ from slack_bolt.adapter.starlette.async_handler import (
     to_starlette_response,
 )
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -96,7 +98,12 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
             return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
         # the body was read from the stream above: Bolt gets it as text (it checks the
         # signature again, and parses its own copy by the rules edge.parse just applied)
-        bolt_response = await bolt.async_dispatch(to_async_bolt_request(request, body))
+        bolt_request = to_async_bolt_request(request, body)
+        if bolt_request.body != payload:
+            # Bolt's only misreading: a command whose text contains "payload" (edge.parse)
+            bolt_request.body = payload
+            bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
+        bolt_response = await bolt.async_dispatch(bolt_request)
         response = to_starlette_response(bolt_response)
         metrics.requests.labels(kind=kind, status=str(response.status_code)).inc()
         metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)

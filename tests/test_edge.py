@@ -173,6 +173,14 @@ async def test_a_signature_over_other_bytes_is_refused(bot: Bot) -> None:
     assert response.status_code == 401
 
 
+async def test_a_command_that_mentions_payload_is_still_a_command(bot: Bot) -> None:
+    """Bolt reads a form that merely contains the word "payload" as an interaction."""
+    response = await bot.slack.command("help payload", user="U0LUCAS", channel="C0GEN")
+    assert response.status_code == 200
+    reply = await eventually(lambda: bot.emulator.responses)
+    assert "Ce que vous pouvez faire avec /cop" in json.dumps(reply[-1], ensure_ascii=False)
+
+
 # --- a signed /cop help while 10 MB bodies pour in ------------------------------------------------
 
 
