@@ -25,10 +25,10 @@ from urllib.parse import parse_qsl
 # The cap on a request body. Slack publishes no maximum, so it comes from what Slack sends us:
 # the biggest is a view_submission, which echoes the whole modal (each block, its initial
 # values) with the state of every input. Our largest modal, the charter filled to every
-# max_length with characters that JSON-escape and then URL-encode to 8-14 bytes each, and
+# max_length with characters that JSON-escape and then URL-encode to 16 bytes each, and
 # opened over a previous charter as full, comes to 393 KiB (measured in
 # tests/test_edge.py::test_the_largest_modal_the_bot_opens_fits_under_the_cap). Events are
-# smaller (a message is at most 40,000 characters). 1 MiB leaves twice that margin while
+# smaller (a message is at most 40,000 characters). 1 MiB leaves 2.6 times that while
 # keeping what an unsigned sender can make us buffer small: three at once cost 3 MiB and one
 # HMAC each, not a parse.
 MAX_BODY_BYTES = 1 << 20
