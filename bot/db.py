@@ -63,8 +63,9 @@ def is_busy(exc: BaseException) -> bool:
 
 
 # lock_not_available (lock_timeout), query_canceled (statement_timeout), deadlock_detected,
-# too_many_connections, cannot_connect_now (starting up): all pass if one tries again shortly
-_PG_BUSY = frozenset({"55P03", "57014", "40P01", "53300", "57P03"})
+# too_many_connections: all pass if one tries again shortly (a server starting or shutting down,
+# 57P03, is an outage: events must then be refused so that Slack redelivers them)
+_PG_BUSY = frozenset({"55P03", "57014", "40P01", "53300"})
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
