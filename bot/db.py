@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,56 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_LOCK = 0x636F_6D69  # "comi"
 
 
+# How long a request a person is waiting on (a command, a click, a modal) waits for a locked
+# database before they are told "busy, try again". Their ack has gone already (acks never wait
+# for the database), so this bounds how long they wait for the answer itself: long enough for
+# ordinary contention to pass (a write holds SQLite's lock for milliseconds; fifty people at
+# once queue for well under a second), short enough that they hear back within a few seconds,
+# and that a button which opens a modal still has its trigger (valid 3 s after the click).
+PERSON_LOCK_WAIT = 2.0
+# Work nobody is waiting on (rituals, the outbox, migrations, the CLI) may wait much longer for a
+# lock rather than fail: 30 s on SQLite (its busy timeout), no limit on PostgreSQL (its default).
+BACKGROUND_SQLITE_LOCK_WAIT = 30.0
+
+_lock_wait: ContextVar[float | None] = ContextVar("cop_lock_wait", default=None)
+
+
+def serve_a_person() -> None:
+    """From here on (this task and those it starts), database lock waits are bounded by
+    PERSON_LOCK_WAIT: a lock held longer raises an error that `is_busy` recognises.
+
+    Called by the Slack middleware for commands, clicks and modals; the setting follows the
+    work into every connection it checks out (see `_apply_lock_wait`)."""
+    _lock_wait.set(PERSON_LOCK_WAIT)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """The database is there but could not serve in time (a lock held too long, no free
+    connection, a statement cancelled for time, too many clients): "busy, try again", not an
+    outage. Looks through SQLAlchemy's wrapper at the driver's error."""
+    if isinstance(exc, (asyncio.TimeoutError, sa.exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        orig = exc.orig
+        if getattr(orig, "sqlstate", None) in _PG_BUSY:
+            return True
+        # SQLite: SQLITE_BUSY / SQLITE_LOCKED ("database is locked", "database table is locked")
+        return "is locked" in str(orig) or "database is busy" in str(orig)
+    return False
+
+
+# lock_not_available (lock_timeout), query_canceled (statement_timeout), deadlock_detected,
+# too_many_connections: all pass if one tries again shortly (a server starting or shutting down,
+# 57P03, is an outage: events must then be refused so that Slack redelivers them)
+_PG_BUSY = frozenset({"55P03", "57014", "40P01", "53300"})
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """One engine per process. SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": BACKGROUND_SQLITE_LOCK_WAIT}, **kwargs
+        )
 
         @sa.event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -34,15 +81,43 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        _apply_lock_wait(engine, sqlite=True)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_timeout", 5)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _apply_lock_wait(engine, sqlite=False)
+    return engine
+
+
+def _apply_lock_wait(engine: AsyncEngine, *, sqlite: bool) -> None:
+    """At each checkout, give the connection the lock wait of the work checking it out (SQLite's
+    busy_timeout, PostgreSQL's lock_timeout), so one pool serves people and background work.
+
+    Set only when it differs from what the connection already has (remembered per connection),
+    so a run of requests of one kind costs nothing. On PostgreSQL it is set outside any
+    transaction, on the driver's connection, so a rollback cannot undo it behind our back."""
+
+    @sa.event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        seconds = _lock_wait.get()
+        if sqlite:
+            millis = int(1000 * (BACKGROUND_SQLITE_LOCK_WAIT if seconds is None else seconds))
+        else:
+            millis = 0 if seconds is None else int(1000 * seconds)  # 0: no limit
+        if record.info.get("cop_lock_wait_ms") == millis:
+            return
+        if sqlite:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={millis}")
+            cur.close()
+        else:
+            dbapi_conn.run_async(lambda conn: conn.execute(f"SET lock_timeout = {millis}"))
+        record.info["cop_lock_wait_ms"] = millis
 
 
 async def refresh_statistics(session: AsyncSession, *tables: Any) -> None:

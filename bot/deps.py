@@ -33,6 +33,10 @@ class Deps:
     command_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(COMMAND_SLOTS)
     )
+    # the language each person was last answered in (workspace, user) → "fr"/"en": what this
+    # process can still say "busy, try again" in when the database cannot be read
+    # (handlers.context.language_hint); bounded, oldest forgotten first
+    languages: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def programme(self) -> Any:

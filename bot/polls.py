@@ -139,6 +139,17 @@ async def get(session: AsyncSession, *, workspace_id: str, poll_id: int) -> Poll
 COMMENT_MAX = 2000  # the comment modal's limit, refused (not cut) when a payload exceeds it
 
 
+def check_comment(comment: str | None) -> str:
+    """A free-text answer as it will be stored, or InvalidInput: needs no database, so the
+    comment modal can refuse it in its acknowledgement."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise InvalidInput("polls.empty_comment", field="comment")
+    if len(comment) > COMMENT_MAX:
+        raise InvalidInput("polls.comment_too_long", field="comment", max=COMMENT_MAX)
+    return comment
+
+
 async def answer(
     session: AsyncSession,
     *,
@@ -167,11 +178,7 @@ async def answer(
     if question is None:
         raise InvalidInput("polls.bad_answer")
     if question["kind"] == "text":
-        comment = (comment or "").strip()
-        if not comment:
-            raise InvalidInput("polls.empty_comment", field="comment")
-        if len(comment) > COMMENT_MAX:
-            raise InvalidInput("polls.comment_too_long", field="comment", max=COMMENT_MAX)
+        comment = check_comment(comment)
         score = None
     elif score is None or not question["min"] <= score <= question["max"]:
         raise InvalidInput("polls.bad_answer")

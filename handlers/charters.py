@@ -26,7 +26,7 @@ from bot.slack.blocks.home import CHARTER_EDIT
 from bot.slack.text import quiet, row_id
 from handlers import home
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import Caller, caller_of, zone_of
+from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ async def open_modal(
         roles=roles,
         year=utcnow().year,
     )
-    await client.views_open(trigger_id=trigger_id, view=view)
+    await open_view(client, trigger_id=trigger_id, view=view, t=t)
 
 
 # --- /cop charter ------------------------------------------------------------------------------
@@ -240,9 +240,11 @@ async def history(req: CommandRequest) -> None:
 async def handle_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    """Field errors go back in the modal; a valid charter closes it and becomes a new version."""
-    caller = await caller_of(deps, body)
-    t = caller.t
+    """Field errors go back in the modal; a valid charter closes it and becomes a new version.
+
+    The fields are checked before the ack, without the database (errors must travel in the ack);
+    the permission and the save come after it, and their answer by message."""
+    t, view = read_modal(deps, body)
     try:
         draft = charters.validate(screens.parse(view))
         community_id = screens.community_of(view)
@@ -251,10 +253,12 @@ async def handle_submit(
         return
     except CopError as exc:  # metadata that is not ours
         await ack(
-            response_action="errors", errors={screens.field_block(None): refusal(caller, exc)}
+            response_action="errors", errors={screens.field_block(None): t(exc.key, **exc.params)}
         )
         return
     await ack()
+    caller = await caller_of(deps, body)
+    t = caller.t
     try:
         async with deps.sessions.begin() as session:
             await require(

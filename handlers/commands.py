@@ -26,7 +26,15 @@ from bot.models import ChannelStatus, Role
 from bot.permissions import Action, require, role_in
 from bot.slack.blocks import help as help_blocks
 from bot.slack.text import split_args, user_id
-from handlers.context import DATABASE_DOWN, Caller, load_caller, unavailable_key, workspace_of
+from handlers.context import (
+    DATABASE_DOWN,
+    Caller,
+    database_trouble,
+    language_hint,
+    load_caller,
+    unavailable_key,
+    workspace_of,
+)
 
 logger = logging.getLogger(__name__)
 QUEUE_PATIENCE = 20.0  # seconds a command may wait for a slot before being told the bot is busy
@@ -247,7 +255,7 @@ async def handle_cop(
     try:
         await asyncio.wait_for(deps.command_slots.acquire(), QUEUE_PATIENCE)
     except TimeoutError:
-        await respond(text=_fallback_t(deps)("error.busy"), response_type="ephemeral")
+        await respond(text=_fallback_t(deps, command)("error.busy"), response_type="ephemeral")
         return
     try:
         await _run(command, respond, client, context, deps)
@@ -272,8 +280,12 @@ async def _run(
             channel_id=command.get("channel_id"),
         )
     except DATABASE_DOWN as exc:
-        logger.warning("database unavailable while handling /cop: %r", exc)
-        await respond(text=_fallback_t(deps)(unavailable_key(exc)), response_type="ephemeral")
+        if not database_trouble(exc):
+            raise
+        logger.warning("database %r while handling /cop", exc)
+        await respond(
+            text=_fallback_t(deps, command)(unavailable_key(exc)), response_type="ephemeral"
+        )
         return
     req = CommandRequest(
         caller=caller,
@@ -295,12 +307,15 @@ async def _run(
     except CopError as exc:
         await req.say(exc.key, **exc.params)
     except DATABASE_DOWN as exc:
-        logger.warning("database unavailable during /cop %s: %r", sub.name, exc)
+        if not database_trouble(exc):
+            raise
+        logger.warning("database %r during /cop %s", exc, sub.name)
         await req.say(unavailable_key(exc))
 
 
-def _fallback_t(deps: Deps) -> Translator:
-    return translate(deps.programme.language)
+def _fallback_t(deps: Deps, command: dict[str, Any]) -> Translator:
+    """Before the caller could be read: the language they were last answered in, if known."""
+    return translate(language_hint(deps, command))
 
 
 def register(app: AsyncApp) -> None:

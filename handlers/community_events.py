@@ -43,7 +43,7 @@ from handlers.charters import (
     tell_user,
 )
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import Caller, caller_of, zone_of
+from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
 from rituals import outbox
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ async def open_modal(
         draft=draft,
         event_id=event_id,
     )
-    await client.views_open(trigger_id=trigger_id, view=view)
+    await open_view(client, trigger_id=trigger_id, view=view, t=t)
 
 
 # --- /cop event ---------------------------------------------------------------------------------
@@ -319,8 +319,8 @@ async def _announce(
 async def handle_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    caller = await caller_of(deps, body)
-    t = caller.t
+    """Fields checked before the ack, without the database; the permission and the save after."""
+    t, view = read_modal(deps, body)
     try:
         meta = modal_metadata(view)
         event_id = row_id(meta["e"]) if meta.get("e") is not None else None
@@ -331,10 +331,12 @@ async def handle_submit(
         return
     except CopError as exc:  # metadata that is not ours
         await ack(
-            response_action="errors", errors={screens.field_block(None): refusal(caller, exc)}
+            response_action="errors", errors={screens.field_block(None): t(exc.key, **exc.params)}
         )
         return
     await ack()
+    caller = await caller_of(deps, body)
+    t = caller.t
     try:
         async with deps.sessions.begin() as session:
             if event_id:
@@ -443,17 +445,18 @@ async def handle_attendance_open(
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         return
-    await client.views_open(
+    await open_view(
+        client,
         trigger_id=body["trigger_id"],
         view=screens.build_attendance_modal(caller.t, shown, suggested=suggested),
+        t=caller.t,
     )
 
 
 async def handle_attendance_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    caller = await caller_of(deps, body)
-    t = caller.t
+    t, view = read_modal(deps, body)
     try:
         event_id, count, names = screens.parse_attendance(view)
         events.check_attendance(count, names)
@@ -462,10 +465,13 @@ async def handle_attendance_submit(
         return
     except CopError as exc:  # metadata that is not ours
         await ack(
-            response_action="errors", errors={screens.attendance_block(None): refusal(caller, exc)}
+            response_action="errors",
+            errors={screens.attendance_block(None): t(exc.key, **exc.params)},
         )
         return
     await ack()
+    caller = await caller_of(deps, body)
+    t = caller.t
     try:
         async with deps.sessions.begin() as session:
             event = await event_to_manage(session, caller, event_id)

@@ -3,34 +3,56 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot import communities, people
+from bot import communities, db, people
 from bot.communities import CommunityView
 from bot.deps import Deps
-from bot.i18n import Translator, language_of, translate
+from bot.i18n import LANGUAGES, Translator, language_of, translate
 from bot.permissions import Actor
+from bot.ports import UserInfo
 
 logger = logging.getLogger(__name__)
 
-# The database refusing connections, versus the bot being too busy to get one in time: the first
-# is an outage, the second an overload, and people are told which.
+# The database refusing connections, versus the bot being too busy to get an answer in time: the
+# first is an outage, the second an overload or a lock, and people are told which.
 DATABASE_OUTAGE = (OperationalError, DBAPIError, ConnectionError, OSError)
 BUSY = (PoolTimeout, asyncio.TimeoutError)
 DATABASE_DOWN = DATABASE_OUTAGE + BUSY  # everything that means "cannot reach the data now"
 
 
+def database_trouble(exc: BaseException) -> bool:
+    """The database could not be reached or could not answer in time. Not a Slack call that
+    failed: aiohttp's connection errors are OSErrors too, and they say nothing of the database."""
+    return isinstance(exc, DATABASE_DOWN) and not isinstance(exc, aiohttp.ClientError)
+
+
 def unavailable_key(exc: BaseException) -> str:
-    """The message key for an unreachable database: busy (try again shortly) or down."""
-    return "error.busy" if isinstance(exc, BUSY) else "error.database_down"
+    """The message key for an unreachable database: busy (try again shortly) or down.
+
+    A lock held too long (SQLite's "database is locked", PostgreSQL's lock timeout) is an
+    OperationalError like an outage, but it is only busy: db.is_busy looks at the driver's error."""
+    return "error.busy" if db.is_busy(exc) else "error.database_down"
 
 
+# The database part of knowing the caller (one read; the first time, also one small write): the
+# budget of its own, past which the database is too slow to answer and the person hears "busy".
+# Inside it, a lock waits db.PERSON_LOCK_WAIT (2 s) at most, so a lock error comes first.
 LOOKUP_TIMEOUT = 2.5
+# How long an answer to someone the bot has never seen waits for Slack's users.info (which gives
+# their language). A slow Slack must not make the answer late, nor count against the database's
+# budget: past this they are answered in the community's (or programme's) language, and the
+# lookup carries on and records them in the background. 1 s: users.info answers in ~100 ms.
+SLACK_LOOKUP_PATIENCE = 1.0
+# How many people's last language a process remembers for its "busy" answers (a few MB at most).
+REMEMBERED_LANGUAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -59,59 +81,171 @@ def pick_language(
     return community_language or default
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What the database says about the caller and their channel."""
+
+    community: CommunityView | None
+    locale: str | None
+    is_new: bool  # never looked up in Slack: no row, or a bare one
+
+
 async def load_caller(
     deps: Deps, *, workspace_id: str, user_id: str, channel_id: str | None
 ) -> Caller:
-    """Look the caller up (and learn their name, zone and language the first time we see them)."""
+    """Look the caller up (and learn their name, zone and language the first time we see them).
 
-    async def _load() -> Caller:
-        async with deps.sessions.begin() as session:
-            person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
-            community = (
-                await communities.by_channel(
-                    session, workspace_id=workspace_id, channel_id=channel_id
-                )
-                if channel_id
-                else None
-            )
-            view = CommunityView.of(community) if community else None
-            known_locale = person.locale if person and person.name else None
-            is_new = person is None or not person.name
-        if is_new:
-            info = await _lookup_user(deps, user_id)
-            if info is not None:
-                async with deps.sessions.begin() as session:
-                    # the workspace row only matters once someone is written under it
-                    await people.ensure_workspace(session, workspace_id)
-                    await people.upsert(session, workspace_id=workspace_id, info=info)
-                known_locale = info.locale
-        return Caller(
-            deps=deps,
+    The database reads have their budget (LOOKUP_TIMEOUT) and Slack's users.info its own
+    (SLACK_LOOKUP_PATIENCE): a slow Slack never makes the database look unavailable."""
+    known = await asyncio.wait_for(
+        _read(deps, workspace_id=workspace_id, user_id=user_id, channel_id=channel_id),
+        LOOKUP_TIMEOUT,
+    )
+    locale = known.locale
+    if known.is_new:
+        learning = _learn(deps, workspace_id=workspace_id, user_id=user_id)
+        done, _ = await asyncio.wait({learning}, timeout=SLACK_LOOKUP_PATIENCE)
+        if learning in done and (info := learning.result()) is not None:
+            locale = info.locale
+    language = pick_language(
+        person_locale=locale,
+        community_language=known.community.language if known.community else None,
+        default=deps.programme.language,
+    )
+    if locale:
+        remember_language(deps, workspace_id, user_id, language)
+    return Caller(
+        deps=deps,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        channel_id=channel_id,
+        actor=Actor(
             workspace_id=workspace_id,
-            user_id=user_id,
-            channel_id=channel_id,
-            actor=Actor(
-                workspace_id=workspace_id,
-                slack_user_id=user_id,
-                is_manager=deps.is_manager(user_id),
-            ),
-            community=view,
-            language=pick_language(
-                person_locale=known_locale,
-                community_language=view.language if view else None,
-                default=deps.programme.language,
-            ),
+            slack_user_id=user_id,
+            is_manager=deps.is_manager(user_id),
+        ),
+        community=known.community,
+        language=language,
+    )
+
+
+async def _read(deps: Deps, *, workspace_id: str, user_id: str, channel_id: str | None) -> _Known:
+    async with deps.sessions.begin() as session:
+        person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
+        community = (
+            await communities.by_channel(session, workspace_id=workspace_id, channel_id=channel_id)
+            if channel_id
+            else None
+        )
+        return _Known(
+            community=CommunityView.of(community) if community else None,
+            locale=person.locale if person and person.name else None,
+            is_new=person is None or not person.name,
         )
 
-    return await asyncio.wait_for(_load(), LOOKUP_TIMEOUT)
+
+# Lookups under way, one per person (a double click does not ask Slack twice); each task is held
+# here until it ends, so it is not collected half-way when its request has moved on.
+_learning: dict[tuple[int, str, str], asyncio.Task[UserInfo | None]] = {}
 
 
-async def _lookup_user(deps: Deps, user_id: str) -> Any:
+def _learn(deps: Deps, *, workspace_id: str, user_id: str) -> asyncio.Task[UserInfo | None]:
+    """Ask Slack who this is and record them; the task outlives the request that started it."""
+    key = (id(deps), workspace_id, user_id)
+    if (running := _learning.get(key)) is not None:
+        return running
+    task = asyncio.ensure_future(_look_up_and_record(deps, workspace_id, user_id))
+    _learning[key] = task
+    task.add_done_callback(lambda _: _learning.pop(key, None))
+    return task
+
+
+async def _look_up_and_record(deps: Deps, workspace_id: str, user_id: str) -> UserInfo | None:
+    info = await _lookup_user(deps, user_id)
+    if info is None:
+        return None
+    try:
+        async with deps.sessions.begin() as session:
+            # the workspace row only matters once someone is written under it
+            await people.ensure_workspace(session, workspace_id)
+            await people.upsert(session, workspace_id=workspace_id, info=info)
+    except Exception:
+        # not fatal: this answer uses what Slack said, and the next request tries again
+        logger.warning("could not record %s", user_id, exc_info=True)
+    return info
+
+
+async def _lookup_user(deps: Deps, user_id: str) -> UserInfo | None:
     try:
         return await deps.directory.user(user_id)
     except Exception:
         logger.warning("could not look up user %s", user_id, exc_info=True)
         return None
+
+
+def remember_language(deps: Deps, workspace_id: str, user_id: str, language: str) -> None:
+    memory = deps.languages
+    memory.pop((workspace_id, user_id), None)  # most recent last
+    memory[(workspace_id, user_id)] = language
+    while len(memory) > REMEMBERED_LANGUAGES:
+        del memory[next(iter(memory))]
+
+
+def language_hint(deps: Deps, body: dict[str, Any]) -> str:
+    """The language to answer in when the database cannot tell (busy or down), or before it is
+    asked (a modal's field errors go back in the ack): from the request alone. A modal carries
+    the language it was opened in; else the language this process last answered the person in;
+    else the programme's."""
+    stamped, _ = unstamp((body.get("view") or {}).get("private_metadata"))
+    if stamped:
+        return stamped
+    user = body.get("user") or {}
+    user_id = user.get("id") if isinstance(user, dict) else None
+    remembered = deps.languages.get((workspace_of(body), str(user_id or body.get("user_id"))))
+    return remembered or deps.programme.language
+
+
+# --- modals carry their language ------------------------------------------------------------------
+
+
+async def open_view(client: Any, *, trigger_id: str, view: Any, t: Translator) -> None:
+    """views.open, the modal stamped with the language it is written in, so that its submission
+    can be answered in that language (field errors, "busy") before the database is asked."""
+    if isinstance(view, dict):
+        view = {**view, "private_metadata": _stamp(view.get("private_metadata"), t.language)}
+    else:
+        view.private_metadata = _stamp(view.private_metadata, t.language)
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+def read_modal(deps: Deps, body: dict[str, Any]) -> tuple[Translator, dict[str, Any]]:
+    """A submitted modal: the translator of the language it was opened in (no database asked),
+    and the view with the private_metadata its screen put there, for the screen's parser."""
+    view = body.get("view") or {}
+    _, original = unstamp(view.get("private_metadata"))
+    return translate(language_hint(deps, body)), {**view, "private_metadata": original}
+
+
+def _stamp(metadata: str | None, language: str) -> str:
+    return json.dumps({"lang": language, "meta": metadata or ""}, separators=(",", ":"))
+
+
+def unstamp(metadata: Any) -> tuple[str | None, str]:
+    """(language, the screen's own metadata). Metadata without our stamp (an older modal, a
+    forged one) is given back as it is, with no language."""
+    text = metadata if isinstance(metadata, str) else ""
+    try:
+        stamp = json.loads(text) if text.startswith('{"lang"') else None
+    except ValueError:
+        stamp = None
+    if (
+        isinstance(stamp, dict)
+        and set(stamp) == {"lang", "meta"}
+        and stamp["lang"] in LANGUAGES
+        and isinstance(stamp["meta"], str)
+    ):
+        return stamp["lang"], stamp["meta"]
+    return None, text
 
 
 def workspace_of(body: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ from bot.models import ChannelStatus, utcnow
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import DATABASE_DOWN, Caller, caller_here
+from handlers.context import Caller, caller_here
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +180,7 @@ async def handle_open_overview(
 ) -> None:
     """The App Home button: the programme overview, sent as a DM."""
     await ack()
-    try:
-        caller = await caller_here(deps, body)
-    except DATABASE_DOWN:
-        logger.exception("database unavailable for the health overview")
-        return
+    caller = await caller_here(deps, body)  # a database error is answered by handle_error
     try:
         scope = await resolve_scope(deps, caller, "programme")
         overview = await compute(deps, scope)

@@ -7,19 +7,30 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import db
 from bot.deps import Deps
 from bot.i18n import translate
 from bot.slack.client import PooledRespond
-from handlers.context import DATABASE_DOWN
+from handlers.context import database_trouble, language_hint, unavailable_key
 
 logger = logging.getLogger(__name__)
 
 
+# What a person is waiting on: their database work is bounded by db.PERSON_LOCK_WAIT. Events
+# are not (Slack's retries and the activity batcher wait for the database instead).
+INTERACTIVE = frozenset({"block_actions", "view_submission", "view_closed", "block_suggestion"})
+
+
 def attach_deps(deps: Deps) -> Callable[..., Awaitable[None]]:
-    async def middleware(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+    async def middleware(
+        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
         context["deps"] = deps
+        if "command" in body or body.get("type") in INTERACTIVE:
+            db.serve_a_person()  # for this request's task and the listener task Bolt starts
         session = getattr(deps.web_client, "session", None)
         if session is not None and not session.closed and context.response_url:
             # replies over the server's keep-alive connections (bot.slack.client.kept_alive)
@@ -29,27 +40,46 @@ def attach_deps(deps: Deps) -> Callable[..., Awaitable[None]]:
     return middleware
 
 
-async def handle_error(error: Exception, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    """Log with the traceback, count it, and tell the user briefly — never show a stack trace."""
-    logger.exception("unhandled error in a listener", exc_info=error)
+async def handle_error(
+    error: Exception, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+) -> None:
+    """The one place a listener's unexpected end is answered: never a stack trace, never silence.
+
+    Listeners ack first and do their database work after, letting its errors come here: a busy
+    or locked database is "busy, try again", an unreachable one "database down" (and events are
+    then refused until it is back), anything else "something went wrong". The person hears it in
+    the language the request itself tells (the database may be what failed), under the message
+    they clicked (response_url) or by DM (a modal's submission has no response_url)."""
     deps: Deps | None = context.get("deps")
-    if deps is not None and deps.database is not None and isinstance(error, DATABASE_DOWN):
-        deps.database.mark_down()
-    if deps is not None:
-        deps.metrics.errors.labels(
-            where=str(body.get("type") or body.get("command") or "unknown")
-        ).inc()
+    if database_trouble(error):
+        key = unavailable_key(error)
+        logger.warning("database %s in a listener: %r", key.removeprefix("error."), error)
+        if deps is not None and deps.database is not None and key == "error.database_down":
+            deps.database.mark_down()
+    else:
+        key = "error.unexpected"
+        logger.exception("unhandled error in a listener", exc_info=error)
+    if deps is None:
+        return
+    deps.metrics.errors.labels(
+        where=str(body.get("type") or body.get("command") or "unknown")
+    ).inc()
+    if body.get("type") == "event_callback":
+        return  # nobody is waiting on an event
+    text = translate(language_hint(deps, body))(key)
     response_url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get(
         "response_url"
     )
-    if response_url and deps is not None:
-        t = translate(deps.programme.language)
-        try:
+    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+    try:
+        if response_url:
             await AsyncWebhookClient(response_url).send(
-                text=t("error.unexpected"), response_type="ephemeral"
+                text=text, response_type="ephemeral", replace_original=False
             )
-        except Exception:
-            logger.warning("could not tell the user about the error", exc_info=True)
+        elif user_id:
+            await client.chat_postMessage(channel=user_id, text=text)
+    except Exception:
+        logger.warning("could not tell the user about the error", exc_info=True)
 
 
 async def handle_stale_action(ack: Any, body: dict[str, Any], respond: Any, deps: Deps) -> None:

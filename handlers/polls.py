@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import people, polls
 from bot.deps import Deps
-from bot.errors import CopError, InvalidInput
+from bot.errors import CopError
 from bot.slack.blocks import poll as screens
 from handlers.commands import Subcommand
-from handlers.context import Caller, caller_of
+from handlers.context import Caller, caller_of, open_view, read_modal
 
 SUBCOMMANDS: list[Subcommand] = []
 
@@ -85,31 +85,36 @@ async def handle_comment_button(
             text=caller.t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
         )
         return
-    await client.views_open(
+    await open_view(
+        client,
         trigger_id=body["trigger_id"],
         view=screens.build_comment_modal(caller.t, poll_id=poll_id, key=key),
+        t=caller.t,
     )
 
 
 async def handle_comment_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    caller = await caller_of(deps, body)
-    t = caller.t
+    """The comment is checked before the ack (no database: its errors travel in the ack), then
+    recorded; a refusal then (the poll closed meanwhile) comes by DM."""
+    t, view = read_modal(deps, body)
     try:
         poll_id, key, comment = screens.parse_comment(view)
-        await _record(deps, caller, poll_id=poll_id, key=key, score=None, comment=comment)
-    except InvalidInput as exc:
-        await ack(
-            response_action="errors", errors={screens.COMMENT_BLOCK: t(exc.key, **exc.params)}
-        )
-        return
+        polls.check_comment(comment)
     except CopError as exc:
         await ack(
             response_action="errors", errors={screens.COMMENT_BLOCK: t(exc.key, **exc.params)}
         )
         return
     await ack()
+    caller = await caller_of(deps, body)
+    t = caller.t
+    try:
+        await _record(deps, caller, poll_id=poll_id, key=key, score=None, comment=comment)
+    except CopError as exc:
+        await client.chat_postMessage(channel=caller.user_id, text=t(exc.key, **exc.params))
+        return
     await client.chat_postMessage(channel=caller.user_id, text=t("polls.comment_thanks"))
 
 

@@ -21,7 +21,7 @@ from bot.slack.blocks import story as screens
 from bot.slack.text import row_id
 from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, Subcommand
-from handlers.context import caller_here
+from handlers.context import caller_here, open_view, read_modal
 from rituals.outbox import enqueue
 
 
@@ -46,24 +46,22 @@ async def handle_share(
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         return
-    await client.views_open(
+    await open_view(
+        client,
         trigger_id=body["trigger_id"],
         view=screens.build_modal(caller.t, community_id=community_id, community=name),
+        t=caller.t,
     )
 
 
 async def handle_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
-    caller = await caller_here(deps, body)
-    t = caller.t
+    """Fields checked before the ack, without the database; the story is saved after it."""
+    t, view = read_modal(deps, body)
     try:
         community_id, data = screens.parse_modal(view)
         stories.check(data)
-        async with deps.sessions() as session:  # the modal's community, in this workspace
-            await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
     except InvalidFields as exc:
         errors: dict[str, str] = {}
         for error in exc.errors:
@@ -74,7 +72,16 @@ async def handle_submit(
         await ack(response_action="errors", errors={"title": t(exc.key, **exc.params)})
         return
     await ack()
+    caller = await caller_here(deps, body)
+    t = caller.t
     async with deps.sessions.begin() as session:
+        try:  # the modal's community, in this workspace
+            await communities.get(
+                session, workspace_id=caller.workspace_id, community_id=community_id
+            )
+        except CopError as exc:
+            await client.chat_postMessage(channel=caller.user_id, text=t(exc.key, **exc.params))
+            return
         person = (
             await people.ensure_many(
                 session, workspace_id=caller.workspace_id, slack_user_ids=[caller.user_id]

@@ -513,13 +513,18 @@ async def test_poll_comment_modal_takes_anything_and_refuses_what_is_too_long(bo
             assert not typed(text).strip() or len(text) > polls.COMMENT_MAX
             assert await snapshot(bot) == before
             continue
-        async with bot.sessions() as session:
-            stored = await session.scalar(
-                sa.select(PollResponse.comment).where(
-                    PollResponse.poll_id == ids["poll_data"], PollResponse.question_key == "free"
+
+        async def stored(text: str = text) -> bool:  # recorded after the ack
+            async with bot.sessions() as session:
+                comment = await session.scalar(
+                    sa.select(PollResponse.comment).where(
+                        PollResponse.poll_id == ids["poll_data"],
+                        PollResponse.question_key == "free",
+                    )
                 )
-            )
-        assert stored == typed(text).strip()
+            return comment == typed(text).strip()
+
+        await eventually(stored)
     assert_clean(bot)
 
 
