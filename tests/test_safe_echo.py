@@ -12,8 +12,11 @@ every message, modal, Home and export.
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib
 import inspect
+import io
+import json
 import pkgutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -22,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 import bot.slack.blocks as blocks_package
+from bot import cli
 from bot.charters import CharterDraft, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
 from bot.config import HealthThresholds
@@ -40,9 +46,12 @@ from bot.links import is_link
 from bot.models import (
     ChannelStatus,
     CommunityKind,
+    Delivery,
     EventKind,
     EventStatus,
+    Outbox,
     Ritual,
+    RitualSetting,
     Role,
     RsvpAnswer,
     StoryStatus,
@@ -66,6 +75,11 @@ from bot.slack.blocks import (
 from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
 from bot.slack.render import render_blocks
+from rituals import reminders, scheduler
+from rituals.outbox import Drain
+from tests import factories
+from tests.conftest import MANAGER, Bot, eventually
+from tests.test_events import all_events, announcements, open_modal, values
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -640,3 +654,254 @@ def test_every_builder_shows_typed_text_as_typed(name: str) -> None:
         _, plain, read = outputs(result)
         assert any(PROBE in text for text in [*read, *plain]), (name, read, plain)
         assert not [p for p in plain if "&lt;" in p or "&amp;" in p], (name, plain)
+
+
+# --- 3. end to end, over real HTTP ---------------------------------------------------------------
+
+LEADER = "U0LUCAS"  # French leader of Data Science
+EMILY = "U0EMILY"  # English member (New York)
+TITLE = "Webinar <!channel> <!here>"
+DESCRIPTION = (
+    "Ask <@U0LEA> first, then read <https://evil.example|Official charter> <!subteam^S0ALL> "
+    "&lt;!everyone&gt;"
+)
+JOIN = "https://visio.example.com/mlops?x=1&y=2"
+MISSION = "Share practice <!channel> with <@U0LEA> — see <https://evil.example|Official charter>"
+
+
+def parsed(bot: Bot, since: int = 0) -> set[str]:
+    """Every `<…>` Slack would parse in what the bot sent (messages, ephemerals, replies,
+    modals, Homes, file comments)."""
+    return {sequence for _, sequence in bot.emulator.parsed_markup(since)}
+
+
+def read(payload: dict[str, Any]) -> str:
+    """The texts of a message, a modal or a Home as Slack shows them (escapes decoded)."""
+    return "\n".join([*map(shown, mrkdwn_texts(payload)), *plain_texts(payload)])
+
+
+async def _drain(bot: Bot) -> None:
+    await Drain(bot.deps, rate_per_minute=60_000).run_once()
+
+
+async def test_a_hostile_event_shows_as_typed_everywhere_and_pings_nobody(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
+    view = await open_modal(bot, "événement", user=LEADER)
+    response = await bot.slack.submit_view(
+        view["id"],
+        user=LEADER,
+        values=values(event_title=TITLE, event_description=DESCRIPTION, event_link=JOIN),
+    )
+    assert response.status_code == 200 and not response.content
+    await eventually(lambda: bot.emulator.uploads)
+    (row,) = await all_events(bot)
+    assert (row.title, row.description, row.link) == (TITLE, DESCRIPTION, JOIN)  # kept as typed
+    # the announcement in the channel
+    announcement = announcements(bot)[-1]
+    assert TITLE in announcement["text"].replace("&lt;", "<").replace("&gt;", ">")
+    assert TITLE in read(announcement) and DESCRIPTION in read(announcement)
+    assert f"Lien : <{JOIN}>" in read(announcement)  # our link to the address they gave
+    # Emily says she is going: her reminders come by DM
+    await bot.slack.click(
+        user=EMILY, action_id=event.RSVP[RsvpAnswer.GOING], message=("C0DATA", announcement["ts"])
+    )
+    await eventually(lambda: [e for e in bot.emulator.responses if "Webinar" in str(e)])
+    # the 24 h and the 1 h reminders, in the channel (French) and by DM (English)
+    for before in (timedelta(hours=23), timedelta(minutes=50)):
+        assert await reminders.plan(bot.deps, now=row.starts_at - before) == 2
+        await _drain(bot)
+    channel = [m for m in bot.emulator.messages["C0DATA"] if m["text"].startswith("⏰")]
+    dms = [m for m in bot.emulator.messages["D0EMILY"] if m["text"].startswith("⏰")]
+    assert len(channel) == 2 and len(dms) == 2
+    for reminder in (*channel, *dms):
+        assert TITLE in read(reminder) and JOIN in read(reminder)
+    assert "Rappel : *Webinar <!channel> <!here>* commence" in read(channel[0])
+    assert "Reminder: *Webinar <!channel> <!here>* starts" in read(dms[0])
+    # the App Home of both, and `/cop event list`
+    for user in (LEADER, EMILY):
+        await bot.slack.open_home(user=user)
+        home_view = await eventually(lambda user=user: bot.emulator.home_views.get(user))
+        assert TITLE in read(home_view)
+    since = len(bot.emulator.calls)
+    await bot.slack.command("event list", user=LEADER, channel="C0DATA")
+    listing = await bot.emulator.wait_for("chat.postEphemeral", since=since)
+    assert TITLE in read(listing[-1].params)
+    # nothing the bot sent in all this would ping, name a channel or link anywhere else
+    assert parsed(bot) <= {"<#C0DATA>", f"<{JOIN.replace('&', '&amp;')}>"}, parsed(bot)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://evil.example|Official charter",
+        "<https://evil.example|Official charter>",
+        "javascript:alert(1)",
+        "https://visio.example.com/a b",
+        "https://official.example@evil.example/charter",
+        "https://visio.example.com/\nDTSTART:20300101T000000Z",
+    ],
+)
+async def test_a_link_that_is_not_a_plain_web_address_is_a_field_error(bot: Bot, bad: str) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER, EMILY))
+    for user, said in (
+        (LEADER, "Ce lien n'est pas une adresse web"),
+        (EMILY, "This link is not a web address"),
+    ):
+        view = await open_modal(bot, "event", user=user)
+        response = await bot.slack.submit_view(view["id"], user=user, values=values(event_link=bad))
+        assert response.status_code == 200
+        errors = response.json()["errors"]
+        assert set(errors) == {"event_link"} and errors["event_link"].startswith(said)
+    assert await all_events(bot) == []
+
+
+async def test_a_hostile_charter_mission_shows_as_typed_in_welcomes_and_the_public_charter(
+    bot: Bot,
+) -> None:
+    community = await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
+    view = await open_modal(bot, "charte", user=LEADER)
+    saved = len(bot.emulator.calls_to("chat.postEphemeral"))
+    await bot.slack.submit_view(view["id"], user=LEADER, values={"charter_mission": MISSION})
+    await bot.emulator.wait_for("chat.postEphemeral", count=saved + 1)
+    # the welcome posted in the channel quotes the mission
+    async with bot.sessions.begin() as session:
+        await scheduler.settings_of(
+            session, community=community, programme=bot.deps.programme, now=datetime.now(UTC)
+        )
+        await session.execute(
+            sa.update(RitualSetting)
+            .where(RitualSetting.ritual == Ritual.WELCOME)
+            .values(delivery=Delivery.CHANNEL)
+        )
+    await bot.slack.join(user="U0JAMES", channel="C0DATA")
+    await eventually(lambda: _outbox(bot, "welcome"))
+    await _drain(bot)
+    welcome_message = bot.emulator.messages["C0DATA"][-1]
+    assert welcome_message["text"].startswith("👋 Bienvenue <@U0JAMES>")
+    assert MISSION in read(welcome_message)
+    # `/cop charter show --public` posts it in the channel, as typed
+    since = len(bot.emulator.calls)
+    await bot.slack.command("charter show --public", user=LEADER, channel="C0DATA")
+    posted = await bot.emulator.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == "C0DATA", since=since
+    )
+    assert MISSION in read(posted[-1].params)
+    # the newcomer, the leader and the channel (on the Home) are ours to name; nothing the
+    # leader typed pings or links
+    assert parsed(bot) <= {"<@U0JAMES>", "<@U0LUCAS>", "<#C0DATA>"}, parsed(bot)
+
+
+async def test_a_hostile_success_story_is_posted_as_typed(bot: Bot) -> None:
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",), language="en"
+    )
+    await scheduler.run_now(bot.deps, ritual=Ritual.STORIES, community_id=community.id)
+    await _drain(bot)
+    prompt = bot.emulator.messages["C0DATA"][-1]
+    before = set(bot.emulator.views)
+    await bot.slack.click(user=EMILY, action_id=story.SHARE, message=("C0DATA", prompt["ts"]))
+    (view_id,) = await eventually(lambda: sorted(set(bot.emulator.views) - before))
+    typed = {
+        "title": "Saved 3 days <!here>",
+        "context": "<!channel> we asked <@U0LEA>",
+        "contribution": "<https://evil.example|Official charter>",
+        "benefit": "&lt;!everyone&gt; <!subteam^S0ALL|@all>",
+    }
+    await bot.slack.submit_view(view_id, user=EMILY, values={**typed, "shareable": ["yes"]})
+    (row,) = await eventually(lambda: _stories(bot))
+    # the leader validates, then posts it (both from the review list, over HTTP)
+    for verb, status in (("validate", StoryStatus.VALIDATED), ("post", None)):
+        before_replies = len(bot.emulator.responses)
+        await bot.slack.command("stories", user="U0CAMILLE", channel="C0DATA")
+        listing = (await eventually(lambda n=before_replies: bot.emulator.responses[n:]))[-1]
+        shown_list = bot.emulator.add_message(
+            "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
+        )
+        await bot.slack.click(
+            user="U0CAMILLE",
+            action_id=f"story_{verb}:{row.id}",
+            message=("C0DATA", shown_list["ts"]),
+        )
+        if status is not None:
+            await eventually(lambda status=status: _story_is(bot, row.id, status))
+    await eventually(lambda: _outbox(bot, "story_post"))
+    await _drain(bot)
+    posted = bot.emulator.messages["C0DATA"][-1]
+    assert posted["text"].startswith("🌟")
+    for text in typed.values():
+        assert text in read(posted)
+    assert parsed(bot) <= {"<@U0EMILY>"}, parsed(bot)  # the author, ours to credit
+
+
+async def _outbox(bot: Bot, kind: str) -> bool:
+    async with bot.sessions() as session:
+        return bool(
+            await session.scalar(sa.select(sa.func.count()).where(Outbox.kind.startswith(kind)))
+        )
+
+
+async def _stories(bot: Bot) -> list[SuccessStory]:
+    async with bot.sessions() as session:
+        return list(await session.scalars(sa.select(SuccessStory)))
+
+
+async def _story_is(bot: Bot, story_id: int, status: StoryStatus) -> bool:
+    async with bot.sessions() as session:
+        found = await session.get(SuccessStory, story_id)
+        return found is not None and found.status == status
+
+
+# --- exports: control characters someone typed never break a file ----------------------------------
+
+CONTROL_NAME = "Data\x01 Sci\x1b[31mence\x0b"
+CONTROL_TITLE = "Gain\x0b rapide\x1b\x02"
+
+
+async def test_control_characters_never_break_an_export(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a community imported with a control character in its name (the domain stores it)…
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",), name=CONTROL_NAME
+    )
+    # …and a story whose title a member pasted with some, over HTTP
+    await scheduler.run_now(bot.deps, ritual=Ritual.STORIES, community_id=community.id)
+    await _drain(bot)
+    prompt = bot.emulator.messages["C0DATA"][-1]
+    before = set(bot.emulator.views)
+    await bot.slack.click(user=EMILY, action_id=story.SHARE, message=("C0DATA", prompt["ts"]))
+    (view_id,) = await eventually(lambda: sorted(set(bot.emulator.views) - before))
+    story_values = {"title": CONTROL_TITLE, "context": "c", "contribution": "k", "benefit": "b"}
+    await bot.slack.submit_view(view_id, user=EMILY, values=story_values)
+    (row,) = await eventually(lambda: _stories(bot))
+    assert row.title == CONTROL_TITLE
+    # the programme manager's XLSX export from /cop health, over HTTP
+    before_replies = len(bot.emulator.responses)
+    await bot.slack.command("santé", user=MANAGER, channel="C0GEN")
+    reply = (await eventually(lambda: bot.emulator.responses[before_replies:]))[-1]
+    shown_reply = bot.emulator.add_message("D0CAMILLE", user="UBOT", blocks=reply["blocks"])
+    since = len(bot.emulator.calls)
+    await bot.slack.click(
+        user=MANAGER, action_id=health.EXPORT_XLSX, message=("D0CAMILLE", shown_reply["ts"])
+    )
+    await bot.emulator.wait_for(
+        "files.completeUploadExternal", lambda c: ".xlsx" in json.dumps(c.params), since=since
+    )
+    upload = next(u for u in reversed(bot.emulator.uploads) if u["filename"].endswith(".xlsx"))
+    sheet = load_workbook(io.BytesIO(upload["content"])).active
+    assert sheet is not None
+    assert "Data Sci[31mence" in [r[0] for r in sheet.iter_rows(values_only=True)]
+    # the operator's `cop report`, in every format
+    monkeypatch.setenv("COP_DATABASE_URL", bot.deps.config.settings.database_url)
+    monkeypatch.chdir(tmp_path)
+    year = str(datetime.now(UTC).year)
+    for fmt in ("xlsx", "csv", "html"):
+        out = tmp_path / f"report.{fmt}"
+        argv = ["report", "--period", year, "--format", fmt, "--out", str(out)]
+        assert await asyncio.to_thread(cli.main, argv) == 0
+    book = load_workbook(tmp_path / "report.xlsx")
+    cells = [c for sheet in book for r in sheet.iter_rows(values_only=True) for c in r]
+    assert "Data Sci[31mence" in cells and "Gain rapide" in cells
+    for fmt in ("csv", "html"):
+        text = (tmp_path / f"report.{fmt}").read_text(encoding="utf-8-sig")
+        assert "Data Sci[31mence" in text and not any(c in text for c in "\x01\x02\x0b\x1b")
