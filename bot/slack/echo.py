@@ -19,6 +19,7 @@ escaped twice. Our own `<…>` sequences are made here only: `mention()` of a us
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -65,8 +66,25 @@ def _param(value: Any) -> Any:
 
 
 def say(t: Translator, key: str, /, **params: Any) -> Mrkdwn:
-    """A sentence of ours in the reader's language, with what people typed escaped in it."""
-    return Mrkdwn(t(key, **{name: _param(value) for name, value in params.items()}))
+    """A sentence of ours in the reader's language, with what people typed escaped in it.
+
+    A translation is text, not markup (its `<name>` placeholders show as written): it is escaped
+    too. Parameters that carry escapes or our own markup are set aside while the sentence is
+    escaped, then put back as they are — behind a marker no one can type, drawn for this call."""
+    nonce = secrets.token_hex(8)
+    kept: dict[str, Mrkdwn] = {}
+    values: dict[str, Any] = {}
+    for name, value in params.items():
+        value = _param(value)
+        if isinstance(value, Mrkdwn) and any(c in value for c in "&<>"):
+            marker = f"\x00{nonce}{len(kept)}\x00"
+            kept[marker] = value
+            value = marker
+        values[name] = value
+    sentence = echo(t(key, **values))
+    if not kept:
+        return sentence
+    return Mrkdwn(re.sub(f"\x00{nonce}\\d+\x00", lambda m: kept[m.group()], sentence))
 
 
 def md(template: str, /, **params: Any) -> Mrkdwn:
