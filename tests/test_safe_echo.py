@@ -37,6 +37,7 @@ from bot import cli
 from bot.charters import CharterDraft, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
 from bot.config import HealthThresholds
+from bot.disclosure import Figure, Withheld
 from bot.events import Counts, EventDraft, EventView
 from bot.health import Overview, Signals, assess
 from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
@@ -326,18 +327,21 @@ def _results(x: str) -> Results:
         period_key="2030-05",
         asked=20,
         respondents=9,
-        shown=True,
         questions=[
             QuestionResult(
                 key="mood",
                 kind="scale",
                 text={"fr": x, "en": x},
-                answers=9,
-                mean=4.2,
-                distribution={1: 1, 5: 8},
+                figure=Figure(answers=9, mean=4.2, distribution={1: 1, 5: 8}),
             ),
             QuestionResult(
-                key="free", kind="text", text={"fr": x}, answers=2, mean=None, comments=[x, x]
+                key="free", kind="text", text={"fr": x}, figure=Figure(answers=6), comments=[x, x]
+            ),
+            QuestionResult(
+                key="nps",
+                kind="scale",
+                text={"fr": x, "en": x},
+                figure=Figure(answers=2, withheld=Withheld.TOO_FEW),
             ),
         ],
     )
@@ -551,6 +555,8 @@ NOT_BUILDERS = {
     "event.parse_attendance",
     "event.when_text",
     "health.na",
+    "health.survey",
+    "health.value_line",
     "health.values_text",
     "poll.answer_value",
     "poll.parse_answer",
@@ -810,20 +816,9 @@ async def test_a_hostile_success_story_is_posted_as_typed(bot: Bot) -> None:
     await bot.slack.submit_view(view_id, user=EMILY, values={**typed, "shareable": ["yes"]})
     (row,) = await eventually(lambda: _stories(bot))
     # the leader validates, then posts it (both from the review list, over HTTP)
-    for verb, status in (("validate", StoryStatus.VALIDATED), ("post", None)):
-        before_replies = len(bot.emulator.responses)
-        await bot.slack.command("stories", user="U0CAMILLE", channel="C0DATA")
-        listing = (await eventually(lambda n=before_replies: bot.emulator.responses[n:]))[-1]
-        shown_list = bot.emulator.add_message(
-            "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
-        )
-        await bot.slack.click(
-            user="U0CAMILLE",
-            action_id=f"story_{verb}:{row.id}",
-            message=("C0DATA", shown_list["ts"]),
-        )
-        if status is not None:
-            await eventually(lambda status=status: _story_is(bot, row.id, status))
+    await _decide(bot, row.id, "validate")
+    await eventually(lambda: _story_is(bot, row.id, StoryStatus.VALIDATED))
+    await _decide(bot, row.id, "post")
     await eventually(lambda: _outbox(bot, "story_post"))
     await _drain(bot)
     posted = bot.emulator.messages["C0DATA"][-1]
@@ -831,6 +826,19 @@ async def test_a_hostile_success_story_is_posted_as_typed(bot: Bot) -> None:
     for text in typed.values():
         assert text in read(posted)
     assert parsed(bot) <= {"<@U0EMILY>"}, parsed(bot)  # the author, ours to credit
+
+
+async def _decide(bot: Bot, story_id: int, verb: str) -> None:
+    """A leader clicks `verb` (validate, post) on the story in `/cop stories`."""
+    before = len(bot.emulator.responses)
+    await bot.slack.command("stories", user="U0CAMILLE", channel="C0DATA")
+    listing = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    shown_list = bot.emulator.add_message(
+        "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
+    )
+    await bot.slack.click(
+        user="U0CAMILLE", action_id=f"story_{verb}:{story_id}", message=("C0DATA", shown_list["ts"])
+    )
 
 
 async def _outbox(bot: Bot, kind: str) -> bool:
@@ -875,6 +883,8 @@ async def test_control_characters_never_break_an_export(
     await bot.slack.submit_view(view_id, user=EMILY, values=story_values)
     (row,) = await eventually(lambda: _stories(bot))
     assert row.title == CONTROL_TITLE
+    await _decide(bot, row.id, "validate")  # only validated stories are reported
+    await eventually(lambda: _story_is(bot, row.id, StoryStatus.VALIDATED))
     # the programme manager's XLSX export from /cop health, over HTTP
     before_replies = len(bot.emulator.responses)
     await bot.slack.command("santé", user=MANAGER, channel="C0GEN")
