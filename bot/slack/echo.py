@@ -88,7 +88,8 @@ def say(t: Translator, key: str, /, **params: Any) -> Mrkdwn:
 
 
 def md(template: str, /, **params: Any) -> Mrkdwn:
-    """Our own markup (`"*{title}* — {when}"`) around parameters escaped like `say`'s."""
+    """Our own markup, written in code and kept as is (`"*{title}* — {when}"`, a `"> {quote}"`),
+    around parameters escaped like `say`'s."""
     return Mrkdwn(template.format(**{name: _param(value) for name, value in params.items()}))
 
 
