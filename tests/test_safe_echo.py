@@ -831,14 +831,22 @@ async def test_a_hostile_success_story_is_posted_as_typed(bot: Bot) -> None:
 async def _decide(bot: Bot, story_id: int, verb: str) -> None:
     """A leader clicks `verb` (validate, post) on the story in `/cop stories`."""
     before = len(bot.emulator.responses)
+    action_id = f"story_{verb}:{story_id}"
     await bot.slack.command("stories", user="U0CAMILLE", channel="C0DATA")
-    listing = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    listing = await eventually(lambda: _reply_with(bot, action_id, since=before))
     shown_list = bot.emulator.add_message(
         "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
     )
     await bot.slack.click(
-        user="U0CAMILLE", action_id=f"story_{verb}:{story_id}", message=("C0DATA", shown_list["ts"])
+        user="U0CAMILLE", action_id=action_id, message=("C0DATA", shown_list["ts"])
     )
+
+
+def _reply_with(bot: Bot, action_id: str, *, since: int) -> dict[str, Any] | None:
+    """The latest reply since `since` that carries `action_id` (an earlier click's answer may
+    land in between: it is not the one asked for)."""
+    found = [r for r in bot.emulator.responses[since:] if action_id in json.dumps(r)]
+    return found[-1] if found else None
 
 
 async def _outbox(bot: Bot, kind: str) -> bool:
@@ -888,7 +896,7 @@ async def test_control_characters_never_break_an_export(
     # the programme manager's XLSX export from /cop health, over HTTP
     before_replies = len(bot.emulator.responses)
     await bot.slack.command("santé", user=MANAGER, channel="C0GEN")
-    reply = (await eventually(lambda: bot.emulator.responses[before_replies:]))[-1]
+    reply = await eventually(lambda: _reply_with(bot, health.EXPORT_XLSX, since=before_replies))
     shown_reply = bot.emulator.add_message("D0CAMILLE", user="UBOT", blocks=reply["blocks"])
     since = len(bot.emulator.calls)
     await bot.slack.click(
