@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import communities, people
 from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from bot.links import LINK_MAX, is_link
 from bot.models import (
     Community,
     Event,
@@ -32,7 +32,6 @@ from bot.models import (
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 2000
-LINK_MAX = 1000
 DURATION_MAX = 24 * 60
 ATTENDANCE_MAX = 100_000
 
@@ -98,11 +97,10 @@ def validate(draft: EventDraft, *, now: datetime, allow_past: bool = False) -> S
         errors.append(InvalidInput("event.time_missing", field="time"))
     link = draft.link.strip()
     if link:
-        parsed = urlparse(link)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            errors.append(InvalidInput("event.bad_link", field="link"))
-        elif len(link) > LINK_MAX:
+        if len(link) > LINK_MAX:
             errors.append(InvalidInput("event.too_long", field="link", max=LINK_MAX))
+        elif not is_link(link):
+            errors.append(InvalidInput("event.bad_link", field="link"))
     description = draft.description.strip()
     if len(description) > DESCRIPTION_MAX:
         errors.append(InvalidInput("event.too_long", field="description", max=DESCRIPTION_MAX))

@@ -3,7 +3,9 @@
 HTML: one self-contained file (styles inline, charts embedded as base64 PNG) that prints well.
 CSV/XLSX: the same tables; any text cell a spreadsheet would read as a formula (starting with
 = + - @, a tab or a carriage return) gets a leading apostrophe, so an exported community name
-or story title can never run as a formula.
+or story title can never run as a formula. Control characters someone typed (or pasted) in a
+name or a story are dropped from every export: XLSX cannot hold them (openpyxl refuses the
+whole file) and they have no business in a CSV or a page either.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import csv
 import html
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,16 +33,26 @@ from bot.i18n import Translator
 from bot.models import Community, SuccessStory, utcnow
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# C0 controls but tab, line feed and carriage return: what XML 1.0 (so XLSX) cannot hold
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 TOP_STORIES = 10
 
 Cell = str | int | float | None
 Table = tuple[list[str], list[list[Cell]]]
 
 
+def printable(text: str) -> str:
+    """Text without the control characters an export cannot hold (the export edge's one step)."""
+    return _CONTROL.sub("", text)
+
+
 def neutralise(value: Cell) -> Cell:
-    """A text cell that would start a formula gets a leading apostrophe; numbers pass."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """A text cell that would start a formula gets a leading apostrophe, and loses control
+    characters; numbers pass."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -310,7 +323,7 @@ def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     for name, (headers, rows) in sheets:
-        sheet = workbook.create_sheet(title=name[:31])
+        sheet = workbook.create_sheet(title=printable(name)[:31])
         sheet.append([neutralise(h) for h in headers])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
@@ -393,17 +406,22 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
 
 
+def _esc(text: str) -> str:
+    """HTML-escaped and printable: a typed name or story shows as text, never as markup."""
+    return html.escape(printable(text))
+
+
 def _cell(t: Translator, value: Any) -> str:
     if value is None:
         return '<td class="n">—</td>'
     if isinstance(value, int | float):
         return f'<td class="n">{html.escape(t.number(value, digits=2))}</td>'
-    return f"<td>{html.escape(str(value))}</td>"
+    return f"<td>{_esc(str(value))}</td>"
 
 
 def _table(t: Translator, table: Table) -> str:
     headers, rows = table
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(_cell(t, v) for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -411,7 +429,7 @@ def _table(t: Translator, table: Table) -> str:
 def to_html(t: Translator, report: ValueReport) -> str:
     p = report.kpis.programme
     w = report.window
-    esc = html.escape
+    esc = _esc
     pngs = report_charts(t, report)
 
     def card(label: str, value: str) -> str:

@@ -23,7 +23,8 @@ from bot.permissions import Action, Actor, require
 from bot.slack.blocks import charter as screens
 from bot.slack.blocks.common import blocks_json
 from bot.slack.blocks.home import CHARTER_EDIT
-from bot.slack.text import quiet, row_id
+from bot.slack.echo import echo
+from bot.slack.text import row_id
 from handlers import home
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
@@ -48,8 +49,8 @@ async def tell_user(
     blocks: list[Any] | None = None,
 ) -> None:
     """An ephemeral note in `channel` when the person is there, else a DM (e.g. from the Home tab).
-    The note may quote what someone typed: a typed <!channel> shows as typed."""
-    payload: dict[str, Any] = {"text": quiet(text)}
+    The note may quote what someone typed: it shows as typed (bot.slack.echo)."""
+    payload: dict[str, Any] = {"text": echo(text)}
     if blocks:
         payload["blocks"] = blocks_json(blocks)
     if channel:
@@ -69,7 +70,7 @@ async def answer_click(
 ) -> None:
     """A private answer to whoever clicked: under the clicked message when Slack gave a
     response_url, else (a button on the Home tab) by DM."""
-    text = quiet(text)
+    text = echo(text)
     if respond.response_url:
         await respond(text=text, response_type="ephemeral", replace_original=False)
     else:

@@ -25,6 +25,7 @@ from bot.i18n import Translator, translate
 from bot.models import ChannelStatus, Role
 from bot.permissions import Action, require, role_in
 from bot.slack.blocks import help as help_blocks
+from bot.slack.echo import echo, mention, say
 from bot.slack.text import split_args, user_id
 from handlers.context import (
     DATABASE_DOWN,
@@ -60,13 +61,14 @@ class CommandRequest:
         return self.caller.t
 
     async def say(self, key: str, /, **params: Any) -> None:
+        """A sentence of ours; what people typed in its parameters shows as typed."""
         await self.respond(
-            text=self.t(key, **params), response_type="ephemeral", replace_original=False
+            text=say(self.t, key, **params), response_type="ephemeral", replace_original=False
         )
 
     async def show(self, text: str, blocks: list[Any]) -> None:
         await self.respond(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            text=echo(text), blocks=blocks, response_type="ephemeral", replace_original=False
         )
 
     def require_community(self) -> communities.CommunityView:
@@ -206,7 +208,7 @@ async def handle_role(req: CommandRequest) -> None:
         req.deps.sessions, req.deps.directory, caller.workspace_id, [target]
     )
     await req.say(
-        "role.set", user=f"<@{target}>", role=req.t(f"role.{role.value}"), community=community.name
+        "role.set", user=mention(target), role=req.t(f"role.{role.value}"), community=community.name
     )
 
 

@@ -26,6 +26,7 @@ from bot.i18n import Translator
 from bot.models import ChannelStatus, utcnow
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
+from bot.slack.echo import echo, say
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, caller_here
 
@@ -172,7 +173,7 @@ async def handle_health(req: CommandRequest) -> None:
 
 
 async def _tell(client: AsyncWebClient, user_id: str, text: str) -> None:
-    await client.chat_postMessage(channel=await _dm(client, user_id), text=text)
+    await client.chat_postMessage(channel=await _dm(client, user_id), text=echo(text))
 
 
 async def handle_open_overview(
@@ -237,7 +238,7 @@ async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt:
         content=content,
         filename=filename,
         title=filename,
-        initial_comment=t("health.export_ready", name=name),
+        initial_comment=say(t, "health.export_ready", name=name),
     )
 
 
@@ -248,7 +249,7 @@ async def _reply(
         from slack_sdk.webhook.async_client import AsyncWebhookClient
 
         await AsyncWebhookClient(response_url).send(
-            text=text, response_type="ephemeral", replace_original=False
+            text=echo(text), response_type="ephemeral", replace_original=False
         )
     else:
         await _tell(client, caller.user_id, text)

@@ -14,6 +14,7 @@ from bot import people, polls
 from bot.deps import Deps
 from bot.errors import CopError
 from bot.slack.blocks import poll as screens
+from bot.slack.echo import say
 from handlers.commands import Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal
 
@@ -53,7 +54,7 @@ async def handle_answer(
         await _record(deps, caller, poll_id=poll_id, key=key, score=score, comment=None)
     except CopError as exc:
         await respond(
-            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+            text=say(t, exc.key, **exc.params), response_type="ephemeral", replace_original=False
         )
         return
     except ValueError:
@@ -82,7 +83,9 @@ async def handle_comment_button(
             await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
     except CopError as exc:
         await respond(
-            text=caller.t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+            text=say(caller.t, exc.key, **exc.params),
+            response_type="ephemeral",
+            replace_original=False,
         )
         return
     await open_view(

@@ -18,6 +18,7 @@ from bot.i18n import Translator
 from bot.models import Community, Ritual, utcnow
 from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import rituals as screens
+from bot.slack.echo import say
 from handlers import home
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, caller_here
@@ -150,7 +151,7 @@ async def handle_mute_choice(
 
 async def _refuse(caller: Caller, respond: AsyncRespond, exc: CopError) -> None:
     await respond(
-        text=caller.t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+        text=say(caller.t, exc.key, **exc.params), response_type="ephemeral", replace_original=False
     )
 
 
@@ -198,7 +199,7 @@ async def _apply(
             )
     except CopError as exc:
         await respond(
-            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+            text=say(t, exc.key, **exc.params), response_type="ephemeral", replace_original=False
         )
         return
     text, blocks = await _screen(deps, t=t, actor=caller.actor, community_id=community_id)

@@ -18,6 +18,7 @@ from bot.i18n import Translator
 from bot.models import Person, StoryStatus, SuccessStory
 from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import story as screens
+from bot.slack.echo import say
 from bot.slack.text import row_id
 from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, Subcommand
@@ -196,7 +197,7 @@ async def _decide(
             community_id = story.community_id
     except CopError as exc:
         await respond(
-            text=t(exc.key, **exc.params), response_type="ephemeral", replace_original=False
+            text=say(t, exc.key, **exc.params), response_type="ephemeral", replace_original=False
         )
         return
     text, blocks = await _review(deps, t=t, actor=caller.actor, community_id=community_id)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from bot import communities
 from bot.models import Community, Membership
-from bot.slack.emulator import SlackEmulator, default_workspace
+from bot.slack.emulator import SlackEmulator, default_workspace, mrkdwn_texts, parsed_sequences
 from bot.slack.text import split_args, user_id
 from tests.conftest import SIGNING_SECRET, make_config, start_bot
 from tests.perf.common import signed_command
@@ -144,6 +144,8 @@ def test_any_cop_text_gets_a_prompt_clear_answer_and_changes_nothing(
     assert reply["response_type"] == "ephemeral"
     assert reply["text"].strip()
     assert "Traceback" not in reply["text"] and "Exception" not in reply["text"]
+    # whatever was typed is quoted as typed: nothing in the answer pings, names or links
+    assert not [s for text in mrkdwn_texts(reply) for s in parsed_sequences(text)], reply
     # a member in a non-community channel can change nothing
     assert background.count(Community) == communities_before
     assert background.count(Membership) == memberships_before
@@ -173,6 +175,7 @@ def test_any_community_name_is_created_or_clearly_refused(
         )
     )
     assert created or refused, text
+    assert not parsed_sequences(text), text  # the name shows as typed, pinging no one
 
     # whatever happened, the channel holds at most one community, with a well-formed slug
     async def check() -> list[str]:

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import random
+import re
 import time
 import uuid
 from collections import defaultdict, deque
@@ -306,6 +307,62 @@ def _paginate(items: Sequence[Any], params: Json, default_limit: int) -> tuple[l
     return list(items[start:end]), nxt
 
 
+# --------------------------------------------------------------------------- what Slack parses
+
+# In mrkdwn Slack reads any `<…>` as markup: a broadcast (<!channel>, <!here>, <!everyone>), a
+# group or a person (<!subteam^S…>, <@U…>), a channel (<#C…>), a date, or a link (<url|label>).
+_PARSED = re.compile(r"<[^<>]*>")
+# Where a sent text is mrkdwn: a message's top-level text, a file's comment, mrkdwn objects.
+_MRKDWN_PARAMS = ("text", "initial_comment")
+SENDING_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.update",
+        "chat.scheduleMessage",
+        "response_url",
+        "views.open",
+        "views.push",
+        "views.update",
+        "views.publish",
+        "files.completeUploadExternal",
+    }
+)
+
+
+def mrkdwn_texts(params: Any) -> list[str]:
+    """The texts Slack would parse for mentions and links in a call's parameters: its top-level
+    `text` (or a file's `initial_comment`) and every mrkdwn text object in blocks, attachments or a
+    view. plain_text objects are left out: Slack shows them as typed."""
+    found: list[str] = []
+    if isinstance(params, dict):
+        for key in _MRKDWN_PARAMS:
+            if isinstance(params.get(key), str):
+                found.append(params[key])
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, str) and obj.strip()[:1] in {"[", "{"}:
+            with contextlib.suppress(ValueError):
+                walk(json.loads(obj))
+        elif isinstance(obj, dict):
+            if obj.get("type") == "mrkdwn":
+                found.append(str(obj.get("text") or ""))
+            for key, value in obj.items():
+                if key not in _MRKDWN_PARAMS or not isinstance(value, str):
+                    walk(value)
+        elif isinstance(obj, list):
+            for item in obj:
+                walk(item)
+
+    walk(params)
+    return found
+
+
+def parsed_sequences(text: str) -> list[str]:
+    """Each `<…>` Slack would read as a mention, a broadcast, a channel or a link."""
+    return _PARSED.findall(text)
+
+
 # --------------------------------------------------------------------------- Block Kit checks
 
 
@@ -512,6 +569,18 @@ class SlackEmulator:
     def calls_to(self, method: str) -> list[Call]:
         """Recorded calls to one method, oldest first."""
         return [c for c in self.calls if c.method == method]
+
+    def parsed_markup(self, since: int = 0) -> list[tuple[str, str]]:
+        """(method, sequence) for every `<…>` Slack would parse — so would notify someone, name a
+        channel or show as a link — in what the bot sent after call number `since`: messages,
+        ephemerals, response_url replies, file comments, modals and Home tabs."""
+        return [
+            (call.method, sequence)
+            for call in self.calls[since:]
+            if call.method in SENDING_METHODS
+            for text in mrkdwn_texts(call.params)
+            for sequence in parsed_sequences(text)
+        ]
 
     async def wait_for(
         self,

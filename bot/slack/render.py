@@ -7,17 +7,22 @@ import textwrap
 from typing import Any
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 def _text(obj: Any, names: dict[str, str]) -> str:
+    """As Slack shows it: mentions, links and channels read, then (mrkdwn only; plain_text is
+    shown as is) the escaped `&lt;`, `&gt;`, `&amp;` back to what was typed."""
     if obj is None:
         return ""
     raw = obj.get("text", "") if isinstance(obj, dict) else str(obj)
+    if isinstance(obj, dict) and obj.get("type") == "plain_text":
+        return str(raw)
     raw = _MENTION.sub(lambda m: "@" + (m.group(2) or names.get(m.group(1), m.group(1))), raw)
-    raw = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", raw)
-    return _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), raw)
+    raw = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), raw)
+    raw = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), raw)
+    return raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _element(el: dict[str, Any], names: dict[str, str]) -> str:

@@ -55,12 +55,6 @@ def row_id(raw: Any) -> int:
     return raw
 
 
-def quiet(text: str) -> str:
-    """Text people typed, safe to echo in a message: a typed <!channel>, <!here>, <!everyone> (or
-    any other <!…> command) shows as typed instead of notifying the whole channel."""
-    return text.replace("<!", "&lt;!")
-
-
 def typed(text: str | None) -> str:
     """What someone typed in a field, minus NUL characters (no database can store them)."""
     return (text or "").replace("\x00", "")

@@ -38,6 +38,7 @@ from bot.slack.blocks.common import (
     section,
     sections_of_lines,
 )
+from bot.slack.echo import Mrkdwn, echo, md, mention, say
 from bot.slack.text import row_id
 
 MODAL = "charter_modal"
@@ -66,13 +67,13 @@ _ORDER = (
 )
 
 
-def _mentions(ids: tuple[str, ...], t: Translator) -> str:
-    return ", ".join(f"<@{u}>" for u in ids) if ids else t("charter.nobody")
+def _mentions(ids: tuple[str, ...], t: Translator) -> Mrkdwn:
+    return Mrkdwn(", ").join(mention(u) for u in ids) if ids else echo(t("charter.nobody"))
 
 
-def roles_text(t: Translator, roles: Roles) -> str:
-    return "\n".join(
-        t("charter.role_line", role=t(f"charter.role_{key}"), people=_mentions(ids, t))
+def roles_text(t: Translator, roles: Roles) -> Mrkdwn:
+    return Mrkdwn("\n").join(
+        say(t, "charter.role_line", role=t(f"charter.role_{key}"), people=_mentions(ids, t))
         for key, ids in (
             ("leaders", roles.leaders),
             ("core_team", roles.core_team),
@@ -167,8 +168,8 @@ def field_block(field: str | None) -> str:
     return FIELD_BLOCK.get(field or "", FIELD_BLOCK["mission"])
 
 
-def _author(t: Translator, user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else t("charter.nobody")
+def _author(t: Translator, user_id: str | None) -> Mrkdwn:
+    return mention(user_id) if user_id else echo(t("charter.nobody"))
 
 
 def _when(t: Translator, moment: datetime, tz: str) -> str:
@@ -183,11 +184,11 @@ def build_charter(
     roles: Roles,
     year: int,
     tz: str,
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     """The charter as a message (ephemeral or posted in the channel)."""
     title = t("charter.title", name=community_name)
     if charter is None:
-        return title, [
+        return echo(title), [
             header(title),
             section(t("charter.none_yet")),
             section(roles_text(t, roles)),
@@ -205,37 +206,41 @@ def build_charter(
 
     def part(name: str, body: str) -> None:
         if body:
-            blocks.append(section(f"*{t(f'charter.field.{name}')}*\n{body}"))
+            blocks.append(
+                section(md("*{label}*\n{body}", label=t(f"charter.field.{name}"), body=body))
+            )
 
     part("mission", draft.mission)
     part("ambition", draft.ambition)
     if draft.objectives:
         heading = t("charter.objectives_of", year=draft.objectives_year or "—")
         bullets = "\n".join(f"• {o}" for o in draft.objectives)
-        blocks.append(section(f"*{heading}*\n{bullets}"))
+        blocks.append(section(md("*{heading}*\n{bullets}", heading=heading, bullets=bullets)))
     part("values", draft.values)
     part("member_benefits", draft.member_benefits)
     part("organisation_benefits", draft.organisation_benefits)
     part("roles", roles_text(t, roles))
     part("indicators", "\n".join(f"• {i}" for i in draft.indicators))
-    version = t(
+    version = say(
+        t,
         "charter.version_line",
         version=charter.version,
         author=_author(t, charter.author_user_id),
         date=_when(t, charter.created_at, tz),
     )
     blocks.append(note(version))
-    return title, blocks
+    return echo(title), blocks
 
 
 def build_history(
     t: Translator, *, community_name: str, versions: list[VersionSummary], tz: str
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     title = t("charter.history_title", name=community_name)
     if not versions:
-        return title, [section(t("charter.none_yet"))]
+        return echo(title), [section(t("charter.none_yet"))]
     rows = [
-        t(
+        say(
+            t,
             "charter.history_line",
             version=v.version,
             author=_author(t, v.author_user_id),
@@ -243,4 +248,4 @@ def build_history(
         )
         for v in versions[:40]
     ]
-    return title, [header(title), *sections_of_lines(rows)]
+    return echo(title), [header(title), *sections_of_lines(rows)]

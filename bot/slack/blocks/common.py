@@ -9,16 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.errors import NotFound
-from bot.slack.text import quiet, typed
+from bot.slack.echo import Mrkdwn, mrkdwn
+from bot.slack.text import typed
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -27,22 +22,23 @@ _CHUNK = 2800  # room under SECTION_MAX for a translator's longer wording
 
 
 def header(text: str) -> HeaderBlock:
+    """A header is plain_text: Slack shows it as typed, so it takes the raw text (escaped
+    Mrkdwn would show `&lt;`)."""
+    if isinstance(text, Mrkdwn):
+        raise TypeError("a header is plain_text: give it the raw text, not Mrkdwn")
     return HeaderBlock(text=text[:HEADER_MAX])
 
 
 def section(text: str, *, accessory: Any = None, block_id: str | None = None) -> SectionBlock:
-    """A mrkdwn section (cut to Slack's limit, so a long description cannot break a message; a
-    <!channel> someone typed shows as typed, it does not notify the channel)."""
-    return SectionBlock(
-        text=MarkdownTextObject(text=quiet(text)[:SECTION_MAX]),
-        accessory=accessory,
-        block_id=block_id,
-    )
+    """A mrkdwn section, cut to Slack's limit (a long description cannot break a message).
+    Plain text is escaped whole (bot.slack.echo): build sentences with markup of ours
+    (mentions, links) with `say`/`md`."""
+    return SectionBlock(text=mrkdwn(text, SECTION_MAX), accessory=accessory, block_id=block_id)
 
 
 def note(text: str) -> ContextBlock:
     """Small grey text under a block: hints, zone notes, versions, counts."""
-    return ContextBlock(elements=[MarkdownTextObject(text=quiet(text))])
+    return ContextBlock(elements=[mrkdwn(text)])
 
 
 def sections_of_lines(rows: list[str]) -> list[Block]:
@@ -51,11 +47,11 @@ def sections_of_lines(rows: list[str]) -> list[Block]:
     chunk: list[str] = []
     for row in rows:
         if chunk and sum(len(r) + 1 for r in chunk) + len(row) > _CHUNK:
-            blocks.append(section("\n".join(chunk)))
+            blocks.append(section(Mrkdwn("\n").join(chunk)))
             chunk = []
         chunk.append(row)
     if chunk:
-        blocks.append(section("\n".join(chunk)))
+        blocks.append(section(Mrkdwn("\n").join(chunk)))
     return blocks
 
 

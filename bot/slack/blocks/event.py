@@ -30,7 +30,8 @@ from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
 from bot.slack.blocks.common import header, input_values, modal_metadata, note, section
-from bot.slack.text import quiet, row_id, user_id
+from bot.slack.echo import Mrkdwn, echo, link, mrkdwn, say
+from bot.slack.text import row_id, user_id
 
 MODAL = "event_modal"
 ATTENDANCE_MODAL = "event_attendance_modal"
@@ -281,7 +282,7 @@ def counts_text(t: Translator, event: EventView) -> str:
 
 def build_announcement(
     t: Translator, event: EventView, *, now: datetime
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     """In the community's language, times in the community's zone with the zone's name (and in
     the organiser's zone too when they chose another one: it is the time they typed)."""
     tz = event.community_tz
@@ -289,25 +290,25 @@ def build_announcement(
     when = when_text(t, event, tz, with_zone=True)
     if event.tz != tz:
         when += ", " + t("event.in_other_zone", when=_times_in(t, event, event.tz), tz=event.tz)
-    lines = [
+    lines: list[str] = [
         f"*{kind}* · {when}",
         t("event.duration_line", duration=duration_text(t, event.duration_minutes)),
     ]
     if event.link:
-        lines.append(t("event.link_line", link=event.link))
+        lines.append(say(t, "event.link_line", link=link(event.link)))
     if event.description:
         lines.append("")
         lines.append(event.description)
-    body = "\n".join(lines)
+    body = Mrkdwn("\n").join(lines)
     if event.cancelled:
-        text = quiet(t("event.cancelled_text", title=event.title, when=when))
+        text = say(t, "event.cancelled_text", title=event.title, when=when)
         blocks: list[Block] = [
             header(f"❌ {t('event.cancelled_header', title=event.title)}"),
             section(t("event.cancelled_body", when=when)),
         ]
         return text, blocks
-    text = quiet(t("event.announce_text", kind=kind, title=event.title, when=when))
-    blocks = [header(f"📅 {event.title}"), section(body[:2900])]
+    text = say(t, "event.announce_text", kind=kind, title=event.title, when=when)
+    blocks = [header(f"📅 {event.title}"), section(body)]
     if event.sequence:
         blocks.append(note(t("event.updated_note")))
     blocks.append(note(counts_text(t, event)))
@@ -345,7 +346,7 @@ def build_list(
     past: list[EventView],
     tz: str,
     may_manage: bool,
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     """Ephemeral: times in the reader's zone; leaders get edit/cancel/attendance buttons."""
     title = t("event.list_title", name=community_name)
     blocks: list[Block] = [header(title)]
@@ -369,7 +370,7 @@ def build_list(
                             style="danger",
                             confirm=ConfirmObject(
                                 title=t("event.cancel_confirm_title"),
-                                text=t("event.cancel_confirm_text", title=event.title)[:300],
+                                text=mrkdwn(t("event.cancel_confirm_text", title=event.title), 300),
                                 confirm=t("event.cancel_confirm_yes"),
                                 deny=t("event.cancel_confirm_no"),
                             ),
@@ -395,7 +396,7 @@ def build_list(
                 )
             )
     blocks.append(note(t("event.list_zone_note", tz=tz)))
-    return title, blocks
+    return echo(title), blocks
 
 
 # --- attendance ---------------------------------------------------------------------------------------
@@ -457,7 +458,7 @@ def parse_attendance(view: dict[str, Any]) -> tuple[int, int | None, list[str]]:
 
 def build_change_notice(
     t: Translator, event: EventView, *, tz: str, cancelled: bool
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     """The DM to someone who said they were going: in their language and zone."""
     when = when_text(t, event, tz, with_zone=True)
     if cancelled:
@@ -468,11 +469,12 @@ def build_change_notice(
         text = t(
             "event.notice_changed", title=event.title, community=event.community_name, when=when
         )
-    return quiet(text), [section(text)]
+    return echo(text), [section(text)]
 
 
-def rsvp_confirmation(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> str:
-    return t(
+def rsvp_confirmation(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> Mrkdwn:
+    return say(
+        t,
         f"event.rsvp_saved.{answer.value}",
         title=event.title,
         when=when_text(t, event, tz, with_zone=True),

@@ -9,13 +9,13 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
 from bot.health import Health, Overview, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
+from bot.slack.echo import Mrkdwn, echo, mrkdwn
 from bot.stories import UNITS
 
 EXPORT_CSV = "health_export_csv"
@@ -148,37 +148,31 @@ def _export_buttons(t: Translator, scope: str) -> ActionsBlock:
 
 def build_programme(
     t: Translator, overview: Overview, *, programme_name: str
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     """Totals, the status counts, the most worrying communities first, and the export buttons."""
     title = t("health.title_programme", name=programme_name)
     counts = overview.counts
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
-        ContextBlock(
-            elements=[MarkdownTextObject(text=t("health.as_of", day=t.date(overview.today)))]
-        ),
-        SectionBlock(text=MarkdownTextObject(text=_totals(t, overview))),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(text=t("health.counts", **{s.value: counts[s] for s in Status}))
-            ]
-        ),
+        ContextBlock(elements=[mrkdwn(t("health.as_of", day=t.date(overview.today)))]),
+        SectionBlock(text=mrkdwn(_totals(t, overview))),
+        ContextBlock(elements=[mrkdwn(t("health.counts", **{s.value: counts[s] for s in Status}))]),
         DividerBlock(),
     ]
     if not overview.items:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("health.empty"))))
-        return title, blocks
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=t("health.ranked"))))
+        blocks.append(SectionBlock(text=mrkdwn(t("health.empty"))))
+        return echo(title), blocks
+    blocks.append(SectionBlock(text=mrkdwn(t("health.ranked"))))
     for item in overview.items[:SHOWN]:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_row(t, item))))
+        blocks.append(SectionBlock(text=mrkdwn(_row(t, item))))
     if len(overview.items) > SHOWN:
         more = t("health.more", count=t.number(len(overview.items) - SHOWN))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+        blocks.append(ContextBlock(elements=[mrkdwn(more)]))
     blocks.append(_export_buttons(t, "programme"))
-    return title, blocks
+    return echo(title), blocks
 
 
-def build_community(t: Translator, overview: Overview) -> tuple[str, list[Block]]:
+def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Block]]:
     """One community: its status and why, what to do next, and this month's figures."""
     item = overview.items[0]
     s, k = item.signals, overview.totals
@@ -204,15 +198,9 @@ def build_community(t: Translator, overview: Overview) -> tuple[str, list[Block]
     )
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
-        ContextBlock(
-            elements=[MarkdownTextObject(text=t("health.as_of", day=t.date(overview.today)))]
-        ),
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"{status}\n{t('health.why')}\n{why}\n{next_step}"[:_SECTION_MAX]
-            )
-        ),
-        SectionBlock(text=MarkdownTextObject(text=f"{figures}\n{engagement}\n{value}")),
+        ContextBlock(elements=[mrkdwn(t("health.as_of", day=t.date(overview.today)))]),
+        SectionBlock(text=mrkdwn(f"{status}\n{t('health.why')}\n{why}\n{next_step}", _SECTION_MAX)),
+        SectionBlock(text=mrkdwn(f"{figures}\n{engagement}\n{value}")),
         _export_buttons(t, f"community:{s.community_id}"),
     ]
-    return title, blocks
+    return echo(title), blocks

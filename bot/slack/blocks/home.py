@@ -9,6 +9,7 @@ from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 from bot.slack.blocks.rituals import preference_blocks
+from bot.slack.echo import channel, say
 
 CHARTER_EDIT = "home_charter_edit"
 EVENT_NEW = "home_event_new"
@@ -60,7 +61,13 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
 def _community(t: Translator, community: HomeCommunity) -> list[Block]:
     """Its line, and for those who run it the leaders' shortcuts."""
     role = t(f"role.{community.role.value}") if community.role else t("home.role_manager")
-    line = t("home.community_line", name=community.name, channel=community.channel_id, role=role)
+    line = say(
+        t,
+        "home.community_line",
+        name=community.name,
+        channel=channel(community.channel_id),
+        role=role,
+    )
     if community.may_run and community.charter_to_review:
         line += "\n" + t("home.charter_to_review")
     if not community.may_run:

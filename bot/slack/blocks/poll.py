@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
     SectionBlock,
 )
@@ -21,7 +20,8 @@ from slack_sdk.models.views import View
 from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.polls import Results
-from bot.slack.text import quiet, row_id, typed
+from bot.slack.echo import Mrkdwn, echo, md, mrkdwn
+from bot.slack.text import row_id, typed
 
 ANSWER = "pulse_answer"  # action_id prefix: pulse_answer:<question>:<score>
 COMMENT = "pulse_comment"  # opens the comment modal
@@ -60,15 +60,13 @@ def build_poll(
     tz: str | None,
     language: str,
     reminder: bool = False,
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     """The poll as a member receives it (DM or channel), in their language."""
     title = t("polls.reminder_title" if reminder else "polls.title", community=community)
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
         SectionBlock(
-            text=MarkdownTextObject(
-                text=t("polls.intro", community=community, closes=t.datetime(closes_at, tz))
-            )
+            text=mrkdwn(t("polls.intro", community=community, closes=t.datetime(closes_at, tz)))
         ),
     ]
     for q in questions:
@@ -76,7 +74,7 @@ def build_poll(
         if q["kind"] == "text":
             blocks.append(
                 SectionBlock(
-                    text=MarkdownTextObject(text=f"*{text}*"),
+                    text=mrkdwn(md("*{question}*", question=text)),
                     accessory=ButtonElement(
                         text=t("polls.comment_button"),
                         action_id=COMMENT,
@@ -85,7 +83,7 @@ def build_poll(
                 )
             )
             continue
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{text}*")))
+        blocks.append(SectionBlock(text=mrkdwn(md("*{question}*", question=text))))
         blocks.append(
             ActionsBlock(
                 block_id=f"q_{q['key']}",
@@ -99,8 +97,8 @@ def build_poll(
                 ],
             )
         )
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("polls.anonymous_note"))]))
-    return title, [b.to_dict() for b in blocks]
+    blocks.append(ContextBlock(elements=[mrkdwn(t("polls.anonymous_note"))]))
+    return echo(title), [b.to_dict() for b in blocks]
 
 
 def build_comment_modal(t: Translator, *, poll_id: int, key: str) -> View:
@@ -137,7 +135,7 @@ def _bar(count: int, total: int, width: int = 10) -> str:
 
 def build_results(
     t: Translator, *, community: str, results: Results, language: str, min_answers: int
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     """What the leaders receive at close: the response rate, then each question's results only
     where the disclosure rule shows them (bot/disclosure.py), else why not."""
     title = t("polls.results_title", community=community, period=results.period_key)
@@ -149,7 +147,7 @@ def build_results(
     )
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
-        SectionBlock(text=MarkdownTextObject(text=summary)),
+        SectionBlock(text=mrkdwn(summary)),
     ]
     for q in results.questions:
         text = q.text.get(language) or next(iter(q.text.values()))
@@ -164,12 +162,18 @@ def build_results(
                 if figure.answers
                 else t("polls.no_answer")
             )
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{text}*\n{withheld}")))
+            blocks.append(
+                SectionBlock(text=mrkdwn(md("*{q}*\n{withheld}", q=text, withheld=withheld)))
+            )
             continue
         if q.kind == "text":
-            comments = "\n".join(f"> {c[:300]}" for c in q.comments[:10]) or t("polls.no_comment")
+            comments = Mrkdwn("\n").join(md("> {c}", c=c[:300]) for c in q.comments[:10])
             blocks.append(
-                SectionBlock(text=MarkdownTextObject(text=quiet(f"*{text}*\n{comments}")[:3000]))
+                SectionBlock(
+                    text=mrkdwn(
+                        md("*{q}*\n{comments}", q=text, comments=comments or t("polls.no_comment"))
+                    )
+                )
             )
             continue
         lines = [f"*{text}*"]
@@ -186,13 +190,13 @@ def build_results(
         total = sum(figure.distribution.values())
         for score, count in figure.distribution.items():
             lines.append(f"`{score:>2}` {_bar(count, total)} {count}")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000])))
-    return title, [b.to_dict() for b in blocks]
+        blocks.append(SectionBlock(text=mrkdwn("\n".join(lines))))
+    return echo(title), [b.to_dict() for b in blocks]
 
 
 def build_summary(
     t: Translator, *, community: str, results: Results
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     """The short summary for the channel (only when the leaders allow it), with only the
     questions the disclosure rule shows."""
     parts = [t("polls.summary", community=community, respondents=t.number(results.respondents))]
@@ -205,4 +209,4 @@ def build_summary(
         if figure.enps is not None:
             parts.append(t("polls.summary_enps", enps=t.number(figure.enps)))
     text = " ".join(parts)
-    return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+    return echo(text), [SectionBlock(text=mrkdwn(text)).to_dict()]

@@ -16,7 +16,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     Option,
     SectionBlock,
     StaticSelectElement,
@@ -26,6 +25,8 @@ from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.models import Ritual
 from bot.preferences import RitualState
+from bot.slack.echo import Mrkdwn, echo, mention, mrkdwn, say
+from bot.slack.echo import link as _link
 from bot.slack.text import row_id
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
@@ -69,7 +70,7 @@ def build_rituals(
     tz: str,
     lines: list[RitualLine],
     may_edit: bool,
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     title = t("rituals.title", community=community)
     blocks: list[Block] = [HeaderBlock(text=title[:150])]
     for line in lines:
@@ -83,7 +84,7 @@ def build_rituals(
             parts.append(t("rituals.last_result", result=line.last_result))
         section = SectionBlock(
             block_id=f"ritual_{line.ritual}",
-            text=MarkdownTextObject(text="\n".join(parts)),
+            text=mrkdwn("\n".join(parts)),
             accessory=(
                 ButtonElement(
                     text=t("rituals.turn_off") if line.enabled else t("rituals.turn_on"),
@@ -100,10 +101,8 @@ def build_rituals(
             blocks.append(
                 SectionBlock(
                     block_id=f"summary_{line.ritual}",
-                    text=MarkdownTextObject(
-                        text=t(
-                            "rituals.summary_on" if line.share_summary else "rituals.summary_off"
-                        )
+                    text=mrkdwn(
+                        t("rituals.summary_on" if line.share_summary else "rituals.summary_off")
                     ),
                     accessory=(
                         ButtonElement(
@@ -139,18 +138,19 @@ def build_rituals(
                     ],
                 )
             )
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("rituals.mute_hint"))]))
-    return title, blocks
+    blocks.append(ContextBlock(elements=[mrkdwn(t("rituals.mute_hint"))]))
+    return echo(title), blocks
 
 
 def build_reminder(
     t: Translator, *, title: str, starts_at: datetime, tz: str, link: str | None
-) -> tuple[str, list[dict[str, Any]]]:
-    text = t("rituals.reminder", title=title, when=t.datetime(starts_at, tz))
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
+    """The event's title as its organiser typed it; its link clickable only when it is one."""
+    text = say(t, "rituals.reminder", title=title, when=t.datetime(starts_at, tz))
     lines = [text]
     if link:
-        lines.append(t("rituals.reminder_link", link=link))
-    return text, [SectionBlock(text=MarkdownTextObject(text="\n".join(lines))).to_dict()]
+        lines.append(say(t, "rituals.reminder_link", link=_link(link)))
+    return text, [SectionBlock(text=mrkdwn(Mrkdwn("\n").join(lines))).to_dict()]
 
 
 def preference_blocks(t: Translator, states: Sequence[RitualState], *, tz: str) -> list[Block]:
@@ -172,7 +172,7 @@ def preference_blocks(t: Translator, states: Sequence[RitualState], *, tz: str) 
             choices.append(("on", "rituals.unmute"))
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=line),
+                text=mrkdwn(line),
                 accessory=StaticSelectElement(
                     action_id=f"{MUTE}:{state.ritual.value}",
                     placeholder=t("rituals.choice_placeholder"),
@@ -185,15 +185,15 @@ def preference_blocks(t: Translator, states: Sequence[RitualState], *, tz: str) 
 
 def build_mute_status(
     t: Translator, states: Sequence[RitualState], *, tz: str, done: str | None = None
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     """`/cop mute`: what the member receives, each with its menu; `done` confirms a change."""
     blocks: list[Block] = []
     if done:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=done)))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=t("rituals.mute_title"))))
+        blocks.append(SectionBlock(text=mrkdwn(done)))
+    blocks.append(SectionBlock(text=mrkdwn(t("rituals.mute_title"))))
     blocks += preference_blocks(t, states, tz=tz)
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("rituals.mute_footer"))]))
-    return done or t("rituals.mute_title"), blocks
+    blocks.append(ContextBlock(elements=[mrkdwn(t("rituals.mute_footer"))]))
+    return echo(done or t("rituals.mute_title")), blocks
 
 
 def local_day(moment: datetime, tz: str) -> date:
@@ -210,21 +210,22 @@ class Newcomer:
 
 def build_digest(
     t: Translator, *, community: str, newcomers: list[Newcomer], tz: str
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     """The leaders' weekly digest: each newcomer with a button to greet them personally."""
     title = t("rituals.digest_title", community=community, count=t.number(len(newcomers)))
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
-        SectionBlock(text=MarkdownTextObject(text=t("rituals.digest_intro"))),
+        SectionBlock(text=mrkdwn(t("rituals.digest_intro"))),
         DividerBlock(),
     ]
     for person in newcomers[:40]:
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(
-                    text=t(
+                text=mrkdwn(
+                    say(
+                        t,
                         "rituals.digest_line",
-                        user=f"<@{person.slack_user_id}>",
+                        user=mention(person.slack_user_id),
                         when=t.date(person.joined_at.date(), "medium"),
                     )
                 ),
@@ -239,11 +240,7 @@ def build_digest(
     if len(newcomers) > 40:
         blocks.append(
             ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=t("rituals.digest_more", count=t.number(len(newcomers) - 40))
-                    )
-                ]
+                elements=[mrkdwn(t("rituals.digest_more", count=t.number(len(newcomers) - 40)))]
             )
         )
-    return title, [b.to_dict() for b in blocks]
+    return echo(title), [b.to_dict() for b in blocks]

@@ -12,7 +12,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     SectionBlock,
@@ -22,7 +21,8 @@ from slack_sdk.models.views import View
 
 from bot.i18n import Translator
 from bot.models import SuccessStory, ValueKind
-from bot.slack.text import quiet, row_id, typed
+from bot.slack.echo import Mrkdwn, cut, echo, md, mention, mrkdwn, say
+from bot.slack.text import row_id, typed
 from bot.stories import UNITS, StoryInput
 
 SHARE = "story_share"  # the prompt's button; value: community id
@@ -34,10 +34,10 @@ POST = "story_post"
 
 def build_prompt(
     t: Translator, *, community_id: int, community: str
-) -> tuple[str, list[dict[str, Any]]]:
-    text = t("stories.prompt", community=community)
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
+    text = say(t, "stories.prompt", community=community)
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=text)),
+        SectionBlock(text=mrkdwn(text)),
         ActionsBlock(
             elements=[
                 ButtonElement(
@@ -73,9 +73,7 @@ def build_modal(t: Translator, *, community_id: int, community: str) -> View:
         submit=t("stories.submit"),
         close=t("stories.cancel"),
         blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(text=t("stories.modal_intro", community=community))
-            ),
+            SectionBlock(text=mrkdwn(t("stories.modal_intro", community=community))),
             text_input("title", multiline=False, max_length=150),
             text_input("context"),
             text_input("contribution"),
@@ -151,20 +149,21 @@ def _value(t: Translator, story: SuccessStory) -> str:
     )
 
 
-def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> str:
-    lines = [f"*{story.title}*"]
+def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> Mrkdwn:
+    """The story as mrkdwn: what its author typed shows as typed; the author is ours to mention."""
+    lines = [md("*{title}*", title=story.title)]
     if author:
-        lines.append(t("stories.by", author=f"<@{author}>"))
+        lines.append(say(t, "stories.by", author=mention(author)))
     lines += [
-        t("stories.line.context", text=story.context[:500]),
-        t("stories.line.contribution", text=story.contribution[:500]),
-        t("stories.line.benefit", text=story.benefit[:500]),
+        say(t, "stories.line.context", text=story.context[:500]),
+        say(t, "stories.line.contribution", text=story.contribution[:500]),
+        say(t, "stories.line.benefit", text=story.benefit[:500]),
     ]
     if value := _value(t, story):
         lines.append(value)
     if story.value_kind:
         lines.append(t("stories.line.kind", kind=t(f"stories.kind.{story.value_kind.value}")))
-    return quiet("\n".join(lines))[:3000]
+    return cut(Mrkdwn("\n").join(lines))
 
 
 def build_review(
@@ -173,17 +172,21 @@ def build_review(
     community: str,
     stories: list[tuple[SuccessStory, str | None]],
     may_validate: bool,
-) -> tuple[str, list[Block]]:
+) -> tuple[Mrkdwn, list[Block]]:
     title = t("stories.review_title", community=community)
     blocks: list[Block] = [HeaderBlock(text=title[:150])]
     if not stories:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=t("stories.none"))))
+        blocks.append(SectionBlock(text=mrkdwn(t("stories.none"))))
     for story, author in stories:
         status = t(f"stories.status.{story.status.value}")
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"{build_story(t, story, author=author)}\n_{status}_"[:3000]
+                text=mrkdwn(
+                    md(
+                        "{story}\n_{status}_",
+                        story=build_story(t, story, author=author),
+                        status=status,
+                    )
                 )
             )
         )
@@ -213,16 +216,15 @@ def build_review(
             ]
         if buttons:
             blocks.append(ActionsBlock(elements=buttons))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=t("stories.review_hint"))]))
-    return title, blocks
+    blocks.append(ContextBlock(elements=[mrkdwn(t("stories.review_hint"))]))
+    return echo(title), blocks
 
 
 def build_post(
     t: Translator, story: SuccessStory, *, author: str | None
-) -> tuple[str, list[dict[str, Any]]]:
-    text = quiet(t("stories.posted_title", title=story.title))
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
+    text = say(t, "stories.posted_title", title=story.title)
+    story_text = build_story(t, story, author=author)
     return text, [
-        SectionBlock(
-            text=MarkdownTextObject(text=f"{text}\n\n{build_story(t, story, author=author)}"[:3000])
-        ).to_dict()
+        SectionBlock(text=mrkdwn(md("{text}\n\n{story}", text=text, story=story_text))).to_dict()
     ]

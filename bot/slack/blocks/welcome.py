@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from bot.i18n import Translator
+from bot.slack.echo import Mrkdwn, channel, mention, mrkdwn, say
 
 
 def build_welcome(
@@ -21,23 +22,25 @@ def build_welcome(
     next_event: tuple[str, datetime] | None,
     tz: str | None,
     in_channel: bool,
-) -> tuple[str, list[dict[str, Any]]]:
-    text = t("welcome.hello", user=f"<@{user_id}>", community=community)
+) -> tuple[Mrkdwn, list[dict[str, Any]]]:
+    """The mission, the next event's title and the community's name are typed by people: they
+    show as typed; the newcomer, the leaders and the channel are ours to mention."""
+    text = say(t, "welcome.hello", user=mention(user_id), community=community)
     lines = [text]
     if mission:
-        lines.append(t("welcome.mission", mission=mission[:1000]))
+        lines.append(say(t, "welcome.mission", mission=mission[:1000]))
     if leaders:
-        lines.append(t("welcome.leaders", leaders=", ".join(f"<@{u}>" for u in leaders)))
+        lines.append(say(t, "welcome.leaders", leaders=Mrkdwn(", ").join(map(mention, leaders))))
     if next_event:
         title, when = next_event
-        lines.append(t("welcome.next_event", title=title, when=t.datetime(when, tz)))
+        lines.append(say(t, "welcome.next_event", title=title, when=t.datetime(when, tz)))
     lines.append(
-        t("welcome.introduce_here")
+        say(t, "welcome.introduce_here")
         if in_channel
-        else t("welcome.introduce", channel=f"<#{channel_id}>")
+        else say(t, "welcome.introduce", channel=channel(channel_id))
     )
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text="\n\n".join(lines)[:3000])),
-        ContextBlock(elements=[MarkdownTextObject(text=t("welcome.mute_hint"))]),
+        SectionBlock(text=mrkdwn(Mrkdwn("\n\n").join(lines))),
+        ContextBlock(elements=[mrkdwn(t("welcome.mute_hint"))]),
     ]
     return text, [b.to_dict() for b in blocks]

@@ -1,0 +1,925 @@
+"""Safe echo: text a person typed never pings, never poses as a link, and shows as typed — in
+every message, modal, Home and export.
+
+1. The one escaping step (bot/slack/echo.py) and the link rule (bot/links.py), property-based.
+2. Every Block Kit builder gets a hostile corpus (broadcasts, mentions, masked links, entities,
+   zero-width tricks, unbalanced brackets, very long text) in every typed field: no `<…>` that
+   Slack would parse comes out of typed text. A builder without a hostile case fails the suite.
+3. End to end over real HTTP (SQLite and PostgreSQL): an event titled `Webinar <!channel>
+   <!here>`, a charter mission, a success story, bad links, and exports with control characters.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import importlib
+import inspect
+import io
+import json
+import pkgutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+import bot.slack.blocks as blocks_package
+from bot import cli
+from bot.charters import CharterDraft, CharterView, Roles, VersionSummary
+from bot.communities import CommunityView
+from bot.config import HealthThresholds
+from bot.disclosure import Figure, Withheld
+from bot.events import Counts, EventDraft, EventView
+from bot.health import Overview, Signals, assess
+from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
+from bot.i18n import Translator, translate
+from bot.kpis import Kpis, Period, ProgrammeKpis, Window
+from bot.links import is_link
+from bot.models import (
+    ChannelStatus,
+    CommunityKind,
+    Delivery,
+    EventKind,
+    EventStatus,
+    Outbox,
+    Ritual,
+    RitualSetting,
+    Role,
+    RsvpAnswer,
+    StoryStatus,
+    SuccessStory,
+    ValueKind,
+)
+from bot.polls import QuestionResult, Results
+from bot.preferences import RitualState
+from bot.slack.blocks import (
+    charter,
+    common,
+    event,
+    health,
+    help,
+    home,
+    poll,
+    rituals,
+    story,
+    welcome,
+)
+from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
+from bot.slack.emulator import mrkdwn_texts, parsed_sequences
+from bot.slack.render import render_blocks
+from rituals import reminders, scheduler
+from rituals.outbox import Drain
+from tests import factories
+from tests.conftest import MANAGER, Bot, eventually
+from tests.test_events import all_events, announcements, open_modal, values
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- what people may type ------------------------------------------------------------------------
+
+CORPUS = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<!subteam^S123>",
+    "<!subteam^S123|@devs>",
+    "<@U0LEA>",
+    "<@U0LEA|lea>",
+    "<#C123>",
+    "<#C123|general>",
+    "<https://evil.example|Official charter>",
+    "<https://evil.example>",
+    "<mailto:x@evil.example|y>",
+    "<tel:+33100000000|call>",
+    "<!date^1392734382^{date}|x>",
+    "&lt;!channel&gt;",
+    "&amp;lt;!here&amp;gt;",
+    "&",
+    "<!ch\u200dannel>",
+    "<<!channel>>",
+    "<!channel",
+    "!channel>",
+    "<",
+    ">",
+    "|",
+    "<@",
+    "*bold* _it_ ~s~ `code`",
+    "> quoted",
+    "\n",
+    "\u202e",
+    "{title} {0} %s",
+    "x" * 4000,
+]
+hostile = st.one_of(
+    st.sampled_from(CORPUS),
+    st.lists(st.one_of(st.sampled_from(CORPUS), st.text(max_size=12)), min_size=1, max_size=6).map(
+        "".join
+    ),
+    st.text(max_size=300),
+)
+PROBE = "Webinar <!channel> & <@U0LEA> <https://evil|Official charter>"
+
+# what we may mention or link ourselves: people and a channel we chose, links bot.links accepts
+PEOPLE = ("U0ALICE", "U0BOB")
+CHANNEL = "C0HOME"
+LINK = "https://meet.example.com/room?a=1&b=2"
+NOW = datetime(2030, 5, 6, 12, 0, tzinfo=UTC)
+
+
+def shown(text: str) -> str:
+    """What Slack shows for escaped mrkdwn."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def foreign(sequence: str) -> bool:
+    """A `<…>` Slack would parse that is not one of ours: a broadcast, a group, someone we did
+    not choose to mention, another channel, a masked or non-web link."""
+    inner = sequence[1:-1]
+    if inner.startswith("@"):
+        return inner[1:] not in PEOPLE
+    if inner.startswith("#"):
+        return inner[1:] != CHANNEL
+    return not is_link(inner.split("|", 1)[0].replace("&amp;", "&"))
+
+
+# --- 1. the one escaping step --------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(text=st.one_of(hostile, st.text()))
+def test_echo_shows_any_text_as_typed_and_lets_no_markup_through(text: str) -> None:
+    safe = echo(text)
+    assert isinstance(safe, Mrkdwn)
+    assert "<" not in safe and ">" not in safe
+    assert shown(safe) == text
+    assert echo(safe) is safe  # escaped once, never twice
+
+
+@settings(max_examples=200)
+@given(typed=hostile, limit=st.integers(min_value=1, max_value=400))
+def test_sentences_escape_what_was_typed_and_keep_our_own_mentions(typed: str, limit: int) -> None:
+    t = translate("en")
+    text = say(t, "welcome.hello", user=mention("U0ALICE"), community=typed)
+    assert isinstance(text, Mrkdwn)
+    assert parsed_sequences(text) == ["<@U0ALICE>"]
+    assert (
+        shown(text.replace("<@U0ALICE>", "@alice"))
+        == f"👋 Welcome @alice to the *{typed}* community!"
+    )
+    composed = md("*{title}*", title=typed) + "\n" + typed
+    assert isinstance(composed, Mrkdwn) and not parsed_sequences(composed)
+    assert not [
+        s for s in parsed_sequences(cut(Mrkdwn(" ").join([text, typed]), limit)) if foreign(s)
+    ]
+
+
+def test_our_own_markup_is_made_only_from_ids_and_links_we_trust() -> None:
+    assert mention("U0ALICE") == "<@U0ALICE>"
+    assert mention("<!channel>") == "&lt;!channel&gt;"
+    assert link(LINK) == "<https://meet.example.com/room?a=1&amp;b=2>"
+    assert (
+        link(LINK, "Join <!here>")
+        == "<https://meet.example.com/room?a=1&amp;b=2|Join &lt;!here&gt;>"
+    )
+    assert link("https://evil.example|Official charter") == "https://evil.example|Official charter"
+    assert link("javascript:alert(1)", "Official charter") == "Official charter"
+    # cutting never leaves half an entity or half a mention
+    assert cut(echo("ab<c"), 3) == "ab" and cut(Mrkdwn("x <@U0ALICE>"), 6) == "x "
+
+
+LINKS_REFUSED = [
+    "https://evil.example|Official charter",
+    "<https://evil.example|Official charter>",
+    "<https://evil.example>",
+    "https://exa mple.com",
+    "https://example.com/a b",
+    "https://official.example@evil.example/charter",
+    "javascript:alert(1)",
+    "ftp://files.example.com",
+    "mailto:x@example.com",
+    "https://",
+    "https:///path",
+    "http://ex\u200bample.com",
+    "https://example.com/\nDTSTART:20300101T000000Z",
+    "https://example.com:port/",
+    'https://example.com/"onmouseover',
+    "//example.com",
+    "example.com",
+]
+LINKS_ACCEPTED = [
+    "https://visio.example.com/mlops",
+    "http://intranet.example/a?b=1&c=2#top",
+    "https://meet.example.com:8443/room-1",
+    "https://café.example/équipe",
+]
+
+
+@pytest.mark.parametrize("url", LINKS_REFUSED)
+def test_links_that_could_mislead_are_refused(url: str) -> None:
+    assert not is_link(url)
+
+
+@pytest.mark.parametrize("url", LINKS_ACCEPTED)
+def test_plain_web_addresses_are_accepted(url: str) -> None:
+    assert is_link(url)
+
+
+@settings(max_examples=300)
+@given(text=st.one_of(hostile, st.text(), st.text().map(lambda s: "https://" + s)))
+def test_an_accepted_link_is_a_plain_web_address(text: str) -> None:
+    if is_link(text):
+        assert text.lower().startswith(("http://", "https://"))
+        assert not any(c.isspace() or c in '<>|"\\' for c in text)
+
+
+# --- 2. every builder, fed the hostile corpus ------------------------------------------------------
+
+
+def _event(
+    x: str, *, link: str | None = LINK, status: EventStatus = EventStatus.SCHEDULED
+) -> EventView:
+    return EventView(
+        id=7,
+        community_id=3,
+        community_name=x,
+        community_tz="Europe/Paris",
+        community_language="fr",
+        channel_id=CHANNEL,
+        message_ts="1700000000.000100",
+        title=x,
+        kind=EventKind.WEBINAR,
+        starts_at=NOW + timedelta(days=2),
+        duration_minutes=90,
+        tz="America/New_York",
+        link=link,
+        description=x,
+        status=status,
+        sequence=1,
+        attendance_count=12,
+        attendees=PEOPLE,
+        counts=Counts(going=1, maybe=2, declined=3),
+    )
+
+
+def _charter_draft(x: str) -> CharterDraft:
+    return CharterDraft(
+        mission=x,
+        ambition=x,
+        objectives=(x, x),
+        objectives_year=2030,
+        values=x,
+        member_benefits=x,
+        organisation_benefits=x,
+        indicators=(x,),
+    )
+
+
+ROLES = Roles(leaders=PEOPLE[:1], core_team=PEOPLE[1:], sponsors=())
+
+
+def _story(x: str) -> SuccessStory:
+    return SuccessStory(
+        id=5,
+        workspace_id="T0COP",
+        community_id=3,
+        title=x,
+        context=x,
+        contribution=x,
+        benefit=x,
+        value_amount=Decimal("120"),
+        value_unit="hours",
+        people_involved=x,
+        shareable=True,
+        value_kind=ValueKind.REALISED,
+        status=StoryStatus.VALIDATED,
+    )
+
+
+def _overview(x: str) -> Overview:
+    signals = Signals(
+        community_id=3, name=x, slug="x", today=NOW.date(), created=date(2029, 1, 1), members=9
+    )
+    return Overview(
+        today=NOW.date(),
+        items=[assess(signals, HealthThresholds())],
+        totals=ProgrammeKpis(communities=1, members=9, value_by_unit={"hours": 120.0}),
+        month=Window(date(2030, 5, 1), date(2030, 6, 1), Period.MONTH),
+        trend=[],
+        from_snapshot=False,
+        engagement=Kpis(),
+        engagement_since=date(2030, 1, 1),
+    )
+
+
+def _results(x: str) -> Results:
+    return Results(
+        poll_id=1,
+        community_id=3,
+        period_key="2030-05",
+        asked=20,
+        respondents=9,
+        questions=[
+            QuestionResult(
+                key="mood",
+                kind="scale",
+                text={"fr": x, "en": x},
+                figure=Figure(answers=9, mean=4.2, distribution={1: 1, 5: 8}),
+            ),
+            QuestionResult(
+                key="free", kind="text", text={"fr": x}, figure=Figure(answers=6), comments=[x, x]
+            ),
+            QuestionResult(
+                key="nps",
+                kind="scale",
+                text={"fr": x, "en": x},
+                figure=Figure(answers=2, withheld=Withheld.TOO_FEW),
+            ),
+        ],
+    )
+
+
+STATES = [
+    RitualState(Ritual.WELCOME, "on"),
+    RitualState(Ritual.PULSE, "snoozed", NOW + timedelta(days=7)),
+    RitualState(Ritual.STORIES, "off"),
+]
+QUESTIONS = [
+    {"key": "mood", "kind": "scale", "min": 1, "max": 5, "text": {"fr": "?", "en": "?"}},
+    {"key": "free", "kind": "text", "text": {"fr": "?", "en": "?"}},
+]
+
+
+def _questions(x: str) -> list[dict[str, Any]]:
+    return [{**q, "text": {"fr": x, "en": x}} for q in QUESTIONS]
+
+
+def _community(x: str) -> CommunityView:
+    return CommunityView(
+        id=3,
+        workspace_id="T0COP",
+        name=x,
+        slug="x",
+        channel_id=CHANNEL,
+        kind=CommunityKind.SPONTANEOUS,
+        language=None,
+        tz=None,
+        channel_status=ChannelStatus.OK,
+    )
+
+
+def _home(x: str) -> Home:
+    return Home(
+        communities=(HomeCommunity(3, x, CHANNEL, Role.LEADER, True, True),),
+        events=(HomeEvent(7, x, CHANNEL, "1.2", x, NOW, RsvpAnswer.GOING),),
+        polls=(HomePoll(1, x, NOW),),
+        programme=ProgrammeSummary(1, 9, 2),
+        rituals=tuple(STATES),
+    )
+
+
+Case = Callable[[Translator, str], list[Any]]
+CASES: dict[str, Case] = {
+    "charter.build_charter": lambda t, x: [
+        charter.build_charter(
+            t,
+            community_name=x,
+            charter=CharterView(3, 2, _charter_draft(x), PEOPLE[0], x, NOW, ROLES),
+            roles=ROLES,
+            year=2031,
+            tz="Europe/Paris",
+        ),
+        charter.build_charter(
+            t, community_name=x, charter=None, roles=ROLES, year=2030, tz="Europe/Paris"
+        ),
+    ],
+    "charter.build_history": lambda t, x: [
+        charter.build_history(
+            t,
+            community_name=x,
+            versions=[
+                VersionSummary(2, PEOPLE[0], x, NOW, 2030),
+                VersionSummary(1, None, x, NOW, None),
+            ],
+            tz="Europe/Paris",
+        )
+    ],
+    "charter.build_modal": lambda t, x: [
+        charter.build_modal(
+            t, community_id=3, community_name=x, current=_charter_draft(x), roles=ROLES, year=2030
+        )
+    ],
+    "charter.roles_text": lambda t, x: [charter.roles_text(t, ROLES)],
+    "common.header": lambda t, x: [[common.header(f"📅 {x}")]],
+    "common.section": lambda t, x: [[common.section(x)]],
+    "common.note": lambda t, x: [[common.note(x)]],
+    "common.sections_of_lines": lambda t, x: [common.sections_of_lines([x, x, x])],
+    "event.build_announcement": lambda t, x: [
+        event.build_announcement(t, _event(x), now=NOW),
+        event.build_announcement(t, _event(x, link=x), now=NOW + timedelta(days=3)),
+        event.build_announcement(t, _event(x, status=EventStatus.CANCELLED), now=NOW),
+    ],
+    "event.build_attendance_modal": lambda t, x: [
+        event.build_attendance_modal(t, _event(x), suggested=PEOPLE)
+    ],
+    "event.build_change_notice": lambda t, x: [
+        event.build_change_notice(t, _event(x), tz="Asia/Tokyo", cancelled=c) for c in (True, False)
+    ],
+    "event.build_list": lambda t, x: [
+        event.build_list(
+            t,
+            community_name=x,
+            upcoming=[_event(x)],
+            past=[_event(x)],
+            tz="Europe/Paris",
+            may_manage=True,
+        )
+    ],
+    "event.build_modal": lambda t, x: [
+        event.build_modal(
+            t,
+            community_id=3,
+            community_name=x,
+            default_tz="Europe/Paris",
+            draft=EventDraft(x[:200], EventKind.WORKSHOP, None, None, 60, x[:64], x, x),
+            event_id=7,
+        )
+    ],
+    "event.rsvp_confirmation": lambda t, x: [
+        event.rsvp_confirmation(t, _event(x), answer, tz="Europe/Paris") for answer in RsvpAnswer
+    ],
+    "health.build_community": lambda t, x: [health.build_community(t, _overview(x))],
+    "health.build_programme": lambda t, x: [
+        health.build_programme(t, _overview(x), programme_name=x)
+    ],
+    "help.build_help": lambda t, x: [
+        help.build_help(t, entries=[x], community=_community(x), role=Role.LEADER),
+        help.build_help(t, entries=[x], community=_community(x), role=None),
+    ],
+    "home.build_home": lambda t, x: [home.build_home(t, _home(x), tz="Europe/Paris")],
+    "poll.build_comment_modal": lambda t, x: [poll.build_comment_modal(t, poll_id=1, key="free")],
+    "poll.build_poll": lambda t, x: [
+        poll.build_poll(
+            t,
+            poll_id=1,
+            community=x,
+            questions=_questions(x),
+            closes_at=NOW,
+            tz="Europe/Paris",
+            language=t.language,
+            reminder=r,
+        )
+        for r in (False, True)
+    ],
+    "poll.build_results": lambda t, x: [
+        poll.build_results(t, community=x, results=_results(x), language="fr", min_answers=5)
+    ],
+    "poll.build_summary": lambda t, x: [poll.build_summary(t, community=x, results=_results(x))],
+    "rituals.build_digest": lambda t, x: [
+        rituals.build_digest(
+            t,
+            community=x,
+            newcomers=[rituals.Newcomer(PEOPLE[0], x, NOW)] * 41,
+            tz="Europe/Paris",
+        )
+    ],
+    "rituals.build_mute_status": lambda t, x: [
+        rituals.build_mute_status(t, STATES, tz="Europe/Paris", done=x)
+    ],
+    "rituals.build_reminder": lambda t, x: [
+        rituals.build_reminder(t, title=x, starts_at=NOW, tz="Europe/Paris", link=link)
+        for link in (LINK, x, None)
+    ],
+    "rituals.build_rituals": lambda t, x: [
+        rituals.build_rituals(
+            t,
+            community_id=3,
+            community=x,
+            tz="Europe/Paris",
+            lines=[
+                rituals.RitualLine(
+                    "pulse", True, "monthly", ("monthly", "quarterly"), NOW, x, True
+                ),
+                rituals.RitualLine("welcome", False, None, (), None, x),
+            ],
+            may_edit=True,
+        )
+    ],
+    "rituals.preference_blocks": lambda t, x: [rituals.preference_blocks(t, STATES, tz="UTC")],
+    "story.build_modal": lambda t, x: [story.build_modal(t, community_id=3, community=x)],
+    "story.build_post": lambda t, x: [story.build_post(t, _story(x), author=PEOPLE[0])],
+    "story.build_prompt": lambda t, x: [story.build_prompt(t, community_id=3, community=x)],
+    "story.build_review": lambda t, x: [
+        story.build_review(
+            t, community=x, stories=[(_story(x), PEOPLE[0]), (_story(x), None)], may_validate=True
+        )
+    ],
+    "story.build_story": lambda t, x: [story.build_story(t, _story(x), author=PEOPLE[1])],
+    "welcome.build_welcome": lambda t, x: [
+        welcome.build_welcome(
+            t,
+            user_id=PEOPLE[0],
+            community=x,
+            channel_id=CHANNEL,
+            mission=x,
+            leaders=list(PEOPLE),
+            next_event=(x, NOW),
+            tz="Europe/Paris",
+            in_channel=in_channel,
+        )
+        for in_channel in (False, True)
+    ],
+}
+# Public functions of bot/slack/blocks that build no text from typed input: parsers of what
+# Slack sends back, ids, and formatting helpers whose output the builders above include.
+NOT_BUILDERS = {
+    "charter.community_of",
+    "charter.field_block",
+    "charter.parse",
+    "common.blocks_json",
+    "common.input_values",
+    "common.modal_metadata",
+    "event.attendance_block",
+    "event.counts_text",
+    "event.duration_text",
+    "event.field_block",
+    "event.parse",
+    "event.parse_attendance",
+    "event.when_text",
+    "health.na",
+    "health.survey",
+    "health.value_line",
+    "health.values_text",
+    "poll.answer_value",
+    "poll.parse_answer",
+    "poll.parse_comment",
+    "poll.parse_question",
+    "rituals.local_day",
+    "rituals.parse_ritual",
+    "rituals.parse_target",
+    "story.parse_modal",
+}
+# builders that take no typed text at all (the corpus cannot reach them)
+TAKE_NOTHING_TYPED = {"charter.roles_text", "poll.build_comment_modal", "rituals.preference_blocks"}
+
+
+def public_functions() -> set[str]:
+    found = set()
+    for info in pkgutil.iter_modules(blocks_package.__path__):
+        module = importlib.import_module(f"{blocks_package.__name__}.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found.add(f"{info.name}.{name}")
+    return found
+
+
+def test_every_builder_has_a_hostile_case() -> None:
+    """A new screen gets a case here (or is declared not to show text): it cannot be forgotten."""
+    functions = public_functions()
+    missing = functions - set(CASES) - NOT_BUILDERS
+    assert not missing, f"add a hostile case to CASES for: {sorted(missing)}"
+    assert not (set(CASES) | NOT_BUILDERS) - functions, "stale names in CASES / NOT_BUILDERS"
+
+
+def test_only_the_echo_module_makes_mrkdwn_objects() -> None:
+    """Block text reaches Slack through bot.slack.echo.mrkdwn (or section/note, which call it)."""
+    offenders = []
+    for folder in ("bot", "handlers", "rituals"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name in {"echo.py", "emulator.py", "driver.py", "render.py"}:
+                continue  # echo writes mrkdwn; Slack's stand-in and the text renderer read it
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                named = (isinstance(node, ast.Name) and node.id == "MarkdownTextObject") or (
+                    isinstance(node, ast.Constant) and node.value == "mrkdwn"
+                )
+                if named:
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, offenders
+
+
+def plain_texts(obj: Any) -> list[str]:
+    """plain_text objects and input values: Slack shows them raw, so they must not be escaped."""
+    found: list[str] = []
+    if isinstance(obj, dict):
+        if obj.get("type") == "plain_text":
+            found.append(str(obj.get("text") or ""))
+        if isinstance(obj.get("initial_value"), str):
+            found.append(obj["initial_value"])
+        for value in obj.values():
+            found += plain_texts(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            found += plain_texts(item)
+    return found
+
+
+def outputs(result: Any) -> tuple[list[str], list[str], list[str]]:
+    """(mrkdwn texts, plain texts, everything as a person reads it) of a builder's result; a
+    message's top-level text counts as mrkdwn (Slack parses it)."""
+    if isinstance(result, tuple):
+        text, body = result
+        assert isinstance(text, Mrkdwn), "a message's text must come out of bot.slack.echo"
+        texts, plain, read = outputs(body)
+        return [text, *texts], plain, [shown(text), *read]
+    if isinstance(result, str):
+        assert isinstance(result, Mrkdwn)
+        return [result], [], [shown(result)]
+    if isinstance(result, View):
+        view = result.to_dict()
+        return mrkdwn_texts(view), plain_texts(view), [render_blocks(view["blocks"])]
+    as_dicts = [b.to_dict() if isinstance(b, Block) else b for b in result]
+    return mrkdwn_texts(as_dicts), plain_texts(as_dicts), [render_blocks(as_dicts)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@settings(max_examples=25, deadline=None)
+@given(typed=hostile, language=st.sampled_from(["fr", "en"]))
+def test_no_builder_lets_typed_text_ping_or_pose_as_a_link(
+    name: str, typed: str, language: str
+) -> None:
+    for result in CASES[name](translate(language), typed):
+        texts, _, _ = outputs(result)
+        for text in texts:
+            leaked = [s for s in parsed_sequences(text) if foreign(s)]
+            assert not leaked, (name, leaked, text[:300])
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - TAKE_NOTHING_TYPED))
+def test_every_builder_shows_typed_text_as_typed(name: str) -> None:
+    """Escaped once: Slack shows the probe exactly as it was typed (never `&lt;` on screen)."""
+    for result in CASES[name](translate("fr"), PROBE):
+        _, plain, read = outputs(result)
+        assert any(PROBE in text for text in [*read, *plain]), (name, read, plain)
+        assert not [p for p in plain if "&lt;" in p or "&amp;" in p], (name, plain)
+
+
+# --- 3. end to end, over real HTTP ---------------------------------------------------------------
+
+LEADER = "U0LUCAS"  # French leader of Data Science
+EMILY = "U0EMILY"  # English member (New York)
+TITLE = "Webinar <!channel> <!here>"
+DESCRIPTION = (
+    "Ask <@U0LEA> first, then read <https://evil.example|Official charter> <!subteam^S0ALL> "
+    "&lt;!everyone&gt;"
+)
+JOIN = "https://visio.example.com/mlops?x=1&y=2"
+MISSION = "Share practice <!channel> with <@U0LEA> — see <https://evil.example|Official charter>"
+
+
+def parsed(bot: Bot, since: int = 0) -> set[str]:
+    """Every `<…>` Slack would parse in what the bot sent (messages, ephemerals, replies,
+    modals, Homes, file comments)."""
+    return {sequence for _, sequence in bot.emulator.parsed_markup(since)}
+
+
+def read(payload: dict[str, Any]) -> str:
+    """The texts of a message, a modal or a Home as Slack shows them (escapes decoded)."""
+    return "\n".join([*map(shown, mrkdwn_texts(payload)), *plain_texts(payload)])
+
+
+async def _drain(bot: Bot) -> None:
+    await Drain(bot.deps, rate_per_minute=60_000).run_once()
+
+
+async def test_a_hostile_event_shows_as_typed_everywhere_and_pings_nobody(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
+    view = await open_modal(bot, "événement", user=LEADER)
+    response = await bot.slack.submit_view(
+        view["id"],
+        user=LEADER,
+        values=values(event_title=TITLE, event_description=DESCRIPTION, event_link=JOIN),
+    )
+    assert response.status_code == 200 and not response.content
+    await eventually(lambda: bot.emulator.uploads)
+    (row,) = await all_events(bot)
+    assert (row.title, row.description, row.link) == (TITLE, DESCRIPTION, JOIN)  # kept as typed
+    # the announcement in the channel
+    announcement = announcements(bot)[-1]
+    assert TITLE in announcement["text"].replace("&lt;", "<").replace("&gt;", ">")
+    assert TITLE in read(announcement) and DESCRIPTION in read(announcement)
+    assert f"Lien : <{JOIN}>" in read(announcement)  # our link to the address they gave
+    # Emily says she is going: her reminders come by DM
+    await bot.slack.click(
+        user=EMILY, action_id=event.RSVP[RsvpAnswer.GOING], message=("C0DATA", announcement["ts"])
+    )
+    await eventually(lambda: [e for e in bot.emulator.responses if "Webinar" in str(e)])
+    # the 24 h and the 1 h reminders, in the channel (French) and by DM (English)
+    for before in (timedelta(hours=23), timedelta(minutes=50)):
+        assert await reminders.plan(bot.deps, now=row.starts_at - before) == 2
+        await _drain(bot)
+    channel = [m for m in bot.emulator.messages["C0DATA"] if m["text"].startswith("⏰")]
+    dms = [m for m in bot.emulator.messages["D0EMILY"] if m["text"].startswith("⏰")]
+    assert len(channel) == 2 and len(dms) == 2
+    for reminder in (*channel, *dms):
+        assert TITLE in read(reminder) and JOIN in read(reminder)
+    assert "Rappel : *Webinar <!channel> <!here>* commence" in read(channel[0])
+    assert "Reminder: *Webinar <!channel> <!here>* starts" in read(dms[0])
+    # the App Home of both, and `/cop event list`
+    for user in (LEADER, EMILY):
+        await bot.slack.open_home(user=user)
+        home_view = await eventually(lambda user=user: bot.emulator.home_views.get(user))
+        assert TITLE in read(home_view)
+    since = len(bot.emulator.calls)
+    await bot.slack.command("event list", user=LEADER, channel="C0DATA")
+    listing = await bot.emulator.wait_for("chat.postEphemeral", since=since)
+    assert TITLE in read(listing[-1].params)
+    # nothing the bot sent in all this would ping, name a channel or link anywhere else
+    assert parsed(bot) <= {"<#C0DATA>", f"<{JOIN.replace('&', '&amp;')}>"}, parsed(bot)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "https://evil.example|Official charter",
+        "<https://evil.example|Official charter>",
+        "javascript:alert(1)",
+        "https://visio.example.com/a b",
+        "https://official.example@evil.example/charter",
+        "https://visio.example.com/\nDTSTART:20300101T000000Z",
+    ],
+)
+async def test_a_link_that_is_not_a_plain_web_address_is_a_field_error(bot: Bot, bad: str) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER, EMILY))
+    for user, said in (
+        (LEADER, "Ce lien n'est pas une adresse web"),
+        (EMILY, "This link is not a web address"),
+    ):
+        view = await open_modal(bot, "event", user=user)
+        response = await bot.slack.submit_view(view["id"], user=user, values=values(event_link=bad))
+        assert response.status_code == 200
+        errors = response.json()["errors"]
+        assert set(errors) == {"event_link"} and errors["event_link"].startswith(said)
+    assert await all_events(bot) == []
+
+
+async def test_a_hostile_charter_mission_shows_as_typed_in_welcomes_and_the_public_charter(
+    bot: Bot,
+) -> None:
+    community = await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
+    view = await open_modal(bot, "charte", user=LEADER)
+    saved = len(bot.emulator.calls_to("chat.postEphemeral"))
+    await bot.slack.submit_view(view["id"], user=LEADER, values={"charter_mission": MISSION})
+    await bot.emulator.wait_for("chat.postEphemeral", count=saved + 1)
+    # the welcome posted in the channel quotes the mission
+    async with bot.sessions.begin() as session:
+        await scheduler.settings_of(
+            session, community=community, programme=bot.deps.programme, now=datetime.now(UTC)
+        )
+        await session.execute(
+            sa.update(RitualSetting)
+            .where(RitualSetting.ritual == Ritual.WELCOME)
+            .values(delivery=Delivery.CHANNEL)
+        )
+    await bot.slack.join(user="U0JAMES", channel="C0DATA")
+    await eventually(lambda: _outbox(bot, "welcome"))
+    await _drain(bot)
+    welcome_message = bot.emulator.messages["C0DATA"][-1]
+    assert welcome_message["text"].startswith("👋 Bienvenue <@U0JAMES>")
+    assert MISSION in read(welcome_message)
+    # `/cop charter show --public` posts it in the channel, as typed
+    since = len(bot.emulator.calls)
+    await bot.slack.command("charter show --public", user=LEADER, channel="C0DATA")
+    posted = await bot.emulator.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == "C0DATA", since=since
+    )
+    assert MISSION in read(posted[-1].params)
+    # the newcomer, the leader and the channel (on the Home) are ours to name; nothing the
+    # leader typed pings or links
+    assert parsed(bot) <= {"<@U0JAMES>", "<@U0LUCAS>", "<#C0DATA>"}, parsed(bot)
+
+
+async def test_a_hostile_success_story_is_posted_as_typed(bot: Bot) -> None:
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",), language="en"
+    )
+    await scheduler.run_now(bot.deps, ritual=Ritual.STORIES, community_id=community.id)
+    await _drain(bot)
+    prompt = bot.emulator.messages["C0DATA"][-1]
+    before = set(bot.emulator.views)
+    await bot.slack.click(user=EMILY, action_id=story.SHARE, message=("C0DATA", prompt["ts"]))
+    (view_id,) = await eventually(lambda: sorted(set(bot.emulator.views) - before))
+    typed = {
+        "title": "Saved 3 days <!here>",
+        "context": "<!channel> we asked <@U0LEA>",
+        "contribution": "<https://evil.example|Official charter>",
+        "benefit": "&lt;!everyone&gt; <!subteam^S0ALL|@all>",
+    }
+    await bot.slack.submit_view(view_id, user=EMILY, values={**typed, "shareable": ["yes"]})
+    (row,) = await eventually(lambda: _stories(bot))
+    # the leader validates, then posts it (both from the review list, over HTTP)
+    await _decide(bot, row.id, "validate")
+    await eventually(lambda: _story_is(bot, row.id, StoryStatus.VALIDATED))
+    await _decide(bot, row.id, "post")
+    await eventually(lambda: _outbox(bot, "story_post"))
+    await _drain(bot)
+    posted = bot.emulator.messages["C0DATA"][-1]
+    assert posted["text"].startswith("🌟")
+    for text in typed.values():
+        assert text in read(posted)
+    assert parsed(bot) <= {"<@U0EMILY>"}, parsed(bot)  # the author, ours to credit
+
+
+async def _decide(bot: Bot, story_id: int, verb: str) -> None:
+    """A leader clicks `verb` (validate, post) on the story in `/cop stories`."""
+    before = len(bot.emulator.responses)
+    action_id = f"story_{verb}:{story_id}"
+    await bot.slack.command("stories", user="U0CAMILLE", channel="C0DATA")
+    listing = await eventually(lambda: _reply_with(bot, action_id, since=before))
+    shown_list = bot.emulator.add_message(
+        "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
+    )
+    await bot.slack.click(
+        user="U0CAMILLE", action_id=action_id, message=("C0DATA", shown_list["ts"])
+    )
+
+
+def _reply_with(bot: Bot, action_id: str, *, since: int) -> dict[str, Any] | None:
+    """The latest reply since `since` that carries `action_id` (an earlier click's answer may
+    land in between: it is not the one asked for)."""
+    found = [r for r in bot.emulator.responses[since:] if action_id in json.dumps(r)]
+    return found[-1] if found else None
+
+
+async def _outbox(bot: Bot, kind: str) -> bool:
+    async with bot.sessions() as session:
+        return bool(
+            await session.scalar(sa.select(sa.func.count()).where(Outbox.kind.startswith(kind)))
+        )
+
+
+async def _stories(bot: Bot) -> list[SuccessStory]:
+    async with bot.sessions() as session:
+        return list(await session.scalars(sa.select(SuccessStory)))
+
+
+async def _story_is(bot: Bot, story_id: int, status: StoryStatus) -> bool:
+    async with bot.sessions() as session:
+        found = await session.get(SuccessStory, story_id)
+        return found is not None and found.status == status
+
+
+# --- exports: control characters someone typed never break a file ----------------------------------
+
+CONTROL_NAME = "Data\x01 Sci\x1b[31mence\x0b"
+CONTROL_TITLE = "Gain\x0b rapide\x1b\x02"
+
+
+async def test_control_characters_never_break_an_export(
+    bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a community imported with a control character in its name (the domain stores it)…
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",), name=CONTROL_NAME
+    )
+    # …and a story whose title a member pasted with some, over HTTP
+    await scheduler.run_now(bot.deps, ritual=Ritual.STORIES, community_id=community.id)
+    await _drain(bot)
+    prompt = bot.emulator.messages["C0DATA"][-1]
+    before = set(bot.emulator.views)
+    await bot.slack.click(user=EMILY, action_id=story.SHARE, message=("C0DATA", prompt["ts"]))
+    (view_id,) = await eventually(lambda: sorted(set(bot.emulator.views) - before))
+    story_values = {"title": CONTROL_TITLE, "context": "c", "contribution": "k", "benefit": "b"}
+    await bot.slack.submit_view(view_id, user=EMILY, values=story_values)
+    (row,) = await eventually(lambda: _stories(bot))
+    assert row.title == CONTROL_TITLE
+    await _decide(bot, row.id, "validate")  # only validated stories are reported
+    await eventually(lambda: _story_is(bot, row.id, StoryStatus.VALIDATED))
+    # the programme manager's XLSX export from /cop health, over HTTP
+    before_replies = len(bot.emulator.responses)
+    await bot.slack.command("santé", user=MANAGER, channel="C0GEN")
+    reply = await eventually(lambda: _reply_with(bot, health.EXPORT_XLSX, since=before_replies))
+    shown_reply = bot.emulator.add_message("D0CAMILLE", user="UBOT", blocks=reply["blocks"])
+    since = len(bot.emulator.calls)
+    await bot.slack.click(
+        user=MANAGER, action_id=health.EXPORT_XLSX, message=("D0CAMILLE", shown_reply["ts"])
+    )
+    await bot.emulator.wait_for(
+        "files.completeUploadExternal", lambda c: ".xlsx" in json.dumps(c.params), since=since
+    )
+    upload = next(u for u in reversed(bot.emulator.uploads) if u["filename"].endswith(".xlsx"))
+    sheet = load_workbook(io.BytesIO(upload["content"])).active
+    assert sheet is not None
+    assert "Data Sci[31mence" in [r[0] for r in sheet.iter_rows(values_only=True)]
+    # the operator's `cop report`, in every format
+    monkeypatch.setenv("COP_DATABASE_URL", bot.deps.config.settings.database_url)
+    monkeypatch.chdir(tmp_path)
+    year = str(datetime.now(UTC).year)
+    for fmt in ("xlsx", "csv", "html"):
+        out = tmp_path / f"report.{fmt}"
+        argv = ["report", "--period", year, "--format", fmt, "--out", str(out)]
+        assert await asyncio.to_thread(cli.main, argv) == 0
+    book = load_workbook(tmp_path / "report.xlsx")
+    cells = [c for sheet in book for r in sheet.iter_rows(values_only=True) for c in r]
+    assert "Data Sci[31mence" in cells and "Gain rapide" in cells
+    for fmt in ("csv", "html"):
+        text = (tmp_path / f"report.{fmt}").read_text(encoding="utf-8-sig")
+        assert "Data Sci[31mence" in text and not any(c in text for c in "\x01\x02\x0b\x1b")
