@@ -7,8 +7,9 @@ skips its rituals. Its data stays, and the retention rules (`cop privacy retain`
 
 Sending resumes when Slack accepts the token again (auth.test answers for that workspace: the
 scheduler asks at every tick while one is marked, so also at start-up). Messages that waited
-longer than STALE_AFTER are dropped then rather than sent late; reminders of events that have
-started were already due to expire (rituals/outbox.py drops them at delivery).
+longer than the rituals' grace period (app.yaml `rituals.grace_hours`, 24 h: the same rule as a
+ritual missed while the bot was down) are dropped then rather than sent late; reminders of
+events that have started expire (rituals/outbox.py drops them at delivery).
 
 Why hold rather than cancel at once: an uninstall is often a mistake put right within the hour,
 and the welcome owed to the person who joined meanwhile is still worth sending; a week later it
@@ -83,9 +84,14 @@ class Resumed:
 
 
 async def resume(
-    session: AsyncSession, *, workspace_id: str, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_AFTER,
 ) -> Resumed | None:
-    """Speak again in a workspace whose token works again; None when it was not marked."""
+    """Speak again in a workspace whose token works again; None when it was not marked.
+    Messages owed for longer than `stale_after` are cancelled, not sent late."""
     now = now or utcnow()
     workspace = await session.get(Workspace, workspace_id, with_for_update=True)
     if workspace is None or workspace.token_revoked_at is None:
@@ -94,7 +100,7 @@ async def resume(
     pending = (Outbox.workspace_id == workspace_id, Outbox.status == OutboxStatus.PENDING)
     dropped = await session.execute(
         sa.update(Outbox)
-        .where(*pending, Outbox.created_at < now - STALE_AFTER)
+        .where(*pending, Outbox.created_at < now - stale_after)
         .values(status=OutboxStatus.CANCELLED, last_error=STALE_REASON)
         .execution_options(synchronize_session=False)
     )

@@ -305,6 +305,8 @@ class Drain:
         )
         self.stats = DrainStats()
         self._run_lock = asyncio.Lock()
+        # workspaces whose token Slack just said is dead: the rest of their batch waits untried
+        self._dead: set[str] = set()
         # SQLite has one writer: queueing our own writes beats its busy-wait back-off by far
         sqlite = deps.engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
@@ -356,6 +358,7 @@ class Drain:
                     return handled
                 if not rows:
                     return handled
+                self._dead.clear()  # claim() already left out the workspaces known dead
                 queue: asyncio.Queue[_Claimed] = asyncio.Queue()
                 for row in rows:
                     queue.put_nowait(row)
@@ -484,6 +487,9 @@ class Drain:
     async def deliver(self, row: _Claimed) -> None:
         settings = self.deps.config.settings
         programme = self.deps.programme
+        if row.workspace_id in self._dead:
+            await self._hold(row, "token_revoked")
+            return
         expires = row.payload.get("expires_at")
         if expires and datetime.fromisoformat(expires) <= utcnow():
             await self._finish(row, OutboxStatus.CANCELLED, "expired")
@@ -616,6 +622,12 @@ class Drain:
         logger.info("outbox row %s failed for good: %s", row.id, reason)
 
     async def _hold(self, row: _Claimed, reason: str) -> None:
+        if row.workspace_id not in self._dead:
+            logger.warning(
+                "workspace %s: Slack says our token is dead (%s)", row.workspace_id, reason
+            )
+        self._dead.add(row.workspace_id)
+
         async def work(session: AsyncSession) -> None:
             await installation.mark_revoked(session, workspace_id=row.workspace_id, reason=reason)
             await session.execute(
@@ -634,7 +646,6 @@ class Drain:
         await self._persist(work)
         self.stats.held += 1
         self.deps.metrics.outbox.labels(result="held").inc()
-        logger.warning("workspace %s: Slack says our token is dead (%s)", row.workspace_id, reason)
 
     async def _finish(self, row: _Claimed, status: OutboxStatus, reason: str) -> None:
         async def work(session: AsyncSession) -> None:

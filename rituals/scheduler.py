@@ -92,7 +92,12 @@ async def reconnect(deps: Deps, *, now: datetime | None = None) -> list[str]:
     if team not in waiting:
         return []
     async with deps.sessions.begin() as session:
-        resumed = await installation.resume(session, workspace_id=team, now=now)
+        resumed = await installation.resume(
+            session,
+            workspace_id=team,
+            now=now,
+            stale_after=timedelta(hours=deps.programme.rituals.grace_hours),
+        )
     if resumed is not None:
         logger.info(
             "workspace %s: the bot is back (away since %s); %d stale message(s) dropped, %d to send",
