@@ -298,7 +298,7 @@ async def erase(database_url: str, user: str) -> tuple[int, str]:
         "--workspace",
         "T0COP",
         env={**os.environ, "COP_DATABASE_URL": database_url, "COP_LOG_LEVEL": "WARNING"},
-        cwd=Path(__file__).parent,
+        cwd=Path(__file__).resolve().parents[1],  # this checkout's code, whatever is installed
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
