@@ -213,7 +213,7 @@ async def sync_members(
     )
     added = sorted(wanted - current.keys())
     # bots, apps and deactivated accounts the bot already knows are not members
-    added = [uid for uid in added if not (persons[uid].is_bot or persons[uid].deleted)]
+    added = [uid for uid in added if people.is_person(persons[uid])]
     session.add_all(
         Membership(
             workspace_id=community.workspace_id,
@@ -252,7 +252,7 @@ async def member_joined(
             session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id]
         )
     )[slack_user_id]
-    if person.is_bot or person.deleted:
+    if not people.is_person(person):
         return JoinResult(person_id=person.id, joined=False, previous_left_at=None)
     active = await session.scalar(
         sa.select(Membership).where(
@@ -323,7 +323,7 @@ async def set_role(
             session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id]
         )
     )[slack_user_id]
-    if person.is_bot or person.deleted or person.erased_at is not None:
+    if not people.is_person(person):
         raise InvalidInput("role.not_a_person", user=slack_user_id)
     membership = await session.scalar(
         sa.select(Membership).where(

@@ -62,7 +62,7 @@ async def upsert(session: AsyncSession, *, workspace_id: str, info: UserInfo) ->
     if person.erased_at is None:
         apply_info(person, info)
     await session.flush()
-    if person.is_bot or person.deleted:
+    if person.is_bot or person.deleted:  # (an erased tombstone keeps its stints: counts hold)
         await leave_everything(session, person_id=person.id)
     return person
 

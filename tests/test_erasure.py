@@ -41,6 +41,7 @@ from rituals.outbox import Drain
 from tests.conftest import MANAGER, Bot, eventually
 
 LUCAS, CHLOE, LEA, NATHAN = "U0LUCAS", "U0CHLOE", "U0LEA", "U0NATHAN"
+CHECKOUT = Path(__file__).resolve().parents[1]  # `python -m bot.cli` runs this checkout's code
 # what identifies Lucas in text: his id, his name, his Slack handle
 NEEDLES = (LUCAS, "Lucas Bernard", "lucas.bernard")
 
@@ -298,7 +299,7 @@ async def erase(database_url: str, user: str) -> tuple[int, str]:
         "--workspace",
         "T0COP",
         env={**os.environ, "COP_DATABASE_URL": database_url, "COP_LOG_LEVEL": "WARNING"},
-        cwd=Path(__file__).resolve().parents[1],  # this checkout's code, whatever is installed
+        cwd=CHECKOUT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
