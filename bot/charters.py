@@ -207,7 +207,9 @@ async def save(
             session, workspace_id=workspace_id, slack_user_ids=[author_slack_user_id]
         )
     )[author_slack_user_id]
-    held = await roles(session, community_id=community_id)
+    held = await communities.people_with_roles(
+        session, community_id=community_id, roles=(Role.LEADER, Role.CORE_TEAM, Role.SPONSOR)
+    )
     number = (latest.version if latest else 0) + 1
     session.add(
         CharterVersion(
@@ -221,19 +223,70 @@ async def save(
             values=draft.values,
             member_benefits=draft.member_benefits,
             organisation_benefits=draft.organisation_benefits,
-            # a snapshot of who held the roles when this version was written (history)
-            roles="; ".join(
-                f"{name}: {' '.join(ids)}"
-                for name, ids in (
-                    ("leader", held.leaders),
-                    ("core_team", held.core_team),
-                    ("sponsor", held.sponsors),
-                )
-                if ids
-            ),
+            roles=role_snapshot([(role, person.id) for role, person in held]),
             indicators=list(draft.indicators),
             author_person_id=author.id,
         )
     )
     await session.flush()
     return Saved(version=number, created=True)
+
+
+# --- the role snapshot ------------------------------------------------------------------------
+# Each version records who held the roles when it was written, as internal person numbers
+# ("leader: person:12 person:14; sponsor: person:9"), never Slack ids: an erased person's number
+# points at their tombstone, so the history stays readable and names nobody. Versions written
+# before this held Slack ids; erasure rewrites them (`rewrite_snapshots`).
+
+SNAPSHOT_ROLES = (Role.LEADER, Role.CORE_TEAM, Role.SPONSOR)
+_PERSON_TOKEN = "person:"
+
+
+def role_snapshot(held: list[tuple[Role, int]]) -> str:
+    parts = []
+    for role in SNAPSHOT_ROLES:
+        ids = sorted(pid for r, pid in held if r == role)
+        if ids:
+            parts.append(f"{role.value}: {' '.join(f'{_PERSON_TOKEN}{pid}' for pid in ids)}")
+    return "; ".join(parts)
+
+
+async def rewrite_snapshots(session: AsyncSession, *, workspace_id: str) -> int:
+    """Rewrite the workspace's snapshots that still hold Slack ids into person numbers (an id
+    the bot no longer knows becomes `erased`); returns how many versions changed."""
+    changed = 0
+    rows = await session.scalars(
+        sa.select(CharterVersion).where(
+            CharterVersion.workspace_id == workspace_id, CharterVersion.roles != ""
+        )
+    )
+    for version in list(rows):
+        parsed = [
+            (name.strip(), ids.split())
+            for name, _, ids in (part.partition(":") for part in version.roles.split(";"))
+        ]
+        slack_ids = {i for _, ids in parsed for i in ids if not i.startswith(_PERSON_TOKEN)}
+        if not slack_ids:
+            continue
+        known = dict(
+            (
+                await session.execute(
+                    sa.select(Person.slack_user_id, Person.id).where(
+                        Person.workspace_id == workspace_id,
+                        Person.slack_user_id.in_(sorted(slack_ids)),
+                    )
+                )
+            ).all()
+        )
+
+        def token(i: str, known: dict[str, int] = known) -> str:
+            if i.startswith(_PERSON_TOKEN):
+                return i
+            return f"{_PERSON_TOKEN}{known[i]}" if i in known else "erased"
+
+        version.roles = "; ".join(
+            f"{name}: {' '.join(token(i) for i in ids)}" for name, ids in parsed if name
+        )
+        changed += 1
+    await session.flush()
+    return changed

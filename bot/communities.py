@@ -212,8 +212,8 @@ async def sync_members(
         session, workspace_id=community.workspace_id, slack_user_ids=wanted
     )
     added = sorted(wanted - current.keys())
-    bots = {uid for uid in added if persons[uid].is_bot}
-    added = [uid for uid in added if uid not in bots]
+    # bots, apps and deactivated accounts the bot already knows are not members
+    added = [uid for uid in added if people.is_person(persons[uid])]
     session.add_all(
         Membership(
             workspace_id=community.workspace_id,
@@ -244,13 +244,16 @@ class JoinResult:
 async def member_joined(
     session: AsyncSession, *, community: Community, slack_user_id: str, now: datetime | None = None
 ) -> JoinResult:
-    """Open a stint (idempotent: already a member → nothing changes)."""
+    """Open a stint (idempotent: already a member → nothing changes). A bot, an app or a
+    deactivated account the bot already knows opens none."""
     now = now or utcnow()
     person = (
         await people.ensure_many(
             session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id]
         )
     )[slack_user_id]
+    if not people.is_person(person):
+        return JoinResult(person_id=person.id, joined=False, previous_left_at=None)
     active = await session.scalar(
         sa.select(Membership).where(
             Membership.community_id == community.id,
@@ -311,12 +314,17 @@ async def set_role(
     role: Role,
     now: datetime | None = None,
 ) -> Membership:
-    """Give someone a role; naming a person who is not in the channel yet makes them a member too."""
+    """Give someone a role; naming a person who is not in the channel yet makes them a member too
+    (the CSV import names leaders that way). `/cop role` checks with Slack first that the person
+    exists, is human and is in the channel (handlers/commands.py); here, a bot or a deactivated
+    account the bot already knows is refused whatever the caller."""
     person = (
         await people.ensure_many(
             session, workspace_id=community.workspace_id, slack_user_ids=[slack_user_id]
         )
     )[slack_user_id]
+    if not people.is_person(person):
+        raise InvalidInput("role.not_a_person", user=slack_user_id)
     membership = await session.scalar(
         sa.select(Membership).where(
             Membership.community_id == community.id,
@@ -350,6 +358,7 @@ async def people_with_roles(
             Membership.community_id == community_id,
             Membership.left_at.is_(None),
             Membership.role.in_(list(roles)),
+            people.IS_PERSON,
         )
         .order_by(Membership.role, Person.real_name)
     )

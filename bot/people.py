@@ -8,8 +8,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Person, Workspace, utcnow
+from bot.models import Membership, Person, Workspace, utcnow
 from bot.ports import UserInfo
+
+# Who counts as a person the bot serves: not a bot or an app, not deactivated in Slack, not
+# erased. Rights (bot.permissions), counts and DMs all go through this one definition.
+IS_PERSON = sa.and_(Person.is_bot.is_(False), Person.deleted.is_(False), Person.erased_at.is_(None))
 
 
 async def ensure_workspace(session: AsyncSession, workspace_id: str, name: str = "") -> Workspace:
@@ -40,8 +44,17 @@ def apply_info(person: Person, info: UserInfo) -> None:
     person.deleted = info.deleted
 
 
+def is_person(person: Person) -> bool:
+    """The Python side of IS_PERSON, for a row already loaded."""
+    return not (person.is_bot or person.deleted or person.erased_at is not None)
+
+
 async def upsert(session: AsyncSession, *, workspace_id: str, info: UserInfo) -> Person:
-    """Create or refresh a person from what the chat platform says about them."""
+    """Create or refresh a person from what the chat platform says about them.
+
+    A bot, an app, or an account deactivated in Slack leaves every community at once: with no
+    open membership it holds no role, is not counted and gets no ritual DM. Reactivated, they
+    come back through a channel join or a roster sync, as members (roles are given again)."""
     person = await find(session, workspace_id=workspace_id, slack_user_id=info.user_id)
     if person is None:
         person = Person(workspace_id=workspace_id, slack_user_id=info.user_id)
@@ -49,7 +62,19 @@ async def upsert(session: AsyncSession, *, workspace_id: str, info: UserInfo) ->
     if person.erased_at is None:
         apply_info(person, info)
     await session.flush()
+    if person.is_bot or person.deleted:  # (an erased tombstone keeps its stints: counts hold)
+        await leave_everything(session, person_id=person.id)
     return person
+
+
+async def leave_everything(session: AsyncSession, *, person_id: int) -> int:
+    """Close the person's open memberships (history kept: they were members until now)."""
+    result = await session.execute(
+        sa.update(Membership)
+        .where(Membership.person_id == person_id, Membership.left_at.is_(None))
+        .values(left_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def ensure_many(

@@ -1,7 +1,9 @@
 """Who may do what: the one place roles become permissions.
 
 Programme managers may do everything; a community's leaders and core team run it; sponsors
-may read its health; everyone may read charters and events.
+may read its health; everyone may read charters and events. Someone deactivated in Slack (or a
+bot, or an erased person) holds no right at all, whatever the database or app.yaml still say:
+`role_in` and `require` both apply bot.people.IS_PERSON, and every check goes through them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotAllowed
 from bot.models import Membership, Person, Role
+from bot.people import IS_PERSON
 
 
 class Action(enum.StrEnum):
@@ -59,6 +62,7 @@ def allowed(action: Action, *, is_manager: bool, role: Role | None) -> bool:
 
 
 async def role_in(session: AsyncSession, *, actor: Actor, community_id: int) -> Role | None:
+    """The actor's role in the community, or None (not a member, or not a person any more)."""
     # The person's id as a scalar subquery (evaluated once), then the membership by its index:
     # two unique lookups whatever the planner's statistics say. As a join, PostgreSQL with stale
     # statistics (a community of 3,000 just synced, before autovacuum's ANALYZE) looped over
@@ -68,6 +72,7 @@ async def role_in(session: AsyncSession, *, actor: Actor, community_id: int) -> 
         .where(
             Person.workspace_id == actor.workspace_id,
             Person.slack_user_id == actor.slack_user_id,
+            IS_PERSON,
         )
         .scalar_subquery()
     )
@@ -87,10 +92,24 @@ async def require(
 ) -> None:
     """Raise NotAllowed (with a reason key for the user) unless the actor may do this."""
     if actor.is_manager:
+        if await _deactivated(session, actor=actor):
+            raise NotAllowed(f"permission.{action.value}")
         return
     role = await role_in(session, actor=actor, community_id=community_id) if community_id else None
     if not allowed(action, is_manager=False, role=role):
         raise NotAllowed(f"permission.{action.value}")
+
+
+async def _deactivated(session: AsyncSession, *, actor: Actor) -> bool:
+    """A programme manager named in app.yaml whom Slack has since deactivated (or found to be a
+    bot): the configuration does not outlive the account. Unknown to the bot = not deactivated."""
+    found = await session.scalar(
+        sa.select(sa.not_(IS_PERSON)).where(
+            Person.workspace_id == actor.workspace_id,
+            Person.slack_user_id == actor.slack_user_id,
+        )
+    )
+    return bool(found)
 
 
 async def may(

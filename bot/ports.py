@@ -37,6 +37,10 @@ class Directory(Protocol):
 
     async def channel_members(self, channel_id: str) -> list[str]: ...
 
+    async def token_workspace(self) -> str | None:
+        """The workspace our token speaks for, or None when the platform says it is dead."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:

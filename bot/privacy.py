@@ -4,11 +4,19 @@ Erasure keeps the programme's anonymous aggregates right: the person's row becom
 with no Slack id, name, zone or language (memberships, RSVPs and attendance stay attached to it,
 so member and attendance counts do not change); their daily activity is folded into the
 community's anonymous totals; everything else that names them is cleared or deleted.
+
+Then `scrub` walks every table of the schema (bot.models.Base.metadata) and every text and JSON
+column in it, and replaces the person's Slack id, their mentions and their names wherever they
+still appear: audit payloads, other people's messages, stories typed by others, a table or a
+column added next year. Nothing has to remember to register itself, so nothing can be forgotten.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import people, redelivery
+from bot import charters, installation, people, redelivery
 from bot.errors import NotFound
 from bot.models import (
     ActivityDaily,
@@ -131,6 +139,124 @@ class ErasureReport:
     activity_rows_folded: int
     messages_cleared: int
     stories_detached: int
+    cells_scrubbed: int = 0  # text or JSON cells elsewhere that still named them
+    messages_cancelled: int = 0  # messages owed to others that named them, not sent now
+
+
+# --- scrubbing every text and JSON cell ----------------------------------------------------------
+
+# Tables whose rows are someone's own identity or the tenant itself: the erased person's row is
+# rewritten by `erase`; another person's row is theirs (a namesake keeps their name).
+_NOT_SCRUBBED = frozenset({"person", "workspace"})
+NAME_MIN = 3  # shorter "names" (initials, "Al") are fragments of words more often than names
+NAMED_ERASED = "names_erased_person"  # why a message owed to someone else was not sent
+
+
+@dataclass(frozen=True, slots=True)
+class _Needles:
+    """What identifies the person in text: their id (and its mentions) and their names."""
+
+    slack_user_id: str
+    names: tuple[str, ...]
+
+    @property
+    def patterns(self) -> list[re.Pattern[str]]:
+        uid = re.escape(self.slack_user_id)
+        found = [
+            re.compile(rf"<@{uid}(?:\|[^>]*)?>"),  # a mention, with or without its label
+            re.compile(rf"(?<![A-Za-z0-9]){uid}(?![A-Za-z0-9])"),
+        ]
+        for name in self.names:
+            found.append(re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE))
+        return found
+
+    def likes(self) -> list[str]:
+        """Lower-cased substrings for a first, coarse SQL filter; JSON may store é as \\u00e9."""
+        out = set()
+        for text in (self.slack_user_id, *self.names):
+            out.add(text.lower())
+            out.add(json.dumps(text)[1:-1].lower())
+        return sorted(out)
+
+
+def _kind(column: sa.Column[Any]) -> str | None:
+    """'text' or 'json' for columns that can hold free text; None for the rest (enums too)."""
+    kind = column.type
+    if isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, sa.Enum):
+        return None
+    if isinstance(kind, sa.JSON):
+        return "json"
+    if isinstance(kind, sa.String):
+        return "text"
+    return None
+
+
+def _scrub_value(value: Any, patterns: list[re.Pattern[str]]) -> Any:
+    if isinstance(value, str):
+        for pattern in patterns:
+            value = pattern.sub(ERASED, value)
+        return value
+    if isinstance(value, list):
+        return [_scrub_value(v, patterns) for v in value]
+    if isinstance(value, dict):
+        return {_scrub_value(k, patterns): _scrub_value(v, patterns) for k, v in value.items()}
+    return value
+
+
+async def scrub(
+    session: AsyncSession, *, workspace_id: str, slack_user_id: str, names: Iterable[str] = ()
+) -> tuple[int, int]:
+    """Replace the person's id, mentions and names in every text and JSON cell of the
+    workspace's rows, in every table; a message still owed to someone else that named them is
+    cancelled (a digest greeting them, a welcome naming them as leader) rather than sent with a
+    hole in it. Returns (cells changed, messages cancelled)."""
+    needles = _Needles(
+        slack_user_id=slack_user_id,
+        names=tuple(sorted({n.strip() for n in names if len(n.strip()) >= NAME_MIN})),
+    )
+    patterns = needles.patterns
+    likes = needles.likes()
+    outbox = Outbox.__table__
+    cells = cancelled = 0
+    for table in Base.metadata.sorted_tables:
+        if table.name in _NOT_SCRUBBED:
+            continue
+        columns = [(c, k) for c in table.columns if (k := _kind(c)) is not None]
+        if not columns:
+            continue
+        coarse = sa.or_(
+            *(
+                sa.func.lower(sa.cast(c, sa.Text), type_=sa.Text).contains(like, autoescape=True)
+                for c, k in columns
+                for like in likes
+            )
+        )
+        query = sa.select(table).where(coarse)
+        if "workspace_id" in table.columns:
+            query = query.where(table.columns["workspace_id"] == workspace_id)
+        for row in (await session.execute(query)).mappings().all():
+            changes = {}
+            for column, _ in columns:
+                value = row[column.name]
+                if value is None:
+                    continue
+                scrubbed = _scrub_value(value, patterns)
+                if scrubbed != value:
+                    changes[column.name] = scrubbed
+            if not changes:
+                continue
+            cells += len(changes)
+            if table is outbox and row["status"] == OutboxStatus.PENDING:
+                changes.update(status=OutboxStatus.CANCELLED, last_error=NAMED_ERASED)
+                cancelled += 1
+            await session.execute(
+                table.update()
+                .where(*(pk == row[pk.name] for pk in table.primary_key.columns))
+                .values(**changes)
+            )
+    return cells, cancelled
 
 
 async def fold_activity(session: AsyncSession, *, where: Any) -> int:
@@ -187,6 +313,9 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     """Remove a person's identity and what is attributable to them; aggregates stay right."""
     person = await _person(session, workspace_id, slack_user_id)
     pid = person.id
+    names = (person.real_name, person.name)
+    # old charter versions held Slack ids in their role snapshot: person numbers from now on
+    await charters.rewrite_snapshots(session, workspace_id=workspace_id)
     folded = await fold_activity(session, where=ActivityDaily.person_id == pid)
     await session.execute(
         sa.update(CharterVersion)
@@ -234,6 +363,10 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     person.dm_channel_id = None
     person.unreachable_reason = None
     person.erased_at = utcnow()
+    await session.flush()
+    cells, cancelled = await scrub(
+        session, workspace_id=workspace_id, slack_user_id=slack_user_id, names=names
+    )
     session.add(
         AuditLog(workspace_id=workspace_id, actor="privacy", action="person.erased", detail={})
     )
@@ -242,6 +375,8 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
         activity_rows_folded=folded,
         messages_cleared=cleared,
         stories_detached=int(stories.rowcount),  # type: ignore[attr-defined]
+        cells_scrubbed=cells,
+        messages_cancelled=cancelled,
     )
 
 
@@ -250,7 +385,9 @@ OUTBOX_KEEP_DAYS = 90
 
 async def apply_retention(session: AsyncSession, *, months: int, today: date | None = None) -> int:
     """Fold per-person activity older than `months` into community totals (returns rows folded);
-    forget delivered or abandoned messages after OUTBOX_KEEP_DAYS and handled event ids after a week."""
+    forget delivered or abandoned messages after OUTBOX_KEEP_DAYS and handled event ids after a week.
+    Messages held for a workspace that uninstalled the bot are forgotten after OUTBOX_KEEP_DAYS
+    too: they would be dropped as stale on reinstall anyway (bot.installation)."""
     today = today or utcnow().date()
     cutoff = today - timedelta(days=round(months * 30.44))
     folded = await fold_activity(session, where=ActivityDaily.day < cutoff)
@@ -259,7 +396,10 @@ async def apply_retention(session: AsyncSession, *, months: int, today: date | N
     )
     await session.execute(
         sa.delete(Outbox).where(
-            Outbox.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED]),
+            sa.or_(
+                Outbox.status.in_([OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.CANCELLED]),
+                Outbox.workspace_id.in_(installation.revoked_ids()),
+            ),
             Outbox.created_at < old,
         )
     )

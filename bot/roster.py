@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import communities, people
 from bot.communities import CommunityView, SyncReport
+from bot.errors import InvalidInput
 from bot.models import Community, Membership, Person
 from bot.ports import Directory, UserInfo
 
@@ -77,11 +78,42 @@ async def refresh_people(
     infos = [i for i in await asyncio.gather(*(lookup(uid) for uid in ids)) if i is not None]
     async with sessions.begin() as session:
         for info in infos:
-            person = await people.upsert(session, workspace_id=workspace_id, info=info)
-            if info.is_bot:
-                await session.execute(
-                    sa.update(Membership)
-                    .where(Membership.person_id == person.id, Membership.left_at.is_(None))
-                    .values(left_at=people.now())
-                )
+            # bots and deactivated accounts leave their communities there (bot.people.upsert)
+            await people.upsert(session, workspace_id=workspace_id, info=info)
     return len(infos)
+
+
+async def role_candidate(
+    sessions: async_sessionmaker[AsyncSession],
+    directory: Directory,
+    community: CommunityView,
+    slack_user_id: str,
+) -> UserInfo:
+    """Slack's word that this id may be given a role here: someone who exists in the workspace,
+    is a human (not a bot or an app), is not deactivated, and is in the community's channel.
+    Raises InvalidInput with the reason; nothing is written either way."""
+    info = await directory.user(slack_user_id)
+    if info is None:
+        raise InvalidInput("role.unknown_user", user=slack_user_id)
+    if info.is_bot:
+        raise InvalidInput("role.not_a_person", user=slack_user_id)
+    if info.deleted:
+        raise InvalidInput("role.deactivated", user=slack_user_id)
+    async with sessions() as session:
+        in_roster = await session.scalar(
+            sa.select(Membership.id)
+            .join(Person, Person.id == Membership.person_id)
+            .where(
+                Membership.community_id == community.id,
+                Membership.left_at.is_(None),
+                Person.workspace_id == community.workspace_id,
+                Person.slack_user_id == slack_user_id,
+            )
+            .limit(1)
+        )
+    # the roster follows the channel through events; one missed join is caught by asking Slack
+    if in_roster is None and slack_user_id not in await directory.channel_members(
+        community.channel_id
+    ):
+        raise InvalidInput("role.not_in_channel", user=slack_user_id)
+    return info

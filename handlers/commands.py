@@ -18,7 +18,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import audit, communities, roster
+from bot import audit, communities, people, roster
 from bot.deps import Deps
 from bot.errors import CopError, InvalidInput, NotAllowed
 from bot.i18n import Translator, translate
@@ -179,7 +179,10 @@ ROLE_WORDS = {
 
 
 async def handle_role(req: CommandRequest) -> None:
-    """`/cop role @someone leader|core|sponsor|member` in a community channel."""
+    """`/cop role @someone leader|core|sponsor|member` in a community channel.
+
+    Only someone Slack knows, human and in the channel may be named (bot.roster.role_candidate):
+    a made-up id, a bot or a deactivated account is refused before anything is written."""
     if len(req.args) != 2:
         raise InvalidInput("command.role_usage")
     target = user_id(req.args[0])
@@ -188,13 +191,17 @@ async def handle_role(req: CommandRequest) -> None:
         raise InvalidInput("command.role_usage")
     community = req.require_community()
     caller = req.caller
-    async with req.deps.sessions.begin() as session:
+    async with req.deps.sessions() as session:
         await require(
             session, actor=caller.actor, action=Action.SET_ROLE, community_id=community.id
         )
+    # asked only once the caller may set roles: nobody else can probe the directory this way
+    info = await roster.role_candidate(req.deps.sessions, req.deps.directory, community, target)
+    async with req.deps.sessions.begin() as session:
         row = await communities.get(
             session, workspace_id=caller.workspace_id, community_id=community.id
         )
+        await people.upsert(session, workspace_id=caller.workspace_id, info=info)
         await communities.set_role(session, community=row, slack_user_id=target, role=role)
         await audit.record(
             session,
@@ -204,9 +211,6 @@ async def handle_role(req: CommandRequest) -> None:
             community_id=community.id,
             detail={"user": target, "role": role.value},
         )
-    await roster.refresh_people(
-        req.deps.sessions, req.deps.directory, caller.workspace_id, [target]
-    )
     await req.say(
         "role.set", user=mention(target), role=req.t(f"role.{role.value}"), community=community.name
     )

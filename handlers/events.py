@@ -1,4 +1,5 @@
-"""Events API listeners for channel membership and archiving (activity: handlers/activity.py).
+"""Events API listeners for channel membership, archiving, people's accounts and uninstalling
+(activity: handlers/activity.py).
 
 Bolt acknowledges events before these run; each listener does its work and records the
 event id in one transaction, so a redelivered event changes nothing. Slack does not redeliver
@@ -16,10 +17,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot import communities, redelivery, roster
+from bot import communities, installation, people, redelivery, roster
 from bot.deps import Deps
 from bot.models import ChannelStatus
+from bot.slack.client import user_info
 from handlers.context import DATABASE_DOWN
 from rituals import welcome
 
@@ -51,8 +54,24 @@ async def until_recorded(deps: Deps, what: str, work: Callable[[], Awaitable[T]]
         return result
 
 
-async def handle_member_joined(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
+def bot_user_id(context: AsyncBoltContext, body: dict[str, Any]) -> str | None:
+    """The bot's own user id: from auth.test (Bolt's context), else the event's authorisation."""
+    if context.bot_user_id:
+        return context.bot_user_id
+    for auth in body.get("authorizations") or []:
+        if auth.get("is_bot") and auth.get("user_id"):
+            return str(auth["user_id"])
+    return None
+
+
+async def handle_member_joined(
+    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, deps: Deps
+) -> None:
     workspace_id = body.get("team_id") or event.get("team", "T0")
+    if event.get("user") == bot_user_id(context, body):
+        # the bot itself invited into a channel (Bolt passes this one on): not a member, no welcome
+        deps.metrics.events.labels(type="member_joined_channel", result="ignored").inc()
+        return
 
     async def record() -> tuple[int, communities.JoinResult] | None:
         async with deps.sessions.begin() as session:
@@ -95,6 +114,43 @@ async def handle_member_left(event: dict[str, Any], body: dict[str, Any], deps: 
     await until_recorded(deps, "member_left_channel", record)
 
 
+async def handle_user_change(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
+    """Someone's Slack account changed: deactivated, reactivated, renamed, moved zone. Only people
+    the bot already knows are updated (it keeps no directory of the whole workspace); a
+    deactivated account loses its memberships, so every right, count and DM (bot.people.upsert)."""
+    user = event.get("user")
+    if not isinstance(user, dict) or not user.get("id"):
+        return
+    info = user_info(user)
+    workspace_id = str(body.get("team_id") or user.get("team_id") or "T0")
+
+    async def record() -> None:
+        async with deps.sessions.begin() as session:
+            if await people.find(session, workspace_id=workspace_id, slack_user_id=info.user_id):
+                await people.upsert(session, workspace_id=workspace_id, info=info)
+
+    await until_recorded(deps, "user_change", record)
+
+
+async def handle_uninstalled(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
+    """`app_uninstalled`, or `tokens_revoked` naming our bot token: the bot stops sending to this
+    workspace (the outbox holds its messages, the scheduler skips its rituals) and keeps its
+    data, still under the retention rules; it resumes when Slack accepts the token again
+    (rituals/scheduler.py: reconnect)."""
+    if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+        return  # only user tokens were revoked: the bot uses none
+    workspace_id = str(body.get("team_id") or "T0")
+
+    async def record() -> None:
+        async with deps.sessions.begin() as session:
+            await installation.mark_revoked(
+                session, workspace_id=workspace_id, reason=str(event.get("type"))
+            )
+
+    await until_recorded(deps, str(event.get("type")), record)
+    deps.metrics.events.labels(type=str(event.get("type")), result="handled").inc()
+
+
 async def _set_channel_status(body: dict[str, Any], deps: Deps, status: ChannelStatus) -> None:
     event = body["event"]
     workspace_id = body.get("team_id", "T0")
@@ -130,3 +186,6 @@ def register(app: AsyncApp) -> None:
     app.event("channel_unarchive")(handle_channel_unarchive)
     app.event("group_unarchive")(handle_channel_unarchive)
     app.event("channel_deleted")(handle_channel_deleted)
+    app.event("user_change")(handle_user_change)
+    app.event("app_uninstalled")(handle_uninstalled)
+    app.event("tokens_revoked")(handle_uninstalled)

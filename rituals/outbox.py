@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import installation
 from bot.config import QuietHours
 from bot.deps import Deps
 from bot.models import (
@@ -39,7 +40,6 @@ from bot.models import (
     Outbox,
     OutboxStatus,
     Person,
-    Workspace,
     utcnow,
 )
 from bot.ports import DeliveryError
@@ -51,9 +51,6 @@ logger = logging.getLogger(__name__)
 RITUAL_DM_KINDS = frozenset({"welcome", "reminder", "pulse", "pulse_reminder", "story_prompt"})
 # Failures that say the person cannot be reached / the channel is gone (bot.slack.client.GONE).
 _CHANNEL_GONE = {"channel_not_found": ChannelStatus.GONE, "is_archived": ChannelStatus.ARCHIVED}
-_TOKEN_DEAD = frozenset(
-    {"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_not_found"}
-)
 MAX_ATTEMPTS = 8
 POST = "chat.postMessage"
 # No answer, yet Slack may have posted it (a timeout, a dropped connection): before sending such
@@ -267,6 +264,7 @@ class DrainStats:
     failed: int = 0
     retried: int = 0
     deferred: int = 0
+    held: int = 0  # put back to wait: the workspace's token is dead
 
 
 class Drain:
@@ -307,6 +305,8 @@ class Drain:
         )
         self.stats = DrainStats()
         self._run_lock = asyncio.Lock()
+        # workspaces whose token Slack just said is dead: the rest of their batch waits untried
+        self._dead: set[str] = set()
         # SQLite has one writer: queueing our own writes beats its busy-wait back-off by far
         sqlite = deps.engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
@@ -358,6 +358,7 @@ class Drain:
                     return handled
                 if not rows:
                     return handled
+                self._dead.clear()  # claim() already left out the workspaces known dead
                 queue: asyncio.Queue[_Claimed] = asyncio.Queue()
                 for row in rows:
                     queue.put_nowait(row)
@@ -383,6 +384,7 @@ class Drain:
                         .select_from(Outbox)
                         .where(Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
                         .where(Outbox.next_attempt_at <= utcnow() + timedelta(seconds=poll))
+                        .where(Outbox.workspace_id.not_in(installation.revoked_ids()))
                     )
             except Exception as exc:
                 if not database_unreachable(exc):
@@ -398,7 +400,8 @@ class Drain:
         """Take due rows (and rows whose sender died) in one short transaction."""
         now = now or utcnow()
         async with self.deps.sessions.begin() as session:
-            dead_workspaces = sa.select(Workspace.id).where(Workspace.token_revoked_at.is_not(None))
+            # an uninstalled workspace's messages wait, untouched (bot.installation)
+            dead_workspaces = installation.revoked_ids()
             due = sa.or_(
                 sa.and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
                 sa.and_(
@@ -484,6 +487,9 @@ class Drain:
     async def deliver(self, row: _Claimed) -> None:
         settings = self.deps.config.settings
         programme = self.deps.programme
+        if row.workspace_id in self._dead:
+            await self._hold(row, "token_revoked")
+            return
         expires = row.payload.get("expires_at")
         if expires and datetime.fromisoformat(expires) <= utcnow():
             await self._finish(row, OutboxStatus.CANCELLED, "expired")
@@ -581,7 +587,13 @@ class Drain:
         self.deps.metrics.outbox.labels(result="recovered" if recovered else "sent").inc()
 
     async def _fail(self, row: _Claimed, reason: str) -> None:
-        """A permanent failure: recorded with its reason, the person or channel marked, never retried."""
+        """A permanent failure: recorded with its reason, the person or channel marked, never retried.
+
+        Our own token dead is not the message's failure: the workspace is marked and the row
+        goes back to wait, its attempts untouched, until the bot is reinstalled (bot.installation)."""
+        if reason in installation.TOKEN_DEAD:
+            await self._hold(row, reason)
+            return
 
         async def work(session: AsyncSession) -> None:
             await session.execute(
@@ -591,13 +603,7 @@ class Drain:
                     status=OutboxStatus.FAILED, last_error=reason[:200], attempts=row.attempts + 1
                 )
             )
-            if reason in _TOKEN_DEAD:
-                await session.execute(
-                    sa.update(Workspace)
-                    .where(Workspace.id == row.workspace_id)
-                    .values(token_revoked_at=utcnow())
-                )
-            elif row.channel_id is None and row.person_id is not None:
+            if row.channel_id is None and row.person_id is not None:
                 await session.execute(
                     sa.update(Person)
                     .where(Person.id == row.person_id)
@@ -614,6 +620,32 @@ class Drain:
         self.stats.failed += 1
         self.deps.metrics.outbox.labels(result="failed").inc()
         logger.info("outbox row %s failed for good: %s", row.id, reason)
+
+    async def _hold(self, row: _Claimed, reason: str) -> None:
+        if row.workspace_id not in self._dead:
+            logger.warning(
+                "workspace %s: Slack says our token is dead (%s)", row.workspace_id, reason
+            )
+        self._dead.add(row.workspace_id)
+
+        async def work(session: AsyncSession) -> None:
+            await installation.mark_revoked(session, workspace_id=row.workspace_id, reason=reason)
+            await session.execute(
+                sa.update(Outbox)
+                .where(Outbox.id == row.id)
+                .values(
+                    status=OutboxStatus.PENDING,
+                    last_error=reason[:200],
+                    next_attempt_at=utcnow(),
+                    claimed_by=None,
+                    # a send with no answer before this one: still looked for before resending
+                    claimed_at=row.suspect_since,
+                )
+            )
+
+        await self._persist(work)
+        self.stats.held += 1
+        self.deps.metrics.outbox.labels(result="held").inc()
 
     async def _finish(self, row: _Claimed, status: OutboxStatus, reason: str) -> None:
         async def work(session: AsyncSession) -> None:

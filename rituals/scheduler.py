@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot import installation
 from bot.deps import Deps
 from bot.metrics import Metrics
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
@@ -45,12 +46,22 @@ RUNNERS: dict[Ritual, RunFn] = {
 
 
 async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | None = None) -> int:
-    """Run every cadenced ritual that is due, then the continuous ones (reminders, poll closing)."""
+    """Run every cadenced ritual that is due, then the continuous ones (reminders, poll closing).
+
+    Communities of a workspace that uninstalled the bot are skipped: their rituals come back due
+    when it is reinstalled, and a run missed beyond the grace period is recorded as skipped.
+    Reminders and poll closing still run for them: closing a poll wipes its ballot secret (an
+    anonymity promise that does not wait), and what they owe waits in the outbox, which drops
+    it if it is stale by the time the bot is back (bot.installation)."""
     now = now or utcnow()
     grace = timedelta(hours=deps.programme.rituals.grace_hours)
     ran = 0
+    await reconnect(deps, now=now)
     async with deps.sessions() as session:
-        stmt = sa.select(Community.id).where(Community.archived_at.is_(None))
+        stmt = sa.select(Community.id).where(
+            Community.archived_at.is_(None),
+            Community.workspace_id.not_in(installation.revoked_ids()),
+        )
         if community_id is not None:
             stmt = stmt.where(Community.id == community_id)
         ids = list(await session.scalars(stmt.order_by(Community.id)))
@@ -63,6 +74,39 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
     await reminders.plan(deps, now=now)
     await pulse.maintain(deps, now=now)
     return ran
+
+
+async def reconnect(deps: Deps, *, now: datetime | None = None) -> list[str]:
+    """While a workspace is marked uninstalled, ask Slack at each tick whether our token works
+    again (auth.test); when it answers for that workspace, sending resumes there. Returns the
+    workspaces resumed."""
+    async with deps.sessions() as session:
+        waiting = await installation.revoked(session)
+    if not waiting:
+        return []
+    try:
+        team = await deps.directory.token_workspace()
+    except Exception as exc:  # Slack unreachable: we do not know yet, ask again next tick
+        logger.warning("could not check the Slack token: %s", type(exc).__name__)
+        return []
+    if team not in waiting:
+        return []
+    async with deps.sessions.begin() as session:
+        resumed = await installation.resume(
+            session,
+            workspace_id=team,
+            now=now,
+            stale_after=timedelta(hours=deps.programme.rituals.grace_hours),
+        )
+    if resumed is not None:
+        logger.info(
+            "workspace %s: the bot is back (away since %s); %d stale message(s) dropped, %d to send",
+            team,
+            resumed.away_since.isoformat(),
+            resumed.dropped,
+            resumed.kept,
+        )
+    return [team]
 
 
 async def _tick_community(deps: Deps, *, community_id: int, now: datetime, grace: timedelta) -> int:

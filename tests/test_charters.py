@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot import charters
+from bot import charters, people
 from bot.charters import CharterDraft
 from bot.models import AuditLog, CharterVersion
 from tests import factories
@@ -79,7 +79,11 @@ async def test_leader_writes_the_charter_and_each_save_is_a_version(bot: Bot) ->
         "Membres actifs",
         "Webinaires tenus",
     ]
-    assert "leader: U0LUCAS" in first.roles
+    # who held the roles, by person number (never a Slack id: erasure must find none)
+    async with bot.sessions() as session:
+        lucas = await people.find(session, workspace_id="T0COP", slack_user_id=LEADER)
+    assert lucas is not None and f"leader: person:{lucas.id}" in first.roles
+    assert "U0" not in first.roles
     # the core team edits: the modal is pre-filled, the first version stays
     view = await open_modal(bot, "charter edit", user=CORE)
     mission = next(b for b in view["blocks"] if b.get("block_id") == "charter_mission")

@@ -124,6 +124,8 @@ async def test_leader_gives_roles_in_own_community_only(bot: Bot) -> None:
     await create(bot, "C0AGILE", "Agilité")
     before = len(bot.emulator.responses)
     await bot.slack.command("role <@U0LUCAS|lucas> leader", user=MANAGER, channel="C0DATA")
+    # Lucas gives roles once he is a leader (the role is set after Slack confirmed who he is)
+    await eventually(lambda: len(bot.emulator.responses) > before)
     await bot.slack.command("rôle <@U0CHLOE> noyau", user="U0LUCAS", channel="C0DATA")
     await bot.slack.command("role <@U0LEA> core", user="U0LUCAS", channel="C0AGILE")
     replies = await eventually(

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import installation
 from bot.ports import ChannelInfo, DeliveryError, HistoryPage, PastMessage, Sent, UserInfo
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,8 @@ GONE = frozenset(
         "messages_tab_disabled",
     }
 )
-# Errors that mean our own token is dead: stop all work for the workspace.
-TOKEN_DEAD = frozenset(
-    {"account_inactive", "token_revoked", "invalid_auth", "not_authed", "team_not_found"}
-)
+# Errors that mean our own token is dead: stop all work for the workspace (bot.installation).
+TOKEN_DEAD = installation.TOKEN_DEAD
 # Errors in what we sent: retrying the same thing cannot help.
 BAD_REQUEST = frozenset(
     {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments"}
@@ -170,6 +169,17 @@ class SlackDirectory:
             is_archived=bool(ch.get("is_archived")),
             is_private=bool(ch.get("is_private")),
         )
+
+    async def token_workspace(self) -> str | None:
+        """auth.test: the team our token belongs to; None when Slack says the token is dead
+        (uninstalled, revoked); other failures (network, 5xx) are raised: we do not know."""
+        try:
+            response = await self.client.auth_test()
+        except SlackApiError as exc:
+            if exc.response.get("error") in TOKEN_DEAD:
+                return None
+            raise
+        return str(response.get("team_id") or "") or None
 
     async def channel_members(self, channel_id: str) -> list[str]:
         members: list[str] = []

@@ -509,6 +509,8 @@ class SlackEmulator:
         self._pending_files: dict[str, dict[str, Any]] = {}
         self._last_us = 0
         self.app_token = "xapp-emulator"
+        # set by uninstall(): every call with the bot token answers this error until reinstall()
+        self.token_error: str | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[Json]] = {}
         self._handlers: dict[str, Callable[[Json], Json]] = {
@@ -644,6 +646,33 @@ class SlackEmulator:
         """A response_url pointing back at the emulator; bodies land in :attr:`responses`."""
         return f"{self.url}/response/{key or uuid.uuid4().hex}"
 
+    def uninstall(self, *, error: str = "token_revoked") -> list[Json]:
+        """The workspace removes the app: from now on the bot token answers ``error`` (Slack says
+        ``token_revoked``, or ``invalid_auth`` / ``account_inactive``). Returns the events Slack
+        sends the app about it, for the driver to deliver."""
+        self.token_error = error
+        ws = self.workspace
+        return [
+            {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [ws.bot_user_id]}},
+            {"type": "app_uninstalled"},
+        ]
+
+    def reinstall(self) -> None:
+        """The app is installed again: the bot token works again (same token, as a test wants)."""
+        self.token_error = None
+
+    def deactivate(self, user_id: str) -> Json:
+        """An admin deactivates a member: users.info says ``deleted: true`` from now on, DMs
+        answer ``user_disabled``. Returns the ``user_change`` event Slack sends about it."""
+        user = self._user(user_id)
+        user.deleted = True
+        return {
+            "type": "user_change",
+            "user": self._user_json(user, include_locale=True),
+            "cache_ts": int(time.time()),
+            "event_ts": self.next_ts(),
+        }
+
     def dm_channel_for(self, user_id: str) -> str:
         """The stable DM channel id conversations.open returns for ``user_id``."""
         return "D" + user_id[1:]
@@ -713,6 +742,8 @@ class SlackEmulator:
                 return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
             if token != self.workspace.bot_token:
                 raise _SlackError("invalid_auth")
+            if self.token_error is not None:
+                raise _SlackError(self.token_error)
             handler = self._handlers.get(method)
             if handler is None:
                 raise _SlackError("unknown_method")
