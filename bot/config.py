@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.numbers import whole
+from bot.zones import find_zone
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LANGUAGES = ("fr", "en")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -26,11 +29,23 @@ class ConfigError(Exception):
 
 
 def _check_tz(value: str) -> str:
+    """The programme's zone must be a place's zone (bot.zones): `localtime` would follow the
+    server's clock, `Factory` has no offset anyone lives by."""
+    zone = find_zone(value)
+    if zone is None:
+        raise ValueError(
+            f"expected an IANA time zone such as Europe/Paris, got {value!r}"
+            + (" (not the zone of a place)" if _loads(value) else "")
+        )
+    return zone
+
+
+def _loads(value: str) -> bool:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"expected an IANA time zone such as Europe/Paris, got {value!r}") from exc
-    return value
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _check_user_ids(values: list[str]) -> list[str]:
@@ -217,7 +232,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if quiet not in {"on", "off"}:
         raise ConfigError(f"environment: COP_QUIET_HOURS: expected on|off, got {quiet!r}")
     port_text = environ.get("PORT") or environ.get("COP_PORT") or "3000"
-    if not port_text.isdigit():
+    port = whole(port_text, max_digits=5)
+    if port is None:
         raise ConfigError(f"environment: COP_PORT: expected a port number, got {port_text!r}")
     api_url = environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
@@ -232,7 +248,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         extra_managers=managers,
         quiet_hours=quiet == "on",
         host=environ.get("COP_HOST", "127.0.0.1"),
-        port=int(port_text),
+        port=port,
         log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
         instance_id=environ.get("COP_INSTANCE_ID", ""),
     )

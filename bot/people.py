@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Person, Workspace, utcnow
 from bot.ports import UserInfo
+from bot.zones import find_zone
 
 
 async def ensure_workspace(session: AsyncSession, workspace_id: str, name: str = "") -> Workspace:
@@ -34,7 +35,7 @@ async def find(session: AsyncSession, *, workspace_id: str, slack_user_id: str) 
 def apply_info(person: Person, info: UserInfo) -> None:
     person.name = info.name
     person.real_name = info.real_name
-    person.tz = info.tz
+    person.tz = find_zone(info.tz)  # `localtime`, `Factory`…: unknown, the programme's is used
     person.locale = info.locale
     person.is_bot = info.is_bot
     person.deleted = info.deleted

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
 from bot.models import StoryStatus, SuccessStory, ValueKind, utcnow
+from bot.numbers import decimal
 
 UNITS = ("hours", "euros", "quality", "customers", "other")
 
@@ -51,13 +52,8 @@ def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
             errors.append(InvalidInput("stories.too_long", field=name, max=limit))
     amount: Decimal | None = None
     if data.value_amount and data.value_amount.strip():
-        try:
-            amount = Decimal(
-                data.value_amount.replace(",", ".").replace("\u202f", "").replace(" ", "")
-            )
-            if amount < 0 or amount >= Decimal("1e12"):
-                raise InvalidOperation
-        except InvalidOperation:
+        amount = decimal(data.value_amount)
+        if amount is None or amount >= Decimal("1e12"):
             errors.append(InvalidInput("stories.bad_amount", field="value_amount"))
         if not data.value_unit:
             errors.append(InvalidInput("stories.unit_needed", field="value_unit"))

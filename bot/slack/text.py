@@ -8,6 +8,7 @@ import shlex
 from typing import Any
 
 from bot.errors import NotFound
+from bot.numbers import whole
 
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _BARE_USER = re.compile(r"^@?([UW][A-Z0-9]{2,})$")
@@ -46,13 +47,10 @@ ROW_ID_MAX = 2**31 - 1  # ids are 32-bit integers in the database
 def row_id(raw: Any) -> int:
     """The id a button value or a modal's private_metadata carries. Slack sends back what we put
     there, so anything else (garbled, forged, of another type, out of range) is "not found"."""
-    if isinstance(raw, bool):
+    found = whole(raw, max_digits=10)
+    if found is None or not 0 < found <= ROW_ID_MAX:
         raise NotFound("error.not_found")
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 10:
-        raw = int(raw.strip())
-    if not isinstance(raw, int) or not 0 < raw <= ROW_ID_MAX:
-        raise NotFound("error.not_found")
-    return raw
+    return found
 
 
 def quiet(text: str) -> str:

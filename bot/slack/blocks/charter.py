@@ -30,6 +30,8 @@ from bot.charters import (
 )
 from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
+from bot.models import utcnow
+from bot.numbers import whole
 from bot.slack.blocks.common import (
     header,
     input_values,
@@ -52,6 +54,7 @@ FIELD_BLOCK = {
     "indicators": "charter_indicators",
 }
 _INPUT = "value"
+OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
 _TEXTS = ("mission", "ambition", "values", "member_benefits", "organisation_benefits")
 _LISTS = ("objectives", "indicators")
 _ORDER = (
@@ -156,10 +159,11 @@ def parse(view: dict[str, Any]) -> CharterDraft:
     lists = {name: lines(raw(name).get("value")) for name in _LISTS}
     year_option = raw("objectives_year").get("selected_option") or {}
     picked = str(year_option.get("value") or "")
-    if picked and not (picked.isdigit() and len(picked) == 4):
-        # not one of the years the modal offers: a forged payload
+    year = whole(picked, max_digits=4) if picked else None
+    if picked and (year is None or not OBJECTIVES_YEAR_MIN <= year <= utcnow().year + 1):
+        # not a year the modal could offer (last year to next year, or the charter's own, never
+        # before the programme's era): a forged payload, "²²²²" and 9999 alike
         raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
-    year = int(picked) if picked else None
     return CharterDraft(**texts, **lists, objectives_year=year)
 
 
