@@ -40,7 +40,7 @@ from bot.slack.blocks.common import (
     section,
     sections_of_lines,
 )
-from bot.slack.text import row_id
+from bot.slack.text import row_id, typed
 
 MODAL = "charter_modal"
 FIELD_BLOCK = {
@@ -156,7 +156,10 @@ def parse(view: dict[str, Any]) -> CharterDraft:
         return input_values(view, FIELD_BLOCK[name], _INPUT)
 
     texts = {name: (raw(name).get("value") or "").strip() for name in _TEXTS}
-    lists = {name: lines(raw(name).get("value")) for name in _LISTS}
+    lists = {  # a line of only invisible characters is a blank line, dropped like one
+        name: lines("\n".join(map(typed, (raw(name).get("value") or "").splitlines())))
+        for name in _LISTS
+    }
     year_option = raw("objectives_year").get("selected_option") or {}
     picked = str(year_option.get("value") or "")
     year = whole(picked, max_digits=4) if picked else None
