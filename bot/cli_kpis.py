@@ -95,7 +95,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot import db, kpis, report
+    from bot import db, disclosure, kpis, report
     from bot.i18n import translate
 
     config = config_mod.load(os.environ)
@@ -121,6 +121,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                     programme_name=programme.name,
                     thresholds=programme.health,
                     question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
+                    rule=disclosure.Rule.of(programme),
                 )
         finally:
             await engine.dispose()
@@ -139,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from bot import db, health
+    from bot import db, disclosure, health
     from bot.i18n import translate
     from bot.models import utcnow
     from bot.slack.blocks import health as blocks
@@ -165,6 +166,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     tz=programme.timezone,
                     question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
                     now=now,
+                    rule=disclosure.Rule.of(programme),
                 )
         finally:
             await engine.dispose()

@@ -6,6 +6,7 @@ variable, the field and what is expected, so an operator never reads a traceback
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.numbers import whole
 from bot.zones import find_zone
@@ -130,7 +138,6 @@ class PulseRitual(_Strict):
     audience: Literal["all", "active"] = "all"
     open_days: int = Field(7, ge=1, le=60)
     reminder_after_days: int = Field(3, ge=1)
-    min_answers: int = Field(5, ge=1)
     questions: list[Question] = Field(default_factory=_default_questions)
 
 
@@ -160,8 +167,14 @@ class HealthThresholds(_Strict):
     charter_stale_days: int = Field(365, ge=1)
 
 
+MIN_ANSWERS_FLOOR = 3  # under three answers, a result is one or two people's answers
+
+
 class Privacy(_Strict):
     activity_retention_months: int = Field(24, ge=1, le=120)
+    # A survey question's results (mean, distribution, eNPS, comments) show for a community only
+    # from this many answers to *that question*, once the poll is closed (bot/disclosure.py).
+    min_answers: int = Field(5, ge=MIN_ANSWERS_FLOOR)
 
 
 class Programme(_Strict):
@@ -180,6 +193,23 @@ class Programme(_Strict):
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_min_answers(cls, data: Any) -> Any:
+        """`rituals.pulse.min_answers` became `privacy.min_answers` (it guards every survey, not
+        only the pulse): an older app.yaml keeps working, validated by the new field."""
+        if not isinstance(data, dict):
+            return data
+        rituals = data.get("rituals")
+        pulse = rituals.get("pulse") if isinstance(rituals, dict) else None
+        if isinstance(pulse, dict) and "min_answers" in pulse:
+            pulse = dict(pulse)
+            legacy = pulse.pop("min_answers")
+            privacy = dict(data.get("privacy") or {})
+            privacy.setdefault("min_answers", legacy)
+            data = {**data, "rituals": {**rituals, "pulse": pulse}, "privacy": privacy}
+        return data
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -197,6 +227,10 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
     instance_id: str = field(default="")
+    # The key of anonymous ballots (bot/polls.py): COP_BALLOT_KEY, else derived from the signing
+    # secret (or the app token in Socket Mode). Deliberately kept out of the database: an operator
+    # holding only the database cannot recompute who cast which ballot (docs/privacy.md).
+    ballot_key: bytes | None = field(default=None, repr=False)
 
     def require(self, *names: str) -> None:
         """Stop the start when a secret the chosen mode needs is missing."""
@@ -235,13 +269,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     port = whole(port_text, max_digits=5)
     if port is None:
         raise ConfigError(f"environment: COP_PORT: expected a port number, got {port_text!r}")
+    signing_secret = environ.get("SLACK_SIGNING_SECRET") or None
+    app_token = environ.get("SLACK_APP_TOKEN") or None
     api_url = environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
         api_url += "/"
     return Settings(
         bot_token=environ.get("SLACK_BOT_TOKEN") or None,
-        signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
-        app_token=environ.get("SLACK_APP_TOKEN") or None,
+        signing_secret=signing_secret,
+        app_token=app_token,
         slack_api_url=api_url,
         database_url=url,
         config_path=Path(environ.get("COP_CONFIG") or "app.yaml"),
@@ -251,7 +287,27 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         port=port,
         log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
         instance_id=environ.get("COP_INSTANCE_ID", ""),
+        ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), signing_secret or app_token),
     )
+
+
+BALLOT_KEY_MIN = 16
+
+
+def ballot_key(explicit: str | None, fallback_secret: str | None) -> bytes | None:
+    """The ballot key: COP_BALLOT_KEY as given, or one derived from a secret the process already
+    has (so a default install needs nothing more). Set COP_BALLOT_KEY in production: rotating the
+    signing secret would otherwise change the key while a poll is open (docs/privacy.md)."""
+    if explicit:
+        if len(explicit) < BALLOT_KEY_MIN:
+            raise ConfigError(
+                f"environment: COP_BALLOT_KEY: expected at least {BALLOT_KEY_MIN} characters "
+                "(e.g. the output of `openssl rand -hex 32`)"
+            )
+        return explicit.encode()
+    if fallback_secret:
+        return hmac.new(fallback_secret.encode(), b"cop-bot ballot key v1", "sha256").digest()
+    return None
 
 
 def normalise_database_url(url: str) -> str:

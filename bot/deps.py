@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.db import Availability
+from bot.disclosure import Rule
 from bot.metrics import Metrics
 from bot.ports import Directory, Messenger
 
@@ -39,3 +40,19 @@ class Deps:
 
     def is_manager(self, slack_user_id: str) -> bool:
         return slack_user_id in self.config.managers
+
+    @property
+    def disclosure(self) -> Rule:
+        """The survey disclosure rule with the programme's threshold (bot/disclosure.py)."""
+        return Rule.of(self.config.programme)
+
+    @property
+    def ballot_key(self) -> bytes:
+        """The key of anonymous ballots; the process cannot take answers without it."""
+        key = self.config.settings.ballot_key
+        if key is None:
+            raise ConfigError(
+                "environment: COP_BALLOT_KEY: missing (set it, or SLACK_SIGNING_SECRET, from "
+                "which it is derived)"
+            )
+        return key

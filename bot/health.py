@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import kpis
+from bot import disclosure, kpis
 from bot.config import HealthThresholds
 from bot.i18n import Translator
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
@@ -32,7 +32,6 @@ from bot.models import (
     Person,
     Poll,
     PollDelivery,
-    PollResponse,
     Stage,
     utcnow,
 )
@@ -233,8 +232,10 @@ async def gather(
     community_ids: Iterable[int] | None = None,
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    rule: disclosure.Rule,
 ) -> list[Signals]:
-    """Signals of every live community (or the ones given), in a fixed number of queries."""
+    """Signals of every live community (or the ones given), in a fixed number of queries.
+    The pulse score is what the disclosure rule lets show (closed polls, k answers)."""
     now = now or utcnow()
     window = timedelta(days=thresholds.active_window_days)
     recent_from, previous_from = (
@@ -318,25 +319,26 @@ async def gather(
     scale_keys = [k for k, v in kinds.items() if v == "scale"]
     pulse_from = now - timedelta(days=PULSE_LOOKBACK_DAYS)
     recent_polls = sa.and_(Poll.community_id.in_(live), Poll.opens_at >= pulse_from)
-    for cid, score in await session.execute(
-        sa.select(Poll.community_id, sa.func.avg(PollResponse.score))
-        .join(Poll, Poll.id == PollResponse.poll_id)
-        .where(recent_polls, PollResponse.question_key.in_(scale_keys))
-        .group_by(Poll.community_id)
-    ):
-        if score is not None:
-            base[cid]["pulse_score"] = round(float(score), 2)
-    for cid, delivered, answered in await session.execute(
-        sa.select(
-            Poll.community_id,
-            sa.func.count(PollDelivery.delivered_at),
-            sa.func.count(PollDelivery.answered_at),
-        )
-        .join(Poll, Poll.id == PollDelivery.poll_id)
+    scale = disclosure.by_community(
+        await disclosure.cells(session, where=recent_polls, question_keys=scale_keys), scale_keys
+    )
+    for cid, found in scale.items():
+        figure = rule.for_community(found)
+        if figure.shown and figure.mean is not None:
+            base[cid]["pulse_score"] = round(figure.mean, 2)
+    answered = await disclosure.respondents(session, where=recent_polls)
+    delivered: dict[int, int] = {}
+    respondents: dict[int, int] = {}
+    for poll_id, cid, n in await session.execute(
+        sa.select(Poll.id, Poll.community_id, sa.func.count(PollDelivery.delivered_at))
+        .join(PollDelivery, PollDelivery.poll_id == Poll.id)
         .where(recent_polls)
-        .group_by(Poll.community_id)
+        .group_by(Poll.id, Poll.community_id)
     ):
-        base[cid]["response_rate"] = ratio(int(answered), int(delivered))
+        delivered[cid] = delivered.get(cid, 0) + int(n)
+        respondents[cid] = respondents.get(cid, 0) + answered.get(poll_id, 0)
+    for cid, n in delivered.items():
+        base[cid]["response_rate"] = ratio(respondents[cid], n)
 
     latest = (
         sa.select(CharterVersion.community_id, sa.func.max(CharterVersion.version).label("v"))
@@ -376,6 +378,7 @@ async def overview(
     community_ids: Iterable[int] | None = None,
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    rule: disclosure.Rule,
 ) -> list[Health]:
     """Every community's health, most worrying first."""
     signals = await gather(
@@ -386,6 +389,7 @@ async def overview(
         community_ids=community_ids,
         question_kinds=question_kinds,
         now=now,
+        rule=rule,
     )
     assessed = [assess(s, thresholds) for s in signals]
     return sorted(assessed, key=rank_key)
@@ -454,6 +458,7 @@ async def build_overview(
     community_ids: list[int] | None = None,
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    rule: disclosure.Rule,
 ) -> Overview:
     """Health of every community (or the ones given), with the month-to-date totals.
 
@@ -468,6 +473,7 @@ async def build_overview(
         community_ids=community_ids,
         question_kinds=question_kinds,
         now=now,
+        rule=rule,
     )
     month = kpis.to_date(kpis.Period.MONTH, today, tz)
     totals: kpis.ProgrammeKpis | None = None
@@ -486,6 +492,7 @@ async def build_overview(
             question_kinds=question_kinds,
             community_ids=community_ids,
             now=now,
+            rule=rule,
         )
         totals = report.programme
     year = kpis.to_date(kpis.Period.YEAR, today, tz)
@@ -504,6 +511,7 @@ async def build_overview(
                 question_kinds=question_kinds,
                 community_ids=community_ids,
                 now=now,
+                rule=rule,
             )
         ).programme
     if engagement is None:  # a big programme before its first snapshot: the month will do

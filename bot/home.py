@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charters, communities, events, people, preferences
+from bot import polls as pulse_polls
 from bot.models import (
     ChannelStatus,
     Community,
@@ -114,11 +115,13 @@ async def load(
     now: datetime,
     max_events: int = 8,
     max_communities: int = MAX_COMMUNITIES,
+    ballot_key: bytes | None = None,
 ) -> Home:
     """Everything the Home tab of one person shows; managers also get the programme line.
 
     Those they run come first; past `max_communities` they are only counted (a manager may
-    belong to hundreds, and each listed one costs a charter lookup and two blocks).
+    belong to hundreds, and each listed one costs a charter lookup and two blocks). Polls they
+    have already answered are told apart with the ballot key (no table says who answered).
     """
     person = await people.find(session, workspace_id=workspace_id, slack_user_id=slack_user_id)
     memberships = await communities.memberships_of(session, person_id=person.id) if person else []
@@ -167,19 +170,31 @@ async def load(
         )
     polls: list[HomePoll] = []
     if person is not None:
-        rows = await session.execute(
-            sa.select(Poll, Community.name)
-            .join(PollDelivery, PollDelivery.poll_id == Poll.id)
-            .join(Community, Community.id == Poll.community_id)
-            .where(
-                PollDelivery.person_id == person.id,
-                PollDelivery.answered_at.is_(None),
-                Poll.status == PollStatus.OPEN,
-                Poll.closes_at > now,
+        rows = (
+            await session.execute(
+                sa.select(Poll, Community.name)
+                .join(PollDelivery, PollDelivery.poll_id == Poll.id)
+                .join(Community, Community.id == Poll.community_id)
+                .where(
+                    PollDelivery.person_id == person.id,
+                    Poll.status == PollStatus.OPEN,
+                    Poll.closes_at > now,
+                )
+                .order_by(Poll.closes_at)
             )
-            .order_by(Poll.closes_at)
+        ).all()
+        done = (
+            await pulse_polls.answered(
+                session, key=ballot_key, polls=[p for p, _ in rows], person_id=person.id
+            )
+            if ballot_key is not None
+            else set()
         )
-        polls = [HomePoll(id=p.id, community_name=name, closes_at=p.closes_at) for p, name in rows]
+        polls = [
+            HomePoll(id=p.id, community_name=name, closes_at=p.closes_at)
+            for p, name in rows
+            if p.id not in done
+        ]
     summary = (
         await programme_summary(session, workspace_id=workspace_id, now=now) if is_manager else None
     )

@@ -14,7 +14,6 @@ small one. Ratios are None when their denominator is zero: "no data", never a di
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +24,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import redelivery
+from bot import disclosure, redelivery
+from bot import stories as stories_mod
 from bot.models import (
     ActivityDaily,
     ChannelStatus,
@@ -39,8 +39,6 @@ from bot.models import (
     Person,
     Poll,
     PollDelivery,
-    PollResponse,
-    StoryStatus,
     SuccessStory,
     utcnow,
 )
@@ -169,9 +167,18 @@ class Kpis:
     polls: int = 0
     polls_delivered: int = 0
     polls_answered: int = 0
+    # survey figures as the disclosure rule lets them show (bot/disclosure.py), each with its n:
+    # the number of answers behind it, or, when withheld ("open" / "too_few"), so far
     pulse_score: float | None = None
+    pulse_answers: int = 0
+    pulse_withheld: str | None = None
     enps: float | None = None
-    stories: int = 0
+    enps_answers: int = 0
+    enps_withheld: str | None = None
+    stories: int = 0  # validated ones: the only stories that count as value (bot/stories.py)
+    stories_pending: int = (
+        0  # submitted, awaiting a leader's validation: shown apart, never counted
+    )
     value_by_unit: dict[str, float] = field(default_factory=dict)
     stories_by_kind: dict[str, KindValue] = field(default_factory=dict)
 
@@ -194,7 +201,16 @@ class Kpis:
             or self.events_held
             or self.polls_delivered
             or self.stories
+            or self.stories_pending
         )
+
+    def set_survey(self, pulse: disclosure.Figure, recommend: disclosure.Figure) -> None:
+        self.pulse_score = pulse.mean if pulse.shown else None
+        self.pulse_answers = pulse.answers
+        self.pulse_withheld = pulse.withheld.value if pulse.withheld else None
+        self.enps = recommend.enps if recommend.shown else None
+        self.enps_answers = recommend.answers
+        self.enps_withheld = recommend.withheld.value if recommend.withheld else None
 
     def metrics(self) -> dict[str, Any]:
         data = asdict(self)
@@ -255,8 +271,10 @@ async def compute(
     question_kinds: Mapping[str, str] | None = None,
     community_ids: Iterable[int] | None = None,
     now: datetime | None = None,
+    rule: disclosure.Rule,
 ) -> Report:
-    """All KPIs of the window, for every live community (or the ones given) and the programme."""
+    """All KPIs of the window, for every live community (or the ones given) and the programme.
+    Survey figures go through the disclosure rule (closed polls, k answers per question)."""
     kinds = dict(question_kinds or DEFAULT_QUESTION_KINDS)
     start_dt, end_dt = window.bounds()
     now = now or utcnow()
@@ -402,52 +420,54 @@ async def compute(
     ):
         per[cid].charter_up_to_date = int(objectives_year == year and bool(objectives))
 
-    # --- level 2: pulse polls opened in the window -----------------------------------------
+    # --- level 2: pulse polls opened in the window, through the disclosure rule --------------
     polls_in = sa.and_(
         Poll.community_id.in_(live), Poll.opens_at >= start_dt, Poll.opens_at < end_dt
     )
-    for cid, polls, delivered, answered in await session.execute(
+    for cid, polls, delivered in await session.execute(
         sa.select(
             Poll.community_id,
             sa.func.count(sa.distinct(Poll.id)),
             sa.func.count(PollDelivery.delivered_at),
-            sa.func.count(PollDelivery.answered_at),
         )
         .select_from(Poll)
         .outerjoin(PollDelivery, PollDelivery.poll_id == Poll.id)
         .where(polls_in)
         .group_by(Poll.community_id)
     ):
-        c = per[cid]
-        c.polls, c.polls_delivered, c.polls_answered = int(polls), int(delivered), int(answered)
+        per[cid].polls, per[cid].polls_delivered = int(polls), int(delivered)
+    answered = await disclosure.respondents(session, where=polls_in)
+    if answered:
+        for poll_id, cid in await session.execute(
+            sa.select(Poll.id, Poll.community_id).where(Poll.id.in_(list(answered)))
+        ):
+            per[cid].polls_answered += answered[poll_id]
     scale_keys = [k for k, v in kinds.items() if v == "scale"]
     nps_keys = [k for k, v in kinds.items() if v == "nps"]
-    scores: dict[int | None, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0, 0.0])
-    for cid, key, total, n, promoters, detractors in await session.execute(
-        sa.select(
-            Poll.community_id,
-            PollResponse.question_key,
-            sa.func.sum(PollResponse.score),
-            sa.func.count(PollResponse.score),
-            sa.func.sum(sa.case((PollResponse.score >= 9, 1), else_=0)),
-            sa.func.sum(sa.case((PollResponse.score <= 6, 1), else_=0)),
+    found = await disclosure.cells(session, where=polls_in, question_keys=[*scale_keys, *nps_keys])
+    scale, nps = (
+        disclosure.by_community(found, scale_keys),
+        disclosure.by_community(found, nps_keys),
+    )
+    for cid, c in per.items():
+        c.set_survey(
+            rule.for_community(scale.get(cid, [])), rule.for_community(nps.get(cid, []), nps=True)
         )
-        .join(Poll, Poll.id == PollResponse.poll_id)
-        .where(polls_in, PollResponse.question_key.in_([*scale_keys, *nps_keys]))
-        .group_by(Poll.community_id, PollResponse.question_key)
-    ):
-        for bucket in (scores[cid], scores[None]):
-            if key in scale_keys:
-                bucket[0] += _num(total)
-                bucket[1] += int(n)
-            else:
-                bucket[2] += int(n)
-                bucket[3] += int(promoters or 0)
-                bucket[4] += int(detractors or 0)
-    for cid, (total, n, nps_n, promoters, detractors) in scores.items():
-        target: Kpis = programme if cid is None else per[cid]
-        target.pulse_score = None if not n else round(total / n, 2)
-        target.enps = None if not nps_n else round((promoters - detractors) * 100 / nps_n, 1)
+    programme.set_survey(
+        rule.for_programme(
+            [x for cs in scale.values() for x in cs],
+            batches=await disclosure.batches(
+                session, rule=rule, workspace_id=workspace_id, question_keys=scale_keys
+            ),
+        ),
+        rule.for_programme(
+            [x for cs in nps.values() for x in cs],
+            batches=await disclosure.batches(
+                session, rule=rule, workspace_id=workspace_id, question_keys=nps_keys
+            ),
+            nps=True,
+        ),
+    )
 
     # --- level 3: success stories ----------------------------------------------------------
     for cid, kind, unit, n, amount in await session.execute(
@@ -460,7 +480,7 @@ async def compute(
         )
         .where(
             SuccessStory.community_id.in_(live),
-            SuccessStory.status != StoryStatus.REJECTED,
+            stories_mod.counted(),
             SuccessStory.created_at >= start_dt,
             SuccessStory.created_at < end_dt,
         )
@@ -476,6 +496,19 @@ async def compute(
                     target.value_by_unit.get(unit, 0.0) + _num(amount), 2
                 )
                 by_kind.value[unit] = round(by_kind.value.get(unit, 0.0) + _num(amount), 2)
+
+    for cid, n in await session.execute(
+        sa.select(SuccessStory.community_id, sa.func.count())
+        .where(
+            SuccessStory.community_id.in_(live),
+            stories_mod.awaiting(),
+            SuccessStory.created_at >= start_dt,
+            SuccessStory.created_at < end_dt,
+        )
+        .group_by(SuccessStory.community_id)
+    ):
+        per[cid].stories_pending = int(n)
+        programme.stories_pending += int(n)
 
     # --- programme sums ----------------------------------------------------------------------
     for c in per.values():
@@ -510,6 +543,7 @@ async def snapshot(
     question_kinds: Mapping[str, str] | None = None,
     periods: Iterable[Period] = SNAPSHOT_PERIODS,
     now: datetime | None = None,
+    rule: disclosure.Rule,
 ) -> int:
     """Write (or refresh) the day, week-, month- and year-to-date snapshots ending on `as_of`."""
     now = now or utcnow()
@@ -522,6 +556,7 @@ async def snapshot(
             window=window,
             question_kinds=question_kinds,
             now=now,
+            rule=rule,
         )
         base = {
             "workspace_id": workspace_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -390,9 +391,10 @@ class RitualPreference(Base):
 class Poll(Base):
     """A pulse poll of one community for one period.
 
-    Anonymity: answers carry a ballot derived from `ballot_salt`, which lets a member change
-    their answer while the poll is open; the salt is wiped at close, after which no answer can
-    be linked back to anyone.
+    Anonymity (bot/polls.py, docs/privacy.md): answers carry a ballot derived from a key kept
+    outside the database and `ballot_salt`, which lets a member change their answer while the
+    poll is open; at close the salt is wiped and the answers rewritten shuffled under random
+    ballots, after which no answer can be linked back to anyone.
     """
 
     __tablename__ = "poll"
@@ -415,7 +417,8 @@ class Poll(Base):
 
 
 class PollDelivery(Base):
-    """Who was asked and whether they answered: kept only to stop double answers and remind."""
+    """Who was asked (for the response rate and the reminder): never whether or when they
+    answered, which only the ballot key can tell while the poll is open."""
 
     __tablename__ = "poll_delivery"
     __table_args__ = (sa.UniqueConstraint("poll_id", "person_id"),)
@@ -427,23 +430,32 @@ class PollDelivery(Base):
         sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
     delivered_at: Mapped[datetime | None]
-    answered_at: Mapped[datetime | None]
+
+
+def random_row_id() -> int:
+    """A row id that says nothing of when the row was written (63 bits, positive)."""
+    return secrets.randbelow(2**62) + 1
 
 
 class PollResponse(Base):
-    """One answer to one question; no person id, only an unlinkable ballot."""
+    """One answer to one question: no person id, no date, a random id; only a ballot that the
+    key outside the database links to a member while the poll is open."""
 
     __tablename__ = "poll_response"
     __table_args__ = (sa.UniqueConstraint("poll_id", "ballot", "question_key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+        default=random_row_id,
+    )
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     poll_id: Mapped[int] = mapped_column(sa.ForeignKey("poll.id", ondelete="CASCADE"))
     ballot: Mapped[str] = mapped_column(sa.String(64))
     question_key: Mapped[str] = mapped_column(sa.String(40))
     score: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(sa.Text)
-    answered_on: Mapped[date]
 
 
 class SuccessStory(Base):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 _DIGITS = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _GROUPING = str.maketrans({",": ".", " ": None, "\u00a0": None, "\u202f": None})
 
 

@@ -1,16 +1,24 @@
 """Pulse polls: opening, answering (anonymously), closing and results.
 
-Anonymity: an answer carries `ballot = HMAC(poll.ballot_salt, person_id)`, which lets a member
-change their answer while the poll is open; `poll_delivery.answered_at` only stops double
-reminders. At close the salt is wiped, after which no answer can be linked back to anyone.
+Anonymity (docs/privacy.md has the threat model):
+- An answer carries `ballot = HMAC(ballot key, poll salt ‖ person id)`. The ballot key is not in
+  the database (bot/config.py: COP_BALLOT_KEY or derived from the signing secret), so a ballot
+  lets a member change their answer while the poll is open, and the bot remind those who have
+  not answered, while an operator holding the database alone cannot recompute anyone's ballot.
+- Nothing records when a person answered: `poll_delivery` says who was asked, never who
+  answered or when; answers carry random ids, no date, and no order that follows the answering.
+- At close the salt is wiped and the answers are rewritten in a shuffled order under fresh
+  random ids and ballots, in one transaction: from then on no one, not even with the key, can
+  link an answer to a person, nor order the answers by when they came.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import secrets
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import disclosure
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import (
     Delivery,
@@ -25,6 +34,7 @@ from bot.models import (
     PollDelivery,
     PollResponse,
     PollStatus,
+    random_row_id,
     utcnow,
 )
 from bot.redelivery import upsert_for
@@ -112,8 +122,10 @@ async def add_deliveries(
         )
 
 
-def ballot(salt: str, person_id: int) -> str:
-    return hmac.new(salt.encode(), str(person_id).encode(), hashlib.sha256).hexdigest()
+def ballot(key: bytes, salt: str, person_id: int) -> str:
+    """A member's ballot in one poll: needs the key (outside the database) and the poll's salt
+    (wiped at close)."""
+    return hmac.new(key, f"{salt}:{person_id}".encode(), hashlib.sha256).hexdigest()
 
 
 async def get(session: AsyncSession, *, workspace_id: str, poll_id: int) -> Poll:
@@ -130,6 +142,7 @@ COMMENT_MAX = 2000  # the comment modal's limit, refused (not cut) when a payloa
 async def answer(
     session: AsyncSession,
     *,
+    key: bytes,
     poll_id: int,
     person_id: int,
     question_key: str,
@@ -139,7 +152,11 @@ async def answer(
     workspace_id: str | None = None,
 ) -> Poll:
     """Record (or change) one answer of one member; refused once the poll is closed (and, given
-    `workspace_id`, when the poll belongs to another workspace)."""
+    `workspace_id`, when the poll belongs to another workspace).
+
+    Nothing about the person is written: only the answer, under their ballot. (Who was asked is
+    in poll_delivery since the poll went out; whether they answered is known only to someone
+    holding the key.)"""
     now = now or utcnow()
     poll = await session.get(Poll, poll_id)
     if poll is None or (workspace_id is not None and poll.workspace_id != workspace_id):
@@ -158,32 +175,27 @@ async def answer(
         score = None
     elif score is None or not question["min"] <= score <= question["max"]:
         raise InvalidInput("polls.bad_answer")
-    delivery = await session.scalar(
-        sa.select(PollDelivery).where(
+    asked = await session.scalar(
+        sa.select(PollDelivery.id).where(
             PollDelivery.poll_id == poll_id, PollDelivery.person_id == person_id
         )
     )
-    if delivery is None:
-        if poll.delivery == Delivery.DM:
-            raise Conflict("polls.not_asked")
-        delivery = PollDelivery(
-            workspace_id=poll.workspace_id, poll_id=poll_id, person_id=person_id
-        )
-        session.add(delivery)
-    delivery.answered_at = delivery.answered_at or now
+    if asked is None and poll.delivery == Delivery.DM:
+        raise Conflict("polls.not_asked")
+    # A poll posted in the channel asks whoever answers: nobody is recorded as asked, the
+    # response rate of such a poll is its number of ballots.
     insert = upsert_for(session)
-    values = {
-        "workspace_id": poll.workspace_id,
-        "poll_id": poll_id,
-        "ballot": ballot(poll.ballot_salt, person_id),
-        "question_key": question_key,
-        "score": score,
-        "comment": comment,
-        "answered_on": now.date(),
-    }
     await session.execute(
         insert(PollResponse)
-        .values(**values)
+        .values(
+            id=random_row_id(),
+            workspace_id=poll.workspace_id,
+            poll_id=poll_id,
+            ballot=ballot(key, poll.ballot_salt, person_id),
+            question_key=question_key,
+            score=score,
+            comment=comment,
+        )
         .on_conflict_do_update(
             index_elements=["poll_id", "ballot", "question_key"],
             set_={"score": score, "comment": comment},
@@ -193,15 +205,30 @@ async def answer(
     return poll
 
 
+async def answered(
+    session: AsyncSession, *, key: bytes, polls: Iterable[Poll], person_id: int
+) -> set[int]:
+    """Which of these open polls this person has answered (for their Home)."""
+    mine = {poll.id: ballot(key, poll.ballot_salt, person_id) for poll in polls if poll.ballot_salt}
+    if not mine:
+        return set()
+    found = await session.execute(
+        sa.select(PollResponse.poll_id, PollResponse.ballot)
+        .where(PollResponse.poll_id.in_(list(mine)), PollResponse.ballot.in_(list(mine.values())))
+        .distinct()
+    )
+    return {poll_id for poll_id, b in found if mine.get(poll_id) == b}
+
+
 @dataclass(frozen=True, slots=True)
 class QuestionResult:
+    """One question's results as the disclosure rule lets them show (`figure.withheld` says
+    why not, when not)."""
+
     key: str
     kind: str
     text: dict[str, str]
-    answers: int
-    mean: float | None
-    distribution: dict[int, int] = field(default_factory=dict)
-    enps: float | None = None
+    figure: disclosure.Figure
     comments: list[str] = field(default_factory=list)
 
 
@@ -212,71 +239,99 @@ class Results:
     period_key: str
     asked: int
     respondents: int
-    shown: bool  # False below min_answers: only the programme totals include these answers
     questions: list[QuestionResult]
 
     @property
     def response_rate(self) -> float:
         return self.respondents / self.asked if self.asked else 0.0
 
-
-def enps(scores: list[int]) -> float | None:
-    """Promoters (9–10) minus detractors (0–6), in points."""
-    if not scores:
-        return None
-    promoters = sum(1 for s in scores if s >= 9)
-    detractors = sum(1 for s in scores if s <= 6)
-    return round(100 * (promoters - detractors) / len(scores), 1)
+    @property
+    def shown(self) -> bool:
+        """Whether any question's results may be shown."""
+        return any(q.figure.shown for q in self.questions)
 
 
-async def results(session: AsyncSession, *, poll: Poll, min_answers: int) -> Results:
-    asked = await session.scalar(
-        sa.select(sa.func.count()).select_from(PollDelivery).where(PollDelivery.poll_id == poll.id)
-    )
-    rows = list(
-        await session.execute(
-            sa.select(
-                PollResponse.ballot,
-                PollResponse.question_key,
-                PollResponse.score,
-                PollResponse.comment,
-            ).where(PollResponse.poll_id == poll.id)
+async def results(session: AsyncSession, *, poll: Poll, rule: disclosure.Rule) -> Results:
+    """The poll's results, question by question, through the disclosure rule."""
+    asked = int(
+        await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PollDelivery)
+            .where(PollDelivery.poll_id == poll.id)
         )
+        or 0
     )
-    respondents = len({r.ballot for r in rows})
-    shown = respondents >= min_answers
+    counted = await disclosure.respondents(session, where=Poll.id == poll.id)
+    respondents = counted.get(poll.id, 0)
+    found = {c.question_key: c for c in await disclosure.cells(session, where=Poll.id == poll.id)}
     out = []
     for q in poll.questions:
-        mine = [r for r in rows if r.question_key == q["key"]]
-        scores = [r.score for r in mine if r.score is not None]
+        cell = found.get(q["key"]) or disclosure.Cell(
+            poll_id=poll.id,
+            community_id=poll.community_id,
+            question_key=q["key"],
+            closed=poll.status == PollStatus.CLOSED,
+            answers=0,
+        )
+        figure = rule.for_community([cell], nps=q["kind"] == "nps")
         out.append(
             QuestionResult(
                 key=q["key"],
                 kind=q["kind"],
                 text=q["text"],
-                answers=len(mine),
-                mean=round(sum(scores) / len(scores), 2) if scores else None,
-                distribution=dict(sorted(Counter(scores).items())),
-                enps=enps(scores) if q["kind"] == "nps" else None,
-                comments=sorted(r.comment for r in mine if r.comment) if shown else [],
+                figure=figure,
+                comments=await disclosure.comments(session, rule=rule, cell=cell)
+                if q["kind"] == "text"
+                else [],
             )
         )
     return Results(
         poll_id=poll.id,
         community_id=poll.community_id,
         period_key=poll.period_key,
-        asked=int(asked or 0),
+        asked=asked if poll.delivery == Delivery.DM else max(asked, respondents),
         respondents=respondents,
-        shown=shown,
         questions=out,
     )
 
 
 async def close(session: AsyncSession, *, poll: Poll, now: datetime) -> None:
-    """Close and wipe the salt: from now on no answer can be linked back to anyone."""
+    """Close, wipe the salt and rewrite the answers shuffled, under fresh random ids and ballots:
+    from now on no answer can be linked to anyone, nor ordered by when it came."""
     poll.status = PollStatus.CLOSED
     poll.closed_at = now
     poll.ballot_salt = None
+    rows = (
+        await session.execute(
+            sa.select(
+                PollResponse.workspace_id,
+                PollResponse.ballot,
+                PollResponse.question_key,
+                PollResponse.score,
+                PollResponse.comment,
+            ).where(PollResponse.poll_id == poll.id)
+        )
+    ).all()
+    fresh = {b: secrets.token_hex(32) for b in {r.ballot for r in rows}}
+    shuffled = list(rows)
+    random.SystemRandom().shuffle(shuffled)
+    await session.execute(sa.delete(PollResponse).where(PollResponse.poll_id == poll.id))
+    if shuffled:
+        await session.execute(
+            sa.insert(PollResponse),
+            [
+                {
+                    "id": random_row_id(),
+                    "workspace_id": r.workspace_id,
+                    "poll_id": poll.id,
+                    "ballot": fresh[r.ballot],
+                    "question_key": r.question_key,
+                    "score": r.score,
+                    "comment": r.comment,
+                }
+                for r in shuffled
+            ],
+        )
     await session.flush()
 
 
@@ -301,13 +356,21 @@ async def due_for_reminder(session: AsyncSession, *, now: datetime, after_days: 
     )
 
 
-async def not_answered(session: AsyncSession, *, poll_id: int) -> list[int]:
-    return list(
+async def not_answered(session: AsyncSession, *, key: bytes, poll: Poll) -> list[int]:
+    """Who was asked and has not answered yet: each asked person's ballot is recomputed with the
+    key and looked for among the answers (no table says who answered)."""
+    if poll.ballot_salt is None:
+        return []
+    asked = list(
         await session.scalars(
             sa.select(PollDelivery.person_id).where(
-                PollDelivery.poll_id == poll_id,
-                PollDelivery.answered_at.is_(None),
-                PollDelivery.person_id.is_not(None),
+                PollDelivery.poll_id == poll.id, PollDelivery.person_id.is_not(None)
             )
         )
     )
+    cast = set(
+        await session.scalars(
+            sa.select(PollResponse.ballot).where(PollResponse.poll_id == poll.id).distinct()
+        )
+    )
+    return [pid for pid in asked if ballot(key, poll.ballot_salt, pid) not in cast]

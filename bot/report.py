@@ -23,10 +23,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charts, health, kpis
+from bot import charts, disclosure, health, kpis
+from bot import stories as stories_mod
 from bot.config import HealthThresholds
 from bot.i18n import Translator
-from bot.models import Community, StoryStatus, SuccessStory, utcnow
+from bot.models import Community, SuccessStory, utcnow
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TOP_STORIES = 10
@@ -85,14 +86,25 @@ async def build(
     thresholds: HealthThresholds,
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    rule: disclosure.Rule,
 ) -> ValueReport:
     now = now or utcnow()
     report = await kpis.compute(
-        session, workspace_id=workspace_id, window=window, question_kinds=question_kinds, now=now
+        session,
+        workspace_id=workspace_id,
+        window=window,
+        question_kinds=question_kinds,
+        now=now,
+        rule=rule,
     )
     trend = [
         await kpis.compute(
-            session, workspace_id=workspace_id, window=m, question_kinds=question_kinds, now=now
+            session,
+            workspace_id=workspace_id,
+            window=m,
+            question_kinds=question_kinds,
+            now=now,
+            rule=rule,
         )
         for m in _months(window)
     ]
@@ -104,6 +116,7 @@ async def build(
         thresholds=thresholds,
         question_kinds=question_kinds,
         now=now,
+        rule=rule,
     )
     start_dt, end_dt = window.bounds()
     rows = await session.execute(
@@ -111,12 +124,11 @@ async def build(
         .join(Community, Community.id == SuccessStory.community_id)
         .where(
             Community.workspace_id == workspace_id,
-            SuccessStory.status != StoryStatus.REJECTED,
+            stories_mod.counted(),
             SuccessStory.created_at >= start_dt,
             SuccessStory.created_at < end_dt,
         )
         .order_by(
-            (SuccessStory.status == StoryStatus.VALIDATED).desc(),
             SuccessStory.value_amount.desc().nulls_last(),
             SuccessStory.created_at.desc(),
         )
@@ -167,6 +179,7 @@ def programme_table(t: Translator, report: ValueReport) -> Table:
         [t("report.kpi.enps"), p.enps],
         [t("report.kpi.response_rate"), _rate(p.response_rate)],
         [t("report.kpi.stories"), p.stories],
+        [t("report.kpi.stories_pending"), p.stories_pending],
     ]
     rows += [
         [t("report.kpi.value", unit=unit), amount]
@@ -469,6 +482,11 @@ def to_html(t: Translator, report: ValueReport) -> str:
         f"<h2>{esc(t('report.level3'))}</h2>",
         '<div class="cards">',
         card(t("report.kpi.stories"), t.number(p.stories)),
+        *(
+            [card(t("report.kpi.stories_pending"), t.number(p.stories_pending))]
+            if p.stories_pending
+            else []
+        ),
         *(
             card(t("report.kpi.value", unit=unit), t.number(amount))
             for unit, amount in sorted(p.value_by_unit.items())

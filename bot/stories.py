@@ -1,6 +1,8 @@
 """Success stories: members tell what the community brought them; leaders validate them.
 
-Validated stories count for the value level 3 (tangible value); shareable ones may be posted.
+Only validated stories count as value (level 3, tangible value): `counted()` is the one
+definition every KPI, health view, Home, report and export uses; a submitted story waits apart
+("awaiting validation", `awaiting()`). Shareable validated ones may be posted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,27 @@ from bot.models import StoryStatus, SuccessStory, ValueKind, utcnow
 from bot.numbers import decimal
 
 UNITS = ("hours", "euros", "quality", "customers", "other")
+# The largest value one story may claim, per unit: a story tells one gain, not the whole
+# organisation's, so a bigger figure is a typo (an extra zero, a pasted phone number) that would
+# swamp the programme's totals. The column holds 12 digits and 2 decimals.
+UNIT_MAX = {
+    "hours": Decimal(100_000),  # about fifty person-years
+    "euros": Decimal(100_000_000),
+    "quality": Decimal(10_000),
+    "customers": Decimal(10_000_000),
+    "other": Decimal(1_000_000_000),
+}
+AMOUNT_DECIMALS = 2
+
+
+def counted() -> sa.ColumnElement[bool]:
+    """The stories that count as value: validated by a leader. The one definition."""
+    return SuccessStory.status == StoryStatus.VALIDATED
+
+
+def awaiting() -> sa.ColumnElement[bool]:
+    """Submitted, not yet validated or rejected: shown apart, never counted."""
+    return SuccessStory.status == StoryStatus.SUBMITTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +74,15 @@ def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
         if len(getattr(data, name).strip()) > limit:
             errors.append(InvalidInput("stories.too_long", field=name, max=limit))
     amount: Decimal | None = None
+    unit = data.value_unit if data.value_unit in UNITS else None
+    if data.value_unit and unit is None:
+        errors.append(InvalidInput("stories.unit_needed", field="value_unit"))
     if data.value_amount and data.value_amount.strip():
-        amount = decimal(data.value_amount)
-        if amount is None or amount >= Decimal("1e12"):
-            errors.append(InvalidInput("stories.bad_amount", field="value_amount"))
+        amount, problem = _amount(data.value_amount, unit)
+        if problem is not None:
+            errors.append(problem)
         if not data.value_unit:
             errors.append(InvalidInput("stories.unit_needed", field="value_unit"))
-    if data.value_unit and data.value_unit not in UNITS:
-        errors.append(InvalidInput("stories.unit_needed", field="value_unit"))
     kind = None
     if data.value_kind:
         try:
@@ -68,6 +92,25 @@ def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
     if errors:
         raise InvalidFields(errors)
     return amount, kind
+
+
+def _amount(text: str, unit: str | None) -> tuple[Decimal | None, InvalidInput | None]:
+    """The amount typed (`12`, `3,5`, `1 200`), or the field error that says what is wrong:
+    never a value silently rounded or cut to fit."""
+    amount = decimal(text)  # ASCII digits only: not "١٢", "1e5", "NaN", "-3"
+    if amount is None or amount <= 0:
+        return None, InvalidInput("stories.bad_amount", field="value_amount")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_DECIMALS:
+        return None, InvalidInput(
+            "stories.amount_decimals", field="value_amount", decimals=AMOUNT_DECIMALS
+        )
+    ceiling = UNIT_MAX.get(unit or "other", UNIT_MAX["other"])
+    if amount > ceiling:
+        return None, InvalidInput(
+            "stories.amount_too_big", field="value_amount", max=ceiling, unit=unit or "other"
+        )
+    return amount, None
 
 
 async def submit(

@@ -114,6 +114,7 @@ async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.O
             community_ids=None if scope.community_id is None else [scope.community_id],
             question_kinds=question_kinds(deps),
             now=now,
+            rule=deps.disclosure,
         )
 
 

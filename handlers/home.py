@@ -36,6 +36,7 @@ async def publish(deps: Deps, client: AsyncWebClient, *, workspace_id: str, user
             slack_user_id=user_id,
             is_manager=caller.actor.is_manager,
             now=utcnow(),
+            ballot_key=deps.ballot_key,
         )
     view = build_home(caller.t, data, tz=await zone_of(deps, caller))
     try:

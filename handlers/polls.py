@@ -31,6 +31,7 @@ async def _record(
             raise CopError("polls.not_asked")
         await polls.answer(
             session,
+            key=deps.ballot_key,
             workspace_id=caller.workspace_id,
             poll_id=poll_id,
             person_id=person.id,

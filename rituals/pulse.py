@@ -146,7 +146,7 @@ async def maintain(deps: Deps, *, now: datetime) -> None:
             if community is None or poll.delivery != Delivery.DM:
                 continue
             cache: dict[Any, Any] = {}
-            pending = set(await polls.not_answered(session, poll_id=poll.id))
+            pending = set(await polls.not_answered(session, key=deps.ballot_key, poll=poll))
             reachable, _ = await recipients.for_ritual_dm(
                 session,
                 community=community,
@@ -170,12 +170,13 @@ async def maintain(deps: Deps, *, now: datetime) -> None:
 async def close_and_report(
     deps: Deps, *, session: AsyncSession, poll: Poll, now: datetime
 ) -> polls.Results:
-    """Close (wiping the salt), owe the leaders the results and the channel a summary if allowed."""
+    """Close (wiping the salt, shuffling the answers), then owe the leaders the results and the
+    channel a summary if allowed: both through the disclosure rule, question by question."""
     programme = deps.programme
-    min_answers = programme.rituals.pulse.min_answers
+    rule = deps.disclosure
     community = await session.get(Community, poll.community_id)
-    result = await polls.results(session, poll=poll, min_answers=min_answers)
     await polls.close(session, poll=poll, now=now)
+    result = await polls.results(session, poll=poll, rule=rule)
     if community is None:
         return result
     leaders = await recipients.members(
@@ -191,7 +192,7 @@ async def close_and_report(
             community=community.name,
             results=result,
             language=leader.language,
-            min_answers=min_answers,
+            min_answers=rule.min_answers,
         )
         owed.append(
             Owed(

@@ -40,6 +40,7 @@ async def run_for(deps: Deps, *, as_of: date | None = None) -> int:
                     tz=tz,
                     question_kinds=kinds,
                     now=now,
+                    rule=deps.disclosure,
                 )
         except Exception:
             logger.exception("KPI snapshots failed for workspace %s", workspace_id)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import activity, health
 from bot.config import HealthThresholds
+from bot.disclosure import Rule
 from bot.health import Signals, Status
 from bot.i18n import translate
 from bot.models import Stage, utcnow
@@ -140,7 +141,9 @@ async def test_gather_reads_the_signals_and_ranks_by_concern(
             ],
         )
     async with sessions() as session:
-        items = await health.overview(session, workspace_id=WORKSPACE, today=today, thresholds=TH)
+        items = await health.overview(
+            session, workspace_id=WORKSPACE, today=today, thresholds=TH, rule=Rule(min_answers=5)
+        )
     by = {h.signals.community_id: h for h in items}
     assert by[lively.id].signals.active_recent == 1
     assert by[lively.id].signals.active_previous == 1

@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import activity, communities, kpis
+from bot import activity, communities, disclosure, kpis, people
 from bot.models import (
     CharterVersion,
     Community,
@@ -20,6 +20,7 @@ from bot.models import (
     Poll,
     PollDelivery,
     PollResponse,
+    PollStatus,
     StoryStatus,
     SuccessStory,
     ValueKind,
@@ -30,6 +31,7 @@ from tests import factories
 from tests.factories import WORKSPACE
 
 EMU = SlackEmulator(default_workspace())  # only its seeded users are read; never started
+RULE = disclosure.Rule(min_answers=5)
 
 
 async def person_id(session: AsyncSession, uid: str) -> int:
@@ -136,54 +138,51 @@ async def small_programme(sessions: async_sessionmaker[AsyncSession]) -> dict[st
                 ),
             ]
         )
-        poll = Poll(
+        asked = await people.ensure_many(
+            session,
             workspace_id=WORKSPACE,
-            community_id=data.id,
-            period_key="test",
-            opens_at=now - timedelta(minutes=1),
-            closes_at=now + timedelta(days=7),
+            slack_user_ids=["U0LUCAS", "U0CHLOE", "U0HUGO", "U0LEA", "U0CAMILLE", "U0EMILY"],
         )
-        session.add(poll)
-        await session.flush()
-        for i, uid in enumerate(("U0LUCAS", "U0CHLOE", "U0HUGO", "U0LEA")):
-            session.add(
-                PollDelivery(
-                    workspace_id=WORKSPACE,
-                    poll_id=poll.id,
-                    person_id=await person_id(session, uid),
-                    delivered_at=now,
-                    answered_at=now if i < 3 else None,
+        # Data's poll: six asked, five answered (the threshold), closed. Agile's: two answered.
+        for community, who, answers in (
+            (data, list(asked), ((4, 10), (5, 9), (3, 5), (4, 8), (4, 10))),
+            (agile, ["U0LUCAS", "U0LEA"], ((1, 0), (2, 3))),
+        ):
+            poll = Poll(
+                workspace_id=WORKSPACE,
+                community_id=community.id,
+                period_key="test",
+                opens_at=now - timedelta(minutes=1),
+                closes_at=now + timedelta(days=7),
+                status=PollStatus.CLOSED,
+            )
+            session.add(poll)
+            await session.flush()
+            for uid in who:
+                session.add(
+                    PollDelivery(
+                        workspace_id=WORKSPACE,
+                        poll_id=poll.id,
+                        person_id=asked[uid].id,
+                        delivered_at=now,
+                    )
                 )
-            )
-        for ballot, value, recommend in (("a", 4, 10), ("b", 5, 9), ("c", 3, 5)):
-            session.add_all(
-                [
-                    PollResponse(
-                        workspace_id=WORKSPACE,
-                        poll_id=poll.id,
-                        ballot=ballot,
-                        question_key="value",
-                        score=value,
-                        answered_on=today,
-                    ),
-                    PollResponse(
-                        workspace_id=WORKSPACE,
-                        poll_id=poll.id,
-                        ballot=ballot,
-                        question_key="recommend",
-                        score=recommend,
-                        answered_on=today,
-                    ),
-                    PollResponse(
-                        workspace_id=WORKSPACE,
-                        poll_id=poll.id,
-                        ballot=ballot,
-                        question_key="comment",
-                        comment="merci",
-                        answered_on=today,
-                    ),
-                ]
-            )
+            for i, (value, recommend) in enumerate(answers):
+                for key, score, comment in (
+                    ("value", value, None),
+                    ("recommend", recommend, None),
+                    ("comment", None, "merci"),
+                ):
+                    session.add(
+                        PollResponse(
+                            workspace_id=WORKSPACE,
+                            poll_id=poll.id,
+                            ballot=f"b{i}",
+                            question_key=key,
+                            score=score,
+                            comment=comment,
+                        )
+                    )
         for cid, amount, unit, kind, status in (
             (data.id, "10", "hours", ValueKind.REALISED, StoryStatus.VALIDATED),
             (data.id, "5.5", "hours", ValueKind.REALISED, StoryStatus.SUBMITTED),
@@ -214,7 +213,7 @@ async def test_members_summed_unique_and_overlap(
 ) -> None:
     made = await small_programme(sessions)
     async with sessions() as session:
-        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window())
+        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window(), rule=RULE)
     by = {c.community_id: c for c in report.communities}
     assert [by[made[k].id].members for k in ("data", "agile", "secu", "empty")] == [3, 2, 1, 0]
     p = report.programme
@@ -229,7 +228,7 @@ async def test_members_summed_unique_and_overlap(
 async def test_activity_active_rate_and_events(sessions: async_sessionmaker[AsyncSession]) -> None:
     made = await small_programme(sessions)
     async with sessions() as session:
-        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window())
+        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window(), rule=RULE)
     by = {c.community_id: c for c in report.communities}
     data, agile, empty = by[made["data"].id], by[made["agile"].id], by[made["empty"].id]
     assert (data.messages, data.replies, data.reactions) == (3, 1, 0)
@@ -248,26 +247,34 @@ async def test_activity_active_rate_and_events(sessions: async_sessionmaker[Asyn
 async def test_pulse_enps_and_response_rate(sessions: async_sessionmaker[AsyncSession]) -> None:
     made = await small_programme(sessions)
     async with sessions() as session:
-        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window())
+        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window(), rule=RULE)
     by = {c.community_id: c for c in report.communities}
-    data, agile = by[made["data"].id], by[made["agile"].id]
-    assert data.pulse_score == 4.0  # (4 + 5 + 3) / 3
-    assert data.enps == 33.3  # (2 promoters - 1 detractor) / 3 answers
-    assert data.response_rate == 3 / 4
-    assert agile.pulse_score is None and agile.enps is None and agile.response_rate is None
-    assert report.programme.response_rate == 3 / 4 and report.programme.pulse_score == 4.0
+    data, agile, secu = by[made["data"].id], by[made["agile"].id], by[made["secu"].id]
+    assert data.pulse_score == 4.0  # (4 + 5 + 3 + 4 + 4) / 5
+    assert data.enps == 40.0  # (3 promoters - 1 detractor) / 5 answers
+    assert (data.pulse_answers, data.enps_answers) == (5, 5)
+    assert data.response_rate == 5 / 6
+    # two answers in Agile: a rate may show, the scores may not, not even in the programme's
+    assert agile.response_rate == 1.0
+    assert agile.pulse_score is None and agile.enps is None
+    assert (agile.pulse_withheld, agile.pulse_answers) == ("too_few", 2)
+    assert secu.pulse_score is None and secu.response_rate is None and secu.pulse_withheld is None
+    p = report.programme
+    assert p.response_rate == 7 / 8 and p.polls_answered == 7
+    assert (p.pulse_score, p.enps, p.pulse_answers) == (4.0, 40.0, 5)
 
 
 async def test_story_values_by_unit_and_kind(sessions: async_sessionmaker[AsyncSession]) -> None:
     made = await small_programme(sessions)
     async with sessions() as session:
-        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window())
+        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window(), rule=RULE)
     by = {c.community_id: c for c in report.communities}
     p = report.programme
-    assert p.stories == 4  # the rejected one does not count
-    assert p.value_by_unit == {"hours": 15.5, "EUR": 1000.0}
-    assert p.stories_by_kind["realised"].count == 2
-    assert p.stories_by_kind["realised"].value == {"hours": 15.5}
+    assert p.stories == 3  # validated only: the submitted one waits, the rejected one never counts
+    assert p.stories_pending == 1 and by[made["data"].id].stories_pending == 1
+    assert p.value_by_unit == {"hours": 10.0, "EUR": 1000.0}
+    assert p.stories_by_kind["realised"].count == 1
+    assert p.stories_by_kind["realised"].value == {"hours": 10.0}
     assert p.stories_by_kind["potential"].value == {"EUR": 1000.0}
     assert p.stories_by_kind["unspecified"].count == 1
     assert by[made["agile"].id].value_by_unit == {}
@@ -277,13 +284,13 @@ async def test_an_empty_programme_and_an_empty_period(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as session:
-        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window())
+        report = await kpis.compute(session, workspace_id=WORKSPACE, window=window(), rule=RULE)
     assert report.communities == [] and report.programme.active_rate is None
     assert report.programme.response_rate is None and not report.programme.has_data
     await small_programme(sessions)
     async with sessions() as session:
         old = await kpis.compute(
-            session, workspace_id=WORKSPACE, window=kpis.parse_period("2001-Q1")
+            session, workspace_id=WORKSPACE, window=kpis.parse_period("2001-Q1"), rule=RULE
         )
     assert old.programme.messages == 0 and old.programme.members == 0
     assert old.programme.active_rate is None
@@ -312,7 +319,7 @@ async def test_snapshots_are_written_once_per_scope_and_period(
     today = utcnow().date()
     for _ in range(2):  # running the job twice refreshes, never duplicates
         async with sessions.begin() as session:
-            written = await kpis.snapshot(session, workspace_id=WORKSPACE, as_of=today)
+            written = await kpis.snapshot(session, workspace_id=WORKSPACE, as_of=today, rule=RULE)
         assert written == 4 * 5  # (programme + 4 communities) × day/week/month/year
     async with sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(KpiSnapshot)) == 20
@@ -320,4 +327,4 @@ async def test_snapshots_are_written_once_per_scope_and_period(
             session, workspace_id=WORKSPACE, period=kpis.Period.MONTH, since=today
         )
     assert found is not None
-    assert found[1].members_unique == 4 and found[1].stories_by_kind["realised"].count == 2
+    assert found[1].members_unique == 4 and found[1].stories_by_kind["realised"].count == 1

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import db
-from bot.models import Base
+from bot import db, polls
+from bot.models import Base, Poll
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
 
 async def test_autogenerate_finds_no_difference(engine: AsyncEngine) -> None:
@@ -31,3 +38,92 @@ async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         version = await conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
     assert version is not None
+
+
+async def test_0002_rekeys_open_ballots_and_drops_answer_times(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database with a poll open across the upgrade: members who answered before it keep their
+    ballot (they can still change their answer, and are not reminded), answer times are gone, and
+    answer ids no longer follow the answering order."""
+    await _downgrade(engine, "0001")
+    salt = "a" * 64
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("INSERT INTO workspace (id, name, created_at) VALUES ('T0', '', :now)"),
+            {"now": NOW},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO community (id, workspace_id, name, slug, channel_id, kind, stage, "
+                "channel_status, created_at) VALUES (1, 'T0', 'C', 'c', 'C1', 'spontaneous', "
+                "'launch', 'ok', :now)"
+            ),
+            {"now": NOW},
+        )
+        for pid in (1, 2, 3):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO person (id, workspace_id, slack_user_id, name, real_name, is_bot, "
+                    "deleted, created_at, updated_at) VALUES (:id, 'T0', :u, '', '', false, false, "
+                    ":now, :now)"
+                ),
+                {"id": pid, "u": f"U{pid}", "now": NOW},
+            )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO poll (id, workspace_id, community_id, period_key, questions, anonymous, "
+                "delivery, ballot_salt, opens_at, closes_at, status, share_summary) VALUES (1, 'T0', "
+                "1, 'p', '[]', true, 'dm', :salt, :now, :now, 'open', false)"
+            ),
+            {"salt": salt, "now": NOW},
+        )
+        for pid in (1, 2, 3):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO poll_delivery (id, workspace_id, poll_id, person_id, delivered_at, "
+                    "answered_at) VALUES (:pid, 'T0', 1, :pid, :now, :answered)"
+                ),
+                {"pid": pid, "now": NOW, "answered": NOW if pid < 3 else None},
+            )
+        for rid, pid in ((1, 1), (2, 2)):
+            legacy = hmac.new(salt.encode(), str(pid).encode(), hashlib.sha256).hexdigest()
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO poll_response (id, workspace_id, poll_id, ballot, question_key, "
+                    "score, answered_on) VALUES (:id, 'T0', 1, :b, 'value', :s, :day)"
+                ),
+                {"id": rid, "b": legacy, "s": pid + 2, "day": NOW.date()},
+            )
+    monkeypatch.setenv("COP_BALLOT_KEY", "k" * 32)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    await db.upgrade(engine)
+    async with engine.connect() as conn:
+        rows = list(await conn.execute(sa.text("SELECT id, ballot, score FROM poll_response")))
+        delivery = set(
+            await conn.run_sync(
+                lambda c: {x["name"] for x in sa.inspect(c).get_columns("poll_delivery")}
+            )
+        )
+    key = b"k" * 32
+    assert sorted((r.ballot, r.score) for r in rows) == sorted(
+        (polls.ballot(key, salt, pid), pid + 2) for pid in (1, 2)
+    )
+    assert all(r.id > 2**32 for r in rows)  # random, far from the old sequence
+    assert "answered_at" not in delivery
+    async with db.make_sessionmaker(engine)() as session:
+        poll = await session.get(Poll, 1)
+        assert poll is not None
+        assert await polls.not_answered(session, key=key, poll=poll) == [3]
+
+
+async def _downgrade(engine: AsyncEngine, revision: str) -> None:
+    from alembic import command
+
+    def _run(sync_conn: sa.Connection) -> None:
+        cfg = db.alembic_config()
+        cfg.attributes["connection"] = sync_conn
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)

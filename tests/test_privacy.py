@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import people, privacy
+from bot import people, polls, privacy
 from bot.models import (
     ActivityDaily,
     AuditLog,
@@ -25,6 +23,7 @@ from bot.slack.emulator import SlackEmulator
 from tests import factories
 
 TODAY = date(2026, 11, 23)
+BALLOT_KEY = b"k" * 32
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession], emulator: SlackEmulator) -> int:
@@ -65,10 +64,10 @@ async def seed(sessions: async_sessionmaker[AsyncSession], emulator: SlackEmulat
                     workspace_id="T0COP",
                     poll_id=poll.id,
                     person_id=person.id,
-                    answered_at=datetime(2026, 11, 2, tzinfo=UTC),
+                    delivered_at=datetime(2026, 11, 1, tzinfo=UTC),
                 )
             )
-            ballot = hmac.new(salt.encode(), str(person.id).encode(), hashlib.sha256).hexdigest()
+            ballot = polls.ballot(BALLOT_KEY, salt, person.id)
             session.add(
                 PollResponse(
                     workspace_id="T0COP",
@@ -76,7 +75,6 @@ async def seed(sessions: async_sessionmaker[AsyncSession], emulator: SlackEmulat
                     ballot=ballot,
                     question_key="value",
                     score=score,
-                    answered_on=TODAY,
                 )
             )
         session.add(
@@ -113,9 +111,7 @@ async def totals(session: AsyncSession, community_id: int) -> tuple[int, int, in
     answers = await session.scalar(sa.select(sa.func.count()).select_from(PollResponse))
     score = await session.scalar(sa.select(sa.func.sum(PollResponse.score)))
     answered = await session.scalar(
-        sa.select(sa.func.count())
-        .select_from(PollDelivery)
-        .where(PollDelivery.answered_at.is_not(None))
+        sa.select(sa.func.count(sa.distinct(PollResponse.ballot))).select_from(PollResponse)
     )
     return (
         int(messages or 0),

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bot import polls
 from bot.models import Community, Person, Poll, PollDelivery, PollResponse, Ritual
 from rituals import pulse, scheduler
 from rituals.outbox import Drain, enqueue
@@ -59,17 +60,18 @@ async def test_members_get_the_poll_in_their_language_and_answer_anonymously(bot
     assert "Thanks! Answer recorded: 2" in await _click(bot, "U0EMILY", "pulse_answer:value:2")
     # Lucas changes his mind: one answer, the new one
     assert "5" in await _click(bot, "U0LUCAS", "pulse_answer:value:5")
+    poll = await _poll(bot)
     async with bot.sessions() as session:
         scores = sorted(await session.scalars(sa.select(PollResponse.score)))
-        answered = await session.scalar(
-            sa.select(sa.func.count())
-            .select_from(PollDelivery)
-            .where(PollDelivery.answered_at.is_not(None))
-        )
-        columns = set(PollResponse.__table__.columns.keys())
+        waiting = await polls.not_answered(session, key=bot.deps.ballot_key, poll=poll)
+        names = dict((await session.execute(sa.select(Person.id, Person.slack_user_id))).all())
     assert scores == [2, 5]
-    assert answered == 2
-    assert "person_id" not in columns  # answers are stored apart from who answered
+    assert sorted(names[p] for p in waiting) == ["U0CAMILLE", "U0CHLOE", "U0HUGO"]
+    # answers are stored apart from who answered, with nothing that tells when
+    assert not {"person_id", "answered_on", "created_at"} & set(
+        PollResponse.__table__.columns.keys()
+    )
+    assert "answered_at" not in PollDelivery.__table__.columns
 
 
 async def test_one_reminder_goes_only_to_those_who_have_not_answered(bot: Bot) -> None:
@@ -110,18 +112,19 @@ async def test_results_reach_the_leaders_with_enps_and_the_salt_is_wiped(bot: Bo
     assert "clos" in await _click(bot, "U0LUCAS", "pulse_answer:value:1")
 
 
-async def test_under_the_threshold_there_is_no_breakdown(bot: Bot) -> None:
-    community = await factories.community(bot.sessions, emulator=bot.emulator, leaders=("U0EMILY",))
-    await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
-    await _drain(bot)
-    await _click(bot, "U0LUCAS", "pulse_answer:value:1")
-    await _click(bot, "U0CHLOE", "pulse_answer:value:2")
+async def test_under_the_threshold_a_question_shows_no_result(bot: Bot) -> None:
+    """The threshold holds per question: five answered the first question, one the second."""
+    await _open(bot)
+    for user, value in zip(CHANNEL_MEMBERS, (5, 4, 4, 3, 5), strict=True):
+        await _click(bot, user, f"pulse_answer:value:{value}")
+    await _click(bot, "U0LUCAS", "pulse_answer:recommend:0")
     poll = await _poll(bot)
     await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
     await _drain(bot)
-    body = str(_dm(bot, "U0EMILY")["blocks"])
-    assert "Fewer than 5 answers" in body
-    assert "Average" not in body and "eNPS" not in body
+    body = str(_dm(bot, "U0CAMILLE")["blocks"])
+    assert "Moyenne : *4,2* (5 réponses)" in body
+    assert "_1 réponse — moins de 5 : résultat masqué" in body
+    assert "eNPS" not in body and "-100" not in body
 
 
 async def test_a_comment_is_written_in_a_modal(bot: Bot) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import cli, kpis, report
 from bot.config import HealthThresholds
+from bot.disclosure import Rule
 from bot.i18n import translate
 from bot.models import Community, SuccessStory, utcnow
 from tests.factories import WORKSPACE
@@ -36,6 +37,7 @@ async def build(sessions: async_sessionmaker[AsyncSession], period: str) -> repo
             window=kpis.parse_period(period),
             programme_name="Programme test",
             thresholds=HealthThresholds(),
+            rule=Rule(min_answers=5),
         )
 
 
@@ -81,7 +83,8 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     book = load_workbook(io.BytesIO(report.report_xlsx(FR, built)))
     programme = {r[0]: r[1] for r in book["Programme"].iter_rows(min_row=2, values_only=True)}
     assert programme["Membres uniques"] == 4 and programme["Inscriptions cumulées"] == 6
-    assert programme["Valeur chiffrée (hours)"] == 15.5
+    assert programme["Valeur chiffrée (hours)"] == 10  # the 5.5 hours awaiting validation wait
+    assert programme["Témoignages en attente de validation (non comptés)"] == 1
     assert programme["Valeur chiffrée (EUR)"] == 1000
     stories = list(book["Témoignages"].iter_rows(min_row=2, values_only=True))
     assert stories[0][1] == "Un client sauvé"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.models import Community, Ritual, StoryStatus, SuccessStory
+from bot.slack.render import render_message
 from rituals import scheduler
 from rituals.outbox import Drain
 from tests import factories
@@ -107,3 +108,81 @@ async def test_leaders_validate_then_post_a_shareable_story(bot: Bot) -> None:
 
 async def _posted(bot: Bot) -> bool:
     return bool((await _stories(bot))[0].posted_ts)
+
+
+async def test_amounts_that_cannot_be_stored_are_field_errors_not_silent_losses(bot: Bot) -> None:
+    await _prompted(bot)
+    view_id = await _open_modal(bot, "U0LUCAS")
+    cases = {
+        # the issue's case: 12 digits and 3 decimals would round past the column and be lost
+        ("999 999 999 999,995", "euros"): "Pas plus de 2 décimales, par exemple 12,5.",
+        ("999 999 999 999", "euros"): "Pas plus de 100\u202f000\u202f000 pour cette unité",
+        ("200 000", "hours"): "Pas plus de 100\u202f000 pour cette unité",
+        ("0", "hours"): "Indiquez un nombre, par exemple 12 ou 3,5.",
+        ("-3", "hours"): "Indiquez un nombre, par exemple 12 ou 3,5.",
+        ("NaN", "hours"): "Indiquez un nombre, par exemple 12 ou 3,5.",
+        ("1e9", "euros"): "Pas plus de 100\u202f000\u202f000 pour cette unité",
+        ("١٢", "hours"): "Indiquez un nombre, par exemple 12 ou 3,5.",  # Arabic-Indic digits
+    }
+    for (amount, unit), error in cases.items():
+        response = await bot.slack.submit_view(
+            view_id, user="U0LUCAS", values={**GOOD, "value_amount": amount, "value_unit": unit}
+        )
+        assert response.json()["errors"]["value_amount"].startswith(error), amount
+    assert await _stories(bot) == []
+    response = await bot.slack.submit_view(
+        view_id, user="U0LUCAS", values={**GOOD, "value_amount": "1 250,50", "value_unit": "euros"}
+    )
+    assert response.status_code == 200 and "errors" not in (response.text or "")
+    story = (await eventually(lambda: _stories(bot)))[0]
+    assert (str(story.value_amount), story.value_unit) == ("1250.50", "euros")
+
+
+async def test_a_story_counts_as_value_only_once_validated(bot: Bot) -> None:
+    """Right after a submission, /cop health shows it apart, 'awaiting validation', and counts
+    nothing; once a leader validates it, it counts."""
+    await _prompted(bot)
+    view_id = await _open_modal(bot, "U0LUCAS")
+    await bot.slack.submit_view(
+        view_id,
+        user="U0LUCAS",
+        values={**GOOD, "value_amount": "99 999 999", "value_unit": "euros"},
+    )
+    story = (await eventually(lambda: _stories(bot)))[0]
+
+    async def health() -> str:
+        before = len(bot.emulator.responses)
+        await bot.slack.command("santé", user="U0CAMILLE", channel="C0DATA")
+        reply = (await eventually(lambda: bot.emulator.responses[before:], timeout=20))[-1]
+        return " ".join(render_message(reply).split())  # one line: the renderer wraps at 88
+
+    pending = await health()
+    assert (
+        "*Valeur :* 0 témoignage · aucune valeur chiffrée" in pending or "0 témoignage" in pending
+    )
+    assert "1 en attente de validation (pas encore pris en compte)" in pending
+    assert "99" not in pending.split("Valeur")[1].split("\\n")[0].replace("1 en attente", "")
+    async with bot.sessions.begin() as session:
+        from bot import stories
+
+        row = await session.get(SuccessStory, story.id)
+        assert row is not None
+        await stories.decide(session, story=row, validate=True, by_person_id=None)
+    counted = await health()
+    assert "*Valeur :* 1 témoignage · 99 999 999 euros" in counted
+    assert "en attente de validation" not in counted
+
+
+def test_what_counts_as_value_is_defined_once() -> None:
+    """Every figure of value reads stories.counted(): no KPI, health, Home, report or export
+    module filters stories by status on its own (where 'not rejected' once let pending ones in)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    figures = ["bot/kpis.py", "bot/health.py", "bot/home.py", "bot/report.py", "bot/cli_kpis.py"]
+    figures += [p.relative_to(root).as_posix() for p in root.glob("bot/slack/blocks/*.py")]
+    for name in figures:
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        assert "StoryStatus" not in used, name

@@ -112,6 +112,7 @@ async def scene(demo: Demo) -> None:
             window=window,
             programme_name=demo.deps.programme.name,
             thresholds=demo.deps.programme.health,
+            rule=demo.deps.disclosure,
         )
     for language in demo.languages:
         path = Path(tempfile.gettempdir()) / f"cop-demo-value-report-{language}.html"

@@ -8,7 +8,6 @@ Deterministic for a given seed, so benchmarks compare like with like.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections.abc import Iterable
@@ -406,11 +405,10 @@ async def generate(
                     "poll_id": poll_id,
                     "person_id": pid,
                     "delivered_at": opens,
-                    "answered_at": opens + timedelta(hours=5) if answered else None,
                 }
             )
             if answered:
-                ballot = hashlib.sha256(f"{seed}:{poll_id}:{pid}".encode()).hexdigest()[:32]
+                ballot = f"{rng.getrandbits(128):032x}"  # closed polls: random, as at close
                 value = min(5, max(1, round(rng.gauss(mood, 0.9))))
                 recommend = min(10, max(0, round(rng.gauss(mood * 2, 2.0))))
                 for key, score in (("value", value), ("recommend", recommend)):
@@ -421,7 +419,6 @@ async def generate(
                             "ballot": ballot,
                             "question_key": key,
                             "score": score,
-                            "answered_on": opens.date(),
                         }
                     )
     story_rows: list[dict[str, Any]] = []

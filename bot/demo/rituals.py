@@ -116,7 +116,22 @@ async def scene(demo: Demo) -> None:
     )
     await _wait_dm(demo, "U0CHLOE", chloe_before + 1)
     demo.show_message(_last_dm(demo, "U0CHLOE"))
-    await demo.command("histoires", user="U0LUCAS", channel="C0DATA")
+    listing = await demo.command("histoires", user="U0LUCAS", channel="C0DATA")
+    # Lucas validates it: only then does it count as the community's value
+    shown = demo.emulator.add_message(
+        "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
+    )
+    action = next(
+        e["action_id"]
+        for b in listing["blocks"]
+        for e in b.get("elements", [])
+        if str(e.get("action_id", "")).startswith("story_validate:")
+    )
+    demo.step("Lucas clicks « Valider »: the story now counts in the community's value")
+    before = len(demo.emulator.responses)
+    await demo.slack.click(user="U0LUCAS", action_id=action, message=("C0DATA", shown["ts"]))
+    await wait_until(lambda: len(demo.emulator.responses) > before)
+    demo.show_message(demo.emulator.responses[-1])
 
     await demo.command("mute pulse 30", user="U0EMILY", channel="C0DATA")
     await demo.command("sourdine", user="U0MANON", channel="C0DATA")

@@ -86,8 +86,11 @@ class Translator:
         return text.format(**params)
 
     def _shown(self, value: Any) -> Any:
-        """A day or a wall-clock time given as a parameter (a domain error's `first`, `end`…) is
-        written the language's way: "28 mars 2027", "03:00"; anything else is left alone."""
+        """A parameter from the domain written the language's way: an amount (Decimal) as
+        « 100 000 000 » / "100,000,000", a day as "28 mars 2027", a wall-clock time as "03:00";
+        anything else is left alone."""
+        if isinstance(value, Decimal):
+            return self.number(value, 2)
         if isinstance(value, datetime):
             return value  # a moment needs a zone to be shown: the caller formats it
         if isinstance(value, date):

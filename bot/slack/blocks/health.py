@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 from bot.health import Health, Overview, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
+from bot.stories import UNITS
 
 EXPORT_CSV = "health_export_csv"
 EXPORT_XLSX = "health_export_xlsx"
@@ -31,11 +32,37 @@ def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
     return t.percent(value) if percent else t.number(value)
 
 
+def survey(
+    t: Translator,
+    value: float | None,
+    *,
+    answers: int,
+    withheld: str | None,
+    out_of: int | None = None,
+) -> str:
+    """A survey figure as the disclosure rule left it: the value with its n, or why not."""
+    if withheld is not None:
+        return t(f"health.withheld.{withheld}", answers=t.number(answers))
+    if value is None:
+        return t("health.na")
+    shown = t.number(value) if out_of is None else f"{t.number(value)} / {t.number(out_of)}"
+    return t("health.with_n", value=shown, answers=t.number(answers))
+
+
+def value_line(t: Translator, kpis: Kpis) -> str:
+    """Validated stories and their value; submitted ones apart, since they do not count yet."""
+    line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
+    if kpis.stories_pending:
+        line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
+    return line
+
+
 def values_text(t: Translator, kpis: Kpis) -> str:
     if not kpis.value_by_unit:
         return t("health.no_value")
     return ", ".join(
-        f"{t.number(amount)} {unit}" for unit, amount in sorted(kpis.value_by_unit.items())
+        f"{t.number(amount)} {t(f'stories.unit.{unit}') if unit in UNITS else unit}"
+        for unit, amount in sorted(kpis.value_by_unit.items())
     )
 
 
@@ -43,8 +70,10 @@ def _engagement(t: Translator, overview: Overview, *, charters: str) -> str:
     e = overview.engagement
     line = t(
         "health.totals_engagement",
-        pulse=na(t, e.pulse_score),
-        enps=na(t, e.enps),
+        pulse=survey(
+            t, e.pulse_score, answers=e.pulse_answers, withheld=e.pulse_withheld, out_of=5
+        ),
+        enps=survey(t, e.enps, answers=e.enps_answers, withheld=e.enps_withheld),
         rate=na(t, e.response_rate, percent=True),
         charters=charters,
     )
@@ -84,7 +113,7 @@ def _totals(t: Translator, overview: Overview) -> str:
         _engagement(
             t, overview, charters=f"{t.number(p.charter_up_to_date)}/{t.number(p.communities)}"
         ),
-        t("health.totals_value", stories=t.number(p.stories), values=values_text(t, p)),
+        value_line(t, p),
     ]
     return "\n".join(lines)
 
@@ -169,7 +198,7 @@ def build_community(t: Translator, overview: Overview) -> tuple[str, list[Block]
         events=t.number(k.events_held),
     )
     engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1")
-    value = t("health.totals_value", stories=t.number(k.stories), values=values_text(t, k))
+    value = value_line(t, k)
     next_step = t(
         "health.next", action=explain(t, item.action), stage=t(f"health.stage.{item.stage.value}")
     )

@@ -140,7 +140,8 @@ def _bar(count: int, total: int, width: int = 10) -> str:
 def build_results(
     t: Translator, *, community: str, results: Results, language: str, min_answers: int
 ) -> tuple[str, list[dict[str, Any]]]:
-    """What the leaders receive at close."""
+    """What the leaders receive at close: the response rate, then each question's results only
+    where the disclosure rule shows them (bot/disclosure.py), else why not."""
     title = t("polls.results_title", community=community, period=results.period_key)
     summary = t(
         "polls.results_rate",
@@ -152,15 +153,21 @@ def build_results(
         HeaderBlock(text=title[:150]),
         SectionBlock(text=MarkdownTextObject(text=summary)),
     ]
-    if not results.shown:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=t("polls.results_too_few", min=t.number(min_answers)))
-            )
-        )
-        return title, [b.to_dict() for b in blocks]
     for q in results.questions:
         text = q.text.get(language) or next(iter(q.text.values()))
+        figure = q.figure
+        if not figure.shown:
+            withheld = (
+                t(
+                    "polls.question_too_few",
+                    answers=t.number(figure.answers),
+                    min=t.number(min_answers),
+                )
+                if figure.answers
+                else t("polls.no_answer")
+            )
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{text}*\n{withheld}")))
+            continue
         if q.kind == "text":
             comments = "\n".join(f"> {c[:300]}" for c in q.comments[:10]) or t("polls.no_comment")
             blocks.append(
@@ -168,14 +175,18 @@ def build_results(
             )
             continue
         lines = [f"*{text}*"]
-        if q.mean is not None:
+        if figure.mean is not None:
             lines.append(
-                t("polls.results_mean", mean=t.number(q.mean, 2), answers=t.number(q.answers))
+                t(
+                    "polls.results_mean",
+                    mean=t.number(figure.mean, 2),
+                    answers=t.number(figure.answers),
+                )
             )
-        if q.enps is not None:
-            lines.append(t("polls.results_enps", enps=t.number(q.enps)))
-        total = sum(q.distribution.values())
-        for score, count in q.distribution.items():
+        if figure.enps is not None:
+            lines.append(t("polls.results_enps", enps=t.number(figure.enps)))
+        total = sum(figure.distribution.values())
+        for score, count in figure.distribution.items():
             lines.append(f"`{score:>2}` {_bar(count, total)} {count}")
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines)[:3000])))
     return title, [b.to_dict() for b in blocks]
@@ -184,12 +195,16 @@ def build_results(
 def build_summary(
     t: Translator, *, community: str, results: Results
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The short summary for the channel (only when the leaders allow it and enough answered)."""
+    """The short summary for the channel (only when the leaders allow it), with only the
+    questions the disclosure rule shows."""
     parts = [t("polls.summary", community=community, respondents=t.number(results.respondents))]
     for q in results.questions:
-        if q.kind == "scale" and q.mean is not None:
-            parts.append(t("polls.summary_mean", mean=t.number(q.mean, 1), max=t.number(5)))
-        if q.enps is not None:
-            parts.append(t("polls.summary_enps", enps=t.number(q.enps)))
+        figure = q.figure
+        if not figure.shown:
+            continue
+        if q.kind == "scale" and figure.mean is not None:
+            parts.append(t("polls.summary_mean", mean=t.number(figure.mean, 1), max=t.number(5)))
+        if figure.enps is not None:
+            parts.append(t("polls.summary_enps", enps=t.number(figure.enps)))
     text = " ".join(parts)
     return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
