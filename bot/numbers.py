@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 _DIGITS = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _GROUPING = str.maketrans({",": ".", " ": None, "\u00a0": None, "\u202f": None})
 
 
@@ -38,9 +38,9 @@ def whole(raw: Any, *, max_digits: int = 9, signed: bool = False) -> int | None:
 
 
 def decimal(raw: Any) -> Decimal | None:
-    """A positive amount as people type it ("12", "1 500", "3,5"; French spaces and comma
+    """A positive amount as people type it ("12", "1 500", "3,5", "1e9"; French spaces and comma
     allowed) in ASCII digits; None for anything else (`Decimal()` alone would also read "١٢",
-    "1e5", "NaN" and "Infinity")."""
+    "NaN", "Infinity", "-3" and "1_000")."""
     if not isinstance(raw, str):
         return None
     text = raw.strip().translate(_GROUPING)

@@ -97,7 +97,7 @@ def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
 def _amount(text: str, unit: str | None) -> tuple[Decimal | None, InvalidInput | None]:
     """The amount typed (`12`, `3,5`, `1 200`), or the field error that says what is wrong:
     never a value silently rounded or cut to fit."""
-    amount = decimal(text)  # ASCII digits only: not "١٢", "1e5", "NaN", "-3"
+    amount = decimal(text)  # ASCII digits only: not "١٢", "NaN", "-3"
     if amount is None or amount <= 0:
         return None, InvalidInput("stories.bad_amount", field="value_amount")
     exponent = amount.as_tuple().exponent
