@@ -9,6 +9,9 @@ upsert that increments the counters; with an event id it first claims the id thr
 from __future__ import annotations
 
 import enum
+import math
+import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,6 +49,32 @@ def classify_message(message: Mapping[str, Any]) -> Kind | None:
     if thread_ts and thread_ts != message.get("ts"):
         return Kind.REPLY
     return Kind.MESSAGE
+
+
+# What Slack sends: "1712345678.123456" (seconds since 1970, microseconds), ids of ASCII capitals
+# and digits. Anything else in an event did not come from Slack as it documents itself.
+_TS = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
+_SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
+_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TS_FLOOR = 946_684_800.0  # 2000-01-01 UTC: no Slack message is older
+TS_AHEAD = 86_400.0  # a message stamped more than a day ahead of our clock is not believed
+
+
+def seconds(ts: Any, *, now: float | None = None) -> float | None:
+    """A Slack timestamp as seconds since 1970, or None when it is not one: not Slack's
+    digits-and-dot form ("1e20", "nan", "-1", "²²"), before 2000, or more than a day ahead.
+    Every path that turns a timestamp into a day goes through here, so one odd value can only
+    ever be dropped, never raise in the middle of a batch."""
+    if isinstance(ts, bool) or not isinstance(ts, str | int | float):
+        return None
+    text = ts if isinstance(ts, str) else repr(ts)
+    if not _TS.fullmatch(text):
+        return None
+    value = float(text)
+    ceiling = (time.time() if now is None else now) + TS_AHEAD
+    if not math.isfinite(value) or not TS_FLOOR <= value <= ceiling:
+        return None
+    return value
 
 
 def day_of(ts: str | float, tz: str | None = None) -> date:
@@ -227,6 +256,44 @@ class Observed:
     event_id: str | None = None
 
 
+def sound(workspace_id: Any, observed: Observed, *, now: float | None = None) -> bool:
+    """Whether an event can be counted without harming the others in its batch: ids shaped like
+    Slack's (and short enough for their columns), a timestamp `seconds` accepts. The listener
+    refuses what fails here before it is queued; `record_many` checks again, so a bad event that
+    reaches a batch by another road is dropped alone."""
+    o = observed
+    return (
+        isinstance(workspace_id, str)
+        and _SLACK_ID.fullmatch(workspace_id) is not None
+        and isinstance(o.channel_id, str)
+        and _SLACK_ID.fullmatch(o.channel_id) is not None
+        and isinstance(o.slack_user_id, str)
+        and _SLACK_ID.fullmatch(o.slack_user_id) is not None
+        and isinstance(o.kind, Kind)
+        and (
+            o.event_id is None
+            or (isinstance(o.event_id, str) and bool(_EVENT_ID.fullmatch(o.event_id)))
+        )
+        and seconds(o.ts, now=now) is not None
+    )
+
+
+def observe(
+    workspace_id: Any,
+    *,
+    channel_id: Any,
+    slack_user_id: Any,
+    kind: Kind,
+    ts: Any,
+    event_id: Any = None,
+) -> Observed | None:
+    """An event worth queueing, or None when `sound` refuses it (it is then dropped alone)."""
+    observed = Observed(
+        channel_id=channel_id, slack_user_id=slack_user_id, kind=kind, ts=ts, event_id=event_id
+    )
+    return observed if sound(workspace_id, observed) else None
+
+
 async def record_many(
     session: AsyncSession,
     *,
@@ -237,7 +304,7 @@ async def record_many(
     """Count a batch of events in one transaction, set-based: channels that are not live
     communities are ignored, and event ids already handled (Slack's redeliveries, or the same
     id twice in the batch) count once. Returns how many events were counted."""
-    items = list(observed)
+    items = [o for o in observed if sound(workspace_id, o)]
     channels = {o.channel_id for o in items}
     if not channels:
         return 0

@@ -60,9 +60,10 @@ def tallies_of(
     """Tallies for messages inside (oldest, latest]; reactions count on the message's day."""
     out: list[activity.Tally] = []
     for m in messages:
-        if not oldest < float(m.ts) <= latest:
+        moment = activity.seconds(m.ts)  # a timestamp Slack would not send is skipped, alone
+        if moment is None or not oldest < moment <= latest:
             continue
-        day = activity.day_of(m.ts, tz)
+        day = activity.day_of(moment, tz)
         kind = _kind(m)
         if kind is not None and m.user:
             out.append(

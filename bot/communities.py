@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +26,7 @@ from bot.models import (
     Role,
     utcnow,
 )
+from bot.zones import find_zone
 
 NAME_MAX = 80
 # A sync that adds or closes this many memberships refreshes the planner's statistics at once
@@ -144,7 +144,7 @@ async def create(
     if language is not None and language not in ("fr", "en"):
         raise InvalidInput("community.bad_language", field="language", value=language)
     if tz is not None:
-        check_tz(tz)
+        tz = check_tz(tz)
     await people.ensure_workspace(session, workspace_id)
     existing = await by_channel(session, workspace_id=workspace_id, channel_id=channel_id)
     if existing is not None:
@@ -164,11 +164,11 @@ async def create(
 
 
 def check_tz(tz: str) -> str:
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput("common.bad_timezone", field="tz", value=tz) from None
-    return tz
+    """The zone's canonical name; a name that is not a place's zone (bot.zones) is refused."""
+    zone = find_zone(tz)
+    if zone is None:
+        raise InvalidInput("common.bad_timezone", field="tz", value=tz[:60])
+    return zone
 
 
 # --- membership -------------------------------------------------------------------------------

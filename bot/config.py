@@ -24,6 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from bot.numbers import whole
+from bot.zones import find_zone
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LANGUAGES = ("fr", "en")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -34,11 +37,23 @@ class ConfigError(Exception):
 
 
 def _check_tz(value: str) -> str:
+    """The programme's zone must be a place's zone (bot.zones): `localtime` would follow the
+    server's clock, `Factory` has no offset anyone lives by."""
+    zone = find_zone(value)
+    if zone is None:
+        raise ValueError(
+            f"expected an IANA time zone such as Europe/Paris, got {value!r}"
+            + (" (not the zone of a place)" if _loads(value) else "")
+        )
+    return zone
+
+
+def _loads(value: str) -> bool:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"expected an IANA time zone such as Europe/Paris, got {value!r}") from exc
-    return value
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _check_user_ids(values: list[str]) -> list[str]:
@@ -251,7 +266,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if quiet not in {"on", "off"}:
         raise ConfigError(f"environment: COP_QUIET_HOURS: expected on|off, got {quiet!r}")
     port_text = environ.get("PORT") or environ.get("COP_PORT") or "3000"
-    if not port_text.isdigit():
+    port = whole(port_text, max_digits=5)
+    if port is None:
         raise ConfigError(f"environment: COP_PORT: expected a port number, got {port_text!r}")
     signing_secret = environ.get("SLACK_SIGNING_SECRET") or None
     app_token = environ.get("SLACK_APP_TOKEN") or None
@@ -268,7 +284,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         extra_managers=managers,
         quiet_hours=quiet == "on",
         host=environ.get("COP_HOST", "127.0.0.1"),
-        port=int(port_text),
+        port=port,
         log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
         instance_id=environ.get("COP_INSTANCE_ID", ""),
         ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), signing_secret or app_token),

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,21 +28,63 @@ from bot.models import (
     RsvpAnswer,
     utcnow,
 )
+from bot.zones import find_zone
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 2000
 DURATION_MAX = 24 * 60
 ATTENDANCE_MAX = 100_000
+# An event is planned at most five years ahead (a programme plans a year or two; further is a slip
+# of the date picker), and recorded at most five years back (older is before these programmes
+# kept their events here). Beyond either, year 9999 or 0001 among them, the date is refused before
+# anything is computed from it: 0001-01-01 in Paris is not even a UTC moment Python can hold.
+YEARS_AROUND = 5
 
 
-@cache
-def _zones() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
+def date_window(now: datetime) -> tuple[date, date]:
+    """The first and last day an event may be on (see YEARS_AROUND)."""
+    today = now.date()
+
+    def shifted(years: int) -> date:
+        try:
+            return today.replace(year=today.year + years)
+        except ValueError:  # 29 February
+            return today.replace(year=today.year + years, day=28)
+
+    return shifted(-YEARS_AROUND), shifted(YEARS_AROUND)
 
 
-def find_zone(text: str) -> str | None:
-    """'europe/paris' → 'Europe/Paris'; None for a zone that does not exist."""
-    return _zones().get(text.strip().lower()) if text and text.strip() else None
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Wall-clock times that do not exist: on `day`, the clocks jump from `start` to `end`."""
+
+    day: date
+    start: time
+    end: time
+
+
+def skipped(local: datetime) -> Gap | None:
+    """The daylight-saving gap `local` (an aware wall time) falls in, or None when it exists.
+
+    In a gap, fold=1 reads the time with the offset after the change and fold=0 with the one
+    before, which gives two instants around the change; the change itself is found between them
+    (to the second), and the gap is the hour(s) before its wall time."""
+    zone = local.tzinfo
+    assert zone is not None
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+        return None
+    low, high = local.replace(fold=1).astimezone(UTC), local.replace(fold=0).astimezone(UTC)
+    after = high.astimezone(zone).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    end = high.replace(microsecond=0).astimezone(zone)
+    jump = (after or timedelta()) - (low.astimezone(zone).utcoffset() or timedelta())
+    start = (end.replace(tzinfo=None) - jump).time()
+    return Gap(day=local.date(), start=start, end=end.time())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +146,29 @@ def validate(draft: EventDraft, *, now: datetime, allow_past: bool = False) -> S
     if len(description) > DESCRIPTION_MAX:
         errors.append(InvalidInput("event.too_long", field="description", max=DESCRIPTION_MAX))
     starts_at = None
-    if zone and draft.day and draft.start:
-        starts_at = datetime.combine(draft.day, draft.start, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-        if starts_at <= now and not allow_past:
-            errors.append(InvalidInput("event.in_the_past", field="date"))
+    first, last = date_window(now)
+    if draft.day is not None and not first <= draft.day <= last:
+        errors.append(InvalidInput("event.date_out_of_range", field="date", first=first, last=last))
+    elif zone and draft.day and draft.start:
+        # fold=0: a time the autumn change repeats (02:30 on the last Sunday of October in Paris)
+        # is its first occurrence, still in summer time, as calendars read it
+        local = datetime.combine(draft.day, draft.start, tzinfo=ZoneInfo(zone))
+        gap = skipped(local)
+        if gap is not None:
+            errors.append(
+                InvalidInput(
+                    "event.time_skipped",
+                    field="time",
+                    tz=zone,
+                    day=gap.day,
+                    start=gap.start,
+                    end=gap.end,
+                )
+            )
+        else:
+            starts_at = local.astimezone(UTC)
+            if starts_at <= now and not allow_past:
+                errors.append(InvalidInput("event.in_the_past", field="date"))
     if errors:
         raise InvalidFields(errors)
     assert starts_at is not None and zone is not None and duration is not None

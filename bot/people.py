@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Membership, Person, Workspace, utcnow
 from bot.ports import UserInfo
+from bot.zones import find_zone
 
 # Who counts as a person the bot serves: not a bot or an app, not deactivated in Slack, not
 # erased. Rights (bot.permissions), counts and DMs all go through this one definition.
@@ -38,7 +39,7 @@ async def find(session: AsyncSession, *, workspace_id: str, slack_user_id: str) 
 def apply_info(person: Person, info: UserInfo) -> None:
     person.name = info.name
     person.real_name = info.real_name
-    person.tz = info.tz
+    person.tz = find_zone(info.tz)  # `localtime`, `Factory`…: unknown, the programme's is used
     person.locale = info.locale
     person.is_bot = info.is_bot
     person.deleted = info.deleted

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidInput
 from bot.models import PreferenceState, Ritual, RitualPreference, utcnow
+from bot.numbers import whole
 
 # The ritual DMs a member may mute (the digest goes to leaders, who turn it off per community).
 MUTABLE = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES)
@@ -152,13 +153,14 @@ async def choose(
             now=now,
         )
         return RitualState(ritual, "off")
-    if choice.isdigit() and 1 <= int(choice) <= MAX_SNOOZE_DAYS:
+    days = whole(choice, max_digits=3)
+    if days is not None and 1 <= days <= MAX_SNOOZE_DAYS:
         row = await set_preference(
             session,
             workspace_id=workspace_id,
             person_id=person_id,
             ritual=ritual,
-            days=int(choice),
+            days=days,
             now=now,
         )
         return RitualState(ritual, "snoozed", row.until)

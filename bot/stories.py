@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
 from bot.models import StoryStatus, SuccessStory, ValueKind, utcnow
+from bot.numbers import decimal
 
 UNITS = ("hours", "euros", "quality", "customers", "other")
 # The largest value one story may claim, per unit: a story tells one gain, not the whole
@@ -96,15 +97,8 @@ def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
 def _amount(text: str, unit: str | None) -> tuple[Decimal | None, InvalidInput | None]:
     """The amount typed (`12`, `3,5`, `1 200`), or the field error that says what is wrong:
     never a value silently rounded or cut to fit."""
-    cleaned = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-    cleaned = cleaned.replace(",", ".")
-    if not cleaned.isascii():
-        return None, InvalidInput("stories.bad_amount", field="value_amount")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None, InvalidInput("stories.bad_amount", field="value_amount")
-    if not amount.is_finite() or amount <= 0:
+    amount = decimal(text)  # ASCII digits only: not "١٢", "NaN", "-3"
+    if amount is None or amount <= 0:
         return None, InvalidInput("stories.bad_amount", field="value_amount")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -AMOUNT_DECIMALS:

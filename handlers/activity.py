@@ -86,16 +86,42 @@ class Batcher:
                     self._hold(workspace_id, items, exc)
                     continue
                 except Exception:
-                    logger.exception("could not count %d activity events", len(items))
-                    self.deps.metrics.events.labels(type="activity", result="failed").inc(
-                        len(items)
-                    )
+                    # not the database: something in one event. Count them one by one, so that
+                    # only the culprit is lost (its transaction rolled back, the ids with it).
+                    logger.exception("could not count %d activity events together", len(items))
+                    await self._one_by_one(workspace_id, items)
                     continue
+                self._counted(len(items), counted)
+
+    def _counted(self, total: int, counted: int) -> None:
+        if self.deps.database is not None:
+            self.deps.database.mark_up()
+        metrics = self.deps.metrics.events
+        metrics.labels(type="activity", result="handled").inc(counted)
+        metrics.labels(type="activity", result="ignored").inc(total - counted)
+
+    async def _one_by_one(self, workspace_id: str, items: list[activity.Observed]) -> None:
+        """Each event in its own transaction: the batch's fallback when counting it together
+        failed for a reason other than the database being away."""
+        for index, observed in enumerate(items):
+            try:
+                async with self.deps.sessions.begin() as session:
+                    counted = await activity.record_many(
+                        session,
+                        workspace_id=workspace_id,
+                        observed=[observed],
+                        default_tz=self.deps.programme.timezone,
+                    )
+            except DATABASE_DOWN as exc:
                 if self.deps.database is not None:
-                    self.deps.database.mark_up()
-                metrics = self.deps.metrics.events
-                metrics.labels(type="activity", result="handled").inc(counted)
-                metrics.labels(type="activity", result="ignored").inc(len(items) - counted)
+                    self.deps.database.mark_down()
+                self._hold(workspace_id, items[index:], exc)
+                return
+            except Exception:
+                logger.exception("activity event %r could not be counted", observed.event_id)
+                self.deps.metrics.events.labels(type="activity", result="failed").inc()
+                continue
+            self._counted(1, counted)
 
     def _hold(self, workspace_id: str, items: list[activity.Observed], exc: BaseException) -> None:
         """Put events back for a later try, within a bounded memory; count what must be dropped."""
@@ -133,14 +159,24 @@ def batcher_for(deps: Deps) -> Batcher:
 
 
 def _observe(
-    deps: Deps, body: dict[str, Any], *, channel: str, user: str, kind: activity.Kind, ts: str
+    deps: Deps, body: dict[str, Any], *, channel: Any, user: Any, kind: activity.Kind, ts: Any
 ) -> None:
-    batcher_for(deps).submit(
-        workspace_of(body),
-        activity.Observed(
-            channel_id=channel, slack_user_id=user, kind=kind, ts=ts, event_id=body.get("event_id")
-        ),
+    """Queue the event for the next batch, unless it is malformed (an odd timestamp, a missing
+    or strange id): that one is refused here, alone, and counted as refused."""
+    workspace_id = workspace_of(body)
+    observed = activity.observe(
+        workspace_id,
+        channel_id=channel,
+        slack_user_id=user,
+        kind=kind,
+        ts=ts,
+        event_id=body.get("event_id"),
     )
+    if observed is None:
+        logger.info("activity event %r refused: not shaped like Slack's", body.get("event_id"))
+        deps.metrics.events.labels(type="activity", result="refused").inc()
+        return
+    batcher_for(deps).submit(workspace_id, observed)
 
 
 async def handle_message(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
@@ -153,10 +189,10 @@ async def handle_message(event: dict[str, Any], body: dict[str, Any], deps: Deps
     _observe(
         deps,
         body,
-        channel=event["channel"],
-        user=event["user"],
+        channel=event.get("channel"),
+        user=event.get("user"),
         kind=kind,
-        ts=str(event.get("ts") or event.get("event_ts")),
+        ts=event.get("ts") or event.get("event_ts"),
     )
 
 
@@ -167,10 +203,10 @@ async def handle_reaction_added(event: dict[str, Any], body: dict[str, Any], dep
     _observe(
         deps,
         body,
-        channel=item["channel"],
-        user=event["user"],
+        channel=item.get("channel"),
+        user=event.get("user"),
         kind=activity.Kind.REACTION,
-        ts=str(event.get("event_ts") or item.get("ts")),
+        ts=event.get("event_ts") or item.get("ts"),
     )
 
 

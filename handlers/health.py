@@ -27,6 +27,7 @@ from bot.models import ChannelStatus, utcnow
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from bot.slack.echo import echo, say
+from bot.slack.text import row_id
 from handlers.commands import CommandRequest, Subcommand
 from handlers.context import Caller, caller_here
 
@@ -204,7 +205,7 @@ async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt:
     value = str((body.get("actions") or [{}])[0].get("value") or "programme")
     respond_to = body.get("response_url")
     try:
-        community_id = int(value.split(":", 1)[1]) if value.startswith("community:") else None
+        community_id = row_id(value.split(":", 1)[1]) if value.startswith("community:") else None
         async with deps.sessions.begin() as session:
             if community_id is None:
                 await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)

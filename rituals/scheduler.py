@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Gauge
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot import installation
 from bot.deps import Deps
@@ -68,6 +70,8 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
     for cid in ids:
         try:
             ran += await _tick_community(deps, community_id=cid, now=now, grace=grace)
+        except LeadershipLost:
+            raise  # not this community's fault: the rest of the tick belongs to the new leader
         except Exception:
             logger.exception("rituals tick failed for community %s", cid)
             deps.metrics.errors.labels(where="rituals.tick").inc()
@@ -266,11 +270,39 @@ async def run_now(
 # --- leadership -------------------------------------------------------------------------------
 
 
+class LeadershipLost(Exception):
+    """This replica no longer holds the scheduler lock: whatever it was doing must stop."""
+
+
+class _Fenced(Session):
+    """A session of the leader's work: each transaction first confirms the lock (below)."""
+
+
+@sa.event.listens_for(_Fenced, "after_begin")
+def _confirm_lock(session: Session, transaction: Any, connection: sa.Connection) -> None:
+    """First statement of every transaction the leader's work opens: is this still the session
+    that took the lock (a connection that died and was silently replaced is not), and can it take
+    the same key for the transaction? The holder's session gets it at once (advisory locks are
+    re-entrant); another session holding the key makes it false. Once taken, no replica can
+    become the leader before this transaction ends, so what it writes is written by the one
+    leader, whatever happens to the connection meanwhile."""
+    pid, held = connection.execute(
+        sa.text("SELECT pg_backend_pid(), pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}
+    ).one()
+    if pid != session.info.get("leader_pid") or not held:
+        raise LeadershipLost("this session no longer holds the scheduler lock")
+
+
 class Leadership:
-    """Exactly one replica leads: it holds `pg_try_advisory_lock` on a connection kept for life.
+    """Exactly one replica leads: it holds `pg_try_advisory_lock` on a connection kept for life,
+    and runs the leader's work (the tick, the snapshots) in transactions on that very connection
+    (`fenced`), each confirming the lock before anything else.
 
     When the holder dies its connection closes, PostgreSQL releases the lock, and another replica
-    (retrying every few seconds) takes over. SQLite means a single process: always the leader.
+    (retrying every few seconds) takes over. A transaction of the old leader still in flight dies
+    with the connection; it cannot commit after the lock has moved, so two replicas never act as
+    the leader at once, not even for the second before the old one notices. SQLite means a
+    single process: always the leader.
     """
 
     def __init__(self, deps: Deps, *, retry_seconds: float = 3.0) -> None:
@@ -278,36 +310,94 @@ class Leadership:
         self.retry_seconds = retry_seconds
         self.postgres = deps.engine.dialect.name == "postgresql"
         self._conn: AsyncConnection | None = None
+        self._pid: int | None = None  # the backend that took the lock
+        self._busy = asyncio.Lock()  # one user of the lock's connection at a time
         self.is_leader = not self.postgres
 
     async def try_acquire(self) -> bool:
         if not self.postgres:
             return True
-        if self._conn is not None:
-            try:
-                await self._conn.execute(sa.text("SELECT 1"))
-                return True
-            except Exception:
-                logger.warning("lost the scheduler lock connection")
+        if self._busy.locked():
+            # the leader's work is using the connection; its transactions confirm the lock
+            return self.is_leader
+        async with self._busy:
+            if self._conn is not None:
+                try:
+                    if await self._holds():
+                        return True
+                    logger.warning("this replica no longer holds the scheduler lock")
+                except Exception:
+                    logger.warning("lost the scheduler lock connection")
                 await self._drop()
-        conn = await self.deps.engine.connect()
-        try:
-            got = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
-            await conn.commit()
-        except Exception:
+            conn = await self.deps.engine.connect()
+            try:
+                got, pid = (
+                    await conn.execute(
+                        sa.text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"),
+                        {"k": LOCK_KEY},
+                    )
+                ).one()
+                await conn.commit()
+            except Exception:
+                await conn.close()
+                raise
+            if got:
+                self._conn, self._pid = conn, pid
+                self.is_leader = True
+                logger.info("this replica now runs the scheduler")
+                return True
             await conn.close()
-            raise
-        if got:
-            self._conn = conn
-            self.is_leader = True
-            logger.info("this replica now runs the scheduler")
-            return True
-        await conn.close()
-        self.is_leader = False
-        return False
+            self.is_leader = False
+            return False
+
+    async def _holds(self) -> bool:
+        """Whether this connection's session still holds the lock (it could lose it only by
+        ending, but a pooler in front of PostgreSQL could also have swapped the session)."""
+        assert self._conn is not None
+        try:
+            return bool(
+                await self._conn.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND granted AND pid = pg_backend_pid()"
+                        " AND classid = 0 AND objid = :k AND objsubid = 1"
+                    ),
+                    {"k": LOCK_KEY},
+                )
+            )
+        finally:
+            await self._conn.rollback()
+
+    @contextlib.asynccontextmanager
+    async def fenced(self) -> AsyncIterator[Deps | None]:
+        """The dependencies for the leader's work, their sessions bound to the lock's connection
+        (and confirming the lock in each transaction); None when this replica does not lead."""
+        if not self.postgres:
+            yield self.deps
+            return
+        async with self._busy:
+            conn = self._conn
+            if conn is None or not self.is_leader:
+                yield None
+                return
+            if conn.in_transaction():  # a session must begin (and commit) its own transaction
+                await conn.rollback()
+            sessions = async_sessionmaker(
+                bind=conn,
+                expire_on_commit=False,
+                sync_session_class=_Fenced,
+                info={"leader_pid": self._pid},
+            )
+            try:
+                yield dataclasses.replace(self.deps, sessions=sessions)
+            finally:
+                with contextlib.suppress(Exception):
+                    if conn.in_transaction():
+                        await conn.rollback()
 
     async def _drop(self) -> None:
         self.is_leader = False
+        self._pid = None
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.invalidate()
@@ -315,10 +405,15 @@ class Leadership:
 
     async def release(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                await self._conn.close()
-            self._conn = None
+            if self._busy.locked():  # the leader's work is running on it: end the session
+                await self._drop()
+            else:
+                with contextlib.suppress(Exception):
+                    await self._conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY}
+                    )
+                    await self._conn.close()
+                self._conn = None
         self.is_leader = not self.postgres
 
 
@@ -375,15 +470,28 @@ class Scheduler:
             self.scheduler.modify_job("rituals.tick", next_run_time=utcnow())
 
     async def _tick_job(self) -> None:
-        if self.leadership.is_leader:
-            await tick(self.deps)
+        await self._as_leader(tick)
+
+    async def _as_leader(self, work: Callable[[Deps], Awaitable[Any]]) -> None:
+        """Run the leader's work on the lock's connection; stop (and stand down) when the lock
+        turns out to be lost mid-way, the election then runs again at its next round."""
+        if not self.leadership.is_leader:
+            return
+        async with self.leadership.fenced() as deps:
+            if deps is None:
+                return
+            try:
+                await work(deps)
+            except LeadershipLost:
+                logger.warning("scheduler lock lost during the leader's work: standing down")
+                await self.leadership._drop()
+                leader_gauge(self.deps.metrics).set(0)
 
     async def _drain_job(self) -> None:
         await self.drain.run_once()
 
     async def _snapshots_job(self) -> None:
-        if self.leadership.is_leader:
-            await snapshots.run(self.deps)
+        await self._as_leader(snapshots.run)
 
     def _on_error(self, event: JobExecutionEvent) -> None:
         logger.error("job %s failed", event.job_id, exc_info=event.exception)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import time
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import activity
-from bot.models import ActivityDaily, Base, Person
+from bot.models import ActivityDaily, Base, Community, Person
 from tests import factories
 from tests.conftest import Bot, eventually
 
@@ -101,3 +106,119 @@ async def test_an_unknown_poster_gets_a_person_row_and_is_counted(bot: Bot) -> N
     await factories.community(bot.sessions, emulator=bot.emulator, channel="C0DATA")
     await bot.slack.message(user="U0NATHAN", channel="C0DATA")  # not a member yet
     await eventually(lambda: _expect(bot, {"U0NATHAN": (1, 0, 0)}))
+
+
+# --- one bad event never drops a batch ---------------------------------------------------------
+
+POSTERS = ("U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY")
+# Timestamps and ids no Slack event carries; each must be refused alone, the others counted.
+BAD_FIELDS: list[dict[str, Any]] = [
+    {"ts": "1e20"},  # year 3 trillion: datetime.fromtimestamp raised and the batch was lost
+    {"ts": "nan"},
+    {"ts": "-1"},
+    {"ts": "abc"},
+    {"ts": "inf"},
+    {"ts": "²²²²²²²²²²"},  # str.isdigit() says yes, float() says no
+    {"ts": 1e20},  # a JSON number rather than Slack's string
+    {"ts": "4102444800.000001"},  # 2100-01-01: not a message of today
+    {"channel": "c0data; drop"},
+    {"channel": "C" * 200},  # longer than any channel id column
+    {"user": {"id": "U0LUCAS"}},
+]
+
+
+async def _activity(bot: Bot, result: str) -> float:
+    """cop_events_total{type="activity",result=…} from the bot's /metrics page, over HTTP."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{bot.url}/metrics")).text
+    for line in text.splitlines():
+        found = re.fullmatch(r"cop_events_total\{([^}]*)\} (\S+)", line)
+        if found and set(found.group(1).split(",")) == {
+            'type="activity"',
+            f'result="{result}"',
+        }:
+            return float(found.group(2))
+    return 0.0
+
+
+async def test_one_bad_event_never_drops_the_good_ones_of_its_batch(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, channel="C0DATA")
+    good = [message_event(bot, user=POSTERS[i % len(POSTERS)], channel="C0DATA") for i in range(29)]
+    bad = [
+        {**message_event(bot, user="U0LUCAS", channel="C0DATA"), **fields} for fields in BAD_FIELDS
+    ]
+    sent = list(good)
+    for position, event in enumerate(bad):  # spread through the burst, so each has companions
+        sent.insert(position * 4 + 2, event)
+    assert len(sent) == 40
+    # all at once: they arrive within the batcher's few milliseconds and share batches
+    ids = [f"Ev{i:02d}BURST" for i in range(len(sent))]
+    responses = await asyncio.gather(
+        *(bot.slack.event(e, event_id=i) for e, i in zip(sent, ids, strict=True))
+    )
+    assert [r.status_code for r in responses] == [200] * 40
+    wanted = {u: (sum(1 for e in good if e["user"] == u), 0, 0) for u in POSTERS}
+    await eventually(lambda: _expect(bot, wanted))
+    assert await eventually(lambda: _activity_is(bot, "refused", len(bad)))
+    assert await eventually(lambda: _activity_is(bot, "handled", len(good)))
+    assert await _activity(bot, "failed") == 0
+    # Slack redelivers the whole burst (same event ids): nothing counts twice
+    await asyncio.gather(
+        *(bot.slack.event(e, event_id=i, retry_num=1) for e, i in zip(sent, ids, strict=True))
+    )
+    assert await eventually(lambda: _activity_is(bot, "ignored", len(good)))
+    assert await counters(bot) == wanted
+
+
+async def _activity_is(bot: Bot, result: str, value: float) -> bool:
+    return await _activity(bot, result) == value
+
+
+async def test_a_batch_that_gets_a_bad_event_by_another_road_counts_the_rest(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """`record_many` checks each event again: a bad one handed to it directly is dropped alone."""
+    await factories.community(sessions, channel="C0DATA", members=POSTERS)
+    now = time.time()
+    good = [
+        activity.Observed(
+            "C0DATA", POSTERS[i % 4], activity.Kind.MESSAGE, f"{now - i:.6f}", f"Ev{i}"
+        )
+        for i in range(36)
+    ]
+    bad = [
+        activity.Observed("C0DATA", "U0LUCAS", activity.Kind.MESSAGE, ts, f"EvBAD{n}")
+        for n, ts in enumerate(("1e20", "nan", "-1", "abc"))
+    ]
+    async with sessions.begin() as session:
+        counted = await activity.record_many(
+            session, workspace_id=factories.WORKSPACE, observed=[*bad[:2], *good, *bad[2:]]
+        )
+    assert counted == 36
+    async with sessions() as session:
+        total = await session.scalar(sa.select(sa.func.sum(ActivityDaily.messages)))
+    assert total == 36
+
+
+async def test_events_of_a_community_that_cannot_be_counted_do_not_take_the_others_down(
+    bot: Bot,
+) -> None:
+    """A fault the listener cannot see (a community row holding a zone that no longer loads, as an
+    older version could store): the batch is counted event by event, only that community's lost."""
+    await factories.community(bot.sessions, emulator=bot.emulator, channel="C0DATA")
+    broken = await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité"
+    )
+    async with bot.sessions.begin() as session:
+        await session.execute(
+            sa.update(Community).where(Community.id == broken.id).values(tz="Mars/Olympus")
+        )
+    good = [message_event(bot, user=POSTERS[i % 4], channel="C0DATA") for i in range(30)]
+    lost = [message_event(bot, user="U0LEA", channel="C0AGILE") for _ in range(10)]
+    sent = [e for pair in zip(good[:10], lost, strict=True) for e in pair] + good[10:]
+    responses = await asyncio.gather(*(bot.slack.event(e) for e in sent))
+    assert [r.status_code for r in responses] == [200] * 40
+    wanted = {u: (sum(1 for e in good if e["user"] == u), 0, 0) for u in POSTERS}
+    await eventually(lambda: _expect(bot, wanted))
+    assert await eventually(lambda: _activity_is(bot, "failed", len(lost)))
+    assert await _activity(bot, "handled") == len(good)

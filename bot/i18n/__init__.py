@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -80,11 +80,24 @@ class Translator:
             text = _translations("en").gettext(key)
         if not params:
             return text
-        # amounts from the domain (Decimal) read in the locale: « 100 000 000 », "100,000,000"
-        params = {k: self.number(v, 2) if isinstance(v, Decimal) else v for k, v in params.items()}
+        params = {name: self._shown(value) for name, value in params.items()}
         if "|" in text:
             text = _PLURAL.sub(lambda m: self._plural(m, params), text)
         return text.format(**params)
+
+    def _shown(self, value: Any) -> Any:
+        """A parameter from the domain written the language's way: an amount (Decimal) as
+        « 100 000 000 » / "100,000,000", a day as "28 mars 2027", a wall-clock time as "03:00";
+        anything else is left alone."""
+        if isinstance(value, Decimal):
+            return self.number(value, 2)
+        if isinstance(value, datetime):
+            return value  # a moment needs a zone to be shown: the caller formats it
+        if isinstance(value, date):
+            return self.date(value, "long")
+        if isinstance(value, time):
+            return format_time(value, format="short", locale=self.babel_locale)
+        return value
 
     def _plural(self, match: re.Match[str], params: dict[str, Any]) -> str:
         """`{n|réponse|réponses}` picks the form for the count n by the language's plural rules."""

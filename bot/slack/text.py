@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import re
 import shlex
+import unicodedata
 from typing import Any
 
 from bot.errors import NotFound
+from bot.numbers import whole
 
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _BARE_USER = re.compile(r"^@?([UW][A-Z0-9]{2,})$")
@@ -24,9 +26,10 @@ def split_args(text: str) -> list[str]:
         .replace("\u00a0", " ")
     )
     try:
-        return shlex.split(text)
+        words = shlex.split(text)
     except ValueError:
-        return text.split()
+        words = text.split()
+    return [word for word in map(typed, words) if word]  # a word of only "\u200b" is no word
 
 
 def user_id(word: str) -> str | None:
@@ -46,15 +49,36 @@ ROW_ID_MAX = 2**31 - 1  # ids are 32-bit integers in the database
 def row_id(raw: Any) -> int:
     """The id a button value or a modal's private_metadata carries. Slack sends back what we put
     there, so anything else (garbled, forged, of another type, out of range) is "not found"."""
-    if isinstance(raw, bool):
+    found = whole(raw, max_digits=10)
+    if found is None or not 0 < found <= ROW_ID_MAX:
         raise NotFound("error.not_found")
-    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 10:
-        raw = int(raw.strip())
-    if not isinstance(raw, int) or not 0 < raw <= ROW_ID_MAX:
-        raise NotFound("error.not_found")
-    return raw
+    return found
+
+
+# Characters that show nothing on their own: zero-width space/joiners, word joiner, BOM, soft
+# hyphen, bidi marks and controls (all category Cf), control characters (Cc), combining grapheme
+# joiner, Hangul fillers, braille blank, variation selectors. Next to letters they may matter
+# (a joiner inside an emoji, a mark in Arabic text), so they are only judged when they are all
+# a field holds.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+)
+
+
+def _invisible(char: str) -> bool:
+    return (
+        char.isspace()
+        or unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp")
+        or char in _INVISIBLE
+        or 0xE0100 <= ord(char) <= 0xE01EF  # variation selectors supplement
+    )
 
 
 def typed(text: str | None) -> str:
-    """What someone typed in a field, minus NUL characters (no database can store them)."""
-    return (text or "").replace("\x00", "")
+    """What someone typed in a field, as the domain should see it: without NUL characters (no
+    database can store them), and empty when nothing in it would show (only spaces, zero-width
+    or bidi characters…), so a title of "\u200b" gets the same "required" answer as an empty one.
+    Every modal parser and the command words go through here."""
+    text = (text or "").replace("\x00", "")
+    return "" if all(_invisible(char) for char in text) else text

@@ -30,6 +30,8 @@ from bot.charters import (
 )
 from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
+from bot.models import utcnow
+from bot.numbers import whole
 from bot.slack.blocks.common import (
     header,
     input_values,
@@ -39,7 +41,7 @@ from bot.slack.blocks.common import (
     sections_of_lines,
 )
 from bot.slack.echo import Mrkdwn, echo, md, mention, say
-from bot.slack.text import row_id
+from bot.slack.text import row_id, typed
 
 MODAL = "charter_modal"
 FIELD_BLOCK = {
@@ -53,6 +55,7 @@ FIELD_BLOCK = {
     "indicators": "charter_indicators",
 }
 _INPUT = "value"
+OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
 _TEXTS = ("mission", "ambition", "values", "member_benefits", "organisation_benefits")
 _LISTS = ("objectives", "indicators")
 _ORDER = (
@@ -154,13 +157,17 @@ def parse(view: dict[str, Any]) -> CharterDraft:
         return input_values(view, FIELD_BLOCK[name], _INPUT)
 
     texts = {name: (raw(name).get("value") or "").strip() for name in _TEXTS}
-    lists = {name: lines(raw(name).get("value")) for name in _LISTS}
+    lists = {  # a line of only invisible characters is a blank line, dropped like one
+        name: lines("\n".join(map(typed, (raw(name).get("value") or "").splitlines())))
+        for name in _LISTS
+    }
     year_option = raw("objectives_year").get("selected_option") or {}
     picked = str(year_option.get("value") or "")
-    if picked and not (picked.isdigit() and len(picked) == 4):
-        # not one of the years the modal offers: a forged payload
+    year = whole(picked, max_digits=4) if picked else None
+    if picked and (year is None or not OBJECTIVES_YEAR_MIN <= year <= utcnow().year + 1):
+        # not a year the modal could offer (last year to next year, or the charter's own, never
+        # before the programme's era): a forged payload, "²²²²" and 9999 alike
         raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
-    year = int(picked) if picked else None
     return CharterDraft(**texts, **lists, objectives_year=year)
 
 

@@ -29,6 +29,7 @@ from bot.errors import InvalidFields, InvalidInput
 from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
+from bot.numbers import whole
 from bot.slack.blocks.common import header, input_values, modal_metadata, note, section
 from bot.slack.echo import Mrkdwn, echo, link, mrkdwn, say
 from bot.slack.text import row_id, user_id
@@ -230,15 +231,14 @@ def parse(view: dict[str, Any]) -> EventDraft:
         return input_values(view, FIELD_BLOCK[name], _INPUT)
 
     duration_text_value = (raw("duration").get("value") or "").strip()
-    try:
-        duration = int(duration_text_value) if duration_text_value else None
-    except ValueError:
-        duration = 0  # not a whole number: reported as a bad duration
+    duration = whole(duration_text_value, signed=True) if duration_text_value else None
     picked_date = raw("date").get("selected_date")
     picked_time = raw("time").get("selected_time")
     kind = (raw("kind").get("selected_option") or {}).get("value") or EventKind.WEBINAR.value
     # Slack only sends what the pickers offer; anything else is a forged payload
     bad: list[InvalidInput] = []
+    if duration_text_value and duration is None:  # "1h30", "²²", "١٢٠": minutes in digits only
+        bad.append(InvalidInput("event.duration_not_whole", field="duration"))
     try:
         day = date.fromisoformat(picked_date) if picked_date else None
     except (TypeError, ValueError):
@@ -441,10 +441,9 @@ def build_attendance_modal(t: Translator, event: EventView, *, suggested: tuple[
 def parse_attendance(view: dict[str, Any]) -> tuple[int, int | None, list[str]]:
     """(event id, count or None, user ids); a count that is not a whole number becomes -1."""
     raw_count = (input_values(view, ATTENDANCE_BLOCK["count"], _INPUT).get("value") or "").strip()
-    try:
-        count = int(raw_count) if raw_count else None
-    except ValueError:
-        count = -1
+    count = whole(raw_count, signed=True) if raw_count else None
+    if raw_count and count is None:
+        count = -1  # not a whole number in ASCII digits: reported as a bad count
     users = input_values(view, ATTENDANCE_BLOCK["people"], _INPUT).get("selected_users") or []
     if not isinstance(users, list) or not all(
         isinstance(u, str) and user_id(u) == u for u in users

@@ -19,6 +19,7 @@ from slack_sdk.models.views import View
 
 from bot.errors import NotFound
 from bot.i18n import Translator
+from bot.numbers import whole
 from bot.polls import Results
 from bot.slack.echo import Mrkdwn, echo, md, mrkdwn
 from bot.slack.text import row_id, typed
@@ -37,9 +38,10 @@ def answer_value(poll_id: int, key: str, score: int) -> str:
 def parse_answer(value: str) -> tuple[int, str, int]:
     """(poll id, question, score); NotFound when the value is not one the poll's buttons carry."""
     parts = str(value).split("|")
-    if len(parts) != 3 or not parts[2].lstrip("-").isdigit() or len(parts[2]) > 4:
+    score = whole(parts[2], max_digits=3, signed=True) if len(parts) == 3 else None
+    if score is None:
         raise NotFound("polls.not_found")
-    return row_id(parts[0]), parts[1], int(parts[2])
+    return row_id(parts[0]), parts[1], score
 
 
 def parse_question(value: str) -> tuple[int, str]:

@@ -21,6 +21,7 @@ from slack_sdk.models.views import View
 
 from bot.i18n import Translator
 from bot.models import SuccessStory, ValueKind
+from bot.slack.blocks.common import input_values
 from bot.slack.echo import Mrkdwn, cut, echo, md, mention, mrkdwn, say
 from bot.slack.text import row_id, typed
 from bot.stories import UNITS, StoryInput
@@ -116,16 +117,19 @@ def build_modal(t: Translator, *, community_id: int, community: str) -> View:
 
 
 def parse_modal(view: dict[str, Any]) -> tuple[int, StoryInput]:
-    values = view["state"]["values"]
+    def values(name: str) -> dict[str, Any]:
+        return input_values(view, name, name)  # each input's block and action share its name
 
     def text(name: str) -> str:
-        return typed(values.get(name, {}).get(name, {}).get("value")).strip()
+        value = values(name).get("value")
+        return typed(value if isinstance(value, str) else None).strip()
 
     def select(name: str) -> str | None:
-        option = values.get(name, {}).get(name, {}).get("selected_option")
-        return option["value"] if option else None
+        option = values(name).get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+        return value if isinstance(value, str) else None  # checked against the choices later
 
-    shared = values.get("shareable", {}).get("shareable", {}).get("selected_options") or []
+    shared = values("shareable").get("selected_options") or []
     return row_id(view.get("private_metadata")), StoryInput(
         title=text("title"),
         context=text("context"),
