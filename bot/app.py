@@ -98,12 +98,20 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
             return JSONResponse({"error": "database unavailable, retry later"}, status_code=503)
         # the body was read from the stream above: Bolt gets it as text (it checks the
         # signature again, and parses its own copy by the rules edge.parse just applied)
-        bolt_request = to_async_bolt_request(request, body)
-        if bolt_request.body != payload:
-            # Bolt's only misreading: a command whose text contains "payload" (edge.parse)
-            bolt_request.body = payload
-            bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
-        bolt_response = await bolt.async_dispatch(bolt_request)
+        try:
+            bolt_request = to_async_bolt_request(request, body)
+            if bolt_request.body != payload:
+                # Bolt's only misreading: a command whose text contains "payload" (edge.parse)
+                bolt_request.body = payload
+                bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
+            bolt_response = await bolt.async_dispatch(bolt_request)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # A signed body whose shape Bolt's own reading trips over (edge._well_shaped keeps
+            # out the ones known): the sender's mistake, answered 400 — never a 500. (Listener
+            # errors never come here: Bolt hands them to handlers.middleware.handle_error.)
+            logger.warning("a signed %s request Bolt could not read", kind, exc_info=True)
+            metrics.requests.labels(kind=kind, status="400").inc()
+            return JSONResponse({"error": "malformed request body"}, status_code=400)
         response = to_starlette_response(bolt_response)
         metrics.requests.labels(kind=kind, status=str(response.status_code)).inc()
         metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)

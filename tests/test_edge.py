@@ -146,6 +146,24 @@ HOSTILE = {
     "not_an_object": (b"[1, 2]", "application/json"),
     "form_without_command": (b"text=help&user_id=U0LUCAS", FORM),
     "json_body_in_a_form": (b'{"type": ', FORM),
+    # signed, parseable, but not shaped like anything Slack sends
+    "channel_a_number": (
+        b'{"type":"event_callback","team_id":"T0COP","event_id":"Ev1","event":'
+        b'{"type":"message","channel":123,"user":"U0LUCAS","ts":"1.1"}}',
+        "application/json",
+    ),
+    "team_an_object": (
+        b'{"type":"event_callback","team_id":{"x":1},"event":{"type":"reaction_added"}}',
+        "application/json",
+    ),
+    "event_a_list": (
+        b'{"type":"event_callback","team_id":"T0COP","event":[1]}',
+        "application/json",
+    ),
+    "user_id_a_list": (
+        b"payload=" + b'{"type":"block_actions","user":{"id":["U0LUCAS"]},"actions":[]}',
+        FORM,
+    ),
 }
 
 

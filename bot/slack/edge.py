@@ -123,7 +123,42 @@ def parse(body: bytes, content_type: str) -> dict[str, Any]:
         raise Refused(400, "malformed request body")
     if _depth(payload) > MAX_DEPTH:
         raise Refused(400, "request body nested too deeply")
+    if not _well_shaped(payload):
+        raise Refused(400, "malformed request body")
     return payload
+
+
+# What Bolt reads before any listener (its context: team, user, channel, thread…) must have the
+# types Slack sends: text for ids, an object for `event`, and text ids inside the objects that
+# name a user, a team, a channel or a container. A signed body with a number where Slack puts a
+# channel id (seen: `"channel": 123`) made Bolt raise before any listener ran, and answer 500.
+_TEXT = (
+    "type", "team_id", "enterprise_id", "api_app_id", "event_id", "user_id", "channel_id",
+    "command", "text", "trigger_id", "response_url", "token", "callback_id", "thread_ts", "ts",
+    "event_ts",
+)  # fmt: skip
+_NAMED = ("user", "team", "channel", "enterprise", "container", "view", "message", "item")
+_IDS = ("id", "team_id", "channel_id", "user_id", "enterprise_id", "type", "ts", "thread_ts")
+
+
+def _well_shaped(payload: Mapping[str, Any]) -> bool:
+    def fine(obj: Mapping[str, Any]) -> bool:
+        if any(k in obj and not isinstance(obj[k], str | None) for k in _TEXT):
+            return False
+        for key in _NAMED:
+            value = obj.get(key)
+            if value is None or isinstance(value, str):
+                continue
+            if not isinstance(value, dict):
+                return False
+            if any(k in value and not isinstance(value[k], str | None) for k in _IDS):
+                return False
+        return True
+
+    event = payload.get("event")
+    if "event" in payload and not isinstance(event, dict):
+        return False
+    return fine(payload) and (event is None or fine(event))
 
 
 def kind_of(payload: Mapping[str, Any]) -> str:
