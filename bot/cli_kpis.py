@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -139,6 +140,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Names people typed, printed without the control characters (escape sequences, carriage
+    returns) that would let them redraw the operator's terminal."""
+    return _TERMINAL_CONTROL.sub("", text)
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from bot import db, disclosure, health
     from bot.i18n import translate
@@ -173,10 +183,11 @@ def cmd_health(args: argparse.Namespace) -> int:
 
     overview = asyncio.run(run())
     _, built = blocks.build_programme(t, overview, programme_name=programme.name)
-    print(render_blocks([b.to_dict() for b in built], width=100))
+    print(terminal_safe(render_blocks([b.to_dict() for b in built], width=100)))
     if args.all and len(overview.items) > blocks.SHOWN:
         for item in overview.items[blocks.SHOWN :]:
-            print(f"{item.signals.name}: {t(f'health.status.{item.status.value}')}")
+            status = t(f"health.status.{item.status.value}")
+            print(terminal_safe(f"{item.signals.name}: {status}"))
     return 0
 
 

@@ -17,7 +17,10 @@ import importlib
 import inspect
 import io
 import json
+import os
 import pkgutil
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -923,3 +926,16 @@ async def test_control_characters_never_break_an_export(
     for fmt in ("csv", "html"):
         text = (tmp_path / f"report.{fmt}").read_text(encoding="utf-8-sig")
         assert "Data Sci[31mence" in text and not any(c in text for c in "\x01\x02\x0b\x1b")
+    # and the operator's terminal: `cop health` prints the name without its escape sequence
+    env = {**os.environ, "COP_DATABASE_URL": bot.deps.config.settings.database_url}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot.cli", "health", "--all"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Data Sci[31mence" in done.stdout and not any(c in done.stdout for c in "\x01\x0b\x1b")
