@@ -196,7 +196,13 @@ async def handle_role(req: CommandRequest) -> None:
             session, actor=caller.actor, action=Action.SET_ROLE, community_id=community.id
         )
     # asked only once the caller may set roles: nobody else can probe the directory this way
-    info = await roster.role_candidate(req.deps.sessions, req.deps.directory, community, target)
+    try:
+        info = await roster.role_candidate(req.deps.sessions, req.deps.directory, community, target)
+    except InvalidInput as refused:
+        if refused.key == "role.unknown_user":
+            raise
+        # the refusal names a real person: as a mention, so Slack shows their name
+        raise InvalidInput(refused.key, user=mention(target)) from None
     async with req.deps.sessions.begin() as session:
         row = await communities.get(
             session, workspace_id=caller.workspace_id, community_id=community.id

@@ -179,11 +179,14 @@ async def test_role_accepts_only_humans_in_the_channel(bot: Bot) -> None:
     assert await members(bot) == before_members
     assert await rows(bot) == before_rows
     # a bot, a deactivated account, someone outside the channel: each refused with its reason
-    assert "est un bot ou une application" in await reply_to(
+    # (each names the person with a real mention, which Slack shows as their name)
+    assert "<@U0JIRA> est un bot ou une application" in await reply_to(
         bot, "role <@U0JIRA> leader", user=LUCAS
     )
-    assert "est désactivé" in await reply_to(bot, "role <@U0PIERRE> core", user=LUCAS)
-    assert "n'est pas membre de ce canal" in await reply_to(
+    assert "Le compte Slack de <@U0PIERRE> est désactivé" in await reply_to(
+        bot, "role <@U0PIERRE> core", user=LUCAS
+    )
+    assert "<@U0LEA> n'est pas membre de ce canal" in await reply_to(
         bot, "role <@U0LEA> sponsor", user=LUCAS
     )
     assert await rows(bot) == before_rows
