@@ -105,10 +105,11 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
                 bolt_request.body = payload
                 bolt_request.context = build_async_context(AsyncBoltContext({}), payload)
             bolt_response = await bolt.async_dispatch(bolt_request)
-        except (TypeError, AttributeError, KeyError, ValueError):
+        except Exception:
             # A signed body whose shape Bolt's own reading trips over (edge._well_shaped keeps
-            # out the ones known): the sender's mistake, answered 400 — never a 500. (Listener
-            # errors never come here: Bolt hands them to handlers.middleware.handle_error.)
+            # out the ones known; `"actions": []` raised IndexError in Bolt): the sender's
+            # mistake, answered 400 — never a 500. Listener errors never come here: Bolt hands
+            # them to handlers.middleware.handle_error.
             logger.warning("a signed %s request Bolt could not read", kind, exc_info=True)
             metrics.requests.labels(kind=kind, status="400").inc()
             return JSONResponse({"error": "malformed request body"}, status_code=400)

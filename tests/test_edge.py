@@ -160,6 +160,11 @@ HOSTILE = {
         b'{"type":"event_callback","team_id":"T0COP","event":[1]}',
         "application/json",
     ),
+    "actions_empty": (
+        b"payload="
+        + b'{"type":"block_actions","team":{"id":"T0COP"},"user":{"id":"U0LUCAS"},"actions":[]}',
+        FORM,
+    ),
     "user_id_a_list": (
         b"payload=" + b'{"type":"block_actions","user":{"id":["U0LUCAS"]},"actions":[]}',
         FORM,
@@ -181,6 +186,35 @@ async def test_hostile_bodies_unsigned_get_401_and_signed_get_400_never_500(
     response = await bot.slack.command("help", user="U0LUCAS", channel="C0GEN")
     assert response.status_code == 200
     await eventually(lambda: bot.emulator.responses)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"X-Slack-Request-Timestamp": "\u00b2\u00b2", "X-Slack-Signature": "v0=0"}, 401),
+        ({"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=0"}, 401),
+        ({"X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=\u00e9"}, 401),
+        ({"Content-Length": "\u00b2"}, 400),
+    ],
+)
+async def test_headers_no_slack_request_carries_are_refused_never_500(
+    bot: Bot, headers: dict[str, str], status: int
+) -> None:
+    """Header values only an attacker sends (digits that are not ASCII, a timestamp longer than
+    Python reads as a number): 401 or 400, never 500."""
+    raw = [(b"content-type", FORM.encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    body = command_body(bot)
+    if "Content-Length" not in headers:
+        raw.append((b"content-length", str(len(body)).encode()))
+    reader, writer = await asyncio.open_connection(*bot.url.removeprefix("http://").split(":"))
+    head = b"POST /slack/events HTTP/1.1\r\nhost: bot\r\nconnection: close\r\n"
+    head += b"".join(k + b": " + v + b"\r\n" for k, v in raw)
+    writer.write(head + b"\r\n" + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.split(b" ", 2)[1] == str(status).encode(), answer[:200]
 
 
 async def test_a_signature_over_other_bytes_is_refused(bot: Bot) -> None:

@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.numbers import whole
+
 # The cap on a request body. Slack publishes no maximum, so it comes from what Slack sends us:
 # the biggest is a view_submission, which echoes the whole modal (each block, its initial
 # values) with the state of every input. Our largest modal, the charter filled to every
@@ -63,9 +65,10 @@ async def read_capped(
     server (uvicorn drops a finished request's remaining body without buffering it)."""
     declared = headers.get("content-length")
     if declared is not None:
-        if not declared.strip().isdigit():
+        length = whole(declared, max_digits=18)
+        if length is None:
             raise Refused(400, "bad content-length")
-        if int(declared) > limit:
+        if length > limit:
             raise Refused(413, "request body too large")
     received = bytearray()
     async for chunk in stream:
@@ -83,9 +86,10 @@ def signed(
     body that is not UTF-8 is simply unsigned, never an error."""
     timestamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
-    if not timestamp.isdigit() or not signature.isascii():
+    stamp = whole(timestamp, max_digits=12)  # ASCII digits only: "²" passes isdigit(), not int()
+    if stamp is None or not signature.isascii():
         return False
-    if abs((time.time() if now is None else now) - int(timestamp)) > REPLAY_WINDOW_SECONDS:
+    if abs((time.time() if now is None else now) - stamp) > REPLAY_WINDOW_SECONDS:
         return False
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
@@ -158,6 +162,11 @@ def _well_shaped(payload: Mapping[str, Any]) -> bool:
     event = payload.get("event")
     if "event" in payload and not isinstance(event, dict):
         return False
+    actions = payload.get("actions")
+    if "actions" in payload and not (
+        isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)
+    ):
+        return False  # a click always carries the element clicked (Bolt reads actions[0])
     return fine(payload) and (event is None or fine(event))
 
 
