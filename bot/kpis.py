@@ -31,6 +31,7 @@ from bot.models import (
     ChannelStatus,
     CharterVersion,
     Community,
+    Delivery,
     Event,
     EventAttendance,
     EventStatus,
@@ -438,8 +439,11 @@ async def compute(
         per[cid].polls, per[cid].polls_delivered = int(polls), int(delivered)
     answered = await disclosure.respondents(session, where=polls_in)
     if answered:
+        # a rate of the asked: a poll posted in a channel asks nobody in particular
         for poll_id, cid in await session.execute(
-            sa.select(Poll.id, Poll.community_id).where(Poll.id.in_(list(answered)))
+            sa.select(Poll.id, Poll.community_id).where(
+                Poll.id.in_(list(answered)), Poll.delivery == Delivery.DM
+            )
         ):
             per[cid].polls_answered += answered[poll_id]
     scale_keys = [k for k, v in kinds.items() if v == "scale"]
@@ -453,21 +457,29 @@ async def compute(
         c.set_survey(
             rule.for_community(scale.get(cid, [])), rule.for_community(nps.get(cid, []), nps=True)
         )
-    programme.set_survey(
-        rule.for_programme(
-            [x for cs in scale.values() for x in cs],
-            batches=await disclosure.batches(
-                session, rule=rule, workspace_id=workspace_id, question_keys=scale_keys
+    if wanted is not None:
+        # a chosen set of communities (one community's /cop health): what each may show alone,
+        # never a roll-up of cells under k, which would show that community's small answers
+        programme.set_survey(
+            rule.for_community([x for cs in scale.values() for x in cs]),
+            rule.for_community([x for cs in nps.values() for x in cs], nps=True),
+        )
+    else:
+        programme.set_survey(
+            rule.for_programme(
+                [x for cs in scale.values() for x in cs],
+                batches=await disclosure.batches(
+                    session, rule=rule, workspace_id=workspace_id, question_keys=scale_keys
+                ),
             ),
-        ),
-        rule.for_programme(
-            [x for cs in nps.values() for x in cs],
-            batches=await disclosure.batches(
-                session, rule=rule, workspace_id=workspace_id, question_keys=nps_keys
+            rule.for_programme(
+                [x for cs in nps.values() for x in cs],
+                batches=await disclosure.batches(
+                    session, rule=rule, workspace_id=workspace_id, question_keys=nps_keys
+                ),
+                nps=True,
             ),
-            nps=True,
-        ),
-    )
+        )
 
     # --- level 3: success stories ----------------------------------------------------------
     for cid, kind, unit, n, amount in await session.execute(

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from bot import cli, config, kpis, polls
 from bot.disclosure import Cell, Rule, Withheld
 from bot.i18n import translate
-from bot.models import KpiSnapshot, Poll, Ritual, RitualSetting, utcnow
+from bot.models import KpiSnapshot, Poll, PollResponse, Ritual, RitualSetting, utcnow
 from bot.slack.render import render_message
 from rituals import pulse, scheduler, snapshots
 from rituals.outbox import Drain
@@ -143,7 +143,7 @@ async def _ask(bot: Bot, text: str, *, user: str, channel: str) -> str:
     before = len(bot.emulator.responses)
     await bot.slack.command(text, user=user, channel=channel)
     replies = await eventually(lambda: bot.emulator.responses[before:], timeout=20)
-    return render_message(replies[-1])
+    return " ".join(render_message(replies[-1]).split())  # one line: the renderer wraps
 
 
 async def _close(bot: Bot) -> None:
@@ -182,7 +182,7 @@ async def test_one_answer_shows_nowhere_open_or_closed(bot: Bot) -> None:
     channel = [render_message(m) for m in bot.emulator.messages.get("C0GEN", [])]
     assert not any("Utilité perçue" in m or "eNPS" in m for m in channel)
     after = await _ask(bot, "santé", user="U0LEA", channel="C0GEN")
-    assert "masqué (1 réponse, trop peu pour préserver l'anonymat)" in after
+    assert "masqué (1 réponse, trop peu par sondage pour préserver l'anonymat)" in after
     _no_score(after)
 
 
@@ -273,3 +273,39 @@ async def test_results_read_from_the_database_only_through_the_rule(bot: Bot) ->
     assert result.respondents == 6 and result.asked == 9
     value: Any = result.questions[0].figure
     assert value.withheld == Withheld.OPEN and value.mean is None and not result.shown
+
+
+async def test_small_polls_never_add_up_for_one_community(bot: Bot) -> None:
+    """Two closed polls with three answers each: six answers, but each question of each poll is
+    under five. The community's own /cop health shows neither, however its figures are summed."""
+    community_id = await _general(bot)
+    async with bot.sessions.begin() as session:
+        await session.execute(sa.delete(Poll))
+        now = utcnow()
+        for period, scores in (("2026-09", (1, 1, 2)), ("2026-10", (1, 2, 1))):
+            poll = Poll(
+                workspace_id="T0COP",
+                community_id=community_id,
+                period_key=period,
+                questions=[],
+                opens_at=now - timedelta(days=20),
+                closes_at=now - timedelta(days=13),
+                closed_at=now - timedelta(days=13),
+                status="closed",
+            )
+            session.add(poll)
+            await session.flush()
+            for n, score in enumerate(scores):
+                session.add(
+                    PollResponse(
+                        workspace_id="T0COP",
+                        poll_id=poll.id,
+                        ballot=f"{period}-{n}",
+                        question_key="value",
+                        score=score,
+                    )
+                )
+    health = await _ask(bot, "santé", user="U0LEA", channel="C0GEN")
+    assert "humeur masqué (6 réponses, trop peu par sondage pour préserver l'anonymat)" in health
+    _no_score(health)
+    assert "1,3" not in health and "(sur 6 réponses)" not in health
