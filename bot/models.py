@@ -42,6 +42,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Columns that hold prose — what people typed, or messages the bot composed — as opposed to
+# identifiers, codes and settings. Erasure (bot/privacy.py) looks for a person's *names* only in
+# these (their Slack id, everywhere): a name like "Max" or "Paris" must not rewrite a poll's
+# `max` or a zone's "Europe/Paris".
+PROSE = {"prose": True}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -257,15 +264,15 @@ class CharterVersion(Base):
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
     version: Mapped[int]
-    mission: Mapped[str] = mapped_column(sa.Text, default="")
-    ambition: Mapped[str] = mapped_column(sa.Text, default="")
-    objectives: Mapped[list[Any]] = mapped_column(default=list)
+    mission: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    ambition: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    objectives: Mapped[list[Any]] = mapped_column(default=list, info=PROSE)
     objectives_year: Mapped[int | None]
-    values: Mapped[str] = mapped_column(sa.Text, default="")
-    member_benefits: Mapped[str] = mapped_column(sa.Text, default="")
-    organisation_benefits: Mapped[str] = mapped_column(sa.Text, default="")
-    roles: Mapped[str] = mapped_column(sa.Text, default="")
-    indicators: Mapped[list[Any]] = mapped_column(default=list)
+    values: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    member_benefits: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    organisation_benefits: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    roles: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    indicators: Mapped[list[Any]] = mapped_column(default=list, info=PROSE)
     author_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
     )
@@ -282,13 +289,13 @@ class Event(Base):
     community_id: Mapped[int] = mapped_column(
         sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
     )
-    title: Mapped[str] = mapped_column(sa.String(150))
+    title: Mapped[str] = mapped_column(sa.String(150), info=PROSE)
     kind: Mapped[EventKind] = mapped_column(str_enum(EventKind), default=EventKind.WEBINAR)
     starts_at: Mapped[datetime] = mapped_column(index=True)
     duration_minutes: Mapped[int] = mapped_column(default=60)
     tz: Mapped[str] = mapped_column(sa.String(64))
     link: Mapped[str | None] = mapped_column(sa.String(1000))
-    description: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
     status: Mapped[EventStatus] = mapped_column(
         str_enum(EventStatus), default=EventStatus.SCHEDULED
     )
@@ -349,7 +356,7 @@ class RitualSetting(Base):
     cadence: Mapped[str | None] = mapped_column(sa.String(24))
     delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.DM)
     target_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
-    template: Mapped[str | None] = mapped_column(sa.Text)
+    template: Mapped[str | None] = mapped_column(sa.Text, info=PROSE)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
     last_run_at: Mapped[datetime | None]
@@ -370,7 +377,7 @@ class RitualRun(Base):
     due_at: Mapped[datetime]
     ran_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[RunStatus] = mapped_column(str_enum(RunStatus))
-    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    detail: Mapped[str] = mapped_column(sa.String(500), default="", info=PROSE)
 
 
 class RitualPreference(Base):
@@ -455,7 +462,7 @@ class PollResponse(Base):
     ballot: Mapped[str] = mapped_column(sa.String(64))
     question_key: Mapped[str] = mapped_column(sa.String(40))
     score: Mapped[int | None]
-    comment: Mapped[str | None] = mapped_column(sa.Text)
+    comment: Mapped[str | None] = mapped_column(sa.Text, info=PROSE)
 
 
 class SuccessStory(Base):
@@ -471,13 +478,13 @@ class SuccessStory(Base):
     author_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
     )
-    title: Mapped[str] = mapped_column(sa.String(150), default="")
-    context: Mapped[str] = mapped_column(sa.Text, default="")
-    contribution: Mapped[str] = mapped_column(sa.Text, default="")
-    benefit: Mapped[str] = mapped_column(sa.Text, default="")
+    title: Mapped[str] = mapped_column(sa.String(150), default="", info=PROSE)
+    context: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    contribution: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    benefit: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
     value_amount: Mapped[Decimal | None]
     value_unit: Mapped[str | None] = mapped_column(sa.String(24))
-    people_involved: Mapped[str] = mapped_column(sa.Text, default="")
+    people_involved: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
     shareable: Mapped[bool] = mapped_column(default=False)
     value_kind: Mapped[ValueKind | None] = mapped_column(str_enum(ValueKind))
     status: Mapped[StoryStatus] = mapped_column(
@@ -568,7 +575,7 @@ class Outbox(Base):
         sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
     channel_id: Mapped[str | None] = mapped_column(sa.String(32))
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict, info=PROSE)
     status: Mapped[str] = mapped_column(sa.String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -603,5 +610,5 @@ class AuditLog(Base):
     community_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("community.id", ondelete="SET NULL")
     )
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict, info=PROSE)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -148,6 +148,7 @@ class ErasureReport:
 # Tables whose rows are someone's own identity or the tenant itself: the erased person's row is
 # rewritten by `erase`; another person's row is theirs (a namesake keeps their name).
 _NOT_SCRUBBED = frozenset({"person", "workspace"})
+_HANDLE = re.compile(r"[._\-0-9]")
 NAME_MIN = 3  # shorter "names" (initials, "Al") are fragments of words more often than names
 NAMED_ERASED = "names_erased_person"  # why a message owed to someone else was not sent
 
@@ -160,15 +161,20 @@ class _Needles:
     names: tuple[str, ...]
 
     @property
-    def patterns(self) -> list[re.Pattern[str]]:
+    def id_patterns(self) -> list[re.Pattern[str]]:
+        """The Slack id and its mentions: looked for in every text and JSON cell."""
         uid = re.escape(self.slack_user_id)
-        found = [
+        return [
             re.compile(rf"<@{uid}(?:\|[^>]*)?>"),  # a mention, with or without its label
             re.compile(rf"(?<![A-Za-z0-9]){uid}(?![A-Za-z0-9])"),
         ]
-        for name in self.names:
-            found.append(re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE))
-        return found
+
+    @property
+    def name_patterns(self) -> list[re.Pattern[str]]:
+        """The names: looked for only in prose columns (models.PROSE), as whole words."""
+        return [
+            re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE) for name in self.names
+        ]
 
     def likes(self) -> list[str]:
         """Lower-cased substrings for a first, coarse SQL filter; JSON may store é as \\u00e9."""
@@ -194,6 +200,8 @@ def _kind(column: sa.Column[Any]) -> str | None:
 
 
 def _scrub_value(value: Any, patterns: list[re.Pattern[str]]) -> Any:
+    """The value with every match replaced; in JSON, values only: keys are our own names for
+    things (`max`, `text`, `user`), never someone's."""
     if isinstance(value, str):
         for pattern in patterns:
             value = pattern.sub(ERASED, value)
@@ -201,7 +209,7 @@ def _scrub_value(value: Any, patterns: list[re.Pattern[str]]) -> Any:
     if isinstance(value, list):
         return [_scrub_value(v, patterns) for v in value]
     if isinstance(value, dict):
-        return {_scrub_value(k, patterns): _scrub_value(v, patterns) for k, v in value.items()}
+        return {k: _scrub_value(v, patterns) for k, v in value.items()}
     return value
 
 
@@ -216,7 +224,7 @@ async def scrub(
         slack_user_id=slack_user_id,
         names=tuple(sorted({n.strip() for n in names if len(n.strip()) >= NAME_MIN})),
     )
-    patterns = needles.patterns
+    ids, names_ = needles.id_patterns, needles.id_patterns + needles.name_patterns
     likes = needles.likes()
     outbox = Outbox.__table__
     cells = cancelled = 0
@@ -242,7 +250,7 @@ async def scrub(
                 value = row[column.name]
                 if value is None:
                     continue
-                scrubbed = _scrub_value(value, patterns)
+                scrubbed = _scrub_value(value, names_ if column.info.get("prose") else ids)
                 if scrubbed != value:
                     changes[column.name] = scrubbed
             if not changes:
@@ -313,7 +321,9 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     """Remove a person's identity and what is attributable to them; aggregates stay right."""
     person = await _person(session, workspace_id, slack_user_id)
     pid = person.id
-    names = (person.real_name, person.name)
+    # the full name, and the Slack handle when it is one ("lucas.bernard", "lb42"): a handle
+    # that is a plain word ("max", "paris") would rewrite other people's sentences
+    names = (person.real_name, *([person.name] if _HANDLE.search(person.name or "") else []))
     # old charter versions held Slack ids in their role snapshot: person numbers from now on
     await charters.rewrite_snapshots(session, workspace_id=workspace_id)
     folded = await fold_activity(session, where=ActivityDaily.person_id == pid)

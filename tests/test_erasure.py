@@ -365,3 +365,51 @@ async def test_after_erasure_no_table_holds_the_persons_id_or_name(
     assert {"user": CHLOE, "role": "core_team"} in role_set
     await drain(bot)
     assert "D0NATHAN" not in bot.emulator.messages
+
+
+async def test_names_that_are_also_words_only_leave_prose(bot: Bot) -> None:
+    """Erasing "Max Paris" (handle `max`) must not rewrite a poll question's `max`, a zone's
+    "Europe/Paris" or a community's slug: names are looked for in prose only, never in JSON keys,
+    codes or settings; a plain-word handle is not looked for at all."""
+    from bot import privacy
+    from bot.models import Poll
+    from bot.slack.emulator import User
+    from tests import factories
+
+    bot.emulator.workspace.users["U0MAX"] = User("U0MAX", "max", "Max Paris")
+    bot.emulator.workspace.channels["C0DATA"].members.append("U0MAX")
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, name="Paris Data", tz="Europe/Paris"
+    )
+    await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
+    async with bot.sessions.begin() as session:
+        session.add(
+            SuccessStory(
+                workspace_id="T0COP",
+                community_id=community.id,
+                title="Un atelier",
+                benefit="Merci à Max Paris pour l'atelier du max de participants",
+            )
+        )
+    async with bot.sessions() as session:
+        before = (await session.scalar(sa.select(Poll.questions)), community.slug)
+    async with bot.sessions.begin() as session:
+        await privacy.erase(session, workspace_id="T0COP", slack_user_id="U0MAX")
+    async with bot.sessions() as session:
+        questions = await session.scalar(sa.select(Poll.questions))
+        row = await session.get(Community, community.id)
+        benefit = await session.scalar(sa.select(SuccessStory.benefit))
+    assert (questions, row.slug if row else None) == before
+    assert row is not None and row.tz == "Europe/Paris" and row.name == "Paris Data"
+    assert benefit == "Merci à erased pour l'atelier du max de participants"
+    # and the poll still works for the others
+    await Drain(bot.deps, rate_per_minute=60000).run_once()
+    channel = bot.emulator.dm_channel_for(LUCAS)
+    before_replies = len(bot.emulator.responses)
+    await bot.slack.click(
+        user=LUCAS,
+        action_id="pulse_answer:value:4",
+        message=(channel, bot.emulator.messages[channel][0]["ts"]),
+    )
+    replies = await eventually(lambda: bot.emulator.responses[before_replies:], timeout=10)
+    assert "4" in replies[-1]["text"] and "clos" not in replies[-1]["text"]
