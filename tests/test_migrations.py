@@ -86,6 +86,32 @@ async def test_0002_rekeys_open_ballots_and_drops_answer_times(
                 ),
                 {"pid": pid, "now": NOW, "answered": NOW if pid < 3 else None},
             )
+        # a channel poll's old answer-time row (no delivery time): it said who answered
+        await conn.execute(
+            sa.text(
+                "INSERT INTO poll (id, workspace_id, community_id, period_key, questions, "
+                "anonymous, delivery, ballot_salt, opens_at, closes_at, status, share_summary) "
+                "VALUES (2, 'T0', 1, 'q', '[]', true, 'channel', NULL, :now, :now, 'closed', false)"
+            ),
+            {"now": NOW},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO poll_delivery (id, workspace_id, poll_id, person_id, delivered_at, "
+                "answered_at) VALUES (9, 'T0', 2, 3, NULL, :now)"
+            ),
+            {"now": NOW},
+        )
+        # a bot that once got a membership
+        await conn.execute(sa.text("UPDATE person SET is_bot = true WHERE id = 2"))
+        for pid in (1, 2):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO membership (workspace_id, community_id, person_id, role, "
+                    "joined_at, source) VALUES ('T0', 1, :pid, 'member', :now, 'sync')"
+                ),
+                {"pid": pid, "now": NOW},
+            )
         for rid, pid in ((1, 1), (2, 2)):
             legacy = hmac.new(salt.encode(), str(pid).encode(), hashlib.sha256).hexdigest()
             await conn.execute(
@@ -111,6 +137,14 @@ async def test_0002_rekeys_open_ballots_and_drops_answer_times(
     )
     assert all(r.id > 2**32 for r in rows)  # random, far from the old sequence
     assert "answered_at" not in delivery
+    async with engine.connect() as conn:
+        undelivered = await conn.scalar(
+            sa.text("SELECT count(*) FROM poll_delivery WHERE delivered_at IS NULL")
+        )
+        open_members = list(
+            await conn.scalars(sa.text("SELECT person_id FROM membership WHERE left_at IS NULL"))
+        )
+    assert undelivered == 0 and open_members == [1]
     async with db.make_sessionmaker(engine)() as session:
         poll = await session.get(Poll, 1)
         assert poll is not None

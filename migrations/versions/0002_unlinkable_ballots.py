@@ -9,6 +9,8 @@ Create Date: 2026-11-30 20:30:00
 - poll_response.answered_on goes (a per-answer date), and its id becomes a random 63-bit number
   (BIGINT on PostgreSQL, no sequence): ids no longer follow the answering order. Existing
   answers get random ids here.
+- Answer-time delivery rows of channel polls (they said who answered) are deleted; memberships
+  of people known to be bots, deactivated or erased are closed (history kept).
 - Ballots of polls still open are re-keyed to HMAC(ballot key, salt:person) (bot/polls.py), so
   members who answered before the upgrade can still change their answer and are not reminded.
   The ballot key comes from the environment the migration runs in (COP_BALLOT_KEY, or derived
@@ -18,11 +20,15 @@ Create Date: 2026-11-30 20:30:00
 import hashlib
 import hmac
 import os
+import random
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+
+import bot.models
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -64,7 +70,10 @@ def _rekey_open_polls(conn: sa.Connection) -> None:
 
 def _random_ids(conn: sa.Connection) -> None:
     ids = list(conn.execute(sa.text("SELECT id FROM poll_response")).scalars())
-    # new ids are drawn above every old one, so no update meets a row not yet renumbered
+    # rewritten in a random order, so that where PostgreSQL puts the new row versions says
+    # nothing of the old order; new ids are drawn above every old one, so no update meets a row
+    # not yet renumbered
+    random.SystemRandom().shuffle(ids)
     for old in ids:
         conn.execute(
             sa.text("UPDATE poll_response SET id = :new WHERE id = :old"),
@@ -75,6 +84,31 @@ def _random_ids(conn: sa.Connection) -> None:
 def upgrade() -> None:
     conn = op.get_bind()
     _rekey_open_polls(conn)
+    # A poll posted in a channel used to record, at answer time, who answered (a delivery row
+    # with no delivery time): that is who answered, and its id the order. Gone.
+    op.execute("DELETE FROM poll_delivery WHERE delivered_at IS NULL")
+    # People Slack says are bots or deactivated hold no membership (bot/people.py IS_PERSON):
+    # rows learned before that rule are closed now, history kept.
+    membership = sa.table(
+        "membership",
+        sa.column("left_at", bot.models.UTCDateTime()),
+        sa.column("person_id", sa.Integer()),
+    )
+    person = sa.table(
+        "person",
+        sa.column("id", sa.Integer()),
+        sa.column("is_bot", sa.Boolean()),
+        sa.column("deleted", sa.Boolean()),
+        sa.column("erased_at", bot.models.UTCDateTime()),
+    )
+    not_people = sa.select(person.c.id).where(
+        sa.or_(person.c.is_bot, person.c.deleted, person.c.erased_at.is_not(None))
+    )
+    conn.execute(
+        membership.update()
+        .where(membership.c.left_at.is_(None), membership.c.person_id.in_(not_people))
+        .values(left_at=datetime.now(UTC))
+    )
     with op.batch_alter_table("poll_delivery", schema=None) as batch_op:
         batch_op.drop_column("answered_at")
     with op.batch_alter_table("poll_response", schema=None) as batch_op:
