@@ -62,6 +62,22 @@ def is_busy(exc: BaseException) -> bool:
     return False
 
 
+def unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (restart, fail-over, network), as opposed to a bug
+    in a statement (IntegrityError, DataError, ProgrammingError: those are not the database's
+    absence, and must not be answered "database down" nor make the bot refuse Slack's events)."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return isinstance(exc, OSError | ConnectionError | TimeoutError | sa.exc.TimeoutError)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database cannot serve now: away (`unreachable`) or only busy (`is_busy`)."""
+    return unreachable(exc) or is_busy(exc)
+
+
 # lock_not_available (lock_timeout), query_canceled (statement_timeout), deadlock_detected,
 # too_many_connections: all pass if one tries again shortly (a server starting or shutting down,
 # 57P03, is an outage: events must then be refused so that Slack redelivers them)

@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import activity
 from bot.deps import Deps
 from handlers.commands import Subcommand
-from handlers.context import DATABASE_DOWN, workspace_of
+from handlers.context import database_trouble, workspace_of
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +79,13 @@ class Batcher:
                             observed=items,
                             default_tz=self.deps.programme.timezone,
                         )
-                except DATABASE_DOWN as exc:
-                    # keep them (event ids make a retry safe) and refuse new events meanwhile
-                    if self.deps.database is not None:
-                        self.deps.database.mark_down()
-                    self._hold(workspace_id, items, exc)
-                    continue
-                except Exception:
+                except Exception as exc:
+                    if database_trouble(exc):
+                        # keep them (event ids make a retry safe), refuse new events meanwhile
+                        if self.deps.database is not None:
+                            self.deps.database.mark_down()
+                        self._hold(workspace_id, items, exc)
+                        continue
                     # not the database: something in one event. Count them one by one, so that
                     # only the culprit is lost (its transaction rolled back, the ids with it).
                     logger.exception("could not count %d activity events together", len(items))
@@ -112,12 +112,12 @@ class Batcher:
                         observed=[observed],
                         default_tz=self.deps.programme.timezone,
                     )
-            except DATABASE_DOWN as exc:
-                if self.deps.database is not None:
-                    self.deps.database.mark_down()
-                self._hold(workspace_id, items[index:], exc)
-                return
-            except Exception:
+            except Exception as exc:
+                if database_trouble(exc):
+                    if self.deps.database is not None:
+                        self.deps.database.mark_down()
+                    self._hold(workspace_id, items[index:], exc)
+                    return
                 logger.exception("activity event %r could not be counted", observed.event_id)
                 self.deps.metrics.events.labels(type="activity", result="failed").inc()
                 continue

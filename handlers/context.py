@@ -29,9 +29,10 @@ DATABASE_DOWN = DATABASE_OUTAGE + BUSY  # everything that means "cannot reach th
 
 
 def database_trouble(exc: BaseException) -> bool:
-    """The database could not be reached or could not answer in time. Not a Slack call that
-    failed: aiohttp's connection errors are OSErrors too, and they say nothing of the database."""
-    return isinstance(exc, DATABASE_DOWN) and not isinstance(exc, aiohttp.ClientError)
+    """The database could not be reached or could not answer in time (bot.db.unavailable): not
+    a bug in a statement, and not a Slack call that failed (aiohttp's connection errors are
+    OSErrors too, and they say nothing of the database)."""
+    return db.unavailable(exc) and not isinstance(exc, aiohttp.ClientError)
 
 
 def unavailable_key(exc: BaseException) -> str:

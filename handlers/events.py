@@ -23,7 +23,7 @@ from bot import communities, installation, people, redelivery, roster
 from bot.deps import Deps
 from bot.models import ChannelStatus
 from bot.slack.client import user_info
-from handlers.context import DATABASE_DOWN
+from handlers.context import database_trouble
 from rituals import welcome
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ async def until_recorded(deps: Deps, what: str, work: Callable[[], Awaitable[T]]
     while True:
         try:
             result = await work()
-        except DATABASE_DOWN as exc:
+        except Exception as exc:
+            if not database_trouble(exc):
+                raise  # a bug, not the database's absence: the listener's error handler says so
             if deps.database is not None:
                 deps.database.mark_down()
             if time.monotonic() + delay > deadline:

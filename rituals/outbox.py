@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import installation
+from bot import db, installation
 from bot.config import QuietHours
 from bot.deps import Deps
 from bot.models import (
@@ -331,7 +331,7 @@ class Drain:
                     await work(session)
                 return
             except Exception as exc:
-                if not database_unreachable(exc) or loop.time() > deadline:
+                if not db.unreachable(exc) or loop.time() > deadline:
                     raise
                 logger.warning("outbox: database unreachable (%s), retrying", type(exc).__name__)
                 await asyncio.sleep(pause)
@@ -352,7 +352,7 @@ class Drain:
                 try:
                     rows = await self.claim(now=now)
                 except Exception as exc:
-                    if not database_unreachable(exc):
+                    if not db.unreachable(exc):
                         raise
                     logger.warning("outbox: database unreachable (%s)", type(exc).__name__)
                     return handled
@@ -387,7 +387,7 @@ class Drain:
                         .where(Outbox.workspace_id.not_in(installation.revoked_ids()))
                     )
             except Exception as exc:
-                if not database_unreachable(exc):
+                if not db.unreachable(exc):
                     raise
                 left = 1
             if not left:
@@ -703,15 +703,6 @@ class Drain:
 
         await self._persist(work)
         self.stats.deferred += 1
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """A lost or refused database connection (restart, fail-over), as opposed to a bug."""
-    if isinstance(exc, sa.exc.DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(
-            exc, sa.exc.OperationalError | sa.exc.InterfaceError
-        )
-    return isinstance(exc, OSError | ConnectionError | TimeoutError | sa.exc.TimeoutError)
 
 
 # --- status -----------------------------------------------------------------------------------

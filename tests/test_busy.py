@@ -219,3 +219,26 @@ async def test_fifty_people_at_once_are_never_told_the_database_is_down(bot: Bot
     assert heard["error.database_down"] == 0
     assert heard["error.unexpected"] == 0
     assert len(replies) == CROWD
+
+
+def test_a_bug_in_a_statement_is_not_the_database_being_away() -> None:
+    """One classifier (bot.db.unavailable): an IntegrityError or a DataError is a bug, answered
+    as one — never "database down", never a reason to refuse Slack's events."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from bot import db
+    from handlers.context import database_trouble
+
+    def wrapped(kind: type[sa.exc.DBAPIError], orig: Exception) -> sa.exc.DBAPIError:
+        return kind("INSERT …", {}, orig)
+
+    bug = wrapped(sa.exc.IntegrityError, sqlite3.IntegrityError("UNIQUE constraint failed"))
+    data = wrapped(sa.exc.DataError, sqlite3.DataError("value too long"))
+    gone = wrapped(sa.exc.OperationalError, sqlite3.OperationalError("unable to open database"))
+    locked = wrapped(sa.exc.OperationalError, sqlite3.OperationalError("database is locked"))
+    assert not db.unavailable(bug) and not database_trouble(data)
+    assert db.unreachable(gone) and not db.is_busy(gone)
+    assert db.is_busy(locked) and database_trouble(locked)
+    assert database_trouble(ConnectionRefusedError()) and database_trouble(TimeoutError())
