@@ -188,3 +188,8 @@ async def change(
         setting.next_run_at = None
     await session.flush()
     return setting
+
+
+class LeadershipLost(Exception):
+    """This replica no longer holds the scheduler lock: whatever the leader's work was doing
+    must stop, and no per-community or per-workspace error handler may swallow it."""

@@ -31,7 +31,7 @@ from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, u
 from bot.redelivery import upsert_for
 from rituals import digest, pulse, reminders, snapshots, stories
 from rituals.outbox import Drain
-from rituals.schedule import next_run, period_key, settings_of, zone_of
+from rituals.schedule import LeadershipLost, next_run, period_key, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,8 @@ async def _tick_community(deps: Deps, *, community_id: int, now: datetime, grace
                     )
                     status = RunStatus.DONE
                     ran += 1
+                except LeadershipLost:
+                    raise
                 except Exception as exc:
                     logger.exception("ritual %s failed for %s", setting.ritual, community.slug)
                     status, detail = RunStatus.FAILED, type(exc).__name__
@@ -268,10 +270,6 @@ async def run_now(
 
 
 # --- leadership -------------------------------------------------------------------------------
-
-
-class LeadershipLost(Exception):
-    """This replica no longer holds the scheduler lock: whatever it was doing must stop."""
 
 
 class _Fenced(Session):

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from bot import kpis
 from bot.deps import Deps
 from bot.models import Community, utcnow
+from rituals.schedule import LeadershipLost
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ async def run_for(deps: Deps, *, as_of: date | None = None) -> int:
                     now=now,
                     rule=deps.disclosure,
                 )
+        except LeadershipLost:
+            raise  # another replica leads now: it writes the snapshots, this one stands down
         except Exception:
             logger.exception("KPI snapshots failed for workspace %s", workspace_id)
     logger.info("KPI snapshots for %s: %d rows", day, written)

@@ -187,3 +187,33 @@ async def test_a_leader_whose_lock_is_gone_stands_down_before_writing_anything(
     finally:
         await first.leadership.release()
         await second.leadership.release()
+
+
+async def test_the_daily_snapshots_stand_down_too(
+    replicas: tuple[Deps, Deps], emulator: SlackEmulator
+) -> None:
+    """The snapshot job, which keeps going past one workspace's failure, does not keep going
+    past the lock's loss: the old leader writes no snapshot and stands down."""
+    from bot.models import KpiSnapshot
+
+    a, b = replicas
+    await due_pulse(a, emulator)
+    first, second = scheduler.Scheduler(a), scheduler.Scheduler(b)
+    try:
+        await first._leader_job()
+        conn = first.leadership._conn
+        assert conn is not None
+        await conn.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        await conn.commit()
+        await second._leader_job()
+        assert second.leadership.is_leader and first.leadership.is_leader
+        await first._snapshots_job()
+        assert not first.leadership.is_leader
+        async with a.sessions() as session:
+            assert await session.scalar(sa.select(sa.func.count()).select_from(KpiSnapshot)) == 0
+        await second._snapshots_job()
+        async with b.sessions() as session:
+            assert await session.scalar(sa.select(sa.func.count()).select_from(KpiSnapshot)) > 0
+    finally:
+        await first.leadership.release()
+        await second.leadership.release()
