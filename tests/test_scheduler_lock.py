@@ -192,8 +192,9 @@ async def test_a_leader_whose_lock_is_gone_stands_down_before_writing_anything(
 async def test_the_daily_snapshots_stand_down_too(
     replicas: tuple[Deps, Deps], emulator: SlackEmulator
 ) -> None:
-    """The snapshot job, which keeps going past one workspace's failure, does not keep going
-    past the lock's loss: the old leader writes no snapshot and stands down."""
+    """A replica that lost the lock writes no snapshot and stands down; the new leader writes
+    them. (A loss in the middle of the job is re-raised past its per-workspace error handler:
+    rituals/snapshots.py.)"""
     from bot.models import KpiSnapshot
 
     a, b = replicas
