@@ -38,7 +38,11 @@ async def programme(bot: Bot) -> None:
             tallies=[
                 activity.Tally(data.id, uid, today - timedelta(days=d), messages=2)
                 for uid in ("U0LUCAS", "U0CHLOE", "U0HUGO")
-                for d in (0, 8, 15)  # today: the month in progress has activity on its first day too
+                for d in (
+                    0,
+                    8,
+                    15,
+                )  # today: the month in progress has activity on its first day too
             ],
         )
 
