@@ -37,6 +37,10 @@ class Deps:
     # process can still say "busy, try again" in when the database cannot be read
     # (handlers.context.language_hint); bounded, oldest forgotten first
     languages: dict[tuple[str, str], str] = field(default_factory=dict)
+    # people Slack's users.info could not tell us about (an error, or "not found"), (workspace,
+    # user) → when to ask again: every request of theirs meanwhile does without, instead of
+    # asking again (handlers.context); bounded, oldest forgotten first
+    lookup_failures: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def programme(self) -> Any:

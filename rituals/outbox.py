@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import db, installation
+from bot import db, installation, stories
 from bot.config import QuietHours
 from bot.deps import Deps
 from bot.models import (
@@ -56,6 +56,9 @@ POST = "chat.postMessage"
 # No answer, yet Slack may have posted it (a timeout, a dropped connection): before sending such
 # a row again, look for it in the channel, and give Slack time to finish the first request.
 AMBIGUOUS = frozenset({"timeout", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError"})
+# What a kind of message records where it belongs once Slack has posted it (key, ts), in the
+# same transaction as the row's `sent`: a story keeps its post's real ts.
+ON_SENT: dict[str, Callable[..., Awaitable[None]]] = {stories.POST_KIND: stories.record_posted}
 
 
 async def enqueue(
@@ -568,6 +571,8 @@ class Drain:
                     attempts=row.attempts + 1,
                 )
             )
+            if (on_sent := ON_SENT.get(row.kind)) is not None:
+                await on_sent(session, key=row.key, ts=ts)
             if (
                 row.person_id is not None
                 and row.channel_id is None
