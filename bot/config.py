@@ -197,6 +197,9 @@ class HealthThresholds(_Strict):
     event_gap_days: int = Field(90, ge=1)
     low_pulse: float = 3.0
     charter_stale_days: int = Field(365, ge=1)
+    # a community this young is "starting" (with a first step to take), never "at risk": it
+    # has not had the time to write its charter, hold an event or find its active members
+    starting_days: int = Field(30, ge=0)
 
 
 MIN_ANSWERS_FLOOR = 3  # under three answers, a result is one or two people's answers

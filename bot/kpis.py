@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, redelivery
+from bot import charters, disclosure, people, redelivery
 from bot import stories as stories_mod
 from bot.models import (
     ActivityDaily,
@@ -273,6 +273,7 @@ async def compute(
     community_ids: Iterable[int] | None = None,
     now: datetime | None = None,
     rule: disclosure.Rule,
+    charter_stale_days: int = charters.STALE_DAYS,
 ) -> Report:
     """All KPIs of the window, for every live community (or the ones given) and the programme.
     Survey figures go through the disclosure rule (closed polls, k answers per question)."""
@@ -305,7 +306,7 @@ async def compute(
     live = sa.select(Community.id).where(in_scope).scalar_subquery()
 
     # --- level 1: members ----------------------------------------------------------------
-    human = sa.and_(Person.id == Membership.person_id, Person.is_bot.is_(False))
+    human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
     active_at_end = sa.and_(
         Membership.community_id.in_(live),
         Membership.joined_at < end_dt,
@@ -328,11 +329,11 @@ async def compute(
         .group_by(Membership.person_id)
         .subquery()
     )
-    for n, people in await session.execute(
+    for n, many in await session.execute(
         sa.select(per_person.c.n, sa.func.count()).group_by(per_person.c.n)
     ):
-        programme.members_unique += int(people)
-        programme.overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(people)
+        programme.members_unique += int(many)
+        programme.overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(many)
 
     for column, attr in (
         (Membership.joined_at, "new_members"),
@@ -407,10 +408,13 @@ async def compute(
         .group_by(CharterVersion.community_id)
         .subquery()
     )
-    year = (window.end - timedelta(days=1)).year
-    for cid, objectives_year, objectives in await session.execute(
+    last_day = window.end - timedelta(days=1)
+    for cid, saved, objectives_year, objectives in await session.execute(
         sa.select(
-            CharterVersion.community_id, CharterVersion.objectives_year, CharterVersion.objectives
+            CharterVersion.community_id,
+            CharterVersion.created_at,
+            CharterVersion.objectives_year,
+            CharterVersion.objectives,
         ).join(
             latest,
             sa.and_(
@@ -419,7 +423,14 @@ async def compute(
             ),
         )
     ):
-        per[cid].charter_up_to_date = int(objectives_year == year and bool(objectives))
+        state = charters.state_of(
+            saved_on=saved.date(),
+            objectives=bool(objectives),
+            objectives_year=objectives_year,
+            today=last_day,
+            stale_days=charter_stale_days,
+        )
+        per[cid].charter_up_to_date = int(state == charters.CharterState.CURRENT)
 
     # --- level 2: pulse polls opened in the window, through the disclosure rule --------------
     polls_in = sa.and_(
@@ -556,6 +567,7 @@ async def snapshot(
     periods: Iterable[Period] = SNAPSHOT_PERIODS,
     now: datetime | None = None,
     rule: disclosure.Rule,
+    charter_stale_days: int = charters.STALE_DAYS,
 ) -> int:
     """Write (or refresh) the day, week-, month- and year-to-date snapshots ending on `as_of`."""
     now = now or utcnow()
@@ -569,6 +581,7 @@ async def snapshot(
             question_kinds=question_kinds,
             now=now,
             rule=rule,
+            charter_stale_days=charter_stale_days,
         )
         base = {
             "workspace_id": workspace_id,

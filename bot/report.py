@@ -109,6 +109,7 @@ async def build(
         question_kinds=question_kinds,
         now=now,
         rule=rule,
+        charter_stale_days=thresholds.charter_stale_days,
     )
     trend = [
         await kpis.compute(
@@ -118,6 +119,7 @@ async def build(
             question_kinds=question_kinds,
             now=now,
             rule=rule,
+            charter_stale_days=thresholds.charter_stale_days,
         )
         for m in _months(window)
     ]
