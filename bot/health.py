@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -542,6 +542,25 @@ async def build_overview(
         )
         if found is not None:
             totals, from_snapshot = found[1], True
+            # who is a member changes during the day (joins, leaves, deactivations): counted
+            # now, as the Home counts them, while the heavier figures come from the snapshot
+            counted = await kpis.count_members(
+                session,
+                live=sa.select(Community.id)
+                .where(
+                    Community.workspace_id == workspace_id,
+                    Community.channel_status == ChannelStatus.OK,
+                )
+                .scalar_subquery(),
+                end=month.bounds()[1],
+            )
+            totals = replace(
+                totals,
+                communities=len(items),
+                members=sum(counted.per_community.values()),
+                members_unique=counted.unique,
+                overlap=counted.overlap,
+            )
     if totals is None:
         report = await kpis.compute(
             session,

@@ -264,6 +264,50 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, Decimal | int | float) else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class MemberCount:
+    per_community: dict[int, int]
+    unique: int
+    overlap: dict[str, int]
+
+
+async def count_members(session: AsyncSession, *, live: Any, end: datetime) -> MemberCount:
+    """Members of the communities in `live` (a subquery of ids) at `end`: per community, unique
+    people and the overlap. Who counts is bot.people.COUNTED, as on the Home."""
+    human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
+    active_at_end = sa.and_(
+        Membership.community_id.in_(live),
+        Membership.joined_at < end,
+        sa.or_(Membership.left_at.is_(None), Membership.left_at >= end),
+    )
+    per_community = {
+        int(cid): int(n)
+        for cid, n in await session.execute(
+            sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
+            .join(Person, human)
+            .where(active_at_end)
+            .group_by(Membership.community_id)
+        )
+    }
+    per_person = (
+        sa.select(
+            Membership.person_id,
+            sa.func.count(sa.distinct(Membership.community_id)).label("n"),
+        )
+        .join(Person, human)
+        .where(active_at_end)
+        .group_by(Membership.person_id)
+        .subquery()
+    )
+    unique, overlap = 0, {"1": 0, "2": 0, "3+": 0}
+    for n, many in await session.execute(
+        sa.select(per_person.c.n, sa.func.count()).group_by(per_person.c.n)
+    ):
+        unique += int(many)
+        overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(many)
+    return MemberCount(per_community, unique, overlap)
+
+
 async def compute(
     session: AsyncSession,
     *,
@@ -307,33 +351,10 @@ async def compute(
 
     # --- level 1: members ----------------------------------------------------------------
     human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
-    active_at_end = sa.and_(
-        Membership.community_id.in_(live),
-        Membership.joined_at < end_dt,
-        sa.or_(Membership.left_at.is_(None), Membership.left_at >= end_dt),
-    )
-    for cid, n in await session.execute(
-        sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
-        .join(Person, human)
-        .where(active_at_end)
-        .group_by(Membership.community_id)
-    ):
-        per[cid].members = int(n)
-    per_person = (
-        sa.select(
-            Membership.person_id,
-            sa.func.count(sa.distinct(Membership.community_id)).label("n"),
-        )
-        .join(Person, human)
-        .where(active_at_end)
-        .group_by(Membership.person_id)
-        .subquery()
-    )
-    for n, many in await session.execute(
-        sa.select(per_person.c.n, sa.func.count()).group_by(per_person.c.n)
-    ):
-        programme.members_unique += int(many)
-        programme.overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(many)
+    counted = await count_members(session, live=live, end=end_dt)
+    for cid, n in counted.per_community.items():
+        per[cid].members = n
+    programme.members_unique, programme.overlap = counted.unique, counted.overlap
 
     for column, attr in (
         (Membership.joined_at, "new_members"),
