@@ -255,7 +255,12 @@ def add_commands(sub: Any) -> None:
 
     rep = sub.add_parser("report", help="the programme's value report for sponsors")
     rep.add_argument("--period", required=True, help="2026-Q4, 2026-11, 2026-W47 or 2026")
-    rep.add_argument("--format", choices=["html", "csv", "xlsx"], default="html")
+    rep.add_argument(
+        "--format",
+        choices=["html", "csv", "xlsx"],
+        default="html",
+        help="html prints well; csv and xlsx hold the tables (default: html)",
+    )
     rep.add_argument("--out", help="output file (default value-report-<period>.<format>)")
     rep.add_argument("--lang", choices=["fr", "en"], help="default: app.yaml's language")
     _workspace_arg(rep)
