@@ -27,6 +27,7 @@ from bot.errors import CopError
 EXPECTED = 2
 BUG = 1
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,6 +48,10 @@ def guarded(command: Callable[[], int]) -> int:
         return command()
     except KeyboardInterrupt:
         return INTERRUPTED
+    except BrokenPipeError:
+        # `cop health | head`: the reader has what it wanted; say nothing more, as `yes | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except Exception as exc:  # the one place every failure is turned into a line
         _reported.set()
         line = explain(exc)
@@ -127,6 +132,8 @@ def database_problem(exc: BaseException) -> str | None:
     from bot import db
 
     chain = list(_causes(exc))
+    if not _from_database(chain):
+        return None
     url = _database_url()
     where = _where(url)
     for link in chain:
@@ -170,6 +177,23 @@ def database_problem(exc: BaseException) -> str | None:
             "check COP_DATABASE_URL and that the database is up"
         )
     return None
+
+
+def _from_database(chain: list[BaseException]) -> bool:
+    """Whether the error came out of the database's code (SQLAlchemy, a driver, Alembic) and not,
+    say, from Slack's client or the terminal: an OSError alone does not say whose it is."""
+    import sqlalchemy as sa
+
+    if any(isinstance(link, sa.exc.SQLAlchemyError) for link in chain):
+        return True
+    for link in chain:
+        frame = link.__traceback__
+        while frame is not None:
+            module = frame.tb_frame.f_globals.get("__name__", "")
+            if module.split(".")[0] in {"sqlalchemy", "asyncpg", "aiosqlite", "alembic"}:
+                return True
+            frame = frame.tb_next
+    return False
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
