@@ -110,7 +110,7 @@ def _file_problem(exc: OSError) -> str:
     if isinstance(exc, IsADirectoryError):
         return f"{path}: is a folder; give a file"
     if isinstance(exc, PermissionError):
-        return f"{path}: permission denied; choose a path you may write to"
+        return f"{path}: permission denied"
     return f"{path}: {exc.strerror or exc}"
 
 
