@@ -3,18 +3,27 @@
 Every user-facing sentence lives in the catalogues `<lang>/*.po` (one file per feature, merged
 at load) under a stable key; code asks for `t("key", **params)`. Dates and numbers are
 formatted with Babel for the locale.
+
+This is the one home of the words and numbers people notice, so that every surface (Home,
+/cop health, DMs, the value report, charts, exports) gets them the same way: thousands
+separators (`number`, also on chart axes), « 1er octobre » (`date`), plurals by the language's
+rules (`{n|one|other}`, with an optional zero form `{n|none|one|other}` for « aucun »),
+French elision of a name after « de » (« d'Agilité »), units of value as words (`unit`), names
+in the language's alphabetical order (`sort_key`).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -26,7 +35,25 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 LANGUAGES = ("fr", "en")
-_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+# {n|one|other}, or {n|zero|one|other} when nought reads differently (« aucun membre actif »)
+_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)(?:\|([^|{}]*))?\}")
+# « de {name} » / « de *{name}* » in a French sentence: « d'Agilité », « d'*Énergie* »
+_ELIDABLE = re.compile(r"\b([Dd]e|[Qq]ue) ([*_«\u00a0 ]{0,3})\{(\w+)\}")
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿœæAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸŒÆ")
+# a unit stored under another spelling (imports, older data) still reads as the word
+UNIT_ALIASES = {
+    "eur": "euros",
+    "euro": "euros",
+    "€": "euros",
+    "hour": "hours",
+    "h": "hours",
+    "quality_pct": "quality",
+    "pct": "quality",
+    "customer": "customers",
+    "clients": "customers",
+}
+_T = TypeVar("_T")
+_NAMED = frozenset({"short", "medium", "long", "full"})
 _HERE = Path(__file__).resolve().parent
 _BABEL_LOCALE = {"fr": "fr_FR", "en": "en_GB"}
 
@@ -83,7 +110,19 @@ class Translator:
         params = {name: self._shown(value) for name, value in params.items()}
         if "|" in text:
             text = _PLURAL.sub(lambda m: self._plural(m, params), text)
+        if self.language == "fr" and "{" in text:
+            text = _ELIDABLE.sub(lambda m: self._elided(m, params), text)
         return text.format(**params)
+
+    @staticmethod
+    def _elided(match: re.Match[str], params: dict[str, Any]) -> str:
+        """« de {name} » becomes « d'{name} » when the name starts with a vowel (« d'Agilité »);
+        a leading h is left alone, since an aspirated h does not elide (« de Hugo » is fine)."""
+        word, marks, name = match.groups()
+        value = str(params.get(name, ""))
+        if value[:1] in _VOWELS:
+            return f"{word[0]}'{marks.strip()}{{{name}}}"
+        return match.group(0)
 
     def _shown(self, value: Any) -> Any:
         """A parameter from the domain written the language's way: an amount (Decimal) as
@@ -100,14 +139,19 @@ class Translator:
         return value
 
     def _plural(self, match: re.Match[str], params: dict[str, Any]) -> str:
-        """`{n|réponse|réponses}` picks the form for the count n by the language's plural rules."""
-        name, one, other = match.groups()
+        """`{n|réponse|réponses}` picks the form for the count n by the language's plural rules;
+        `{n|aucun membre actif|membre actif|membres actifs}` has its own words for nought, which
+        then replace the number too (« aucun membre actif », not « 0 membre actif »)."""
+        name, first, second, third = match.groups()
+        zero, one, other = (first, second, third) if third is not None else (None, first, second)
         value = params.get(name)
         if isinstance(value, str):
             digits = re.sub(r"[^\d.]", "", value.replace(",", "."))
             value = float(digits) if digits.replace(".", "", 1).isdigit() else None
         if not isinstance(value, int | float):
             return other
+        if zero is not None and value == 0:
+            return zero
         form = self.babel_locale.plural_form(
             abs(int(value)) if float(value).is_integer() else abs(value)
         )
@@ -118,6 +162,11 @@ class Translator:
         return Locale.parse(_BABEL_LOCALE[self.language])
 
     def date(self, value: date, fmt: str = "long") -> str:
+        """« 1er octobre 2026 » in French (the first of a month is an ordinal), "1 October 2026"."""
+        if self.language == "fr" and value.day == 1:
+            pattern = self.babel_locale.date_formats[fmt].pattern if fmt in _NAMED else fmt
+            if "dd" not in pattern:
+                fmt = re.sub(r"(?<![d'])d(?!d)", "d'er'", pattern, count=1)
         return format_date(value, format=fmt, locale=self.babel_locale)
 
     def datetime(self, value: datetime, tz: str | None = None, fmt: str = "full_short") -> str:
@@ -125,7 +174,7 @@ class Translator:
         zone = ZoneInfo(tz) if tz else None
         local = value.astimezone(zone) if zone else value
         if fmt == "full_short":
-            day = format_date(local, format="full", locale=self.babel_locale)
+            day = self.date(local.date(), "full")
             hour = format_time(local, format="short", locale=self.babel_locale)
             return self("format.day_at_time", day=day, time=hour)
         return format_datetime(local, format=fmt, locale=self.babel_locale)
@@ -138,6 +187,34 @@ class Translator:
         if isinstance(value, int):
             return format_decimal(value, locale=self.babel_locale)
         return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=self.babel_locale)
+
+    def whole(self, value: float | int | Decimal) -> str:
+        """A score people read as a whole number (eNPS 40, not 40.0), with its separators."""
+        return format_decimal(round(value), locale=self.babel_locale)
+
+    def unit(self, unit: str) -> str:
+        """The unit of a story's value as a word of the reader's language (« heures gagnées »,
+        "customers"), never its key; a unit the catalogue does not know is shown as typed."""
+        key = UNIT_ALIASES.get(unit.strip().lower(), unit.strip().lower())
+        label = self(f"stories.unit.{key}")
+        return unit if label == f"stories.unit.{key}" else label
+
+    def sort_key(self, name: str) -> tuple[str, str]:
+        """Alphabetical order as the language's readers expect it: accents and case only break
+        ties (« Énergie » before « UX », « éco » beside « eco »), not Unicode code points."""
+        folded = unicodedata.normalize("NFKD", name.casefold())
+        base = "".join(c for c in folded if not unicodedata.combining(c))
+        return (base, name)
+
+    def sorted(self, items: Iterable[_T], key: Callable[[_T], str] = str) -> list[_T]:
+        return sorted(items, key=lambda item: self.sort_key(key(item)))
+
+    def axis_number(self, value: float, _position: object = None) -> str:
+        """A chart tick written like every other number (« 1 200 », "1,200"): a matplotlib
+        FuncFormatter takes this as it is."""
+        if float(value).is_integer():
+            return self.number(int(value))
+        return self.number(value, 1)
 
     def percent(self, ratio: float) -> str:
         # the locale's own pattern: « 33 % » in French (narrow no-break space), "33%" in English
