@@ -42,7 +42,7 @@ from handlers.charters import (
     refusal,
     tell_user,
 )
-from handlers.commands import CommandRequest, Subcommand
+from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
 from rituals import outbox
 
@@ -553,7 +553,7 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "event",
         handle_event,
-        "event.usage",
+        (HelpLine("event.usage_new", Action.MANAGE_EVENTS), HelpLine("event.usage")),
         aliases=("événement", "evenement", "évènement", "événements", "evenements", "events"),
     ),
 ]

@@ -17,12 +17,12 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,9 @@ from babel.support import Translations
 
 LANGUAGES = ("fr", "en")
 # {n|one|other}, or {n|zero|one|other} when nought reads differently (« aucun membre actif »)
-_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)(?:\|([^|{}]*))?\}")
+# (a form may hold the placeholders themselves: « {n|aucun membre|{n} membre|{n} membres} »)
+_FORM = r"((?:[^|{}]|\{\w+\})*)"
+_PLURAL = re.compile(rf"\{{(\w+)\|{_FORM}\|{_FORM}(?:\|{_FORM})?\}}")
 # « de {name} » / « de *{name}* » in a French sentence: « d'Agilité », « d'*Énergie* »
 _ELIDABLE = re.compile(r"\b([Dd]e|[Qq]ue) ([*_«\u00a0 ]{0,3})\{(\w+)\}")
 _VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿœæAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸŒÆ")
