@@ -171,15 +171,26 @@ class Translator:
                 fmt = re.sub(r"(?<![d'])d(?!d)", "d'er'", pattern, count=1)
         return format_date(value, format=fmt, locale=self.babel_locale)
 
-    def datetime(self, value: datetime, tz: str | None = None, fmt: str = "full_short") -> str:
-        """A moment as people read it in their zone: 'mardi 3 décembre 2026 à 14:00 (Europe/Paris)'."""
+    def datetime(
+        self,
+        value: datetime,
+        tz: str | None = None,
+        fmt: str = "full_short",
+        *,
+        with_zone: bool = False,
+    ) -> str:
+        """A moment as people read it in their zone: 'mardi 3 décembre 2026 à 14:00', and with
+        `with_zone` ' (Europe/Paris)' after it — for a message read away from any screen that
+        says which zone its times are in (a reminder, a welcome, a poll's closing time)."""
         zone = ZoneInfo(tz) if tz else None
         local = value.astimezone(zone) if zone else value
         if fmt == "full_short":
             day = self.date(local.date(), "full")
             hour = format_time(local, format="short", locale=self.babel_locale)
-            return self("format.day_at_time", day=day, time=hour)
-        return format_datetime(local, format=fmt, locale=self.babel_locale)
+            text = self("format.day_at_time", day=day, time=hour)
+        else:
+            text = format_datetime(local, format=fmt, locale=self.babel_locale)
+        return f"{text} ({tz})" if with_zone and tz else text
 
     def time(self, value: datetime, tz: str | None = None) -> str:
         local = value.astimezone(ZoneInfo(tz)) if tz else value

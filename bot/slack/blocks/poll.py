@@ -68,7 +68,13 @@ def build_poll(
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
         SectionBlock(
-            text=mrkdwn(t("polls.intro", community=community, closes=t.datetime(closes_at, tz)))
+            text=mrkdwn(
+                t(
+                    "polls.intro",
+                    community=community,
+                    closes=t.datetime(closes_at, tz, with_zone=True),
+                )
+            )
         ),
     ]
     for q in questions:
