@@ -61,7 +61,10 @@ async def test_reminders_reach_the_channel_and_those_going_in_their_language_and
     assert await reminders.plan(bot.deps, now=STARTS - timedelta(hours=22)) == 0  # once
     await Drain(bot.deps, rate_per_minute=60000).run_once()
     channel = bot.emulator.messages["C0DATA"][-1]["text"]
-    assert channel == "⏰ Rappel : *Webinaire IA générative* commence lundi 29 mars 2027 à 10:00 (Europe/Paris)."
+    assert (
+        channel
+        == "⏰ Rappel : *Webinaire IA générative* commence lundi 29 mars 2027 à 10:00 (Europe/Paris)."
+    )
     assert bot.emulator.messages["D0LUCAS"][-1]["text"] == channel
     assert (
         bot.emulator.messages["D0EMILY"][-1]["text"]
