@@ -212,6 +212,19 @@ class Translator:
         label = self(f"stories.unit.{key}")
         return unit if label == f"stories.unit.{key}" else label
 
+    def value(self, amount: float | Decimal, unit: str, *, averaged_over: int | None = None) -> str:
+        """A quantified value in words: « 1 200 heures gagnées »; a percentage-like unit, which
+        is averaged and never summed, says so with its n: « 12 points de qualité en moyenne
+        (3 histoires) »."""
+        if averaged_over is None:
+            return f"{self.number(amount)} {self.unit(unit)}"
+        return self(
+            "stories.value_average",
+            amount=self.number(amount),
+            unit=self.unit(unit),
+            stories=self.number(averaged_over),
+        )
+
     def sort_key(self, name: str) -> tuple[str, str]:
         """Alphabetical order as the language's readers expect it: accents and case only break
         ties (« Énergie » before « UX », « éco » beside « eco »), not Unicode code points."""
