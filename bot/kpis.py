@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import disclosure, redelivery
 from bot import stories as stories_mod
+from bot.i18n import collation_key
 from bot.models import (
     ActivityDaily,
     ChannelStatus,
@@ -549,7 +550,7 @@ async def compute(
         programme.polls += c.polls
         programme.polls_delivered += c.polls_delivered
         programme.polls_answered += c.polls_answered
-    return Report(window, programme, list(per.values()))
+    return Report(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))
 
 
 def community_scope(community_id: int) -> str:

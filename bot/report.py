@@ -365,6 +365,7 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
             messages=[m.programme.messages + m.programme.replies for m in report.trend],
             active_label=t("health.chart_active"),
             messages_label=t("health.chart_messages"),
+            number=t.axis_number,
         )
     counts = health.count_by_status(report.health)
     if report.health:
@@ -373,6 +374,7 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
             labels=[t(f"health.status.{s.value}").split(" ", 1)[-1] for s in counts],
             values=list(counts.values()),
             colours=[charts.STATUS_COLOURS[s.value] for s in counts],
+            number=t.axis_number,
         )
     kinds = report.kpis.programme.stories_by_kind
     if kinds:
@@ -380,6 +382,7 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
             title=t("report.chart.kinds"),
             labels=[t(f"report.kind.{k}") for k in kinds],
             values=[v.count for v in kinds.values()],
+            number=t.axis_number,
         )
     return out
 

@@ -137,6 +137,7 @@ def chart_png(t: Translator, overview: health.Overview) -> bytes:
         messages=[p.messages + p.replies for p in overview.trend],
         active_label=t("health.chart_active"),
         messages_label=t("health.chart_messages"),
+        number=t.axis_number,
     )
 
 

@@ -226,11 +226,7 @@ class Translator:
         )
 
     def sort_key(self, name: str) -> tuple[str, str]:
-        """Alphabetical order as the language's readers expect it: accents and case only break
-        ties (« Énergie » before « UX », « éco » beside « eco »), not Unicode code points."""
-        folded = unicodedata.normalize("NFKD", name.casefold())
-        base = "".join(c for c in folded if not unicodedata.combining(c))
-        return (base, name)
+        return collation_key(name)
 
     def sorted(self, items: Iterable[_T], key: Callable[[_T], str] = str) -> list[_T]:
         return sorted(items, key=lambda item: self.sort_key(key(item)))
@@ -245,6 +241,15 @@ class Translator:
     def percent(self, ratio: float) -> str:
         # the locale's own pattern: « 33 % » in French (narrow no-break space), "33%" in English
         return format_percent(ratio, locale=self.babel_locale)
+
+
+def collation_key(name: str) -> tuple[str, str]:
+    """Alphabetical order as French and English readers expect it: accents and case only break
+    ties (« Énergie » before « UX », « éco » beside « eco »), not Unicode code points (which
+    put every accented capital after Z). The same in both languages, so one list has one order."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    base = "".join(c for c in folded if not unicodedata.combining(c))
+    return (base, name)
 
 
 def translate(language: str | None) -> Translator:
