@@ -21,7 +21,7 @@ def _text(obj: Any, names: dict[str, str]) -> str:
         return str(raw)
     raw = _MENTION.sub(lambda m: "@" + (m.group(2) or names.get(m.group(1), m.group(1))), raw)
     raw = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), raw)
-    raw = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), raw)
+    raw = _CHANNEL.sub(lambda m: "#" + (m.group(2) or names.get(m.group(1), m.group(1))), raw)
     return raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -88,4 +88,5 @@ def render_view(view: dict[str, Any], *, names: dict[str, str] | None = None) ->
     title = _text(view.get("title"), names or {})
     body = render_blocks(view.get("blocks", []), names=names)
     submit = _text(view.get("submit"), names or {})
-    return f"┌ {title} ┐\n{body}" + (f"\n[ {submit} ]" if submit else "")
+    boxed = f"┌ {title} ┐\n" if title.strip() else ""  # a Home tab has no title
+    return boxed + body + (f"\n[ {submit} ]" if submit else "")
