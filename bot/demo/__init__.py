@@ -251,12 +251,13 @@ async def run(
         if scale == "large":
             from bot.demo import large
 
-            summary = await large.generate(
-                deps.sessions,
-                workspace_id=emulator.workspace.team_id,
-                progress=lambda text: print(f"cop demo: {text}", file=progress, flush=True),
+            def told(key: str, **counts: int) -> None:
+                shown = {name: t.number(value) for name, value in counts.items()}
+                print(f"cop demo: {t(key, **shown)}", file=progress, flush=True)
+
+            await large.generate(
+                deps.sessions, workspace_id=emulator.workspace.team_id, progress=told
             )
-            print(t("demo.large", summary=summary.line()), file=out)
         for scene in scenes():
             await scene(demo)
         await demo.settle()

@@ -158,7 +158,7 @@ async def scene(demo: Demo) -> None:
     )
     labels = {b.get("block_id"): b.get("label", {}).get("text", "") for b in view.get("blocks", [])}
     for block, error in sorted(response.json().get("errors", {}).items()):
-        demo.show(f"{labels.get(block) or block}: {error}")
+        demo.show(f"{labels.get(block) or block} — {error}")
     await submit(
         demo,
         view,

@@ -69,7 +69,7 @@ def render_blocks(
             initial = element.get("initial_value") or (element.get("initial_option") or {}).get(
                 "text", {}
             ).get("text", "")
-            out.append(f"{label}: {initial or '____'}")
+            out.append(f"{label} [ {initial or '____'} ]")  # no colon: typography differs by language
         elif kind == "image":
             out.append(f"(chart: {block.get('alt_text', '')})")
         elif kind == "rich_text":
