@@ -74,6 +74,7 @@ class Persona:
     name: str
     locale: str = "fr-FR"
     tz: str = "Europe/Paris"
+    city: str = "Paris"
 
     @property
     def language(self) -> str:
@@ -135,7 +136,7 @@ _FRENCH_PEOPLE = {
     AGILE_LEADER: Persona("Léa Robert"),
     GUILD_LEADER: Persona("Julien Faure"),
     NEWCOMER: Persona("Manon Durand"),
-    MEMBER: Persona("Inès Moreau", "fr-CA", "America/Toronto"),
+    MEMBER: Persona("Inès Moreau", "fr-CA", "America/Toronto", "Montréal"),
     PASSER_BY: Persona("Nathan Petit"),
     GONE: Persona("Pierre Leroy"),
 }
@@ -208,16 +209,16 @@ ENGLISH = Cast(
     programme_language="en",
     programme_name="Communities of practice",
     people={
-        MANAGER: Persona("Charlotte Evans", "en-GB", "Europe/London"),
-        LEADER: Persona("Oliver Hughes", "en-GB", "Europe/London"),
-        CORE: Persona("Amelia Clarke", "en-GB", "Europe/London"),
-        SPONSOR: Persona("Harry Walker", "en-GB", "Europe/London"),
-        AGILE_LEADER: Persona("Grace Wood", "en-GB", "Europe/London"),
-        GUILD_LEADER: Persona("James Brown", "en-GB", "Europe/London"),
-        NEWCOMER: Persona("Sophie Turner", "en-GB", "Europe/London"),
-        MEMBER: Persona("Emily Smith", "en-US", "America/New_York"),
-        PASSER_BY: Persona("Noah Patel", "en-GB", "Europe/London"),
-        GONE: Persona("Peter Gray", "en-GB", "Europe/London"),
+        MANAGER: Persona("Charlotte Evans", "en-GB", "Europe/London", "London"),
+        LEADER: Persona("Oliver Hughes", "en-GB", "Europe/London", "London"),
+        CORE: Persona("Amelia Clarke", "en-GB", "Europe/London", "London"),
+        SPONSOR: Persona("Harry Walker", "en-GB", "Europe/London", "London"),
+        AGILE_LEADER: Persona("Grace Wood", "en-GB", "Europe/London", "London"),
+        GUILD_LEADER: Persona("James Brown", "en-GB", "Europe/London", "London"),
+        NEWCOMER: Persona("Sophie Turner", "en-GB", "Europe/London", "London"),
+        MEMBER: Persona("Emily Smith", "en-US", "America/New_York", "New York"),
+        PASSER_BY: Persona("Noah Patel", "en-GB", "Europe/London", "London"),
+        GONE: Persona("Peter Gray", "en-GB", "Europe/London", "London"),
     },
     channels={DATA: "data-science", AGILE: "agile", GUILD: "security", GENERAL: "general"},
     communities={DATA: "Data Science", AGILE: "Agile & Lean", GUILD: "Security Guild"},
@@ -232,8 +233,8 @@ BOTH = Cast(
     programme_name="Communautés de pratique",
     people={
         **_FRENCH_PEOPLE,
-        GUILD_LEADER: Persona("James Brown", "en-GB", "Europe/London"),
-        MEMBER: Persona("Emily Smith", "en-US", "America/New_York"),
+        GUILD_LEADER: Persona("James Brown", "en-GB", "Europe/London", "London"),
+        MEMBER: Persona("Emily Smith", "en-US", "America/New_York", "New York"),
     },
     channels=FRENCH.channels,
     communities={**FRENCH.communities, GUILD: "Security Guild"},

@@ -255,7 +255,7 @@ async def scene(demo: Demo) -> None:
     for name, payload in rows:
         demo.show(demo.t("demo.dm_to", name=name, text=payload["text"]))
     far = demo.cast.people[MEMBER]
-    demo.say("demo.leaders.far_member", member=demo.first_name(MEMBER), zone=far.tz)
+    demo.say("demo.leaders.far_member", member=demo.first_name(MEMBER), city=far.city)
     await demo.command(f"{mw['event']} {mw['list']}", user=MEMBER, channel=DATA)
 
     # --- the third community ----------------------------------------------------------------
