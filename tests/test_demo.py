@@ -235,21 +235,22 @@ def _psql(sql: str, database: str = "postgres") -> list[tuple]:
 def test_on_postgresql_the_demo_uses_its_own_database_from_a_clean_slate(
     runs: dict[str, Run], tmp_path: Path
 ) -> None:
+    from bot.demo.database import MARK
+
     name = f"cop_{uuid.uuid4().hex[:8]}"
+    # what a previous demo left: its database (marked as the demo's), with something in it
+    _psql(f'CREATE DATABASE "{name}_demo"')
+    _psql(f"COMMENT ON DATABASE \"{name}_demo\" IS '{MARK}'")
+    _psql("CREATE TABLE leftover (x int)", f"{name}_demo")
     try:
-        first = _finish(_start("fr", tmp_path, COP_DATABASE_URL=_server(name)), tmp_path)
-        assert first.code == 0, first.err
-        assert f"/{name}_demo" in first.out.splitlines()[0]  # says where its data went
-        # the demo's data is there, then someone leaves a mark in it: the next run wipes it
-        _psql("CREATE TABLE leftover (x int)", f"{name}_demo")
-        second = _finish(_start("fr", tmp_path, COP_DATABASE_URL=_server(name)), tmp_path)
-        assert second.code == 0, second.err
-        assert _masked(second.out) == _masked(first.out)
+        run = _finish(_start("fr", tmp_path, COP_DATABASE_URL=_server(name)), tmp_path)
+        assert run.code == 0, run.err
+        assert f"/{name}_demo" in run.out.splitlines()[0]  # says where its data went
         assert not _psql("SELECT 1 FROM pg_tables WHERE tablename = 'leftover'", f"{name}_demo")
-        # the story is the same as on SQLite, but for where the data is
-        sqlite = runs["fr"]
+        assert _psql("SELECT 1 FROM pg_tables WHERE tablename = 'community'", f"{name}_demo")
+        # the same story as on SQLite, but for where the data is
         where = re.compile(r"(données : |dans |COP_DATABASE_URL=)\S+")
-        assert where.sub("…", _masked(second.out)) == where.sub("…", _masked(sqlite.out))
+        assert where.sub("…", _masked(run.out)) == where.sub("…", _masked(runs["fr"].out))
         assert not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")  # untouched
     finally:
         _psql(f'DROP DATABASE IF EXISTS "{name}_demo" WITH (FORCE)')
