@@ -346,7 +346,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
     _setup_logging("WARNING")
-    return asyncio.run(demo.run(scale=args.scale, language=args.lang, keep=args.keep))
+    return asyncio.run(demo.run(scale=args.scale, language=args.lang))
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -423,10 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retain.set_defaults(func=cmd_privacy, user="", workspace="")
 
-    demo = sub.add_parser("demo", help="run a demo programme against the built-in Slack emulator")
+    demo = sub.add_parser(
+        "demo",
+        help="run a demo programme against the built-in Slack emulator (in its own database: "
+        "cop-demo.db, or <db>_demo on PostgreSQL, emptied at each start)",
+    )
     demo.add_argument("--scale", choices=["small", "large"], default="small")
     demo.add_argument("--lang", choices=["fr", "en", "both"], default="both")
-    demo.add_argument("--keep", action="store_true", help="keep the demo database (cop-demo.db)")
     demo.set_defaults(func=cmd_demo)
 
     rit = sub.add_parser("rituals", help="run a ritual now, drain or inspect the outbox")
