@@ -193,10 +193,14 @@ def test_the_closing_commands_work(runs: dict[str, Run]) -> None:
         )
         assert done.returncode == 0, (command, done.stderr)
         assert "Traceback" not in done.stderr
-        said[command.split()[1]] = done.stdout
-    # what they show is the demo's programme
-    assert "Data Science" in said["health"] and "Security Guild" in said["health"]
-    assert "3 communities" in said["report"]
+        said[command] = done.stdout
+    # what they show is the demo's programme, under the name the demo gave it
+    overview = said["cop health --lang en"]
+    assert "Communities of practice" in overview
+    assert "Data Science" in overview and "Security Guild" in overview
+    assert "Health of the “Data Science” community" in said["cop health data-science --lang en"]
+    assert "data-science" in said["cop communities list"]
+    assert "3 communities" in next(out for c, out in said.items() if c.startswith("cop report"))
 
 
 # --- PostgreSQL: a database of its own ---------------------------------------------------------

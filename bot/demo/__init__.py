@@ -24,12 +24,14 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import uvicorn
+import yaml
 
 from bot import db
 from bot.app import build_asgi, build_bolt, build_deps
+from bot.communities import slugify
 from bot.config import Config, load_programme, load_settings
 from bot.demo import database
-from bot.demo.cast import CASTS, MANAGER, Cast
+from bot.demo.cast import CASTS, DATA, MANAGER, Cast
 from bot.deps import Deps
 from bot.i18n import Translator, translate
 from bot.slack.driver import SlackDriver
@@ -171,8 +173,19 @@ def scenes() -> list[Scene]:
     return [registry.scene, leaders.scene, rituals.scene, kpis.scene]
 
 
+PROGRAMME_FILE = "cop-demo.yaml"
+PROGRAMME_NOTE = (
+    "The programme cop demo played (written again at each demo): COP_CONFIG=cop-demo.yaml"
+)
+
+
 def closing_commands(
-    where: database.DemoDatabase, *, config_path: Path | None, language: str, period: str
+    where: database.DemoDatabase,
+    *,
+    config_path: Path | None,
+    language: str,
+    period: str,
+    community: str,
 ) -> list[str]:
     """The commands that show what the demo made, exactly as the operator can paste them.
 
@@ -183,7 +196,10 @@ def closing_commands(
     lang = f" --lang {language}"
     return [
         "export " + " ".join(settings),
+        "cop communities list",
         f"cop health{lang}",
+        f"cop health {shlex.quote(slugify(community))}{lang}",
+        f"cop health --status at-risk{lang}",
         f"cop report --period {period} --format html{lang}",
     ]
 
@@ -229,6 +245,13 @@ async def run(
             "name": cast.programme_name,
         }
     )
+    # the programme as the demo plays it (its name, language, managers), for the closing commands
+    programme_file = cwd / PROGRAMME_FILE
+    programme_file.write_text(
+        f"# {PROGRAMME_NOTE}\n"
+        + yaml.safe_dump(programme.model_dump(mode="json"), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
     config = Config(settings=settings, programme=programme)
     deps = build_deps(config)
     await db.upgrade(deps.engine)
@@ -271,11 +294,15 @@ async def run(
     from bot import kpis
 
     period = kpis.to_date(kpis.Period.QUARTER, today, programme.timezone).label
-    config_path = settings.config_path.resolve() if settings.config_path.exists() else None
+    config_path = programme_file.resolve()
     print(f"\n{t('demo.finished', calls=len(emulator.calls), database=where.where)}", file=out)
     print(t("demo.explore"), file=out)
     for line in closing_commands(
-        where, config_path=config_path, language=cast.narration, period=period
+        where,
+        config_path=config_path,
+        language=cast.narration,
+        period=period,
+        community=cast.communities[DATA],
     ):
         print(f"  {line}", file=out)
     return 0
