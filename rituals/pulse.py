@@ -19,6 +19,17 @@ from rituals import recipients
 from rituals.outbox import Owed, enqueue_many
 
 logger = logging.getLogger(__name__)
+PERIOD = "{period}"
+
+
+def for_cadence(question: dict[str, Any], cadence: str) -> dict[str, Any]:
+    """A question's `{period}` as the cadence says it, in each language (« ce trimestre » only
+    when the poll comes each quarter); the poll keeps the words it was asked with."""
+    texts = {
+        lang: text.replace(PERIOD, translate(lang)(f"rituals.period.{cadence}"))
+        for lang, text in question["text"].items()
+    }
+    return {**question, "text": texts}
 
 
 async def run(
@@ -27,7 +38,9 @@ async def run(
     """Open this period's poll and owe it to the community (a rerun adds nothing)."""
     programme = deps.programme
     pulse = programme.rituals.pulse
-    questions = [as_plain(q) for q in pulse.questions]
+    questions = [
+        for_cadence(as_plain(q), setting.cadence or pulse.cadence) for q in pulse.questions
+    ]
     async with deps.sessions.begin() as session:
         poll, created = await polls.open_poll(
             session,

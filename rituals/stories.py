@@ -22,6 +22,7 @@ async def run(
                 translate(community.language or programme.language),
                 community_id=community.id,
                 community=community.name,
+                cadence=setting.cadence or "quarterly",
             )
             owed = [
                 Owed(
@@ -43,7 +44,10 @@ async def run(
             )
             rendered = {
                 lang: build_prompt(
-                    translate(lang), community_id=community.id, community=community.name
+                    translate(lang),
+                    community_id=community.id,
+                    community=community.name,
+                    cadence=setting.cadence or "quarterly",
                 )
                 for lang in {p.language for p in people}
             }

@@ -68,7 +68,13 @@ def build_poll(
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
         SectionBlock(
-            text=mrkdwn(t("polls.intro", community=community, closes=t.datetime(closes_at, tz)))
+            text=mrkdwn(
+                t(
+                    "polls.intro",
+                    community=community,
+                    closes=t.datetime(closes_at, tz, with_zone=True),
+                )
+            )
         ),
     ]
     for q in questions:
@@ -188,10 +194,16 @@ def build_results(
                 )
             )
         if figure.enps is not None:
-            lines.append(t("polls.results_enps", enps=t.number(figure.enps)))
+            lines.append(
+                t(
+                    "polls.results_enps",
+                    enps=t.whole(figure.enps),
+                    answers=t.number(figure.answers),
+                )
+            )
         total = sum(figure.distribution.values())
         for score, count in figure.distribution.items():
-            lines.append(f"`{score:>2}` {_bar(count, total)} {count}")
+            lines.append(f"`{score:>2}` {_bar(count, total)} {t.number(count)}")
         blocks.append(SectionBlock(text=mrkdwn("\n".join(lines))))
     return echo(title), [b.to_dict() for b in blocks]
 
@@ -209,6 +221,12 @@ def build_summary(
         if q.kind == "scale" and figure.mean is not None:
             parts.append(t("polls.summary_mean", mean=t.number(figure.mean, 1), max=t.number(5)))
         if figure.enps is not None:
-            parts.append(t("polls.summary_enps", enps=t.number(figure.enps)))
+            parts.append(
+                t(
+                    "polls.summary_enps",
+                    enps=t.whole(figure.enps),
+                    answers=t.number(figure.answers),
+                )
+            )
     text = " ".join(parts)
     return echo(text), [SectionBlock(text=mrkdwn(text)).to_dict()]

@@ -34,9 +34,10 @@ POST = "story_post"
 
 
 def build_prompt(
-    t: Translator, *, community_id: int, community: str
+    t: Translator, *, community_id: int, community: str, cadence: str = "quarterly"
 ) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    text = say(t, "stories.prompt", community=community)
+    """« ce trimestre » only when the prompt comes each quarter: the period follows the cadence."""
+    text = say(t, "stories.prompt", community=community, period=t(f"rituals.period.{cadence}"))
     blocks: list[Block] = [
         SectionBlock(text=mrkdwn(text)),
         ActionsBlock(
