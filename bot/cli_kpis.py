@@ -137,7 +137,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-_STATUSES = ("thriving", "steady", "at_risk", "dormant", "no_data")  # bot.health.Status
+_STATUSES = ("thriving", "steady", "starting", "at_risk", "dormant", "no_data")  # bot.health.Status
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
