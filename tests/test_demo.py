@@ -253,7 +253,7 @@ def test_on_postgresql_the_demo_uses_its_own_database_from_a_clean_slate(
         assert not _psql("SELECT 1 FROM pg_tables WHERE tablename = 'leftover'", f"{name}_demo")
         assert _psql("SELECT 1 FROM pg_tables WHERE tablename = 'community'", f"{name}_demo")
         # the same story as on SQLite, but for where the data is
-        where = re.compile(r"(données : |dans |COP_DATABASE_URL=)\S+")
+        where = re.compile(r"(données : |dans |COP_DATABASE_URL=|COP_CONFIG=)\S+")
         assert where.sub("…", _masked(run.out)) == where.sub("…", _masked(runs["fr"].out))
         assert not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")  # untouched
     finally:
