@@ -215,6 +215,9 @@ async def test_a_fan_out_through_429_storms_5xx_bursts_timeouts_and_refused_conn
             interval=0.05,
         )
         emu.set_latency(POST, 0)
+        # requests that arrived while answers were slow are still asleep in the emulator; the
+        # failure below must go to a request the bot waits for, not to one it gave up on
+        await asyncio.sleep(CLIENT_TIMEOUT + 0.6)
         # 4. an answer that will never succeed, whatever the retries
         emu.inject_failure(POST, error="msg_too_long", times=1)
         await eventually(lambda: _delivered(emu) >= 140, timeout=20, interval=0.05)
