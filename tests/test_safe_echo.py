@@ -597,7 +597,7 @@ def test_only_the_echo_module_makes_mrkdwn_objects() -> None:
     offenders = []
     for folder in ("bot", "handlers", "rituals"):
         for path in (ROOT / folder).rglob("*.py"):
-            if path.name in {"echo.py", "emulator.py", "driver.py", "render.py"}:
+            if path.name in {"echo.py", "driver.py", "render.py"} or "emulator" in path.parts:
                 continue  # echo writes mrkdwn; Slack's stand-in and the text renderer read it
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
