@@ -8,7 +8,7 @@ choices. Text inside is made of parts that say *who wrote them*:
 - `Say(key, **params)` is a sentence of ours, from the catalogue, in the reader's language;
 - `Person`, `Place`, `Link` are people, channels and addresses we chose to name;
 - `Moment`, `Number`, `Percent` are shown the reader's way (their zone, their language);
-- `Strong`, `Join`, `Lines`, `Quote` arrange parts.
+- `Strong`, `Code`, `Join`, `Lines`, `Quote` arrange parts.
 
 Nothing here is translated or escaped: an edge (`bot/slack/messages.py` for Slack) renders a
 message for one reader at the moment it goes out, so the outbox can hold a message as data
@@ -94,6 +94,13 @@ class Strong:
 
 
 @dataclass(frozen=True, slots=True)
+class Code:
+    """Text of ours in a fixed-width font (a score column, a bar)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """A part quoted (a block quote where the platform has one)."""
 
@@ -124,7 +131,9 @@ class Pick:
     by_language: Mapping[str, str]
 
 
-Text = str | Say | Person | Place | Link | Moment | Number | Percent | Strong | Quote | Join | Pick
+Text = (
+    str | Say | Person | Place | Link | Moment | Number | Percent | Strong | Code | Quote | Join | Pick
+)
 
 # ---------------------------------------------------------------------------------------------
 # Blocks
@@ -202,6 +211,7 @@ _KINDS: dict[str, type] = {
         Number,
         Percent,
         Strong,
+        Code,
         Quote,
         Join,
         Pick,

@@ -36,6 +36,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 import bot.slack.blocks as blocks_package
+import rituals as rituals_package
 from bot import cli
 from bot.charters import CharterDraft, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
@@ -47,6 +48,7 @@ from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
 from bot.i18n import Translator, translate
 from bot.kpis import Kpis, Period, ProgrammeKpis, Window
 from bot.links import is_link
+from bot.messages import Message, Reader
 from bot.models import (
     ChannelStatus,
     CommunityKind,
@@ -78,8 +80,9 @@ from bot.slack.blocks import (
 )
 from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
+from bot.slack.messages import render
 from bot.slack.render import render_blocks
-from rituals import reminders, scheduler
+from rituals import pulse, reminders, scheduler
 from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
@@ -469,23 +472,21 @@ CASES: dict[str, Case] = {
     ],
     "home.build_home": lambda t, x: [home.build_home(t, _home(x), tz="Europe/Paris")],
     "poll.build_comment_modal": lambda t, x: [poll.build_comment_modal(t, poll_id=1, key="free")],
-    "poll.build_poll": lambda t, x: [
-        poll.build_poll(
+    "pulse.poll_message": lambda t, x: [
+        _render(
             t,
-            poll_id=1,
-            community=x,
-            questions=_questions(x),
-            closes_at=NOW,
-            tz="Europe/Paris",
-            language=t.language,
-            reminder=r,
+            pulse.poll_message(
+                poll_id=1, community=x, questions=_questions(x), closes_at=NOW, reminder=r
+            ),
         )
         for r in (False, True)
     ],
-    "poll.build_results": lambda t, x: [
-        poll.build_results(t, community=x, results=_results(x), language="fr", min_answers=5)
+    "pulse.results_message": lambda t, x: [
+        _render(t, pulse.results_message(community=x, results=_results(x), min_answers=5))
     ],
-    "poll.build_summary": lambda t, x: [poll.build_summary(t, community=x, results=_results(x))],
+    "pulse.summary_message": lambda t, x: [
+        _render(t, pulse.summary_message(community=x, results=_results(x)))
+    ],
     "rituals.build_digest": lambda t, x: [
         rituals.build_digest(
             t,
@@ -561,10 +562,7 @@ NOT_BUILDERS = {
     "health.survey",
     "health.value_line",
     "health.values_text",
-    "poll.answer_value",
-    "poll.parse_answer",
     "poll.parse_comment",
-    "poll.parse_question",
     "rituals.local_day",
     "rituals.parse_ritual",
     "rituals.parse_target",
@@ -574,12 +572,23 @@ NOT_BUILDERS = {
 TAKE_NOTHING_TYPED = {"charter.roles_text", "poll.build_comment_modal", "rituals.preference_blocks"}
 
 
+def _render(t: Translator, message: Message) -> tuple[str, list[dict[str, Any]]]:
+    """A neutral message as Slack shows it to a reader of this language."""
+    return render(message, Reader(t.language, "Europe/Paris"))
+
+
 def public_functions() -> set[str]:
+    """The Slack screens of bot/slack/blocks, and the neutral messages rituals write."""
     found = set()
     for info in pkgutil.iter_modules(blocks_package.__path__):
         module = importlib.import_module(f"{blocks_package.__name__}.{info.name}")
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found.add(f"{info.name}.{name}")
+    for info in pkgutil.iter_modules(rituals_package.__path__):
+        module = importlib.import_module(f"{rituals_package.__name__}.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and name.endswith("_message"):
                 found.add(f"{info.name}.{name}")
     return found
 

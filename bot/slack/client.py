@@ -22,7 +22,9 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import installation
+from bot.messages import Message, Reader
 from bot.ports import ChannelInfo, DeliveryError, HistoryPage, PastMessage, Sent, UserInfo
+from bot.slack.messages import render
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +214,17 @@ class SlackMessenger:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+
+    async def send(
+        self,
+        *,
+        channel: str,
+        message: Message,
+        reader: Reader,
+        metadata: dict[str, Any] | None = None,
+    ) -> Sent:
+        text, blocks = render(message, reader)
+        return await self.post(channel=channel, text=text, blocks=blocks, metadata=metadata)
 
     async def post(
         self,

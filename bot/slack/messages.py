@@ -61,6 +61,8 @@ class _Renderer:
                 return link(url, self.plain(label) if label is not None else None)
             case m.Strong(part=inner):
                 return Mrkdwn(f"*{self.mrkdwn(inner)}*")
+            case m.Code(text=code):
+                return Mrkdwn("`" + echo(code.replace("`", "'")) + "`")
             case m.Quote(part=inner):
                 lines = str(self.mrkdwn(inner)).split("\n")
                 return Mrkdwn("\n".join(f"> {line}" for line in lines))
@@ -87,6 +89,8 @@ class _Renderer:
                 return self.plain(label) if label is not None else url or ""
             case m.Strong(part=inner) | m.Quote(part=inner):
                 return self.plain(inner)
+            case m.Code(text=code):
+                return code
             case m.Join(parts=parts, sep=sep):
                 return sep.join(self.plain(p) for p in parts)
             case m.Moment() | m.Number() | m.Percent():
@@ -101,14 +105,14 @@ class _Renderer:
             return value  # typed: `say` escapes it
         if isinstance(value, m.Number | m.Percent | m.Moment):
             return self._shown(value)
-        if isinstance(value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Quote | m.Join):
+        if isinstance(value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join):
             return self.mrkdwn(value)
         if isinstance(value, m.Pick):
             return self._pick(value.by_language)
         return value  # a Decimal, a day: the translator writes them the language's way
 
     def _plain_param(self, value: Any) -> Any:
-        if isinstance(value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Quote | m.Join):
+        if isinstance(value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join):
             return self.plain(value)
         if isinstance(value, m.Number | m.Percent | m.Moment):
             return self._shown(value)
