@@ -132,7 +132,19 @@ class Pick:
 
 
 Text = (
-    str | Say | Person | Place | Link | Moment | Number | Percent | Strong | Code | Quote | Join | Pick
+    str
+    | Say
+    | Person
+    | Place
+    | Link
+    | Moment
+    | Number
+    | Percent
+    | Strong
+    | Code
+    | Quote
+    | Join
+    | Pick
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +160,7 @@ class Choice:
     label: Text
     value: str = ""
     style: Literal["primary", "danger"] | None = None
+    chat_with: str | None = None  # the button also opens a conversation with this person
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +195,12 @@ class Choices:
         object.__setattr__(self, "group", group)
 
 
-Block = Heading | Paragraph | Note | Choices
+@dataclass(frozen=True, slots=True)
+class Divider:
+    """A line between parts."""
+
+
+Block = Heading | Paragraph | Note | Choices | Divider
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +238,7 @@ _KINDS: dict[str, type] = {
         Paragraph,
         Note,
         Choices,
+        Divider,
         Message,
     )
 }

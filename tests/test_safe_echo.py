@@ -82,7 +82,8 @@ from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
 from bot.slack.messages import render
 from bot.slack.render import render_blocks
-from rituals import pulse, reminders, scheduler
+from rituals import digest, pulse, reminders, scheduler
+from rituals import stories as stories_ritual
 from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
@@ -487,12 +488,10 @@ CASES: dict[str, Case] = {
     "pulse.summary_message": lambda t, x: [
         _render(t, pulse.summary_message(community=x, results=_results(x)))
     ],
-    "rituals.build_digest": lambda t, x: [
-        rituals.build_digest(
+    "digest.digest_message": lambda t, x: [
+        _render(
             t,
-            community=x,
-            newcomers=[rituals.Newcomer(PEOPLE[0], x, NOW)] * 41,
-            tz="Europe/Paris",
+            digest.digest_message(community=x, newcomers=[digest.Newcomer(PEOPLE[0], x, NOW)] * 41),
         )
     ],
     "rituals.build_mute_status": lambda t, x: [
@@ -520,7 +519,9 @@ CASES: dict[str, Case] = {
     "rituals.preference_blocks": lambda t, x: [rituals.preference_blocks(t, STATES, tz="UTC")],
     "story.build_modal": lambda t, x: [story.build_modal(t, community_id=3, community=x)],
     "story.build_post": lambda t, x: [story.build_post(t, _story(x), author=PEOPLE[0])],
-    "story.build_prompt": lambda t, x: [story.build_prompt(t, community_id=3, community=x)],
+    "stories.prompt_message": lambda t, x: [
+        _render(t, stories_ritual.prompt_message(community_id=3, community=x))
+    ],
     "story.build_review": lambda t, x: [
         story.build_review(
             t, community=x, stories=[(_story(x), PEOPLE[0]), (_story(x), None)], may_validate=True
@@ -817,7 +818,9 @@ async def test_a_hostile_success_story_is_posted_as_typed(bot: Bot) -> None:
     await _drain(bot)
     prompt = bot.emulator.messages["C0DATA"][-1]
     before = set(bot.emulator.views)
-    await bot.slack.click(user=EMILY, action_id=story.SHARE, message=("C0DATA", prompt["ts"]))
+    await bot.slack.click(
+        user=EMILY, action_id=stories_ritual.SHARE, message=("C0DATA", prompt["ts"])
+    )
     (view_id,) = await eventually(lambda: sorted(set(bot.emulator.views) - before))
     typed = {
         "title": "Saved 3 days <!here>",
@@ -897,7 +900,9 @@ async def test_control_characters_never_break_an_export(
     await _drain(bot)
     prompt = bot.emulator.messages["C0DATA"][-1]
     before = set(bot.emulator.views)
-    await bot.slack.click(user=EMILY, action_id=story.SHARE, message=("C0DATA", prompt["ts"]))
+    await bot.slack.click(
+        user=EMILY, action_id=stories_ritual.SHARE, message=("C0DATA", prompt["ts"])
+    )
     (view_id,) = await eventually(lambda: sorted(set(bot.emulator.views) - before))
     story_values = {"title": CONTROL_TITLE, "context": "c", "contribution": "k", "benefit": "b"}
     await bot.slack.submit_view(view_id, user=EMILY, values=story_values)

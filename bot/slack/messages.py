@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    DividerBlock,
     HeaderBlock,
     SectionBlock,
 )
@@ -26,6 +27,7 @@ from bot.i18n import Translator, translate
 from bot.slack.blocks.common import HEADER_MAX, SECTION_MAX
 from bot.slack.echo import Mrkdwn, channel, echo, link, mention, mrkdwn, say
 
+_APP_REDIRECT = "https://slack.com/app_redirect?channel={user}"  # opens a DM with the person
 BUTTON_MAX = 75  # a button's label (plain_text)
 VALUE_MAX = 2000  # a button's value
 
@@ -105,14 +107,18 @@ class _Renderer:
             return value  # typed: `say` escapes it
         if isinstance(value, m.Number | m.Percent | m.Moment):
             return self._shown(value)
-        if isinstance(value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join):
+        if isinstance(
+            value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join
+        ):
             return self.mrkdwn(value)
         if isinstance(value, m.Pick):
             return self._pick(value.by_language)
         return value  # a Decimal, a day: the translator writes them the language's way
 
     def _plain_param(self, value: Any) -> Any:
-        if isinstance(value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join):
+        if isinstance(
+            value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join
+        ):
             return self.plain(value)
         if isinstance(value, m.Number | m.Percent | m.Moment):
             return self._shown(value)
@@ -156,6 +162,8 @@ class _Renderer:
                 return ContextBlock(elements=[mrkdwn(self.mrkdwn(text))])
             case m.Choices(choices=choices, group=group):
                 return ActionsBlock(block_id=group, elements=[self.button(c) for c in choices])
+            case m.Divider():
+                return DividerBlock()
         raise TypeError(f"not a block: {block!r}")
 
     def button(self, choice: m.Choice) -> ButtonElement:
@@ -164,4 +172,5 @@ class _Renderer:
             action_id=choice.action,
             value=choice.value[:VALUE_MAX] or None,
             style=choice.style,
+            url=_APP_REDIRECT.format(user=choice.chat_with) if choice.chat_with else None,
         )

@@ -26,31 +26,10 @@ from bot.slack.echo import Mrkdwn, cut, echo, md, mention, mrkdwn, say
 from bot.slack.text import row_id, typed
 from bot.stories import UNITS, StoryInput
 
-SHARE = "story_share"  # the prompt's button; value: community id
 VIEW = "story_submit"
 VALIDATE = "story_validate"
 REJECT = "story_reject"
 POST = "story_post"
-
-
-def build_prompt(
-    t: Translator, *, community_id: int, community: str
-) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    text = say(t, "stories.prompt", community=community)
-    blocks: list[Block] = [
-        SectionBlock(text=mrkdwn(text)),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text=t("stories.share_button"),
-                    action_id=SHARE,
-                    value=str(community_id),
-                    style="primary",
-                )
-            ]
-        ),
-    ]
-    return text, [b.to_dict() for b in blocks]
 
 
 def build_modal(t: Translator, *, community_id: int, community: str) -> View:
