@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import people
 from bot.db import refresh_statistics
 from bot.errors import Conflict, InvalidInput, NotFound
+from bot.i18n import collation_key
 from bot.models import (
     ChannelStatus,
     Community,
@@ -383,9 +384,8 @@ async def memberships_of(
         sa.select(Membership, Community)
         .join(Community, Community.id == Membership.community_id)
         .where(Membership.person_id == person_id, Membership.left_at.is_(None))
-        .order_by(Community.name)
     )
-    return [(m, c) for m, c in rows]
+    return sorted(((m, c) for m, c in rows), key=lambda mc: collation_key(mc[1].name))
 
 
 # --- CSV import -------------------------------------------------------------------------------

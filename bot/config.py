@@ -105,8 +105,8 @@ def _default_questions() -> list[Question]:
             min=1,
             max=5,
             text={
-                "fr": "Ce mois-ci, la communauté m'a été utile (1 = pas du tout, 5 = énormément)",
-                "en": "This month the community was useful to me (1 = not at all, 5 = very much)",
+                "fr": "La communauté m'a été utile {period} (1 = pas du tout, 5 = énormément)",
+                "en": "The community was useful to me {period} (1 = not at all, 5 = very much)",
             },
         ),
         Question(

@@ -6,6 +6,7 @@ calendar that imported an earlier .ics replaces its entry instead of adding a se
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -400,12 +401,28 @@ async def set_message(session: AsyncSession, *, event: Event, channel_id: str, t
     await session.flush()
 
 
+def ics_filename(event: EventView) -> str:
+    """The calendar file's name says the event: 'webinaire-mlops-en-production.ics' — plain
+    ASCII letters, digits and hyphens, whatever the title holds (slashes, quotes, emoji)."""
+    slug = communities.slugify(event.title)
+    plain = unicodedata.normalize("NFKD", event.title).encode("ascii", "ignore").decode()
+    return f"{slug if any(c.isalnum() for c in plain) else 'event'}.ics"
+
+
 async def rsvp(
-    session: AsyncSession, *, event: Event, slack_user_id: str, answer: RsvpAnswer
+    session: AsyncSession,
+    *,
+    event: Event,
+    slack_user_id: str,
+    answer: RsvpAnswer,
+    now: datetime | None = None,
 ) -> bool:
-    """Record a person's answer (one per person); returns False when it did not change."""
+    """Record a person's answer (one per person); returns False when it did not change.
+    Once the event has started, answers are closed (who came is recorded as attendance)."""
     if event.status == EventStatus.CANCELLED:
         raise Conflict("event.rsvp_cancelled", title=event.title)
+    if event.starts_at <= (now or utcnow()):
+        raise Conflict("event.rsvp_started", title=event.title)
     person = (
         await people.ensure_many(
             session, workspace_id=event.workspace_id, slack_user_ids=[slack_user_id]

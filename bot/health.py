@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import disclosure, kpis
 from bot.config import HealthThresholds
-from bot.i18n import Translator
+from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
 from bot.models import (
     ActivityDaily,
@@ -395,9 +395,14 @@ async def overview(
     return sorted(assessed, key=rank_key)
 
 
-def rank_key(item: Health) -> tuple[int, int, float, str]:
+def rank_key(item: Health) -> tuple[int, int, float, tuple[str, str]]:
     """Most worrying first: status, then the number of reasons, then the lowest active rate."""
-    return (-CONCERN[item.status], -len(item.reasons), item.active_rate or 0.0, item.signals.name)
+    return (
+        -CONCERN[item.status],
+        -len(item.reasons),
+        item.active_rate or 0.0,
+        collation_key(item.signals.name),
+    )
 
 
 def count_by_status(items: Iterable[Health]) -> dict[Status, int]:

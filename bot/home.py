@@ -70,6 +70,8 @@ class Home:
     more_communities: int = 0  # communities of the person beyond those listed
     # their ritual DMs, each on, snoozed or off (empty for someone the bot does not know yet)
     rituals: tuple[preferences.RitualState, ...] = ()
+    # ever asked a poll: someone never polled is not told "no polls waiting, thanks for answering"
+    polled: bool = False
 
 
 async def programme_summary(
@@ -169,7 +171,13 @@ async def load(
             )
         )
     polls: list[HomePoll] = []
+    polled = False
     if person is not None:
+        polled = (
+            await session.scalar(
+                sa.select(PollDelivery.poll_id).where(PollDelivery.person_id == person.id).limit(1)
+            )
+        ) is not None
         rows = (
             await session.execute(
                 sa.select(Poll, Community.name)
@@ -205,6 +213,7 @@ async def load(
         programme=summary,
         more_communities=len(active) - len(mine),
         rituals=await preferences.states(session, person_id=person.id, now=now) if person else (),
+        polled=polled or bool(polls),
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import disclosure, redelivery
 from bot import stories as stories_mod
+from bot.i18n import collation_key
 from bot.models import (
     ActivityDaily,
     ChannelStatus,
@@ -149,6 +150,7 @@ class KindValue:
 
     count: int = 0
     value: dict[str, float] = field(default_factory=dict)
+    value_stories: dict[str, int] = field(default_factory=dict)  # the n behind each value
 
 
 @dataclass
@@ -180,7 +182,8 @@ class Kpis:
     stories_pending: int = (
         0  # submitted, awaiting a leader's validation: shown apart, never counted
     )
-    value_by_unit: dict[str, float] = field(default_factory=dict)
+    value_by_unit: dict[str, float] = field(default_factory=dict)  # a mean for AVERAGED_UNITS
+    value_stories_by_unit: dict[str, int] = field(default_factory=dict)  # the n behind each
     stories_by_kind: dict[str, KindValue] = field(default_factory=dict)
 
     @property
@@ -507,7 +510,18 @@ async def compute(
                 target.value_by_unit[unit] = round(
                     target.value_by_unit.get(unit, 0.0) + _num(amount), 2
                 )
+                target.value_stories_by_unit[unit] = target.value_stories_by_unit.get(
+                    unit, 0
+                ) + int(n)
                 by_kind.value[unit] = round(by_kind.value.get(unit, 0.0) + _num(amount), 2)
+                by_kind.value_stories[unit] = by_kind.value_stories.get(unit, 0) + int(n)
+    # percentages are averaged, never summed (stories_mod.AVERAGED_UNITS)
+    for target in (*per.values(), programme):
+        pairs = [(target.value_by_unit, target.value_stories_by_unit)]
+        pairs += [(k.value, k.value_stories) for k in target.stories_by_kind.values()]
+        for values, tallies in pairs:
+            for unit in stories_mod.AVERAGED_UNITS & values.keys():
+                values[unit] = round(values[unit] / max(tallies.get(unit, 1), 1), 2)
 
     for cid, n in await session.execute(
         sa.select(SuccessStory.community_id, sa.func.count())
@@ -536,7 +550,7 @@ async def compute(
         programme.polls += c.polls
         programme.polls_delivered += c.polls_delivered
         programme.polls_answered += c.polls_answered
-    return Report(window, programme, list(per.values()))
+    return Report(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))
 
 
 def community_scope(community_id: int) -> str:

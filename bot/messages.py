@@ -69,6 +69,7 @@ class Moment:
     at: datetime
     tz: str | None = None
     style: Literal["datetime", "date", "time"] = "datetime"
+    with_zone: bool = False  # say which zone (a reminder, a welcome, a poll's closing time)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,13 @@ _MATRIX: dict[Action, frozenset[Role]] = {
 }
 
 
+# What is done for the programme as a whole; every other action is done in one community
+# (so /cop help offers it only in that community's channel).
+PROGRAMME_WIDE = frozenset(
+    {Action.CREATE_COMMUNITY, Action.IMPORT_COMMUNITIES, Action.VIEW_PROGRAMME}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """The person asking, as the request identifies them."""

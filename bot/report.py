@@ -189,14 +189,14 @@ def programme_table(t: Translator, report: ValueReport) -> Table:
         [t("report.kpi.attendance"), p.attendance],
         [t("report.kpi.charters"), p.charter_up_to_date],
         [t("report.kpi.pulse"), p.pulse_score],
-        [t("report.kpi.enps"), p.enps],
+        [t("report.kpi.enps"), None if p.enps is None else round(p.enps)],
         [t("report.kpi.response_rate"), _rate(p.response_rate)],
         [t("report.kpi.stories"), p.stories],
         [t("report.kpi.stories_pending"), p.stories_pending],
     ]
     rows += [
-        [t("report.kpi.value", unit=unit), amount]
-        for unit, amount in sorted(p.value_by_unit.items())
+        [t("report.kpi.value", unit=t.unit(unit)), amount]
+        for unit, amount in t.sorted(p.value_by_unit.items(), key=lambda kv: t.unit(kv[0]))
     ]
     return [t("report.col.indicator"), t("report.col.value")], rows
 
@@ -242,10 +242,10 @@ def communities_table(t: Translator, report: ValueReport) -> Table:
                 c.attendance,
                 t("report.yes") if c.charter_up_to_date else t("report.no"),
                 c.pulse_score,
-                c.enps,
+                None if c.enps is None else round(c.enps),
                 _rate(c.response_rate),
                 c.stories,
-                "; ".join(f"{v:g} {u}" for u, v in sorted(c.value_by_unit.items())),
+                "; ".join(stories_mod.value_phrases(t, c.value_by_unit, c.value_stories_by_unit)),
             ]
         )
     return headers, rows
@@ -267,7 +267,7 @@ def stories_table(t: Translator, report: ValueReport) -> Table:
             s.title,
             t(f"report.kind.{s.value_kind or 'unspecified'}"),
             s.amount,
-            s.unit,
+            t.unit(s.unit) if s.unit else None,
             s.benefit,
             s.created.isoformat(),
         ]
@@ -365,6 +365,7 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
             messages=[m.programme.messages + m.programme.replies for m in report.trend],
             active_label=t("health.chart_active"),
             messages_label=t("health.chart_messages"),
+            number=t.axis_number,
         )
     counts = health.count_by_status(report.health)
     if report.health:
@@ -373,6 +374,7 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
             labels=[t(f"health.status.{s.value}").split(" ", 1)[-1] for s in counts],
             values=list(counts.values()),
             colours=[charts.STATUS_COLOURS[s.value] for s in counts],
+            number=t.axis_number,
         )
     kinds = report.kpis.programme.stories_by_kind
     if kinds:
@@ -380,6 +382,7 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
             title=t("report.chart.kinds"),
             labels=[t(f"report.kind.{k}") for k in kinds],
             values=[v.count for v in kinds.values()],
+            number=t.axis_number,
         )
     return out
 
@@ -494,7 +497,12 @@ def to_html(t: Translator, report: ValueReport) -> str:
         f"<h2>{esc(t('report.level2'))}</h2>",
         '<div class="cards">',
         card(t("report.kpi.pulse"), score(p.pulse_score)),
-        card(t("report.kpi.enps"), score(p.enps)),
+        card(
+            t("report.kpi.enps"),
+            score(p.enps)
+            if p.enps is None
+            else f"{t.whole(p.enps)} (n = {t.number(p.enps_answers)})",
+        ),
         card(t("report.kpi.response_rate"), rate(p.response_rate)),
         "</div>",
         f"<h2>{esc(t('report.level3'))}</h2>",
@@ -506,8 +514,12 @@ def to_html(t: Translator, report: ValueReport) -> str:
             else []
         ),
         *(
-            card(t("report.kpi.value", unit=unit), t.number(amount))
-            for unit, amount in sorted(p.value_by_unit.items())
+            card(t("report.kpi.value", unit=t.unit(unit)), phrase)
+            for unit, phrase in zip(
+                t.sorted(p.value_by_unit, key=t.unit),
+                stories_mod.value_phrases(t, p.value_by_unit, p.value_stories_by_unit),
+                strict=True,
+            )
         ),
         "</div>",
     ]
@@ -516,7 +528,7 @@ def to_html(t: Translator, report: ValueReport) -> str:
             [
                 t(f"report.kind.{kind}"),
                 v.count,
-                "; ".join(f"{t.number(a)} {u}" for u, a in sorted(v.value.items())) or "—",
+                "; ".join(stories_mod.value_phrases(t, v.value, v.value_stories)) or "—",
             ]
             for kind, v in sorted(p.stories_by_kind.items(), key=lambda kv: -kv[1].count)
         ]

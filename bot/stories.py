@@ -7,6 +7,7 @@ definition every KPI, health view, Home, report and export uses; a submitted sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from bot.i18n import Translator
 from bot.models import StoryStatus, SuccessStory, ValueKind, utcnow
 from bot.numbers import decimal
 
@@ -30,6 +32,30 @@ UNIT_MAX = {
     "other": Decimal(1_000_000_000),
 }
 AMOUNT_DECIMALS = 2
+# Units whose amounts are percentages (quality gained, in points): adding two stories' +10 %
+# gives no +20 %, so their figure is the mean over the stories that give one, with that n.
+AVERAGED_UNITS = frozenset({"quality"})
+
+
+def value_phrases(
+    t: Translator, values: Mapping[str, float], counts: Mapping[str, int] | None = None
+) -> list[str]:
+    """Each unit's value in words, in the reader's alphabetical order of the words
+    (« 90 heures gagnées », « 12 points de qualité en moyenne (3 histoires) »): the one way
+    every surface writes a value (health, Home, report, exports)."""
+    counts = counts or {}
+    phrases = [
+        (
+            t.unit(unit),
+            t.value(
+                amount,
+                unit,
+                averaged_over=counts.get(unit) if unit in AVERAGED_UNITS else None,
+            ),
+        )
+        for unit, amount in values.items()
+    ]
+    return [phrase for _, phrase in t.sorted(phrases, key=lambda p: p[0])]
 
 
 def counted() -> sa.ColumnElement[bool]:

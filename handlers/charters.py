@@ -26,7 +26,7 @@ from bot.slack.blocks.home import CHARTER_EDIT
 from bot.slack.echo import echo
 from bot.slack.text import row_id
 from handlers import home
-from handlers.commands import CommandRequest, Subcommand
+from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
 
 logger = logging.getLogger(__name__)
@@ -346,7 +346,12 @@ handle_home_edit = modal_button(
 
 
 SUBCOMMANDS: list[Subcommand] = [
-    Subcommand("charter", handle_charter, "charter.usage", aliases=("charte",)),
+    Subcommand(
+        "charter",
+        handle_charter,
+        (HelpLine("charter.usage_edit", Action.EDIT_CHARTER), HelpLine("charter.usage")),
+        aliases=("charte",),
+    ),
 ]
 
 

@@ -1,7 +1,9 @@
 """The /cop slash command: acknowledge at once, then dispatch the sub-command.
 
 Each sub-command is a `handle_<name>(req)` in the SUBCOMMANDS table; the table also feeds
-`/cop help`, which lists only what the caller may use. French words work as well as English.
+`/cop help`, which lists only what the caller may use: each help line names the permission
+(bot.permissions.Action) it needs, and the one permission table decides. French words work as
+well as English.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from bot.deps import Deps
 from bot.errors import CopError, InvalidInput, NotAllowed
 from bot.i18n import Translator, translate
 from bot.models import ChannelStatus, Role
-from bot.permissions import Action, require, role_in
+from bot.permissions import PROGRAMME_WIDE, Action, may, require, role_in
 from bot.slack.blocks import help as help_blocks
 from bot.slack.echo import echo, mention, say
 from bot.slack.text import split_args, user_id
@@ -83,33 +85,49 @@ Handler = Callable[[CommandRequest], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class HelpLine:
+    """One line of /cop help: its catalogue key, and the permission it needs (None: anyone)."""
+
+    key: str
+    needs: Action | None = None
+
+
+@dataclass(frozen=True)
 class Subcommand:
     name: str
     handler: Handler
-    usage_key: str
+    help: tuple[HelpLine, ...]
     aliases: tuple[str, ...] = ()
-    # Who sees it in /cop help: "all", "runners" (leaders, core team, managers), "managers".
-    audience: str = "all"
 
 
 async def handle_help(req: CommandRequest) -> None:
-    """List the sub-commands this caller may use, in their language."""
+    """List what this caller may do here, in their language: a line shows when
+    bot.permissions grants its action to the caller in this channel's community."""
     caller = req.caller
+    community_id = caller.community.id if caller.community is not None else None
+    granted: dict[Action, bool] = {}
     role = None
-    if caller.community is not None:
-        async with req.deps.sessions.begin() as session:
-            role = await role_in(session, actor=caller.actor, community_id=caller.community.id)
-    visible = []
-    for sub in all_subcommands():
-        if sub.audience == "managers" and not caller.actor.is_manager:
-            continue
-        if sub.audience == "runners" and not (
-            caller.actor.is_manager or role in (Role.LEADER, Role.CORE_TEAM)
-        ):
-            continue
-        visible.append(sub)
+    async with req.deps.sessions.begin() as session:
+        if community_id is not None:
+            role = await role_in(session, actor=caller.actor, community_id=community_id)
+        for sub in all_subcommands():
+            for line in sub.help:
+                if line.needs is None or line.needs in granted:
+                    continue
+                if community_id is None and line.needs not in PROGRAMME_WIDE:
+                    granted[line.needs] = False  # done in a community's channel, not here
+                    continue
+                granted[line.needs] = await may(
+                    session, actor=caller.actor, action=line.needs, community_id=community_id
+                )
+    entries = [
+        req.t(line.key)
+        for sub in all_subcommands()
+        for line in sub.help
+        if line.needs is None or granted[line.needs]
+    ]
     text, blocks = help_blocks.build_help(
-        req.t, entries=[req.t(s.usage_key) for s in visible], community=caller.community, role=role
+        req.t, entries=entries, community=caller.community, role=role
     )
     await req.show(text, blocks)
 
@@ -223,15 +241,16 @@ async def handle_role(req: CommandRequest) -> None:
 
 
 CORE: list[Subcommand] = [
-    Subcommand("help", handle_help, "help.usage.help", aliases=("aide", "?")),
+    Subcommand("help", handle_help, (HelpLine("help.usage.help"),), aliases=("aide", "?")),
     Subcommand(
         "community",
         handle_community,
-        "help.usage.community",
+        (HelpLine("help.usage.community", Action.CREATE_COMMUNITY),),
         aliases=("communaute", "communauté"),
-        audience="managers",
     ),
-    Subcommand("role", handle_role, "help.usage.role", aliases=("rôle",), audience="runners"),
+    Subcommand(
+        "role", handle_role, (HelpLine("help.usage.role", Action.SET_ROLE),), aliases=("rôle",)
+    ),
 ]
 
 

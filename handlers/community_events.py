@@ -42,7 +42,7 @@ from handlers.charters import (
     refusal,
     tell_user,
 )
-from handlers.commands import CommandRequest, Subcommand
+from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
 from rituals import outbox
 
@@ -208,7 +208,7 @@ async def upload_ics(
             channel=event.channel_id,
             thread_ts=event.message_ts,
             content=content.encode(),
-            filename=f"event-{event.id}-v{event.sequence}.ics",
+            filename=events.ics_filename(event),
             title=t("event.ics_title", title=event.title),
             initial_comment=t("event.ics_comment"),
         )
@@ -401,6 +401,12 @@ async def handle_rsvp(
             shown = await load_view(session, deps, event)
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
+        if exc.key == "event.rsvp_started":  # an announcement posted before it began
+            async with deps.sessions() as session:
+                event = await events.get(
+                    session, workspace_id=caller.workspace_id, event_id=row_id(action.get("value"))
+                )
+                await refresh_announcement(deps, client, await load_view(session, deps, event))
         return
     if changed:
         await refresh_announcement(deps, client, shown)
@@ -534,6 +540,12 @@ async def handle_cancel(
                 )
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
+        if exc.key == "event.rsvp_started":  # an announcement posted before it began
+            async with deps.sessions() as session:
+                event = await events.get(
+                    session, workspace_id=caller.workspace_id, event_id=row_id(action.get("value"))
+                )
+                await refresh_announcement(deps, client, await load_view(session, deps, event))
         return
     if changed:
         await refresh_announcement(deps, client, shown)
@@ -553,7 +565,7 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "event",
         handle_event,
-        "event.usage",
+        (HelpLine("event.usage_new", Action.MANAGE_EVENTS), HelpLine("event.usage")),
         aliases=("événement", "evenement", "évènement", "événements", "evenements", "events"),
     ),
 ]

@@ -28,7 +28,7 @@ from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from bot.slack.echo import echo, say
 from bot.slack.text import row_id
-from handlers.commands import CommandRequest, Subcommand
+from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ def chart_png(t: Translator, overview: health.Overview) -> bytes:
         messages=[p.messages + p.replies for p in overview.trend],
         active_label=t("health.chart_active"),
         messages_label=t("health.chart_messages"),
+        number=t.axis_number,
     )
 
 
@@ -272,7 +273,13 @@ async def handle_export_xlsx(
 
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
-        "health", handle_health, "health.usage", aliases=("santé", "sante"), audience="runners"
+        "health",
+        handle_health,
+        (
+            HelpLine("health.usage", Action.VIEW_COMMUNITY_HEALTH),
+            HelpLine("health.usage_programme", Action.VIEW_PROGRAMME),
+        ),
+        aliases=("santé", "sante"),
     )
 ]
 

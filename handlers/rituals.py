@@ -20,7 +20,7 @@ from bot.permissions import Action, Actor, may, require
 from bot.slack.blocks import rituals as screens
 from bot.slack.echo import say
 from handlers import home
-from handlers.commands import CommandRequest, Subcommand
+from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
 from rituals import digest
 from rituals.schedule import CADENCES, change, settings_of, zone_of
@@ -294,8 +294,18 @@ async def handle_cadence(
 
 
 SUBCOMMANDS: list[Subcommand] = [
-    Subcommand("rituals", handle_rituals, "rituals.usage", aliases=("rituels", "ritual", "rituel")),
-    Subcommand("mute", handle_mute, "rituals.mute_usage_help", aliases=("sourdine", "snooze")),
+    Subcommand(
+        "rituals",
+        handle_rituals,
+        (HelpLine("rituals.usage"),),
+        aliases=("rituels", "ritual", "rituel"),
+    ),
+    Subcommand(
+        "mute",
+        handle_mute,
+        (HelpLine("rituals.mute_usage_help"),),
+        aliases=("sourdine", "snooze"),
+    ),
 ]
 
 

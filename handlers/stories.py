@@ -21,7 +21,7 @@ from bot.slack.blocks import story as screens
 from bot.slack.echo import say
 from bot.slack.text import row_id
 from handlers.charters import answer_click, refusal
-from handlers.commands import CommandRequest, Subcommand
+from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import caller_here, open_view, read_modal
 from rituals import stories as story_ritual
 from rituals.outbox import enqueue
@@ -225,7 +225,10 @@ async def handle_post(
 
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
-        "stories", handle_stories, "stories.usage", aliases=("histoires", "recits", "récits")
+        "stories",
+        handle_stories,
+        (HelpLine("stories.usage"),),
+        aliases=("histoires", "recits", "récits"),
     ),
 ]
 

@@ -14,12 +14,25 @@ from bot import polls
 from bot.config import as_plain
 from bot.deps import Deps
 from bot.errors import NotFound
+from bot.i18n import translate
 from bot.models import Community, Delivery, Poll, PollDelivery, Ritual, RitualSetting, Role
 from bot.numbers import row_id, whole
 from rituals import recipients
 from rituals.outbox import Owed, enqueue_many
 
 logger = logging.getLogger(__name__)
+PERIOD = "{period}"
+
+
+def for_cadence(question: dict[str, Any], cadence: str) -> dict[str, Any]:
+    """A question's `{period}` as the cadence says it, in each language (« ce trimestre » only
+    when the poll comes each quarter); the poll keeps the words it was asked with."""
+    texts = {
+        lang: text.replace(PERIOD, translate(lang)(f"rituals.period.{cadence}"))
+        for lang, text in question["text"].items()
+    }
+    return {**question, "text": texts}
+
 
 ANSWER = "pulse_answer"  # a score button: pulse_answer:<question>:<score>
 COMMENT = "pulse_comment"  # opens the comment form
@@ -62,7 +75,9 @@ def poll_message(
     title = m.Say("polls.reminder_title" if reminder else "polls.title", community=community)
     blocks: list[m.Block] = [
         m.Heading(title),
-        m.Paragraph(m.Say("polls.intro", community=community, closes=m.Moment(closes_at))),
+        m.Paragraph(
+            m.Say("polls.intro", community=community, closes=m.Moment(closes_at, with_zone=True))
+        ),
     ]
     for q in questions:
         question = m.Strong(m.Pick(q["text"]))
@@ -135,7 +150,13 @@ def results_message(*, community: str, results: polls.Results, min_answers: int)
                     )
                 )
             if figure.enps is not None:
-                lines.append(m.Say("polls.results_enps", enps=m.Number(figure.enps)))
+                lines.append(
+                    m.Say(
+                        "polls.results_enps",
+                        enps=m.Number(round(figure.enps)),
+                        answers=m.Number(figure.answers),
+                    )
+                )
             total = sum(figure.distribution.values())
             for score, count in figure.distribution.items():
                 bar = f"{_bar(count, total)} "
@@ -159,7 +180,13 @@ def summary_message(*, community: str, results: polls.Results) -> m.Message:
                 m.Say("polls.summary_mean", mean=m.Number(figure.mean, 1), max=m.Number(5))
             )
         if figure.enps is not None:
-            parts.append(m.Say("polls.summary_enps", enps=m.Number(figure.enps)))
+            parts.append(
+                m.Say(
+                    "polls.summary_enps",
+                    enps=m.Number(round(figure.enps)),
+                    answers=m.Number(figure.answers),
+                )
+            )
     text = m.Join(parts, " ")
     return m.Message(text, [m.Paragraph(text)])
 
@@ -173,7 +200,9 @@ async def run(
     """Open this period's poll and owe it to the community (a rerun adds nothing)."""
     programme = deps.programme
     pulse = programme.rituals.pulse
-    questions = [as_plain(q) for q in pulse.questions]
+    questions = [
+        for_cadence(as_plain(q), setting.cadence or pulse.cadence) for q in pulse.questions
+    ]
     async with deps.sessions.begin() as session:
         poll, created = await polls.open_poll(
             session,

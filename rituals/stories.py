@@ -13,9 +13,10 @@ from rituals.outbox import Owed, enqueue_many
 SHARE = "story_share"  # the prompt's button; value: the community's id
 
 
-def prompt_message(*, community_id: int, community: str) -> m.Message:
-    """The invitation to share a success story, with the button that opens the form."""
-    text = m.Say("stories.prompt", community=community)
+def prompt_message(*, community_id: int, community: str, cadence: str = "quarterly") -> m.Message:
+    """The invitation to share a success story, with the button that opens the form; « ce
+    trimestre » only when the prompt comes each quarter: the period follows the cadence."""
+    text = m.Say("stories.prompt", community=community, period=m.Say(f"rituals.period.{cadence}"))
     share = m.Choice(SHARE, m.Say("stories.share_button"), str(community_id), "primary")
     return m.Message(text, [m.Paragraph(text), m.Choices([share])])
 
@@ -30,7 +31,11 @@ async def run(
                 Owed(
                     key=f"story_prompt:{community.id}:{period_key}:channel",
                     kind="story_prompt_channel",
-                    message=prompt_message(community_id=community.id, community=community.name),
+                    message=prompt_message(
+                        community_id=community.id,
+                        community=community.name,
+                        cadence=setting.cadence or "quarterly",
+                    ),
                     reader=m.Reader(
                         community.language or programme.language,
                         community.tz or programme.timezone,
@@ -47,7 +52,11 @@ async def run(
                 cap=programme.rituals.dm_cap_per_week,
                 now=now,
             )
-            message = prompt_message(community_id=community.id, community=community.name)
+            message = prompt_message(
+                community_id=community.id,
+                community=community.name,
+                cadence=setting.cadence or "quarterly",
+            )
             owed = [
                 Owed(
                     key=f"story_prompt:{community.id}:{period_key}:{p.person_id}",

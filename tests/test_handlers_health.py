@@ -63,7 +63,7 @@ async def test_a_manager_sees_the_programme_ranked_with_a_chart(bot: Bot) -> Non
     assert "9 personnes uniques, 10 inscriptions cumulées dans 2 communautés" in text
     # Agilité has no activity at all: it comes first, with its reasons and a next step
     assert text.index("*Agilité*") < text.index("*Data Science*")
-    assert "seulement 0 membre actif sur 5 en 8 semaines · pas de charte" in text
+    assert "aucun membre actif sur 5 en 8 semaines · pas de charte" in text
     assert "Camille" not in text  # the overlap: Camille sits in both communities
     assert "8 dans 1 communauté, 1 dans 2, 0 dans 3 ou plus" in text
     assert "[ Exporter en CSV ] [ Exporter en Excel ]" in text

@@ -61,15 +61,18 @@ async def test_reminders_reach_the_channel_and_those_going_in_their_language_and
     assert await reminders.plan(bot.deps, now=STARTS - timedelta(hours=22)) == 0  # once
     await Drain(bot.deps, rate_per_minute=60000).run_once()
     channel = bot.emulator.messages["C0DATA"][-1]["text"]
-    assert channel == "⏰ Rappel : *Webinaire IA générative* commence lundi 29 mars 2027 à 10:00."
+    assert (
+        channel
+        == "⏰ Rappel : *Webinaire IA générative* commence lundi 29 mars 2027 à 10:00 (Europe/Paris)."
+    )
     assert bot.emulator.messages["D0LUCAS"][-1]["text"] == channel
     assert (
         bot.emulator.messages["D0EMILY"][-1]["text"]
-        == "⏰ Reminder: *Webinaire IA générative* starts Monday, 29 March 2027 at 04:00."
+        == "⏰ Reminder: *Webinaire IA générative* starts Monday, 29 March 2027 at 04:00 (America/New_York)."
     )
     assert (
         bot.emulator.messages["D0JAMES"][-1]["text"]
-        == "⏰ Reminder: *Webinaire IA générative* starts Monday, 29 March 2027 at 09:00."
+        == "⏰ Reminder: *Webinaire IA générative* starts Monday, 29 March 2027 at 09:00 (Europe/London)."
     )
     assert "D0CHLOE" not in bot.emulator.messages  # declined
     assert "https://meet.example.com/ia" in str(bot.emulator.messages["D0LUCAS"][-1]["blocks"])

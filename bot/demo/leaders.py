@@ -107,7 +107,13 @@ async def past_event(
         event = created.event
         event.channel_id = channel
         for user in going:
-            await events.rsvp(session, event=event, slack_user_id=user, answer=RsvpAnswer.GOING)
+            await events.rsvp(  # answered the week before: answers close when it starts
+                session,
+                event=event,
+                slack_user_id=user,
+                answer=RsvpAnswer.GOING,
+                now=event.starts_at - timedelta(days=7),
+            )
         shown = await load_view(session, deps, event)
     ts = await post_announcement(deps, deps.web_client, shown)
     assert ts is not None

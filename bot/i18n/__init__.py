@@ -3,18 +3,27 @@
 Every user-facing sentence lives in the catalogues `<lang>/*.po` (one file per feature, merged
 at load) under a stable key; code asks for `t("key", **params)`. Dates and numbers are
 formatted with Babel for the locale.
+
+This is the one home of the words and numbers people notice, so that every surface (Home,
+/cop health, DMs, the value report, charts, exports) gets them the same way: thousands
+separators (`number`, also on chart axes), « 1er octobre » (`date`), plurals by the language's
+rules (`{n|one|other}`, with an optional zero form `{n|none|one|other}` for « aucun »),
+French elision of a name after « de » (« d'Agilité »), units of value as words (`unit`), names
+in the language's alphabetical order (`sort_key`).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -26,7 +35,27 @@ from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
 LANGUAGES = ("fr", "en")
-_PLURAL = re.compile(r"\{(\w+)\|([^|{}]*)\|([^|{}]*)\}")
+# {n|one|other}, or {n|zero|one|other} when nought reads differently (« aucun membre actif »)
+# (a form may hold the placeholders themselves: « {n|aucun membre|{n} membre|{n} membres} »)
+_FORM = r"((?:[^|{}]|\{\w+\})*)"
+_PLURAL = re.compile(rf"\{{(\w+)\|{_FORM}\|{_FORM}(?:\|{_FORM})?\}}")
+# « de {name} » / « de *{name}* » in a French sentence: « d'Agilité », « d'*Énergie* »
+_ELIDABLE = re.compile(r"\b([Dd]e|[Qq]ue) ([*_«\u00a0 ]{0,3})\{(\w+)\}")
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿœæAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŸŒÆ")
+# a unit stored under another spelling (imports, older data) still reads as the word
+UNIT_ALIASES = {
+    "eur": "euros",
+    "euro": "euros",
+    "€": "euros",
+    "hour": "hours",
+    "h": "hours",
+    "quality_pct": "quality",
+    "pct": "quality",
+    "customer": "customers",
+    "clients": "customers",
+}
+_T = TypeVar("_T")
+_NAMED = frozenset({"short", "medium", "long", "full"})
 _HERE = Path(__file__).resolve().parent
 _BABEL_LOCALE = {"fr": "fr_FR", "en": "en_GB"}
 
@@ -83,7 +112,19 @@ class Translator:
         params = {name: self._shown(value) for name, value in params.items()}
         if "|" in text:
             text = _PLURAL.sub(lambda m: self._plural(m, params), text)
+        if self.language == "fr" and "{" in text:
+            text = _ELIDABLE.sub(lambda m: self._elided(m, params), text)
         return text.format(**params)
+
+    @staticmethod
+    def _elided(match: re.Match[str], params: dict[str, Any]) -> str:
+        """« de {name} » becomes « d'{name} » when the name starts with a vowel (« d'Agilité »);
+        a leading h is left alone, since an aspirated h does not elide (« de Hugo » is fine)."""
+        word, marks, name = match.groups()
+        value = str(params.get(name, ""))
+        if value[:1] in _VOWELS:
+            return f"{word[0]}'{marks.strip()}{{{name}}}"
+        return match.group(0)
 
     def _shown(self, value: Any) -> Any:
         """A parameter from the domain written the language's way: an amount (Decimal) as
@@ -100,14 +141,19 @@ class Translator:
         return value
 
     def _plural(self, match: re.Match[str], params: dict[str, Any]) -> str:
-        """`{n|réponse|réponses}` picks the form for the count n by the language's plural rules."""
-        name, one, other = match.groups()
+        """`{n|réponse|réponses}` picks the form for the count n by the language's plural rules;
+        `{n|aucun membre actif|membre actif|membres actifs}` has its own words for nought, which
+        then replace the number too (« aucun membre actif », not « 0 membre actif »)."""
+        name, first, second, third = match.groups()
+        zero, one, other = (first, second, third) if third is not None else (None, first, second)
         value = params.get(name)
         if isinstance(value, str):
             digits = re.sub(r"[^\d.]", "", value.replace(",", "."))
             value = float(digits) if digits.replace(".", "", 1).isdigit() else None
         if not isinstance(value, int | float):
             return other
+        if zero is not None and value == 0:
+            return zero
         form = self.babel_locale.plural_form(
             abs(int(value)) if float(value).is_integer() else abs(value)
         )
@@ -118,17 +164,33 @@ class Translator:
         return Locale.parse(_BABEL_LOCALE[self.language])
 
     def date(self, value: date, fmt: str = "long") -> str:
+        """« 1er octobre 2026 » in French (the first of a month is an ordinal), "1 October 2026"."""
+        if self.language == "fr" and value.day == 1:
+            pattern = self.babel_locale.date_formats[fmt].pattern if fmt in _NAMED else fmt
+            if "dd" not in pattern:
+                fmt = re.sub(r"(?<![d'])d(?!d)", "d'er'", pattern, count=1)
         return format_date(value, format=fmt, locale=self.babel_locale)
 
-    def datetime(self, value: datetime, tz: str | None = None, fmt: str = "full_short") -> str:
-        """A moment as people read it in their zone: 'mardi 3 décembre 2026 à 14:00 (Europe/Paris)'."""
+    def datetime(
+        self,
+        value: datetime,
+        tz: str | None = None,
+        fmt: str = "full_short",
+        *,
+        with_zone: bool = False,
+    ) -> str:
+        """A moment as people read it in their zone: 'mardi 3 décembre 2026 à 14:00', and with
+        `with_zone` ' (Europe/Paris)' after it — for a message read away from any screen that
+        says which zone its times are in (a reminder, a welcome, a poll's closing time)."""
         zone = ZoneInfo(tz) if tz else None
         local = value.astimezone(zone) if zone else value
         if fmt == "full_short":
-            day = format_date(local, format="full", locale=self.babel_locale)
+            day = self.date(local.date(), "full")
             hour = format_time(local, format="short", locale=self.babel_locale)
-            return self("format.day_at_time", day=day, time=hour)
-        return format_datetime(local, format=fmt, locale=self.babel_locale)
+            text = self("format.day_at_time", day=day, time=hour)
+        else:
+            text = format_datetime(local, format=fmt, locale=self.babel_locale)
+        return f"{text} ({tz})" if with_zone and tz else text
 
     def time(self, value: datetime, tz: str | None = None) -> str:
         local = value.astimezone(ZoneInfo(tz)) if tz else value
@@ -139,9 +201,55 @@ class Translator:
             return format_decimal(value, locale=self.babel_locale)
         return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=self.babel_locale)
 
+    def whole(self, value: float | int | Decimal) -> str:
+        """A score people read as a whole number (eNPS 40, not 40.0), with its separators."""
+        return format_decimal(round(value), locale=self.babel_locale)
+
+    def unit(self, unit: str) -> str:
+        """The unit of a story's value as a word of the reader's language (« heures gagnées »,
+        "customers"), never its key; a unit the catalogue does not know is shown as typed."""
+        key = UNIT_ALIASES.get(unit.strip().lower(), unit.strip().lower())
+        label = self(f"stories.unit.{key}")
+        return unit if label == f"stories.unit.{key}" else label
+
+    def value(self, amount: float | Decimal, unit: str, *, averaged_over: int | None = None) -> str:
+        """A quantified value in words: « 1 200 heures gagnées »; a percentage-like unit, which
+        is averaged and never summed, says so with its n: « 12 points de qualité en moyenne
+        (3 histoires) »."""
+        if averaged_over is None:
+            return f"{self.number(amount)} {self.unit(unit)}"
+        return self(
+            "stories.value_average",
+            amount=self.number(amount),
+            unit=self.unit(unit),
+            stories=self.number(averaged_over),
+        )
+
+    def sort_key(self, name: str) -> tuple[str, str]:
+        return collation_key(name)
+
+    def sorted(self, items: Iterable[_T], key: Callable[[_T], str] = str) -> list[_T]:
+        return sorted(items, key=lambda item: self.sort_key(key(item)))
+
+    def axis_number(self, value: float, _position: object = None) -> str:
+        """A chart tick written like every other number (« 1 200 », "1,200"): a matplotlib
+        FuncFormatter takes this as it is."""
+        if float(value).is_integer():
+            return self.number(int(value))
+        return self.number(value, 1)
+
     def percent(self, ratio: float) -> str:
         # the locale's own pattern: « 33 % » in French (narrow no-break space), "33%" in English
         return format_percent(ratio, locale=self.babel_locale)
+
+
+def collation_key(name: str) -> tuple[str, str]:
+    """Alphabetical order as French and English readers expect it: accents and case only break
+    ties (« Énergie » before « UX », « éco » beside « eco »), not Unicode code points (which
+    put every accented capital after Z). The same in both languages, so one list has one order."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    base = "".join(c for c in folded if not unicodedata.combining(c))
+    return (base, name)
 
 
 def translate(language: str | None) -> Translator:

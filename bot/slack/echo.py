@@ -78,8 +78,10 @@ def say(t: Translator, key: str, /, **params: Any) -> Mrkdwn:
         value = _param(value)
         if isinstance(value, Mrkdwn) and any(c in value for c in "&<>"):
             marker = f"\x00{nonce}{len(kept)}\x00"
-            kept[marker] = value
-            value = marker
+            # a leading letter stays in view, so the sentence can agree with it (« d'Agilité »)
+            head = value[:1] if value[:1].isalpha() else ""
+            kept[marker] = Mrkdwn(value[len(head) :])
+            value = head + marker
         values[name] = value
     sentence = echo(t(key, **values))
     if not kept:

@@ -133,13 +133,13 @@ class _Renderer:
                 return t.number(value, digits)
             case m.Percent(ratio=ratio):
                 return t.percent(ratio)
-            case m.Moment(at=at, tz=tz, style=style):
+            case m.Moment(at=at, tz=tz, style=style, with_zone=with_zone):
                 zone = tz or self.reader.tz
                 if style == "date":
                     return t.date(at.astimezone(ZoneInfo(zone)).date() if zone else at.date())
                 if style == "time":
                     return t.time(at, zone)
-                return t.datetime(at, zone)
+                return t.datetime(at, zone, with_zone=with_zone)
         raise TypeError(part)
 
     def _pick(self, texts: Any) -> str:

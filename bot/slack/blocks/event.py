@@ -312,6 +312,7 @@ def build_announcement(
     if event.sequence:
         blocks.append(note(t("event.updated_note")))
     blocks.append(note(counts_text(t, event)))
+    # once it has started, answering makes no sense: only the leaders' attendance button stays
     buttons = [
         ButtonElement(
             action_id=RSVP[answer],
@@ -319,6 +320,7 @@ def build_announcement(
             value=str(event.id),
         )
         for answer in RsvpAnswer
+        if not event.started(now)
     ]
     buttons.append(
         ButtonElement(

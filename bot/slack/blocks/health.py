@@ -16,7 +16,7 @@ from bot.health import Health, Overview, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
 from bot.slack.echo import Mrkdwn, echo, mrkdwn
-from bot.stories import UNITS
+from bot.stories import value_phrases
 
 EXPORT_CSV = "health_export_csv"
 EXPORT_XLSX = "health_export_xlsx"
@@ -39,13 +39,16 @@ def survey(
     answers: int,
     withheld: str | None,
     out_of: int | None = None,
+    whole: bool = False,
 ) -> str:
-    """A survey figure as the disclosure rule left it: the value with its n, or why not."""
+    """A survey figure as the disclosure rule left it: the value with its n, or why not; an
+    eNPS is `whole` (40, never 40,5)."""
     if withheld is not None:
         return t(f"health.withheld.{withheld}", answers=t.number(answers))
     if value is None:
         return t("health.na")
-    shown = t.number(value) if out_of is None else f"{t.number(value)} / {t.number(out_of)}"
+    number = t.whole(value) if whole else t.number(value)
+    shown = number if out_of is None else f"{number} / {t.number(out_of)}"
     return t("health.with_n", value=shown, answers=t.number(answers))
 
 
@@ -60,10 +63,7 @@ def value_line(t: Translator, kpis: Kpis) -> str:
 def values_text(t: Translator, kpis: Kpis) -> str:
     if not kpis.value_by_unit:
         return t("health.no_value")
-    return ", ".join(
-        f"{t.number(amount)} {t(f'stories.unit.{unit}') if unit in UNITS else unit}"
-        for unit, amount in sorted(kpis.value_by_unit.items())
-    )
+    return ", ".join(value_phrases(t, kpis.value_by_unit, kpis.value_stories_by_unit))
 
 
 def _engagement(t: Translator, overview: Overview, *, charters: str) -> str:
@@ -73,7 +73,7 @@ def _engagement(t: Translator, overview: Overview, *, charters: str) -> str:
         pulse=survey(
             t, e.pulse_score, answers=e.pulse_answers, withheld=e.pulse_withheld, out_of=5
         ),
-        enps=survey(t, e.enps, answers=e.enps_answers, withheld=e.enps_withheld),
+        enps=survey(t, e.enps, answers=e.enps_answers, withheld=e.enps_withheld, whole=True),
         rate=na(t, e.response_rate, percent=True),
         charters=charters,
     )

@@ -32,7 +32,8 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
             action_id=HEALTH_OVERVIEW, text=t("home.health_button"), value="programme"
         )
         top += [section(line, accessory=button), DividerBlock()]
-    rest = [DividerBlock(), *_events(t, home, tz), DividerBlock(), *_polls(t, home, tz)]
+    polls = _polls(t, home, tz)
+    rest = [DividerBlock(), *_events(t, home, tz), *([DividerBlock(), *polls] if polls else [])]
     if home.rituals:
         rest += [
             DividerBlock(),
@@ -107,6 +108,8 @@ def _events(t: Translator, home: Home, tz: str) -> list[Block]:
 
 
 def _polls(t: Translator, home: Home, tz: str) -> list[Block]:
+    if not home.polls and not home.polled:
+        return []  # never asked a poll: nothing to wait for, nothing to thank them for
     blocks: list[Block] = [section(f"*{t('home.polls')}*")]
     if not home.polls:
         blocks.append(section(t("home.no_poll")))

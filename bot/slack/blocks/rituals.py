@@ -145,7 +145,7 @@ def build_reminder(
     t: Translator, *, title: str, starts_at: datetime, tz: str, link: str | None
 ) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     """The event's title as its organiser typed it; its link clickable only when it is one."""
-    text = say(t, "rituals.reminder", title=title, when=t.datetime(starts_at, tz))
+    text = say(t, "rituals.reminder", title=title, when=t.datetime(starts_at, tz, with_zone=True))
     lines = [text]
     if link:
         lines.append(say(t, "rituals.reminder_link", link=_link(link)))

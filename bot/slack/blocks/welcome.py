@@ -33,7 +33,9 @@ def build_welcome(
         lines.append(say(t, "welcome.leaders", leaders=Mrkdwn(", ").join(map(mention, leaders))))
     if next_event:
         title, when = next_event
-        lines.append(say(t, "welcome.next_event", title=title, when=t.datetime(when, tz)))
+        lines.append(
+            say(t, "welcome.next_event", title=title, when=t.datetime(when, tz, with_zone=True))
+        )
     lines.append(
         say(t, "welcome.introduce_here")
         if in_channel
