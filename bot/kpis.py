@@ -635,6 +635,7 @@ async def latest_programme(
     if data.get("as_of", "") < since.isoformat():
         return None
     kpis = ProgrammeKpis.from_metrics(data)
+    assert isinstance(kpis, ProgrammeKpis)  # from_metrics builds `cls`; its annotation says Kpis
     return row[0], kpis
 
 

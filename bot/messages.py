@@ -18,7 +18,7 @@ message for one reader at the moment it goes out, so the outbox can hold a messa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -261,7 +261,7 @@ def dump(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [dump(v) for v in value]
     kind = type(value).__name__
-    if _KINDS.get(kind) is type(value):
+    if _KINDS.get(kind) is type(value) and is_dataclass(value):
         return {_TAG: kind, **{f.name: dump(getattr(value, f.name)) for f in fields(value)}}
     if isinstance(value, Mapping):
         return {_TAG: "map", "v": {str(k): dump(v) for k, v in value.items()}}

@@ -30,6 +30,7 @@ from bot import charts, disclosure, health, kpis
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
 from bot.i18n import Translator
+from bot.kpis import Report as KpiReport
 from bot.models import Community, SuccessStory, utcnow
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -73,7 +74,7 @@ class ValueReport:
     window: kpis.Window
     kpis: kpis.Report
     health: list[health.Health]
-    trend: list[kpis.Report]
+    trend: list[KpiReport]  # `kpis` is the field above in this scope, not the module
     stories: list[Story]
 
     @property

@@ -264,7 +264,8 @@ class SlackMessenger:
                     limit=200,
                     cursor=cursor,
                 )
-                for message in response.get("messages", []):
+                messages: list[dict[str, Any]] = response.get("messages", [])
+                for message in messages:
                     meta = message.get("metadata") or {}
                     if (
                         meta.get("event_type") == METADATA_EVENT_TYPE

@@ -134,7 +134,7 @@ def _value(t: Translator, story: SuccessStory) -> str:
 
 def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> Mrkdwn:
     """The story as mrkdwn: what its author typed shows as typed; the author is ours to mention."""
-    lines = [md("*{title}*", title=story.title)]
+    lines: list[str] = [md("*{title}*", title=story.title)]  # plain text is escaped by the join
     if author:
         lines.append(say(t, "stories.by", author=mention(author)))
     lines += [

@@ -585,7 +585,7 @@ class WebApiMethods:
                 }
             )
         if channel is not None:
-            message = {
+            message: Json = {
                 "type": "message",
                 "ts": self.next_ts(),
                 "user": self.workspace.bot_user_id,

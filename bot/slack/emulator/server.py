@@ -304,7 +304,12 @@ class SlackEmulator(WebApiMethods):
             else:
                 form = await request.post()
                 for key, value in form.items():
-                    params[key] = value if isinstance(value, str) else f"<file {value.filename}>"
+                    if isinstance(value, str):
+                        params[key] = value
+                    elif isinstance(value, web.FileField):
+                        params[key] = f"<file {value.filename}>"
+                    else:  # a part sent neither as text nor as a file: raw bytes
+                        params[key] = f"<{len(value)} bytes>"
         for key in _JSON_PARAMS & params.keys():
             value = params[key]
             if isinstance(value, str) and value.strip()[:1] in {"[", "{"}:
