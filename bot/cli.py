@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import cli_errors, cli_scope
 from bot import config as config_mod
 from bot.config import ConfigError
 
@@ -91,6 +92,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     async def run() -> None:
         try:
             if args.action == "upgrade":
+                _check_revision(args.revision)
                 await db.upgrade(engine, args.revision)
                 print(f"database at {args.revision}: {_safe_url(settings.database_url)}")
             else:
@@ -101,6 +103,23 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _check_revision(revision: str) -> None:
+    """A revision Alembic does not know is one line listing the ones it does."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from bot import db
+
+    script = ScriptDirectory.from_config(db.alembic_config())
+    try:
+        script.get_revisions(revision)
+    except CommandError:
+        known = [r.revision for r in script.walk_revisions()]
+        raise ConfigError(
+            f"db upgrade: no revision {revision!r}; give head or one of {', '.join(reversed(known))}"
+        ) from None
 
 
 def _safe_url(url: str) -> str:
@@ -114,9 +133,15 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
 
     settings = config_mod.load_settings(os.environ)
     path = Path(args.file)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give the CSV file")
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
-    rows, errors = communities.parse_csv(path.read_text(encoding="utf-8-sig"))
+    try:
+        text, encoding = communities.decode_csv(path.read_bytes(), args.encoding)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    rows, errors = communities.parse_csv(text)
     for error in errors:
         print(f"{path}: {error}", file=sys.stderr)
     if errors and not args.partial:
@@ -131,17 +156,55 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
+            workspace_id = await cli_scope.resolve(sessions, args.workspace, create=True)
             async with sessions.begin() as session:
-                return await communities.import_rows(
-                    session, workspace_id=args.workspace, rows=rows
-                )
+                return await communities.import_rows(session, workspace_id=workspace_id, rows=rows)
         finally:
             await engine.dispose()
 
     report = asyncio.run(run())
+    unchanged = f", {len(report.unchanged)} unchanged" if report.unchanged else ""
+    read_as = "" if encoding in {"UTF-8", args.encoding} else f" (read as {encoding})"
     print(
-        f"{len(report.created)} created, {len(report.updated)} updated, {len(errors)} line(s) skipped"
+        f"{len(report.created)} created, {len(report.updated)} updated{unchanged}, "
+        f"{len(errors)} line(s) skipped{read_as}"
     )
+    return 0
+
+
+def cmd_communities_list(args: argparse.Namespace) -> int:
+    from bot import communities, db
+
+    settings = config_mod.load_settings(os.environ)
+    engine = db.make_engine(settings.database_url)
+
+    async def run() -> list[communities.Listed]:
+        try:
+            await db.upgrade(engine)
+            sessions = db.make_sessionmaker(engine)
+            workspace_id = await cli_scope.resolve(sessions, args.workspace)
+            async with sessions() as session:
+                return await communities.listing(session, workspace_id=workspace_id)
+        finally:
+            await engine.dispose()
+
+    from bot.cli_kpis import terminal_safe
+
+    found = asyncio.run(run())
+    if not found:
+        print(
+            "no community yet: import them (cop communities import FILE.csv) or create one in Slack"
+        )
+        return 0
+    header = ("slug", "name", "channel", "kind", "stage", "members")
+    rows = [
+        header,
+        *((c.slug, c.name, c.channel_id, c.kind, c.stage, str(c.members)) for c in found),
+    ]
+    widths = [max(len(terminal_safe(r[i])) for r in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [terminal_safe(cell).ljust(w) for cell, w in zip(row, widths, strict=True)]
+        print("  ".join(cells).rstrip())
     return 0
 
 
@@ -152,12 +215,16 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     from bot.errors import NotFound
 
     config = config_mod.load(os.environ)
+    if getattr(args, "out", None):
+        cli_errors.check_output_path(Path(args.out))
     engine = db.make_engine(config.settings.database_url)
 
     async def run() -> int:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
+            if args.action != "retain":
+                args.workspace = await cli_scope.resolve(sessions, args.workspace)
             async with sessions.begin() as session:
                 if args.action == "export":
                     data = await privacy.export(
@@ -223,7 +290,8 @@ def cmd_rituals(args: argparse.Namespace) -> int:
     from rituals import outbox, scheduler
 
     config = config_mod.load(os.environ)
-    _setup_logging(config.settings.log_level)
+    # the operator reads the command's own lines; Alembic's and the outbox's notes only on demand
+    _setup_logging(config.settings.log_level if os.environ.get("COP_LOG_LEVEL") else "WARNING")
     deps = build_deps(config)
 
     async def run() -> int:
@@ -242,13 +310,24 @@ def cmd_rituals(args: argparse.Namespace) -> int:
                 stats = await _drain(deps).run_until_empty()
                 print(f"sent {stats.sent}, recovered {stats.recovered}, failed {stats.failed}")
                 return 0
+            if args.ritual is None:
+                raise ConfigError(
+                    "rituals run: which ritual? give one of welcome, reminders, pulse, stories, digest"
+                )
+            workspace_id = await cli_scope.resolve(deps.sessions, args.workspace)
             async with deps.sessions() as session:
                 community = await communities.by_slug(
-                    session, workspace_id=args.workspace, slug=args.community or ""
+                    session, workspace_id=workspace_id, slug=args.community or ""
                 )
+                slugs = [
+                    c.slug for c in await communities.all_active(session, workspace_id=workspace_id)
+                ]
             if community is None:
-                print(f"cop: no community with slug {args.community!r}", file=sys.stderr)
-                return 2
+                asked = (
+                    f"no community {args.community!r}" if args.community else "--community: missing"
+                )
+                known = ", ".join(sorted(slugs)) if slugs else "none yet"
+                raise ConfigError(f"rituals run: {asked}; the communities are: {known}")
             detail = await scheduler.run_now(
                 deps, ritual=Ritual(args.ritual), community_id=community.id
             )
@@ -267,7 +346,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
     _setup_logging("WARNING")
-    return asyncio.run(demo.run(scale=args.scale, language=args.lang, keep=args.keep))
+    return asyncio.run(demo.run(scale=args.scale, language=args.lang))
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -278,35 +357,49 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli_errors.OneLineParser(
         prog="cop", description="cop-bot: communities of practice on Slack"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"cop {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="serve the bot (HTTP, or Socket Mode)")
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect to Slack over Socket Mode"
     )
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="address to listen on (default: $COP_HOST, else 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (default: $COP_PORT or $PORT, else 3000)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     dbp = sub.add_parser("db", help="database schema")
-    dbp.add_argument("action", choices=["upgrade", "check"])
-    dbp.add_argument("revision", nargs="?", default="head")
+    dbp.add_argument(
+        "action",
+        choices=["upgrade", "check"],
+        help="upgrade: migrate the schema; check: the models and the migrations agree",
+    )
+    dbp.add_argument(
+        "revision", nargs="?", default="head", help="the revision to upgrade to (default: head)"
+    )
     dbp.set_defaults(func=cmd_db)
 
     comm = sub.add_parser("communities", help="the programme registry")
     comm_sub = comm.add_subparsers(dest="action", required=True)
     imp = comm_sub.add_parser("import", help="create or update communities from a CSV file")
-    imp.add_argument("file")
-    imp.add_argument(
-        "--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id"
-    )
+    imp.add_argument("file", help="the CSV file (columns: see README)")
+    cli_scope.add_option(imp)
     imp.add_argument(
         "--partial", action="store_true", help="import the good lines even if some are bad"
     )
+    imp.add_argument(
+        "--encoding",
+        help="the file's encoding (default: UTF-8, UTF-16 by its BOM, else Windows-1252)",
+    )
     imp.set_defaults(func=cmd_communities_import)
+    lst = comm_sub.add_parser("list", help="the communities: slug, name, channel, stage, members")
+    cli_scope.add_option(lst)
+    lst.set_defaults(func=cmd_communities_list)
 
     priv = sub.add_parser("privacy", help="data-protection requests: export, erase, retention")
     priv_sub = priv.add_subparsers(dest="action", required=True)
@@ -316,9 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = priv_sub.add_parser(action, help=helptext)
         p.add_argument("user", help="Slack user id, e.g. U012ABC")
-        p.add_argument(
-            "--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id"
-        )
+        cli_scope.add_option(p)
         if action == "export":
             p.add_argument("--out", help="write the JSON to this file")
         else:
@@ -332,26 +423,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retain.set_defaults(func=cmd_privacy, user="", workspace="")
 
-    demo = sub.add_parser("demo", help="run a demo programme against the built-in Slack emulator")
+    demo = sub.add_parser(
+        "demo",
+        help="run a demo programme against the built-in Slack emulator (in its own database: "
+        "cop-demo.db, or <db>_demo on PostgreSQL, emptied at each start)",
+    )
     demo.add_argument("--scale", choices=["small", "large"], default="small")
     demo.add_argument("--lang", choices=["fr", "en", "both"], default="both")
-    demo.add_argument("--keep", action="store_true", help="keep the demo database (cop-demo.db)")
     demo.set_defaults(func=cmd_demo)
 
     rit = sub.add_parser("rituals", help="run a ritual now, drain or inspect the outbox")
-    rit.add_argument("action", choices=["run", "status", "drain"])
     rit.add_argument(
-        "ritual", nargs="?", choices=["welcome", "reminders", "pulse", "stories", "digest"]
+        "action",
+        choices=["run", "status", "drain"],
+        help="run: one ritual now; status: the outbox by status; drain: send what is owed",
     )
-    rit.add_argument("--community", help="the community's slug")
     rit.add_argument(
-        "--workspace", default=os.environ.get("COP_WORKSPACE_ID", "T0COP"), help="Slack team id"
+        "ritual",
+        nargs="?",
+        choices=["welcome", "reminders", "pulse", "stories", "digest"],
+        help="the ritual to run (with run)",
     )
+    rit.add_argument("--community", help="the community's slug (see cop communities list)")
+    cli_scope.add_option(rit)
     rit.add_argument("--drain", action="store_true", help="send what is owed before exiting")
     rit.set_defaults(func=cmd_rituals)
 
     emu = sub.add_parser("emulator", help="run the Slack Web API emulator")
-    emu.add_argument("--port", type=int, default=8790)
+    emu.add_argument("--port", type=int, default=8790, help="port to listen on (default: 8790)")
     emu.set_defaults(func=cmd_emulator)
 
     from bot import cli_kpis  # backfill, report, health, snapshots
@@ -360,16 +459,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cop-bot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"cop: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return cli_errors.guarded(lambda: int(args.func(args) or 0))
 
 
 if __name__ == "__main__":

@@ -12,34 +12,29 @@ import asyncio
 import os
 import re
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import cli_errors, cli_scope
 from bot import config as config_mod
 from bot.config import ConfigError
 
+_workspace_arg = cli_scope.add_option
+_workspace = cli_scope.resolve
 
-def _workspace_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--workspace", default=os.environ.get("COP_WORKSPACE_ID"), help="Slack team id"
+
+def _day(text: str) -> date:
+    """argparse type for --date: a real day, or one line saying what is expected."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"expected a day as YYYY-MM-DD (e.g. 2026-11-30), got {text!r}"
     )
-
-
-async def _workspace(sessions: Any, given: str | None) -> str:
-    """The workspace asked for, or the only one there is."""
-    import sqlalchemy as sa
-
-    from bot.models import Community
-
-    if given:
-        return given
-    async with sessions() as session:
-        found = list(await session.scalars(sa.select(Community.workspace_id).distinct()))
-    if len(found) > 1:
-        raise ConfigError(f"--workspace: several workspaces in the database ({', '.join(found)})")
-    return found[0] if found else "T0COP"
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -107,7 +102,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--period: {exc}") from None
     engine = db.make_engine(config.settings.database_url)
     t = translate(args.lang or programme.language)
-    out = Path(args.out or f"value-report-{window.label}.{args.format}")
+    out = cli_errors.check_output_path(
+        Path(args.out or f"value-report-{window.label}.{args.format}")
+    )
 
     async def run() -> report.ValueReport:
         try:
@@ -140,6 +137,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+_STATUSES = ("thriving", "steady", "at_risk", "dormant", "no_data")  # bot.health.Status
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -150,7 +148,9 @@ def terminal_safe(text: str) -> str:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from bot import db, disclosure, health
+    """The programme's overview; one community's (`cop health SLUG`); or the communities of one
+    status (`--status at-risk`), most worrying first."""
+    from bot import communities, db, disclosure, health
     from bot.i18n import translate
     from bot.models import utcnow
     from bot.slack.blocks import health as blocks
@@ -166,6 +166,24 @@ def cmd_health(args: argparse.Namespace) -> int:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
             workspace_id = await _workspace(sessions, args.workspace)
+            community_ids = None
+            if args.slug:
+                async with sessions() as session:
+                    found = await communities.by_slug(
+                        session, workspace_id=workspace_id, slug=args.slug
+                    )
+                    if found is None:
+                        slugs = sorted(
+                            c.slug
+                            for c in await communities.all_active(
+                                session, workspace_id=workspace_id
+                            )
+                        )
+                        raise ConfigError(
+                            f"health: no community {args.slug!r}; the communities are: "
+                            f"{', '.join(slugs) or 'none yet'}"
+                        )
+                community_ids = [found.id]
             now = utcnow()
             async with sessions() as session:
                 return await health.build_overview(
@@ -174,6 +192,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     today=now.astimezone(ZoneInfo(programme.timezone)).date(),
                     thresholds=programme.health,
                     tz=programme.timezone,
+                    community_ids=community_ids,
                     question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
                     now=now,
                     rule=disclosure.Rule.of(programme),
@@ -182,9 +201,21 @@ def cmd_health(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     overview = asyncio.run(run())
-    _, built = blocks.build_programme(t, overview, programme_name=programme.name)
+    if args.slug:
+        _, built = blocks.build_community(t, overview)
+    elif args.status:
+        wanted = health.Status(args.status.replace("-", "_"))
+        matching = [item for item in overview.items if item.status == wanted]
+        status = t(f"health.status.{wanted.value}")
+        print(terminal_safe(f"{status}: {t.number(len(matching))}"))
+        for item in matching:
+            reasons = " · ".join(health.explain(t, r) for r in item.reasons)
+            print(terminal_safe(f"{item.signals.slug}  {item.signals.name}: {reasons}"))
+        return 0
+    else:
+        _, built = blocks.build_programme(t, overview, programme_name=programme.name)
     print(terminal_safe(render_blocks([b.to_dict() for b in built], width=100)))
-    if args.all and len(overview.items) > blocks.SHOWN:
+    if args.all and not args.slug and len(overview.items) > blocks.SHOWN:
         for item in overview.items[blocks.SHOWN :]:
             status = t(f"health.status.{item.status.value}")
             print(terminal_safe(f"{item.signals.name}: {status}"))
@@ -198,7 +229,7 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
 
     config = config_mod.load(os.environ)
     deps = build_deps(config)
-    as_of = datetime.strptime(args.date, "%Y-%m-%d").date() if args.date else None  # noqa: DTZ007
+    as_of: date | None = args.date
 
     async def run() -> int:
         try:
@@ -215,26 +246,41 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     backfill = sub.add_parser("backfill", help="count past channel activity from Slack history")
-    backfill.add_argument("--days", type=int, required=True)
+    backfill.add_argument(
+        "--days", type=int, required=True, help="how many days of history to count (e.g. 90)"
+    )
     backfill.add_argument("--community", help="a community's slug (default: all)")
     _workspace_arg(backfill)
     backfill.set_defaults(func=cmd_backfill)
 
     rep = sub.add_parser("report", help="the programme's value report for sponsors")
     rep.add_argument("--period", required=True, help="2026-Q4, 2026-11, 2026-W47 or 2026")
-    rep.add_argument("--format", choices=["html", "csv", "xlsx"], default="html")
+    rep.add_argument(
+        "--format",
+        choices=["html", "csv", "xlsx"],
+        default="html",
+        help="html prints well; csv and xlsx hold the tables (default: html)",
+    )
     rep.add_argument("--out", help="output file (default value-report-<period>.<format>)")
-    rep.add_argument("--lang", choices=["fr", "en"])
+    rep.add_argument("--lang", choices=["fr", "en"], help="default: app.yaml's language")
     _workspace_arg(rep)
     rep.set_defaults(func=cmd_report)
 
     hp = sub.add_parser("health", help="the programme's health overview in the terminal")
-    hp.add_argument("--lang", choices=["fr", "en"])
+    hp.add_argument(
+        "slug", nargs="?", help="one community's health (its slug: see cop communities list)"
+    )
+    hp.add_argument("--lang", choices=["fr", "en"], help="default: app.yaml's language")
     hp.add_argument("--all", action="store_true", help="list every community")
+    hp.add_argument(
+        "--status",
+        choices=[s.replace("_", "-") for s in _STATUSES],
+        help="only the communities in this state, most worrying first",
+    )
     _workspace_arg(hp)
     hp.set_defaults(func=cmd_health)
 
     snap = sub.add_parser("snapshots", help="KPI snapshots")
-    snap.add_argument("action", choices=["run"])
-    snap.add_argument("--date", help="as of this day (YYYY-MM-DD), default today")
+    snap.add_argument("action", choices=["run"], help="run: compute the snapshots now")
+    snap.add_argument("--date", type=_day, help="as of this day (YYYY-MM-DD), default today")
     snap.set_defaults(func=cmd_snapshots)

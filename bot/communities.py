@@ -130,6 +130,46 @@ async def all_active(session: AsyncSession, *, workspace_id: str | None = None) 
     return list(await session.scalars(query.order_by(Community.id)))
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A line of `cop communities list`."""
+
+    slug: str
+    name: str
+    channel_id: str
+    kind: str
+    stage: str
+    members: int
+
+
+async def listing(session: AsyncSession, *, workspace_id: str) -> list[Listed]:
+    """Every community of the workspace by slug, with its current member count; a community
+    whose channel is gone shows that instead of its stage."""
+    members = (
+        sa.select(Membership.community_id, sa.func.count().label("n"))
+        .where(Membership.workspace_id == workspace_id, Membership.left_at.is_(None))
+        .group_by(Membership.community_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        sa.select(Community, sa.func.coalesce(members.c.n, 0))
+        .outerjoin(members, members.c.community_id == Community.id)
+        .where(Community.workspace_id == workspace_id)
+        .order_by(Community.slug)
+    )
+    return [
+        Listed(
+            slug=c.slug,
+            name=c.name,
+            channel_id=c.channel_id,
+            kind=c.kind.value,
+            stage=c.stage.value if c.channel_status == ChannelStatus.OK else c.channel_status.value,
+            members=int(n),
+        )
+        for c, n in rows
+    ]
+
+
 async def create(
     session: AsyncSession,
     *,
@@ -409,6 +449,48 @@ class ImportReport:
     created: list[str]
     updated: list[str]
     errors: list[str]
+    unchanged: list[str] = field(default_factory=list)
+
+
+def decode_csv(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The file's text and the encoding it was read with.
+
+    Given an encoding, that one. Otherwise UTF-8 (with or without the BOM Excel writes), UTF-16
+    when a BOM says so, else Windows-1252 (French Excel's "CSV (séparateur : point-virgule)")
+    when every byte decodes. Raises ValueError naming the encoding to pass otherwise.
+    """
+    if encoding:
+        try:
+            return data.decode(encoding).removeprefix("\ufeff"), encoding
+        except LookupError:
+            raise ValueError(
+                f"--encoding: unknown encoding {encoding!r} (try utf-8, cp1252 or latin-1)"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"not {encoding} text ({_where_bad(data, exc)}); try another --encoding"
+            ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16").removeprefix("\ufeff"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-16 text despite its BOM ({_where_bad(data, exc)})") from None
+    try:
+        return data.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError as exc:
+        first = exc
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"neither UTF-8 nor Windows-1252 text ({_where_bad(data, first)}); save it as "
+            '"CSV UTF-8" or give its encoding with --encoding (e.g. --encoding latin-1)'
+        ) from None
+
+
+def _where_bad(data: bytes, exc: UnicodeDecodeError) -> str:
+    line = data[: exc.start].count(b"\n") + 1
+    return f"byte 0x{data[exc.start]:02x} on line {line}"
 
 
 def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
@@ -500,12 +582,15 @@ def _rows(reader: csv.DictReader[str], errors: list[str]) -> Iterator[tuple[int,
 async def import_rows(
     session: AsyncSession, *, workspace_id: str, rows: list[ImportRow]
 ) -> ImportReport:
-    """Create or update communities from parsed rows; re-running the same file changes nothing."""
+    """Create or update communities from parsed rows; re-running the same file changes nothing
+    (and says so: a community whose line changes nothing is `unchanged`, not `updated`)."""
     await people.ensure_workspace(session, workspace_id)
     created: list[str] = []
     updated: list[str] = []
+    unchanged: list[str] = []
     for row in rows:
         community = await by_channel(session, workspace_id=workspace_id, channel_id=row.channel_id)
+        changed = False
         if community is None:
             community = await create(
                 session,
@@ -517,12 +602,32 @@ async def import_rows(
             )
             created.append(community.slug)
         else:
-            community.name, community.kind, community.language = row.name, row.kind, row.language
-            updated.append(community.slug)
-        for uid in row.leaders:
-            await set_role(session, community=community, slack_user_id=uid, role=Role.LEADER)
-        if row.sponsor:
-            await set_role(
-                session, community=community, slack_user_id=row.sponsor, role=Role.SPONSOR
-            )
-    return ImportReport(created=created, updated=updated, errors=[])
+            wanted = (row.name, row.kind, row.language)
+            changed = (community.name, community.kind, community.language) != wanted
+            community.name, community.kind, community.language = wanted
+        roles = [(uid, Role.LEADER) for uid in row.leaders]
+        roles += [(row.sponsor, Role.SPONSOR)] if row.sponsor else []
+        for uid, role in roles:
+            before = await _current_role(session, community=community, slack_user_id=uid)
+            if before != role:
+                await set_role(session, community=community, slack_user_id=uid, role=role)
+                changed = True
+        if community.slug in created:
+            continue
+        (updated if changed else unchanged).append(community.slug)
+    return ImportReport(created=created, updated=updated, errors=[], unchanged=unchanged)
+
+
+async def _current_role(
+    session: AsyncSession, *, community: Community, slack_user_id: str
+) -> Role | None:
+    return await session.scalar(
+        sa.select(Membership.role)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.community_id == community.id,
+            Membership.left_at.is_(None),
+            Person.workspace_id == community.workspace_id,
+            Person.slack_user_id == slack_user_id,
+        )
+    )

@@ -67,11 +67,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _check_clock(value: Any) -> Any:
+    """A time of day HH:MM from 00:00 to 23:59, checked when app.yaml loads (not when the outbox
+    first needs it). YAML reads an unquoted 18:00 as the number 1080 (base 60): taken back."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 100 * 60:
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    if not isinstance(value, str) or not _CLOCK.match(value):
+        raise ValueError(f"expected a time HH:MM from 00:00 to 23:59, got {value!r}")
+    return value
+
+
 class QuietHours(_Strict):
-    start: str = Field("09:00", pattern=r"^\d\d:\d\d$")
-    end: str = Field("18:00", pattern=r"^\d\d:\d\d$")
+    start: str = "09:00"
+    end: str = "18:00"
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+
+    _clock = field_validator("start", "end", mode="before")(
+        classmethod(lambda cls, v: _check_clock(v))
     )
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
 
-from bot import db
+from bot import cli, db
 from bot.models import Community, Membership
 from bot.slack.emulator import SlackEmulator
 from tests.conftest import SIGNING_SECRET
@@ -20,9 +22,10 @@ from tests.perf.common import free_port, signed_command
 
 
 def run_cop(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COP_WORKSPACE")}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        env={**os.environ, **env},
+        env={**clean, **env},
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -121,11 +124,21 @@ async def test_communities_import_from_csv(tmp_path: Path, database_url: str) ->
         env=env,
         cwd=tmp_path,
     )
-    assert again.stdout.strip() == "0 created, 2 updated, 0 line(s) skipped"
+    assert again.stdout.strip() == "0 created, 0 updated, 2 unchanged, 0 line(s) skipped"
+    csv_path.write_text(
+        "name;channel_id;kind;language;leaders;sponsor\n"
+        "Data Science;C0DATA;piloted;en;U0LUCAS U0CHLOE;U0HUGO\n"
+        "Agilité;C0AGILE;;;U0LEA U0NATHAN;\n",  # a second leader
+        encoding="utf-8",
+    )
+    changed = await asyncio.to_thread(
+        run_cop, "communities", "import", str(csv_path), env=env, cwd=tmp_path
+    )  # no --workspace: the only one in the database
+    assert changed.stdout.strip() == "0 created, 1 updated, 1 unchanged, 0 line(s) skipped"
     engine = db.make_engine(database_url)
     async with engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(Community)) == 2
-        assert await conn.scalar(sa.select(sa.func.count()).select_from(Membership)) == 4
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(Membership)) == 5
     await engine.dispose()
 
 
@@ -145,3 +158,129 @@ async def test_a_bad_csv_imports_nothing_and_names_each_line(
     assert result.returncode == 1
     assert f"{csv_path}: line 3: name is empty" in result.stderr
     assert "nothing imported" in result.stderr
+
+
+# --- the CLI speaks for itself -----------------------------------------------------------------
+
+
+def test_every_option_says_what_it_is_for() -> None:
+    """`cop X --help` explains every option and argument (the demo's own are the demo's)."""
+    silent = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    if name != "demo":
+                        walk(child, f"{path} {name}")
+            elif not action.help:
+                silent.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(cli.build_parser(), "cop")
+    assert silent == []
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run_cop("--version", env={}, cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"cop {version('cop-bot')}"
+
+
+PROGRAMME = "name;channel_id;leaders\nData Science;C0DATA;U0LUCAS\nAgilité;C0AGILE;\n"
+
+
+def _import(tmp_path: Path, env: dict[str, str], workspace: str, text: str = PROGRAMME) -> None:
+    path = tmp_path / f"{workspace}.csv"
+    path.write_text(text, encoding="utf-8")
+    result = run_cop(
+        "communities", "import", str(path), "--workspace", workspace, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+
+
+async def test_communities_list_health_of_one_and_by_status(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {"COP_DATABASE_URL": database_url}
+    await asyncio.to_thread(_import, tmp_path, env, "T0COP")
+    listed = await asyncio.to_thread(run_cop, "communities", "list", env=env, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["slug", "name", "channel", "kind", "stage", "members"]
+    assert lines[1].split() == ["agilite", "Agilité", "C0AGILE", "spontaneous", "launch", "0"]
+    assert lines[2].split() == [
+        "data-science",
+        "Data",
+        "Science",
+        "C0DATA",
+        "spontaneous",
+        "launch",
+        "1",
+    ]
+
+    one = await asyncio.to_thread(
+        run_cop, "health", "agilite", "--lang", "en", env=env, cwd=tmp_path
+    )
+    assert one.returncode == 0, one.stderr
+    assert "Agilité" in one.stdout and "Data Science" not in one.stdout
+    unknown = await asyncio.to_thread(run_cop, "health", "nope", env=env, cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == (
+        "cop: health: no community 'nope'; the communities are: agilite, data-science"
+    )
+
+    no_data = await asyncio.to_thread(
+        run_cop, "health", "--status", "no-data", "--lang", "en", env=env, cwd=tmp_path
+    )
+    assert no_data.returncode == 0, no_data.stderr
+    assert [line.split()[0] for line in no_data.stdout.splitlines()[1:]] == ["agilite"]
+    at_risk = await asyncio.to_thread(
+        run_cop, "health", "--status", "at-risk", "--lang", "en", env=env, cwd=tmp_path
+    )
+    assert at_risk.returncode == 0, at_risk.stderr
+    lines = at_risk.stdout.splitlines()
+    assert lines[0].endswith("at risk: 1")  # a leader and nobody active: at risk
+    assert lines[1].startswith("data-science  Data Science: ")
+    assert len(lines) == 2
+
+
+async def test_rituals_run_without_a_community_names_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {"COP_DATABASE_URL": database_url}
+    await asyncio.to_thread(_import, tmp_path, env, "T0COP")
+    result = await asyncio.to_thread(run_cop, "rituals", "run", "welcome", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "cop: rituals run: --community: missing; the communities are: agilite, data-science"
+    )
+
+
+async def test_the_workspace_is_found_or_the_known_ones_named(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {"COP_DATABASE_URL": database_url}
+    await asyncio.to_thread(_import, tmp_path, env, "T0ALPHA")
+    alone = await asyncio.to_thread(run_cop, "communities", "list", env=env, cwd=tmp_path)
+    assert alone.returncode == 0, alone.stderr
+    assert "agilite" in alone.stdout  # the only workspace: no --workspace needed
+
+    await asyncio.to_thread(_import, tmp_path, env, "T0BETA", "name;channel_id\nDevOps;C0OPS\n")
+    which = await asyncio.to_thread(run_cop, "communities", "list", env=env, cwd=tmp_path)
+    assert which.returncode == 2
+    assert which.stderr.strip() == (
+        "cop: the database holds 2 workspaces, T0ALPHA, T0BETA; "
+        "choose one with --workspace or COP_WORKSPACE_ID"
+    )
+    chosen = await asyncio.to_thread(
+        run_cop, "communities", "list", env={**env, "COP_WORKSPACE_ID": "T0BETA"}, cwd=tmp_path
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert "devops" in chosen.stdout and "agilite" not in chosen.stdout
+    wrong = await asyncio.to_thread(
+        run_cop, "health", "--workspace", "T0COP", env=env, cwd=tmp_path
+    )
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == (
+        "cop: --workspace: no workspace 'T0COP' in the database; it knows T0ALPHA, T0BETA"
+    )

@@ -97,6 +97,8 @@ def test_cop_report_writes_the_file(
 ) -> None:
     monkeypatch.setenv("COP_DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "programme.csv").write_text("name,channel_id\nData Science,C0DATA\n")
+    assert cli.main(["communities", "import", "programme.csv", "--workspace", "T0COP"]) == 0
     out = tmp_path / "q4.xlsx"
     assert cli.main(["report", "--period", "2026-Q4", "--format", "xlsx", "--out", str(out)]) == 0
     assert load_workbook(out).sheetnames[0] == "Programme"

@@ -4,52 +4,54 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 from bot import activity, kpis, report
-from bot.demo import MANAGER, Demo, wait_until
+from bot.demo import Demo
+from bot.demo.cast import (
+    BOT,
+    CORE,
+    DATA,
+    GENERAL,
+    GUILD,
+    GUILD_LEADER,
+    JIRA,
+    LEADER,
+    MANAGER,
+    MEMBER,
+    SPONSOR,
+)
 from bot.i18n import translate
 from bot.models import utcnow
 from bot.slack.blocks import health as blocks
 from rituals import snapshots
 
 
-async def _uploads(demo: Demo, count: int) -> None:
-    await wait_until(lambda: len(demo.emulator.uploads) >= count)
-
-
-async def _health(demo: Demo, text: str, *, user: str, channel: str) -> dict:
+async def _health(demo: Demo, *, user: str, channel: str) -> dict:
     before = len(demo.emulator.uploads)
-    reply = await demo.command(text, user=user, channel=channel)
-    if reply.get("blocks"):
-        await _uploads(demo, before + 1)
-        upload = demo.emulator.uploads[-1]
+    reply = await demo.command(demo.cast.words(user)["health"], user=user, channel=channel)
+    if reply.get("blocks") and len(demo.emulator.uploads) > before:
+        upload = demo.emulator.uploads[before]
         demo.show(
-            f"(in the DM: chart « {upload['filename']} », {upload['length']:,} bytes PNG"
-            f" — {upload['initial_comment']})"
+            demo.t("demo.kpis.chart", file=upload["filename"], comment=upload["initial_comment"])
         )
     return reply
 
 
 async def scene(demo: Demo) -> None:
-    demo.title("4. Activity, KPIs and health — what the programme manager shows top management")
-    demo.step(
-        "People talk in #data-science: 4 messages (Slack delivers one of them twice, same "
-        "event_id: counted once), a thread reply, a reaction; a bot's message and an edit are "
-        "not counted"
-    )
-    await demo.slack.message(user="U0LUCAS", channel="C0DATA", text="Qui vient au webinaire ?")
+    c = demo.content
+    demo.title("demo.kpis.title")
+    demo.say("demo.kpis.talk", channel=demo.where(DATA))
+    await demo.slack.message(user=LEADER, channel=DATA, text=c["chat_question"])
     first = demo.slack.last_message or {}
-    await demo.slack.message(user="U0CHLOE", channel="C0DATA", thread_ts=first.get("ts"))
-    await demo.slack.message(user="U0HUGO", channel="C0DATA")
-    await demo.slack.message(user="U0EMILY", channel="C0DATA")
-    await demo.slack.reaction(user="U0EMILY", channel="C0DATA", ts=first.get("ts", ""))
-    await demo.slack.message(user="U0JIRA", channel="C0DATA", bot_id="B0JIRA")
-    await demo.slack.message(user="U0LUCAS", channel="C0DATA", subtype="message_changed")
-    stored = demo.emulator.add_message("C0DATA", user="U0HUGO", text="Merci !")
-    event = {**stored, "channel": "C0DATA", "event_ts": stored["ts"], "channel_type": "channel"}
+    await demo.slack.message(user=CORE, channel=DATA, thread_ts=first.get("ts"))
+    await demo.slack.message(user=SPONSOR, channel=DATA)
+    await demo.slack.message(user=MEMBER, channel=DATA)
+    await demo.slack.reaction(user=MEMBER, channel=DATA, ts=first.get("ts", ""))
+    await demo.slack.message(user=JIRA, channel=DATA, bot_id="B0JIRA")
+    await demo.slack.message(user=LEADER, channel=DATA, subtype="message_changed")
+    stored = demo.emulator.add_message(DATA, user=SPONSOR, text=c["chat_thanks"])
+    event = {**stored, "channel": DATA, "event_ts": stored["ts"], "channel_type": "channel"}
     await demo.slack.event(event, event_id="Ev0DEMOREDELIVERED")
     await demo.slack.event(event, event_id="Ev0DEMOREDELIVERED", retry_num=1)
     today = utcnow().date()
@@ -57,7 +59,7 @@ async def scene(demo: Demo) -> None:
     async def counted() -> activity.Totals | None:
         async with demo.deps.sessions() as session:
             community = await activity.community_for_channel(
-                session, workspace_id="T0COP", channel_id="C0DATA"
+                session, workspace_id="T0COP", channel_id=DATA
             )
             if community is None:
                 return None
@@ -72,38 +74,42 @@ async def scene(demo: Demo) -> None:
         if totals:
             break
         await asyncio.sleep(0.02)
+    await demo.settle()
     if totals:
         demo.show(
-            f"activity_daily for #data-science today: {totals.messages} messages, "
-            f"{totals.replies} replies, {totals.reactions} reactions, "
-            f"{totals.active_people} active people — no message text anywhere"
+            demo.t(
+                "demo.kpis.counted",
+                channel=demo.where(DATA),
+                messages=totals.messages,
+                replies=totals.replies,
+                reactions=totals.reactions,
+                people=totals.active_people,
+            )
         )
 
-    demo.step("The daily snapshot job runs (the scheduler calls rituals/snapshots.run)")
+    demo.say("demo.kpis.snapshots")
     written = await snapshots.run_for(demo.deps)
-    demo.show(f"{written} KPI snapshot rows (day, week, month, year × programme and communities)")
+    demo.show(demo.t("demo.kpis.snapshot_rows", rows=written))
 
-    await _health(demo, "santé", user=MANAGER, channel="C0GEN")
-    await _health(demo, "santé", user="U0LUCAS", channel="C0DATA")
-    await demo.command("health", user="U0EMILY", channel="C0DATA")
-    if "en" in demo.languages:
-        await _health(demo, "health", user="U0JAMES", channel="C0SEC")
+    overview = await _health(demo, user=MANAGER, channel=GENERAL)
+    await _health(demo, user=LEADER, channel=DATA)
+    await demo.command(demo.cast.words(MEMBER)["health"], user=MEMBER, channel=DATA)
+    await _health(demo, user=GUILD_LEADER, channel=GUILD)
 
-    demo.step("Camille clicks « Exporter en Excel » under the overview")
-    overview = next(
-        (r for r in reversed(demo.emulator.responses) if "Santé du programme" in str(r)), None
-    )
-    if overview is not None:
-        shown = demo.emulator.add_message("D0CAMILLE", user="UBOT", blocks=overview["blocks"])
+    if overview.get("blocks"):
+        demo.say("demo.kpis.export", who=demo.first_name(MANAGER))
+        dm = demo.emulator.dm_channel_for(MANAGER)
+        shown = demo.emulator.add_message(dm, user=BOT, blocks=overview["blocks"])
         before = len(demo.emulator.uploads)
+        await demo.settle()
         await demo.slack.click(
-            user=MANAGER, action_id=blocks.EXPORT_XLSX, message=("D0CAMILLE", shown["ts"])
+            user=MANAGER, action_id=blocks.EXPORT_XLSX, message=(dm, shown["ts"])
         )
-        await _uploads(demo, before + 1)
-        upload = demo.emulator.uploads[-1]
-        demo.show(f"(file in the DM: {upload['filename']}, {upload['length']:,} bytes)")
+        await demo.settle()
+        if len(demo.emulator.uploads) > before:
+            demo.show(demo.t("demo.kpis.file", file=demo.emulator.uploads[before]["filename"]))
 
-    demo.step("`cop report --period <this quarter> --format html` for the sponsors")
+    demo.say("demo.kpis.report")
     window = kpis.to_date(kpis.Period.QUARTER, today, demo.deps.programme.timezone)
     async with demo.deps.sessions() as session:
         built = await report.build(
@@ -114,15 +120,14 @@ async def scene(demo: Demo) -> None:
             thresholds=demo.deps.programme.health,
             rule=demo.deps.disclosure,
         )
-    for language in demo.languages:
-        path = Path(tempfile.gettempdir()) / f"cop-demo-value-report-{language}.html"
-        path.write_text(report.to_html(translate(language), built), encoding="utf-8")
-        demo.show(
-            f"{path} — {path.stat().st_size:,} bytes, {len(built.kpis.communities)} communities, "
-            f"{_count(built.kpis.programme.stories, 'success story', 'success stories')}, "
-            "charts embedded"
+    language = demo.cast.narration
+    path = demo.folder / f"cop-demo-value-report-{window.label}.html"
+    path.write_text(report.to_html(translate(language), built), encoding="utf-8")
+    demo.show(
+        demo.t(
+            "demo.kpis.report_file",
+            file=path.name,
+            communities=len(built.kpis.communities),
+            stories=built.kpis.programme.stories,
         )
-
-
-def _count(n: int, one: str, other: str) -> str:
-    return f"{n:,} {one if n == 1 else other}"
+    )

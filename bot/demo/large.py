@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -162,8 +162,13 @@ async def generate(
     months: int = 12,
     seed: int = 7,
     now: datetime | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> Summary:
-    """Write the programme; returns what was written and how long it took."""
+    """Write the programme; returns what was written and how long it took.
+
+    `progress(key, **counts)` is told of each phase as it is done (a few lines, not a flood)."""
+    told = progress or (lambda key, **counts: None)
+    told("demo.large.start", people=people_count, communities=communities, months=months)
     started = time.perf_counter()
     rng = random.Random(seed)
     now = now or utcnow()
@@ -222,6 +227,7 @@ async def generate(
             )
         )
     summary.communities, summary.people = len(community_ids), len(person_ids)
+    told("demo.large.people", people=summary.people, communities=summary.communities)
 
     # --- memberships with overlap: Zipf-like community sizes; 1, 2 or 3+ communities each -----
     weights = [1.0 / (rank + 3) ** 0.9 for rank in range(len(community_ids))]
@@ -358,6 +364,13 @@ async def generate(
         await _bulk(session, ActivityDaily, activity_rows, chunk=20_000)
         await _bulk(session, Event, event_rows)
         await _bulk(session, CharterVersion, charter_rows)
+    told(
+        "demo.large.activity",
+        memberships=len(membership_rows),
+        rows=len(activity_rows),
+        events=len(event_rows),
+        charters=len(charter_rows),
+    )
 
     # --- quarterly pulse polls, deliveries and anonymous answers ------------------------------
     poll_rows: list[dict[str, Any]] = []
@@ -387,6 +400,7 @@ async def generate(
                 )
             )
         ).all()
+    told("demo.large.polls", polls=len(poll_rows))
     delivery_rows: list[dict[str, Any]] = []
     response_rows: list[dict[str, Any]] = []
     for poll_id, cid, opens in polls:
@@ -483,6 +497,12 @@ async def generate(
     summary.polls, summary.deliveries = len(poll_rows), len(delivery_rows)
     summary.responses, summary.stories = len(response_rows), len(story_rows)
     summary.seconds = time.perf_counter() - started
+    told(
+        "demo.large.answers",
+        answers=summary.responses,
+        stories=summary.stories,
+        seconds=round(summary.seconds),
+    )
     return summary
 
 

@@ -9,39 +9,28 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bot import events
-from bot.demo import MANAGER, Demo, wait_until
+from bot.demo import Demo
+from bot.demo.cast import CORE, DATA, GUILD, GUILD_LEADER, LEADER, MANAGER, MEMBER, SPONSOR
 from bot.events import EventDraft
 from bot.models import Community, EventKind, Outbox, Person, RsvpAnswer
 
-LEADER = "U0LUCAS"
-
 
 async def open_modal(demo: Demo, text: str, *, user: str, channel: str) -> dict[str, Any]:
-    who = demo.emulator.workspace.users[user].real_name
-    demo.step(f"{who} types `/cop {text}` in #{demo.emulator.workspace.channels[channel].name}")
+    demo.say("demo.types", who=demo.who(user), command=text, channel=demo.where(channel))
     before = len(demo.emulator.calls_to("views.open"))
-    await demo.slack.command(text, user=user, channel=channel)
-    await wait_until(lambda: len(demo.emulator.calls_to("views.open")) > before)
-    view = demo.emulator.calls_to("views.open")[-1].response["view"]
+    await demo.quietly(text, user=user, channel=channel)
+    view = demo.emulator.calls_to("views.open")[before].response["view"]
     demo.show_view(view)
     return dict(view)
 
 
 async def submit(demo: Demo, view: dict[str, Any], *, user: str, values: dict[str, Any]) -> None:
-    who = demo.emulator.workspace.users[user].real_name
-    demo.step(f"{who} fills in the form and submits it")
-    before = len(demo.emulator.calls)
+    demo.say("demo.submits", who=demo.who(user))
+    await demo.settle()
     response = await demo.slack.submit_view(view["id"], user=user, values=values)
     if response.content:
-        demo.show(f"(modal stays open) {response.text}")
-    # the confirmation to the author is always the last thing the bot sends
-    await wait_until(
-        lambda: any(
-            (c.method == "chat.postEphemeral" and c.params.get("user") == user)
-            or (c.method == "chat.postMessage" and c.params.get("channel") == user)
-            for c in demo.emulator.calls[before:]
-        )
-    )
+        demo.show(response.text)
+    await demo.settle()
 
 
 def last_ephemeral(demo: Demo, user: str) -> None:
@@ -53,10 +42,6 @@ def last_ephemeral(demo: Demo, user: str) -> None:
         demo.show_message(latest)
 
 
-async def settle(demo: Demo, method: str, count: int) -> None:
-    await wait_until(lambda: len(demo.emulator.calls_to(method)) >= count)
-
-
 def announcement(demo: Demo, channel: str, title: str) -> dict[str, Any]:
     return next(
         m for m in reversed(demo.emulator.messages[channel]) if title in str(m.get("text", ""))
@@ -64,11 +49,12 @@ def announcement(demo: Demo, channel: str, title: str) -> dict[str, Any]:
 
 
 async def click(demo: Demo, *, user: str, action_id: str, channel: str, ts: str) -> None:
-    who = demo.emulator.workspace.users[user].real_name
-    before = len(demo.emulator.responses)
+    await demo.settle()
     await demo.slack.click(user=user, action_id=action_id, message=(channel, ts))
-    await wait_until(lambda: len(demo.emulator.responses) > before)
-    demo.show(f"{who} → {demo.emulator.responses[-1].get('text', '')}")
+    key = (demo.slack.last_response_url or "").rsplit("/", 1)[-1]
+    await demo.settle()
+    replies = [r for r in demo.emulator.responses if r.get("key") == key]
+    demo.show(f"{demo.who(user)} → {replies[-1].get('text', '') if replies else ''}")
 
 
 async def past_event(
@@ -92,7 +78,7 @@ async def past_event(
                 start=time(12, 30),
                 duration_minutes=60,
                 tz="Europe/Paris",
-                description="Retour d'expérience et questions ouvertes.",
+                description=demo.content["past_description"],
             ),
             now=now,
             allow_past=True,
@@ -128,42 +114,44 @@ def shown_workspace(demo: Demo) -> str:
 
 
 async def scene(demo: Demo) -> None:
-    demo.title("2. Leaders' tools — the charter, events with RSVP and attendance, the App Home")
+    c = demo.content
+    lw, mw, gw = demo.cast.words(LEADER), demo.cast.words(MEMBER), demo.cast.words(GUILD_LEADER)
+    demo.title("demo.leaders.title")
     year = datetime.now(UTC).year
 
     # --- the charter ---------------------------------------------------------------------
-    demo.step("Emily (a member) tries to edit the charter")
-    await demo.command("charter", user="U0EMILY", channel="C0DATA")
-    view = await open_modal(demo, "charte", user=LEADER, channel="C0DATA")
+    demo.say("demo.leaders.member_charter", member=demo.first_name(MEMBER))
+    await demo.command(mw["charter"], user=MEMBER, channel=DATA)
+    view = await open_modal(demo, lw["charter"], user=LEADER, channel=DATA)
     await submit(
         demo,
         view,
         user=LEADER,
         values={
-            "charter_mission": "Faire progresser ensemble la pratique de la data science dans le groupe.",
-            "charter_ambition": "Que chaque équipe trouve ici, en moins d'une journée, l'aide d'un pair.",
-            "charter_objectives": "Quatre webinaires dans l'année\nUn guide MLOps partagé\n30 membres actifs",
+            "charter_mission": c["mission"],
+            "charter_ambition": c["ambition"],
+            "charter_objectives": c["objectives"],
             "charter_year": str(year),
-            "charter_values": "Bienveillance, partage, droit à l'erreur.",
-            "charter_member_benefits": "Apprendre des pairs, trouver de l'aide vite, se faire connaître.",
-            "charter_org_benefits": "Moins de doublons, des modèles en production plus vite.",
-            "charter_indicators": "Membres actifs par mois\nParticipation aux webinaires\nTémoignages de valeur",
+            "charter_values": c["values"],
+            "charter_member_benefits": c["member_benefits"],
+            "charter_org_benefits": c["org_benefits"],
+            "charter_indicators": c["indicators"],
         },
     )
     last_ephemeral(demo, LEADER)
-    demo.step("Lucas posts the charter in the channel: `/cop charte voir --public`")
-    before = len(demo.emulator.messages["C0DATA"])
-    await demo.slack.command("charte voir --public", user=LEADER, channel="C0DATA")
-    await wait_until(lambda: len(demo.emulator.messages["C0DATA"]) > before)
-    demo.show_message(demo.emulator.messages["C0DATA"][-1])
-    await demo.command("charte historique", user="U0CHLOE", channel="C0DATA")
+    public = f"{lw['charter']} {lw['show']} --public"
+    demo.say("demo.leaders.post_charter", who=demo.first_name(LEADER), command=public)
+    before = len(demo.emulator.messages[DATA])
+    await demo.quietly(public, user=LEADER, channel=DATA)
+    demo.show_message(demo.emulator.messages[DATA][before])
+    cw = demo.cast.words(CORE)
+    await demo.command(f"{cw['charter']} {cw['history']}", user=CORE, channel=DATA)
 
     # --- an upcoming event ---------------------------------------------------------------
     day = (datetime.now(UTC) + timedelta(days=9)).date()
-    view = await open_modal(demo, "événement", user=LEADER, channel="C0DATA")
-    demo.step(
-        "Lucas submits too fast (no title, yesterday, 0 minutes): the modal says so, field by field"
-    )
+    view = await open_modal(demo, lw["event"], user=LEADER, channel=DATA)
+    demo.say("demo.leaders.too_fast", who=demo.first_name(LEADER))
+    await demo.settle()
     response = await demo.slack.submit_view(
         view["id"],
         user=LEADER,
@@ -174,166 +162,154 @@ async def scene(demo: Demo) -> None:
             "event_duration": "0",
         },
     )
-    for block, error in response.json().get("errors", {}).items():
-        demo.show(f"{block}: {error}")
+    labels = {b.get("block_id"): b.get("label", {}).get("text", "") for b in view.get("blocks", [])}
+    for block, error in sorted(response.json().get("errors", {}).items()):
+        demo.show(f"{labels.get(block) or block} — {error}")
     await submit(
         demo,
         view,
         user=LEADER,
         values={
-            "event_title": "Webinaire : MLOps en production",
+            "event_title": c["webinar"],
             "event_kind": "webinar",
             "event_date": day,
             "event_time": "14:00",
             "event_duration": "90",
             "event_tz": "Europe/Paris",
             "event_link": "https://visio.example.com/mlops",
-            "event_description": "Déployer un modèle, le surveiller, le corriger : retour d'expérience de l'équipe Pricing.",
+            "event_description": c["webinar_description"],
         },
     )
-    await wait_until(lambda: demo.emulator.uploads)
-    message = announcement(demo, "C0DATA", "MLOps")
-    demo.step("The announcement in #data-science (and its .ics file in the thread)")
+    message = announcement(demo, DATA, c["webinar"])
+    demo.say("demo.leaders.announcement", channel=demo.where(DATA))
     demo.show_message(message)
-    demo.show(f"📎 {demo.emulator.uploads[-1]['filename']} uploaded in the thread")
-    demo.step("Members answer with the buttons (counts update in place)")
+    demo.show(demo.t("demo.uploaded", file=demo.emulator.uploads[-1]["filename"]))
+    demo.say("demo.leaders.rsvp")
     for user, answer in (
-        ("U0CHLOE", "going"),
-        ("U0HUGO", "going"),
-        ("U0EMILY", "maybe"),
-        ("U0CAMILLE", "declined"),
-        ("U0EMILY", "going"),
-        ("U0EMILY", "going"),
+        (CORE, "going"),
+        (SPONSOR, "going"),
+        (MEMBER, "maybe"),
+        (MANAGER, "declined"),
+        (MEMBER, "going"),
+        (MEMBER, "going"),
     ):
         await click(
-            demo, user=user, action_id=f"event_rsvp_{answer}", channel="C0DATA", ts=message["ts"]
+            demo, user=user, action_id=f"event_rsvp_{answer}", channel=DATA, ts=message["ts"]
         )
-    demo.step("The announcement now")
-    demo.show_message(announcement(demo, "C0DATA", "MLOps"))
+    demo.say("demo.leaders.now")
+    demo.show_message(announcement(demo, DATA, c["webinar"]))
 
     # --- past events and attendance ---------------------------------------------------------
-    demo.step("Two past events (seeded through the domain: the modal refuses past dates)")
+    demo.say("demo.leaders.past")
     await past_event(
         demo,
-        channel="C0DATA",
-        title="Lancement de la communauté",
+        channel=DATA,
+        title=c["kickoff"],
         kind=EventKind.KICK_OFF,
         days_ago=40,
-        going=["U0CHLOE", "U0HUGO", "U0EMILY", "U0CAMILLE"],
+        going=[CORE, SPONSOR, MEMBER, MANAGER],
     )
     await past_event(
         demo,
-        channel="C0DATA",
-        title="Atelier Spark",
+        channel=DATA,
+        title=c["workshop"],
         kind=EventKind.WORKSHOP,
         days_ago=12,
-        going=["U0CHLOE", "U0EMILY"],
+        going=[CORE, MEMBER],
     )
-    past = announcement(demo, "C0DATA", "Lancement")
-    demo.step("Emily clicks « Noter les présents » on the kick-off: only leaders may")
-    await click(
-        demo, user="U0EMILY", action_id="event_attendance_open", channel="C0DATA", ts=past["ts"]
+    past = announcement(demo, DATA, c["kickoff"])
+    demo.say("demo.leaders.attendance_refused", member=demo.first_name(MEMBER))
+    await click(demo, user=MEMBER, action_id="event_attendance_open", channel=DATA, ts=past["ts"])
+    demo.say("demo.leaders.attendance", who=demo.first_name(LEADER))
+    view = await open_from_button(
+        demo, user=LEADER, action_id="event_attendance_open", ts=past["ts"]
     )
-    demo.step("Lucas records who came to the kick-off (names + guests outside Slack)")
-    before = len(demo.emulator.calls_to("views.open"))
-    await demo.slack.click(
-        user=LEADER, action_id="event_attendance_open", message=("C0DATA", past["ts"])
-    )
-    await wait_until(lambda: len(demo.emulator.calls_to("views.open")) > before)
-    view = demo.emulator.calls_to("views.open")[-1].response["view"]
     demo.show_view(view)
     await submit(
         demo,
         view,
         user=LEADER,
         values={
-            "event_att_people": ["U0CHLOE", "U0HUGO", "U0EMILY", "U0CAMILLE"],
+            "event_att_people": [CORE, SPONSOR, MEMBER, MANAGER],
             "event_att_count": "11",
         },
     )
-    await wait_until(lambda: "11" in str(announcement(demo, "C0DATA", "Lancement").get("blocks")))
-    demo.show_message(announcement(demo, "C0DATA", "Lancement"))
-    spark = announcement(demo, "C0DATA", "Spark")
-    before = len(demo.emulator.calls_to("views.open"))
-    await demo.slack.click(
-        user=LEADER, action_id="event_attendance_open", message=("C0DATA", spark["ts"])
+    demo.show_message(announcement(demo, DATA, c["kickoff"]))
+    spark = announcement(demo, DATA, c["workshop"])
+    view = await open_from_button(
+        demo, user=LEADER, action_id="event_attendance_open", ts=spark["ts"]
     )
-    await wait_until(lambda: len(demo.emulator.calls_to("views.open")) > before)
-    view = demo.emulator.calls_to("views.open")[-1].response["view"]
-    await submit(demo, view, user="U0CHLOE", values={"event_att_count": "6"})
+    await submit(demo, view, user=CORE, values={"event_att_count": "6"})
 
     # --- list, reschedule ---------------------------------------------------------------
-    demo.step("Lucas types `/cop événement liste`")
-    before = len(demo.emulator.ephemerals)
-    await demo.slack.command("événement liste", user=LEADER, channel="C0DATA")
-    await wait_until(
-        lambda: any("event_edit" in str(e.get("blocks")) for e in demo.emulator.ephemerals[before:])
-    )
-    demo.show_message(demo.emulator.ephemerals[-1])
-    demo.step("Lucas clicks « Modifier ou déplacer » and moves the webinar to 16:00")
-    before = len(demo.emulator.calls_to("views.open"))
-    await demo.slack.click(user=LEADER, action_id="event_edit")
-    await wait_until(lambda: len(demo.emulator.calls_to("views.open")) > before)
-    view = demo.emulator.calls_to("views.open")[-1].response["view"]
+    await demo.command(f"{lw['event']} {lw['list']}", user=LEADER, channel=DATA)
+    demo.say("demo.leaders.move", who=demo.first_name(LEADER))
+    view = await open_from_button(demo, user=LEADER, action_id="event_edit", ts=None)
     await submit(demo, view, user=LEADER, values={"event_time": "16:00"})
-    await wait_until(lambda: "16:00" in str(announcement(demo, "C0DATA", "MLOps").get("blocks")))
     last_ephemeral(demo, LEADER)
-    demo.show_message(announcement(demo, "C0DATA", "MLOps"))
-    demo.step("What those who said « going » will receive by DM (queued in the outbox)")
+    demo.show_message(announcement(demo, DATA, c["webinar"]))
+    demo.say("demo.leaders.notices")
     async with demo.deps.sessions() as session:
         rows = (
             await session.execute(
                 sa.select(Person.real_name, Outbox.payload)
                 .join(Person, Person.id == Outbox.person_id)
                 .where(Outbox.kind == "event_change")
-                .order_by(Outbox.id)
+                .order_by(Person.real_name)
             )
         ).all()
     for name, payload in rows:
-        demo.show(f"DM to {name}: {payload['text']}")
-    demo.step("Emily (a member, in New York) types `/cop event list`: her zone, her language")
-    before = len(demo.emulator.ephemerals)
-    await demo.slack.command("event list", user="U0EMILY", channel="C0DATA")
-    await wait_until(lambda: len(demo.emulator.ephemerals) > before)
-    demo.show_message(demo.emulator.ephemerals[-1])
+        demo.show(demo.t("demo.dm_to", name=name, text=payload["text"]))
+    far = demo.cast.people[MEMBER]
+    demo.say("demo.leaders.far_member", member=demo.first_name(MEMBER), city=far.city)
+    await demo.command(f"{mw['event']} {mw['list']}", user=MEMBER, channel=DATA)
 
-    # --- Security Guild, in English ----------------------------------------------------------
-    view = await open_modal(demo, "charter", user="U0JAMES", channel="C0SEC")
+    # --- the third community ----------------------------------------------------------------
+    view = await open_modal(demo, gw["charter"], user=GUILD_LEADER, channel=GUILD)
     await submit(
         demo,
         view,
-        user="U0JAMES",
+        user=GUILD_LEADER,
         values={
-            "charter_mission": "Make security everyone's craft, not a gate at the end.",
-            "charter_objectives": "Threat-modelling clinic every month\nA secure-coding checklist",
+            "charter_mission": c["guild_mission"],
+            "charter_objectives": c["guild_objectives"],
             "charter_year": str(year),
         },
     )
-    last_ephemeral(demo, "U0JAMES")
-    view = await open_modal(demo, "event", user="U0JAMES", channel="C0SEC")
+    last_ephemeral(demo, GUILD_LEADER)
+    view = await open_modal(demo, gw["event"], user=GUILD_LEADER, channel=GUILD)
     await submit(
         demo,
         view,
-        user="U0JAMES",
+        user=GUILD_LEADER,
         values={
-            "event_title": "Threat-modelling clinic",
+            "event_title": c["guild_event"],
             "event_kind": "workshop",
             "event_date": (datetime.now(UTC) + timedelta(days=5)).date(),
             "event_time": "10:00",
             "event_duration": "60",
         },
     )
-    await wait_until(
-        lambda: any("Threat" in str(m.get("text")) for m in demo.emulator.messages["C0SEC"])
-    )
-    demo.step("The announcement in #securite (English community)")
-    demo.show_message(announcement(demo, "C0SEC", "Threat"))
+    demo.say("demo.leaders.guild_announcement", channel=demo.where(GUILD))
+    demo.show_message(announcement(demo, GUILD, c["guild_event"]))
 
     # --- App Home ---------------------------------------------------------------------------
-    for user in (LEADER, "U0EMILY", MANAGER):
-        who = demo.emulator.workspace.users[user].real_name
-        demo.step(f"{who} opens the bot's Home tab")
-        before = len(demo.emulator.calls_to("views.publish"))
+    for user in (LEADER, MEMBER, MANAGER):
+        demo.say("demo.leaders.home", who=demo.who(user))
+        await demo.settle()
         await demo.slack.open_home(user=user)
-        await settle(demo, "views.publish", before + 1)
+        await demo.settle()
         demo.show_view(demo.emulator.home_views[user])
+
+
+async def open_from_button(
+    demo: Demo, *, user: str, action_id: str, ts: str | None
+) -> dict[str, Any]:
+    """Click a button that opens a modal; the modal it opened."""
+    await demo.settle()
+    before = len(demo.emulator.calls_to("views.open"))
+    await demo.slack.click(
+        user=user, action_id=action_id, message=(DATA, ts) if ts is not None else None
+    )
+    await demo.settle()
+    return dict(demo.emulator.calls_to("views.open")[before].response["view"])

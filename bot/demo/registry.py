@@ -2,31 +2,58 @@
 
 from __future__ import annotations
 
-from bot.demo import MANAGER, Demo
+from bot.demo import Demo
+from bot.demo.cast import (
+    AGILE,
+    AGILE_LEADER,
+    CORE,
+    DATA,
+    GENERAL,
+    GUILD,
+    GUILD_LEADER,
+    LEADER,
+    MANAGER,
+    MEMBER,
+    NEWCOMER,
+    PASSER_BY,
+    SPONSOR,
+)
 
 
 async def scene(demo: Demo) -> None:
-    demo.title(
-        "1. The programme registry — Camille, the programme's community manager, sets things up"
+    cast = demo.cast
+    w = cast.words(MANAGER)
+    demo.title("demo.registry.title", manager=demo.first_name(MANAGER))
+    for channel in (DATA, AGILE, GUILD):
+        flags = cast.community_flags.get(channel, "").split()
+        options = "".join(
+            f" {w['piloted']}" if flag == "piloted" else f" --lang {flag}" for flag in flags
+        )
+        await demo.command(
+            f"{w['community']} {cast.communities[channel]}{options}", user=MANAGER, channel=channel
+        )
+    await demo.command(f"{w['role']} <@{LEADER}> {w['leader']}", user=MANAGER, channel=DATA)
+    lw = cast.words(LEADER)
+    await demo.command(f"{lw['role']} <@{CORE}> {lw['core']}", user=LEADER, channel=DATA)
+    await demo.command(f"{w['role']} <@{SPONSOR}> {w['sponsor']}", user=MANAGER, channel=DATA)
+    await demo.command(f"{w['role']} <@{AGILE_LEADER}> {w['leader']}", user=MANAGER, channel=AGILE)
+    guild = cast.communities[GUILD]
+    demo.say(
+        "demo.registry.before_joining",
+        manager=demo.first_name(MANAGER),
+        leader=demo.first_name(GUILD_LEADER),
+        community=guild,
+        channel=demo.where(GUILD),
     )
-    await demo.command("communauté créer Data Science", user=MANAGER, channel="C0DATA")
-    await demo.command("community create Agilité & Lean --lang fr", user=MANAGER, channel="C0AGILE")
-    await demo.command(
-        "community create Security Guild --lang en --kind piloted", user=MANAGER, channel="C0SEC"
-    )
-    await demo.command("rôle <@U0LUCAS> animateur", user=MANAGER, channel="C0DATA")
-    await demo.command("role <@U0CHLOE> core", user="U0LUCAS", channel="C0DATA")
-    await demo.command("role <@U0HUGO> sponsor", user=MANAGER, channel="C0DATA")
-    await demo.command("role <@U0LEA> leader", user=MANAGER, channel="C0AGILE")
-    demo.step("Camille names James leader of Security Guild before he is in #securite")
-    await demo.command("role <@U0JAMES> leader", user=MANAGER, channel="C0SEC")
-    demo.step("James joins #securite; now he can lead it")
-    await demo.slack.join(user="U0JAMES", channel="C0SEC")
-    await demo.command("role <@U0JAMES> leader", user=MANAGER, channel="C0SEC")
-    demo.step("Manon joins #data-science (the bot keeps the member list in step)")
-    await demo.slack.join(user="U0MANON", channel="C0DATA")
-    demo.step("A member who is not a leader tries to give a role")
-    await demo.command("role <@U0MANON> leader", user="U0EMILY", channel="C0DATA")
-    await demo.command("aide", user="U0LUCAS", channel="C0DATA")
-    await demo.command("help", user="U0EMILY", channel="C0DATA")
-    await demo.command("dance", user="U0NATHAN", channel="C0GEN")
+    await demo.command(f"{w['role']} <@{GUILD_LEADER}> {w['leader']}", user=MANAGER, channel=GUILD)
+    demo.say("demo.registry.joins", leader=demo.first_name(GUILD_LEADER), channel=demo.where(GUILD))
+    await demo.slack.join(user=GUILD_LEADER, channel=GUILD)
+    await demo.command(f"{w['role']} <@{GUILD_LEADER}> {w['leader']}", user=MANAGER, channel=GUILD)
+    demo.say("demo.registry.roster", who=demo.first_name(NEWCOMER), channel=demo.where(DATA))
+    await demo.slack.join(user=NEWCOMER, channel=DATA)
+    demo.say("demo.registry.not_allowed")
+    mw = cast.words(MEMBER)
+    await demo.command(f"{mw['role']} <@{NEWCOMER}> {mw['leader']}", user=MEMBER, channel=DATA)
+    await demo.command(lw["help"], user=LEADER, channel=DATA)
+    await demo.command(mw["help"], user=MEMBER, channel=DATA)
+    await demo.command("dance", user=PASSER_BY, channel=GENERAL)

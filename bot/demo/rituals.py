@@ -7,7 +7,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.demo import Demo, wait_until
+from bot.demo import Demo
+from bot.demo.cast import (
+    BOT,
+    CORE,
+    DATA,
+    GUILD_LEADER,
+    LEADER,
+    MANAGER,
+    MEMBER,
+    NEWCOMER,
+    PASSER_BY,
+    SPONSOR,
+)
 from bot.models import Community, Poll, Ritual
 from rituals import pulse, scheduler
 from rituals.outbox import Drain
@@ -21,105 +33,111 @@ def _last_dm(demo: Demo, user: str) -> dict:
     return demo.emulator.messages[demo.emulator.dm_channel_for(user)][-1]
 
 
-async def _click(demo: Demo, user: str, action_id: str) -> None:
-    who = demo.emulator.workspace.users[user].real_name
+async def _click(demo: Demo, user: str, question: str, value: int, *, shown: bool = True) -> None:
     message = _poll_message(demo, user)
-    before = len(demo.emulator.responses)
-    demo.step(f"{who} clicks a button ({action_id.split(':', 1)[1]})")
+    await demo.settle()
+    if shown:
+        demo.say("demo.rituals.answers", who=demo.who(user), value=value)
     await demo.slack.click(
-        user=user, action_id=action_id, message=(demo.emulator.dm_channel_for(user), message["ts"])
+        user=user,
+        action_id=f"pulse_answer:{question}:{value}",
+        message=(demo.emulator.dm_channel_for(user), message["ts"]),
     )
-    await wait_until(lambda: len(demo.emulator.responses) > before)
-    demo.show_message(demo.emulator.responses[-1])
+    key = (demo.slack.last_response_url or "").rsplit("/", 1)[-1]
+    await demo.settle()
+    if shown:
+        replies = [r for r in demo.emulator.responses if r.get("key") == key]
+        if replies:
+            demo.show_message(replies[-1])
 
 
 async def scene(demo: Demo) -> None:
-    demo.title("3. Rituals — welcomes, pulse polls, success stories, and each member's own quiet")
+    c = demo.content
+    lw = demo.cast.words(LEADER)
+    demo.title("demo.rituals.title")
     async with demo.deps.sessions() as session:
-        data = await session.scalar(sa.select(Community).where(Community.channel_id == "C0DATA"))
+        data = await session.scalar(sa.select(Community).where(Community.channel_id == DATA))
     assert data is not None
 
-    demo.step("Nathan (French) and James (English) join #data-science: each gets a welcome DM")
-    await demo.slack.join(user="U0NATHAN", channel="C0DATA")
-    await demo.slack.join(user="U0JAMES", channel="C0DATA")
-    for user in ("U0NATHAN", "U0JAMES"):
+    demo.say(
+        "demo.rituals.welcome",
+        first=demo.first_name(PASSER_BY),
+        second=demo.first_name(GUILD_LEADER),
+        channel=demo.where(DATA),
+    )
+    for user in (PASSER_BY, GUILD_LEADER):
+        await demo.settle()
+        await demo.slack.join(user=user, channel=DATA)
+        await demo.settle()
         await _wait_dm(demo, user, 1)
         demo.show_message(_last_dm(demo, user))
 
-    await demo.command("rituels", user="U0LUCAS", channel="C0DATA")
+    await demo.command(lw["rituals"], user=LEADER, channel=DATA)
 
-    demo.step("The monthly pulse poll runs (`cop rituals run pulse --community data-science`)")
+    demo.say("demo.rituals.pulse", slug=data.slug)
     await scheduler.run_now(demo.deps, ritual=Ritual.PULSE, community_id=data.id)
     await _drain(demo)
-    demo.step("What Manon (French) receives by DM")
-    demo.show_message(_last_dm(demo, "U0MANON"))
-    demo.step("What Emily (English) receives by DM")
-    demo.show_message(_last_dm(demo, "U0EMILY"))
+    for user in (NEWCOMER, MEMBER):
+        demo.say("demo.rituals.pulse_dm", who=demo.first_name(user))
+        demo.show_message(_last_dm(demo, user))
     answers = {
-        "U0MANON": (4, 9),
-        "U0EMILY": (5, 10),
-        "U0CHLOE": (4, 8),
-        "U0HUGO": (3, 6),
-        "U0CAMILLE": (5, 10),
+        NEWCOMER: (4, 9),
+        MEMBER: (5, 10),
+        CORE: (4, 8),
+        SPONSOR: (3, 6),
+        MANAGER: (5, 10),
     }
     for user, (value, recommend) in answers.items():
-        if user in ("U0MANON", "U0EMILY"):
-            await _click(demo, user, f"pulse_answer:value:{value}")
-            await _click(demo, user, f"pulse_answer:recommend:{recommend}")
-        else:
-            for action in (f"pulse_answer:value:{value}", f"pulse_answer:recommend:{recommend}"):
-                await demo.slack.click(
-                    user=user,
-                    action_id=action,
-                    message=(demo.emulator.dm_channel_for(user), _poll_message(demo, user)["ts"]),
-                )
+        shown = user in (NEWCOMER, MEMBER)
+        await _click(demo, user, "value", value, shown=shown)
+        await _click(demo, user, "recommend", recommend, shown=shown)
     async with demo.deps.sessions() as session:
         poll = await session.scalar(sa.select(Poll).where(Poll.community_id == data.id))
     assert poll is not None
-    demo.step("Three days later: one reminder, only to those who have not answered")
+    demo.say("demo.rituals.reminder")
     await pulse.maintain(demo.deps, now=poll.opens_at + timedelta(days=3, minutes=1))
     await _drain(demo)
-    demo.show_message(_last_dm(demo, "U0LUCAS"))
-    demo.step(
-        "The poll closes: the leader gets the results (the salt is wiped: answers are now unlinkable)"
-    )
+    demo.show_message(_last_dm(demo, LEADER))
+    demo.say("demo.rituals.results")
     await pulse.maintain(demo.deps, now=poll.closes_at + timedelta(minutes=1))
     await _drain(demo)
-    demo.show_message(_last_dm(demo, "U0LUCAS"))
+    demo.show_message(_last_dm(demo, LEADER))
 
-    demo.step("The quarterly success-story prompt is posted in #data-science")
+    demo.say("demo.rituals.story_prompt", channel=demo.where(DATA))
     await scheduler.run_now(demo.deps, ritual=Ritual.STORIES, community_id=data.id)
     await _drain(demo)
-    prompt = demo.emulator.messages["C0DATA"][-1]
+    prompt = demo.emulator.messages[DATA][-1]
     demo.show_message(prompt)
     before = set(demo.emulator.views)
-    chloe_before = len(_dms(demo, "U0CHLOE"))
-    demo.step("Chloé clicks « Partager une success story » and fills the modal")
-    await demo.slack.click(
-        user="U0CHLOE", action_id="story_share", message=("C0DATA", prompt["ts"])
-    )
-    view_id = (await wait_until(lambda: sorted(set(demo.emulator.views) - before)))[-1]
+    core_before = len(_dms(demo, CORE))
+    demo.say("demo.rituals.story", who=demo.first_name(CORE))
+    await demo.settle()
+    await demo.slack.click(user=CORE, action_id="story_share", message=(DATA, prompt["ts"]))
+    await demo.settle()
+    view_id = sorted(set(demo.emulator.views) - before)[-1]
     demo.show_view(demo.emulator.views[view_id])
+    demo.say("demo.submits", who=demo.who(CORE))
     await demo.slack.submit_view(
         view_id,
-        user="U0CHLOE",
+        user=CORE,
         values={
-            "title": "Un modèle de churn réutilisé",
-            "context": "L'équipe CRM partait de zéro pour prédire les résiliations.",
-            "contribution": "Le notebook partagé lors du dernier atelier de la communauté.",
-            "benefit": "Trois semaines de développement évitées.",
+            "title": c["story_title"],
+            "context": c["story_context"],
+            "contribution": c["story_contribution"],
+            "benefit": c["story_benefit"],
             "value_amount": "90",
             "value_unit": "hours",
             "value_kind": "applied",
             "shareable": ["yes"],
         },
     )
-    await _wait_dm(demo, "U0CHLOE", chloe_before + 1)
-    demo.show_message(_last_dm(demo, "U0CHLOE"))
-    listing = await demo.command("histoires", user="U0LUCAS", channel="C0DATA")
-    # Lucas validates it: only then does it count as the community's value
+    await demo.settle()
+    await _wait_dm(demo, CORE, core_before + 1)
+    demo.show_message(_last_dm(demo, CORE))
+    listing = await demo.command(lw["stories"], user=LEADER, channel=DATA)
+    # the leader validates it: only then does it count as the community's value
     shown = demo.emulator.add_message(
-        "C0DATA", user="UBOT", text=listing["text"], blocks=listing["blocks"]
+        DATA, user=BOT, text=listing["text"], blocks=listing["blocks"]
     )
     action = next(
         e["action_id"]
@@ -127,14 +145,15 @@ async def scene(demo: Demo) -> None:
         for e in b.get("elements", [])
         if str(e.get("action_id", "")).startswith("story_validate:")
     )
-    demo.step("Lucas clicks « Valider »: the story now counts in the community's value")
-    before = len(demo.emulator.responses)
-    await demo.slack.click(user="U0LUCAS", action_id=action, message=("C0DATA", shown["ts"]))
-    await wait_until(lambda: len(demo.emulator.responses) > before)
-    demo.show_message(demo.emulator.responses[-1])
+    demo.say("demo.rituals.validate", who=demo.first_name(LEADER))
+    await demo.slack.click(user=LEADER, action_id=action, message=(DATA, shown["ts"]))
+    key = (demo.slack.last_response_url or "").rsplit("/", 1)[-1]
+    await demo.settle()
+    demo.show_message([r for r in demo.emulator.responses if r.get("key") == key][-1])
 
-    await demo.command("mute pulse 30", user="U0EMILY", channel="C0DATA")
-    await demo.command("sourdine", user="U0MANON", channel="C0DATA")
+    mw, nw = demo.cast.words(MEMBER), demo.cast.words(NEWCOMER)
+    await demo.command(f"{mw['mute']} pulse 30", user=MEMBER, channel=DATA)
+    await demo.command(nw["mute"], user=NEWCOMER, channel=DATA)
 
 
 def _poll_message(demo: Demo, user: str) -> dict:

@@ -9,6 +9,25 @@ from typing import Any
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_EMOJI = re.compile(r":([a-z0-9_+-]+):")
+# The shortcodes the bot writes, as Slack draws them; any other is left as typed.
+EMOJI = {
+    "calendar": "📆",
+    "pencil2": "✏️",
+    "busts_in_silhouette": "👥",
+    "bar_chart": "📊",
+    "warning": "⚠️",
+    "wave": "👋",
+    "sparkles": "✨",
+    "lock": "🔒",
+    "white_check_mark": "✅",
+    "x": "❌",
+    "thinking_face": "🤔",
+    "tada": "🎉",
+    "memo": "📝",
+    "bulb": "💡",
+    "chart_with_upwards_trend": "📈",
+}
 
 
 def _text(obj: Any, names: dict[str, str]) -> str:
@@ -21,7 +40,8 @@ def _text(obj: Any, names: dict[str, str]) -> str:
         return str(raw)
     raw = _MENTION.sub(lambda m: "@" + (m.group(2) or names.get(m.group(1), m.group(1))), raw)
     raw = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), raw)
-    raw = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), raw)
+    raw = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), raw)
+    raw = _CHANNEL.sub(lambda m: "#" + (m.group(2) or names.get(m.group(1), m.group(1))), raw)
     return raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -69,7 +89,9 @@ def render_blocks(
             initial = element.get("initial_value") or (element.get("initial_option") or {}).get(
                 "text", {}
             ).get("text", "")
-            out.append(f"{label}: {initial or '____'}")
+            out.append(
+                f"{label} [ {initial or '____'} ]"
+            )  # no colon: typography differs by language
         elif kind == "image":
             out.append(f"(chart: {block.get('alt_text', '')})")
         elif kind == "rich_text":
@@ -88,4 +110,5 @@ def render_view(view: dict[str, Any], *, names: dict[str, str] | None = None) ->
     title = _text(view.get("title"), names or {})
     body = render_blocks(view.get("blocks", []), names=names)
     submit = _text(view.get("submit"), names or {})
-    return f"┌ {title} ┐\n{body}" + (f"\n[ {submit} ]" if submit else "")
+    boxed = f"┌ {title} ┐\n" if title.strip() else ""  # a Home tab has no title
+    return boxed + body + (f"\n[ {submit} ]" if submit else "")
