@@ -6,8 +6,9 @@ brings; the KPIs later look at whether the objectives are for the current year.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ LIST_MAX_ITEMS = 12
 LIST_ITEM_MAX = 200
 TEXT_FIELDS = ("mission", "ambition", "values", "member_benefits", "organisation_benefits")
 LIST_FIELDS = ("objectives", "indicators")
+STALE_DAYS = 365  # app.yaml health.charter_stale_days, when not given
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,14 @@ class CharterView:
     created_at: datetime
     roles: Roles = field(default_factory=Roles)
 
-    def needs_review(self, *, year: int) -> bool:
-        return needs_review(self.draft, year=year)
+    def state(self, *, today: date, stale_days: int = STALE_DAYS) -> CharterState:
+        return state_of(
+            saved_on=self.created_at.date(),
+            objectives=bool(self.draft.objectives),
+            objectives_year=self.draft.objectives_year,
+            today=today,
+            stale_days=stale_days,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +78,36 @@ class VersionSummary:
     objectives_year: int | None
 
 
-def needs_review(draft: CharterDraft | None, *, year: int) -> bool:
-    """'To review': no charter, no objectives, or objectives set for a past year."""
-    if draft is None or not draft.objectives or draft.objectives_year is None:
-        return True
-    return draft.objectives_year < year
+class CharterState(enum.StrEnum):
+    """Where a community's charter stands: the one answer the Home, /cop charter show,
+    /cop health (reasons and the overview's "charters up to date") and the KPIs all give."""
+
+    MISSING = "missing"  # no charter saved yet
+    DRAFT = "draft"  # saved, but with no objectives for a given year
+    CURRENT = "current"  # this year's (or next year's) objectives, saved within stale_days
+    STALE = "stale"  # to review: objectives of a past year, or not saved for stale_days
+
+    @property
+    def to_review(self) -> bool:
+        return self != CharterState.CURRENT
+
+
+def state_of(
+    *,
+    saved_on: date | None,
+    objectives: bool,
+    objectives_year: int | None,
+    today: date,
+    stale_days: int = STALE_DAYS,
+) -> CharterState:
+    """The state of the latest version (saved on `saved_on`, None when there is none)."""
+    if saved_on is None:
+        return CharterState.MISSING
+    if not objectives or objectives_year is None:
+        return CharterState.DRAFT
+    if objectives_year < today.year or (today - saved_on).days > stale_days:
+        return CharterState.STALE
+    return CharterState.CURRENT
 
 
 def lines(text: str | None) -> tuple[str, ...]:
@@ -89,7 +122,7 @@ def lines(text: str | None) -> tuple[str, ...]:
 
 def validate(draft: CharterDraft) -> CharterDraft:
     """Check limits; raise every field error at once. A past objectives year is allowed (the
-    charter is then flagged "to review", see `needs_review`), so an old charter stays editable."""
+    charter is then flagged "to review", see `state_of`), so an old charter stays editable."""
     errors: list[InvalidInput] = []
     for name in TEXT_FIELDS:
         value = getattr(draft, name)

@@ -43,6 +43,7 @@ STATUS_COLOURS = {
     "at_risk": "#d4a72c",
     "dormant": "#cf222e",
     "no_data": "#8c959f",
+    "starting": "#8250df",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,37 @@ def _check_user_ids(values: list[str]) -> list[str]:
         if not _USER_ID.match(value):
             raise ValueError(f"expected Slack user ids such as U012ABC, got {value!r}")
     return values
+
+
+# The messages app.yaml `templates` may reword, per language, and the placeholders each may use.
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "welcome": ("name", "community", "channel"),  # the welcome's first line
+}
+
+
+def _check_templates(
+    templates: dict[str, dict[str, str]],
+) -> dict[str, dict[str, str]]:
+    """Unknown templates and placeholders are refused at start, not at the first welcome."""
+    for name, texts in templates.items():
+        if name not in TEMPLATES:
+            raise ValueError(f"unknown template {name!r} (known: {', '.join(sorted(TEMPLATES))})")
+        known = TEMPLATES[name]
+        for language, text in texts.items():
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+            except ValueError as exc:
+                raise ValueError(
+                    f"{name}.{language}: {exc} (write {{{{ and }}}} for braces)"
+                ) from None
+            for found in fields:
+                if found not in known:
+                    raise ValueError(
+                        f"{name}.{language}: unknown placeholder {{{found}}} (known: "
+                        + ", ".join(f"{{{k}}}" for k in known)
+                        + ")"
+                    )
+    return templates
 
 
 class _Strict(BaseModel):
@@ -182,6 +214,9 @@ class HealthThresholds(_Strict):
     event_gap_days: int = Field(90, ge=1)
     low_pulse: float = 3.0
     charter_stale_days: int = Field(365, ge=1)
+    # a community this young is "starting" (with a first step to take), never "at risk": it
+    # has not had the time to write its charter, hold an event or find its active members
+    starting_days: int = Field(30, ge=0)
 
 
 MIN_ANSWERS_FLOOR = 3  # under three answers, a result is one or two people's answers
@@ -209,6 +244,7 @@ class Programme(_Strict):
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
+    _templates = field_validator("templates")(classmethod(lambda cls, v: _check_templates(v)))
 
     @model_validator(mode="before")
     @classmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,6 +14,7 @@ from bot.config import Config, ConfigError
 from bot.db import Availability
 from bot.disclosure import Rule
 from bot.metrics import Metrics
+from bot.models import utcnow
 from bot.ports import Directory, Messenger
 
 COMMAND_SLOTS = 16
@@ -37,10 +40,18 @@ class Deps:
     # process can still say "busy, try again" in when the database cannot be read
     # (handlers.context.language_hint); bounded, oldest forgotten first
     languages: dict[tuple[str, str], str] = field(default_factory=dict)
+    # people Slack's users.info could not tell us about (an error, or "not found"), (workspace,
+    # user) → when to ask again: every request of theirs meanwhile does without, instead of
+    # asking again (handlers.context); bounded, oldest forgotten first
+    lookup_failures: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def programme(self) -> Any:
         return self.config.programme
+
+    def today(self) -> date:
+        """Today in the programme's zone: the day health, charters and KPIs are judged on."""
+        return utcnow().astimezone(ZoneInfo(self.programme.timezone)).date()
 
     def is_manager(self, slack_user_id: str) -> bool:
         return slack_user_id in self.config.managers

@@ -386,6 +386,14 @@ async def update(session: AsyncSession, *, event: Event, schedule: Schedule) -> 
     return True
 
 
+def armed_since(event: Event) -> datetime:
+    """When the event got its current start: its creation, or its last edit (a reschedule is an
+    edit). A reminder whose moment came before this was not missed, so it is not owed: an event
+    created 10 hours ahead gets no "24 h" reminder, and one moved by ten minutes after its
+    24 h reminder went out does not get it again; moved a week later, its moment is ahead again."""
+    return event.updated_at if event.sequence > 0 else event.created_at
+
+
 async def cancel(session: AsyncSession, *, event: Event) -> bool:
     """Cancel (idempotent: False when it already was)."""
     if event.status == EventStatus.CANCELLED:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, kpis
+from bot import charters, disclosure, kpis, people
 from bot.config import HealthThresholds
 from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
@@ -43,6 +43,7 @@ YOUNG_DAYS = 120
 class Status(enum.StrEnum):
     THRIVING = "thriving"
     STEADY = "steady"
+    STARTING = "starting"  # younger than health.starting_days: a first step, no verdict yet
     AT_RISK = "at_risk"
     DORMANT = "dormant"
     NO_DATA = "no_data"
@@ -50,9 +51,10 @@ class Status(enum.StrEnum):
 
 # Higher is more worrying: the order /cop health ranks communities in.
 CONCERN = {
-    Status.DORMANT: 4,
-    Status.AT_RISK: 3,
-    Status.NO_DATA: 2,
+    Status.DORMANT: 5,
+    Status.AT_RISK: 4,
+    Status.NO_DATA: 3,
+    Status.STARTING: 2,
     Status.STEADY: 1,
     Status.THRIVING: 0,
 }
@@ -78,6 +80,7 @@ class Signals:
     response_rate: float | None = None
     charter_date: date | None = None
     charter_objectives_year: int | None = None
+    charter_objectives: bool = True  # the latest version lists objectives
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,16 @@ def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
     trend = ratio(s.active_recent - s.active_previous, s.active_previous)
     age = (s.today - s.created).days
     window_weeks = th.active_window_days // 7
+
+    charter = charters.state_of(
+        saved_on=s.charter_date,
+        objectives=s.charter_objectives,
+        objectives_year=s.charter_objectives_year,
+        today=s.today,
+        stale_days=th.charter_stale_days,
+    )
+    if 0 <= age < th.starting_days:
+        return _starting(s, charter, age, th)
 
     nothing_yet = s.members == 0 and s.active_recent == 0 and s.last_event is None
     if age < 0 or (nothing_yet and s.pulse_score is None):
@@ -159,11 +172,8 @@ def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
     elif s.pulse_score is not None:
         goods.append(Reason("health.reason.good_pulse", {"score": s.pulse_score}))
 
-    stale = s.charter_date is None or (s.today - s.charter_date).days > th.charter_stale_days
-    if s.charter_date is None:
-        concerns.append(Reason("health.reason.no_charter"))
-    elif stale or s.charter_objectives_year != s.today.year:
-        concerns.append(Reason("health.reason.charter_stale", {"day": s.charter_date}))
+    if (concern := _charter_reason(s, charter)) is not None:
+        concerns.append(concern)
 
     dormant = (active_rate is None or active_rate < th.dormant_active_rate) and no_recent_event
     if dormant and age > th.event_gap_days:
@@ -190,6 +200,45 @@ def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
     )
 
 
+def _charter_reason(s: Signals, charter: charters.CharterState) -> Reason | None:
+    """The charter's state as a concern (bot.charters.state_of: the Home says the same)."""
+    if charter == charters.CharterState.MISSING:
+        return Reason("health.reason.no_charter")
+    if charter == charters.CharterState.DRAFT:
+        return Reason("health.reason.charter_draft")
+    if charter == charters.CharterState.STALE:
+        return Reason("health.reason.charter_stale", {"day": s.charter_date})
+    return None
+
+
+def _starting(s: Signals, charter: charters.CharterState, age: int, th: HealthThresholds) -> Health:
+    """A community younger than `starting_days`: no verdict yet, its age and the first step
+    still to take (a charter, the first members, a first event)."""
+    reasons = [Reason("health.reason.starting", {"days": age})]
+    if (concern := _charter_reason(s, charter)) is not None:
+        reasons.append(concern)
+    if s.next_event is not None:
+        reasons.append(Reason("health.reason.event_planned", {"day": s.next_event}))
+    if charter in (charters.CharterState.MISSING, charters.CharterState.DRAFT):
+        action = Reason("health.action.first_charter")
+    elif s.members == 0:
+        action = Reason("health.action.first_members")
+    elif s.next_event is None and s.last_event is None:
+        action = Reason("health.action.first_event")
+    else:
+        action = Reason("health.action.keep_going")
+    active_rate = ratio(s.active_recent, s.members)
+    return Health(
+        s,
+        Status.STARTING,
+        tuple(reasons),
+        action,
+        _stage(s, Status.STARTING, None, age, th),
+        None if active_rate is None else min(active_rate, 1.0),
+        None,
+    )
+
+
 def _next_action(status: Status, concerns: list[Reason]) -> Reason:
     if status == Status.DORMANT:
         return Reason("health.action.redesign")
@@ -200,7 +249,9 @@ def _next_action(status: Status, concerns: list[Reason]) -> Reason:
         return Reason("health.action.reengage")
     if "health.reason.low_pulse" in keys:
         return Reason("health.action.listen")
-    if "health.reason.no_charter" in keys or "health.reason.charter_stale" in keys:
+    if {"health.reason.no_charter", "health.reason.charter_draft"} & set(keys) or (
+        "health.reason.charter_stale" in keys
+    ):
         return Reason("health.action.charter")
     if status == Status.THRIVING:
         return Reason("health.action.share_story")
@@ -277,7 +328,7 @@ async def gather(
         .where(
             Membership.community_id.in_(live),
             Membership.left_at.is_(None),
-            Person.is_bot.is_(False),
+            people.COUNTED,
         )
         .group_by(Membership.community_id)
     ):
@@ -346,9 +397,12 @@ async def gather(
         .group_by(CharterVersion.community_id)
         .subquery()
     )
-    for cid, created, year in await session.execute(
+    for cid, created, year, objectives in await session.execute(
         sa.select(
-            CharterVersion.community_id, CharterVersion.created_at, CharterVersion.objectives_year
+            CharterVersion.community_id,
+            CharterVersion.created_at,
+            CharterVersion.objectives_year,
+            CharterVersion.objectives,
         ).join(
             latest,
             sa.and_(
@@ -357,7 +411,11 @@ async def gather(
             ),
         )
     ):
-        base[cid] |= {"charter_date": created.date(), "charter_objectives_year": year}
+        base[cid] |= {
+            "charter_date": created.date(),
+            "charter_objectives_year": year,
+            "charter_objectives": bool(objectives),
+        }
     return [Signals(**fields) for fields in base.values()]
 
 
@@ -489,6 +547,25 @@ async def build_overview(
         )
         if found is not None:
             totals, from_snapshot = found[1], True
+            # who is a member changes during the day (joins, leaves, deactivations): counted
+            # now, as the Home counts them, while the heavier figures come from the snapshot
+            counted = await kpis.count_members(
+                session,
+                live=sa.select(Community.id)
+                .where(
+                    Community.workspace_id == workspace_id,
+                    Community.channel_status == ChannelStatus.OK,
+                )
+                .scalar_subquery(),
+                end=month.bounds()[1],
+            )
+            totals = replace(
+                totals,
+                communities=len(items),
+                members=sum(counted.per_community.values()),
+                members_unique=counted.unique,
+                overlap=counted.overlap,
+            )
     if totals is None:
         report = await kpis.compute(
             session,
@@ -498,6 +575,7 @@ async def build_overview(
             community_ids=community_ids,
             now=now,
             rule=rule,
+            charter_stale_days=thresholds.charter_stale_days,
         )
         totals = report.programme
     year = kpis.to_date(kpis.Period.YEAR, today, tz)
@@ -517,6 +595,7 @@ async def build_overview(
                 community_ids=community_ids,
                 now=now,
                 rule=rule,
+                charter_stale_days=thresholds.charter_stale_days,
             )
         ).programme
     if engagement is None:  # a big programme before its first snapshot: the month will do

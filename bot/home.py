@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,11 @@ class HomeCommunity:
     channel_id: str
     role: Role | None  # None: a programme manager who is not a member
     may_run: bool
-    charter_to_review: bool
+    charter: charters.CharterState
+
+    @property
+    def charter_to_review(self) -> bool:
+        return self.charter.to_review
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +98,7 @@ async def programme_summary(
             Membership.workspace_id == workspace_id,
             Membership.left_at.is_(None),
             Membership.community_id.in_(active),
-            Person.is_bot.is_(False),
-            Person.deleted.is_(False),
+            people.COUNTED,
         )
     )
     upcoming = await events.count_between(
@@ -118,6 +121,8 @@ async def load(
     max_events: int = 8,
     max_communities: int = MAX_COMMUNITIES,
     ballot_key: bytes | None = None,
+    today: date | None = None,
+    charter_stale_days: int = charters.STALE_DAYS,
 ) -> Home:
     """Everything the Home tab of one person shows; managers also get the programme line.
 
@@ -135,6 +140,7 @@ async def load(
     # stable sort: runners first, each group still by name
     active.sort(key=lambda row: not (is_manager or row[0].role in RUNNERS))
     mine: list[HomeCommunity] = []
+    today = today or now.date()
     for membership, community in active[:max_communities]:
         charter = await charters.current(session, community_id=community.id)
         mine.append(
@@ -144,9 +150,9 @@ async def load(
                 channel_id=community.channel_id,
                 role=membership.role,
                 may_run=is_manager or membership.role in RUNNERS,
-                charter_to_review=charters.needs_review(
-                    charter.draft if charter else None, year=now.year
-                ),
+                charter=charter.state(today=today, stale_days=charter_stale_days)
+                if charter
+                else charters.CharterState.MISSING,
             )
         )
     ids = [community.id for _, community in active]
@@ -231,9 +237,7 @@ async def audience(
         .where(
             Membership.community_id == community_id,
             Membership.left_at.is_(None),
-            Person.is_bot.is_(False),
-            Person.deleted.is_(False),
-            Person.erased_at.is_(None),
+            people.IS_PERSON,
         )
     )
     if runners_only:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, redelivery
+from bot import charters, disclosure, people, redelivery
 from bot import stories as stories_mod
 from bot.i18n import collation_key
 from bot.models import (
@@ -267,6 +267,50 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, Decimal | int | float) else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class MemberCount:
+    per_community: dict[int, int]
+    unique: int
+    overlap: dict[str, int]
+
+
+async def count_members(session: AsyncSession, *, live: Any, end: datetime) -> MemberCount:
+    """Members of the communities in `live` (a subquery of ids) at `end`: per community, unique
+    people and the overlap. Who counts is bot.people.COUNTED, as on the Home."""
+    human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
+    active_at_end = sa.and_(
+        Membership.community_id.in_(live),
+        Membership.joined_at < end,
+        sa.or_(Membership.left_at.is_(None), Membership.left_at >= end),
+    )
+    per_community = {
+        int(cid): int(n)
+        for cid, n in await session.execute(
+            sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
+            .join(Person, human)
+            .where(active_at_end)
+            .group_by(Membership.community_id)
+        )
+    }
+    per_person = (
+        sa.select(
+            Membership.person_id,
+            sa.func.count(sa.distinct(Membership.community_id)).label("n"),
+        )
+        .join(Person, human)
+        .where(active_at_end)
+        .group_by(Membership.person_id)
+        .subquery()
+    )
+    unique, overlap = 0, {"1": 0, "2": 0, "3+": 0}
+    for n, many in await session.execute(
+        sa.select(per_person.c.n, sa.func.count()).group_by(per_person.c.n)
+    ):
+        unique += int(many)
+        overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(many)
+    return MemberCount(per_community, unique, overlap)
+
+
 async def compute(
     session: AsyncSession,
     *,
@@ -276,6 +320,7 @@ async def compute(
     community_ids: Iterable[int] | None = None,
     now: datetime | None = None,
     rule: disclosure.Rule,
+    charter_stale_days: int = charters.STALE_DAYS,
 ) -> Report:
     """All KPIs of the window, for every live community (or the ones given) and the programme.
     Survey figures go through the disclosure rule (closed polls, k answers per question)."""
@@ -308,34 +353,11 @@ async def compute(
     live = sa.select(Community.id).where(in_scope).scalar_subquery()
 
     # --- level 1: members ----------------------------------------------------------------
-    human = sa.and_(Person.id == Membership.person_id, Person.is_bot.is_(False))
-    active_at_end = sa.and_(
-        Membership.community_id.in_(live),
-        Membership.joined_at < end_dt,
-        sa.or_(Membership.left_at.is_(None), Membership.left_at >= end_dt),
-    )
-    for cid, n in await session.execute(
-        sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
-        .join(Person, human)
-        .where(active_at_end)
-        .group_by(Membership.community_id)
-    ):
-        per[cid].members = int(n)
-    per_person = (
-        sa.select(
-            Membership.person_id,
-            sa.func.count(sa.distinct(Membership.community_id)).label("n"),
-        )
-        .join(Person, human)
-        .where(active_at_end)
-        .group_by(Membership.person_id)
-        .subquery()
-    )
-    for n, people in await session.execute(
-        sa.select(per_person.c.n, sa.func.count()).group_by(per_person.c.n)
-    ):
-        programme.members_unique += int(people)
-        programme.overlap["1" if n == 1 else "2" if n == 2 else "3+"] += int(people)
+    human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
+    counted = await count_members(session, live=live, end=end_dt)
+    for cid, n in counted.per_community.items():
+        per[cid].members = n
+    programme.members_unique, programme.overlap = counted.unique, counted.overlap
 
     for column, attr in (
         (Membership.joined_at, "new_members"),
@@ -410,10 +432,13 @@ async def compute(
         .group_by(CharterVersion.community_id)
         .subquery()
     )
-    year = (window.end - timedelta(days=1)).year
-    for cid, objectives_year, objectives in await session.execute(
+    last_day = window.end - timedelta(days=1)
+    for cid, saved, objectives_year, objectives in await session.execute(
         sa.select(
-            CharterVersion.community_id, CharterVersion.objectives_year, CharterVersion.objectives
+            CharterVersion.community_id,
+            CharterVersion.created_at,
+            CharterVersion.objectives_year,
+            CharterVersion.objectives,
         ).join(
             latest,
             sa.and_(
@@ -422,7 +447,14 @@ async def compute(
             ),
         )
     ):
-        per[cid].charter_up_to_date = int(objectives_year == year and bool(objectives))
+        state = charters.state_of(
+            saved_on=saved.date(),
+            objectives=bool(objectives),
+            objectives_year=objectives_year,
+            today=last_day,
+            stale_days=charter_stale_days,
+        )
+        per[cid].charter_up_to_date = int(state == charters.CharterState.CURRENT)
 
     # --- level 2: pulse polls opened in the window, through the disclosure rule --------------
     polls_in = sa.and_(
@@ -570,6 +602,7 @@ async def snapshot(
     periods: Iterable[Period] = SNAPSHOT_PERIODS,
     now: datetime | None = None,
     rule: disclosure.Rule,
+    charter_stale_days: int = charters.STALE_DAYS,
 ) -> int:
     """Write (or refresh) the day, week-, month- and year-to-date snapshots ending on `as_of`."""
     now = now or utcnow()
@@ -583,6 +616,7 @@ async def snapshot(
             question_kinds=question_kinds,
             now=now,
             rule=rule,
+            charter_stale_days=charter_stale_days,
         )
         base = {
             "workspace_id": workspace_id,

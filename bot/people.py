@@ -15,6 +15,10 @@ from bot.zones import find_zone
 # Who counts as a person the bot serves: not a bot or an app, not deactivated in Slack, not
 # erased. Rights (bot.permissions), counts and DMs all go through this one definition.
 IS_PERSON = sa.and_(Person.is_bot.is_(False), Person.deleted.is_(False), Person.erased_at.is_(None))
+# Who counts in member figures (the Home, /cop health, KPIs, snapshots, the report): a human not
+# deactivated in Slack. An erased person's tombstone still counts: erasure removes who they
+# were, not that they were a member (docs/privacy.md: member counts do not change).
+COUNTED = sa.and_(Person.is_bot.is_(False), Person.deleted.is_(False))
 
 
 async def ensure_workspace(session: AsyncSession, workspace_id: str, name: str = "") -> Workspace:

@@ -110,6 +110,7 @@ async def build(
         question_kinds=question_kinds,
         now=now,
         rule=rule,
+        charter_stale_days=thresholds.charter_stale_days,
     )
     trend = [
         await kpis.compute(
@@ -119,6 +120,7 @@ async def build(
             question_kinds=question_kinds,
             now=now,
             rule=rule,
+            charter_stale_days=thresholds.charter_stale_days,
         )
         for m in _months(window)
     ]
@@ -471,7 +473,9 @@ def to_html(t: Translator, report: ValueReport) -> str:
         card(t("report.kpi.members_summed"), t.number(p.members_summed)),
         card(t("report.kpi.active_members"), t.number(p.active_members)),
         card(t("report.kpi.active_rate"), rate(p.active_rate)),
-        card(t("report.kpi.messages"), t.number(p.messages + p.replies)),
+        # top-level messages, replies apart: what the XLSX and /cop health call them too
+        card(t("report.kpi.messages"), t.number(p.messages)),
+        card(t("report.kpi.replies"), t.number(p.replies)),
         card(t("report.kpi.events_held"), t.number(p.events_held)),
         card(t("report.kpi.attendance"), t.number(p.attendance)),
         card(

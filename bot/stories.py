@@ -208,6 +208,23 @@ def may_post(story: SuccessStory) -> None:
         raise Conflict("stories.already_posted")
 
 
+POST_KIND = "story_post"
+
+
+def post_key(story_id: int) -> str:
+    """The outbox key of a story's post in its channel: one post per story."""
+    return f"{POST_KIND}:{story_id}"
+
+
+async def record_posted(session: AsyncSession, *, key: str, ts: str) -> None:
+    """The post went out: keep its real message ts (the outbox calls this once Slack answered)."""
+    story_id = key.removeprefix(f"{POST_KIND}:")
+    if story_id.isdigit():
+        await session.execute(
+            sa.update(SuccessStory).where(SuccessStory.id == int(story_id)).values(posted_ts=ts)
+        )
+
+
 async def of_community(
     session: AsyncSession, *, community_id: int, statuses: tuple[StoryStatus, ...]
 ) -> list[SuccessStory]:

@@ -190,7 +190,8 @@ async def show(req: CommandRequest, *, public: bool) -> None:
     async with deps.sessions() as session:
         charter = await charters.current(session, community_id=community.id)
         roles = await charters.roles(session, community_id=community.id)
-    year = utcnow().year
+    today = deps.today()
+    stale_days = deps.programme.health.charter_stale_days
     if public:
         t = community_translator(deps, community.language)
         text, blocks = screens.build_charter(
@@ -198,7 +199,8 @@ async def show(req: CommandRequest, *, public: bool) -> None:
             community_name=community.name,
             charter=charter,
             roles=roles,
-            year=year,
+            today=today,
+            stale_days=stale_days,
             tz=community.tz or deps.programme.timezone,
         )
         try:
@@ -216,7 +218,8 @@ async def show(req: CommandRequest, *, public: bool) -> None:
         community_name=community.name,
         charter=charter,
         roles=roles,
-        year=year,
+        today=today,
+        stale_days=stale_days,
         tz=await zone_of(deps, req.caller),
     )
     await req.show(text, blocks_json(blocks))

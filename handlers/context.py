@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,11 @@ LOOKUP_TIMEOUT = 2.5
 SLACK_LOOKUP_PATIENCE = 1.0
 # How many people's last language a process remembers for its "busy" answers (a few MB at most).
 REMEMBERED_LANGUAGES = 10_000
+# After users.info fails for someone (Slack down, an error, "not found"), how long their
+# requests do without it rather than each asking again: a Slack outage is not made worse by
+# every click of every newcomer, and their answers are not each held SLACK_LOOKUP_PATIENCE.
+LOOKUP_FAILURE_MEMORY = 600.0
+REMEMBERED_FAILURES = 10_000
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ async def load_caller(
         LOOKUP_TIMEOUT,
     )
     locale = known.locale
-    if known.is_new:
+    if known.is_new and not _failed_recently(deps, workspace_id, user_id):
         learning = _learn(deps, workspace_id=workspace_id, user_id=user_id)
         done, _ = await asyncio.wait({learning}, timeout=SLACK_LOOKUP_PATIENCE)
         if learning in done and (info := learning.result()) is not None:
@@ -164,6 +170,7 @@ def _learn(deps: Deps, *, workspace_id: str, user_id: str) -> asyncio.Task[UserI
 async def _look_up_and_record(deps: Deps, workspace_id: str, user_id: str) -> UserInfo | None:
     info = await _lookup_user(deps, user_id)
     if info is None:
+        _remember_failure(deps, workspace_id, user_id)
         return None
     try:
         async with deps.sessions.begin() as session:
@@ -182,6 +189,24 @@ async def _lookup_user(deps: Deps, user_id: str) -> UserInfo | None:
     except Exception:
         logger.warning("could not look up user %s", user_id, exc_info=True)
         return None
+
+
+def _failed_recently(deps: Deps, workspace_id: str, user_id: str) -> bool:
+    until = deps.lookup_failures.get((workspace_id, user_id))
+    if until is None:
+        return False
+    if time.monotonic() < until:
+        return True
+    deps.lookup_failures.pop((workspace_id, user_id), None)
+    return False
+
+
+def _remember_failure(deps: Deps, workspace_id: str, user_id: str) -> None:
+    memory = deps.lookup_failures
+    memory.pop((workspace_id, user_id), None)  # most recent last
+    memory[(workspace_id, user_id)] = time.monotonic() + LOOKUP_FAILURE_MEMORY
+    while len(memory) > REMEMBERED_FAILURES:
+        del memory[next(iter(memory))]
 
 
 def remember_language(deps: Deps, workspace_id: str, user_id: str, language: str) -> None:

@@ -37,6 +37,8 @@ async def publish(deps: Deps, client: AsyncWebClient, *, workspace_id: str, user
             is_manager=caller.actor.is_manager,
             now=utcnow(),
             ballot_key=deps.ballot_key,
+            today=deps.today(),
+            charter_stale_days=deps.programme.health.charter_stale_days,
         )
     view = build_home(caller.t, data, tz=await zone_of(deps, caller))
     try:

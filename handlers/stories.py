@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import communities, people, stories
 from bot.deps import Deps
-from bot.errors import CopError, InvalidFields
+from bot.errors import Conflict, CopError, InvalidFields
 from bot.i18n import Translator
 from bot.models import Person, StoryStatus, SuccessStory
 from bot.permissions import Action, Actor, may, require
@@ -177,17 +177,18 @@ async def _decide(
                 text, blocks = screens.build_post(
                     t, story, author=author.slack_user_id if author else None
                 )
-                await enqueue(
+                owed = await enqueue(
                     session,
                     workspace_id=caller.workspace_id,
-                    key=f"story_post:{story.id}",
-                    kind="story_post",
+                    key=stories.post_key(story.id),
+                    kind=stories.POST_KIND,
                     text=text,
                     blocks=blocks,
                     channel_id=community.channel_id,
                     community_id=community.id,
                 )
-                story.posted_ts = "queued"
+                if not owed:  # on its way already: the outbox records its ts once posted
+                    raise Conflict("stories.already_posted")
             else:
                 await stories.decide(
                     session,

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import db, installation, messages
+from bot import db, installation, messages, stories
 from bot.config import QuietHours
 from bot.deps import Deps
 from bot.messages import Message, Reader
@@ -59,6 +59,9 @@ POST = "chat.postMessage"
 # No answer, yet Slack may have posted it (a timeout, a dropped connection): before sending such
 # a row again, look for it in the channel, and give Slack time to finish the first request.
 AMBIGUOUS = frozenset({"timeout", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError"})
+# What a kind of message records where it belongs once Slack has posted it (key, ts), in the
+# same transaction as the row's `sent`: a story keeps its post's real ts.
+ON_SENT: dict[str, Callable[..., Awaitable[None]]] = {stories.POST_KIND: stories.record_posted}
 
 
 async def enqueue(
@@ -614,6 +617,8 @@ class Drain:
                     attempts=row.attempts + 1,
                 )
             )
+            if (on_sent := ON_SENT.get(row.kind)) is not None:
+                await on_sent(session, key=row.key, ts=ts)
             if (
                 row.person_id is not None
                 and row.channel_id is None

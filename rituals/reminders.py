@@ -2,7 +2,9 @@
 
 Keys carry the event's current start (`reminder:{event}:{offset}:{starts_at}:…`), so a
 rescheduled event owes new reminders and the stale ones are cancelled; a cancelled event's
-pending reminders are cancelled too.
+pending reminders are cancelled too. A reminder is owed only if its moment comes after the event
+got its current start (bot.events.armed_since): no instant "24 h" reminder for an event created
+at short notice, and no second one for an event moved by a few minutes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import events
 from bot.deps import Deps
 from bot.i18n import translate
 from bot.models import (
@@ -45,8 +48,8 @@ async def plan(deps: Deps, *, now: datetime, community_id: int | None = None) ->
         stmt = stmt.where(Event.starts_at > now - LOOKBACK, Community.archived_at.is_(None))
         if community_id is not None:
             stmt = stmt.where(Event.community_id == community_id)
-        events = list(await session.execute(stmt))
-        for event, community in events:
+        rows = list(await session.execute(stmt))
+        for event, community in rows:
             prefix = f"reminder:{event.id}:"
             current = f"{event.starts_at.isoformat()}"
             if event.status != EventStatus.SCHEDULED:
@@ -72,8 +75,10 @@ async def plan(deps: Deps, *, now: datetime, community_id: int | None = None) ->
                 (float(h) for h in setting.options.get("offsets_hours", offsets_default)),
                 reverse=True,
             )
-            # the most recent offset already due (a bot down for a while sends one, not all)
-            due = [h for h in offsets if event.starts_at - timedelta(hours=h) <= now]
+            # the most recent offset already due (a bot down for a while sends one, not all);
+            # one whose moment came before the event had its current start is not owed at all
+            armed = events.armed_since(event)
+            due = [h for h in offsets if armed <= event.starts_at - timedelta(hours=h) <= now]
             if not due:
                 continue
             offset = due[-1]

@@ -42,6 +42,7 @@ async def run_for(deps: Deps, *, as_of: date | None = None) -> int:
                     question_kinds=kinds,
                     now=now,
                     rule=deps.disclosure,
+                    charter_stale_days=deps.programme.health.charter_stale_days,
                 )
         except LeadershipLost:
             raise  # another replica leads now: it writes the snapshots, this one stands down

@@ -119,6 +119,7 @@ async def on_join(
             if in_channel
             else (person.tz or programme.timezone),
             in_channel=in_channel,
+            greeting=programme.templates.get("welcome", {}).get(language),
         )
         await enqueue(
             session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import communities, people
@@ -24,8 +26,10 @@ async def community(
     core: tuple[str, ...] = (),
     sponsor: str | None = None,
     members: tuple[str, ...] | None = None,
+    age_days: int = 0,
 ) -> Community:
-    """A community whose members are the emulator channel's (or `members`), with names and zones."""
+    """A community whose members are the emulator channel's (or `members`), with names and zones;
+    `age_days` makes it that old (health judges a community only once past its starting days)."""
     if members is None:
         members = tuple(emulator.workspace.channels[channel].members) if emulator else ()
     async with sessions.begin() as session:
@@ -38,6 +42,8 @@ async def community(
             language=language,
             tz=tz,
         )
+        if age_days:
+            row.created_at = row.created_at - timedelta(days=age_days)
         if emulator is not None:
             for uid in {*members, *leaders, *core, *([sponsor] if sponsor else [])}:
                 user = emulator.workspace.users[uid]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot import charters, people
-from bot.charters import CharterDraft
+from bot.charters import CharterState
 from bot.models import AuditLog, CharterVersion
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
@@ -203,10 +203,18 @@ async def test_english_user_reads_the_charter_in_english(bot: Bot) -> None:
 
 
 def test_to_review_when_objectives_are_missing_or_old() -> None:
-    assert charters.needs_review(None, year=2026)
-    assert charters.needs_review(CharterDraft(mission="m"), year=2026)
-    assert charters.needs_review(CharterDraft(objectives=("a",), objectives_year=2025), year=2026)
-    assert not charters.needs_review(
-        CharterDraft(objectives=("a",), objectives_year=2026), year=2026
-    )
+    today = date(2026, 6, 1)
+
+    def state(saved_on: date | None, objectives: bool, year: int | None) -> CharterState:
+        return charters.state_of(
+            saved_on=saved_on, objectives=objectives, objectives_year=year, today=today
+        )
+
+    assert state(None, False, None) == CharterState.MISSING
+    assert state(date(2026, 5, 1), False, 2026) == CharterState.DRAFT  # a mission, no objectives
+    assert state(date(2026, 5, 1), True, 2025) == CharterState.STALE  # last year's objectives
+    assert state(date(2025, 5, 1), True, 2026) == CharterState.STALE  # not saved for a year
+    assert state(date(2026, 5, 1), True, 2026) == CharterState.CURRENT
+    assert state(date(2026, 5, 1), True, 2027) == CharterState.CURRENT  # next year's, early
+    assert all(s.to_review for s in CharterState if s != CharterState.CURRENT)
     assert charters.lines("• a\n\n - b \n* c") == ("a", "b", "c")

@@ -26,9 +26,10 @@ async def programme(bot: Bot) -> None:
         channel="C0DATA",
         leaders=("U0LUCAS",),
         sponsor="U0HUGO",
+        age_days=45,
     )
     await factories.community(
-        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité"
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", age_days=45
     )
     today = utcnow().date()
     async with bot.sessions.begin() as session:

@@ -108,7 +108,7 @@ def test_an_upcoming_event_keeps_a_quiet_community_out_of_dormancy() -> None:
 
 
 def test_no_data_never_divides_by_zero() -> None:
-    empty = Signals(1, "Vide", "vide", TODAY, TODAY - timedelta(days=10))
+    empty = Signals(1, "Vide", "vide", TODAY, TODAY - timedelta(days=40))
     h = health.assess(empty, TH)
     assert h.status == Status.NO_DATA and h.active_rate is None and h.trend is None
     assert keys(h) == ["no_data"] and h.stage == Stage.PREPARATION
@@ -127,9 +127,13 @@ async def test_gather_reads_the_signals_and_ranks_by_concern(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     emu = SlackEmulator(default_workspace())
-    lively = await factories.community(sessions, emulator=emu, channel="C0DATA")
-    quiet = await factories.community(sessions, emulator=emu, channel="C0AGILE", name="Agilité")
-    empty = await factories.community(sessions, channel="C0GEN", name="Vide", members=())
+    lively = await factories.community(sessions, emulator=emu, channel="C0DATA", age_days=45)
+    quiet = await factories.community(
+        sessions, emulator=emu, channel="C0AGILE", name="Agilité", age_days=45
+    )
+    empty = await factories.community(
+        sessions, channel="C0GEN", name="Vide", members=(), age_days=45
+    )
     today = utcnow().date()
     async with sessions.begin() as session:
         await activity.add(

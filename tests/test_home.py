@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot import communities
+from bot.charters import CharterState
 from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
 from bot.i18n import translate
 from bot.models import (
@@ -258,7 +259,7 @@ def test_the_home_never_exceeds_100_blocks_in_english_either() -> None:
             channel_id=f"C{n}",
             role=Role.LEADER,
             may_run=True,
-            charter_to_review=True,
+            charter=CharterState.STALE,
         )
         for n in range(60)
     )

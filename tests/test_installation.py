@@ -97,7 +97,8 @@ async def test_uninstalled_the_bot_goes_quiet_and_reinstalled_it_resumes_without
     drain = Drain(bot.deps, rate_per_minute=60000)
     await owe_old_message(bot, community, days=3)
     await due_pulse(bot, community)
-    # an event about to start: its reminder is owed now, and will be useless in a moment
+    # an event scheduled days ago, about to start: its reminder is owed now, and will be
+    # useless in a moment
     starts_at = datetime.now(UTC) + timedelta(seconds=2)
     async with bot.sessions.begin() as session:
         session.add(
@@ -108,6 +109,7 @@ async def test_uninstalled_the_bot_goes_quiet_and_reinstalled_it_resumes_without
                 starts_at=starts_at,
                 tz="Europe/Paris",
                 channel_id="C0DATA",
+                created_at=datetime.now(UTC) - timedelta(days=3),
             )
         )
     await reminders.plan(bot.deps, now=datetime.now(UTC))

@@ -38,7 +38,7 @@ from slack_sdk.models.views import View
 import bot.slack.blocks as blocks_package
 import rituals as rituals_package
 from bot import cli
-from bot.charters import CharterDraft, CharterView, Roles, VersionSummary
+from bot.charters import CharterDraft, CharterState, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
 from bot.config import HealthThresholds
 from bot.disclosure import Figure, Withheld
@@ -385,7 +385,7 @@ def _community(x: str) -> CommunityView:
 
 def _home(x: str) -> Home:
     return Home(
-        communities=(HomeCommunity(3, x, CHANNEL, Role.LEADER, True, True),),
+        communities=(HomeCommunity(3, x, CHANNEL, Role.LEADER, True, CharterState.STALE),),
         events=(HomeEvent(7, x, CHANNEL, "1.2", x, NOW, RsvpAnswer.GOING),),
         polls=(HomePoll(1, x, NOW),),
         programme=ProgrammeSummary(1, 9, 2),
@@ -401,11 +401,16 @@ CASES: dict[str, Case] = {
             community_name=x,
             charter=CharterView(3, 2, _charter_draft(x), PEOPLE[0], x, NOW, ROLES),
             roles=ROLES,
-            year=2031,
+            today=date(2031, 6, 1),
             tz="Europe/Paris",
         ),
         charter.build_charter(
-            t, community_name=x, charter=None, roles=ROLES, year=2030, tz="Europe/Paris"
+            t,
+            community_name=x,
+            charter=None,
+            roles=ROLES,
+            today=date(2030, 6, 1),
+            tz="Europe/Paris",
         ),
     ],
     "charter.build_history": lambda t, x: [

@@ -99,9 +99,15 @@ async def test_leaders_validate_then_post_a_shareable_story(bot: Bot) -> None:
     await bot.slack.click(
         user="U0CAMILLE", action_id=f"story_post:{story.id}", message=("C0DATA", ts)
     )
-    await eventually(lambda: _posted(bot))
-    await Drain(bot.deps, rate_per_minute=60000).run_once()
+    drain = Drain(bot.deps, rate_per_minute=60000)
+
+    async def sent() -> bool:
+        await drain.run_once()
+        return await _posted(bot)
+
+    await eventually(sent)
     posted = bot.emulator.messages["C0DATA"][-1]
+    assert (await _stories(bot))[0].posted_ts == posted["ts"]  # the real message, once posted
     assert posted["text"] == "🌟 Success story : Pipeline de tests partagé"
     assert "120 heures gagnées" in str(posted["blocks"])
 

@@ -12,11 +12,14 @@ import aiohttp
 from aiohttp import ClientConnectorError, ClientOSError, ServerConnectionError
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -56,6 +59,21 @@ BAD_REQUEST = frozenset(
 METADATA_EVENT_TYPE = "cop_outbox"
 
 
+class ServerErrorRetryHandler(AsyncRetryHandler):
+    """Retries any 5xx: slack_sdk's own handler retries only 500 and 503, and a proxy in front
+    of Slack answers 502 or 504 just as often."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and 500 <= response.status_code < 600
+
+
 def make_web_client(
     *, token: str | None, base_url: str, background: bool = False, timeout: int = 10
 ) -> AsyncWebClient:
@@ -76,7 +94,7 @@ def make_web_client(
     if not background:
         handlers += [
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
         ]
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=timeout)
 

@@ -71,6 +71,16 @@ def say(t: Translator, key: str, /, **params: Any) -> Mrkdwn:
     A translation is text, not markup (its `<name>` placeholders show as written): it is escaped
     too. Parameters that carry escapes or our own markup are set aside while the sentence is
     escaped, then put back as they are — behind a marker no one can type, drawn for this call."""
+    return _compose(lambda **values: t(key, **values), params)
+
+
+def fill(template: str, /, **params: Any) -> Mrkdwn:
+    """A sentence the programme wrote (an app.yaml template, checked at load), escaped like a
+    translation, with its `{placeholders}` set as `say` sets them."""
+    return _compose(lambda **values: template.format(**values), params)
+
+
+def _compose(render: Any, params: dict[str, Any]) -> Mrkdwn:
     nonce = secrets.token_hex(8)
     kept: dict[str, Mrkdwn] = {}
     values: dict[str, Any] = {}
@@ -83,7 +93,7 @@ def say(t: Translator, key: str, /, **params: Any) -> Mrkdwn:
             kept[marker] = Mrkdwn(value[len(head) :])
             value = head + marker
         values[name] = value
-    sentence = echo(t(key, **values))
+    sentence = echo(render(**values))
     if not kept:
         return sentence
     return Mrkdwn(re.sub(f"\x00{nonce}\\d+\x00", lambda m: kept[m.group()], sentence))

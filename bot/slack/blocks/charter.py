@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,10 @@ from slack_sdk.models.views import View
 from bot.charters import (
     LIST_ITEM_MAX,
     LIST_MAX_ITEMS,
+    STALE_DAYS,
     TEXT_MAX,
     CharterDraft,
+    CharterState,
     CharterView,
     Roles,
     VersionSummary,
@@ -199,8 +201,9 @@ def build_charter(
     community_name: str,
     charter: CharterView | None,
     roles: Roles,
-    year: int,
+    today: date,
     tz: str,
+    stale_days: int = STALE_DAYS,
 ) -> tuple[Mrkdwn, list[Block]]:
     """The charter as a message (ephemeral or posted in the channel)."""
     title = t("charter.title", name=community_name)
@@ -212,11 +215,12 @@ def build_charter(
         ]
     draft = charter.draft
     blocks: list[Block] = [header(title)]
-    if charter.needs_review(year=year):
+    state = charter.state(today=today, stale_days=stale_days)
+    if state.to_review:
         blocks.append(
             section(
-                t("charter.to_review", year=year)
-                if draft.objectives
+                t("charter.to_review", year=today.year)
+                if state == CharterState.STALE
                 else t("charter.to_review_no_objectives")
             )
         )

@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from bot.i18n import Translator
-from bot.slack.echo import Mrkdwn, channel, mention, mrkdwn, say
+from bot.slack.echo import Mrkdwn, channel, fill, mention, mrkdwn, say
 
 
 def build_welcome(
@@ -22,10 +22,16 @@ def build_welcome(
     next_event: tuple[str, datetime] | None,
     tz: str | None,
     in_channel: bool,
+    greeting: str | None = None,
 ) -> tuple[Mrkdwn, list[dict[str, Any]]]:
     """The mission, the next event's title and the community's name are typed by people: they
-    show as typed; the newcomer, the leaders and the channel are ours to mention."""
-    text = say(t, "welcome.hello", user=mention(user_id), community=community)
+    show as typed; the newcomer, the leaders and the channel are ours to mention. `greeting` is
+    the programme's own first line (app.yaml `templates.welcome`), in the reader's language."""
+    text = (
+        fill(greeting, name=mention(user_id), community=community, channel=channel(channel_id))
+        if greeting
+        else say(t, "welcome.hello", user=mention(user_id), community=community)
+    )
     lines = [text]
     if mission:
         lines.append(say(t, "welcome.mission", mission=mission[:1000]))

@@ -1,0 +1,172 @@
+"""The same figure reads the same everywhere: unique members on the Home and in /cop health
+(deactivated people out, erased ones still counted), a charter's state on the Home and in
+/cop health, a community created minutes ago "starting", and "Messages" in the value report's
+card and its XLSX (top-level messages, replies apart)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from bot import activity, charters, cli, db, privacy
+from bot.charters import CharterDraft
+from bot.models import Person
+from bot.slack.render import render_message
+from rituals import snapshots
+from tests import factories
+from tests.conftest import MANAGER, Bot, eventually
+from tests.factories import WORKSPACE
+from tests.test_home import home_of, text_of
+
+LEADER = "U0LUCAS"
+
+
+async def answer(bot: Bot, text: str, *, user: str, channel: str) -> str:
+    before = len(bot.emulator.responses)
+    response = await bot.slack.command(text, user=user, channel=channel)
+    assert response.status_code == 200
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    return render_message(replies[-1])
+
+
+def home_unique_members(view: dict[str, Any]) -> int:
+    found = re.search(r"(\d+) membres? \(personnes uniques\)", text_of(view))
+    assert found, text_of(view)
+    return int(found.group(1))
+
+
+def health_unique_members(text: str) -> int:
+    found = re.search(r"(\d+) personnes? uniques?", text)
+    assert found, text
+    return int(found.group(1))
+
+
+async def test_home_and_health_count_the_same_people(bot: Bot) -> None:
+    # Data Science: Camille, Lucas, Chloé, Hugo, Emily · Agilité: Camille, Léa, Nathan, Manon,
+    # James — nine people, Camille in both
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,), age_days=45)
+    await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", age_days=45
+    )
+    await snapshots.run_for(bot.deps)  # the daily job ran this morning: /cop health reads it
+    assert home_unique_members(await home_of(bot, MANAGER)) == 9
+    # later that day Chloé's account is deactivated, and Emily asks to be erased
+    await bot.slack.event(bot.emulator.deactivate("U0CHLOE"))
+
+    async def deactivated() -> bool:
+        async with bot.sessions() as session:
+            return bool(
+                await session.scalar(
+                    sa.select(Person.deleted).where(Person.slack_user_id == "U0CHLOE")
+                )
+            )
+
+    await eventually(deactivated)
+    async with bot.sessions.begin() as session:
+        await privacy.erase(session, workspace_id=WORKSPACE, slack_user_id="U0EMILY")
+    # deactivated: out of every count; erased: still a member (docs/privacy.md), now nameless
+    home = home_unique_members(await home_of(bot, MANAGER))
+    programme = await answer(bot, "santé", user=MANAGER, channel="C0GEN")
+    assert home == health_unique_members(programme) == 8
+    assert "8 personnes uniques, 9 inscriptions cumulées dans 2 communautés" in programme
+    community = await answer(bot, "santé", user=LEADER, channel="C0DATA")
+    assert "*Ce mois-ci :* 4 membres" in community  # Camille, Lucas, Hugo and Emily's tombstone
+    assert "sur 4 en 8 semaines" in programme  # the ranked row says the same
+
+
+async def test_the_charter_reads_the_same_on_the_home_and_in_health(bot: Bot) -> None:
+    community = await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=(LEADER,), age_days=45
+    )
+    year = bot.deps.today().year
+
+    async def save(draft: CharterDraft) -> None:
+        async with bot.sessions.begin() as session:
+            await charters.save(
+                session,
+                workspace_id=WORKSPACE,
+                community_id=community.id,
+                author_slack_user_id=LEADER,
+                draft=draft,
+            )
+
+    async def both() -> tuple[str, str]:
+        home = text_of(await home_of(bot, LEADER))
+        return home, await answer(bot, "santé", user=LEADER, channel="C0DATA")
+
+    home, health = await both()  # no charter
+    assert "Charte à revoir" in home and "pas de charte" in health
+    assert "chartes à jour : 0/1" in health.lower()
+
+    await save(CharterDraft(mission="Faire grandir la data."))  # a draft: no objectives
+    home, health = await both()
+    assert "Charte à revoir" in home and "charte sans objectifs pour l'année" in health
+    assert "chartes à jour : 0/1" in health.lower()
+
+    await save(CharterDraft(mission="m", objectives=("Un guide",), objectives_year=year - 1))
+    home, health = await both()
+    assert "Charte à revoir" in home and "charte à mettre à jour" in health
+    assert "chartes à jour : 0/1" in health.lower()
+
+    await save(CharterDraft(mission="m", objectives=("Un guide",), objectives_year=year))
+    home, health = await both()
+    assert (
+        "Charte à revoir" not in home and "charte" not in health.split("Pourquoi")[1].split("→")[0]
+    )
+    assert "chartes à jour : 1/1" in health.lower()
+
+
+async def test_a_community_created_minutes_ago_is_starting_with_a_first_step(bot: Bot) -> None:
+    created = await answer(bot, "community create Data Science", user=MANAGER, channel="C0DATA")
+    assert "la communauté *Data Science*" in created
+    # the channel's five people are members, nobody has spoken yet, there is no charter
+    view = await answer(bot, "santé", user=MANAGER, channel="C0DATA")
+    assert "🐣 en démarrage" in view and "à risque" not in view
+    assert "lancée il y a 0 jour" in view
+    assert "→ écrire la charte : la mission et les objectifs de l'année" in view
+    overview = await answer(bot, "santé tout", user=MANAGER, channel="C0GEN")
+    assert "0 à risque" in overview and "1 en démarrage" in overview
+    assert "seulement 0 membre actif" not in overview
+
+
+def test_messages_mean_the_same_in_the_report_card_and_its_xlsx(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def seed() -> int:
+        engine = db.make_engine(database_url)
+        sessions = db.make_sessionmaker(engine)
+        community = await factories.community(sessions, members=("U0LUCAS",))
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()  # the default programme's zone
+        async with sessions.begin() as session:
+            await activity.add(
+                session,
+                workspace_id=WORKSPACE,
+                tallies=[activity.Tally(community.id, "U0LUCAS", today, messages=3, replies=2)],
+            )
+        await engine.dispose()
+        return today.year
+
+    year = asyncio.run(seed())
+    monkeypatch.setenv("COP_DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["report", "--period", str(year), "--format", "html"]) == 0
+    assert cli.main(["report", "--period", str(year), "--format", "xlsx"]) == 0
+    page = (tmp_path / f"value-report-{year}.html").read_text()
+    found = re.findall(r'<div class="card"><b>([^<]*)</b>([^<]*)</div>', page)
+    cards = {label: value for value, label in found}
+    book = load_workbook(io.BytesIO((tmp_path / f"value-report-{year}.xlsx").read_bytes()))
+    sheet = {r[0]: r[1] for r in book["Programme"].iter_rows(min_row=2, values_only=True)}
+    assert cards["Messages"] == str(sheet["Messages"]) == "3"  # top-level messages
+    assert cards["Réponses"] == str(sheet["Réponses"]) == "2"  # replies apart
+    communities = list(book["Communautés"].iter_rows(values_only=True))
+    column = communities[0].index("Messages")
+    assert communities[1][column] == 3
