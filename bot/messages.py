@@ -6,6 +6,7 @@ choices. Text inside is made of parts that say *who wrote them*:
 - a plain `str` is always text a person typed (a title, a mission, a question from app.yaml): an
   edge shows it exactly as typed — it never pings anyone, never poses as a link;
 - `Say(key, **params)` is a sentence of ours, from the catalogue, in the reader's language;
+  `Fill` one the programme wrote in app.yaml;
 - `Person`, `Place`, `Link` are people, channels and addresses we chose to name;
 - `Moment`, `Number`, `Percent` are shown the reader's way (their zone, their language);
 - `Strong`, `Code`, `Join`, `Lines`, `Quote` arrange parts.
@@ -37,6 +38,16 @@ class Say:
     def __init__(self, key: str, /, **params: Any) -> None:
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "params", dict(params))
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A sentence the programme wrote (app.yaml `templates`, checked at load), per language, with
+    its placeholders; where it has none in the reader's language, `otherwise` is said."""
+
+    texts: Mapping[str, str]
+    params: Mapping[str, Any]
+    otherwise: Say
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +234,7 @@ _KINDS: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         Say,
+        Fill,
         Person,
         Place,
         Link,

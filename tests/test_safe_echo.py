@@ -76,7 +76,6 @@ from bot.slack.blocks import (
     poll,
     rituals,
     story,
-    welcome,
 )
 from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
@@ -84,6 +83,7 @@ from bot.slack.messages import render
 from bot.slack.render import render_blocks
 from rituals import digest, pulse, reminders, scheduler
 from rituals import stories as stories_ritual
+from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
@@ -502,8 +502,8 @@ CASES: dict[str, Case] = {
     "rituals.build_mute_status": lambda t, x: [
         rituals.build_mute_status(t, STATES, tz="Europe/Paris", done=x)
     ],
-    "rituals.build_reminder": lambda t, x: [
-        rituals.build_reminder(t, title=x, starts_at=NOW, tz="Europe/Paris", link=link)
+    "reminders.reminder_message": lambda t, x: [
+        _render(t, reminders.reminder_message(title=x, starts_at=NOW, link=link))
         for link in (LINK, x, None)
     ],
     "rituals.build_rituals": lambda t, x: [
@@ -533,19 +533,22 @@ CASES: dict[str, Case] = {
         )
     ],
     "story.build_story": lambda t, x: [story.build_story(t, _story(x), author=PEOPLE[1])],
-    "welcome.build_welcome": lambda t, x: [
-        welcome.build_welcome(
+    "welcome.welcome_message": lambda t, x: [
+        _render(
             t,
-            user_id=PEOPLE[0],
-            community=x,
-            channel_id=CHANNEL,
-            mission=x,
-            leaders=list(PEOPLE),
-            next_event=(x, NOW),
-            tz="Europe/Paris",
-            in_channel=in_channel,
+            welcome_ritual.welcome_message(
+                user_id=PEOPLE[0],
+                community=x,
+                channel_id=CHANNEL,
+                mission=x,
+                leaders=list(PEOPLE),
+                next_event=(x, NOW),
+                in_channel=in_channel,
+                greeting=greeting,
+            ),
         )
         for in_channel in (False, True)
+        for greeting in (None, {t.language: "Hello {name}, welcome to {community} in {channel}"})
     ],
 }
 # Public functions of bot/slack/blocks that build no text from typed input: parsers of what

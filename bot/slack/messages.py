@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from bot import messages as m
 from bot.i18n import Translator, translate
 from bot.slack.blocks.common import HEADER_MAX, SECTION_MAX
-from bot.slack.echo import Mrkdwn, channel, echo, link, mention, mrkdwn, say
+from bot.slack.echo import Mrkdwn, channel, echo, fill, link, mention, mrkdwn, say
 
 _APP_REDIRECT = "https://slack.com/app_redirect?channel={user}"  # opens a DM with the person
 BUTTON_MAX = 75  # a button's label (plain_text)
@@ -55,6 +55,11 @@ class _Renderer:
                 return echo(self._pick(texts))
             case m.Say(key=key, params=params):
                 return say(self.t, key, **{k: self._param(v) for k, v in params.items()})
+            case m.Fill(texts=texts, params=params, otherwise=otherwise):
+                template = texts.get(self.reader.language)
+                if not template:
+                    return self.mrkdwn(otherwise)
+                return fill(template, **{k: self._param(v) for k, v in params.items()})
             case m.Person(id=user):
                 return mention(user)
             case m.Place(id=place):
@@ -83,6 +88,11 @@ class _Renderer:
                 return self._pick(texts)
             case m.Say(key=key, params=params):
                 return self.t(key, **{k: self._plain_param(v) for k, v in params.items()})
+            case m.Fill(texts=texts, params=params, otherwise=otherwise):
+                template = texts.get(self.reader.language)
+                if not template:
+                    return self.plain(otherwise)
+                return template.format(**{k: self._plain_param(v) for k, v in params.items()})
             case m.Person(id=user):
                 return user
             case m.Place(id=place):
@@ -108,7 +118,8 @@ class _Renderer:
         if isinstance(value, m.Number | m.Percent | m.Moment):
             return self._shown(value)
         if isinstance(
-            value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join
+            value,
+            m.Say | m.Fill | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join,
         ):
             return self.mrkdwn(value)
         if isinstance(value, m.Pick):
@@ -117,7 +128,8 @@ class _Renderer:
 
     def _plain_param(self, value: Any) -> Any:
         if isinstance(
-            value, m.Say | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join
+            value,
+            m.Say | m.Fill | m.Person | m.Place | m.Link | m.Strong | m.Code | m.Quote | m.Join,
         ):
             return self.plain(value)
         if isinstance(value, m.Number | m.Percent | m.Moment):

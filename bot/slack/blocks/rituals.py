@@ -24,8 +24,7 @@ from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.models import Ritual
 from bot.preferences import RitualState
-from bot.slack.echo import Mrkdwn, echo, mrkdwn, say
-from bot.slack.echo import link as _link
+from bot.slack.echo import Mrkdwn, echo, mrkdwn
 from bot.slack.text import row_id
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
@@ -139,17 +138,6 @@ def build_rituals(
             )
     blocks.append(ContextBlock(elements=[mrkdwn(t("rituals.mute_hint"))]))
     return echo(title), blocks
-
-
-def build_reminder(
-    t: Translator, *, title: str, starts_at: datetime, tz: str, link: str | None
-) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    """The event's title as its organiser typed it; its link clickable only when it is one."""
-    text = say(t, "rituals.reminder", title=title, when=t.datetime(starts_at, tz, with_zone=True))
-    lines = [text]
-    if link:
-        lines.append(say(t, "rituals.reminder_link", link=_link(link)))
-    return text, [SectionBlock(text=mrkdwn(Mrkdwn("\n").join(lines))).to_dict()]
 
 
 def preference_blocks(t: Translator, states: Sequence[RitualState], *, tz: str) -> list[Block]:
