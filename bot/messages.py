@@ -146,6 +146,7 @@ class Pick:
 Text = (
     str
     | Say
+    | Fill
     | Person
     | Place
     | Link

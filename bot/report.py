@@ -324,7 +324,7 @@ def to_csv(table: Table) -> bytes:
 
 def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.remove(workbook.active)
     for name, (headers, rows) in sheets:
         sheet = workbook.create_sheet(title=printable(name)[:31])
         sheet.append([neutralise(h) for h in headers])
