@@ -70,7 +70,9 @@ async def test_french_elides_de_before_a_vowel(bot: Bot) -> None:
 
 
 async def test_nought_reads_as_none(bot: Bot) -> None:
-    await factories.community(bot.sessions, emulator=bot.emulator, leaders=("U0LUCAS",))
+    await factories.community(
+        bot.sessions, emulator=bot.emulator, leaders=("U0LUCAS",), age_days=60
+    )
     before = len(bot.emulator.responses)
     await bot.slack.command("santé", user="U0LUCAS", channel="C0DATA")
     text = render_message((await eventually(lambda: bot.emulator.responses[before:]))[-1])
