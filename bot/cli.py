@@ -9,11 +9,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import cli_errors, cli_scope
 from bot import config as config_mod
 from bot.config import ConfigError
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from rituals.outbox import Drain
 
 logger = logging.getLogger("cop")
 
@@ -270,7 +274,7 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _drain(deps):  # type: ignore[no-untyped-def]
+def _drain(deps: Deps) -> Drain:
     """The outbox drain, paced by COP_OUTBOX_RATE (chat.postMessage per minute, default 600)."""
     from rituals.outbox import Drain
 
@@ -353,7 +357,8 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     from bot.slack import emulator
 
     _setup_logging("INFO")
-    return emulator.main(["--port", str(args.port)])
+    emulator.main(["--port", str(args.port)])
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,10 +19,13 @@ import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.config import ConfigError
 from bot.errors import CopError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 EXPECTED = 2
 BUG = 1
@@ -156,10 +159,12 @@ def database_problem(exc: BaseException) -> str | None:
             )
         if isinstance(link, TimeoutError):
             return f"COP_DATABASE_URL: no answer from {where} in time; check the host, port and firewall"
-    sqlite = url is not None and url.get_backend_name() == "sqlite"
+    sqlite = url.database or "" if url is not None and url.get_backend_name() == "sqlite" else None
     text = " ".join(_first_line(link) for link in chain)
-    if sqlite and ("unable to open database file" in text or "readonly database" in text):
-        path = Path(url.database or "")  # type: ignore[union-attr]
+    if sqlite is not None and (
+        "unable to open database file" in text or "readonly database" in text
+    ):
+        path = Path(sqlite)
         if not path.parent.is_dir():
             why = f"the folder {path.parent} does not exist"
         else:
@@ -167,8 +172,8 @@ def database_problem(exc: BaseException) -> str | None:
         return (
             f"COP_DATABASE_URL: cannot open the SQLite file {path}: {why}; choose a writable path"
         )
-    if sqlite and "file is not a database" in text:
-        return f"COP_DATABASE_URL: {url.database} is not a SQLite database; choose another file"  # type: ignore[union-attr]
+    if sqlite is not None and "file is not a database" in text:
+        return f"COP_DATABASE_URL: {sqlite} is not a SQLite database; choose another file"
     if db.is_busy(exc):
         return f"database {where} busy (locked by other work); try again in a moment"
     if db.unreachable(exc):
@@ -211,7 +216,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
                 queue.append(nxt)
 
 
-def _database_url():  # type: ignore[no-untyped-def]
+def _database_url() -> URL | None:
     from sqlalchemy.engine import make_url
 
     from bot.config import default_database_url, normalise_database_url
@@ -224,7 +229,7 @@ def _database_url():  # type: ignore[no-untyped-def]
         return None
 
 
-def _where(url) -> str:  # type: ignore[no-untyped-def]
+def _where(url: URL | None) -> str:
     if url is None:
         return "the database"
     if url.get_backend_name() == "sqlite":

@@ -112,12 +112,14 @@ def _check_clock(value: Any) -> Any:
     return value
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
 class QuietHours(_Strict):
     start: str = "09:00"
     end: str = "18:00"
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
-    )
+    days: list[Day] = Field(default_factory=lambda: list(WORKDAYS))
 
     _clock = field_validator("start", "end", mode="before")(
         classmethod(lambda cls, v: _check_clock(v))
@@ -260,7 +262,7 @@ class Programme(_Strict):
             legacy = pulse.pop("min_answers")
             privacy = dict(data.get("privacy") or {})
             privacy.setdefault("min_answers", legacy)
-            data = {**data, "rituals": {**rituals, "pulse": pulse}, "privacy": privacy}
+            data = {**data, "rituals": {**(rituals or {}), "pulse": pulse}, "privacy": privacy}
         return data
 
 

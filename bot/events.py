@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -589,76 +590,43 @@ async def past(
 # --- iCalendar (RFC 5545) ------------------------------------------------------------------------
 
 
-def _ics_escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _param(text: str) -> str:
-    """A parameter value (CN=…): quoted, without the characters a quoted value cannot hold."""
-    return '"' + text.replace('"', "'").replace("\r", " ").replace("\n", " ") + '"'
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 §3.1), never mid-character."""
-    out: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            out.append(current)
-            current, size, limit = "", 0, 74  # continuation lines start with a space
-        current += char
-        size += width
-    out.append(current)
-    return "\r\n ".join(out)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def ics(
     event: EventView, *, domain: str, now: datetime, organiser: str = "", url: str | None = None
 ) -> str:
-    """The event as an iCalendar file; a cancelled event is a STATUS:CANCELLED update."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//cop-bot//communities of practice//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if event.cancelled else 'PUBLISH'}",
-        "BEGIN:VEVENT",
-        f"UID:event-{event.id}@{domain}",
-        f"DTSTAMP:{_stamp(now)}",
-        f"DTSTART:{_stamp(event.starts_at)}",
-        f"DTEND:{_stamp(event.ends_at)}",
-        f"SEQUENCE:{event.sequence}",
-        f"SUMMARY:{_ics_escape(event.title)}",
-        f"STATUS:{'CANCELLED' if event.cancelled else 'CONFIRMED'}",
-    ]
+    """The event as an iCalendar file (written by `icalendar`: escaping, folding, CRLF); a
+    cancelled event is a STATUS:CANCELLED update with a higher SEQUENCE."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//cop-bot//communities of practice//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if event.cancelled else "PUBLISH")
+    entry = icalendar.Event()
+    entry.add("uid", f"event-{event.id}@{domain}")
+    entry.add("dtstamp", now.astimezone(UTC))
+    entry.add("dtstart", event.starts_at.astimezone(UTC))
+    entry.add("dtend", event.ends_at.astimezone(UTC))
+    entry.add("sequence", event.sequence)
+    entry.add("summary", event.title)
+    entry.add("status", "CANCELLED" if event.cancelled else "CONFIRMED")
     description = event.description
     if event.link:
         description = f"{description}\n\n{event.link}".strip()
-        lines.append(f"LOCATION:{_ics_escape(event.link)}")
-        lines.append(f"URL:{event.link}")
+        entry.add("location", event.link)
+        entry.add("url", event.link)
+    elif url:
+        entry.add("url", url)
     if description:
-        lines.append(f"DESCRIPTION:{_ics_escape(description)}")
-    # iTIP (RFC 5546) wants an organiser on CANCEL; the community is the organiser.
-    lines.append(
-        f"ORGANIZER;CN={_param(organiser or event.community_name)}:mailto:noreply@{domain}"
+        entry.add("description", description)
+    # iTIP (RFC 5546) wants an organiser on CANCEL; the community is the organiser. A quoted
+    # parameter cannot hold a double quote nor a line break.
+    name = (organiser or event.community_name).replace('"', "'").replace("\r", " ")
+    entry.add(
+        "organizer",
+        icalendar.vCalAddress(f"mailto:noreply@{domain}"),
+        parameters={"CN": name.replace("\n", " ")},
     )
-    if url and not event.link:
-        lines.append(f"URL:{url}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    calendar.add_component(entry)
+    return calendar.to_ical().decode("utf-8")
 
 
 # --- summaries (App Home, KPIs) -------------------------------------------------------------------

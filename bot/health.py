@@ -299,7 +299,7 @@ async def gather(
     wanted = list(community_ids) if community_ids is not None else None
     if wanted is not None:
         query = query.where(Community.id.in_(wanted))
-    base = {
+    base: dict[int, dict[str, Any]] = {  # each community's keyword arguments for Signals
         cid: {
             "community_id": cid,
             "name": name,

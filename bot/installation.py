@@ -35,7 +35,7 @@ TOKEN_DEAD = frozenset(
 )
 
 
-def revoked_ids() -> sa.Select[tuple[str]]:
+def revoked_ids() -> sa.Select[str]:
     """The workspaces the bot may not speak in, as a subquery for `… .not_in(revoked_ids())`."""
     return sa.select(Workspace.id).where(Workspace.token_revoked_at.is_not(None))
 

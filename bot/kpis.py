@@ -548,9 +548,9 @@ async def compute(
                 by_kind.value[unit] = round(by_kind.value.get(unit, 0.0) + _num(amount), 2)
                 by_kind.value_stories[unit] = by_kind.value_stories.get(unit, 0) + int(n)
     # percentages are averaged, never summed (stories_mod.AVERAGED_UNITS)
-    for target in (*per.values(), programme):
-        pairs = [(target.value_by_unit, target.value_stories_by_unit)]
-        pairs += [(k.value, k.value_stories) for k in target.stories_by_kind.values()]
+    for totals in (*per.values(), programme):
+        pairs = [(totals.value_by_unit, totals.value_stories_by_unit)]
+        pairs += [(k.value, k.value_stories) for k in totals.stories_by_kind.values()]
         for values, tallies in pairs:
             for unit in stories_mod.AVERAGED_UNITS & values.keys():
                 values[unit] = round(values[unit] / max(tallies.get(unit, 1), 1), 2)
@@ -669,6 +669,7 @@ async def latest_programme(
     if data.get("as_of", "") < since.isoformat():
         return None
     kpis = ProgrammeKpis.from_metrics(data)
+    assert isinstance(kpis, ProgrammeKpis)  # from_metrics builds `cls`; its annotation says Kpis
     return row[0], kpis
 
 

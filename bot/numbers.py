@@ -14,6 +14,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from bot.errors import NotFound
+
 _DIGITS = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _GROUPING = str.maketrans({",": ".", " ": None, "\u00a0": None, "\u202f": None})
@@ -45,3 +47,15 @@ def decimal(raw: Any) -> Decimal | None:
         return None
     text = raw.strip().translate(_GROUPING)
     return Decimal(text) if _DECIMAL.fullmatch(text) else None
+
+
+ROW_ID_MAX = 2**31 - 1  # ids are 32-bit integers in the database
+
+
+def row_id(raw: Any) -> int:
+    """The id a button value or a modal's private_metadata carries. The platform sends back what
+    we put there, so anything else (garbled, forged, of another type, out of range) is "not found"."""
+    found = whole(raw, max_digits=10)
+    if found is None or not 0 < found <= ROW_ID_MAX:
+        raise NotFound("error.not_found")
+    return found

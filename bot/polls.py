@@ -380,4 +380,6 @@ async def not_answered(session: AsyncSession, *, key: bytes, poll: Poll) -> list
             sa.select(PollResponse.ballot).where(PollResponse.poll_id == poll.id).distinct()
         )
     )
-    return [pid for pid in asked if ballot(key, poll.ballot_salt, pid) not in cast]
+    return [
+        pid for pid in asked if pid is not None and ballot(key, poll.ballot_salt, pid) not in cast
+    ]

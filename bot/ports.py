@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.messages import Message, Reader
+
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
@@ -61,6 +63,17 @@ class DeliveryError(Exception):
 class Messenger(Protocol):
     """Posting messages: what the outbox drain calls."""
 
+    async def send(
+        self,
+        *,
+        channel: str,
+        message: Message,
+        reader: Reader,
+        metadata: dict[str, Any] | None = None,
+    ) -> Sent:
+        """A neutral message, rendered for this reader in the platform's own form."""
+        ...
+
     async def post(
         self,
         *,
@@ -68,7 +81,10 @@ class Messenger(Protocol):
         text: str,
         blocks: list[dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
-    ) -> Sent: ...
+    ) -> Sent:
+        """A message already in the platform's form (outbox rows written before messages were
+        neutral)."""
+        ...
 
     async def open_dm(self, user_id: str) -> str: ...
 

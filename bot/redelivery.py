@@ -6,17 +6,19 @@ record that it was handled commit together (or not at all): nothing lost, nothin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ProcessedEvent, utcnow
+from bot.models import Base, ProcessedEvent, utcnow
 
 
-def upsert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+def upsert_for(session: AsyncSession) -> Callable[[type[Base]], sqlite.Insert | postgresql.Insert]:
     """The dialect's INSERT with ON CONFLICT support (SQLite and PostgreSQL share the syntax)."""
     return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 

@@ -30,6 +30,7 @@ from bot import charts, disclosure, health, kpis
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
 from bot.i18n import Translator
+from bot.kpis import Report as KpiReport
 from bot.models import Community, SuccessStory, utcnow
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -73,7 +74,7 @@ class ValueReport:
     window: kpis.Window
     kpis: kpis.Report
     health: list[health.Health]
-    trend: list[kpis.Report]
+    trend: list[KpiReport]  # `kpis` is the field above in this scope, not the module
     stories: list[Story]
 
     @property
@@ -323,7 +324,7 @@ def to_csv(table: Table) -> bytes:
 
 def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.remove(workbook.active)
     for name, (headers, rows) in sheets:
         sheet = workbook.create_sheet(title=printable(name)[:31])
         sheet.append([neutralise(h) for h in headers])

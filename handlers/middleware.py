@@ -67,9 +67,8 @@ async def handle_error(
     if body.get("type") == "event_callback":
         return  # nobody is waiting on an event
     text = translate(language_hint(deps, body))(key)
-    response_url = body.get("response_url") or next(iter(body.get("response_urls") or []), {}).get(
-        "response_url"
-    )
+    response_urls: list[dict[str, Any]] = body.get("response_urls") or []
+    response_url = body.get("response_url") or next(iter(response_urls), {}).get("response_url")
     user_id = (body.get("user") or {}).get("id") or body.get("user_id")
     try:
         if response_url:

@@ -17,6 +17,7 @@ from bot.slack.blocks import poll as screens
 from bot.slack.echo import say
 from handlers.commands import Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal
+from rituals import pulse
 
 SUBCOMMANDS: list[Subcommand] = []
 
@@ -50,7 +51,7 @@ async def handle_answer(
     caller = await caller_of(deps, body)
     t = caller.t
     try:
-        poll_id, key, score = screens.parse_answer(action["value"])
+        poll_id, key, score = pulse.parse_answer(action["value"])
         await _record(deps, caller, poll_id=poll_id, key=key, score=score, comment=None)
     except CopError as exc:
         await respond(
@@ -78,7 +79,7 @@ async def handle_comment_button(
     await ack()
     caller = await caller_of(deps, body)
     try:
-        poll_id, key = screens.parse_question(action.get("value") or "")
+        poll_id, key = pulse.parse_question(action.get("value") or "")
         async with deps.sessions() as session:
             await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
     except CopError as exc:
@@ -123,6 +124,6 @@ async def handle_comment_submit(
 
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
-    app.action(re.compile(rf"^{screens.ANSWER}:"))(handle_answer)
-    app.action(screens.COMMENT)(handle_comment_button)
+    app.action(re.compile(rf"^{pulse.ANSWER}:"))(handle_answer)
+    app.action(pulse.COMMENT)(handle_comment_button)
     app.view(screens.COMMENT_VIEW)(handle_comment_submit)

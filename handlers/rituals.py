@@ -22,6 +22,7 @@ from bot.slack.echo import say
 from handlers import home
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
+from rituals import digest
 from rituals.schedule import CADENCES, change, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
@@ -314,7 +315,7 @@ def register(app: AsyncApp) -> None:
     app.action(re.compile(rf"^{screens.CADENCE}:"))(handle_cadence)
     app.action(re.compile(rf"^{screens.MUTE}:"))(handle_mute_choice)
     app.action(re.compile(rf"^{screens.SUMMARY}:"))(handle_summary)
-    app.action(re.compile(r"^rituals_greet:"))(_ack_only)
+    app.action(re.compile(rf"^{digest.GREET}:"))(_ack_only)
 
 
 async def _ack_only(ack: AsyncAck) -> None:

@@ -23,6 +23,7 @@ from bot.slack.text import row_id
 from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import caller_here, open_view, read_modal
+from rituals import stories as story_ritual
 from rituals.outbox import enqueue
 
 
@@ -235,7 +236,7 @@ SUBCOMMANDS: list[Subcommand] = [
 
 def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
-    app.action(screens.SHARE)(handle_share)
+    app.action(story_ritual.SHARE)(handle_share)
     app.view(screens.VIEW)(handle_submit)
     app.action(re.compile(rf"^{screens.VALIDATE}:"))(handle_validate)
     app.action(re.compile(rf"^{screens.REJECT}:"))(handle_reject)

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot import messages as m
 from bot.deps import Deps
-from bot.i18n import translate
 from bot.models import Community, Membership, Person, RitualSetting, Role
-from bot.slack.blocks.rituals import Newcomer, build_digest
 from rituals import recipients
 from rituals.outbox import Owed, enqueue_many
+
+GREET = "rituals_greet"  # a newcomer's button: rituals_greet:<user id>, opens a DM with them
+SHOWN = 40  # newcomers listed one by one; the rest are counted
+
+
+@dataclass(frozen=True, slots=True)
+class Newcomer:
+    slack_user_id: str
+    name: str
+    joined_at: datetime
+
+
+def digest_message(*, community: str, newcomers: list[Newcomer]) -> m.Message:
+    """The leaders' weekly digest: each newcomer with a button to greet them personally."""
+    title = m.Say("rituals.digest_title", community=community, count=m.Number(len(newcomers)))
+    blocks: list[m.Block] = [
+        m.Heading(title),
+        m.Paragraph(m.Say("rituals.digest_intro")),
+        m.Divider(),
+    ]
+    for person in newcomers[:SHOWN]:
+        greet = m.Choice(
+            f"{GREET}:{person.slack_user_id}",
+            m.Say("rituals.greet"),
+            person.slack_user_id,
+            chat_with=person.slack_user_id,
+        )
+        line = m.Say(
+            "rituals.digest_line",
+            user=m.Person(person.slack_user_id),
+            when=m.Moment(person.joined_at, style="date"),
+        )
+        blocks.append(m.Paragraph(line, beside=greet))
+    if len(newcomers) > SHOWN:
+        more = m.Say("rituals.digest_more", count=m.Number(len(newcomers) - SHOWN))
+        blocks.append(m.Note(more))
+    return m.Message(title, blocks)
 
 
 async def run(
@@ -40,23 +77,17 @@ async def run(
         leaders = await recipients.members(
             session, community=community, default_language=programme.language, roles=(Role.LEADER,)
         )
-        owed = []
-        for leader in leaders:
-            text, blocks = build_digest(
-                translate(leader.language),
-                community=community.name,
-                newcomers=newcomers,
-                tz=leader.tz or community.tz or programme.timezone,
+        message = digest_message(community=community.name, newcomers=newcomers)
+        owed = [
+            Owed(
+                key=f"digest:{community.id}:{period_key}:{leader.person_id}",
+                kind="digest",
+                message=message,
+                reader=m.Reader(leader.language, leader.tz or community.tz or programme.timezone),
+                person_id=leader.person_id,
             )
-            owed.append(
-                Owed(
-                    key=f"digest:{community.id}:{period_key}:{leader.person_id}",
-                    kind="digest",
-                    text=text,
-                    blocks=blocks,
-                    person_id=leader.person_id,
-                )
-            )
+            for leader in leaders
+        ]
         await enqueue_many(
             session, workspace_id=community.workspace_id, community_id=community.id, messages=owed
         )

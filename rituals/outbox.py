@@ -1,7 +1,9 @@
 """The outbox: every message a ritual (or a change people must hear about) owes, written first.
 
-Contract (shared by every feature): a row carries the rendered message (`payload.text`,
-`payload.blocks`) and its target — a channel id, or a person (sent as a DM). The idempotency
+Contract (shared by every feature): a row carries a neutral message (`bot.messages`, stored as
+data with the reader it is for) and its target — a channel id, or a person (sent as a DM). The
+message is rendered for the platform when it goes out. (Rows from older producers carry a
+payload already rendered, `payload.text` and `payload.blocks`, and go out as they are.) The idempotency
 key names what the message is for (ritual, community, person, period) so writing it twice is a
 no-op; the drain sends each row once.
 
@@ -31,9 +33,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import db, installation, stories
+from bot import db, installation, messages, stories
 from bot.config import QuietHours
 from bot.deps import Deps
+from bot.messages import Message, Reader
 from bot.models import (
     ChannelStatus,
     Community,
@@ -42,7 +45,7 @@ from bot.models import (
     Person,
     utcnow,
 )
-from bot.ports import DeliveryError
+from bot.ports import DeliveryError, Sent
 from bot.redelivery import upsert_for
 
 logger = logging.getLogger(__name__)
@@ -67,14 +70,19 @@ async def enqueue(
     workspace_id: str,
     key: str,
     kind: str,
-    text: str,
+    message: Message | None = None,
+    reader: Reader | None = None,
+    text: str = "",
     blocks: list[dict[str, Any]] | None = None,
     channel_id: str | None = None,
     person_id: int | None = None,
     community_id: int | None = None,
     not_before: datetime | None = None,
 ) -> bool:
-    """Owe a message; returns False when a message with this key is already owed or sent."""
+    """Owe a message; returns False when a message with this key is already owed or sent.
+
+    A neutral `message` is stored as data and rendered when it goes out, for `reader` (the
+    language and zone the ritual chose; a person's own zone wins when the row is a DM)."""
     if channel_id is None and person_id is None:
         raise ValueError("an outbox row needs a channel or a person")
     insert = upsert_for(session)
@@ -87,7 +95,7 @@ async def enqueue(
             community_id=community_id,
             person_id=person_id,
             channel_id=channel_id,
-            payload={"text": text, "blocks": blocks or []},
+            payload=_payload(message, reader, text, blocks),
             status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=not_before or utcnow(),
@@ -98,13 +106,33 @@ async def enqueue(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _payload(
+    message: Message | None,
+    reader: Reader | None,
+    text: str,
+    blocks: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """What a row stores: a neutral message and its reader, or (older producers) a platform
+    payload already rendered."""
+    if message is None:
+        return {"text": text, "blocks": blocks or []}
+    if reader is None:
+        raise ValueError("a neutral message needs its reader")
+    return {
+        "message": messages.dump(message),
+        "reader": {"language": reader.language, "tz": reader.tz},
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Owed:
     """One message for `enqueue_many` (a fan-out writes thousands in a few statements)."""
 
     key: str
     kind: str
-    text: str
+    message: Message | None = None
+    reader: Reader | None = None
+    text: str = ""
     blocks: list[dict[str, Any]] = field(default_factory=list)
     channel_id: str | None = None
     person_id: int | None = None
@@ -133,8 +161,7 @@ async def enqueue_many(
                         "person_id": m.person_id,
                         "channel_id": m.channel_id,
                         "payload": {
-                            "text": m.text,
-                            "blocks": m.blocks,
+                            **_payload(m.message, m.reader, m.text, m.blocks),
                             **({"expires_at": m.expires_at.isoformat()} if m.expires_at else {}),
                         },
                         "status": OutboxStatus.PENDING,
@@ -533,12 +560,7 @@ class Drain:
         while True:
             await self.pacer.slot()
             try:
-                sent = await messenger.post(
-                    channel=target,
-                    text=row.payload.get("text", ""),
-                    blocks=row.payload.get("blocks") or None,
-                    metadata={"key": row.key},
-                )
+                sent = await self._send(row, target)
             except DeliveryError as exc:
                 if exc.retry_after is not None and not exc.permanent:
                     self.pacer.pause(exc.retry_after)
@@ -548,6 +570,30 @@ class Drain:
                 return
             await self._record_sent(row, sent.channel, sent.ts)
             return
+
+    async def _send(self, row: _Claimed, target: str) -> Sent:
+        """Render the row's message for its reader now, in the platform's form, and post it."""
+        messenger = self.deps.messenger
+        stored = row.payload.get("message")
+        if stored is None:  # rendered when it was queued (an older producer)
+            return await messenger.post(
+                channel=target,
+                text=row.payload.get("text", ""),
+                blocks=row.payload.get("blocks") or None,
+                metadata={"key": row.key},
+            )
+        chosen = row.payload.get("reader") or {}
+        programme = self.deps.programme
+        reader = Reader(
+            language=chosen.get("language") or programme.language,
+            # a DM is shown in the person's own zone as Slack knows it now
+            tz=(row.tz if row.person_id is not None else None)
+            or chosen.get("tz")
+            or programme.timezone,
+        )
+        return await messenger.send(
+            channel=target, message=messages.load(stored), reader=reader, metadata={"key": row.key}
+        )
 
     async def _handle_error(self, row: _Claimed, exc: DeliveryError) -> None:
         if exc.permanent:

@@ -9,12 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import messages as m
 from bot import polls
 from bot.config import as_plain
 from bot.deps import Deps
+from bot.errors import NotFound
 from bot.i18n import translate
 from bot.models import Community, Delivery, Poll, PollDelivery, Ritual, RitualSetting, Role
-from bot.slack.blocks import poll as poll_blocks
+from bot.numbers import row_id, whole
 from rituals import recipients
 from rituals.outbox import Owed, enqueue_many
 
@@ -30,6 +32,166 @@ def for_cadence(question: dict[str, Any], cadence: str) -> dict[str, Any]:
         for lang, text in question["text"].items()
     }
     return {**question, "text": texts}
+
+
+ANSWER = "pulse_answer"  # a score button: pulse_answer:<question>:<score>
+COMMENT = "pulse_comment"  # opens the comment form
+
+
+# --- what the members and the leaders receive ------------------------------------------------
+
+
+def answer_value(poll_id: int, key: str, score: int) -> str:
+    return f"{poll_id}|{key}|{score}"
+
+
+def parse_answer(value: str) -> tuple[int, str, int]:
+    """(poll id, question, score); NotFound when the value is not one the poll's buttons carry."""
+    parts = str(value).split("|")
+    score = whole(parts[2], max_digits=3, signed=True) if len(parts) == 3 else None
+    if score is None:
+        raise NotFound("polls.not_found")
+    return row_id(parts[0]), parts[1], score
+
+
+def parse_question(value: str) -> tuple[int, str]:
+    """(poll id, question) from the comment button's value or the comment form's metadata."""
+    parts = str(value).split("|")
+    if len(parts) != 2:
+        raise NotFound("polls.not_found")
+    return row_id(parts[0]), parts[1]
+
+
+def poll_message(
+    *,
+    poll_id: int,
+    community: str,
+    questions: list[dict[str, Any]],
+    closes_at: datetime,
+    reminder: bool = False,
+) -> m.Message:
+    """The poll as a member receives it (DM or channel): a row of score buttons per question, a
+    comment button for free text, and the note that answers are anonymous."""
+    title = m.Say("polls.reminder_title" if reminder else "polls.title", community=community)
+    blocks: list[m.Block] = [
+        m.Heading(title),
+        m.Paragraph(
+            m.Say("polls.intro", community=community, closes=m.Moment(closes_at, with_zone=True))
+        ),
+    ]
+    for q in questions:
+        question = m.Strong(m.Pick(q["text"]))
+        if q["kind"] == "text":
+            comment = m.Choice(COMMENT, m.Say("polls.comment_button"), f"{poll_id}|{q['key']}")
+            blocks.append(m.Paragraph(question, beside=comment))
+            continue
+        blocks.append(m.Paragraph(question))
+        blocks.append(
+            m.Choices(
+                [
+                    m.Choice(
+                        f"{ANSWER}:{q['key']}:{score}",
+                        str(score),
+                        answer_value(poll_id, q["key"], score),
+                    )
+                    for score in range(q["min"], q["max"] + 1)
+                ],
+                group=f"q_{q['key']}",
+            )
+        )
+    blocks.append(m.Note(m.Say("polls.anonymous_note")))
+    return m.Message(title, blocks)
+
+
+def _bar(count: int, total: int, width: int = 10) -> str:
+    filled = round(width * count / total) if total else 0
+    return "█" * filled + "░" * (width - filled)
+
+
+def results_message(*, community: str, results: polls.Results, min_answers: int) -> m.Message:
+    """What the leaders receive at close: the response rate, then each question's results only
+    where the disclosure rule shows them (bot/disclosure.py), else why not."""
+    title = m.Say("polls.results_title", community=community, period=results.period_key)
+    blocks: list[m.Block] = [
+        m.Heading(title),
+        m.Paragraph(
+            m.Say(
+                "polls.results_rate",
+                respondents=m.Number(results.respondents),
+                asked=m.Number(results.asked),
+                rate=m.Percent(results.response_rate),
+            )
+        ),
+    ]
+    for q in results.questions:
+        question = m.Strong(m.Pick(q.text))
+        figure = q.figure
+        lines: list[m.Text] = [question]
+        if not figure.shown:
+            lines.append(
+                m.Say(
+                    "polls.question_too_few",
+                    answers=m.Number(figure.answers),
+                    min=m.Number(min_answers),
+                )
+                if figure.answers
+                else m.Say("polls.no_answer")
+            )
+        elif q.kind == "text":
+            comments = [m.Quote(c[:300]) for c in q.comments[:10]]
+            lines.append(m.Lines(comments) if comments else m.Say("polls.no_comment"))
+        else:
+            if figure.mean is not None:
+                lines.append(
+                    m.Say(
+                        "polls.results_mean",
+                        mean=m.Number(figure.mean, 2),
+                        answers=m.Number(figure.answers),
+                    )
+                )
+            if figure.enps is not None:
+                lines.append(
+                    m.Say(
+                        "polls.results_enps",
+                        enps=m.Number(round(figure.enps)),
+                        answers=m.Number(figure.answers),
+                    )
+                )
+            total = sum(figure.distribution.values())
+            for score, count in figure.distribution.items():
+                bar = f"{_bar(count, total)} "
+                lines.append(m.Join([m.Code(f"{score:>2}"), " ", bar, m.Number(count)]))
+        blocks.append(m.Paragraph(m.Lines(lines)))
+    return m.Message(title, blocks)
+
+
+def summary_message(*, community: str, results: polls.Results) -> m.Message:
+    """The short summary for the channel (only when the leaders allow it), with only the
+    questions the disclosure rule shows."""
+    parts: list[m.Text] = [
+        m.Say("polls.summary", community=community, respondents=m.Number(results.respondents))
+    ]
+    for q in results.questions:
+        figure = q.figure
+        if not figure.shown:
+            continue
+        if q.kind == "scale" and figure.mean is not None:
+            parts.append(
+                m.Say("polls.summary_mean", mean=m.Number(figure.mean, 1), max=m.Number(5))
+            )
+        if figure.enps is not None:
+            parts.append(
+                m.Say(
+                    "polls.summary_enps",
+                    enps=m.Number(round(figure.enps)),
+                    answers=m.Number(figure.answers),
+                )
+            )
+    text = m.Join(parts, " ")
+    return m.Message(text, [m.Paragraph(text)])
+
+
+# --- the ritual -------------------------------------------------------------------------------
 
 
 async def run(
@@ -54,22 +216,15 @@ async def run(
             now=now,
         )
         if setting.delivery == Delivery.CHANNEL:
-            language = community.language or programme.language
-            text, blocks = poll_blocks.build_poll(
-                translate(language),
-                poll_id=poll.id,
-                community=community.name,
-                questions=poll.questions,
-                closes_at=poll.closes_at,
-                tz=community.tz or programme.timezone,
-                language=language,
-            )
             owed = [
                 Owed(
                     key=f"pulse:{community.id}:{period_key}:channel",
                     kind="pulse_channel",
-                    text=text,
-                    blocks=blocks,
+                    message=_poll(poll, community, reminder=False),
+                    reader=m.Reader(
+                        community.language or programme.language,
+                        community.tz or programme.timezone,
+                    ),
                     channel_id=community.channel_id,
                 )
             ]
@@ -95,8 +250,8 @@ async def run(
             await polls.add_deliveries(
                 session, poll=poll, person_ids=[p.person_id for p in people], now=now
             )
-            cache: dict[Any, Any] = {}
-            owed = [_dm(poll, community, p, reminder=False, rendered=cache) for p in people]
+            message = _poll(poll, community, reminder=False)
+            owed = [_dm(poll, community, p, message, reminder=False) for p in people]
         added = await enqueue_many(
             session, workspace_id=community.workspace_id, community_id=community.id, messages=owed
         )
@@ -114,34 +269,31 @@ async def _asked(session: AsyncSession, poll: Poll) -> list[int]:
     )
 
 
+def _poll(poll: Poll, community: Community, *, reminder: bool) -> m.Message:
+    return poll_message(
+        poll_id=poll.id,
+        community=community.name,
+        questions=poll.questions,
+        closes_at=poll.closes_at,
+        reminder=reminder,
+    )
+
+
 def _dm(
     poll: Poll,
     community: Community,
     person: recipients.Recipient,
+    message: m.Message,
     *,
     reminder: bool,
-    rendered: dict[tuple[str, str | None], tuple[str, list[dict[str, Any]]]] | None = None,
 ) -> Owed:
-    """The poll DM for one member (rendered once per language and zone: a fan-out has few)."""
-    rendered = {} if rendered is None else rendered
-    if (person.language, person.tz) not in rendered:
-        rendered[person.language, person.tz] = poll_blocks.build_poll(
-            translate(person.language),
-            poll_id=poll.id,
-            community=community.name,
-            questions=poll.questions,
-            closes_at=poll.closes_at,
-            tz=person.tz,
-            language=person.language,
-            reminder=reminder,
-        )
-    text, blocks = rendered[person.language, person.tz]
+    """The poll DM for one member, shown in their language and zone when it goes out."""
     kind = "pulse_reminder" if reminder else "pulse"
     return Owed(
         key=f"{kind}:{community.id}:{poll.period_key}:{person.person_id}",
         kind=kind,
-        text=text,
-        blocks=blocks,
+        message=message,
+        reader=m.Reader(person.language, person.tz),
         person_id=person.person_id,
     )
 
@@ -158,7 +310,6 @@ async def maintain(deps: Deps, *, now: datetime) -> None:
             poll.reminder_sent_at = now
             if community is None or poll.delivery != Delivery.DM:
                 continue
-            cache: dict[Any, Any] = {}
             pending = set(await polls.not_answered(session, key=deps.ballot_key, poll=poll))
             reachable, _ = await recipients.for_ritual_dm(
                 session,
@@ -169,11 +320,12 @@ async def maintain(deps: Deps, *, now: datetime) -> None:
                 now=now,
             )
             people = [p for p in reachable if p.person_id in pending]
+            reminder_of = _poll(poll, community, reminder=True)
             await enqueue_many(
                 session,
                 workspace_id=poll.workspace_id,
                 community_id=community.id,
-                messages=[_dm(poll, community, p, reminder=True, rendered=cache) for p in people],
+                messages=[_dm(poll, community, p, reminder_of, reminder=True) for p in people],
             )
     async with deps.sessions.begin() as session:
         for poll in await polls.due_to_close(session, now=now):
@@ -198,21 +350,15 @@ async def close_and_report(
         default_language=programme.language,
         roles=(Role.LEADER, Role.CORE_TEAM),
     )
+    report = results_message(community=community.name, results=result, min_answers=rule.min_answers)
     owed = []
     for leader in leaders:
-        text, blocks = poll_blocks.build_results(
-            translate(leader.language),
-            community=community.name,
-            results=result,
-            language=leader.language,
-            min_answers=rule.min_answers,
-        )
         owed.append(
             Owed(
                 key=f"pulse_results:{poll.id}:{leader.person_id}",
                 kind="pulse_results",
-                text=text,
-                blocks=blocks,
+                message=report,
+                reader=m.Reader(leader.language, leader.tz),
                 person_id=leader.person_id,
             )
         )
@@ -223,16 +369,14 @@ async def close_and_report(
     )
     allowed = setting.options.get("share_summary") if setting is not None else None
     if (poll.share_summary if allowed is None else bool(allowed)) and result.shown:
-        language = community.language or programme.language
-        text, blocks = poll_blocks.build_summary(
-            translate(language), community=community.name, results=result
-        )
         owed.append(
             Owed(
                 key=f"pulse_summary:{poll.id}",
                 kind="pulse_summary",
-                text=text,
-                blocks=blocks,
+                message=summary_message(community=community.name, results=result),
+                reader=m.Reader(
+                    community.language or programme.language, community.tz or programme.timezone
+                ),
                 channel_id=community.channel_id,
             )
         )

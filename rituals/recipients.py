@@ -94,7 +94,7 @@ async def over_cap(session: AsyncSession, *, cap: int, now: datetime) -> set[int
         .group_by(Outbox.person_id)
         .having(sa.func.count() >= cap)
     )
-    return {pid for (pid,) in rows}
+    return {pid for (pid,) in rows if pid is not None}
 
 
 async def for_ritual_dm(

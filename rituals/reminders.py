@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import events
+from bot import messages as m
 from bot.deps import Deps
-from bot.i18n import translate
 from bot.models import (
     Community,
     Event,
@@ -28,13 +28,22 @@ from bot.models import (
     Ritual,
     RsvpAnswer,
 )
-from bot.slack.blocks import rituals as ritual_blocks
 from rituals import recipients
 from rituals.outbox import Owed, cancel, enqueue_many
 from rituals.schedule import settings_of
 
 logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=2)  # events that started since are still checked for stale rows
+
+
+def reminder_message(*, title: str, starts_at: datetime, link: str | None) -> m.Message:
+    """The event's title as its organiser typed it, the time in the reader's zone (which it
+    names), and its link, clickable only when it is a web address."""
+    text = m.Say("rituals.reminder", title=title, when=m.Moment(starts_at, with_zone=True))
+    lines: list[m.Text] = [text]
+    if link:
+        lines.append(m.Say("rituals.reminder_link", link=m.Link(link)))
+    return m.Message(text, [m.Paragraph(m.Lines(lines))])
 
 
 async def plan(deps: Deps, *, now: datetime, community_id: int | None = None) -> int:
@@ -99,20 +108,13 @@ async def _owe(
 ) -> int:
     programme = deps.programme
     base = f"reminder:{event.id}:{offset:g}:{event.starts_at.isoformat()}"
-    language = community.language or programme.language
-    text, blocks = ritual_blocks.build_reminder(
-        translate(language),
-        title=event.title,
-        starts_at=event.starts_at,
-        tz=event.tz,
-        link=event.link,
-    )
+    message = reminder_message(title=event.title, starts_at=event.starts_at, link=event.link)
     owed = [
         Owed(
             key=f"{base}:channel",
             kind="reminder_channel",
-            text=text,
-            blocks=blocks,
+            message=message,
+            reader=m.Reader(community.language or programme.language, event.tz),
             channel_id=event.channel_id or community.channel_id,
             expires_at=event.starts_at,
         )
@@ -137,19 +139,12 @@ async def _owe(
         for person in people:
             if person.person_id not in going:
                 continue
-            text, blocks = ritual_blocks.build_reminder(
-                translate(person.language),
-                title=event.title,
-                starts_at=event.starts_at,
-                tz=person.tz or event.tz,
-                link=event.link,
-            )
             owed.append(
                 Owed(
                     key=f"{base}:{person.person_id}",
                     kind="reminder",
-                    text=text,
-                    blocks=blocks,
+                    message=message,
+                    reader=m.Reader(person.language, person.tz or event.tz),
                     person_id=person.person_id,
                     expires_at=event.starts_at,
                 )

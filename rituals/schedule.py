@@ -115,7 +115,7 @@ async def settings_of(
 ) -> dict[Ritual, RitualSetting]:
     """The community's ritual settings, creating missing ones from app.yaml (first run at the next slot)."""
 
-    def select() -> sa.Select[tuple[RitualSetting]]:
+    def select() -> sa.Select[RitualSetting]:
         return sa.select(RitualSetting).where(RitualSetting.community_id == community.id)
 
     rows = {s.ritual: s for s in await session.scalars(select())}

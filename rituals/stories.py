@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot import messages as m
 from bot.deps import Deps
-from bot.i18n import translate
 from bot.models import Community, Delivery, Ritual, RitualSetting
-from bot.slack.blocks.story import build_prompt
 from rituals import recipients
 from rituals.outbox import Owed, enqueue_many
+
+SHARE = "story_share"  # the prompt's button; value: the community's id
+
+
+def prompt_message(*, community_id: int, community: str, cadence: str = "quarterly") -> m.Message:
+    """The invitation to share a success story, with the button that opens the form; « ce
+    trimestre » only when the prompt comes each quarter: the period follows the cadence."""
+    text = m.Say("stories.prompt", community=community, period=m.Say(f"rituals.period.{cadence}"))
+    share = m.Choice(SHARE, m.Say("stories.share_button"), str(community_id), "primary")
+    return m.Message(text, [m.Paragraph(text), m.Choices([share])])
 
 
 async def run(
@@ -18,18 +27,19 @@ async def run(
     programme = deps.programme
     async with deps.sessions.begin() as session:
         if setting.delivery == Delivery.CHANNEL:
-            text, blocks = build_prompt(
-                translate(community.language or programme.language),
-                community_id=community.id,
-                community=community.name,
-                cadence=setting.cadence or "quarterly",
-            )
             owed = [
                 Owed(
                     key=f"story_prompt:{community.id}:{period_key}:channel",
                     kind="story_prompt_channel",
-                    text=text,
-                    blocks=blocks,
+                    message=prompt_message(
+                        community_id=community.id,
+                        community=community.name,
+                        cadence=setting.cadence or "quarterly",
+                    ),
+                    reader=m.Reader(
+                        community.language or programme.language,
+                        community.tz or programme.timezone,
+                    ),
                     channel_id=community.channel_id,
                 )
             ]
@@ -42,21 +52,17 @@ async def run(
                 cap=programme.rituals.dm_cap_per_week,
                 now=now,
             )
-            rendered = {
-                lang: build_prompt(
-                    translate(lang),
-                    community_id=community.id,
-                    community=community.name,
-                    cadence=setting.cadence or "quarterly",
-                )
-                for lang in {p.language for p in people}
-            }
+            message = prompt_message(
+                community_id=community.id,
+                community=community.name,
+                cadence=setting.cadence or "quarterly",
+            )
             owed = [
                 Owed(
                     key=f"story_prompt:{community.id}:{period_key}:{p.person_id}",
                     kind="story_prompt",
-                    text=rendered[p.language][0],
-                    blocks=rendered[p.language][1],
+                    message=message,
+                    reader=m.Reader(p.language, p.tz),
                     person_id=p.person_id,
                 )
                 for p in people

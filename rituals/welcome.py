@@ -7,13 +7,14 @@ Not for bots, not for people rejoining within `rejoin_days`, not for bulk additi
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot import messages as m
 from bot.communities import JoinResult, rejoined_recently
 from bot.deps import Deps
-from bot.i18n import translate
 from bot.models import (
     CharterVersion,
     Community,
@@ -27,13 +28,49 @@ from bot.models import (
     utcnow,
 )
 from bot.preferences import muted_people
-from bot.slack.blocks.welcome import build_welcome
 from rituals import recipients
 from rituals.outbox import enqueue
 from rituals.schedule import settings_of
 
 logger = logging.getLogger(__name__)
 BULK_WINDOW = timedelta(minutes=5)
+
+
+def welcome_message(
+    *,
+    user_id: str,
+    community: str,
+    channel_id: str,
+    mission: str | None,
+    leaders: list[str],
+    next_event: tuple[str, datetime] | None,
+    in_channel: bool,
+    greeting: Mapping[str, str] | None = None,
+) -> m.Message:
+    """The mission, the next event's title and the community's name are typed by people: they
+    show as typed; the newcomer, the leaders and the channel are ours to name. `greeting` is the
+    programme's own first line (app.yaml `templates.welcome`), per language."""
+    said = m.Say("welcome.hello", user=m.Person(user_id), community=community)
+    hello: m.Text = said
+    if greeting:
+        params = {"name": m.Person(user_id), "community": community, "channel": m.Place(channel_id)}
+        hello = m.Fill(greeting, params, otherwise=said)
+    lines: list[m.Text] = [hello]
+    if mission:
+        lines.append(m.Say("welcome.mission", mission=mission[:1000]))
+    if leaders:
+        lines.append(m.Say("welcome.leaders", leaders=m.Join([m.Person(u) for u in leaders], ", ")))
+    if next_event:
+        title, when = next_event
+        lines.append(m.Say("welcome.next_event", title=title, when=m.Moment(when, with_zone=True)))
+    lines.append(
+        m.Say("welcome.introduce_here")
+        if in_channel
+        else m.Say("welcome.introduce", channel=m.Place(channel_id))
+    )
+    return m.Message(
+        hello, [m.Paragraph(m.Lines(lines, blank=True)), m.Note(m.Say("welcome.mute_hint"))]
+    )
 
 
 async def on_join(
@@ -107,27 +144,24 @@ async def on_join(
             if in_channel
             else recipients.language_for(person.locale, community, programme.language)
         )
-        text, blocks = build_welcome(
-            translate(language),
+        message = welcome_message(
             user_id=person.slack_user_id,
             community=community.name,
             channel_id=community.channel_id,
             mission=mission or None,
             leaders=leaders,
             next_event=(upcoming.title, upcoming.starts_at) if upcoming else None,
-            tz=(community.tz or programme.timezone)
-            if in_channel
-            else (person.tz or programme.timezone),
             in_channel=in_channel,
-            greeting=programme.templates.get("welcome", {}).get(language),
+            greeting=programme.templates.get("welcome"),
         )
+        zone = community.tz if in_channel else person.tz
         await enqueue(
             session,
             workspace_id=community.workspace_id,
             key=f"welcome:{community_id}:{person.id}:{now.date().isoformat()}",
             kind="welcome_channel" if in_channel else "welcome",
-            text=text,
-            blocks=blocks,
+            message=message,
+            reader=m.Reader(language, zone or programme.timezone),
             channel_id=community.channel_id if in_channel else None,
             person_id=None if in_channel else person.id,
             community_id=community_id,

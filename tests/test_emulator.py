@@ -147,10 +147,9 @@ async def test_members_and_users_pagination() -> None:
         await emulator.stop()
 
 
-def test_large_workspace_is_fast_and_deterministic() -> None:
-    started = time.perf_counter()
+def test_large_workspace_is_deterministic() -> None:
+    """(Its speed is a benchmark's business, not a timed assertion's: tests/perf.)"""
     ws = large_workspace(30_000, 20)
-    assert time.perf_counter() - started < 1.0
     assert len(ws.users) == 30_001
     assert ws.bot_user_id in ws.users
     again = large_workspace(30_000, 20)

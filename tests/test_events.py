@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import icalendar
 import sqlalchemy as sa
 
 from bot import events
@@ -450,17 +451,24 @@ def sample_view(**over: Any) -> EventView:
 def test_ics_follows_rfc_5545() -> None:
     text = events.ics(sample_view(), domain="t0cop.cop-bot", now=datetime(2026, 11, 1, tzinfo=UTC))
     assert text.endswith("\r\n") and "\r\n" in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     unfolded = text.replace("\r\n ", "")
     assert "DTSTART:20261203T130000Z" in unfolded and "DTEND:20261203T143000Z" in unfolded
-    assert "SEQUENCE:2" in unfolded and "UID:event-7@t0cop.cop-bot" in unfolded
     assert "SUMMARY:Café\\, data\\; et \\\\ backslash" in unfolded
-    assert "DESCRIPTION:Ligne 1\\nLigne 2" in unfolded
-    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    # what a calendar reads back is what was typed
+    (entry,) = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    assert str(entry["SUMMARY"]) == sample_view().title
+    assert str(entry["DESCRIPTION"]).startswith("Ligne 1\nLigne 2")
+    assert entry["SEQUENCE"] == 2 and str(entry["UID"]) == "event-7@t0cop.cop-bot"
+    assert entry.decoded("DTSTART") == datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
     cancelled = events.ics(
-        sample_view(status=EventStatus.CANCELLED), domain="d", now=datetime(2026, 11, 1, tzinfo=UTC)
+        sample_view(status=EventStatus.CANCELLED, community_name='Data "R&D"\nParis'),
+        domain="d",
+        now=datetime(2026, 11, 1, tzinfo=UTC),
     )
-    assert "STATUS:CANCELLED" in cancelled and "METHOD:CANCEL" in cancelled
-    assert 'ORGANIZER;CN="Data":mailto:' in cancelled
+    (entry,) = icalendar.Calendar.from_ical(cancelled).walk("VEVENT")
+    assert "METHOD:CANCEL" in cancelled and str(entry["STATUS"]) == "CANCELLED"
+    assert entry["ORGANIZER"].params["CN"] == "Data 'R&D' Paris"
 
 
 def test_validation_collects_every_problem() -> None:

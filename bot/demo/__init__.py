@@ -136,7 +136,7 @@ class Demo:
         response = await self.slack.command(text, user=user, channel=channel)
         if response.status_code != 200:
             raise RuntimeError(f"/cop {text}: HTTP {response.status_code}")
-        key = self.slack.last_response_url.rstrip("/").rsplit("/", 1)[-1]
+        key = (self.slack.last_response_url or "").rstrip("/").rsplit("/", 1)[-1]
         await self.settle()
         replies = [r for r in self.emulator.responses if r.get("key") == key]
         # or a private note (chat.postEphemeral) to this person in this channel

@@ -277,16 +277,16 @@ async def generate(
             continue
         regulars = rng.sample(pool, max(1, len(pool) // 3))
         for w in range(weeks):
-            progress = w / max(1, weeks - 1)
-            share = max(0.0, base * (1 + slope * (progress - 0.5) * 2))
-            if trend == "dormant" and progress > 0.6:
+            through = w / max(1, weeks - 1)
+            share = max(0.0, base * (1 + slope * (through - 0.5) * 2))
+            if trend == "dormant" and through > 0.6:
                 share = 0.0
-            if trend == "new" and progress < 0.7:
+            if trend == "new" and through < 0.7:
                 continue
             if trend in {"lively", "new"}:  # a community taking off in recent months
-                fraction = 0.15 + 0.85 * progress**4
+                fraction = 0.15 + 0.85 * through**4
             else:
-                fraction = min(1.0, max(0.05, 0.5 + slope * (progress - 0.5)))
+                fraction = min(1.0, max(0.05, 0.5 + slope * (through - 0.5)))
             reach = regulars[: max(1, int(len(regulars) * fraction))]
             n_active = min(len(reach), int(len(pool) * share + rng.random()))
             week_start = first_day + timedelta(weeks=w)

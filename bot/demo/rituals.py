@@ -136,7 +136,7 @@ async def scene(demo: Demo) -> None:
     demo.show_message(_last_dm(demo, CORE))
     listing = await demo.command(lw["stories"], user=LEADER, channel=DATA)
     # the leader validates it: only then does it count as the community's value
-    shown = demo.emulator.add_message(
+    posted = demo.emulator.add_message(
         DATA, user=BOT, text=listing["text"], blocks=listing["blocks"]
     )
     action = next(
@@ -146,7 +146,7 @@ async def scene(demo: Demo) -> None:
         if str(e.get("action_id", "")).startswith("story_validate:")
     )
     demo.say("demo.rituals.validate", who=demo.first_name(LEADER))
-    await demo.slack.click(user=LEADER, action_id=action, message=(DATA, shown["ts"]))
+    await demo.slack.click(user=LEADER, action_id=action, message=(DATA, posted["ts"]))
     key = (demo.slack.last_response_url or "").rsplit("/", 1)[-1]
     await demo.settle()
     demo.show_message([r for r in demo.emulator.responses if r.get("key") == key][-1])

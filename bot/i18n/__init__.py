@@ -14,6 +14,7 @@ in the language's alphabetical order (`sort_key`).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import unicodedata
@@ -192,7 +193,7 @@ class Translator:
             text = format_datetime(local, format=fmt, locale=self.babel_locale)
         return f"{text} ({tz})" if with_zone and tz else text
 
-    def time(self, value: datetime, tz: str | None = None) -> str:
+    def time(self, value: dt.datetime, tz: str | None = None) -> str:
         local = value.astimezone(ZoneInfo(tz)) if tz else value
         return format_time(local, format="short", locale=self.babel_locale)
 

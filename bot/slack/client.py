@@ -25,7 +25,9 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import installation
+from bot.messages import Message, Reader
 from bot.ports import ChannelInfo, DeliveryError, HistoryPage, PastMessage, Sent, UserInfo
+from bot.slack.messages import render
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +233,17 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
+    async def send(
+        self,
+        *,
+        channel: str,
+        message: Message,
+        reader: Reader,
+        metadata: dict[str, Any] | None = None,
+    ) -> Sent:
+        text, blocks = render(message, reader)
+        return await self.post(channel=channel, text=text, blocks=blocks, metadata=metadata)
+
     async def post(
         self,
         *,
@@ -269,7 +282,8 @@ class SlackMessenger:
                     limit=200,
                     cursor=cursor,
                 )
-                for message in response.get("messages", []):
+                messages: list[dict[str, Any]] = response.get("messages", [])
+                for message in messages:
                     meta = message.get("metadata") or {}
                     if (
                         meta.get("event_type") == METADATA_EVENT_TYPE

@@ -332,13 +332,13 @@ class SlackDriver:
                     }
                     places.append((eph.get("blocks") or [], container, None, None))
         seen: list[str] = []
-        for blocks, container, stored, view in places:
+        for blocks, container, in_message, in_view in places:
             for block in blocks:
                 for element in _walk(block):
                     if "action_id" not in element:
                         continue
                     if element["action_id"] == action_id:
-                        return element, block.get("block_id"), container, stored, view
+                        return element, block.get("block_id"), container, in_message, in_view
                     seen.append(element["action_id"])
         raise AssertionError(f"action_id {action_id!r} not found; available: {sorted(set(seen))}")
 
@@ -431,7 +431,7 @@ class SlackDriver:
             out["selected_time"] = picked if given else element.get("initial_time")
         elif kind in _SINGLE:
             key, initial = _SINGLE[kind]
-            default = [] if kind.startswith("multi_") else None
+            default: list[str] | None = [] if kind.startswith("multi_") else None
             out[key] = value if given else element.get(initial, default)
         else:
             out["value"] = value if given else None
@@ -465,7 +465,7 @@ class SlackDriver:
         if unused:
             raise AssertionError(f"unknown keys {sorted(unused)}; view has blocks {sorted(state)}")
         submitted = {**view, "state": {"values": state}}
-        payload = {
+        payload: Json = {
             "type": "view_submission",
             "team": self._team(),
             "user": self._user(user),

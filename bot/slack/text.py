@@ -6,10 +6,8 @@ import html
 import re
 import shlex
 import unicodedata
-from typing import Any
 
-from bot.errors import NotFound
-from bot.numbers import whole
+from bot.numbers import ROW_ID_MAX, row_id, whole  # noqa: F401 — handlers read ids here
 
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _BARE_USER = re.compile(r"^@?([UW][A-Z0-9]{2,})$")
@@ -41,18 +39,6 @@ def user_id(word: str) -> str | None:
 def channel_id(word: str) -> str | None:
     match = _CHANNEL_MENTION.match(word)
     return match.group(1) if match else None
-
-
-ROW_ID_MAX = 2**31 - 1  # ids are 32-bit integers in the database
-
-
-def row_id(raw: Any) -> int:
-    """The id a button value or a modal's private_metadata carries. Slack sends back what we put
-    there, so anything else (garbled, forged, of another type, out of range) is "not found"."""
-    found = whole(raw, max_digits=10)
-    if found is None or not 0 < found <= ROW_ID_MAX:
-        raise NotFound("error.not_found")
-    return found
 
 
 # Characters that show nothing on their own: zero-width space/joiners, word joiner, BOM, soft

@@ -58,7 +58,6 @@ FIELD_BLOCK = {
 }
 _INPUT = "value"
 OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
-_TEXTS = ("mission", "ambition", "values", "member_benefits", "organisation_benefits")
 _LISTS = ("objectives", "indicators")
 _ORDER = (
     "mission",
@@ -158,11 +157,13 @@ def parse(view: dict[str, Any]) -> CharterDraft:
     def raw(name: str) -> dict[str, Any]:
         return input_values(view, FIELD_BLOCK[name], _INPUT)
 
-    texts = {name: (raw(name).get("value") or "").strip() for name in _TEXTS}
-    lists = {  # a line of only invisible characters is a blank line, dropped like one
-        name: lines("\n".join(map(typed, (raw(name).get("value") or "").splitlines())))
-        for name in _LISTS
-    }
+    def text(name: str) -> str:
+        return (raw(name).get("value") or "").strip()
+
+    def listed(name: str) -> tuple[str, ...]:
+        # a line of only invisible characters is a blank line, dropped like one
+        return lines("\n".join(map(typed, (raw(name).get("value") or "").splitlines())))
+
     year_option = raw("objectives_year").get("selected_option") or {}
     picked = str(year_option.get("value") or "")
     year = whole(picked, max_digits=4) if picked else None
@@ -170,7 +171,16 @@ def parse(view: dict[str, Any]) -> CharterDraft:
         # not a year the modal could offer (last year to next year, or the charter's own, never
         # before the programme's era): a forged payload, "²²²²" and 9999 alike
         raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
-    return CharterDraft(**texts, **lists, objectives_year=year)
+    return CharterDraft(
+        mission=text("mission"),
+        ambition=text("ambition"),
+        objectives=listed("objectives"),
+        values=text("values"),
+        member_benefits=text("member_benefits"),
+        organisation_benefits=text("organisation_benefits"),
+        indicators=listed("indicators"),
+        objectives_year=year,
+    )
 
 
 def field_block(field: str | None) -> str:
@@ -249,7 +259,7 @@ def build_history(
     title = t("charter.history_title", name=community_name)
     if not versions:
         return echo(title), [section(t("charter.none_yet"))]
-    rows = [
+    rows: list[str] = [
         say(
             t,
             "charter.history_line",

@@ -14,7 +14,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     Option,
     SectionBlock,
@@ -25,8 +24,7 @@ from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.models import Ritual
 from bot.preferences import RitualState
-from bot.slack.echo import Mrkdwn, echo, mention, mrkdwn, say
-from bot.slack.echo import link as _link
+from bot.slack.echo import Mrkdwn, echo, mrkdwn
 from bot.slack.text import row_id
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
@@ -142,17 +140,6 @@ def build_rituals(
     return echo(title), blocks
 
 
-def build_reminder(
-    t: Translator, *, title: str, starts_at: datetime, tz: str, link: str | None
-) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    """The event's title as its organiser typed it; its link clickable only when it is one."""
-    text = say(t, "rituals.reminder", title=title, when=t.datetime(starts_at, tz, with_zone=True))
-    lines = [text]
-    if link:
-        lines.append(say(t, "rituals.reminder_link", link=_link(link)))
-    return text, [SectionBlock(text=mrkdwn(Mrkdwn("\n").join(lines))).to_dict()]
-
-
 def preference_blocks(t: Translator, states: Sequence[RitualState], *, tz: str) -> list[Block]:
     """One line per kind of ritual DM with its state and a menu to pause, stop or restart it;
     the same blocks in `/cop mute` and in the App Home."""
@@ -199,48 +186,3 @@ def build_mute_status(
 def local_day(moment: datetime, tz: str) -> date:
     """The day a moment falls on in a zone (a snooze ends on a day, not at a minute)."""
     return moment.astimezone(ZoneInfo(tz)).date()
-
-
-@dataclass(frozen=True, slots=True)
-class Newcomer:
-    slack_user_id: str
-    name: str
-    joined_at: datetime
-
-
-def build_digest(
-    t: Translator, *, community: str, newcomers: list[Newcomer], tz: str
-) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    """The leaders' weekly digest: each newcomer with a button to greet them personally."""
-    title = t("rituals.digest_title", community=community, count=t.number(len(newcomers)))
-    blocks: list[Block] = [
-        HeaderBlock(text=title[:150]),
-        SectionBlock(text=mrkdwn(t("rituals.digest_intro"))),
-        DividerBlock(),
-    ]
-    for person in newcomers[:40]:
-        blocks.append(
-            SectionBlock(
-                text=mrkdwn(
-                    say(
-                        t,
-                        "rituals.digest_line",
-                        user=mention(person.slack_user_id),
-                        when=t.date(person.joined_at.date(), "medium"),
-                    )
-                ),
-                accessory=ButtonElement(
-                    text=t("rituals.greet"),
-                    action_id=f"rituals_greet:{person.slack_user_id}",
-                    url=f"https://slack.com/app_redirect?channel={person.slack_user_id}",
-                    value=person.slack_user_id,
-                ),
-            )
-        )
-    if len(newcomers) > 40:
-        blocks.append(
-            ContextBlock(
-                elements=[mrkdwn(t("rituals.digest_more", count=t.number(len(newcomers) - 40)))]
-            )
-        )
-    return echo(title), [b.to_dict() for b in blocks]

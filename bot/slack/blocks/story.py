@@ -26,32 +26,10 @@ from bot.slack.echo import Mrkdwn, cut, echo, md, mention, mrkdwn, say
 from bot.slack.text import row_id, typed
 from bot.stories import UNITS, StoryInput
 
-SHARE = "story_share"  # the prompt's button; value: community id
 VIEW = "story_submit"
 VALIDATE = "story_validate"
 REJECT = "story_reject"
 POST = "story_post"
-
-
-def build_prompt(
-    t: Translator, *, community_id: int, community: str, cadence: str = "quarterly"
-) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    """« ce trimestre » only when the prompt comes each quarter: the period follows the cadence."""
-    text = say(t, "stories.prompt", community=community, period=t(f"rituals.period.{cadence}"))
-    blocks: list[Block] = [
-        SectionBlock(text=mrkdwn(text)),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text=t("stories.share_button"),
-                    action_id=SHARE,
-                    value=str(community_id),
-                    style="primary",
-                )
-            ]
-        ),
-    ]
-    return text, [b.to_dict() for b in blocks]
 
 
 def build_modal(t: Translator, *, community_id: int, community: str) -> View:
@@ -156,7 +134,7 @@ def _value(t: Translator, story: SuccessStory) -> str:
 
 def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> Mrkdwn:
     """The story as mrkdwn: what its author typed shows as typed; the author is ours to mention."""
-    lines = [md("*{title}*", title=story.title)]
+    lines: list[str] = [md("*{title}*", title=story.title)]  # plain text is escaped by the join
     if author:
         lines.append(say(t, "stories.by", author=mention(author)))
     lines += [

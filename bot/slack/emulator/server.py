@@ -1,0 +1,440 @@
+"""The emulator itself: its state, its HTTP and Socket Mode server, and the helpers tests call.
+
+Run standalone with ``python -m bot.slack.emulator --port 8790``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from bot.slack.emulator.calls import _JSON_PARAMS, Call, _Bucket, _Failure, _peer, _SlackError
+from bot.slack.emulator.checks import (
+    SENDING_METHODS,
+    mrkdwn_texts,
+    parsed_sequences,
+)
+from bot.slack.emulator.methods import WebApiMethods
+from bot.slack.emulator.workspace import Workspace, default_workspace
+
+logger = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- the emulator
+
+
+class SlackEmulator(WebApiMethods):
+    """A Slack Web API stand-in that runs in the caller's event loop."""
+
+    def __init__(self, workspace: Workspace | None = None, *, validate_blocks: bool = True) -> None:
+        self.workspace = workspace or default_workspace()
+        self.validate_blocks = validate_blocks
+        self.calls: list[Call] = []
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.views: dict[str, dict[str, Any]] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.uploads: list[dict[str, Any]] = []
+        self.url = ""
+        self.api_url = ""
+        self._runner: web.AppRunner | None = None
+        self._buckets: dict[str, _Bucket] = {}
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._latency: dict[str, float] = {}
+        self._pending_files: dict[str, dict[str, Any]] = {}
+        self._last_us = 0
+        self.app_token = "xapp-emulator"
+        # set by uninstall(): every call with the bot token answers this error until reinstall()
+        self.token_error: str | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acks: dict[str, asyncio.Future[Json]] = {}
+        self._handlers: dict[str, Callable[[Json], Json]] = {
+            "auth.test": self._auth_test,
+            "team.info": self._team_info,
+            "users.info": self._users_info,
+            "users.list": self._users_list,
+            "users.conversations": self._users_conversations,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
+            "conversations.list": self._conversations_list,
+            "conversations.join": self._conversations_join,
+            "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "reactions.add": self._reactions_add,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+        }
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on ``host:port`` (OS-chosen port when 0) inside the running loop."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/socket", self._handle_socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        real_port = self._runner.addresses[0][1] if self._runner.addresses else port
+        self.url = f"http://{host}:{real_port}"
+        self.api_url = f"{self.url}/api/"
+        logger.info("Slack emulator listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """Shut the server down; safe to call twice."""
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ----------------------------------------------------------------- test helpers
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Recorded calls to one method, oldest first."""
+        return [c for c in self.calls if c.method == method]
+
+    def parsed_markup(self, since: int = 0) -> list[tuple[str, str]]:
+        """(method, sequence) for every `<…>` Slack would parse — so would notify someone, name a
+        channel or show as a link — in what the bot sent after call number `since`: messages,
+        ephemerals, response_url replies, file comments, modals and Home tabs."""
+        return [
+            (call.method, sequence)
+            for call in self.calls[since:]
+            if call.method in SENDING_METHODS
+            for text in mrkdwn_texts(call.params)
+            for sequence in parsed_sequences(text)
+        ]
+
+    async def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[Call], bool] | None = None,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109 - public API name; it bounds polling, not I/O
+        since: int = 0,
+    ) -> list[Call]:
+        """Poll until ``count`` matching calls were recorded, so tests never sleep blindly.
+
+        ``since``: only calls recorded after that many (``len(emulator.calls)`` taken before the
+        action under test), so an earlier, similar call cannot satisfy the wait."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [
+                c
+                for c in self.calls[since:]
+                if c.method == method and (predicate is None or predicate(c))
+            ]
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                seen = sorted({c.method for c in self.calls})
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {count} call(s) to {method!r} "
+                    f"(matched {len(found)} of {len(self.calls_to(method))}); methods seen: {seen}"
+                )
+            await asyncio.sleep(0.01)
+
+    def set_rate_limit(self, method: str, *, per_minute: int, burst: int | None = None) -> None:
+        """Throttle ``method`` with a token bucket answering HTTP 429 + Retry-After when empty."""
+        capacity = float(burst if burst is not None else max(1, per_minute // 60))
+        self._buckets[method] = _Bucket(capacity=capacity, rate=per_minute / 60, tokens=capacity)
+
+    def clear_rate_limit(self, method: str) -> None:
+        """Remove a throttle set by :meth:`set_rate_limit`."""
+        self._buckets.pop(method, None)
+
+    def inject_failure(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        error: str | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next ``times`` calls fail: HTTP ``status``, or 200 ``ok:false`` + ``error``."""
+        self._failures[method].extend(_Failure(status, error, delay) for _ in range(times))
+
+    def set_latency(self, method: str, seconds: float) -> None:
+        """Delay every answer of ``method`` (``"*"`` for all methods); 0 removes it."""
+        if seconds > 0:
+            self._latency[method] = seconds
+        else:
+            self._latency.pop(method, None)
+
+    def response_url(self, key: str | None = None) -> str:
+        """A response_url pointing back at the emulator; bodies land in :attr:`responses`."""
+        return f"{self.url}/response/{key or uuid.uuid4().hex}"
+
+    def uninstall(self, *, error: str = "token_revoked") -> list[Json]:
+        """The workspace removes the app: from now on the bot token answers ``error`` (Slack says
+        ``token_revoked``, or ``invalid_auth`` / ``account_inactive``). Returns the events Slack
+        sends the app about it, for the driver to deliver."""
+        self.token_error = error
+        ws = self.workspace
+        return [
+            {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [ws.bot_user_id]}},
+            {"type": "app_uninstalled"},
+        ]
+
+    def reinstall(self) -> None:
+        """The app is installed again: the bot token works again (same token, as a test wants)."""
+        self.token_error = None
+
+    def deactivate(self, user_id: str) -> Json:
+        """An admin deactivates a member: users.info says ``deleted: true`` from now on, DMs
+        answer ``user_disabled``. Returns the ``user_change`` event Slack sends about it."""
+        user = self._user(user_id)
+        user.deleted = True
+        return {
+            "type": "user_change",
+            "user": self._user_json(user, include_locale=True),
+            "cache_ts": int(time.time()),
+            "event_ts": self.next_ts(),
+        }
+
+    def add_message(
+        self, channel: str, *, user: str, text: str = "", thread_ts: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """Store a message authored by someone else (used by the driver for user messages)."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "ts": self.next_ts(),
+            "user": user,
+            "text": text,
+            "team": self.workspace.team_id,
+            **extra,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+            self._mark_reply(channel, thread_ts, message)
+        self.messages[channel].append(message)
+        return message
+
+    # ----------------------------------------------------------------- HTTP plumbing
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        started = time.monotonic()
+        params = await self._read_params(request)
+        token = params.pop("token", None)
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth.removeprefix("Bearer ").strip()
+        status, headers, body = 200, {}, None  # type: tuple[int, dict[str, str], Json | None]
+        if delay := self._latency.get(method, self._latency.get("*", 0.0)):
+            await asyncio.sleep(delay)
+        if self._failures.get(method):
+            failure = self._failures[method].popleft()
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
+            if failure.error is not None:
+                body = {"ok": False, "error": failure.error}
+            else:
+                status = failure.status
+                body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+                if status == 429:
+                    headers["Retry-After"] = "1"
+        if body is None and (bucket := self._buckets.get(method)) and (wait := bucket.take()):
+            status, body = 429, {"ok": False, "error": "ratelimited"}
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        if body is None:
+            body = self._dispatch(method, params, token)
+        self.calls.append(Call(method, params, started, status, body, _peer(request)))
+        logger.info("%s -> %s %s", method, status, "ok" if body.get("ok") else body.get("error"))
+        return web.json_response(body, status=status, headers=headers)
+
+    def _dispatch(self, method: str, params: Json, token: str | None) -> Json:
+        try:
+            if not token:
+                raise _SlackError("not_authed")
+            if method == "apps.connections.open":
+                if token != self.app_token:
+                    raise _SlackError("invalid_auth")
+                return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+            if token != self.workspace.bot_token:
+                raise _SlackError("invalid_auth")
+            if self.token_error is not None:
+                raise _SlackError(self.token_error)
+            handler = self._handlers.get(method)
+            if handler is None:
+                raise _SlackError("unknown_method")
+            return {"ok": True, **handler(params)}
+        except _SlackError as exc:
+            return {"ok": False, "error": exc.error, **exc.extra}
+
+    @staticmethod
+    async def _read_params(request: web.Request) -> Json:
+        """Merge query, form and JSON bodies, decoding JSON-string params sent as form fields."""
+        params: Json = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                with contextlib.suppress(ValueError):
+                    body = await request.json()
+                    if isinstance(body, dict):
+                        params.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, str):
+                        params[key] = value
+                    elif isinstance(value, web.FileField):
+                        params[key] = f"<file {value.filename}>"
+                    else:  # a part sent neither as text nor as a file: raw bytes
+                        params[key] = f"<{len(value)} bytes>"
+        for key in _JSON_PARAMS & params.keys():
+            value = params[key]
+            if isinstance(value, str) and value.strip()[:1] in {"[", "{"}:
+                with contextlib.suppress(ValueError):
+                    params[key] = json.loads(value)
+        return params
+
+    # ----------------------------------------------------------------- Socket Mode
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's side of a Socket Mode connection: hello, then envelopes out and acks back."""
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "connection_info": {"app_id": "A0COPBOT"},
+            }
+        )
+        try:
+            async for frame in ws:
+                if frame.type != web.WSMsgType.TEXT:
+                    continue
+                with contextlib.suppress(ValueError):
+                    ack = json.loads(frame.data)
+                    future = self._acks.pop(str(ack.get("envelope_id")), None)
+                    if future is not None and not future.done():
+                        future.set_result(ack)
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def socket_send(
+        self,
+        kind: str,
+        payload: Json,
+        *,
+        retry_attempt: int = 0,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> Json:
+        """Send one envelope (`slash_commands`, `interactive`, `events_api`) and wait for its ack."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._sockets:
+            if loop.time() > deadline:
+                raise AssertionError("no Socket Mode connection to the emulator")
+            await asyncio.sleep(0.02)
+        envelope_id = uuid.uuid4().hex
+        future: asyncio.Future[Json] = loop.create_future()
+        self._acks[envelope_id] = future
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
+        return await asyncio.wait_for(future, max(0.1, deadline - loop.time()))
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {"text": await request.text()}
+        record = {"key": key, **(body if isinstance(body, dict) else {"body": body})}
+        self.responses.append(record)
+        reply = {"ok": True}
+        self.calls.append(
+            Call("response_url", record, time.monotonic(), 200, reply, _peer(request))
+        )
+        logger.info("response_url %s -> 200", key)
+        return web.json_response(reply)
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        pending = self._pending_files.get(file_id)
+        if pending is None:
+            return web.Response(status=404, text="file_not_found", content_type="text/plain")
+        data = b""
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if getattr(part, "filename", None):
+                    data = await part.read()  # type: ignore[union-attr]
+                    break
+        else:
+            data = await request.read()
+        pending["content"] = data
+        self.calls.append(
+            Call(
+                "file_upload",
+                {"file_id": file_id, "length": len(data)},
+                time.monotonic(),
+                200,
+                {"ok": True},
+            )
+        )
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+
+# --------------------------------------------------------------------------- standalone
+
+
+async def _serve(host: str, port: int) -> None:
+    emulator = SlackEmulator(default_workspace())
+    await emulator.start(host, port)
+    logger.info("API base url: %s (token %s)", emulator.api_url, emulator.workspace.bot_token)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await emulator.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the emulator standalone with the default demo workspace until interrupted."""
+    parser = argparse.ArgumentParser(description="Slack Web API emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8790)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args.host, args.port))
