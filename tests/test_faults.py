@@ -206,7 +206,15 @@ async def test_a_fan_out_through_429_storms_5xx_bursts_timeouts_and_refused_conn
         emu.inject_failure(POST, status=500, times=8)
         emu.inject_failure(POST, status=503, times=8)
         await eventually(lambda: _delivered(emu) >= 80, timeout=20, interval=0.05)
-        # 3. answers slower than the client waits: Slack posts them, the bot never hears back
+        # 3. an answer that will never succeed, whatever the retries (before the slow answers
+        # below: a request still asleep in the emulator, one the bot gave up on, must not take it)
+        emu.inject_failure(POST, error="msg_too_long", times=1)
+        await eventually(
+            lambda: any(c.response.get("error") == "msg_too_long" for c in emu.calls_to(POST)),
+            timeout=20,
+            interval=0.05,
+        )
+        # 4. answers slower than the client waits: Slack posts them, the bot never hears back
         emu.set_latency(POST, CLIENT_TIMEOUT + 0.5)
         slow_from = len(emu.calls)
         await eventually(
@@ -215,11 +223,6 @@ async def test_a_fan_out_through_429_storms_5xx_bursts_timeouts_and_refused_conn
             interval=0.05,
         )
         emu.set_latency(POST, 0)
-        # requests that arrived while answers were slow are still asleep in the emulator; the
-        # failure below must go to a request the bot waits for, not to one it gave up on
-        await asyncio.sleep(CLIENT_TIMEOUT + 0.6)
-        # 4. an answer that will never succeed, whatever the retries
-        emu.inject_failure(POST, error="msg_too_long", times=1)
         await eventually(lambda: _delivered(emu) >= 140, timeout=20, interval=0.05)
         # 5. Slack unreachable: connection refused for a while, then back on the same address
         port = int(emu.url.rsplit(":", 1)[1])
