@@ -178,7 +178,7 @@ async def announced(
 # --- notices --------------------------------------------------------------------------------------
 
 
-def change_notice(event: EventView, *, tz: str, cancelled: bool) -> m.Message:
+def change_message(event: EventView, *, tz: str, cancelled: bool) -> m.Message:
     """The DM to someone who said they were going: the time in `tz`, which it names."""
     when = m.Join(
         [
@@ -218,7 +218,7 @@ async def owe_notices(
             workspace_id=workspace_id,
             key=f"event:{event.id}:change:{event.sequence}:{person.person_id}",
             kind=CHANGE_KIND,
-            message=change_notice(event, tz=tz, cancelled=cancelled),
+            message=change_message(event, tz=tz, cancelled=cancelled),
             reader=m.Reader(language, tz),
             person_id=person.person_id,
             community_id=event.community_id,
