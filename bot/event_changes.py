@@ -8,7 +8,6 @@ those that owe notices the programme's language and an `Owe` (the outbox's `enqu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -273,7 +272,7 @@ async def answer(
 
 async def attendance_sheet(
     sessions: Sessions, *, actor: Actor, event_id: int, default_tz: str
-) -> tuple[EventView, Sequence[str]]:
+) -> tuple[EventView, tuple[str, ...]]:
     """A started, not cancelled event a manager takes attendance of, and who said going."""
     async with sessions() as session:
         event = await _to_manage(session, actor, event_id)
