@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import communities, people
+from bot.audit import record
 from bot.errors import InvalidFields, InvalidInput
 from bot.models import CharterVersion, Person, Role
+from bot.permissions import Action, Actor, require
 
 # Per-field limits, below Block Kit's 3000 characters per section so the charter always renders.
 TEXT_MAX = 1500
@@ -263,6 +265,59 @@ async def save(
     )
     await session.flush()
     return Saved(version=number, created=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A charter modal's outcome: the version it is now, and where to say so."""
+
+    version: int
+    created: bool  # False when the draft equals the current version
+    channel_id: str
+    community_name: str
+
+
+async def submit(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    actor: Actor,
+    community_id: int,
+    draft: CharterDraft,
+) -> Submitted | None:
+    """A leader's charter modal, in its own transaction: the permission, the new version (if the
+    draft changed) and its audit line. None when it was already saved: the same modal sent twice
+    at once, the other request added the version (the unique version number refused this one)
+    and answers the person. NotAllowed / NotFound as CopErrors."""
+    try:
+        async with sessions.begin() as session:
+            await require(
+                session, actor=actor, action=Action.EDIT_CHARTER, community_id=community_id
+            )
+            community = await communities.get(
+                session, workspace_id=actor.workspace_id, community_id=community_id
+            )
+            channel, name = community.channel_id, community.name
+            saved = await save(
+                session,
+                workspace_id=actor.workspace_id,
+                community_id=community_id,
+                author_slack_user_id=actor.slack_user_id,
+                draft=draft,
+            )
+            if saved.created:
+                await record(
+                    session,
+                    workspace_id=actor.workspace_id,
+                    actor=actor.slack_user_id,
+                    action="charter.saved",
+                    community_id=community_id,
+                    detail={"version": saved.version},
+                )
+    except sa.exc.IntegrityError:
+        return None
+    return Submitted(
+        version=saved.version, created=saved.created, channel_id=channel, community_name=name
+    )
 
 
 # --- the role snapshot ------------------------------------------------------------------------

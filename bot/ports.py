@@ -6,9 +6,12 @@ Slack implements them in bot/slack/; a Teams adapter could implement them beside
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Message, Reader
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +125,23 @@ class History(Protocol):
     async def replies(
         self, channel_id: str, thread_ts: str, *, cursor: str | None, limit: int
     ) -> HistoryPage: ...
+
+
+class Owe(Protocol):
+    """Owe a neutral message through the outbox, in the caller's transaction (rituals.outbox's
+    `enqueue`, which the handlers pass in: the domain does not depend on the rituals). False
+    when a message with this key is already owed or sent."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        key: str,
+        kind: str,
+        message: Message,
+        reader: Reader,
+        channel_id: str | None = None,
+        person_id: int | None = None,
+        community_id: int | None = None,
+    ) -> bool: ...

@@ -13,12 +13,16 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from bot import communities, people
+from bot import messages as m
+from bot.errors import Conflict, CopError, InvalidFields, InvalidInput, NotFound
 from bot.i18n import Translator
-from bot.models import StoryStatus, SuccessStory, ValueKind, utcnow
+from bot.models import Person, StoryStatus, SuccessStory, ValueKind, utcnow
 from bot.numbers import decimal
+from bot.permissions import Action, Actor, may, require
+from bot.ports import Owe
 
 UNITS = ("hours", "euros", "quality", "customers", "other")
 # The largest value one story may claim, per unit: a story tells one gain, not the whole
@@ -236,3 +240,161 @@ async def of_community(
             .limit(20)
         )
     )
+
+
+# --- use cases: what a person's click or modal asks, each in its own transaction -------------------
+
+
+async def share(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    actor: Actor,
+    community_id: int,
+    data: StoryInput,
+    submission_key: str | None = None,
+) -> SuccessStory:
+    """A member's story modal: recorded for the leaders to review (once per submission_key).
+    NotFound when the community is not in the actor's workspace."""
+    async with sessions.begin() as session:
+        await communities.get(session, workspace_id=actor.workspace_id, community_id=community_id)
+        person = (
+            await people.ensure_many(
+                session, workspace_id=actor.workspace_id, slack_user_ids=[actor.slack_user_id]
+            )
+        )[actor.slack_user_id]
+        return await submit(
+            session,
+            workspace_id=actor.workspace_id,
+            community_id=community_id,
+            author_person_id=person.id,
+            data=data,
+            submission_key=submission_key,
+        )
+
+
+@dataclass(frozen=True)
+class Review:
+    """A community's stories as one reader may see them: leaders also see those to decide."""
+
+    community_name: str
+    may_validate: bool
+    stories: list[tuple[SuccessStory, str | None]]  # each with its author's user id
+
+
+async def review(
+    sessions: async_sessionmaker[AsyncSession], *, actor: Actor, community_id: int
+) -> Review:
+    async with sessions() as session:
+        community = await communities.get(
+            session, workspace_id=actor.workspace_id, community_id=community_id
+        )
+        editable = await may(
+            session, actor=actor, action=Action.VALIDATE_STORY, community_id=community_id
+        )
+        rows = await of_community(
+            session,
+            community_id=community_id,
+            statuses=(StoryStatus.SUBMITTED, StoryStatus.VALIDATED)
+            if editable
+            else (StoryStatus.VALIDATED,),
+        )
+        ids = [s.author_person_id for s in rows if s.author_person_id]
+        authors = {
+            p.id: p.slack_user_id
+            for p in await session.scalars(sa.select(Person).where(Person.id.in_(ids)))
+        }
+        return Review(
+            community_name=community.name,
+            may_validate=editable,
+            stories=[(s, authors.get(s.author_person_id or 0)) for s in rows],
+        )
+
+
+async def _to_judge(session: AsyncSession, actor: Actor, story_id: int) -> SuccessStory:
+    """A story of the actor's workspace that the actor may validate, else a CopError."""
+    story = await session.get(SuccessStory, story_id)
+    if story is None or story.workspace_id != actor.workspace_id:
+        raise CopError("stories.not_found")
+    await require(
+        session, actor=actor, action=Action.VALIDATE_STORY, community_id=story.community_id
+    )
+    return story
+
+
+async def judge(
+    sessions: async_sessionmaker[AsyncSession], *, actor: Actor, story_id: int, validate: bool
+) -> int:
+    """A leader validates or rejects a submitted story. Returns its community's id."""
+    async with sessions.begin() as session:
+        story = await _to_judge(session, actor, story_id)
+        me = await people.find(
+            session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
+        )
+        await decide(session, story=story, validate=validate, by_person_id=me.id if me else None)
+        return story.community_id
+
+
+async def post(
+    sessions: async_sessionmaker[AsyncSession],
+    owe: Owe,
+    *,
+    actor: Actor,
+    story_id: int,
+    language: str,
+) -> int:
+    """A leader posts a validated, shareable story in its community's channel, through the
+    outbox (which keeps the post's ts once sent), in `language`. Conflict when it is already
+    posted or on its way. Returns its community's id."""
+    async with sessions.begin() as session:
+        story = await _to_judge(session, actor, story_id)
+        may_post(story)
+        community = await communities.get(
+            session, workspace_id=actor.workspace_id, community_id=story.community_id
+        )
+        author = (
+            await session.get(Person, story.author_person_id) if story.author_person_id else None
+        )
+        owed = await owe(
+            session,
+            workspace_id=actor.workspace_id,
+            key=post_key(story.id),
+            kind=POST_KIND,
+            message=post_message(story, author=author.slack_user_id if author else None),
+            reader=m.Reader(language),
+            channel_id=community.channel_id,
+            community_id=community.id,
+        )
+        if not owed:  # on its way already: the outbox records its ts once posted
+            raise Conflict("stories.already_posted")
+        return story.community_id
+
+
+def story_text(story: SuccessStory, *, author: str | None) -> m.Text:
+    """The story: what its author typed shows as typed; the author is ours to name."""
+    lines: list[m.Text] = [m.Strong(story.title)]
+    if author:
+        lines.append(m.Say("stories.by", author=m.Person(author)))
+    lines += [
+        m.Say("stories.line.context", text=story.context[:500]),
+        m.Say("stories.line.contribution", text=story.contribution[:500]),
+        m.Say("stories.line.benefit", text=story.benefit[:500]),
+    ]
+    if story.value_amount is not None:
+        lines.append(
+            m.Say(
+                "stories.value",
+                amount=m.Number(story.value_amount),
+                unit=m.Say(f"stories.unit.{story.value_unit or 'other'}"),
+            )
+        )
+    if story.value_kind:
+        lines.append(
+            m.Say("stories.line.kind", kind=m.Say(f"stories.kind.{story.value_kind.value}"))
+        )
+    return m.Lines(lines)
+
+
+def post_message(story: SuccessStory, *, author: str | None) -> m.Message:
+    """A validated story as posted in its community's channel."""
+    title = m.Say("stories.posted_title", title=story.title)
+    return m.Message(title, [m.Paragraph(m.Lines([title, story_text(story, author=author)], True))])

@@ -11,10 +11,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 
 from bot import charters, communities
-from bot.audit import record
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.i18n import Translator, translate
@@ -264,45 +262,20 @@ async def handle_submit(
     caller = await caller_of(deps, body)
     t = caller.t
     try:
-        async with deps.sessions.begin() as session:
-            await require(
-                session,
-                actor=caller.actor,
-                action=Action.EDIT_CHARTER,
-                community_id=community_id,
-            )
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
-            channel, name = community.channel_id, community.name
-            saved = await charters.save(
-                session,
-                workspace_id=caller.workspace_id,
-                community_id=community_id,
-                author_slack_user_id=caller.user_id,
-                draft=draft,
-            )
-            if saved.created:
-                await record(
-                    session,
-                    workspace_id=caller.workspace_id,
-                    actor=caller.user_id,
-                    action="charter.saved",
-                    community_id=community_id,
-                    detail={"version": saved.version},
-                )
-    except IntegrityError:
-        # the same modal sent twice at once: the other request saved it
-        return
+        saved = await charters.submit(
+            deps.sessions, actor=caller.actor, community_id=community_id, draft=draft
+        )
     except CopError as exc:
         await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
+        return
+    if saved is None:  # the same modal sent twice at once: the other request answers
         return
     key = "charter.saved" if saved.created else "charter.unchanged"
     await tell_user(
         client,
         user=caller.user_id,
-        channel=channel,
-        text=t(key, version=saved.version, name=name),
+        channel=saved.channel_id,
+        text=t(key, version=saved.version, name=saved.community_name),
     )
     if saved.created:
         # the "charter to review" flag on the Homes of those who run the community

@@ -30,7 +30,6 @@ from bot.slack.blocks import help as help_blocks
 from bot.slack.echo import echo, mention, say
 from bot.slack.text import split_args, user_id
 from handlers.context import (
-    DATABASE_DOWN,
     Caller,
     database_trouble,
     language_hint,
@@ -310,7 +309,7 @@ async def _run(
             user_id=command["user_id"],
             channel_id=command.get("channel_id"),
         )
-    except DATABASE_DOWN as exc:
+    except Exception as exc:
         if not database_trouble(exc):
             raise
         logger.warning("database %r while handling /cop", exc)
@@ -337,7 +336,7 @@ async def _run(
         await req.say(exc.key, **exc.params)
     except CopError as exc:
         await req.say(exc.key, **exc.params)
-    except DATABASE_DOWN as exc:
+    except Exception as exc:
         if not database_trouble(exc):
             raise
         logger.warning("database %r during /cop %s", exc, sub.name)

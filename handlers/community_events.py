@@ -18,16 +18,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import communities, events, people
-from bot.audit import record
+from bot import event_changes, events
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.events import EventView
-from bot.i18n import Translator, language_of, translate
-from bot.models import Event, EventStatus, utcnow
-from bot.permissions import Action, Actor, may, require
+from bot.i18n import Translator
+from bot.models import Event, utcnow
+from bot.permissions import Action, Actor
 from bot.slack.blocks import event as screens
 from bot.slack.blocks.common import blocks_json, modal_metadata
 from bot.slack.blocks.home import EVENT_NEW
@@ -61,17 +59,18 @@ def ics_domain(workspace_id: str) -> str:
     return f"{workspace_id.lower()}.cop-bot"
 
 
-async def load_view(session: AsyncSession, deps: Deps, event: Event) -> EventView:
+async def load_view(session: Any, deps: Deps, event: Event) -> EventView:
+    """The event as shown, in the session given (the demo's past events, bot/demo/leaders.py)."""
     return await events.view(session, event=event, default_tz=deps.programme.timezone)
 
 
-async def event_to_manage(session: AsyncSession, caller: Caller, event_id: int) -> Event:
-    """The event, once the caller is allowed to manage its community's events."""
-    event = await events.get(session, workspace_id=caller.workspace_id, event_id=event_id)
-    await require(
-        session, actor=caller.actor, action=Action.MANAGE_EVENTS, community_id=event.community_id
+async def current(deps: Deps, caller: Caller, event_id: int) -> EventView:
+    return await event_changes.current(
+        deps.sessions,
+        workspace_id=caller.workspace_id,
+        event_id=event_id,
+        default_tz=deps.programme.timezone,
     )
-    return event
 
 
 # --- opening the modal ------------------------------------------------------------------------
@@ -88,29 +87,19 @@ async def open_modal(
     event_id: int | None = None,
 ) -> None:
     """Check the permission (again, for Home and list buttons), then open create or edit."""
-    async with deps.sessions.begin() as session:
-        draft = None
-        if event_id is not None:
-            event = await events.get(session, workspace_id=actor.workspace_id, event_id=event_id)
-            community_id = event.community_id
-            if event.status == EventStatus.CANCELLED:
-                raise CopError("event.is_cancelled", title=event.title)
-            draft = (await load_view(session, deps, event)).draft()
-        await require(session, actor=actor, action=Action.MANAGE_EVENTS, community_id=community_id)
-        community = await communities.get(
-            session, workspace_id=actor.workspace_id, community_id=community_id
-        )
-        person = await people.find(
-            session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
-        )
-        default_tz = (person.tz if person else None) or community.tz or deps.programme.timezone
-        name = community.name
+    shown = await event_changes.editor(
+        deps.sessions,
+        actor=actor,
+        community_id=community_id,
+        event_id=event_id,
+        default_tz=deps.programme.timezone,
+    )
     view = screens.build_modal(
         t,
-        community_id=community_id,
-        community_name=name,
-        default_tz=default_tz,
-        draft=draft,
+        community_id=shown.community_id,
+        community_name=shown.community_name,
+        default_tz=shown.default_tz,
+        draft=shown.draft,
         event_id=event_id,
     )
     await open_view(client, trigger_id=trigger_id, view=view, t=t)
@@ -134,26 +123,20 @@ async def show_list(req: CommandRequest) -> None:
     """Ephemeral (chat.postEphemeral, so its buttons work), times in the reader's zone."""
     community = req.require_community()
     deps = req.deps
-    now = utcnow()
-    async with deps.sessions() as session:
-        manage = await may(
-            session, actor=req.caller.actor, action=Action.MANAGE_EVENTS, community_id=community.id
-        )
-        ahead = [
-            await load_view(session, deps, e)
-            for e in await events.upcoming(session, community_ids=[community.id], now=now)
-        ]
-        held = [
-            await load_view(session, deps, e)
-            for e in await events.past(session, community_ids=[community.id], now=now)
-        ]
+    shown = await event_changes.listing(
+        deps.sessions,
+        actor=req.caller.actor,
+        community_id=community.id,
+        default_tz=deps.programme.timezone,
+        now=utcnow(),
+    )
     text, blocks = screens.build_list(
         req.t,
         community_name=community.name,
-        upcoming=ahead,
-        past=held,
+        upcoming=shown.upcoming,
+        past=shown.past,
         tz=await zone_of(deps, req.caller),
-        may_manage=manage,
+        may_manage=shown.may_manage,
     )
     try:
         await req.client.chat_postEphemeral(
@@ -216,32 +199,6 @@ async def upload_ics(
         logger.warning("could not upload the calendar file of event %s", event.id, exc_info=True)
 
 
-async def owe_notices(
-    session: AsyncSession, deps: Deps, event: EventView, *, workspace_id: str, cancelled: bool
-) -> int:
-    """Tell those who said going, by DM through the outbox, in their language and zone."""
-    told = 0
-    for person in await events.going(session, event_id=event.id):
-        t = translate(
-            language_of(person.locale, event.community_language or deps.programme.language)
-        )
-        text, blocks = screens.build_change_notice(
-            t, event, tz=person.tz or event.community_tz, cancelled=cancelled
-        )
-        if await outbox.enqueue(
-            session,
-            workspace_id=workspace_id,
-            key=f"event:{event.id}:change:{event.sequence}:{person.person_id}",
-            kind="event_change",
-            text=text,
-            blocks=blocks_json(blocks),
-            person_id=person.person_id,
-            community_id=event.community_id,
-        ):
-            told += 1
-    return told
-
-
 async def refresh_homes(
     deps: Deps, client: AsyncWebClient, caller: Caller, event: EventView
 ) -> None:
@@ -258,49 +215,6 @@ async def refresh_homes(
 # --- the modal's submission ------------------------------------------------------------------------
 
 
-async def _change(
-    session: AsyncSession, deps: Deps, caller: Caller, event_id: int, schedule: events.Schedule
-) -> tuple[EventView, int]:
-    """Edit or reschedule; those who said going are owed a notice. Returns (event, told)."""
-    event = await event_to_manage(session, caller, event_id)
-    if not await events.update(session, event=event, schedule=schedule):
-        raise CopError("event.unchanged")
-    shown = await load_view(session, deps, event)
-    told = await owe_notices(
-        session, deps, shown, workspace_id=caller.workspace_id, cancelled=False
-    )
-    return shown, told
-
-
-async def _create(
-    session: AsyncSession,
-    deps: Deps,
-    caller: Caller,
-    community_id: int,
-    schedule: events.Schedule,
-    key: str,
-) -> EventView | None:
-    """A new event in the community's channel; None when this submission was already recorded."""
-    await require(
-        session, actor=caller.actor, action=Action.MANAGE_EVENTS, community_id=community_id
-    )
-    community = await communities.get(
-        session, workspace_id=caller.workspace_id, community_id=community_id
-    )
-    result = await events.create(
-        session,
-        workspace_id=caller.workspace_id,
-        community_id=community_id,
-        schedule=schedule,
-        author_slack_user_id=caller.user_id,
-        submission_key=key,
-    )
-    if not result.created:
-        return None
-    result.event.channel_id = community.channel_id
-    return await load_view(session, deps, result.event)
-
-
 async def _announce(
     deps: Deps, client: AsyncWebClient, caller: Caller, event: EventView
 ) -> EventView | None:
@@ -308,10 +222,14 @@ async def _announce(
     ts = await post_announcement(deps, client, event)
     if ts is None:
         return None
-    async with deps.sessions.begin() as session:
-        row = await events.get(session, workspace_id=caller.workspace_id, event_id=event.id)
-        await events.set_message(session, event=row, channel_id=event.channel_id or "", ts=ts)
-        event = await load_view(session, deps, row)
+    event = await event_changes.announced(
+        deps.sessions,
+        workspace_id=caller.workspace_id,
+        event_id=event.id,
+        channel_id=event.channel_id or "",
+        ts=ts,
+        default_tz=deps.programme.timezone,
+    )
     await upload_ics(deps, client, event, workspace_id=caller.workspace_id)
     return event
 
@@ -338,27 +256,23 @@ async def handle_submit(
     caller = await caller_of(deps, body)
     t = caller.t
     try:
-        async with deps.sessions.begin() as session:
-            if event_id:
-                shown, told = await _change(session, deps, caller, event_id, schedule)
-            else:
-                found = await _create(
-                    session, deps, caller, community_id, schedule, submission_key(view)
-                )
-                if found is None:
-                    return  # the same modal submitted twice: already done
-                shown, told = found, 0
-            await record(
-                session,
-                workspace_id=caller.workspace_id,
-                actor=caller.user_id,
-                action="event.changed" if event_id else "event.created",
-                community_id=shown.community_id,
-                detail={"event": shown.id, "sequence": shown.sequence},
-            )
+        saved = await event_changes.save(
+            deps.sessions,
+            outbox.enqueue,
+            actor=caller.actor,
+            event_id=event_id,
+            community_id=community_id,
+            schedule=schedule,
+            submission_key=submission_key(view),
+            default_tz=deps.programme.timezone,
+            default_language=deps.programme.language,
+        )
     except CopError as exc:
         await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
         return
+    if saved is None:
+        return  # the same modal submitted twice: already done
+    shown, told = saved.event, saved.told
     if event_id:
         await refresh_announcement(deps, client, shown)
         await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
@@ -391,30 +305,25 @@ async def handle_rsvp(
     answer = next(a for a, action_id in screens.RSVP.items() if action_id == action["action_id"])
     caller = await caller_of(deps, body)
     try:
-        async with deps.sessions.begin() as session:
-            event = await events.get(
-                session, workspace_id=caller.workspace_id, event_id=row_id(action.get("value"))
-            )
-            changed = await events.rsvp(
-                session, event=event, slack_user_id=caller.user_id, answer=answer
-            )
-            shown = await load_view(session, deps, event)
+        changed, shown = await event_changes.answer(
+            deps.sessions,
+            actor=caller.actor,
+            event_id=row_id(action.get("value")),
+            answer=answer,
+            default_tz=deps.programme.timezone,
+        )
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         if exc.key == "event.rsvp_started":  # an announcement posted before it began
-            async with deps.sessions() as session:
-                event = await events.get(
-                    session, workspace_id=caller.workspace_id, event_id=row_id(action.get("value"))
-                )
-                await refresh_announcement(deps, client, await load_view(session, deps, event))
+            await refresh_announcement(
+                deps, client, await current(deps, caller, row_id(action.get("value")))
+            )
         return
     if changed:
         await refresh_announcement(deps, client, shown)
         # two answers at the same moment may have rendered in either order: the last word goes
         # to the counts as they are now
-        async with deps.sessions() as session:
-            event = await events.get(session, workspace_id=caller.workspace_id, event_id=shown.id)
-            latest = await load_view(session, deps, event)
+        latest = await current(deps, caller, shown.id)
         if latest.counts != shown.counts:
             await refresh_announcement(deps, client, latest)
     tz = await zone_of(deps, caller)
@@ -438,16 +347,12 @@ async def handle_attendance_open(
     await ack()
     caller = await caller_of(deps, body)
     try:
-        async with deps.sessions() as session:
-            event = await event_to_manage(session, caller, row_id(action.get("value")))
-            if event.status == EventStatus.CANCELLED:
-                raise CopError("event.is_cancelled", title=event.title)
-            if event.starts_at > utcnow():
-                raise CopError("event.not_started")
-            shown = await load_view(session, deps, event)
-            suggested = tuple(
-                p.slack_user_id for p in await events.going(session, event_id=event.id)
-            )
+        shown, suggested = await event_changes.attendance_sheet(
+            deps.sessions,
+            actor=caller.actor,
+            event_id=row_id(action.get("value")),
+            default_tz=deps.programme.timezone,
+        )
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         return
@@ -479,20 +384,14 @@ async def handle_attendance_submit(
     caller = await caller_of(deps, body)
     t = caller.t
     try:
-        async with deps.sessions.begin() as session:
-            event = await event_to_manage(session, caller, event_id)
-            stored = await events.record_attendance(
-                session, event=event, count=count, slack_user_ids=names
-            )
-            await record(
-                session,
-                workspace_id=caller.workspace_id,
-                actor=caller.user_id,
-                action="event.attendance",
-                community_id=event.community_id,
-                detail={"event": event.id, "count": stored},
-            )
-            shown = await load_view(session, deps, event)
+        shown, stored = await event_changes.take_attendance(
+            deps.sessions,
+            actor=caller.actor,
+            event_id=event_id,
+            count=count,
+            names=names,
+            default_tz=deps.programme.timezone,
+        )
     except CopError as exc:
         await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
         return
@@ -521,32 +420,22 @@ async def handle_cancel(
     await ack()
     caller = await caller_of(deps, body)
     try:
-        async with deps.sessions.begin() as session:
-            event = await event_to_manage(session, caller, row_id(action.get("value")))
-            changed = await events.cancel(session, event=event)
-            shown = await load_view(session, deps, event)
-            told = 0
-            if changed:
-                told = await owe_notices(
-                    session, deps, shown, workspace_id=caller.workspace_id, cancelled=True
-                )
-                await record(
-                    session,
-                    workspace_id=caller.workspace_id,
-                    actor=caller.user_id,
-                    action="event.cancelled",
-                    community_id=event.community_id,
-                    detail={"event": event.id},
-                )
+        cancelled = await event_changes.cancel(
+            deps.sessions,
+            outbox.enqueue,
+            actor=caller.actor,
+            event_id=row_id(action.get("value")),
+            default_tz=deps.programme.timezone,
+            default_language=deps.programme.language,
+        )
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
         if exc.key == "event.rsvp_started":  # an announcement posted before it began
-            async with deps.sessions() as session:
-                event = await events.get(
-                    session, workspace_id=caller.workspace_id, event_id=row_id(action.get("value"))
-                )
-                await refresh_announcement(deps, client, await load_view(session, deps, event))
+            await refresh_announcement(
+                deps, client, await current(deps, caller, row_id(action.get("value")))
+            )
         return
+    changed, shown, told = cancelled.changed, cancelled.event, cancelled.told
     if changed:
         await refresh_announcement(deps, client, shown)
         await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot import communities, db, people
 from bot.communities import CommunityView
@@ -22,17 +20,12 @@ from bot.ports import UserInfo
 
 logger = logging.getLogger(__name__)
 
-# The database refusing connections, versus the bot being too busy to get an answer in time: the
-# first is an outage, the second an overload or a lock, and people are told which.
-DATABASE_OUTAGE = (OperationalError, DBAPIError, ConnectionError, OSError)
-BUSY = (PoolTimeout, asyncio.TimeoutError)
-DATABASE_DOWN = DATABASE_OUTAGE + BUSY  # everything that means "cannot reach the data now"
-
 
 def database_trouble(exc: BaseException) -> bool:
     """The database could not be reached or could not answer in time (bot.db.unavailable): not
     a bug in a statement, and not a Slack call that failed (aiohttp's connection errors are
-    OSErrors too, and they say nothing of the database)."""
+    OSErrors too, and they say nothing of the database). Callers catch Exception and re-raise
+    what this does not claim; which of the two it is (busy or down) is `unavailable_key`'s."""
     return db.unavailable(exc) and not isinstance(exc, aiohttp.ClientError)
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, people, stories
+from bot import communities, stories
 from bot.deps import Deps
-from bot.errors import Conflict, CopError, InvalidFields
+from bot.errors import CopError, InvalidFields
 from bot.i18n import Translator
-from bot.models import Person, StoryStatus, SuccessStory
-from bot.permissions import Action, Actor, may, require
+from bot.permissions import Actor
 from bot.slack.blocks import story as screens
 from bot.slack.echo import say
 from bot.slack.text import row_id
@@ -76,56 +74,27 @@ async def handle_submit(
     await ack()
     caller = await caller_here(deps, body)
     t = caller.t
-    async with deps.sessions.begin() as session:
-        try:  # the modal's community, in this workspace
-            await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
-        except CopError as exc:
-            await client.chat_postMessage(channel=caller.user_id, text=t(exc.key, **exc.params))
-            return
-        person = (
-            await people.ensure_many(
-                session, workspace_id=caller.workspace_id, slack_user_ids=[caller.user_id]
-            )
-        )[caller.user_id]
-        await stories.submit(
-            session,
-            workspace_id=caller.workspace_id,
+    try:  # the modal's community, in this workspace
+        await stories.share(
+            deps.sessions,
+            actor=caller.actor,
             community_id=community_id,
-            author_person_id=person.id,
             data=data,
             submission_key=f"{view.get('id', '')}:{view.get('hash', '')}"[:64] or None,
         )
+    except CopError as exc:
+        await client.chat_postMessage(channel=caller.user_id, text=t(exc.key, **exc.params))
+        return
     await client.chat_postMessage(channel=caller.user_id, text=t("stories.thanks"))
 
 
 async def _review(
     deps: Deps, *, t: Translator, actor: Actor, community_id: int
 ) -> tuple[str, list[Any]]:
-    async with deps.sessions() as session:
-        community = await communities.get(
-            session, workspace_id=actor.workspace_id, community_id=community_id
-        )
-        editable = await may(
-            session, actor=actor, action=Action.VALIDATE_STORY, community_id=community_id
-        )
-        rows = await stories.of_community(
-            session,
-            community_id=community_id,
-            statuses=(StoryStatus.SUBMITTED, StoryStatus.VALIDATED)
-            if editable
-            else (StoryStatus.VALIDATED,),
-        )
-        ids = [s.author_person_id for s in rows if s.author_person_id]
-        authors = {
-            p.id: p.slack_user_id
-            for p in await session.scalars(sa.select(Person).where(Person.id.in_(ids)))
-        }
-        pairs = [(s, authors.get(s.author_person_id or 0)) for s in rows]
-        return screens.build_review(
-            t, community=community.name, stories=pairs, may_validate=editable
-        )
+    shown = await stories.review(deps.sessions, actor=actor, community_id=community_id)
+    return screens.build_review(
+        t, community=shown.community_name, stories=shown.stories, may_validate=shown.may_validate
+    )
 
 
 async def handle_stories(req: CommandRequest) -> None:
@@ -151,52 +120,18 @@ async def _decide(
     t = caller.t
     try:
         story_id = row_id(action.get("value"))
-        async with deps.sessions.begin() as session:
-            story = await session.get(SuccessStory, story_id)
-            if story is None or story.workspace_id != caller.workspace_id:
-                raise CopError("stories.not_found")
-            await require(
-                session,
+        if verb == "post":
+            community_id = await stories.post(
+                deps.sessions,
+                enqueue,
                 actor=caller.actor,
-                action=Action.VALIDATE_STORY,
-                community_id=story.community_id,
+                story_id=story_id,
+                language=caller.language,
             )
-            me = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        else:
+            community_id = await stories.judge(
+                deps.sessions, actor=caller.actor, story_id=story_id, validate=verb == "validate"
             )
-            if verb == "post":
-                stories.may_post(story)
-                community = await communities.get(
-                    session, workspace_id=caller.workspace_id, community_id=story.community_id
-                )
-                author = (
-                    await session.get(Person, story.author_person_id)
-                    if story.author_person_id
-                    else None
-                )
-                text, blocks = screens.build_post(
-                    t, story, author=author.slack_user_id if author else None
-                )
-                owed = await enqueue(
-                    session,
-                    workspace_id=caller.workspace_id,
-                    key=stories.post_key(story.id),
-                    kind=stories.POST_KIND,
-                    text=text,
-                    blocks=blocks,
-                    channel_id=community.channel_id,
-                    community_id=community.id,
-                )
-                if not owed:  # on its way already: the outbox records its ts once posted
-                    raise Conflict("stories.already_posted")
-            else:
-                await stories.decide(
-                    session,
-                    story=story,
-                    validate=verb == "validate",
-                    by_person_id=me.id if me else None,
-                )
-            community_id = story.community_id
     except CopError as exc:
         await respond(
             text=say(t, exc.key, **exc.params), response_type="ephemeral", replace_original=False

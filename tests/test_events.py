@@ -24,6 +24,7 @@ from bot.models import (
     Outbox,
     RsvpAnswer,
 )
+from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
 
@@ -275,9 +276,14 @@ async def test_leader_reschedules_from_the_list_and_those_going_are_told(bot: Bo
         rows = list(await session.scalars(sa.select(Outbox).order_by(Outbox.id)))
     assert [r.kind for r in rows] == ["event_change", "event_change"]
     assert all(r.idempotency_key.startswith(f"event:{event.id}:change:1:") for r in rows)
-    texts = sorted(r.payload["text"] for r in rows)
-    assert any("a changé" in t for t in texts) and any("has changed" in t for t in texts)
-    assert any("(America/New_York)" in t for t in texts)
+    # what they read once the outbox has sent it: their language, their zone
+    await Drain(bot.deps, rate_per_minute=60000).run_once()
+    texts = [
+        bot.emulator.messages[bot.emulator.dm_channel_for(user)][-1]["text"]
+        for user in (MEMBER, EMILY)
+    ]
+    assert "a changé" in texts[0] and "has changed" in texts[1]
+    assert "(America/New_York)" in texts[1]
 
 
 async def test_cancel_marks_the_announcement_and_rsvp_is_refused(bot: Bot) -> None:

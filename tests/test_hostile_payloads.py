@@ -45,6 +45,7 @@ from bot.ports import UserInfo
 from bot.slack.blocks.home import CHARTER_EDIT, EVENT_NEW
 from bot.slack.echo import echo
 from bot.slack.text import row_id, typed
+from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
 
@@ -467,8 +468,10 @@ async def test_story_modal_fields_take_anything_and_the_posted_story_pings_nobod
     # both clicks are handled after their ack: posting before the validation is saved is refused
     await eventually(lambda: _story_status(bot, story.id, StoryStatus.VALIDATED))
     await forge(bot, user=LEADER, action_id=f"story_post:{story.id}", value=str(story.id))
-    row = await eventually(lambda: _outbox(bot, f"story_post:{story.id}"))
-    posted = [str(row.payload.get("text")), *mrkdwn_of(row.payload.get("blocks"))]
+    await eventually(lambda: _outbox(bot, f"story_post:{story.id}"))
+    await Drain(bot.deps, rate_per_minute=60000).run_once()  # the post as the channel reads it
+    sent = bot.emulator.messages["C0DATA"][-1]
+    posted = [str(sent.get("text")), *mrkdwn_of(sent.get("blocks"))]
     assert any("&lt;!channel&gt;" in text for text in posted)
     assert not any(ping in text for text in posted for ping in BROADCASTS)
     assert_clean(bot, since)

@@ -35,9 +35,10 @@ from openpyxl import load_workbook
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+import bot as bot_package
 import bot.slack.blocks as blocks_package
 import rituals as rituals_package
-from bot import cli
+from bot import cli, event_changes, stories
 from bot.charters import CharterDraft, CharterState, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
 from bot.config import HealthThresholds
@@ -442,8 +443,9 @@ CASES: dict[str, Case] = {
     "event.build_attendance_modal": lambda t, x: [
         event.build_attendance_modal(t, _event(x), suggested=PEOPLE)
     ],
-    "event.build_change_notice": lambda t, x: [
-        event.build_change_notice(t, _event(x), tz="Asia/Tokyo", cancelled=c) for c in (True, False)
+    "event_changes.change_message": lambda t, x: [
+        _render(t, event_changes.change_message(_event(x), tz="Asia/Tokyo", cancelled=c))
+        for c in (True, False)
     ],
     "event.build_list": lambda t, x: [
         event.build_list(
@@ -523,7 +525,9 @@ CASES: dict[str, Case] = {
     ],
     "rituals.preference_blocks": lambda t, x: [rituals.preference_blocks(t, STATES, tz="UTC")],
     "story.build_modal": lambda t, x: [story.build_modal(t, community_id=3, community=x)],
-    "story.build_post": lambda t, x: [story.build_post(t, _story(x), author=PEOPLE[0])],
+    "stories.post_message": lambda t, x: [
+        _render(t, stories.post_message(_story(x), author=author)) for author in (PEOPLE[0], None)
+    ],
     "stories.prompt_message": lambda t, x: [
         _render(t, stories_ritual.prompt_message(community_id=3, community=x))
     ],
@@ -587,7 +591,7 @@ def _render(t: Translator, message: Message) -> tuple[str, list[dict[str, Any]]]
 
 
 def public_functions() -> set[str]:
-    """The Slack screens of bot/slack/blocks, and the neutral messages rituals write."""
+    """The Slack screens of bot/slack/blocks, and the neutral messages rituals and domain write."""
     found = set()
     for info in pkgutil.iter_modules(blocks_package.__path__):
         module = importlib.import_module(f"{blocks_package.__name__}.{info.name}")
@@ -598,6 +602,14 @@ def public_functions() -> set[str]:
         module = importlib.import_module(f"{rituals_package.__name__}.{info.name}")
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and name.endswith("_message"):
+                found.add(f"{info.name}.{name}")
+    for info in pkgutil.iter_modules(bot_package.__path__):  # the domain's own messages
+        if info.ispkg:
+            continue
+        module = importlib.import_module(f"{bot_package.__name__}.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            gives = str(inspect.signature(fn).return_annotation)
+            if fn.__module__ == module.__name__ and gives.split(".")[-1] == "Message":
                 found.add(f"{info.name}.{name}")
     return found
 

@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot import events
+from bot import events, messages
 from bot.demo import Demo
 from bot.demo.cast import CORE, DATA, GUILD, GUILD_LEADER, LEADER, MANAGER, MEMBER, SPONSOR
 from bot.events import EventDraft
 from bot.models import Community, EventKind, Outbox, Person, RsvpAnswer
+from bot.slack.messages import render
 
 
 async def open_modal(demo: Demo, text: str, *, user: str, channel: str) -> dict[str, Any]:
@@ -258,8 +259,9 @@ async def scene(demo: Demo) -> None:
                 .order_by(Person.real_name)
             )
         ).all()
-    for name, payload in rows:
-        demo.show(demo.t("demo.dm_to", name=name, text=payload["text"]))
+    for name, payload in rows:  # a neutral message, as the outbox renders it for its reader
+        text, _ = render(messages.load(payload["message"]), messages.Reader(**payload["reader"]))
+        demo.show(demo.t("demo.dm_to", name=name, text=text))
     far = demo.cast.people[MEMBER]
     demo.say("demo.leaders.far_member", member=demo.first_name(MEMBER), city=far.city)
     await demo.command(f"{mw['event']} {mw['list']}", user=MEMBER, channel=DATA)

@@ -457,22 +457,6 @@ def parse_attendance(view: dict[str, Any]) -> tuple[int, int | None, list[str]]:
 # --- notices ---------------------------------------------------------------------------------------
 
 
-def build_change_notice(
-    t: Translator, event: EventView, *, tz: str, cancelled: bool
-) -> tuple[Mrkdwn, list[Block]]:
-    """The DM to someone who said they were going: in their language and zone."""
-    when = when_text(t, event, tz, with_zone=True)
-    if cancelled:
-        text = t(
-            "event.notice_cancelled", title=event.title, community=event.community_name, when=when
-        )
-    else:
-        text = t(
-            "event.notice_changed", title=event.title, community=event.community_name, when=when
-        )
-    return echo(text), [section(text)]
-
-
 def rsvp_confirmation(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> Mrkdwn:
     return say(
         t,

@@ -201,13 +201,3 @@ def build_review(
             blocks.append(ActionsBlock(elements=buttons))
     blocks.append(ContextBlock(elements=[mrkdwn(t("stories.review_hint"))]))
     return echo(title), blocks
-
-
-def build_post(
-    t: Translator, story: SuccessStory, *, author: str | None
-) -> tuple[Mrkdwn, list[dict[str, Any]]]:
-    text = say(t, "stories.posted_title", title=story.title)
-    story_text = build_story(t, story, author=author)
-    return text, [
-        SectionBlock(text=mrkdwn(md("{text}\n\n{story}", text=text, story=story_text))).to_dict()
-    ]
