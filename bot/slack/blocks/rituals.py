@@ -1,5 +1,5 @@
-"""The rituals screens: `/cop rituals` (settings, next runs, last results), `/cop mute`, event
-reminders and the leaders' weekly digest of newcomers."""
+"""The rituals screens: `/cop rituals` (settings, next runs, last results) and `/cop mute` (the
+reminders and the newcomers' digest are messages: rituals/reminders.py, rituals/digest.py)."""
 
 from __future__ import annotations
 

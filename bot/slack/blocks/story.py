@@ -1,4 +1,5 @@
-"""Success-story screens: the prompt, the modal (with its state parser), the leaders' review list."""
+"""Success-story screens: the modal (with its state parser) and the leaders' review list (the
+prompt and the channel post are messages: rituals/stories.py, bot/stories.py)."""
 
 from __future__ import annotations
 
