@@ -4,8 +4,11 @@ the Slack emulator over real HTTP, and the real bot served by uvicorn with signe
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -39,6 +42,20 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 # --- databases --------------------------------------------------------------------------------
 
+# The suite runs in several workers (pytest-xdist) against one PostgreSQL server. A test that
+# restarts the server (it asks for `postgres_back_up`) holds this lock alone; the others share it.
+PG_LOCK = Path(tempfile.gettempdir()) / f"cop-tests-{os.getuid()}-postgres.lock"
+
+
+@contextlib.contextmanager
+def postgres_lock(*, alone: bool = False) -> Iterator[None]:
+    with PG_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -68,6 +85,10 @@ def postgres_url() -> Iterator[str | None]:
         engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
         async with engine.connect() as conn:
             await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            # a test database need not wait for the disk at each commit (a crash loses the last
+            # few milliseconds, never consistency); the tests that restart the server shut it
+            # down cleanly
+            await conn.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         await engine.dispose()
         target = db.make_engine(base.set(database=name).render_as_string(hide_password=False))
         await db.upgrade(target)
@@ -79,9 +100,11 @@ def postgres_url() -> Iterator[str | None]:
             await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await engine.dispose()
 
-    asyncio.run(create())
+    with postgres_lock():
+        asyncio.run(create())
     yield base.set(database=name).render_as_string(hide_password=False)
-    asyncio.run(drop())
+    with postgres_lock():
+        asyncio.run(drop())
 
 
 @pytest.fixture(params=BACKENDS)
@@ -95,15 +118,24 @@ def database_url(
         return
     assert postgres_url is not None
 
-    async def truncate() -> None:
+    async def empty() -> None:
+        """Every table emptied and every id sequence back to 1. DELETE, not TRUNCATE: a TRUNCATE
+        gives each table a new file that PostgreSQL fsyncs at commit, which on a slow disk made
+        this the longest step of most tests; the rows a test leaves behind are few."""
         engine = create_async_engine(postgres_url)
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         async with engine.begin() as conn:
-            await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(sa.text(f'DELETE FROM "{table.name}"'))
+            sequences = await conn.scalars(
+                sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+            )
+            for sequence in list(sequences):
+                await conn.execute(sa.text("SELECT setval(:s, 1, false)"), {"s": f'"{sequence}"'})
         await engine.dispose()
 
-    asyncio.run(truncate())
-    yield postgres_url
+    with postgres_lock(alone="postgres_back_up" in request.fixturenames):
+        asyncio.run(empty())
+        yield postgres_url
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+# its module fixture is costly: every test of the module runs on one xdist worker
+pytestmark = pytest.mark.xdist_group("demo")
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("COP_TEST_POSTGRES_URL")
 CATALOGUES = ROOT / "bot" / "i18n"

@@ -26,6 +26,9 @@ from bot.slack.text import split_args, user_id
 from tests.conftest import SIGNING_SECRET, make_config, start_bot
 from tests.perf.common import signed_command
 
+# its module fixture is costly: every test of the module runs on one xdist worker
+pytestmark = pytest.mark.xdist_group("hostile_input")
+
 
 class BackgroundBot:
     """The real bot and emulator on a loop in another thread."""
