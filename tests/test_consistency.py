@@ -131,7 +131,7 @@ async def test_a_community_created_minutes_ago_is_starting_with_a_first_step(bot
     # the channel's five people are members, nobody has spoken yet, there is no charter
     view = await answer(bot, "santé", user=MANAGER, channel="C0DATA")
     assert "🐣 en démarrage" in view and "à risque" not in view
-    assert "lancée il y a 0 jour" in view
+    assert "lancée aujourd'hui" in view
     assert "→ écrire la charte : la mission et les objectifs de l'année" in view
     overview = await answer(bot, "santé tout", user=MANAGER, channel="C0GEN")
     assert "0 à risque" in overview and "1 en démarrage" in overview
