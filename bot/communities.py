@@ -608,7 +608,12 @@ async def import_rows(
         roles = [(uid, Role.LEADER) for uid in row.leaders]
         roles += [(row.sponsor, Role.SPONSOR)] if row.sponsor else []
         for uid, role in roles:
-            before = await _current_role(session, community=community, slack_user_id=uid)
+            before = await current_role(
+                session,
+                workspace_id=community.workspace_id,
+                community_id=community.id,
+                slack_user_id=uid,
+            )
             if before != role:
                 await set_role(session, community=community, slack_user_id=uid, role=role)
                 changed = True
@@ -618,16 +623,17 @@ async def import_rows(
     return ImportReport(created=created, updated=updated, errors=[], unchanged=unchanged)
 
 
-async def _current_role(
-    session: AsyncSession, *, community: Community, slack_user_id: str
+async def current_role(
+    session: AsyncSession, *, workspace_id: str, community_id: int, slack_user_id: str
 ) -> Role | None:
+    """The person's role in the community, or None when they are not (or no longer) in it."""
     return await session.scalar(
         sa.select(Membership.role)
         .join(Person, Person.id == Membership.person_id)
         .where(
-            Membership.community_id == community.id,
+            Membership.community_id == community_id,
             Membership.left_at.is_(None),
-            Person.workspace_id == community.workspace_id,
+            Person.workspace_id == workspace_id,
             Person.slack_user_id == slack_user_id,
         )
     )

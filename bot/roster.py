@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import communities, people
 from bot.communities import CommunityView, SyncReport
 from bot.errors import InvalidInput
-from bot.models import Community, Membership, Person
+from bot.models import Community, Person
 from bot.ports import Directory, UserInfo
 
 logger = logging.getLogger(__name__)
@@ -100,20 +100,13 @@ async def role_candidate(
     if info.deleted:
         raise InvalidInput("role.deactivated", user=slack_user_id)
     async with sessions() as session:
-        in_roster = await session.scalar(
-            sa.select(Membership.id)
-            .join(Person, Person.id == Membership.person_id)
-            .where(
-                Membership.community_id == community.id,
-                Membership.left_at.is_(None),
-                Person.workspace_id == community.workspace_id,
-                Person.slack_user_id == slack_user_id,
-            )
-            .limit(1)
+        role = await communities.current_role(
+            session,
+            workspace_id=community.workspace_id,
+            community_id=community.id,
+            slack_user_id=slack_user_id,
         )
     # the roster follows the channel through events; one missed join is caught by asking Slack
-    if in_roster is None and slack_user_id not in await directory.channel_members(
-        community.channel_id
-    ):
+    if role is None and slack_user_id not in await directory.channel_members(community.channel_id):
         raise InvalidInput("role.not_in_channel", user=slack_user_id)
     return info

@@ -17,12 +17,12 @@ from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.i18n import Translator, translate
 from bot.models import utcnow
+from bot.numbers import row_id
 from bot.permissions import Action, Actor, require
 from bot.slack.blocks import charter as screens
 from bot.slack.blocks.common import blocks_json
 from bot.slack.blocks.home import CHARTER_EDIT
 from bot.slack.echo import echo
-from bot.slack.text import row_id
 from handlers import home
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of

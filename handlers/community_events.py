@@ -25,11 +25,11 @@ from bot.errors import CopError, InvalidFields
 from bot.events import EventView
 from bot.i18n import Translator
 from bot.models import Event, utcnow
+from bot.numbers import row_id
 from bot.permissions import Action, Actor
 from bot.slack.blocks import event as screens
 from bot.slack.blocks.common import blocks_json, modal_metadata
 from bot.slack.blocks.home import EVENT_NEW
-from bot.slack.text import row_id
 from handlers import home
 from handlers.charters import (
     answer_click,

@@ -24,10 +24,10 @@ from bot.deps import Deps
 from bot.errors import CopError, NotAllowed, NotFound
 from bot.i18n import Translator
 from bot.models import ChannelStatus, utcnow
+from bot.numbers import row_id
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from bot.slack.echo import echo, say
-from bot.slack.text import row_id
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
 

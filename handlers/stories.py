@@ -14,10 +14,10 @@ from bot import communities, stories
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.i18n import Translator
+from bot.numbers import row_id
 from bot.permissions import Actor
 from bot.slack.blocks import story as screens
 from bot.slack.echo import say
-from bot.slack.text import row_id
 from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import caller_here, open_view, read_modal

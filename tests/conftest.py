@@ -210,15 +210,25 @@ async def start_bot(
     return Bot(deps=deps, url=url, slack=driver, emulator=emulator), server, task
 
 
+@contextlib.asynccontextmanager
+async def running_bot(config: Config, emulator: SlackEmulator) -> AsyncIterator[Bot]:
+    """The bot served with this configuration; at the end it stops, its background work
+    settles, then its engine is disposed (every bot fixture goes through here)."""
+    running, server, task = await start_bot(config, emulator)
+    try:
+        yield running
+    finally:
+        await running.slack.aclose()
+        server.should_exit = True
+        await task
+        await settle()
+        await running.deps.engine.dispose()
+
+
 @pytest.fixture
 async def bot(database_url: str, emulator: SlackEmulator) -> AsyncIterator[Bot]:
-    running, server, task = await start_bot(make_config(database_url, emulator), emulator)
-    yield running
-    await running.slack.aclose()
-    server.should_exit = True
-    await task
-    await settle()
-    await running.deps.engine.dispose()
+    async with running_bot(make_config(database_url, emulator), emulator) as running:
+        yield running
 
 
 async def settle(timeout: float = 5.0) -> None:  # noqa: ASYNC109 - bounds a wait, not I/O

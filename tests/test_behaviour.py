@@ -18,7 +18,7 @@ from bot.slack.emulator import SlackEmulator
 from rituals import reminders
 from rituals.outbox import Drain
 from tests import factories
-from tests.conftest import Bot, eventually, make_config, settle, start_bot
+from tests.conftest import Bot, eventually, make_config, running_bot
 from tests.test_events import LEADER, MEMBER, all_events, create_event, rsvp
 from tests.test_home import text_of
 from tests.test_stories import GOOD, _open_modal, _prompted, _stories
@@ -200,13 +200,8 @@ async def templated(database_url: str, emulator: SlackEmulator) -> AsyncIterator
             }
         },
     )
-    running, server, task = await start_bot(config, emulator)
-    yield running
-    await running.slack.aclose()
-    server.should_exit = True
-    await task
-    await settle()
-    await running.deps.engine.dispose()
+    async with running_bot(config, emulator) as running:
+        yield running
 
 
 async def test_the_programmes_welcome_template_is_what_newcomers_read(templated: Bot) -> None:

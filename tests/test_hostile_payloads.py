@@ -41,10 +41,11 @@ from bot.models import (
     StoryStatus,
     SuccessStory,
 )
+from bot.numbers import row_id
 from bot.ports import UserInfo
 from bot.slack.blocks.home import CHARTER_EDIT, EVENT_NEW
 from bot.slack.echo import echo
-from bot.slack.text import row_id, typed
+from bot.slack.text import typed
 from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually

@@ -14,7 +14,7 @@ from bot.slack.emulator import SlackEmulator, User
 from rituals import scheduler
 from rituals.outbox import Drain
 from tests import factories
-from tests.conftest import Bot, eventually, make_config, start_bot
+from tests.conftest import Bot, eventually, make_config, running_bot
 
 
 async def _prepare(bot: Bot, **kwargs) -> Community:  # type: ignore[no-untyped-def]
@@ -124,12 +124,8 @@ async def test_the_welcome_can_be_posted_in_the_channel(bot: Bot) -> None:
 @pytest.fixture
 async def small_bulk_bot(database_url: str, emulator: SlackEmulator) -> AsyncIterator[Bot]:
     config = make_config(database_url, emulator, rituals={"welcome": {"bulk_threshold": 3}})
-    running, server, task = await start_bot(config, emulator)
-    yield running
-    await running.slack.aclose()
-    server.should_exit = True
-    await task
-    await running.deps.engine.dispose()
+    async with running_bot(config, emulator) as running:
+        yield running
 
 
 async def test_a_bulk_addition_gets_no_welcomes_but_one_digest_for_the_leader(

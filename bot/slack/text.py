@@ -7,8 +7,6 @@ import re
 import shlex
 import unicodedata
 
-from bot.numbers import ROW_ID_MAX, row_id, whole  # noqa: F401 — handlers read ids here
-
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _BARE_USER = re.compile(r"^@?([UW][A-Z0-9]{2,})$")
 _CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")

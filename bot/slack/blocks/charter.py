@@ -33,7 +33,7 @@ from bot.charters import (
 from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.models import utcnow
-from bot.numbers import whole
+from bot.numbers import row_id, whole
 from bot.slack.blocks.common import (
     header,
     input_values,
@@ -43,7 +43,7 @@ from bot.slack.blocks.common import (
     sections_of_lines,
 )
 from bot.slack.echo import Mrkdwn, echo, md, mention, say
-from bot.slack.text import row_id, typed
+from bot.slack.text import typed
 
 MODAL = "charter_modal"
 FIELD_BLOCK = {

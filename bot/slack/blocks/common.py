@@ -62,7 +62,7 @@ def blocks_json(blocks: list[Any]) -> list[dict[str, Any]]:
 
 def modal_metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The ids a modal carries in private_metadata (community "c", event "e"); read them with
-    `bot.slack.text.row_id`. Metadata that is not ours (garbled, forged) is "not found"."""
+    `bot.numbers.row_id`. Metadata that is not ours (garbled, forged) is "not found"."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except (TypeError, ValueError):

@@ -29,10 +29,10 @@ from bot.errors import InvalidFields, InvalidInput
 from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
-from bot.numbers import whole
+from bot.numbers import row_id, whole
 from bot.slack.blocks.common import header, input_values, modal_metadata, note, section
 from bot.slack.echo import Mrkdwn, echo, link, mrkdwn, say
-from bot.slack.text import row_id, user_id
+from bot.slack.text import user_id
 
 MODAL = "event_modal"
 ATTENDANCE_MODAL = "event_attendance_modal"

@@ -23,9 +23,9 @@ from slack_sdk.models.blocks import (
 from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.models import Ritual
+from bot.numbers import row_id
 from bot.preferences import RitualState
 from bot.slack.echo import Mrkdwn, echo, mrkdwn
-from bot.slack.text import row_id
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
 CADENCE = "rituals_cadence"  # action_id prefix: rituals_cadence:<ritual>; option value "<cid>|<ritual>|<cadence>"

@@ -22,9 +22,10 @@ from slack_sdk.models.views import View
 
 from bot.i18n import Translator
 from bot.models import SuccessStory, ValueKind
+from bot.numbers import row_id
 from bot.slack.blocks.common import input_values
 from bot.slack.echo import Mrkdwn, cut, echo, md, mention, mrkdwn, say
-from bot.slack.text import row_id, typed
+from bot.slack.text import typed
 from bot.stories import UNITS, StoryInput
 
 VIEW = "story_submit"
