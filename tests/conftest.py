@@ -120,8 +120,8 @@ def database_url(
 
     async def empty() -> None:
         """Every table emptied and every id sequence back to 1. DELETE, not TRUNCATE: a TRUNCATE
-        gives each table a new file that PostgreSQL fsyncs at commit, which on a slow disk made
-        this the longest step of most tests; the rows a test leaves behind are few."""
+        gives each table a new file that PostgreSQL fsyncs at commit (sampled during a slow full
+        run, the suite was mostly waiting there); the rows a test leaves behind are few."""
         engine = create_async_engine(postgres_url)
         async with engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
