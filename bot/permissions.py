@@ -1,7 +1,7 @@
 """Who may do what: the one place roles become permissions.
 
 Programme managers may do everything; a community's leaders and core team run it; sponsors
-may read its health; everyone may read charters and events. Someone deactivated in Slack (or a
+may read its health and receive its value report; everyone may read charters and events. Someone deactivated in Slack (or a
 bot, or an erased person) holds no right at all, whatever the database or app.yaml still say:
 `role_in` and `require` both apply bot.people.IS_PERSON, and every check goes through them.
 """
@@ -29,6 +29,8 @@ class Action(enum.StrEnum):
     MANAGE_RITUALS = "manage_rituals"
     VALIDATE_STORY = "validate_story"
     VIEW_COMMUNITY_HEALTH = "view_community_health"
+    PROGRAMME_REPORT = "programme_report"
+    COMMUNITY_REPORT = "community_report"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -42,13 +44,20 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.MANAGE_RITUALS: _RUNNERS,
     Action.VALIDATE_STORY: _RUNNERS,
     Action.VIEW_COMMUNITY_HEALTH: _RUNNERS | {Role.SPONSOR},
+    Action.PROGRAMME_REPORT: frozenset(),
+    Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
 }
 
 
 # What is done for the programme as a whole; every other action is done in one community
 # (so /cop help offers it only in that community's channel).
 PROGRAMME_WIDE = frozenset(
-    {Action.CREATE_COMMUNITY, Action.IMPORT_COMMUNITIES, Action.VIEW_PROGRAMME}
+    {
+        Action.CREATE_COMMUNITY,
+        Action.IMPORT_COMMUNITIES,
+        Action.VIEW_PROGRAMME,
+        Action.PROGRAMME_REPORT,
+    }
 )
 
 

@@ -15,7 +15,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -101,13 +101,18 @@ async def build(
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
     rule: disclosure.Rule,
+    community_ids: Iterable[int] | None = None,
 ) -> ValueReport:
+    """The report of the whole programme, or of the communities given (`community_ids`: a
+    community's own report, its figures standing where the programme's would)."""
     now = now or utcnow()
+    wanted = None if community_ids is None else list(community_ids)
     report = await kpis.compute(
         session,
         workspace_id=workspace_id,
         window=window,
         question_kinds=question_kinds,
+        community_ids=wanted,
         now=now,
         rule=rule,
         charter_stale_days=thresholds.charter_stale_days,
@@ -118,6 +123,7 @@ async def build(
             workspace_id=workspace_id,
             window=m,
             question_kinds=question_kinds,
+            community_ids=wanted,
             now=now,
             rule=rule,
             charter_stale_days=thresholds.charter_stale_days,
@@ -130,6 +136,7 @@ async def build(
         workspace_id=workspace_id,
         today=as_of,
         thresholds=thresholds,
+        community_ids=wanted,
         question_kinds=question_kinds,
         now=now,
         rule=rule,
@@ -143,6 +150,7 @@ async def build(
             stories_mod.counted(),
             SuccessStory.created_at >= start_dt,
             SuccessStory.created_at < end_dt,
+            *([] if wanted is None else [SuccessStory.community_id.in_(wanted)]),
         )
         .order_by(
             SuccessStory.value_amount.desc().nulls_last(),

@@ -21,13 +21,14 @@ from handlers import (
     home,
     middleware,
     polls,
+    report,
     rituals,
     stories,
 )
 
 # activity first: channel messages and reactions are nearly all of the traffic, and Bolt tries
 # its listeners in the order they were registered (each try costs a matcher call)
-FEATURES = (activity, charters, community_events, home, rituals, polls, stories, health)
+FEATURES = (activity, charters, community_events, home, rituals, polls, stories, health, report)
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:

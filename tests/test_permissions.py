@@ -19,7 +19,12 @@ RUNNER_ACTIONS = {
     Action.MANAGE_RITUALS,
     Action.VALIDATE_STORY,
 }
-MANAGER_ONLY = {Action.CREATE_COMMUNITY, Action.IMPORT_COMMUNITIES, Action.VIEW_PROGRAMME}
+MANAGER_ONLY = {
+    Action.CREATE_COMMUNITY,
+    Action.IMPORT_COMMUNITIES,
+    Action.VIEW_PROGRAMME,
+    Action.PROGRAMME_REPORT,
+}
 
 
 def expected(action: Action, role: Role | None) -> bool:
@@ -27,7 +32,7 @@ def expected(action: Action, role: Role | None) -> bool:
         return False
     if action == Action.SET_ROLE:
         return role == Role.LEADER
-    if action == Action.VIEW_COMMUNITY_HEALTH:
+    if action in (Action.VIEW_COMMUNITY_HEALTH, Action.COMMUNITY_REPORT):
         return role in (Role.LEADER, Role.CORE_TEAM, Role.SPONSOR)
     assert action in RUNNER_ACTIONS
     return role in (Role.LEADER, Role.CORE_TEAM)
