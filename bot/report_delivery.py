@@ -17,7 +17,8 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -186,6 +187,11 @@ def file_base(request: Request) -> str:
     return f"{FILE_NAME}-{slug + '-' if slug else ''}{request.window.label}"
 
 
+def _day(day: date, tz: str) -> m.Moment:
+    """A day of the period, shown as a day (the programme's calendar, whoever reads)."""
+    return m.Moment(datetime.combine(day, time(12), ZoneInfo(tz)), tz=tz, style="date")
+
+
 def render(t: Translator, request: Request, built: report.ValueReport) -> Delivery:
     """The files in the reader's language, and the message that goes with them. CPU-bound (the
     charts, the workbook): run it off the event loop."""
@@ -208,8 +214,8 @@ def render(t: Translator, request: Request, built: report.ValueReport) -> Delive
             "report_delivery.ready",
             name=scope.name,
             label=window.label,
-            start=window.start,
-            end=window.end - timedelta(days=1),
+            start=_day(window.start, window.tz),
+            end=_day(window.end - timedelta(days=1), window.tz),
         )
     ]
     if not built.has_data:

@@ -55,6 +55,9 @@ class SlackEmulator(WebApiMethods):
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._latency: dict[str, float] = {}
         self._pending_files: dict[str, dict[str, Any]] = {}
+        # the largest file the upload host takes (Slack's limit is 1 GB); a test lowers it to see
+        # an upload refused with HTTP 413, as a file host refuses an oversized body
+        self.max_upload_bytes = 1_000_000_000
         self._last_us = 0
         self.app_token = "xapp-emulator"
         # set by uninstall(): every call with the bot token answers this error until reinstall()
@@ -403,6 +406,17 @@ class SlackEmulator(WebApiMethods):
                     break
         else:
             data = await request.read()
+        if len(data) > self.max_upload_bytes:
+            self.calls.append(
+                Call(
+                    "file_upload",
+                    {"file_id": file_id, "length": len(data)},
+                    time.monotonic(),
+                    413,
+                    {},
+                )
+            )
+            return web.Response(status=413, text="file_too_large", content_type="text/plain")
         pending["content"] = data
         self.calls.append(
             Call(
