@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -50,7 +51,7 @@ async def _dm(client: AsyncWebClient, user_id: str) -> str:
     return str(response["channel"]["id"])
 
 
-def upload_trouble(exc: SlackClientError) -> str:
+def upload_trouble(exc: Exception) -> str:
     """The catalogue key that tells the asker why Slack did not take the files."""
     if isinstance(exc, SlackApiError):
         error = str(exc.response.get("error") or "")
@@ -95,7 +96,7 @@ async def handle_report(req: CommandRequest) -> None:
             ],
             initial_comment=comment,
         )
-    except SlackClientError as exc:
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
         logger.warning("could not upload the value report %s: %r", request.window.label, exc)
         megabytes = sum(len(f.content) for f in delivery.files) / 1_000_000
         await req.say(upload_trouble(exc), label=request.window.label, size=req.t.number(megabytes))
