@@ -70,6 +70,25 @@ async def series(
         return [await one(http, emulator, bot_url, text) for _ in range(runs)]
 
 
+async def acks_meanwhile(
+    emulator: SlackEmulator, bot_url: str, text: str
+) -> tuple[dict[str, Any], list[float]]:
+    """One report, and the ack times of `/cop aide` sent every 250 ms while it is built: does
+    the build hold up everyone else's commands?"""
+    acks: list[float] = []
+    async with httpx.AsyncClient(timeout=60) as http:
+        report = asyncio.ensure_future(one(http, emulator, bot_url, text))
+        while not report.done():
+            body, headers = signed_command(
+                "aide", user=MANAGER, channel="C0GEN", response_url=emulator.response_url()
+            )
+            started = time.perf_counter()
+            await http.post(bot_url, content=body, headers=headers)
+            acks.append(time.perf_counter() - started)
+            await asyncio.sleep(0.25)
+        return await report, acks
+
+
 def show(title: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     delivered = [r["delivered_s"] for r in rows]
     line = {
@@ -127,6 +146,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         ):
             rows = await series(emulator, bot_url, text, args.runs)
             figures[name] = show(f"/cop {text}", rows)
+        _, acks = await acks_meanwhile(emulator, bot_url, f"rapport {year}")
+        figures["help_ack_during_year_report_ms"] = {
+            "n": len(acks),
+            "median": statistics.median(acks) * 1000,
+            "max": max(acks) * 1000,
+        }
+        print(
+            f"/cop aide while /cop rapport {year} builds: ack median "
+            f"{statistics.median(acks) * 1000:.0f} ms, max {max(acks) * 1000:.0f} ms "
+            f"({len(acks)} commands)"
+        )
         print(json.dumps(figures))
         return figures
     finally:
