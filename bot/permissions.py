@@ -1,9 +1,10 @@
 """Who may do what: the one place roles become permissions.
 
 Programme managers may do everything; a community's leaders and core team run it; sponsors
-may read its health and receive its value report; everyone may read charters and events. Someone deactivated in Slack (or a
-bot, or an erased person) holds no right at all, whatever the database or app.yaml still say:
-`role_in` and `require` both apply bot.people.IS_PERSON, and every check goes through them.
+may read its health and have its value report; everyone may read charters and events. Someone
+deactivated in Slack (or a bot, or an erased person) holds no right at all, whatever the
+database or app.yaml still say: `role_in` and `require` both apply bot.people.IS_PERSON, and
+every check goes through them.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from openpyxl import load_workbook
 
 from bot import activity, kpis
 from bot.i18n import translate
-from bot.models import Person
+from bot.models import Person, StoryStatus, SuccessStory, ValueKind
 from bot.slack.render import render_message
 from tests import factories
 from tests.conftest import MANAGER, Bot, eventually
@@ -21,7 +22,8 @@ from tests.factories import WORKSPACE
 
 
 async def programme(bot: Bot) -> None:
-    """Data Science (Lucas leads, Hugo sponsors; 63 messages today) and Agilité (Léa leads; 5)."""
+    """Data Science (Lucas leads, Hugo sponsors; 63 messages today) and Agilité (Léa leads; 5),
+    each with a validated story."""
     data = await factories.community(
         bot.sessions,
         emulator=bot.emulator,
@@ -51,6 +53,18 @@ async def programme(bot: Bot) -> None:
                 activity.Tally(agile.id, "U0NATHAN", today, messages=5),
             ],
         )
+        for community, title in ((data, "Modèle de churn"), (agile, "Rétros express")):
+            session.add(
+                SuccessStory(
+                    workspace_id=WORKSPACE,
+                    community_id=community.id,
+                    title=title,
+                    status=StoryStatus.VALIDATED,
+                    value_amount=Decimal(40),
+                    value_unit="hours",
+                    value_kind=ValueKind.REALISED,
+                )
+            )
 
 
 def quarter(bot: Bot) -> str:
@@ -111,6 +125,7 @@ async def test_a_manager_gets_the_programme_report_in_their_dm(bot: Bot) -> None
     assert shows(text, "68", "Messages")  # 63 in Data Science, 5 in Agilité
     assert shows(text, "4", "Membres actifs")
     assert "Data Science" in text and "Agilité" in text
+    assert "Modèle de churn" in text and "Rétros express" in text
     rows = sheet_rows(book, "Communautés")
     assert rows[0][0] == "Communauté"
     messages = rows[0].index("Messages")
@@ -148,7 +163,8 @@ async def test_a_leader_gets_their_communitys_report(bot: Bot) -> None:
     text = page_text(page)
     assert "Rapport de valeur — Data Science" in text
     assert shows(text, "63", "Messages") and shows(text, "3", "Membres actifs")
-    assert "Agilité" not in text
+    assert "Modèle de churn" in text
+    assert "Agilité" not in text and "Rétros express" not in text
     rows = sheet_rows(book, "Communautés")
     assert [r[0] for r in rows[1:]] == ["Data Science"]
     # nothing was posted in the community's channel
