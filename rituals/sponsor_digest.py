@@ -537,6 +537,8 @@ async def run(
                 default_language=programme.language,
                 roles=(Role.LEADER,),
             )
+            backers = {s.person_id for s in sponsors}
+            leaders = [r for r in leaders if r.person_id not in backers]  # theirs is the real one
             message = await for_community(
                 session, deps, community=community, window=window, now=now
             )
