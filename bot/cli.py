@@ -316,7 +316,8 @@ def cmd_rituals(args: argparse.Namespace) -> int:
                 return 0
             if args.ritual is None:
                 raise ConfigError(
-                    "rituals run: which ritual? give one of welcome, reminders, pulse, stories, digest"
+                    "rituals run: which ritual? give one of welcome, reminders, pulse, stories, digest,"
+                    " sponsor_digest"
                 )
             workspace_id = await cli_scope.resolve(deps.sessions, args.workspace)
             async with deps.sessions() as session:
@@ -446,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     rit.add_argument(
         "ritual",
         nargs="?",
-        choices=["welcome", "reminders", "pulse", "stories", "digest"],
+        choices=["welcome", "reminders", "pulse", "stories", "digest", "sponsor_digest"],
         help="the ritual to run (with run)",
     )
     rit.add_argument("--community", help="the community's slug (see cop communities list)")

@@ -198,6 +198,14 @@ class StoriesRitual(_Strict):
     delivery: Literal["dm", "channel"] = "channel"
 
 
+class SponsorDigestRitual(_Strict):
+    """Each quarter, every sponsor gets their community's three levels; its leaders see the same
+    message `preview_days` before (the first Tuesday of January, April, July and October)."""
+
+    enabled: bool = True
+    preview_days: int = Field(7, ge=1, le=28)
+
+
 class Rituals(_Strict):
     grace_hours: float = Field(24.0, ge=0)
     run_hour: int = Field(10, ge=0, le=23)
@@ -206,6 +214,7 @@ class Rituals(_Strict):
     reminders: RemindersRitual = Field(default_factory=RemindersRitual)
     pulse: PulseRitual = Field(default_factory=PulseRitual)
     stories: StoriesRitual = Field(default_factory=StoriesRitual)
+    sponsor_digest: SponsorDigestRitual = Field(default_factory=SponsorDigestRitual)
 
 
 class HealthThresholds(_Strict):
@@ -238,6 +247,7 @@ class Programme(_Strict):
     language: Literal["fr", "en"] = "fr"
     timezone: str = "Europe/Paris"
     managers: list[str] = Field(default_factory=list)
+    sponsor: str | None = None  # the programme's sponsor (a Slack user id): the programme's digest
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     rituals: Rituals = Field(default_factory=Rituals)
     health: HealthThresholds = Field(default_factory=HealthThresholds)
@@ -246,6 +256,9 @@ class Programme(_Strict):
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
+    _sponsor = field_validator("sponsor")(
+        classmethod(lambda cls, v: v if v is None else _check_user_ids([v])[0])
+    )
     _templates = field_validator("templates")(classmethod(lambda cls, v: _check_templates(v)))
 
     @model_validator(mode="before")

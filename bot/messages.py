@@ -213,7 +213,30 @@ class Divider:
     """A line between parts."""
 
 
-Block = Heading | Paragraph | Note | Choices | Divider
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A trend chart, drawn for the reader when the message goes out (an image where the
+    platform shows images): per week starting on each of `days`, active people and messages."""
+
+    title: Text
+    days: tuple[date, ...]
+    active: tuple[int, ...]
+    messages: tuple[int, ...]
+
+    def __init__(
+        self,
+        title: Text,
+        days: Sequence[date],
+        active: Sequence[int],
+        messages: Sequence[int],
+    ) -> None:
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "days", tuple(days))
+        object.__setattr__(self, "active", tuple(active))
+        object.__setattr__(self, "messages", tuple(messages))
+
+
+Block = Heading | Paragraph | Note | Choices | Divider | Chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +276,7 @@ _KINDS: dict[str, type] = {
         Note,
         Choices,
         Divider,
+        Chart,
         Message,
     )
 }
@@ -301,7 +325,7 @@ def load(data: Any) -> Any:
     values = {f.name: load(data.get(f.name)) for f in fields(cls)}
     if cls is Say:
         return Say(values["key"], **values["params"])
-    if cls in (Join, Choices, Message):
+    if cls in (Join, Choices, Message, Chart):
         first, *rest = (f.name for f in fields(cls))
         return cls(values[first], *(values[name] for name in rest))
     return cls(**values)

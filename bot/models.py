@@ -128,6 +128,7 @@ class Ritual(enum.StrEnum):
     PULSE = "pulse"
     STORIES = "stories"
     DIGEST = "digest"
+    SPONSOR_DIGEST = "sponsor_digest"  # each quarter, a community's value to its sponsor
 
 
 class Delivery(enum.StrEnum):

@@ -22,6 +22,7 @@ CADENCES: dict[Ritual, tuple[str, ...]] = {
     Ritual.PULSE: ("weekly", "monthly", "quarterly"),
     Ritual.STORIES: ("monthly", "quarterly", "yearly"),
     Ritual.DIGEST: ("weekly", "off"),
+    Ritual.SPONSOR_DIGEST: ("quarterly", "off"),
 }
 # Cadenced rituals run on this weekday (Tuesday: not the Monday rush, not the Friday lull).
 RUN_WEEKDAY = 1
@@ -107,6 +108,8 @@ def defaults(ritual: Ritual, programme: Programme) -> Defaults:
         )
     if ritual == Ritual.STORIES:
         return Defaults(r.stories.enabled, r.stories.cadence, Delivery(r.stories.delivery), {})
+    if ritual == Ritual.SPONSOR_DIGEST:
+        return Defaults(r.sponsor_digest.enabled, "quarterly", Delivery.DM, {})
     return Defaults(r.welcome.digest_cadence != "off", r.welcome.digest_cadence, Delivery.DM, {})
 
 

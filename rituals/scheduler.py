@@ -29,7 +29,7 @@ from bot.deps import Deps
 from bot.metrics import Metrics
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.redelivery import upsert_for
-from rituals import digest, pulse, reminders, snapshots, stories
+from rituals import digest, pulse, reminders, snapshots, sponsor_digest, stories
 from rituals.outbox import Drain
 from rituals.schedule import LeadershipLost, next_run, period_key, settings_of, zone_of
 
@@ -41,6 +41,7 @@ RUNNERS: dict[Ritual, RunFn] = {
     Ritual.PULSE: pulse.run,
     Ritual.STORIES: stories.run,
     Ritual.DIGEST: digest.run,
+    Ritual.SPONSOR_DIGEST: sponsor_digest.run,
 }
 
 

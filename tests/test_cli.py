@@ -256,6 +256,20 @@ async def test_rituals_run_without_a_community_names_them(
     )
 
 
+async def test_rituals_run_sponsor_digest_for_a_community_without_a_sponsor_sends_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {"COP_DATABASE_URL": database_url}
+    await asyncio.to_thread(_import, tmp_path, env, "T0COP")
+    result = await asyncio.to_thread(
+        run_cop, "rituals", "run", "sponsor_digest", "--community", "agilite", env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sponsor_digest for agilite: no sponsor"
+    status = await asyncio.to_thread(run_cop, "rituals", "status", env=env, cwd=tmp_path)
+    assert status.stdout.strip() == "outbox empty"
+
+
 async def test_the_workspace_is_found_or_the_known_ones_named(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -82,7 +82,7 @@ from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
 from bot.slack.messages import render
 from bot.slack.render import render_blocks
-from rituals import digest, pulse, reminders, scheduler
+from rituals import digest, pulse, reminders, scheduler, sponsor_digest
 from rituals import stories as stories_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
@@ -312,6 +312,9 @@ def _story(x: str) -> SuccessStory:
     )
 
 
+_QUARTER = Window(date(2030, 1, 1), date(2030, 4, 1), Period.QUARTER)
+
+
 def _overview(x: str) -> Overview:
     signals = Signals(
         community_id=3, name=x, slug="x", today=NOW.date(), created=date(2029, 1, 1), members=9
@@ -499,6 +502,37 @@ CASES: dict[str, Case] = {
         _render(
             t,
             digest.digest_message(community=x, newcomers=[digest.Newcomer(PEOPLE[0], x, NOW)] * 41),
+        )
+    ],
+    "sponsor_digest.community_message": lambda t, x: [
+        _render(
+            t,
+            sponsor_digest.previewed(
+                sponsor_digest.community_message(
+                    name=x,
+                    window=_QUARTER,
+                    figures=Kpis(stories=2, value_by_unit={"hours": 16.0}),
+                    item=_overview(x).items[0],
+                    trend=[],
+                    shared=[sponsor_digest.Shared(x, x, Decimal("16"), "hours", x)],
+                ),
+                sponsors=[PEOPLE[0]],
+                day=NOW,
+            ),
+        )
+    ],
+    "sponsor_digest.programme_message": lambda t, x: [
+        _render(
+            t,
+            sponsor_digest.programme_message(
+                name=x,
+                window=_QUARTER,
+                figures=ProgrammeKpis(communities=1, stories=1),
+                items=_overview(x).items,
+                unsponsored=1,
+                trend=[],
+                shared=[sponsor_digest.Shared(x, x, None, None, x)],
+            ),
         )
     ],
     "rituals.build_mute_status": lambda t, x: [

@@ -25,9 +25,9 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import installation
-from bot.messages import Message, Reader
+from bot.messages import Chart, Message, Reader
 from bot.ports import ChannelInfo, DeliveryError, HistoryPage, PastMessage, Sent, UserInfo
-from bot.slack.messages import render
+from bot.slack.messages import chart_png, render
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,21 @@ class SlackMessenger:
         metadata: dict[str, Any] | None = None,
     ) -> Sent:
         text, blocks = render(message, reader)
-        return await self.post(channel=channel, text=text, blocks=blocks, metadata=metadata)
+        sent = await self.post(channel=channel, text=text, blocks=blocks, metadata=metadata)
+        for chart in (b for b in message.blocks if isinstance(b, Chart)):
+            await self._upload_chart(sent.channel, chart, reader)
+        return sent
+
+    async def _upload_chart(self, channel: str, chart: Chart, reader: Reader) -> None:
+        """A chart follows its message as a PNG file. Best effort: the message is already posted
+        (and will be recorded as sent), so a failed upload is logged, never retried with it."""
+        try:
+            title, png = await asyncio.to_thread(chart_png, chart, reader)
+            await self.client.files_upload_v2(
+                channel=channel, content=png, filename="trend.png", title=title
+            )
+        except Exception:
+            logger.warning("could not upload a message's chart to %s", channel, exc_info=True)
 
     async def post(
         self,

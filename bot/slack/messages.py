@@ -39,6 +39,24 @@ def render(message: m.Message, reader: m.Reader) -> tuple[Mrkdwn, list[dict[str,
     return r.mrkdwn(message.fallback), [b.to_dict() for b in blocks]
 
 
+def chart_png(chart: m.Chart, reader: m.Reader) -> tuple[str, bytes]:
+    """(title, PNG) of a message's chart, for this reader (slow: call it off the event loop)."""
+    from bot import charts
+
+    r = _Renderer(translate(reader.language), reader)
+    t = r.t
+    title = r.plain(chart.title)
+    return title, charts.trend(
+        title=title,
+        labels=[t.date(day, "d MMM") for day in chart.days],
+        active=list(chart.active),
+        messages=list(chart.messages),
+        active_label=t("health.chart_active"),
+        messages_label=t("health.chart_messages"),
+        number=t.axis_number,
+    )
+
+
 class _Renderer:
     def __init__(self, t: Translator, reader: m.Reader) -> None:
         self.t = t
@@ -176,6 +194,11 @@ class _Renderer:
                 return ActionsBlock(block_id=group, elements=[self.button(c) for c in choices])
             case m.Divider():
                 return DividerBlock()
+            case m.Chart(title=title):
+                # the picture itself follows the message as a file (`chart_png`, SlackMessenger)
+                return ContextBlock(
+                    elements=[mrkdwn(Mrkdwn(":chart_with_upwards_trend: " + self.mrkdwn(title)))]
+                )
         raise TypeError(f"not a block: {block!r}")
 
     def button(self, choice: m.Choice) -> ButtonElement:
