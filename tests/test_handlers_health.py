@@ -109,7 +109,7 @@ async def test_exports_are_uploaded_as_csv_and_xlsx(bot: Bot) -> None:
     await bot.emulator.wait_for("files.completeUploadExternal", count=2)
     upload = bot.emulator.uploads[-1]
     assert upload["filename"].endswith(".csv")
-    rows = list(csv.reader(io.StringIO(upload["content"].decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(upload["content"].decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:2] == ["Communauté", "État"]
     names = [r[0] for r in rows[1:]]
     assert "'=HYPERLINK(1)" in names and "Data Science" in names
