@@ -293,12 +293,12 @@ async def test_health_filters_every_community_into_a_table_csv_or_xlsx(
     (semicolons, decimal comma); --dialect en or --lang en gives commas and points."""
     import csv
     import io
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from openpyxl import load_workbook
 
     from bot import activity, communities, people
-    from bot.models import Role
+    from bot.models import Role, utcnow
     from bot.ports import UserInfo
 
     env = {"COP_DATABASE_URL": database_url}
@@ -323,7 +323,7 @@ async def test_health_filters_every_community_into_a_table_csv_or_xlsx(
             await activity.add(
                 session,
                 workspace_id="T0COP",
-                tallies=[activity.Tally(data.id, "U0LUCAS", date.today() - timedelta(days=1))],
+                tallies=[activity.Tally(data.id, "U0LUCAS", utcnow().date() - timedelta(days=1))],
             )
     finally:
         await engine.dispose()
