@@ -648,8 +648,6 @@ class Listing:
     size: int
     filters: Filters
     sponsor: Sponsor | None  # the sponsor filtered on, for its name
-    kinds: Mapping[int, CommunityKind]
-    sponsors: Mapping[int, tuple[Sponsor, ...]]  # each listed community's sponsors
 
     @property
     def first(self) -> int:
@@ -659,27 +657,6 @@ class Listing:
 
 def _sponsor_name(name: str, real_name: str, user_id: str) -> str:
     return real_name or name or user_id
-
-
-async def _sponsors_of(
-    session: AsyncSession, *, workspace_id: str, community_ids: Iterable[int]
-) -> dict[int, tuple[Sponsor, ...]]:
-    found: dict[int, list[Sponsor]] = {}
-    ids = list(community_ids)
-    if not ids:
-        return {}
-    for cid, uid, name, real_name in await session.execute(
-        sa.select(Membership.community_id, Person.slack_user_id, Person.name, Person.real_name)
-        .join(Person, Person.id == Membership.person_id)
-        .where(
-            Person.workspace_id == workspace_id,
-            Membership.community_id.in_(ids),
-            Membership.role == Role.SPONSOR,
-            Membership.left_at.is_(None),
-        )
-    ):
-        found.setdefault(cid, []).append(Sponsor(uid, _sponsor_name(name, real_name, uid)))
-    return {cid: tuple(sorted(s, key=lambda p: collation_key(p.name))) for cid, s in found.items()}
 
 
 async def browse(
@@ -695,7 +672,7 @@ async def browse(
     page asked for (clamped; `size` None: all of them on one page)."""
     ids = [h.signals.community_id for h in items]
     kinds: dict[int, CommunityKind] = {}
-    if ids:
+    if ids and filters.kind is not None:
         found = await session.execute(
             sa.select(Community.id, Community.kind).where(
                 Community.workspace_id == workspace_id, Community.id.in_(ids)
@@ -736,10 +713,7 @@ async def browse(
     pages = max(1, -(-total // per_page))
     page = min(max(page, 0), pages - 1)
     shown = matching[page * per_page : (page + 1) * per_page]
-    sponsors = await _sponsors_of(
-        session, workspace_id=workspace_id, community_ids=[h.signals.community_id for h in shown]
-    )
-    return Listing(shown, total, page, pages, per_page, filters, sponsor, kinds, sponsors)
+    return Listing(shown, total, page, pages, per_page, filters, sponsor)
 
 
 async def find_sponsors(

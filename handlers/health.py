@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,6 +122,31 @@ async def compute(deps: Deps, scope: Scope) -> health.Overview:
     return await asyncio.shield(task)
 
 
+# The overview a programme manager pages through, by the same key without the day: a filter or
+# page click within REUSE_SECONDS of `/cop health` reuses it, so the pages stay consistent (no
+# community skipped or shown twice because the ranking moved between two clicks) and a click
+# answers without recomputing 220 communities. The command itself always computes afresh.
+REUSE_SECONDS = 300.0
+_RECENT: dict[tuple[int, str, int | None], tuple[float, health.Overview]] = {}
+
+
+def remember(deps: Deps, scope: Scope, overview: health.Overview) -> None:
+    now = time.monotonic()
+    for key in [k for k, (at, _) in _RECENT.items() if now - at > REUSE_SECONDS]:
+        _RECENT.pop(key, None)
+    _RECENT[(id(deps.sessions), scope.workspace_id, scope.community_id)] = (now, overview)
+
+
+async def recent(deps: Deps, scope: Scope) -> health.Overview:
+    """The overview remembered for this scope if recent enough, else computed (and kept)."""
+    found = _RECENT.get((id(deps.sessions), scope.workspace_id, scope.community_id))
+    if found is not None and time.monotonic() - found[0] <= REUSE_SECONDS:
+        return found[1]
+    overview = await compute(deps, scope)
+    remember(deps, scope, overview)
+    return overview
+
+
 async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.Overview:
     async with deps.sessions.begin() as session:
         return await health.build_overview(
@@ -207,6 +233,7 @@ async def handle_health(req: CommandRequest) -> None:
     overview = await compute(req.deps, scope)
     listing = None
     if scope.community_id is None:
+        remember(req.deps, scope, overview)
         listing = await browse(req.deps, scope, overview, health.Filters(), 0)
     text, built = render(req.t, req.deps, scope, overview, listing)
     await req.show(text, built)
@@ -229,6 +256,7 @@ async def handle_open_overview(
     try:
         scope = await resolve_scope(deps, caller, "programme")
         overview = await compute(deps, scope)
+        remember(deps, scope, overview)
         listing = await browse(deps, scope, overview, health.Filters(), 0)
     except CopError as exc:
         await _tell(client, caller.user_id, caller.t(exc.key, **exc.params))
@@ -330,7 +358,7 @@ async def handle_browse(
     respond_to = body.get("response_url")
     try:
         scope = await resolve_scope(deps, caller, "programme")
-        overview = await compute(deps, scope)
+        overview = await recent(deps, scope)
         listing = await browse(deps, scope, overview, filters, page)
     except CopError as exc:
         await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))

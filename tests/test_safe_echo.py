@@ -338,8 +338,6 @@ def _listing(x: str) -> Listing:
         size=20,
         filters=Filters(sponsor="U0HUGO"),
         sponsor=sponsor,
-        kinds={},
-        sponsors={3: (sponsor,)},
     )
 
 
