@@ -250,8 +250,10 @@ async def test_exports_snapshots_report_and_cli_follow_the_rule(
         action_id="health_export_csv",
         message=(bot.emulator.dm_channel_for(MANAGER), shown["ts"]),
     )
-    await eventually(lambda: len(bot.emulator.uploads) > before)
-    exported = [u for u in bot.emulator.uploads[before:] if u["filename"].endswith(".csv")]
+    # the overview's chart may still be on its way: wait for the CSV itself
+    exported = await eventually(
+        lambda: [u for u in bot.emulator.uploads[before:] if u["filename"].endswith(".csv")]
+    )
     rows = list(csv.reader(io.StringIO(exported[-1]["content"].decode("utf-8-sig")), delimiter=";"))
     header = rows[0]
     pulse_columns = [i for i, name in enumerate(header) if "umeur" in name or "ulse" in name]
