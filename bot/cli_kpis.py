@@ -147,12 +147,28 @@ def terminal_safe(text: str) -> str:
     return _TERMINAL_CONTROL.sub("", text)
 
 
+async def _sponsor(session: Any, workspace_id: str, given: str | None) -> str | None:
+    """--sponsor: a Slack user id or a name; one line naming the candidates otherwise."""
+    from bot import health
+
+    if not given:
+        return None
+    found = await health.find_sponsors(session, workspace_id=workspace_id, typed=given)
+    exact = [s for s in found if given.casefold() in (s.user_id.casefold(), s.name.casefold())]
+    if len(exact) == 1 or len(found) == 1:
+        return (exact or found)[0].user_id
+    if not found:
+        raise ConfigError(f"health: no sponsor matches {given!r}")
+    names = ", ".join(f"{s.name} ({s.user_id})" for s in found[:10])
+    raise ConfigError(f"health: {len(found)} sponsors match {given!r}: {names}; be more precise")
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     """The programme's overview; one community's (`cop health SLUG`); or the communities of one
     status (`--status at-risk`), most worrying first."""
     from bot import communities, db, disclosure, health
     from bot.i18n import translate
-    from bot.models import utcnow
+    from bot.models import CommunityKind, Stage, utcnow
     from bot.slack.blocks import health as blocks
     from bot.slack.render import render_blocks
 
@@ -161,7 +177,11 @@ def cmd_health(args: argparse.Namespace) -> int:
     engine = db.make_engine(config.settings.database_url)
     t = translate(args.lang or programme.language)
 
-    async def run() -> health.Overview:
+    listed = bool(args.status or _other_filters(args) or args.format)
+    if listed and args.slug:
+        raise ConfigError("health: give either a community's slug or filters/--format, not both")
+
+    async def run() -> tuple[health.Overview, health.Listing | None]:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
@@ -186,7 +206,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                 community_ids = [found.id]
             now = utcnow()
             async with sessions() as session:
-                return await health.build_overview(
+                overview = await health.build_overview(
                     session,
                     workspace_id=workspace_id,
                     today=now.astimezone(ZoneInfo(programme.timezone)).date(),
@@ -197,21 +217,30 @@ def cmd_health(args: argparse.Namespace) -> int:
                     now=now,
                     rule=disclosure.Rule.of(programme),
                 )
+                if not listed:
+                    return overview, None
+                filters = health.Filters(
+                    status=health.Status(args.status.replace("-", "_")) if args.status else None,
+                    stage=Stage(args.stage) if args.stage else None,
+                    kind=CommunityKind(args.kind) if args.kind else None,
+                    sponsor=await _sponsor(session, workspace_id, args.sponsor),
+                )
+                listing = await health.browse(
+                    session,
+                    workspace_id=workspace_id,
+                    items=overview.items,
+                    filters=filters,
+                    size=None,
+                )
+                return overview, listing
         finally:
             await engine.dispose()
 
-    overview = asyncio.run(run())
+    overview, listing = asyncio.run(run())
+    if listing is not None:
+        return _print_listing(args, t, listing)
     if args.slug:
         _, built = blocks.build_community(t, overview)
-    elif args.status:
-        wanted = health.Status(args.status.replace("-", "_"))
-        matching = [item for item in overview.items if item.status == wanted]
-        status = t(f"health.status.{wanted.value}")
-        print(terminal_safe(f"{status}: {t.number(len(matching))}"))
-        for item in matching:
-            reasons = " · ".join(health.explain(t, r) for r in item.reasons)
-            print(terminal_safe(f"{item.signals.slug}  {item.signals.name}: {reasons}"))
-        return 0
     else:
         _, built = blocks.build_programme(t, overview, programme_name=programme.name)
     print(terminal_safe(render_blocks([b.to_dict() for b in built], width=100)))
@@ -220,6 +249,46 @@ def cmd_health(args: argparse.Namespace) -> int:
             status = t(f"health.status.{item.status.value}")
             print(terminal_safe(f"{item.signals.name}: {status}"))
     return 0
+
+
+def _print_listing(args: argparse.Namespace, t: Any, listing: Any) -> int:
+    """The communities that match, most worrying first: a terminal table, or a CSV (in the
+    reader's dialect) or XLSX file."""
+    from bot import health, report
+
+    fmt = args.format or "table"
+    if fmt == "table":
+        if listing.filters.status is not None and not _other_filters(args):
+            status = t(f"health.status.{listing.filters.status.value}")
+            print(terminal_safe(f"{status}: {t.number(listing.total)}"))
+        else:
+            print(terminal_safe(t("health.listing_cli", total=t.number(listing.total))))
+        for item in listing.items:
+            reasons = " · ".join(health.explain(t, r) for r in item.reasons)
+            print(terminal_safe(f"{item.signals.slug}  {item.signals.name}: {reasons}"))
+        return 0
+    table = report.health_table(t, listing.items)
+    if fmt == "csv":
+        content = report.to_csv(table, report.csv_dialect(t.language, args.dialect))
+    else:
+        content = report.to_xlsx([(t("health.export_name"), table)])
+    if args.output in (None, "-"):
+        if fmt == "xlsx" and sys.stdout.isatty():
+            raise ConfigError("health: an XLSX file is binary; give --output FILE")
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return 0
+    out = Path(args.output)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        raise ConfigError(f"health: cannot write {out}: {exc.strerror or exc}") from exc
+    print(f"{out}: {listing.total} communities", file=sys.stderr)
+    return 0
+
+
+def _other_filters(args: argparse.Namespace) -> bool:
+    return bool(args.stage or args.kind or args.sponsor)
 
 
 def cmd_snapshots(args: argparse.Namespace) -> int:
@@ -276,6 +345,25 @@ def add_commands(sub: Any) -> None:
         "--status",
         choices=[s.replace("_", "-") for s in _STATUSES],
         help="only the communities in this state, most worrying first",
+    )
+    hp.add_argument(
+        "--stage",
+        choices=["preparation", "launch", "growth", "maturity", "dormant"],
+        help="only the communities at this stage (as health suggests it)",
+    )
+    hp.add_argument("--kind", choices=["spontaneous", "piloted"], help="only this kind")
+    hp.add_argument("--sponsor", help="only the communities this sponsor backs (Slack id or name)")
+    hp.add_argument(
+        "--format",
+        choices=["table", "csv", "xlsx"],
+        help="every matching community: a table in the terminal, or a CSV/XLSX file",
+    )
+    hp.add_argument("--output", metavar="FILE", help="write the CSV/XLSX here (default: stdout)")
+    hp.add_argument(
+        "--dialect",
+        choices=["fr", "en"],
+        help="CSV dialect: fr (semicolons, decimal comma) or en (commas, decimal point); "
+        "default: the --lang language",
     )
     _workspace_arg(hp)
     hp.set_defaults(func=cmd_health)

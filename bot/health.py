@@ -9,7 +9,7 @@ A reason is a catalogue key and its parameters: the caller renders it in the rea
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,12 +26,14 @@ from bot.models import (
     ChannelStatus,
     CharterVersion,
     Community,
+    CommunityKind,
     Event,
     EventStatus,
     Membership,
     Person,
     Poll,
     PollDelivery,
+    Role,
     Stage,
     utcnow,
 )
@@ -607,3 +609,141 @@ async def build_overview(
         session, workspace_id=workspace_id, last_day=last_full_week, community_ids=community_ids
     )
     return Overview(today, items, totals, month, trend, from_snapshot, engagement, since)
+
+
+# --- browsing: every community, filtered and paged ------------------------------------------
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a programme manager narrows the ranking to; None is "any". The stage is the one the
+    row shows (the stage health suggests), so a filter never hides what it seems to match."""
+
+    status: Status | None = None
+    stage: Stage | None = None
+    kind: CommunityKind | None = None
+    sponsor: str | None = None  # a sponsor's Slack user id
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.status, self.stage, self.kind, self.sponsor))
+
+
+@dataclass(frozen=True, slots=True)
+class Sponsor:
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of the communities that match, most worrying first, and how many match."""
+
+    items: list[Health]
+    total: int
+    page: int  # from 0, clamped to the last page
+    pages: int
+    size: int
+    filters: Filters
+    sponsor: Sponsor | None  # the sponsor filtered on, for its name
+
+    @property
+    def first(self) -> int:
+        """The rank (from 1) of the first item on this page."""
+        return self.page * self.size + 1
+
+
+def _sponsor_name(name: str, real_name: str, user_id: str) -> str:
+    return real_name or name or user_id
+
+
+async def browse(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    items: Sequence[Health],
+    filters: Filters,
+    page: int = 0,
+    size: int | None = PAGE_SIZE,
+) -> Listing:
+    """The assessed communities that match `filters`, ranked by concern (`rank_key`), and the
+    page asked for (clamped; `size` None: all of them on one page)."""
+    ids = [h.signals.community_id for h in items]
+    kinds: dict[int, CommunityKind] = {}
+    if ids and filters.kind is not None:
+        found = await session.execute(
+            sa.select(Community.id, Community.kind).where(
+                Community.workspace_id == workspace_id, Community.id.in_(ids)
+            )
+        )
+        kinds = dict(found.all())
+    sponsored: set[int] | None = None
+    sponsor: Sponsor | None = None
+    if filters.sponsor is not None:
+        sponsored = set()
+        for cid, uid, name, real_name in await session.execute(
+            sa.select(Membership.community_id, Person.slack_user_id, Person.name, Person.real_name)
+            .join(Person, Person.id == Membership.person_id)
+            .where(
+                Person.workspace_id == workspace_id,
+                Person.slack_user_id == filters.sponsor,
+                Membership.role == Role.SPONSOR,
+                Membership.left_at.is_(None),
+            )
+        ):
+            sponsored.add(cid)
+            sponsor = Sponsor(uid, _sponsor_name(name, real_name, uid))
+        if sponsor is None:
+            sponsor = Sponsor(filters.sponsor, filters.sponsor)
+    matching = sorted(
+        (
+            h
+            for h in items
+            if (filters.status is None or h.status == filters.status)
+            and (filters.stage is None or h.stage == filters.stage)
+            and (filters.kind is None or kinds.get(h.signals.community_id) == filters.kind)
+            and (sponsored is None or h.signals.community_id in sponsored)
+        ),
+        key=rank_key,
+    )
+    total = len(matching)
+    per_page = size if size is not None and size > 0 else max(total, 1)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    shown = matching[page * per_page : (page + 1) * per_page]
+    return Listing(shown, total, page, pages, per_page, filters, sponsor)
+
+
+async def find_sponsors(
+    session: AsyncSession, *, workspace_id: str, typed: str = "", limit: int = 100
+) -> list[Sponsor]:
+    """The people sponsoring a live community whose name or id starts a word with `typed`
+    (the sponsor filter's type-ahead; the CLI's --sponsor), by name."""
+    rows = await session.execute(
+        sa.select(Person.slack_user_id, Person.name, Person.real_name)
+        .join(Membership, Membership.person_id == Person.id)
+        .join(Community, Community.id == Membership.community_id)
+        .where(
+            Person.workspace_id == workspace_id,
+            Community.workspace_id == workspace_id,
+            Community.channel_status == ChannelStatus.OK,
+            Membership.role == Role.SPONSOR,
+            Membership.left_at.is_(None),
+        )
+        .distinct()
+    )
+    wanted = typed.strip().casefold()
+    found = []
+    for uid, name, real_name in rows:
+        shown = _sponsor_name(name, real_name, uid)
+        words = [uid.casefold(), *shown.casefold().split(), name.casefold()]
+        if (
+            not wanted
+            or shown.casefold().startswith(wanted)
+            or any(w.startswith(wanted) for w in words)
+        ):
+            found.append(Sponsor(uid, shown))
+    found.sort(key=lambda s: collation_key(s.name))
+    return found[:limit]

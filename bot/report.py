@@ -319,14 +319,39 @@ def health_table(t: Translator, items: Sequence[health.Health]) -> Table:
     return headers, rows
 
 
-def to_csv(table: Table) -> bytes:
-    """UTF-8 with a BOM (so Excel reads accents), formula-looking cells neutralised."""
+@dataclass(frozen=True, slots=True)
+class CsvDialect:
+    """How a spreadsheet of the reader's locale splits a CSV: a French Excel wants semicolons
+    and decimal commas, an English one commas and decimal points."""
+
+    name: str
+    delimiter: str
+    decimal: str
+
+    def cell(self, value: Cell) -> Cell:
+        if isinstance(value, float):
+            return str(value).replace(".", self.decimal)
+        return value
+
+
+CSV_DIALECTS = {"fr": CsvDialect("fr", ";", ","), "en": CsvDialect("en", ",", ".")}
+
+
+def csv_dialect(language: str, forced: str | None = None) -> CsvDialect:
+    """The one place every CSV export picks its dialect: `forced` (fr or en), else the
+    reader's language (anything but French reads as English)."""
+    return CSV_DIALECTS.get(forced or language, CSV_DIALECTS["en"])
+
+
+def to_csv(table: Table, dialect: CsvDialect = CSV_DIALECTS["en"]) -> bytes:
+    """UTF-8 with a BOM (so Excel reads accents), formula-looking cells neutralised, in the
+    reader's dialect (csv_dialect)."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv.writer(buf, delimiter=dialect.delimiter)
     headers, rows = table
     writer.writerow([neutralise(h) for h in headers])
     for row in rows:
-        writer.writerow(["" if v is None else neutralise(v) for v in row])
+        writer.writerow(["" if v is None else dialect.cell(neutralise(v)) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -350,7 +375,7 @@ def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
 
 
 def report_csv(t: Translator, report: ValueReport) -> bytes:
-    return to_csv(communities_table(t, report))
+    return to_csv(communities_table(t, report), csv_dialect(t.language))
 
 
 def report_xlsx(t: Translator, report: ValueReport) -> bytes:

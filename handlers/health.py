@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,6 +87,23 @@ async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
         return Scope(caller.workspace_id, community.id, community.name)
 
 
+async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scope:
+    """One community by its id, once the caller may see its health (NotAllowed otherwise)."""
+    async with deps.sessions.begin() as session:
+        community = await communities.get(
+            session, workspace_id=caller.workspace_id, community_id=community_id
+        )
+        if community.channel_status != ChannelStatus.OK:
+            raise CopError("command.community_archived", name=community.name)
+        await require(
+            session,
+            actor=caller.actor,
+            action=Action.VIEW_COMMUNITY_HEALTH,
+            community_id=community.id,
+        )
+        return Scope(caller.workspace_id, community.id, community.name)
+
+
 # Overviews being computed, by (session factory, workspace, community or None, day): identical
 # requests arriving together (a team opening /cop health at the start of a meeting) share one
 # computation instead of each running the same queries.
@@ -104,6 +122,31 @@ async def compute(deps: Deps, scope: Scope) -> health.Overview:
     return await asyncio.shield(task)
 
 
+# The overview a programme manager pages through, by the same key without the day: a filter or
+# page click within REUSE_SECONDS of `/cop health` reuses it, so the pages stay consistent (no
+# community skipped or shown twice because the ranking moved between two clicks) and a click
+# answers without recomputing 220 communities. The command itself always computes afresh.
+REUSE_SECONDS = 300.0
+_RECENT: dict[tuple[int, str, int | None], tuple[float, health.Overview]] = {}
+
+
+def remember(deps: Deps, scope: Scope, overview: health.Overview) -> None:
+    now = time.monotonic()
+    for key in [k for k, (at, _) in _RECENT.items() if now - at > REUSE_SECONDS]:
+        _RECENT.pop(key, None)
+    _RECENT[(id(deps.sessions), scope.workspace_id, scope.community_id)] = (now, overview)
+
+
+async def recent(deps: Deps, scope: Scope) -> health.Overview:
+    """The overview remembered for this scope if recent enough, else computed (and kept)."""
+    found = _RECENT.get((id(deps.sessions), scope.workspace_id, scope.community_id))
+    if found is not None and time.monotonic() - found[0] <= REUSE_SECONDS:
+        return found[1]
+    overview = await compute(deps, scope)
+    remember(deps, scope, overview)
+    return overview
+
+
 async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.Overview:
     async with deps.sessions.begin() as session:
         return await health.build_overview(
@@ -119,9 +162,31 @@ async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.O
         )
 
 
-def render(t: Translator, deps: Deps, scope: Scope, overview: health.Overview) -> tuple[str, list]:
+async def browse(
+    deps: Deps, scope: Scope, overview: health.Overview, filters: health.Filters, page: int
+) -> health.Listing:
+    """One page of the programme's communities that match `filters`, ranked by concern."""
+    async with deps.sessions.begin() as session:
+        return await health.browse(
+            session,
+            workspace_id=scope.workspace_id,
+            items=overview.items,
+            filters=filters,
+            page=page,
+        )
+
+
+def render(
+    t: Translator,
+    deps: Deps,
+    scope: Scope,
+    overview: health.Overview,
+    listing: health.Listing | None = None,
+) -> tuple[str, list]:
     if scope.community_id is None:
-        text, built = blocks.build_programme(t, overview, programme_name=deps.programme.name)
+        text, built = blocks.build_programme(
+            t, overview, programme_name=deps.programme.name, listing=listing
+        )
     else:
         text, built = blocks.build_community(t, overview)
     return text, [b.to_dict() for b in built]
@@ -166,7 +231,11 @@ async def handle_health(req: CommandRequest) -> None:
     caller = req.caller
     scope = await resolve_scope(req.deps, caller, req.args[0] if req.args else None)
     overview = await compute(req.deps, scope)
-    text, built = render(req.t, req.deps, scope, overview)
+    listing = None
+    if scope.community_id is None:
+        remember(req.deps, scope, overview)
+        listing = await browse(req.deps, scope, overview, health.Filters(), 0)
+    text, built = render(req.t, req.deps, scope, overview, listing)
     await req.show(text, built)
     try:
         await upload_chart(req.client, req.t, caller.user_id, overview)
@@ -187,10 +256,12 @@ async def handle_open_overview(
     try:
         scope = await resolve_scope(deps, caller, "programme")
         overview = await compute(deps, scope)
+        remember(deps, scope, overview)
+        listing = await browse(deps, scope, overview, health.Filters(), 0)
     except CopError as exc:
         await _tell(client, caller.user_id, caller.t(exc.key, **exc.params))
         return
-    text, built = render(caller.t, deps, scope, overview)
+    text, built = render(caller.t, deps, scope, overview, listing)
     await client.chat_postMessage(
         channel=await _dm(client, caller.user_id), text=text, blocks=built
     )
@@ -231,7 +302,7 @@ async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt:
     stamp = overview.today.isoformat()
     base = f"{t('health.export_name')}-{stamp}"
     if fmt == "csv":
-        content, filename = report.to_csv(table), f"{base}.csv"
+        content, filename = report.to_csv(table, report.csv_dialect(t.language)), f"{base}.csv"
     else:
         content = await asyncio.to_thread(report.to_xlsx, [(t("health.export_name"), table)])
         filename = f"{base}.xlsx"
@@ -271,6 +342,93 @@ async def handle_export_xlsx(
     await _export(body, client, deps, "xlsx")
 
 
+def _clicked_value(body: dict[str, Any]) -> str:
+    action = (body.get("actions") or [{}])[0]
+    return str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+
+
+async def handle_browse(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    """A filter or a page of the overview: the clicker must still be a programme manager (the
+    value says only what to show, never who may see it); the message is redrawn in place."""
+    await ack()
+    caller = await caller_here(deps, body)
+    filters, page = blocks.decode_state(_clicked_value(body))
+    respond_to = body.get("response_url")
+    try:
+        scope = await resolve_scope(deps, caller, "programme")
+        overview = await recent(deps, scope)
+        listing = await browse(deps, scope, overview, filters, page)
+    except CopError as exc:
+        await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
+        return
+    text, built = render(caller.t, deps, scope, overview, listing)
+    await _redraw(client, respond_to, caller, text, built)
+
+
+async def handle_open_community(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: Deps
+) -> None:
+    """A row's button: that community's view (what `/cop health <community>` shows), as a new
+    message under the list, so the list stays where it was."""
+    await ack()
+    caller = await caller_here(deps, body)
+    respond_to = body.get("response_url")
+    try:
+        scope = await community_scope(deps, caller, row_id(_clicked_value(body)))
+        overview = await compute(deps, scope)
+    except CopError as exc:
+        await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
+        return
+    text, built = render(caller.t, deps, scope, overview)
+    await _redraw(client, respond_to, caller, text, built, replace_original=False)
+
+
+async def handle_sponsor_options(ack: AsyncAck, body: dict[str, Any], deps: Deps) -> None:
+    """The sponsor filter's type-ahead: sponsors whose name starts with what was typed, each
+    option carrying the other filters (read from the filters block's id). Nothing for
+    someone who may not see the programme."""
+    caller = await caller_here(deps, body)
+    current, _ = blocks.decode_state(str(body.get("block_id") or "").partition(":")[2])
+    try:
+        async with deps.sessions.begin() as session:
+            await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
+            found = await health.find_sponsors(
+                session,
+                workspace_id=caller.workspace_id,
+                typed=str(body.get("value") or "")[:80],
+            )
+    except CopError:
+        await ack(options=[])
+        return
+    await ack(options=[blocks.sponsor_option(s, current).to_dict() for s in found])
+
+
+async def _redraw(
+    client: AsyncWebClient,
+    response_url: str | None,
+    caller: Caller,
+    text: str,
+    built: list,
+    *,
+    replace_original: bool = True,
+) -> None:
+    if not response_url:
+        await client.chat_postMessage(
+            channel=await _dm(client, caller.user_id), text=text, blocks=built
+        )
+        return
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    await AsyncWebhookClient(response_url).send(
+        text=text,
+        blocks=built,
+        response_type="ephemeral",
+        replace_original=replace_original,
+    )
+
+
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "health",
@@ -288,3 +446,7 @@ def register(app: AsyncApp) -> None:
     app.action(blocks.OPEN_OVERVIEW)(handle_open_overview)
     app.action(blocks.EXPORT_CSV)(handle_export_csv)
     app.action(blocks.EXPORT_XLSX)(handle_export_xlsx)
+    for action_id in blocks.BROWSE_ACTIONS:
+        app.action(action_id)(handle_browse)
+    app.action(blocks.OPEN_COMMUNITY)(handle_open_community)
+    app.options(blocks.FILTER_SPONSOR)(handle_sponsor_options)

@@ -298,3 +298,85 @@ async def test_the_workspace_is_found_or_the_known_ones_named(
     assert wrong.stderr.strip() == (
         "cop: --workspace: no workspace 'T0COP' in the database; it knows T0ALPHA, T0BETA"
     )
+
+
+async def test_health_filters_every_community_into_a_table_csv_or_xlsx(
+    tmp_path: Path, database_url: str
+) -> None:
+    """`cop health --sponsor … --format csv`: a French CSV opens as columns in a French Excel
+    (semicolons, decimal comma); --dialect en or --lang en gives commas and points."""
+    import csv
+    import io
+    from datetime import timedelta
+
+    from openpyxl import load_workbook
+
+    from bot import activity, communities, people
+    from bot.models import Role, utcnow
+    from bot.ports import UserInfo
+
+    env = {"COP_DATABASE_URL": database_url}
+    await asyncio.to_thread(_import, tmp_path, env, "T0COP")
+    engine = db.make_engine(database_url)
+    try:
+        async with db.make_sessionmaker(engine).begin() as session:
+            data = await communities.by_slug(session, workspace_id="T0COP", slug="data-science")
+            assert data is not None
+            for uid, name in (("U0HUGO", "Hugo Thomas"), ("U0CHLOE", "Chloé Dubois")):
+                await people.upsert(
+                    session,
+                    workspace_id="T0COP",
+                    info=UserInfo(uid, uid.lower(), name, None, None, False, False),
+                )
+            await communities.sync_members(
+                session, community=data, member_ids=("U0LUCAS", "U0HUGO", "U0CHLOE")
+            )
+            await communities.set_role(
+                session, community=data, slack_user_id="U0HUGO", role=Role.SPONSOR
+            )
+            await activity.add(
+                session,
+                workspace_id="T0COP",
+                tallies=[activity.Tally(data.id, "U0LUCAS", utcnow().date() - timedelta(days=1))],
+            )
+    finally:
+        await engine.dispose()
+
+    def cop(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cop("health", *args, env=env, cwd=tmp_path)
+
+    table = await asyncio.to_thread(cop, "--sponsor", "hugo", "--lang", "en")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0] == "1 matching community, most worrying first:"
+    assert table.stdout.splitlines()[1].startswith("data-science  Data Science: ")
+
+    french = await asyncio.to_thread(cop, "--sponsor", "U0HUGO", "--format", "csv", "--lang", "fr")
+    assert french.returncode == 0, french.stderr
+    rows = list(csv.reader(io.StringIO(french.stdout.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:2] == ["Communauté", "État"]
+    assert [r[0] for r in rows[1:]] == ["Data Science"]
+    rate = rows[1][rows[0].index("Taux d'actifs")]
+    assert rate == "0,3333"  # 1 active out of 3 members, with a decimal comma
+
+    out = tmp_path / "all.csv"
+    english = await asyncio.to_thread(
+        cop, "--format", "csv", "--dialect", "en", "--lang", "fr", "--output", str(out)
+    )
+    assert english.returncode == 0, english.stderr
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert sorted(r[0] for r in rows[1:]) == ["Agilité", "Data Science"]
+    assert "0.3333" in rows[[r[0] for r in rows].index("Data Science")]
+
+    xlsx = tmp_path / "piloted.xlsx"
+    none = await asyncio.to_thread(
+        cop, "--kind", "piloted", "--format", "xlsx", "--output", str(xlsx)
+    )
+    assert none.returncode == 0, none.stderr
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None and sheet.max_row == 1  # the headers, no community is piloted
+
+    unknown = await asyncio.to_thread(cop, "--sponsor", "nobody")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "cop: health: no sponsor matches 'nobody'"
+    both = await asyncio.to_thread(cop, "agilite", "--format", "csv")
+    assert both.returncode == 2 and "not both" in both.stderr

@@ -250,9 +250,11 @@ async def test_exports_snapshots_report_and_cli_follow_the_rule(
         action_id="health_export_csv",
         message=(bot.emulator.dm_channel_for(MANAGER), shown["ts"]),
     )
-    await eventually(lambda: len(bot.emulator.uploads) > before)
-    exported = [u for u in bot.emulator.uploads[before:] if u["filename"].endswith(".csv")]
-    rows = list(csv.reader(io.StringIO(exported[-1]["content"].decode("utf-8-sig"))))
+    # the overview's chart may still be on its way: wait for the CSV itself
+    exported = await eventually(
+        lambda: [u for u in bot.emulator.uploads[before:] if u["filename"].endswith(".csv")]
+    )
+    rows = list(csv.reader(io.StringIO(exported[-1]["content"].decode("utf-8-sig")), delimiter=";"))
     header = rows[0]
     pulse_columns = [i for i, name in enumerate(header) if "umeur" in name or "ulse" in name]
     assert pulse_columns and all(row[i] in ("", "—") for row in rows[1:] for i in pulse_columns)
@@ -266,7 +268,9 @@ async def test_exports_snapshots_report_and_cli_follow_the_rule(
         )
         == 0
     )
-    table = list(csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig"))))
+    table = list(
+        csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig")), delimiter=";")
+    )
     general = next(row for row in table if row[0] == "Général")
     for column in (translate("fr")("report.col.pulse"), translate("fr")("report.col.enps")):
         assert general[table[0].index(column)] == "", column

@@ -109,7 +109,7 @@ async def test_exports_are_uploaded_as_csv_and_xlsx(bot: Bot) -> None:
     await bot.emulator.wait_for("files.completeUploadExternal", count=2)
     upload = bot.emulator.uploads[-1]
     assert upload["filename"].endswith(".csv")
-    rows = list(csv.reader(io.StringIO(upload["content"].decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(upload["content"].decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:2] == ["Communauté", "État"]
     names = [r[0] for r in rows[1:]]
     assert "'=HYPERLINK(1)" in names and "Data Science" in names
@@ -164,3 +164,209 @@ async def test_an_archived_community_is_said_so(bot: Bot) -> None:
         await communities.mark_channel(session, community=row, status=ChannelStatus.ARCHIVED)
     reply = await ask(bot, "santé agilite", user=MANAGER, channel="C0GEN")
     assert "Agilité" in reply["text"] and "archiv" in reply["text"]
+
+
+# --- every community at hand: filters, pages, a row's own view --------------------------------
+
+DM = "D0CAMILLE"
+
+
+def shown(bot: Bot, reply: dict[str, Any]) -> tuple[str, str]:
+    """Put a reply where the manager sees it (an ephemeral answer, kept as a message)."""
+    message = bot.emulator.add_message(DM, user="UBOT", blocks=reply["blocks"])
+    return DM, message["ts"]
+
+
+async def click(
+    bot: Bot,
+    where: tuple[str, str],
+    action_id: str,
+    *,
+    user: str = MANAGER,
+    value: str | None = None,
+    selected: str | None = None,
+) -> dict[str, Any]:
+    before = len(bot.emulator.responses)
+    response = await bot.slack.click(
+        user=user, action_id=action_id, message=where, value=value, selected=selected
+    )
+    assert response.status_code == 200
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    return replies[-1]
+
+
+def element(reply: dict[str, Any], action_id: str) -> dict[str, Any] | None:
+    for block in reply.get("blocks") or []:
+        for found in [*block.get("elements", []), block.get("accessory") or {}]:
+            if found.get("action_id") == action_id:
+                return found
+    return None
+
+
+def option(reply: dict[str, Any], action_id: str, text: str) -> str:
+    """The value of the option whose label is `text` in a select of the reply."""
+    select = element(reply, action_id)
+    assert select is not None, action_id
+    for found in select["options"]:
+        if found["text"]["text"] == text:
+            return str(found["value"])
+    raise AssertionError(f"no {text!r} in {[o['text']['text'] for o in select['options']]}")
+
+
+def rows(reply: dict[str, Any]) -> dict[str, str]:
+    """Each listed community's name and its button's value."""
+    found = {}
+    for block in reply.get("blocks") or []:
+        button = block.get("accessory") or {}
+        if button.get("action_id") == blocks.OPEN_COMMUNITY:
+            name = block["text"]["text"].split("*")[1]
+            found[name] = button["value"]
+    return found
+
+
+async def sixty(bot: Bot) -> None:
+    """60 communities: 20 a few days old (starting), 40 quiet for weeks (no data)."""
+    for i in range(1, 61):
+        await factories.community(
+            bot.sessions,
+            channel=f"C0N{i:02d}",
+            name=f"Communauté {i:02d}",
+            members=(),
+            age_days=3 if i <= 20 else 45,
+        )
+
+
+async def test_any_of_sixty_communities_is_three_clicks_away(bot: Bot) -> None:
+    await sixty(bot)
+    first = await ask(bot, "santé", user=MANAGER, channel="C0GEN")
+    assert len(first["blocks"]) <= 50
+    text = render_message(first)
+    assert "60 communautés · rangs 1 à 20 · page 1 sur 3" in text
+    assert "exportez le tableau" not in text
+    # Communauté 45 sits in the middle: 25th of the 40 without data, 45th overall
+    clicks = 0
+    reply = await click(
+        bot,
+        shown(bot, first),
+        blocks.FILTER_STATUS,
+        selected=option(first, blocks.FILTER_STATUS, "⚪ sans données"),
+    )
+    clicks += 1
+    assert reply["replace_original"] is True
+    assert "40 communautés · rangs 1 à 20 · page 1 sur 2" in render_message(reply)
+    assert "Communauté 45" not in rows(reply)
+    reply = await click(bot, shown(bot, reply), blocks.PAGE_NEXT)
+    clicks += 1
+    listed = rows(reply)
+    assert "rangs 21 à 40 · page 2 sur 2" in render_message(reply)
+    assert element(reply, blocks.PAGE_NEXT) is None  # the last page
+    assert element(reply, blocks.PAGE_PREVIOUS) is not None
+    view = await click(bot, shown(bot, reply), blocks.OPEN_COMMUNITY, value=listed["Communauté 45"])
+    clicks += 1
+    assert view["replace_original"] is False  # the list stays above
+    assert "Santé de la communauté « Communauté 45 »" in render_message(view)
+    assert clicks <= 3
+
+    # without a filter, the page menu goes straight to the last page
+    last = await click(
+        bot,
+        shown(bot, first),
+        blocks.PAGE_JUMP,
+        selected=option(first, blocks.PAGE_JUMP, "Page 3"),
+    )
+    assert "60 communautés · rangs 41 à 60 · page 3 sur 3" in render_message(last)
+    assert len(rows(last)) == 20 and element(last, blocks.PAGE_NEXT) is None
+
+
+async def test_filters_narrow_the_ranking_and_say_when_nothing_matches(bot: Bot) -> None:
+    await programme(bot)
+    first = await ask(bot, "santé", user=MANAGER, channel="C0GEN")
+    assert set(rows(first)) == {"Agilité", "Data Science"}
+    assert "2 communautés · rangs 1 à 2 · page 1 sur 1" in render_message(first)
+    assert element(first, blocks.PAGE_NEXT) is None  # one page: no pager
+
+    # the sponsor filter types ahead: "hu" finds Hugo Thomas, Data Science's sponsor
+    options = await bot.slack.suggest(
+        user=MANAGER, action_id=blocks.FILTER_SPONSOR, typed="hu", message=shown(bot, first)
+    )
+    assert [o["text"]["text"] for o in options] == ["Hugo Thomas"]
+    sponsored = await click(
+        bot, shown(bot, first), blocks.FILTER_SPONSOR, selected=options[0]["value"]
+    )
+    text = render_message(sponsored)
+    assert set(rows(sponsored)) == {"Data Science"}
+    assert "Filtres : sponsor : Hugo Thomas" in text
+
+    # kind: none of them is piloted, and the message says what to do
+    nothing = await click(
+        bot,
+        shown(bot, sponsored),
+        blocks.FILTER_KIND,
+        selected=option(sponsored, blocks.FILTER_KIND, "pilotée"),
+    )
+    assert rows(nothing) == {}
+    assert "Aucune communauté ne correspond à ces filtres" in render_message(nothing)
+    everything = await click(bot, shown(bot, nothing), blocks.FILTER_CLEAR)
+    assert set(rows(everything)) == {"Agilité", "Data Science"}
+
+    # status and stage: Agilité, quiet for weeks, is the only one at risk
+    stage_of = render_message(first).split("*Agilité*")[1]
+    at_risk = await click(
+        bot,
+        shown(bot, first),
+        blocks.FILTER_STATUS,
+        selected=option(first, blocks.FILTER_STATUS, "🟠 à risque"),
+    )
+    assert set(rows(at_risk)) == {"Agilité"}
+    stage = next(s for s in ("lancement", "croissance", "préparation") if s in stage_of)
+    staged = await click(
+        bot,
+        shown(bot, at_risk),
+        blocks.FILTER_STAGE,
+        selected=option(at_risk, blocks.FILTER_STAGE, stage),
+    )
+    assert set(rows(staged)) == {"Agilité"}
+    assert f"Filtres : 🟠 à risque · {stage}" in render_message(staged)
+
+
+async def test_a_replayed_click_from_a_member_is_refused(bot: Bot) -> None:
+    await programme(bot)
+    first = await ask(bot, "santé", user=MANAGER, channel="C0GEN")
+    where = shown(bot, first)
+    value = option(first, blocks.FILTER_STATUS, "🟠 à risque")
+    # Chloé (a member) replays the manager's click, signed but with her own user id
+    refused = await click(bot, where, blocks.FILTER_STATUS, user="U0CHLOE", selected=value)
+    assert refused["text"] == "Seuls les responsables du programme ont accès à la vue d'ensemble."
+    assert not refused.get("blocks")
+    # a crafted message with a Next button whose value names a sponsor and a page
+    crafted = bot.emulator.add_message(
+        DM,
+        user="UBOT",
+        blocks=[
+            {
+                "type": "actions",
+                "block_id": "crafted",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": blocks.PAGE_NEXT,
+                        "text": {"type": "plain_text", "text": "→"},
+                        "value": "|||U0HUGO|0",
+                    }
+                ],
+            }
+        ],
+    )
+    forged_at = (DM, crafted["ts"])
+    refused = await click(bot, forged_at, blocks.PAGE_NEXT, user="U0CHLOE")
+    assert not refused.get("blocks") and "Hugo" not in refused["text"]
+    agile = rows(first)["Agilité"]
+    refused = await click(bot, where, blocks.OPEN_COMMUNITY, user="U0CHLOE", value=agile)
+    assert "Agilité" not in render_message(refused) and not refused.get("blocks")
+    options = await bot.slack.suggest(
+        user="U0CHLOE", action_id=blocks.FILTER_SPONSOR, typed="hu", message=where
+    )
+    assert options == []  # no sponsor names for someone who may not see the programme
+    # a forged value only shows the first page, to the manager
+    forged = await click(bot, forged_at, blocks.PAGE_NEXT, value="nope|<!channel>|x|'; --|999999")
+    assert "2 communautés · rangs 1 à 2 · page 1 sur 1" in render_message(forged)

@@ -49,7 +49,9 @@ async def test_a_period_with_no_data_says_so_and_exports_valid_files(
     page = report.to_html(FR, built)
     assert "Aucune donnée pour cette période." in page and page.startswith("<!doctype html>")
     assert "No data for this period." in report.to_html(EN, built)
-    rows = list(csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig")), delimiter=";")
+    )
     assert rows[0][0] == "Communauté" and len(rows) == 1
     book = load_workbook(io.BytesIO(report.report_xlsx(EN, built)))
     assert book.sheetnames == ["Programme", "Communities", "Stories"]
@@ -77,7 +79,9 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     assert "Un client sauvé" in page and "valeur potentielle" in page
     assert "<script" not in page and "http" not in page.split("<body>")[1]  # self-contained
     assert "=cmd|&#x27; /C calc&#x27;!A0" in page  # escaped in HTML
-    rows = list(csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig")), delimiter=";")
+    )
     names = [r[0] for r in rows[1:]]
     assert "'=cmd|' /C calc'!A0" in names and "Data Science" in names
     book = load_workbook(io.BytesIO(report.report_xlsx(FR, built)))

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, StaticSelectElement
 from slack_sdk.models.views import View
 
 import bot as bot_package
@@ -44,7 +44,7 @@ from bot.communities import CommunityView
 from bot.config import HealthThresholds
 from bot.disclosure import Figure, Withheld
 from bot.events import Counts, EventDraft, EventView
-from bot.health import Overview, Signals, assess
+from bot.health import Filters, Listing, Overview, Signals, Sponsor, assess
 from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
 from bot.i18n import Translator, translate
 from bot.kpis import Kpis, Period, ProgrammeKpis, Window
@@ -331,6 +331,19 @@ def _overview(x: str) -> Overview:
     )
 
 
+def _listing(x: str) -> Listing:
+    sponsor = Sponsor("U0HUGO", x)
+    return Listing(
+        items=_overview(x).items,
+        total=41,
+        page=1,
+        pages=3,
+        size=20,
+        filters=Filters(sponsor="U0HUGO"),
+        sponsor=sponsor,
+    )
+
+
 def _results(x: str) -> Results:
     return Results(
         poll_id=1,
@@ -474,6 +487,19 @@ CASES: dict[str, Case] = {
         event.rsvp_confirmation(t, _event(x), answer, tz="Europe/Paris") for answer in RsvpAnswer
     ],
     "health.build_community": lambda t, x: [health.build_community(t, _overview(x))],
+    "health.browse_blocks": lambda t, x: [health.browse_blocks(t, _listing(x))],
+    "health.sponsor_option": lambda t, x: [
+        [
+            ActionsBlock(
+                elements=[
+                    StaticSelectElement(
+                        action_id="sponsor",
+                        options=[health.sponsor_option(Sponsor("U0HUGO", x), Filters())],
+                    )
+                ]
+            )
+        ]
+    ],
     "health.build_programme": lambda t, x: [
         health.build_programme(t, _overview(x), programme_name=x)
     ],
@@ -605,6 +631,8 @@ NOT_BUILDERS = {
     "event.parse",
     "event.parse_attendance",
     "event.when_text",
+    "health.decode_state",
+    "health.encode_state",
     "health.na",
     "health.survey",
     "health.value_line",

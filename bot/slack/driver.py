@@ -401,6 +401,30 @@ class SlackDriver:
             payload["view"] = view
         return await self._post_payload(payload)
 
+    async def suggest(
+        self, *, user: str, action_id: str, typed: str, message: tuple[str, str]
+    ) -> list[Json]:
+        """Send block_suggestion (an external_select's type-ahead) and return the options the
+        bot answered with."""
+        element, block_id, container, _, _ = self._locate(user, action_id, message, None)
+        channel_id = container["channel_id"]
+        payload: Json = {
+            "type": "block_suggestion",
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "container": container,
+            "team": self._team(),
+            "channel": {"id": channel_id, "name": self._channel_name(channel_id)},
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "value": typed,
+            "action_ts": f"{time.time():.6f}",
+        }
+        response = await self._post_payload(payload)
+        response.raise_for_status()
+        return list(response.json().get("options") or [])
+
     @staticmethod
     def _state_value(element: Json, value: Any) -> Json:
         """Slack's state.values entry for one element, from a plain Python value."""

@@ -10,7 +10,9 @@ truncated and refilled with --regenerate, or when the programme is missing). Ste
 3. `cop serve` in its own process, the Slack emulator in this one; signed `/cop santé` from a
    programme manager, one after another, then a burst sent together: signed request → HTTP
    response (the ack), → the full overview at the emulator (response_url), → the chart upload;
-4. the same for one community's view (`/cop santé cop-001`).
+4. the same for one community's view (`/cop santé cop-001`);
+5. browsing: the overview's first page, then a click on the status filter (« à risque »),
+   signed block_actions → the redrawn page at the emulator (median of --clicks).
 Prints medians and p99 against the targets (ack p99 < 300 ms, message < 2 s, job < 60 s).
 """
 
@@ -119,6 +121,80 @@ async def series(
     return out
 
 
+async def reply_of(emulator: SlackEmulator, key: str) -> dict[str, Any]:
+    while not any(r["key"] == key for r in emulator.responses):  # noqa: ASYNC110
+        await asyncio.sleep(0.002)
+    return next(r for r in emulator.responses if r["key"] == key)
+
+
+async def browse(emulator: SlackEmulator, bot_url: str, clicks: int) -> dict[str, Any]:
+    """The first page (`/cop santé`), then the status filter clicked: each timed to the reply."""
+    from urllib.parse import urlencode
+
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.slack.blocks import health as blocks
+
+    first: list[float] = []
+    filtered: list[float] = []
+    async with httpx.AsyncClient(timeout=60) as http:
+        for _ in range(clicks):
+            key = f"b{time.monotonic_ns()}"
+            body, headers = signed_command(
+                "santé", user=MANAGER, channel="C0GEN", response_url=emulator.response_url(key)
+            )
+            started = time.perf_counter()
+            await http.post(bot_url, content=body, headers=headers)
+            page = await reply_of(emulator, key)
+            first.append(time.perf_counter() - started)
+            select = next(
+                e
+                for b in page["blocks"]
+                for e in b.get("elements", [])
+                if e.get("action_id") == blocks.FILTER_STATUS
+            )
+            option = next(o for o in select["options"] if "risque" in o["text"]["text"])
+            key = f"c{time.monotonic_ns()}"
+            payload = {
+                "type": "block_actions",
+                "user": {"id": MANAGER, "name": "camille", "team_id": "T0COP"},
+                "team": {"id": "T0COP", "domain": "cop"},
+                "api_app_id": "A0COPBOT",
+                "token": "x",
+                "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0GEN"},
+                "channel": {"id": "C0GEN", "name": "general"},
+                "trigger_id": f"tr-{time.monotonic_ns()}",
+                "response_url": emulator.response_url(key),
+                "actions": [
+                    {
+                        "type": "static_select",
+                        "action_id": blocks.FILTER_STATUS,
+                        "block_id": select.get("block_id", "f"),
+                        "selected_option": option,
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+            raw = urlencode({"payload": json.dumps(payload)}).encode()
+            ts = str(int(time.time()))
+            signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=raw)
+            started = time.perf_counter()
+            await http.post(
+                bot_url,
+                content=raw,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": signature,
+                },
+            )
+            redrawn = await reply_of(emulator, key)
+            filtered.append(time.perf_counter() - started)
+            if not redrawn.get("blocks"):
+                raise RuntimeError(f"no page: {redrawn.get('text')}")
+    return {"first page": summary(first), "status filter": summary(filtered)}
+
+
 def show(title: str, results: dict[str, Any]) -> None:
     print(f"\n{title}")
     print(f"  {'series':<14}{'step':<10}{'n':>4}{'median ms':>12}{'p99 ms':>10}{'max ms':>10}")
@@ -190,6 +266,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         show("/cop santé — programme overview (220 communities)", programme)
         community = await series(emulator, bot_url, "santé cop-001", args.requests, args.burst)
         show("/cop santé cop-001 — one community's view", community)
+        browsing = await browse(emulator, bot_url, args.clicks)
+        print(f"\nbrowsing ({args.clicks} times each)")
+        for step, fig in browsing.items():
+            print(f"  {step:<14} median {fig['median_ms']:.1f} ms, max {fig['max_ms']:.1f} ms")
         rss = peak_rss_mb(bot.pid)
         print(f"cop serve peak resident memory (VmHWM): {rss:.0f} MB")
         print(
@@ -204,6 +284,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "snapshot_job_s": job,
             "programme": programme,
             "community": community,
+            "browse": browsing,
             "serve_peak_rss_mb": rss,
         }
         print(json.dumps(figures))
@@ -229,6 +310,7 @@ def run(
     communities: int | None = None,
     people: int | None = None,
     months: int | None = None,
+    clicks: int = 5,
 ) -> dict[str, Any]:
     """Run the benchmark (smaller than the large demo when sizes are given), return its figures."""
     args = argparse.Namespace(
@@ -239,6 +321,7 @@ def run(
         communities=communities,
         people=people,
         months=months,
+        clicks=clicks,
     )
     return asyncio.run(main_async(args))
 
@@ -249,6 +332,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=10)
     parser.add_argument("--database-url")
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--clicks", type=int, default=5, help="browsing: first page and a filter")
     parser.add_argument("--communities", type=int, help="fewer than the large demo's 220")
     parser.add_argument("--people", type=int, help="fewer than the large demo's 30,000")
     parser.add_argument("--months", type=int, help="fewer than the large demo's 12")

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
     ContextBlock,
     DividerBlock,
+    ExternalDataSelectElement,
     HeaderBlock,
+    Option,
     SectionBlock,
+    StaticSelectElement,
 )
 
-from bot.health import Health, Overview, Status, explain
+from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
+from bot.models import CommunityKind, Stage
 from bot.slack.echo import Mrkdwn, echo, mrkdwn
 from bot.stories import value_phrases
 
 EXPORT_CSV = "health_export_csv"
 EXPORT_XLSX = "health_export_xlsx"
 OPEN_OVERVIEW = "health_open_overview"  # the App Home button
-SHOWN = 12  # communities listed in the message; the export holds them all
+# Browsing every community: each element's value carries the whole state (filters and page),
+# so a click needs nothing but itself; the handler checks the clicker's permission again.
+FILTER_STATUS = "health_filter_status"
+FILTER_STAGE = "health_filter_stage"
+FILTER_KIND = "health_filter_kind"
+FILTER_SPONSOR = "health_filter_sponsor"  # type-ahead: a big programme has hundreds of sponsors
+FILTER_CLEAR = "health_filter_clear"
+PAGE_PREVIOUS = "health_page_previous"
+PAGE_NEXT = "health_page_next"
+PAGE_JUMP = "health_page_jump"
+OPEN_COMMUNITY = "health_open_community"
+BROWSE_ACTIONS = (
+    FILTER_STATUS,
+    FILTER_STAGE,
+    FILTER_KIND,
+    FILTER_SPONSOR,
+    FILTER_CLEAR,
+    PAGE_PREVIOUS,
+    PAGE_NEXT,
+    PAGE_JUMP,
+)
+FILTERS_BLOCK = "health_filters"  # its block_id ends with the state, for the sponsor type-ahead
+SHOWN = 12  # the terminal's overview (cop health): the rest is in --format table/csv/xlsx
+_OPTION_TEXT = 75  # Block Kit: an option's text
+_OPTIONS = 100  # Block Kit: options in one select
 _SECTION_MAX = 2900
 
 
@@ -147,9 +177,11 @@ def _export_buttons(t: Translator, scope: str) -> ActionsBlock:
 
 
 def build_programme(
-    t: Translator, overview: Overview, *, programme_name: str
+    t: Translator, overview: Overview, *, programme_name: str, listing: Listing | None = None
 ) -> tuple[Mrkdwn, list[Block]]:
-    """Totals, the status counts, the most worrying communities first, and the export buttons."""
+    """Totals, the status counts, then one page of the communities, most worrying first, with
+    filters and a pager (`listing`; without one, the first SHOWN for the terminal), and the
+    export buttons."""
     title = t("health.title_programme", name=programme_name)
     counts = overview.counts
     blocks: list[Block] = [
@@ -163,11 +195,14 @@ def build_programme(
         blocks.append(SectionBlock(text=mrkdwn(t("health.empty"))))
         return echo(title), blocks
     blocks.append(SectionBlock(text=mrkdwn(t("health.ranked"))))
-    for item in overview.items[:SHOWN]:
-        blocks.append(SectionBlock(text=mrkdwn(_row(t, item))))
-    if len(overview.items) > SHOWN:
-        more = t("health.more", count=t.number(len(overview.items) - SHOWN))
-        blocks.append(ContextBlock(elements=[mrkdwn(more)]))
+    if listing is not None:
+        blocks.extend(browse_blocks(t, listing))
+    else:
+        for item in overview.items[:SHOWN]:
+            blocks.append(SectionBlock(text=mrkdwn(_row(t, item))))
+        if len(overview.items) > SHOWN:
+            more = t("health.more", count=t.number(len(overview.items) - SHOWN))
+            blocks.append(ContextBlock(elements=[mrkdwn(more)]))
     blocks.append(_export_buttons(t, "programme"))
     return echo(title), blocks
 
@@ -204,3 +239,210 @@ def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Blo
         _export_buttons(t, f"community:{s.community_id}"),
     ]
     return echo(title), blocks
+
+
+# --- browsing -------------------------------------------------------------------------------
+
+
+def encode_state(filters: Filters, page: int = 0) -> str:
+    """status|stage|kind|sponsor|page: well under the 150 characters of an option's value."""
+    return "|".join(
+        (
+            filters.status.value if filters.status else "",
+            filters.stage.value if filters.stage else "",
+            filters.kind.value if filters.kind else "",
+            (filters.sponsor or "")[:40],
+            str(max(page, 0)),
+        )
+    )
+
+
+def decode_state(value: str | None) -> tuple[Filters, int]:
+    """The filters and page a click carries; anything unreadable reads as "none" (a stale or
+    forged value shows the first page, never an error)."""
+    parts = (value or "").split("|")
+    parts += [""] * (5 - len(parts))
+
+    def pick(enum: type, text: str) -> object | None:
+        try:
+            return enum(text) if text else None
+        except ValueError:
+            return None
+
+    sponsor = parts[3].strip()[:40] or None
+    page = int(parts[4]) if parts[4].isdigit() and len(parts[4]) < 6 else 0
+    return (
+        Filters(
+            status=pick(Status, parts[0]),  # type: ignore[arg-type]
+            stage=pick(Stage, parts[1]),  # type: ignore[arg-type]
+            kind=pick(CommunityKind, parts[2]),  # type: ignore[arg-type]
+            sponsor=sponsor if sponsor and sponsor.isalnum() else None,
+        ),
+        page,
+    )
+
+
+def _option(text: str, value: str) -> Option:
+    return Option(text=text[:_OPTION_TEXT], value=value)
+
+
+def _select(
+    t: Translator,
+    action_id: str,
+    placeholder: str,
+    everything: str,
+    choices: list[tuple[str, Filters]],
+    current: Filters,
+    cleared: Filters,
+) -> StaticSelectElement:
+    options = [_option(everything, encode_state(cleared))]
+    initial = options[0]
+    for label, wanted in choices:
+        option = _option(label, encode_state(wanted))
+        options.append(option)
+        if wanted == current:
+            initial = option
+    return StaticSelectElement(
+        action_id=action_id,
+        placeholder=placeholder,
+        options=options[:_OPTIONS],
+        initial_option=initial,
+    )
+
+
+def sponsor_option(sponsor: Sponsor, filters: Filters) -> Option:
+    """One type-ahead answer: selecting it keeps the other filters, from the first page."""
+    return _option(sponsor.name, encode_state(replace(filters, sponsor=sponsor.user_id)))
+
+
+def _filters(t: Translator, listing: Listing) -> ActionsBlock:
+    f = listing.filters
+    elements: list = [
+        _select(
+            t,
+            FILTER_STATUS,
+            t("health.filter.status"),
+            t("health.filter.all_statuses"),
+            [
+                (t(f"health.status.{s.value}"), replace(f, status=s))
+                for s in sorted(Status, key=lambda s: -CONCERN[s])
+            ],
+            f,
+            replace(f, status=None),
+        ),
+        _select(
+            t,
+            FILTER_STAGE,
+            t("health.filter.stage"),
+            t("health.filter.all_stages"),
+            [(t(f"health.stage.{s.value}"), replace(f, stage=s)) for s in Stage],
+            f,
+            replace(f, stage=None),
+        ),
+        _select(
+            t,
+            FILTER_KIND,
+            t("health.filter.kind"),
+            t("health.filter.all_kinds"),
+            [(t(f"health.kind.{k.value}"), replace(f, kind=k)) for k in CommunityKind],
+            f,
+            replace(f, kind=None),
+        ),
+        ExternalDataSelectElement(
+            action_id=FILTER_SPONSOR,
+            placeholder=t("health.filter.sponsor"),
+            min_query_length=0,
+            initial_option=sponsor_option(listing.sponsor, f) if listing.sponsor else None,
+        ),
+    ]
+    if f.any:
+        elements.append(
+            ButtonElement(
+                text=t("health.filter.clear"), action_id=FILTER_CLEAR, value=encode_state(Filters())
+            )
+        )
+    return ActionsBlock(block_id=f"{FILTERS_BLOCK}:{encode_state(f)}", elements=elements)
+
+
+def _pager(t: Translator, listing: Listing) -> ActionsBlock | None:
+    if listing.pages <= 1:
+        return None
+    f, page = listing.filters, listing.page
+    elements: list = []
+    if page > 0:
+        elements.append(
+            ButtonElement(
+                text=t("health.page.previous"),
+                action_id=PAGE_PREVIOUS,
+                value=encode_state(f, page - 1),
+            )
+        )
+    if page < listing.pages - 1:
+        elements.append(
+            ButtonElement(
+                text=t("health.page.next"),
+                action_id=PAGE_NEXT,
+                value=encode_state(f, page + 1),
+                style="primary",
+            )
+        )
+    options = [
+        _option(t("health.page.number", page=t.number(n + 1)), encode_state(f, n))
+        for n in range(min(listing.pages, _OPTIONS))
+    ]
+    elements.append(
+        StaticSelectElement(
+            action_id=PAGE_JUMP,
+            placeholder=t("health.page.jump"),
+            options=options,
+            initial_option=options[page] if page < len(options) else None,
+        )
+    )
+    return ActionsBlock(block_id="health_pager", elements=elements)
+
+
+def _summary(t: Translator, listing: Listing) -> str:
+    if listing.total == 0:
+        return t("health.no_match") if listing.filters.any else t("health.empty")
+    shown = t(
+        "health.listing",
+        total=t.number(listing.total),
+        first=t.number(listing.first),
+        last=t.number(listing.first + len(listing.items) - 1),
+        page=t.number(listing.page + 1),
+        pages=t.number(listing.pages),
+    )
+    f = listing.filters
+    chosen = [
+        *([t(f"health.status.{f.status.value}")] if f.status else []),
+        *([t(f"health.stage.{f.stage.value}")] if f.stage else []),
+        *([t(f"health.kind.{f.kind.value}")] if f.kind else []),
+        *([t("health.filter.sponsored_by", name=listing.sponsor.name)] if listing.sponsor else []),
+    ]
+    if chosen:
+        shown += "\n" + t("health.filtered_by", filters=" · ".join(chosen))
+    return shown
+
+
+def browse_blocks(t: Translator, listing: Listing) -> list[Block]:
+    """The filters, the page's communities (each with a button to its own view) and the pager:
+    at most 4 + PAGE_SIZE blocks, well under Block Kit's 50 per message."""
+    built: list[Block] = [
+        _filters(t, listing),
+        ContextBlock(elements=[mrkdwn(_summary(t, listing))]),
+    ]
+    for item in listing.items:
+        built.append(
+            SectionBlock(
+                block_id=f"health_row_{item.signals.community_id}",
+                text=mrkdwn(_row(t, item)),
+                accessory=ButtonElement(
+                    text=t("health.open"),
+                    action_id=OPEN_COMMUNITY,
+                    value=str(item.signals.community_id),
+                ),
+            )
+        )
+    if (pager := _pager(t, listing)) is not None:
+        built.append(pager)
+    return built
