@@ -28,6 +28,7 @@ from bot.numbers import row_id
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from bot.slack.echo import echo, say
+from handlers import dashboard
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
 
@@ -167,6 +168,13 @@ async def handle_health(req: CommandRequest) -> None:
     scope = await resolve_scope(req.deps, caller, req.args[0] if req.args else None)
     overview = await compute(req.deps, scope)
     text, built = render(req.t, req.deps, scope, overview)
+    built += dashboard.link_block(
+        req.t,
+        req.deps,
+        workspace_id=scope.workspace_id,
+        community_id=scope.community_id,
+        user_id=caller.user_id,
+    )
     await req.show(text, built)
     try:
         await upload_chart(req.client, req.t, caller.user_id, overview)
