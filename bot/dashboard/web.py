@@ -82,7 +82,7 @@ def _status_png(t: Translator, overview: health.Overview) -> bytes:
     shown = [s for s in health.Status if counts[s]]
     return charts.bars(
         title=t("dashboard.status_chart"),
-        labels=[t(f"health.status.{s.value}") for s in shown],
+        labels=[t(f"health.status.{s.value}").split(" ", 1)[-1] for s in shown],  # no emoji
         values=[counts[s] for s in shown],
         colours=[charts.STATUS_COLOURS[s.value] for s in shown],
         number=t.axis_number,
