@@ -73,7 +73,7 @@ async def test_a_manager_gets_a_link_to_the_whole_programme(bot: Bot) -> None:
     assert "Tableau de bord du programme « Programme test »" in page.text
     for name in NAMES:
         assert f">{name}</a>" in page.text
-    assert page.text.count("<svg class=\"spark\"") == len(NAMES)
+    assert page.text.count('<svg class="spark"') == len(NAMES)
     assert "Hugo Thomas" in page.text  # Data Science's sponsor
     assert "data:image/png;base64," in page.text  # the trend chart
 
