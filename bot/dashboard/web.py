@@ -111,6 +111,13 @@ class Formats:
         number = t.whole(value) if whole else t.number(value)
         return t("health.with_n", value=number, answers=t.number(answers))
 
+    def status(self, status: health.Status) -> Markup:
+        """The status in words behind a dot of its colour (the catalogue's emoji needs a font
+        a server's browser may lack; the charts' colours are the same)."""
+        label = self.t(f"health.status.{status.value}").split(" ", 1)[-1]
+        colour = charts.STATUS_COLOURS[status.value]
+        return Markup('<span class="dot" style="background:{}"></span>{}').format(colour, label)
+
     def explain(self, reason: health.Reason) -> str:
         return health.explain(self.t, reason).replace("*", "")
 
