@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from bot.config import ConfigError, load_settings
 from bot.dashboard import links
 from bot.models import utcnow
 from tests.conftest import MANAGER, Bot
@@ -94,3 +96,29 @@ async def test_a_member_who_may_not_see_health_gets_no_link(bot: Bot) -> None:
     reply = await ask(bot, "health data-science", user="U0EMILY", channel="C0GEN")
     assert "core team and sponsor" in reply["text"]
     assert "/dashboard" not in str(reply)
+
+
+def test_a_link_lasts_its_lifetime_and_no_longer() -> None:
+    settings = load_settings(
+        {"SLACK_SIGNING_SECRET": "s", "COP_PUBLIC_URL": "https://cop.example/"}
+    )
+    now = utcnow()
+    link = links.link_for(links.Scope(WORKSPACE, 7), "U0LUCAS", now, settings=settings)
+    assert link is not None and link.startswith("https://cop.example/dashboard?t=")
+    token = link.split("t=", 1)[1]
+    grant = links.read(
+        token, now + links.LIFETIME - timedelta(seconds=1), key=settings.dashboard_key
+    )
+    assert grant.scope == links.Scope(WORKSPACE, 7) and grant.user == "U0LUCAS"
+    assert grant.may_see(7) and not grant.may_see(8)
+    with pytest.raises(links.Refused):
+        links.read(token, now + links.LIFETIME, key=settings.dashboard_key)
+    # a process with no secret at all signs nothing, and no one gets a link
+    assert (
+        links.link_for(links.Scope(WORKSPACE), "U0LUCAS", now, settings=load_settings({})) is None
+    )
+
+
+def test_a_short_dashboard_key_is_refused_at_start() -> None:
+    with pytest.raises(ConfigError, match="COP_DASHBOARD_KEY"):
+        load_settings({"COP_DASHBOARD_KEY": "short"})
