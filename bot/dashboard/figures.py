@@ -52,6 +52,7 @@ class Row:
 class ProgrammeView:
     overview: health.Overview
     rows: list[Row]
+    computed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ async def programme(session: AsyncSession, ctx: Context) -> ProgrammeView:
                 trend,
             )
         )
-    return ProgrammeView(overview, rows)
+    return ProgrammeView(overview, rows, ctx.now)
 
 
 async def community(session: AsyncSession, ctx: Context, community_id: int) -> CommunityView | None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -45,7 +47,7 @@ _HEADERS = {
 }
 
 
-def sparkline(values: Sequence[int], *, width: int = 120, height: int = 24) -> Markup:
+def sparkline(values: Sequence[int], *, width: int = 96, height: int = 22) -> Markup:
     """A week-by-week line as inline SVG (no axes: the community page has the full chart)."""
     if not values:
         return Markup("")
@@ -146,8 +148,36 @@ def _refused(deps: Deps) -> HTMLResponse:
     return _page("refused.html", 403, t=t)
 
 
+# The programme's table takes seconds on a big programme (about 10 s for 220 communities and
+# 30,000 people on SQLite): computed once, it serves every reader of the workspace for this long
+# (the page says when it was computed); a community's page is always computed afresh.
+FRESH_SECONDS = 120.0
+
+
 def routes(deps: Deps) -> list[Route]:
     key = deps.config.settings.dashboard_key
+    # per app: (workspace, day) → (when it was started, the computation), shared by the readers
+    # who arrive while it runs and for FRESH_SECONDS after
+    computed: dict[tuple[str, date], tuple[float, asyncio.Future[figures.ProgrammeView]]] = {}
+
+    async def compute(ctx: figures.Context) -> figures.ProgrammeView:
+        async with deps.sessions.begin() as session:
+            return await figures.programme(session, ctx)
+
+    async def programme_view(ctx: figures.Context) -> figures.ProgrammeView:
+        wanted = (ctx.workspace_id, ctx.today)
+        clock = time.monotonic()
+        found = computed.get(wanted)
+        if (
+            found is None
+            or clock - found[0] > FRESH_SECONDS
+            or (found[1].done() and found[1].exception() is not None)
+        ):
+            for old in [k for k, (at, _) in computed.items() if clock - at > FRESH_SECONDS]:
+                del computed[old]
+            found = (clock, asyncio.ensure_future(compute(ctx)))
+            computed[wanted] = found
+        return await asyncio.shield(found[1])
 
     def grant_of(request: Request) -> links.Grant | None:
         try:
@@ -163,9 +193,7 @@ def routes(deps: Deps) -> list[Route]:
         if grant.scope.community_id is not None:
             return await _community(deps, request, grant, grant.scope.community_id)
         t = translate(grant.language)
-        ctx = _context(deps, grant.scope.workspace_id)
-        async with deps.sessions.begin() as session:
-            view = await figures.programme(session, ctx)
+        view = await programme_view(_context(deps, grant.scope.workspace_id))
         trend, status = await asyncio.gather(
             asyncio.to_thread(_trend_png, t, view.overview.trend),
             asyncio.to_thread(_status_png, t, view.overview),
@@ -177,6 +205,7 @@ def routes(deps: Deps) -> list[Route]:
             f=Formats(t),
             view=view,
             name=deps.programme.name,
+            tz=deps.programme.timezone,
             statuses=list(health.Status),
             token=token,
             sparkline=sparkline,
