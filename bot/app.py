@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from bot import db
 from bot.config import Config
+from bot.dashboard import web as dashboard_web
 from bot.deps import Deps
 from bot.metrics import Metrics
 from bot.slack import edge
@@ -67,7 +68,8 @@ def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
 
 
 def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None = None) -> Starlette:
-    """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus)."""
+    """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus), and
+    GET /dashboard (bot/dashboard/web.py, behind signed links)."""
     signing_secret = deps.config.settings.signing_secret
     # Socket Mode needs no HTTP endpoint: without a secret every request is refused
     secret = signing_secret.encode() if signing_secret else None
@@ -143,6 +145,7 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
         ],
         lifespan=lifespan,
     )

@@ -299,6 +299,11 @@ class Settings:
     # secret (or the app token in Socket Mode). Deliberately kept out of the database: an operator
     # holding only the database cannot recompute who cast which ballot (docs/privacy.md).
     ballot_key: bytes | None = field(default=None, repr=False)
+    # The key that signs dashboard links (bot/dashboard/links.py): COP_DASHBOARD_KEY, else
+    # derived from the signing secret; and the address people reach `cop serve` at
+    # (COP_PUBLIC_URL), else http://host:port.
+    dashboard_key: bytes | None = field(default=None, repr=False)
+    public_url: str = ""
 
     def require(self, *names: str) -> None:
         """Stop the start when a secret the chosen mode needs is missing."""
@@ -356,6 +361,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
         instance_id=environ.get("COP_INSTANCE_ID", ""),
         ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), signing_secret or app_token),
+        dashboard_key=dashboard_key(environ.get("COP_DASHBOARD_KEY"), signing_secret or app_token),
+        public_url=(
+            environ.get("COP_PUBLIC_URL") or f"http://{environ.get('COP_HOST', '127.0.0.1')}:{port}"
+        ).rstrip("/"),
     )
 
 
@@ -375,6 +384,21 @@ def ballot_key(explicit: str | None, fallback_secret: str | None) -> bytes | Non
         return explicit.encode()
     if fallback_secret:
         return hmac.new(fallback_secret.encode(), b"cop-bot ballot key v1", "sha256").digest()
+    return None
+
+
+def dashboard_key(explicit: str | None, fallback_secret: str | None) -> bytes | None:
+    """The key of dashboard links: COP_DASHBOARD_KEY as given, or one derived from a secret the
+    process already has; none (no dashboard) without either. Rotating it voids every link."""
+    if explicit:
+        if len(explicit) < BALLOT_KEY_MIN:
+            raise ConfigError(
+                f"environment: COP_DASHBOARD_KEY: expected at least {BALLOT_KEY_MIN} characters "
+                "(e.g. the output of `openssl rand -hex 32`)"
+            )
+        return explicit.encode()
+    if fallback_secret:
+        return hmac.new(fallback_secret.encode(), b"cop-bot dashboard key v1", "sha256").digest()
     return None
 
 

@@ -29,6 +29,7 @@ from bot.numbers import row_id
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
 from bot.slack.echo import echo, say
+from handlers import dashboard
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
 
@@ -236,6 +237,13 @@ async def handle_health(req: CommandRequest) -> None:
         remember(req.deps, scope, overview)
         listing = await browse(req.deps, scope, overview, health.Filters(), 0)
     text, built = render(req.t, req.deps, scope, overview, listing)
+    built += dashboard.link_block(
+        req.t,
+        req.deps,
+        workspace_id=scope.workspace_id,
+        community_id=scope.community_id,
+        user_id=caller.user_id,
+    )
     await req.show(text, built)
     try:
         await upload_chart(req.client, req.t, caller.user_id, overview)

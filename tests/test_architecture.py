@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Where the core meets the outside: the composition root, the command line, the demo and Slack.
 EDGES = {"bot.app", "bot.cli", "bot.cli_kpis", "bot.cli_errors", "bot.cli_scope", "bot.demo"}
 EDGES |= {"bot.slack"}
+# the dashboard's web pages (Starlette routes, Jinja2 templates), served by `cop serve`
+EDGES |= {"bot.dashboard"}
 
 
 def contracts() -> dict[str, dict[str, list[str]]]:

@@ -1,0 +1,252 @@
+"""The dashboard's HTTP routes, served by `cop serve` beside /slack/events (bot/app.py).
+
+Every page first reads the signed link (links.py): no link, a forged or an expired one gets the
+same 403 page, with no figure on it. Pages are rendered on the server (Jinja2, autoescaped: a
+community's name is text a person typed); a few lines of JavaScript sort and filter the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from bot import charts, health
+from bot.dashboard import figures, links
+from bot.deps import Deps
+from bot.i18n import Translator, translate
+from bot.models import utcnow
+
+logger = logging.getLogger(__name__)
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# the token travels in the address: no other site should learn it, no cache should keep the page
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def sparkline(values: Sequence[int], *, width: int = 96, height: int = 22) -> Markup:
+    """A week-by-week line as inline SVG (no axes: the community page has the full chart)."""
+    if not values:
+        return Markup("")
+    top = max(values) or 1
+    step = width / max(len(values) - 1, 1)
+    points = " ".join(
+        f"{i * step:.1f},{height - 2 - (v / top) * (height - 4):.1f}" for i, v in enumerate(values)
+    )
+    return Markup(
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-hidden="true"><polyline fill="none" stroke="#1f6feb" '
+        f'stroke-width="1.5" points="{points}"/></svg>'
+    )
+
+
+def _png_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _trend_png(t: Translator, trend: Sequence[Any]) -> bytes:
+    return charts.trend(
+        title=t("health.chart_title"),
+        labels=[t.date(p.start, "d MMM") for p in trend],
+        active=[p.active for p in trend],
+        messages=[p.messages + p.replies for p in trend],
+        active_label=t("health.chart_active"),
+        messages_label=t("health.chart_messages"),
+        number=t.axis_number,
+    )
+
+
+def _status_png(t: Translator, overview: health.Overview) -> bytes:
+    counts = overview.counts
+    shown = [s for s in health.Status if counts[s]]
+    return charts.bars(
+        title=t("dashboard.status_chart"),
+        labels=[t(f"health.status.{s.value}").split(" ", 1)[-1] for s in shown],  # no emoji
+        values=[counts[s] for s in shown],
+        colours=[charts.STATUS_COLOURS[s.value] for s in shown],
+        number=t.axis_number,
+    )
+
+
+class Formats:
+    """The few ways the pages write a figure, in the reader's language (as /cop health does)."""
+
+    def __init__(self, t: Translator) -> None:
+        self.t = t
+
+    def na(self, value: float | None, *, percent: bool = False) -> str:
+        if value is None:
+            return self.t("health.na")
+        return self.t.percent(value) if percent else self.t.number(value)
+
+    def survey(
+        self, value: float | None, answers: int, withheld: str | None, *, whole: bool = False
+    ) -> str:
+        t = self.t
+        if withheld is not None:
+            return t(f"health.withheld.{withheld}", answers=t.number(answers))
+        if value is None:
+            return t("health.na")
+        number = t.whole(value) if whole else t.number(value)
+        return t("health.with_n", value=number, answers=t.number(answers))
+
+    def status(self, status: health.Status) -> Markup:
+        """The status in words behind a dot of its colour (the catalogue's emoji needs a font
+        a server's browser may lack; the charts' colours are the same)."""
+        label = self.t(f"health.status.{status.value}").split(" ", 1)[-1]
+        colour = charts.STATUS_COLOURS[status.value]
+        return Markup('<span class="dot" style="background:{}"></span>{}').format(colour, label)
+
+    def explain(self, reason: health.Reason) -> str:
+        return health.explain(self.t, reason).replace("*", "")
+
+
+def _context(deps: Deps, workspace_id: str) -> figures.Context:
+    now = utcnow()
+    tz = deps.programme.timezone
+    return figures.Context(
+        workspace_id=workspace_id,
+        today=now.astimezone(ZoneInfo(tz)).date(),
+        now=now,
+        tz=tz,
+        thresholds=deps.programme.health,
+        question_kinds={q.key: q.kind for q in deps.programme.rituals.pulse.questions},
+        rule=deps.disclosure,
+    )
+
+
+def _page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    html = _TEMPLATES.get_template(template).render(**values)
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+def _refused(deps: Deps) -> HTMLResponse:
+    t = translate(deps.programme.language)
+    return _page("refused.html", 403, t=t)
+
+
+# The programme's table takes seconds on a big programme (about 10 s for 220 communities and
+# 30,000 people on SQLite): computed once, it serves every reader of the workspace for this long
+# (the page says when it was computed); a community's page is always computed afresh.
+FRESH_SECONDS = 120.0
+
+
+def routes(deps: Deps) -> list[Route]:
+    key = deps.config.settings.dashboard_key
+    # per app: (workspace, day) → (when it was started, the computation), shared by the readers
+    # who arrive while it runs and for FRESH_SECONDS after
+    computed: dict[tuple[str, date], tuple[float, asyncio.Future[figures.ProgrammeView]]] = {}
+
+    async def compute(ctx: figures.Context) -> figures.ProgrammeView:
+        async with deps.sessions.begin() as session:
+            return await figures.programme(session, ctx)
+
+    async def programme_view(ctx: figures.Context) -> figures.ProgrammeView:
+        wanted = (ctx.workspace_id, ctx.today)
+        clock = time.monotonic()
+        found = computed.get(wanted)
+        if (
+            found is None
+            or clock - found[0] > FRESH_SECONDS
+            or (found[1].done() and found[1].exception() is not None)
+        ):
+            for old in [k for k, (at, _) in computed.items() if clock - at > FRESH_SECONDS]:
+                del computed[old]
+            found = (clock, asyncio.ensure_future(compute(ctx)))
+            computed[wanted] = found
+        return await asyncio.shield(found[1])
+
+    def grant_of(request: Request) -> links.Grant | None:
+        try:
+            return links.read(request.query_params.get("t"), utcnow(), key=key)
+        except links.Refused as refused:
+            logger.info("dashboard refused: %s", refused)
+            return None
+
+    async def programme_page(request: Request) -> Response:
+        grant = grant_of(request)
+        if grant is None:
+            return _refused(deps)
+        if grant.scope.community_id is not None:
+            return await _community(deps, request, grant, grant.scope.community_id)
+        t = translate(grant.language)
+        view = await programme_view(_context(deps, grant.scope.workspace_id))
+        trend, status = await asyncio.gather(
+            asyncio.to_thread(_trend_png, t, view.overview.trend),
+            asyncio.to_thread(_status_png, t, view.overview),
+        )
+        token = urlencode({"t": request.query_params["t"]})
+        return _page(
+            "programme.html",
+            t=t,
+            f=Formats(t),
+            view=view,
+            name=deps.programme.name,
+            tz=deps.programme.timezone,
+            statuses=list(health.Status),
+            token=token,
+            sparkline=sparkline,
+            trend_png=_png_uri(trend),
+            status_png=_png_uri(status),
+        )
+
+    async def community_page(request: Request) -> Response:
+        grant = grant_of(request)
+        raw = request.path_params.get("community_id", "")
+        if grant is None or not str(raw).isdigit() or not grant.may_see(int(raw)):
+            return _refused(deps)
+        return await _community(deps, request, grant, int(raw))
+
+    return [
+        Route(links.PATH, programme_page, methods=["GET"]),
+        Route(links.PATH + "/c/{community_id}", community_page, methods=["GET"]),
+    ]
+
+
+async def _community(
+    deps: Deps, request: Request, grant: links.Grant, community_id: int
+) -> Response:
+    t = translate(grant.language)
+    ctx = _context(deps, grant.scope.workspace_id)
+    async with deps.sessions.begin() as session:
+        view = await figures.community(session, ctx, community_id)
+    if view is None:
+        return _refused(deps)
+    trend = await asyncio.to_thread(_trend_png, t, view.overview.trend)
+    back = None
+    if grant.scope.community_id is None:
+        back = f"{links.PATH}?{urlencode({'t': request.query_params['t']})}"
+    return _page(
+        "community.html",
+        t=t,
+        f=Formats(t),
+        view=view,
+        item=view.overview.items[0],
+        k=view.overview.totals,
+        e=view.overview.engagement,
+        back=back,
+        trend_png=_png_uri(trend),
+    )
