@@ -7,6 +7,7 @@ another one is shown. When the test does not pin a parameter (a date, a time of 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -17,11 +18,23 @@ ANY = "\x00"  # stands for a parameter value the test does not pin
 
 
 def pattern(t: Translator, key: str, /, **params: Any) -> re.Pattern[str]:
-    """The message `key` as a pattern, each ANY parameter matching any (non-empty) text."""
+    """The message `key` as a pattern, each ANY parameter matching some text on one line."""
     parts = t(key, **params).split(ANY)
-    return re.compile(".+?".join(re.escape(p) for p in parts), re.DOTALL)
+    return re.compile(r"[^\n]+?".join(re.escape(p) for p in parts))
 
 
 def shows(text: str, t: Translator, key: str, /, **params: Any) -> bool:
     """True when `text` contains the message `key` of `t`'s catalogue with these parameters."""
     return pattern(t, key, **params).search(text) is not None
+
+
+def in_json(message: str) -> str:
+    """A message as it appears inside `json.dumps(blocks, ensure_ascii=False)`."""
+    return json.dumps(message, ensure_ascii=False)[1:-1]
+
+
+def shows_in_json(text: str, t: Translator, key: str, /, **params: Any) -> bool:
+    """`shows` for a text that is `json.dumps(blocks, ensure_ascii=False)`."""
+    parts = t(key, **params).split(ANY)
+    found = r'[^"]+?'.join(re.escape(in_json(p)) for p in parts)  # within one string
+    return re.search(found, text) is not None
