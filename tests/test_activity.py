@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,18 +39,26 @@ def message_event(bot: Bot, *, user: str, channel: str, **extra: Any) -> dict[st
     return {**stored, "channel": channel, "event_ts": stored["ts"], "channel_type": "channel"}
 
 
-def test_what_counts_as_activity() -> None:
+@pytest.mark.parametrize(
+    ("extra", "counted_as"),
+    [
+        pytest.param({}, activity.Kind.MESSAGE, id="a message"),
+        pytest.param({"thread_ts": "1.0"}, activity.Kind.MESSAGE, id="a thread's first message"),
+        pytest.param({"thread_ts": "0.5"}, activity.Kind.REPLY, id="a reply in a thread"),
+        pytest.param(
+            {"subtype": "thread_broadcast"}, activity.Kind.MESSAGE, id="a broadcast reply"
+        ),
+        pytest.param({"subtype": "message_changed"}, None, id="an edit"),
+        pytest.param({"subtype": "message_deleted"}, None, id="a deletion"),
+        pytest.param({"subtype": "channel_join"}, None, id="someone joining"),
+        pytest.param({"subtype": "channel_leave"}, None, id="someone leaving"),
+        pytest.param({"bot_id": "B1"}, None, id="a bot's message"),
+        pytest.param({"subtype": "bot_message"}, None, id="a bot_message"),
+    ],
+)
+def test_what_counts_as_activity(extra: dict[str, str], counted_as: activity.Kind | None) -> None:
     base = {"type": "message", "user": "U1", "ts": "1.0"}
-    assert activity.classify_message(base) == activity.Kind.MESSAGE
-    assert activity.classify_message(base | {"thread_ts": "1.0"}) == activity.Kind.MESSAGE
-    assert activity.classify_message(base | {"thread_ts": "0.5"}) == activity.Kind.REPLY
-    assert (
-        activity.classify_message(base | {"subtype": "thread_broadcast"}) == activity.Kind.MESSAGE
-    )
-    for subtype in ("message_changed", "message_deleted", "channel_join", "channel_leave"):
-        assert activity.classify_message(base | {"subtype": subtype}) is None
-    assert activity.classify_message(base | {"bot_id": "B1"}) is None
-    assert activity.classify_message(base | {"subtype": "bot_message"}) is None
+    assert activity.classify_message(base | extra) == counted_as
 
 
 async def test_messages_replies_and_reactions_are_counted(bot: Bot) -> None:

@@ -12,6 +12,7 @@ from bot import charters, people
 from bot.charters import CharterState
 from bot.models import AuditLog, CharterVersion
 from tests import factories
+from tests.catalogue import ANY, EN, FR, in_json, shows_in_json
 from tests.conftest import MANAGER, Bot, eventually
 
 LEADER = "U0LUCAS"
@@ -68,7 +69,7 @@ async def test_leader_writes_the_charter_and_each_save_is_a_version(bot: Bot) ->
     response = await bot.slack.submit_view(view["id"], user=LEADER, values=CHARTER)
     assert response.status_code == 200 and not response.content
     reply = await last_ephemeral(bot, LEADER)
-    assert "version 1" in reply["text"]
+    assert FR("charter.saved", name="Data Science", version=1) in reply["text"]
     (first,) = await versions(bot)
     assert first.objectives == [
         "Lancer 4 webinaires",
@@ -114,12 +115,13 @@ async def test_a_member_cannot_edit_but_anyone_can_read(bot: Bot) -> None:
     await setup(bot)
     await bot.slack.command("charte", user=MEMBER, channel="C0DATA")
     replies = await eventually(lambda: bot.emulator.responses)
-    assert "peuvent modifier la charte" in replies[-1]["text"]
+    assert FR("permission.edit_charter") in replies[-1]["text"]
     assert bot.emulator.calls_to("views.open") == []
     before = len(bot.emulator.responses)
     await bot.slack.command("charte voir", user=MEMBER, channel="C0DATA")
     replies = await eventually(lambda: bot.emulator.responses[before:])
-    assert "pas encore de charte" in json.dumps(replies[-1]["blocks"], ensure_ascii=False)
+    none_yet = in_json(FR("charter.none_yet"))
+    assert none_yet in json.dumps(replies[-1]["blocks"], ensure_ascii=False)
 
 
 async def test_a_member_forging_a_submission_writes_nothing(bot: Bot) -> None:
@@ -149,7 +151,7 @@ async def test_bad_input_gets_field_errors(bot: Bot) -> None:
     )
     errors = response.json()["errors"]
     assert set(errors) == {"charter_mission", "charter_values", "charter_objectives"}
-    assert "1600 caractères" in errors["charter_values"]
+    assert errors["charter_values"] == FR("charter.too_long", length=1600, max=charters.TEXT_MAX)
     assert await versions(bot) == []
 
 
@@ -161,7 +163,7 @@ async def test_the_same_submission_twice_adds_one_version(bot: Bot) -> None:
     before = len(bot.emulator.ephemerals)
     await bot.slack.submit_view(view["id"], user=LEADER, values=CHARTER)
     reply = await last_ephemeral(bot, LEADER, before)
-    assert "Rien n'a changé" in reply["text"]
+    assert FR("charter.unchanged", name="Data Science", version=1) in reply["text"]
     assert len(await versions(bot)) == 1
 
 
@@ -177,9 +179,9 @@ async def test_show_public_posts_in_the_community_language_and_history_lists_ver
     await bot.slack.command("charte voir --public", user=LEADER, channel="C0DATA")
     posted = await eventually(lambda: bot.emulator.messages["C0DATA"])
     text = json.dumps(posted[-1]["blocks"], ensure_ascii=False)
-    assert "Data Science charter" in text and "*Mission*" in text
-    assert "To review" in text  # objectives of last year
-    assert "Version 1, written by <@U0LUCAS>" in text
+    assert EN("charter.title", name="Data Science") in text and "*Mission*" in text
+    assert in_json(EN("charter.to_review", year=YEAR)) in text  # objectives of last year
+    assert shows_in_json(text, EN, "charter.version_line", version=1, author="<@U0LUCAS>", date=ANY)
     before = len(bot.emulator.responses)
     await bot.slack.command("charte historique", user=MEMBER, channel="C0DATA")
     # (the public post's own confirmation may land after `before`: look for the screen)
@@ -187,7 +189,10 @@ async def test_show_public_posts_in_the_community_language_and_history_lists_ver
         lambda: [r for r in bot.emulator.responses[before:] if r.get("blocks")]
     )
     history = json.dumps(replies[-1]["blocks"], ensure_ascii=False)
-    assert "Historique de la charte" in history and "version 1 — <@U0LUCAS>" in history
+    assert FR("charter.history_title", name="Data Science") in history
+    assert shows_in_json(
+        history, FR, "charter.history_line", version=1, author="<@U0LUCAS>", date=ANY
+    )
 
 
 async def test_english_user_reads_the_charter_in_english(bot: Bot) -> None:
@@ -198,8 +203,9 @@ async def test_english_user_reads_the_charter_in_english(bot: Bot) -> None:
     await bot.slack.command("charter show", user="U0EMILY", channel="C0DATA")
     replies = await eventually(lambda: bot.emulator.responses)
     text = json.dumps(replies[-1]["blocks"], ensure_ascii=False)
-    assert "Data Science charter" in text and "Objectives for" in text
-    assert "To review" not in text
+    assert EN("charter.title", name="Data Science") in text
+    assert EN("charter.objectives_of", year=YEAR) in text
+    assert not shows_in_json(text, EN, "charter.to_review", year=ANY)
 
 
 def test_to_review_when_objectives_are_missing_or_old() -> None:

@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from bot import cli, db
@@ -34,6 +35,7 @@ def run_cop(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow
 async def test_cop_serve_answers_signed_help_and_refuses_bad_signatures(
     tmp_path: Path, emulator: SlackEmulator, database_url: str
 ) -> None:
@@ -93,6 +95,7 @@ async def test_cop_serve_answers_signed_help_and_refuses_bad_signatures(
         await proc.wait()
 
 
+@pytest.mark.slow
 async def test_communities_import_from_csv(tmp_path: Path, database_url: str) -> None:
     csv_path = tmp_path / "programme.csv"
     csv_path.write_text(
@@ -198,6 +201,7 @@ def _import(tmp_path: Path, env: dict[str, str], workspace: str, text: str = PRO
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 async def test_communities_list_health_of_one_and_by_status(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -244,6 +248,7 @@ async def test_communities_list_health_of_one_and_by_status(
     assert at_risk.stdout.splitlines() == ["🟠 at risk: 0"]
 
 
+@pytest.mark.slow
 async def test_rituals_run_without_a_community_names_them(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -270,6 +275,7 @@ async def test_rituals_run_sponsor_digest_for_a_community_without_a_sponsor_send
     assert status.stdout.strip() == "outbox empty"
 
 
+@pytest.mark.slow
 async def test_the_workspace_is_found_or_the_known_ones_named(
     tmp_path: Path, database_url: str
 ) -> None:

@@ -55,6 +55,7 @@ FRENCH_EXCEL = (
 )
 
 
+@pytest.mark.slow
 def test_a_windows_1252_csv_from_french_excel_is_read(tmp_path: Path) -> None:
     path = tmp_path / "programme.csv"
     path.write_bytes(FRENCH_EXCEL.encode("cp1252"))
@@ -65,6 +66,7 @@ def test_a_windows_1252_csv_from_french_excel_is_read(tmp_path: Path) -> None:
     assert "Agilité" in listed.stdout and "Sécurité" in listed.stdout, listed.stdout
 
 
+@pytest.mark.slow
 def test_a_csv_in_no_known_encoding_says_which_option_to_use(tmp_path: Path) -> None:
     path = tmp_path / "programme.csv"
     path.write_bytes(b"name;channel_id\n\x81Data;C0DATA\n")  # 0x81: in neither UTF-8 nor cp1252
@@ -170,6 +172,7 @@ def test_an_unknown_revision(tmp_path: Path) -> None:
 # --- options -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_out_into_a_missing_folder(tmp_path: Path) -> None:
     target = tmp_path / "missing" / "report.html"
     one_line(

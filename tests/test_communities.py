@@ -6,6 +6,8 @@ import sqlalchemy as sa
 
 from bot import communities
 from bot.models import Community, Membership, Person, Role
+from bot.slack.echo import say
+from tests.catalogue import ANY, FR, shows
 from tests.conftest import MANAGER, Bot, eventually
 
 
@@ -35,7 +37,9 @@ def test_slugs_come_from_names() -> None:
 
 async def test_manager_creates_a_community_and_its_members_are_synced(bot: Bot) -> None:
     text = await create(bot, "C0DATA", "Data Science")
-    assert "Data Science" in text and "`data-science`" in text
+    assert shows(
+        text, FR, "community.created", name="Data Science", slug="data-science", members=ANY
+    )
     members = await active_members(bot, "C0DATA")
     # the channel's humans, not the bot itself
     assert set(members) == {"U0CAMILLE", "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY"}
@@ -48,25 +52,27 @@ async def test_manager_creates_a_community_and_its_members_are_synced(bot: Bot) 
 async def test_a_second_community_with_the_same_name_gets_its_own_slug(bot: Bot) -> None:
     await create(bot, "C0DATA", "Data Science")
     text = await create(bot, "C0AGILE", "Data Science")
-    assert "`data-science-2`" in text
+    assert shows(
+        text, FR, "community.created", name="Data Science", slug="data-science-2", members=ANY
+    )
 
 
 async def test_a_channel_holds_one_community(bot: Bot) -> None:
     await create(bot, "C0DATA", "Data Science")
     text = await create(bot, "C0DATA", "Autre nom")
-    assert "accueille déjà la communauté *Data Science*" in text
+    assert FR("community.channel_taken", name="Data Science", slug="data-science") in text
 
 
 async def test_only_managers_create_communities(bot: Bot) -> None:
     text = await create(bot, "C0DATA", "Data Science", user="U0LUCAS")
-    assert "Seuls les responsables du programme" in text
+    assert FR("permission.create_community") in text
     async with bot.sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(Community)) == 0
 
 
 async def test_community_create_needs_a_name(bot: Bot) -> None:
     text = await create(bot, "C0DATA", "")
-    assert "Donnez un nom" in text
+    assert FR("community.name_missing") in text
 
 
 async def test_joins_and_leaves_keep_membership_history_and_count_once(bot: Bot) -> None:
@@ -132,9 +138,10 @@ async def test_leader_gives_roles_in_own_community_only(bot: Bot) -> None:
         lambda: len(bot.emulator.responses) >= before + 3 and bot.emulator.responses[before:]
     )
     texts = [r["text"] for r in replies]
-    assert any("<@U0LUCAS> est désormais animateur·rice de *Data Science*" in t for t in texts)
-    assert any("<@U0CHLOE> est désormais membre du noyau dur" in t for t in texts)
-    assert any("Seuls les animateurs de cette communauté" in t for t in texts)
+    leader, core = FR("role.leader"), FR("role.core_team")
+    assert FR("role.set", user="<@U0LUCAS>", role=leader, community="Data Science") in texts
+    assert FR("role.set", user="<@U0CHLOE>", role=core, community="Data Science") in texts
+    assert FR("permission.set_role") in texts  # Lucas leads Data Science, not Agilité
     assert (await active_members(bot, "C0DATA"))["U0CHLOE"] == Role.CORE_TEAM
     assert (await active_members(bot, "C0AGILE")).get("U0LEA") == Role.MEMBER
 
@@ -142,7 +149,7 @@ async def test_leader_gives_roles_in_own_community_only(bot: Bot) -> None:
 async def test_role_outside_a_community_channel_says_so(bot: Bot) -> None:
     await bot.slack.command("role <@U0LUCAS> leader", user=MANAGER, channel="C0GEN")
     replies = await eventually(lambda: bot.emulator.responses)
-    assert "n'est pas (encore) une communauté" in replies[-1]["text"]
+    assert say(FR, "command.not_a_community") in replies[-1]["text"]  # `<nom>` escaped
 
 
 async def test_archived_channel_makes_the_community_read_only(bot: Bot) -> None:
@@ -158,7 +165,7 @@ async def test_archived_channel_makes_the_community_read_only(bot: Bot) -> None:
     before = len(bot.emulator.responses)
     await bot.slack.command("role <@U0LUCAS> leader", user=MANAGER, channel="C0DATA")
     replies = await eventually(lambda: bot.emulator.responses[before:])
-    assert "archivé" in replies[-1]["text"]
+    assert FR("command.community_archived", name="Data Science") in replies[-1]["text"]
 
 
 CSV = """name,channel_id,kind,language,leaders,sponsor

@@ -23,6 +23,7 @@ from bot.models import Person
 from bot.slack.render import render_message
 from rituals import snapshots
 from tests import factories
+from tests.catalogue import ANY, FR, in_json, shows
 from tests.conftest import MANAGER, Bot, eventually
 from tests.factories import WORKSPACE
 from tests.test_home import home_of, text_of
@@ -77,7 +78,7 @@ async def test_home_and_health_count_the_same_people(bot: Bot) -> None:
     home = home_unique_members(await home_of(bot, MANAGER))
     programme = await answer(bot, "santé", user=MANAGER, channel="C0GEN")
     assert home == health_unique_members(programme) == 8
-    assert "8 personnes uniques, 9 inscriptions cumulées dans 2 communautés" in programme
+    assert FR("health.totals_members", unique=8, summed=9, communities=2) in programme
     community = await answer(bot, "santé", user=LEADER, channel="C0DATA")
     assert "*Ce mois-ci :* 4 membres" in community  # Camille, Lucas, Hugo and Emily's tombstone
     assert "sur 4 en 8 semaines" in programme  # the ranked row says the same
@@ -103,36 +104,39 @@ async def test_the_charter_reads_the_same_on_the_home_and_in_health(bot: Bot) ->
         home = text_of(await home_of(bot, LEADER))
         return home, await answer(bot, "santé", user=LEADER, channel="C0DATA")
 
+    to_review = in_json(FR("home.charter_to_review"))
     home, health = await both()  # no charter
-    assert "Charte à revoir" in home and "pas de charte" in health
+    assert to_review in home and FR("health.reason.no_charter") in health
     assert "chartes à jour : 0/1" in health.lower()
 
     await save(CharterDraft(mission="Faire grandir la data."))  # a draft: no objectives
     home, health = await both()
-    assert "Charte à revoir" in home and "charte sans objectifs pour l'année" in health
+    assert to_review in home and FR("health.reason.charter_draft") in health
     assert "chartes à jour : 0/1" in health.lower()
 
     await save(CharterDraft(mission="m", objectives=("Un guide",), objectives_year=year - 1))
     home, health = await both()
-    assert "Charte à revoir" in home and "charte à mettre à jour" in health
+    unwrapped = " ".join(health.split())  # the rendered text wraps long lines
+    assert to_review in home and shows(unwrapped, FR, "health.reason.charter_stale", day=ANY)
     assert "chartes à jour : 0/1" in health.lower()
 
     await save(CharterDraft(mission="m", objectives=("Un guide",), objectives_year=year))
     home, health = await both()
-    assert (
-        "Charte à revoir" not in home and "charte" not in health.split("Pourquoi")[1].split("→")[0]
-    )
+    assert to_review not in home and "charte" not in health.split("Pourquoi")[1].split("→")[0]
     assert "chartes à jour : 1/1" in health.lower()
 
 
 async def test_a_community_created_minutes_ago_is_starting_with_a_first_step(bot: Bot) -> None:
     created = await answer(bot, "community create Data Science", user=MANAGER, channel="C0DATA")
-    assert "la communauté *Data Science*" in created
+    assert shows(
+        created, FR, "community.created", name="Data Science", slug="data-science", members=ANY
+    )
     # the channel's five people are members, nobody has spoken yet, there is no charter
     view = await answer(bot, "santé", user=MANAGER, channel="C0DATA")
-    assert "🐣 en démarrage" in view and "à risque" not in view
-    assert "lancée aujourd'hui" in view
-    assert "→ écrire la charte : la mission et les objectifs de l'année" in view
+    assert FR("health.status.starting") in view and FR("health.status.at_risk") not in view
+    assert FR("health.reason.starting", days=0) in view
+    assert f"→ {FR('health.action.first_charter')}" in view
+
     overview = await answer(bot, "santé tout", user=MANAGER, channel="C0GEN")
     assert "0 à risque" in overview and "1 en démarrage" in overview
     assert "seulement 0 membre actif" not in overview

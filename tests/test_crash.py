@@ -58,6 +58,7 @@ def _delivered(emulator: SlackEmulator) -> int:
     )
 
 
+@pytest.mark.slow
 async def test_kill_9_halfway_through_a_pulse_then_restart_gives_everyone_exactly_one_dm(
     database_url: str,
     big_emulator: SlackEmulator,

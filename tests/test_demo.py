@@ -155,6 +155,7 @@ def _masked(text: str) -> str:
     return re.sub(r"\b\d{2}:\d{2}\b", "HH:MM", text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_demo_speaks_one_language(runs: dict[str, Run], language: str) -> None:
     run = runs[language]
@@ -164,6 +165,7 @@ def test_the_demo_speaks_one_language(runs: dict[str, Run], language: str) -> No
     assert len(run.out.splitlines()) > 400  # the whole story was told
 
 
+@pytest.mark.slow
 def test_two_runs_print_the_same_thing(runs: dict[str, Run]) -> None:
     """Same folder, second run: the same output (a clean slate: no « already exists »)."""
     first, second = runs["en"], runs["en again"]
@@ -177,6 +179,7 @@ def _closing(run: Run) -> list[str]:
     return [line.strip() for line in lines[start + 1 :] if line.startswith("  ")]
 
 
+@pytest.mark.slow
 def test_the_closing_commands_work(runs: dict[str, Run]) -> None:
     """Pasted as printed, in a shell: each command answers, without a traceback."""
     run = runs["en again"]

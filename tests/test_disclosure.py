@@ -23,6 +23,7 @@ from bot.slack.render import render_message
 from rituals import pulse, scheduler, snapshots
 from rituals.outbox import Drain
 from tests import factories
+from tests.catalogue import ANY, FR, shows
 from tests.conftest import MANAGER, Bot, eventually
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,22 +181,23 @@ async def test_one_answer_shows_nowhere_open_or_closed(bot: Bot) -> None:
     await _answer(bot, "U0LUCAS", "value", 1)
     await _answer(bot, "U0LUCAS", "recommend", 0)
     leader = await _ask(bot, "santé", user="U0LEA", channel="C0GEN")
-    assert "en attente de la clôture du sondage" in leader
+    assert FR("health.withheld.open") in leader
     _no_score(leader)
     manager = await _ask(bot, "santé programme", user=MANAGER, channel="C0DATA")
     _no_score(manager)
 
     await _close(bot)
     results = _results_dm(bot)
-    assert "*1* réponse sur *9* membres sollicités (taux de réponse : 11" in results
-    assert results.count("_1 réponse — moins de 5 : résultat masqué") == 2  # value, recommend
-    assert "_Aucune réponse._" in results  # the comment question
+    assert shows(results, FR, "polls.results_rate", respondents=1, asked=9, rate=ANY)
+    too_few = FR("polls.question_too_few", answers=1, min=5)
+    assert results.count(too_few) == 2  # value, recommend
+    assert FR("polls.no_answer") in results  # the comment question
     _no_score(results)
     assert "Moyenne" not in results and "eNPS" not in results
     channel = [render_message(m) for m in bot.emulator.messages.get("C0GEN", [])]
     assert not any("Utilité perçue" in m or "eNPS" in m for m in channel)
     after = await _ask(bot, "santé", user="U0LEA", channel="C0GEN")
-    assert "masqué (1 réponse, trop peu par sondage pour préserver l'anonymat)" in after
+    assert FR("health.withheld.too_few", answers=1) in after
     _no_score(after)
 
 
@@ -212,14 +214,15 @@ async def test_each_question_is_judged_alone(bot: Bot) -> None:
     await _answer(bot, "U0LUCAS", "recommend", 0)
     await _close(bot)
     results = _results_dm(bot)
-    assert "Moyenne : *4* (6 réponses)" in results
-    assert "_1 réponse — moins de 5 : résultat masqué" in results
-    assert "eNPS" not in results
+    assert FR("polls.results_mean", mean=FR.number(4, 1), answers=6) in results
+    assert FR("polls.question_too_few", answers=1, min=5) in results
+    assert "eNPS" not in results  # no label of it at all, whatever the message
     summary = bot.emulator.messages["C0GEN"][-1]["text"]
-    assert "Utilité perçue : 4 sur 5." in summary and "eNPS" not in summary
+    assert FR("polls.summary_mean", mean=FR.number(4, 1), max=FR.number(5)) in summary
+    assert "eNPS" not in summary
     health = await _ask(bot, "santé", user="U0LEA", channel="C0GEN")
-    assert "4 / 5 (sur 6 réponses)" in health
-    assert "eNPS masqué (1 réponse" in health
+    assert FR("health.with_n", value=f"{FR.number(4)} / {FR.number(5)}", answers=6) in health
+    assert FR("health.withheld.too_few", answers=1) in health  # the eNPS; the mood shows
     _no_score(health)
 
 
@@ -323,6 +326,6 @@ async def test_small_polls_never_add_up_for_one_community(bot: Bot) -> None:
                     )
                 )
     health = await _ask(bot, "santé", user="U0LEA", channel="C0GEN")
-    assert "humeur masqué (6 réponses, trop peu par sondage pour préserver l'anonymat)" in health
+    assert FR("health.withheld.too_few", answers=6) in health
     _no_score(health)
-    assert "1,3" not in health and "(sur 6 réponses)" not in health
+    assert "1,3" not in health and not shows(health, FR, "health.with_n", value=ANY, answers=6)

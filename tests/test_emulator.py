@@ -173,18 +173,24 @@ async def test_conversations_open_and_dm(emu: SlackEmulator, client: AsyncWebCli
     posted = await client.chat_postMessage(channel="U0CHLOE", text="Salut")
     assert posted["channel"] == emu.dm_channel_for("U0CHLOE")
     assert emu.messages[emu.dm_channel_for("U0CHLOE")][0]["text"] == "Salut"
-    for user, error in (
-        ("U0PIERRE", "user_disabled"),
-        ("U0JIRA", "cannot_dm_bot"),
-        ("UBOT", "cannot_dm_bot"),
-        ("U0GHOST", "user_not_found"),
-    ):
-        with pytest.raises(SlackApiError) as err:
-            await client.conversations_open(users=user)
-        assert err.value.response["error"] == error
     with pytest.raises(SlackApiError) as err:
         await client.chat_postMessage(channel="U0GHOST", text="?")
     assert err.value.response["error"] == "channel_not_found"
+
+
+@pytest.mark.parametrize(
+    ("user", "error"),
+    [
+        pytest.param("U0PIERRE", "user_disabled", id="deactivated"),
+        pytest.param("U0JIRA", "cannot_dm_bot", id="another-bot"),
+        pytest.param("UBOT", "cannot_dm_bot", id="ourselves"),
+        pytest.param("U0GHOST", "user_not_found", id="unknown"),
+    ],
+)
+async def test_who_cannot_be_sent_a_dm(client: AsyncWebClient, user: str, error: str) -> None:
+    with pytest.raises(SlackApiError) as err:
+        await client.conversations_open(users=user)
+    assert err.value.response["error"] == error
 
 
 async def test_channel_errors(emu: SlackEmulator, client: AsyncWebClient) -> None:

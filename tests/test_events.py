@@ -26,6 +26,7 @@ from bot.models import (
 )
 from rituals.outbox import Drain
 from tests import factories
+from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import MANAGER, Bot, eventually
 
 LEADER = "U0LUCAS"  # French leader of Data Science
@@ -107,8 +108,8 @@ async def test_leader_schedules_a_webinar_in_french(bot: Bot) -> None:
     message = announcements(bot)[-1]
     assert event.message_ts == message["ts"] and event.channel_id == "C0DATA"
     text = json.dumps(message["blocks"], ensure_ascii=False)
-    assert "Webinaire" in text and "14:00 – 15:30 (Europe/Paris)" in text
-    assert "J'y serai : 0" in text
+    assert FR("event.kind.webinar") in text and "14:00 – 15:30 (Europe/Paris)" in text
+    assert FR("event.count_item", emoji="✅", label=FR("event.rsvp.going"), count=0) in text
     upload = bot.emulator.uploads[-1]
     assert upload["thread_ts"] == message["ts"] and upload["filename"].endswith(".ics")
     ics = upload["content"].decode()
@@ -116,7 +117,7 @@ async def test_leader_schedules_a_webinar_in_french(bot: Bot) -> None:
     confirmation = await eventually(
         lambda: [e for e in bot.emulator.ephemerals if e["user"] == LEADER]
     )
-    assert "est planifié" in confirmation[-1]["text"]
+    assert shows(confirmation[-1]["text"], FR, "event.created", title="Webinaire MLOps", when=ANY)
 
 
 async def test_english_leader_gets_english_modal_and_channel_in_community_language(
@@ -141,15 +142,16 @@ async def test_english_leader_gets_english_modal_and_channel_in_community_langua
         values=values(event_title="Agile kick-off", event_kind="kick_off"),
     )
     message = await eventually(lambda: announcements(bot, "C0AGILE"))
-    text = json.dumps(message[-1]["blocks"])
-    assert "Kick-off" in text and "Going: 0" in text and "(Europe/London)" in text
+    text = json.dumps(message[-1]["blocks"], ensure_ascii=False)
+    assert EN("event.kind.kick_off") in text and "(Europe/London)" in text
+    assert EN("event.count_item", emoji="✅", label=EN("event.rsvp.going"), count=0) in text
 
 
 async def test_members_cannot_schedule(bot: Bot) -> None:
     await setup(bot)
     await bot.slack.command("event", user=MEMBER, channel="C0DATA")
     replies = await eventually(lambda: bot.emulator.responses)
-    assert "Seuls les animateurs" in replies[-1]["text"]
+    assert FR("permission.manage_events") in replies[-1]["text"]
     assert bot.emulator.calls_to("views.open") == []
 
 
@@ -179,16 +181,16 @@ async def test_bad_input_gets_field_errors_and_writes_nothing(bot: Bot) -> None:
         "event_description",
         "event_link",
     }
-    assert "fuseau horaire « Mars/Olympus »" in errors["event_tz"]
-    assert "avant le début" in errors["event_duration"]
+    assert errors["event_tz"] == FR("common.bad_timezone", value="Mars/Olympus")
+    assert errors["event_duration"] == FR("event.end_before_start")
     response = await bot.slack.submit_view(
         view["id"], user=LEADER, values=values(event_date=yesterday)
     )
-    assert "déjà passée" in response.json()["errors"]["event_date"]
+    assert response.json()["errors"]["event_date"] == FR("event.in_the_past")
     response = await bot.slack.submit_view(
         view["id"], user=LEADER, values=values(event_duration="1500")
     )
-    assert "24 heures" in response.json()["errors"]["event_duration"]
+    assert response.json()["errors"]["event_duration"] == FR("event.too_long_duration", hours=24)
     assert await all_events(bot) == []
 
 
@@ -222,8 +224,17 @@ def counts_in(bot: Bot, ts: str) -> str:
         for b in message["blocks"]
         if b["type"] == "context"
         for e in b["elements"]
-        if "J'y serai" in e["text"]
+        if FR("event.rsvp.going") in e["text"]
     )
+
+
+GOING, MAYBE = "going", "maybe"
+
+
+def counted(answer: str, count: int) -> str:
+    """The French count under the announcement: « ✅ J'y serai : 2 »."""
+    emoji = {GOING: "✅", MAYBE: "🤔"}[answer]
+    return FR("event.count_item", emoji=emoji, label=FR(f"event.rsvp.{answer}"), count=count)
 
 
 async def test_rsvp_counts_update_in_place_once_per_person(bot: Bot) -> None:
@@ -232,15 +243,16 @@ async def test_rsvp_counts_update_in_place_once_per_person(bot: Bot) -> None:
     await rsvp(bot, message, MEMBER, "going")
     await rsvp(bot, message, MEMBER, "going")  # second click: counted once
     await rsvp(bot, message, EMILY, "maybe")
-    await eventually(lambda: "Peut-être : 1" in counts_in(bot, message["ts"]))
-    assert "J'y serai : 1" in counts_in(bot, message["ts"])
+    await eventually(lambda: counted(MAYBE, 1) in counts_in(bot, message["ts"]))
+    assert counted(GOING, 1) in counts_in(bot, message["ts"])
     await rsvp(bot, message, EMILY, "going")  # changing moves the count
-    await eventually(lambda: "J'y serai : 2" in counts_in(bot, message["ts"]))
-    assert "Peut-être : 0" in counts_in(bot, message["ts"])
+    await eventually(lambda: counted(GOING, 2) in counts_in(bot, message["ts"]))
+    assert counted(MAYBE, 0) in counts_in(bot, message["ts"])
     assert len(bot.emulator.calls_to("chat.update")) == 3  # the repeated click changed nothing
     # Emily reads her confirmation in English, in New York time
-    assert "Noted: you're going" in bot.emulator.responses[-1]["text"]
-    assert "(America/New_York)" in bot.emulator.responses[-1]["text"]
+    emily_reads = bot.emulator.responses[-1]["text"]
+    assert shows(emily_reads, EN, "event.rsvp_saved.going", title="Webinaire MLOps", when=ANY)
+    assert "(America/New_York)" in emily_reads
     async with bot.sessions() as session:
         answers = list(await session.scalars(sa.select(EventRsvp.answer)))
     assert sorted(answers) == [RsvpAnswer.GOING, RsvpAnswer.GOING]
@@ -282,7 +294,8 @@ async def test_leader_reschedules_from_the_list_and_those_going_are_told(bot: Bo
         bot.emulator.messages[bot.emulator.dm_channel_for(user)][-1]["text"]
         for user in (MEMBER, EMILY)
     ]
-    assert "a changé" in texts[0] and "has changed" in texts[1]
+    assert shows(texts[0], FR, "event.notice_changed", title=ANY, community=ANY, when=ANY)
+    assert shows(texts[1], EN, "event.notice_changed", title=ANY, community=ANY, when=ANY)
     assert "(America/New_York)" in texts[1]
 
 
@@ -297,18 +310,19 @@ async def test_cancel_marks_the_announcement_and_rsvp_is_refused(bot: Bot) -> No
     before = len(bot.emulator.responses)
     await bot.slack.click(user=LEADER, action_id="event_cancel")
     replies = await eventually(lambda: bot.emulator.responses[before:])
-    assert "est annulé ; 1 participant" in replies[-1]["text"]
+    assert FR("event.cancelled_done", title="Webinaire MLOps", count=1) in replies[-1]["text"]
     (event,) = await all_events(bot)
     assert event.status == EventStatus.CANCELLED and event.sequence == 1
     updated = bot.emulator.find_message("C0DATA", message["ts"])
-    assert updated is not None and "Annulé" in updated["text"]
+    assert updated is not None
+    assert shows(updated["text"], FR, "event.cancelled_text", title="Webinaire MLOps", when=ANY)
     assert "STATUS:CANCELLED" in bot.emulator.uploads[-1]["content"].decode()
     # the old buttons (someone's stale client) are refused politely
     before = len(bot.emulator.responses)
     assert "event_rsvp_going" not in json.dumps(updated["blocks"])
     await _click_stale(bot, message, EMILY)
     replies = await eventually(lambda: bot.emulator.responses[before:])
-    assert "This event was cancelled" in replies[-1]["text"]
+    assert EN("event.rsvp_cancelled", title="Webinaire MLOps") in replies[-1]["text"]
 
 
 async def _click_stale(bot: Bot, original: dict[str, Any], user: str) -> None:
@@ -377,7 +391,7 @@ async def test_attendance_is_recorded_by_leaders_only(bot: Bot) -> None:
         user=MEMBER, action_id="event_attendance_open", message=("C0DATA", message["ts"])
     )
     replies = await eventually(lambda: bot.emulator.responses[before:])
-    assert "Seuls les animateurs" in replies[-1]["text"]
+    assert FR("permission.manage_events") in replies[-1]["text"]
     await bot.slack.click(
         user=LEADER, action_id="event_attendance_open", message=("C0DATA", message["ts"])
     )
@@ -388,7 +402,9 @@ async def test_attendance_is_recorded_by_leaders_only(bot: Bot) -> None:
         user=LEADER,
         values={"event_att_people": [MEMBER, EMILY], "event_att_count": "1"},
     )
-    assert "ne peut pas être plus petit" in response.json()["errors"]["event_att_count"]
+    assert response.json()["errors"]["event_att_count"] == FR(
+        "event.attendance_count_below_names", names=2
+    )
     response = await bot.slack.submit_view(
         view["id"],
         user=LEADER,
@@ -408,7 +424,7 @@ async def test_attendance_is_recorded_by_leaders_only(bot: Bot) -> None:
     assert updated is not None
     await eventually(
         lambda: (
-            "Présents : 12"
+            FR("event.attendance_line", count=12)
             in json.dumps(
                 bot.emulator.find_message("C0DATA", message["ts"])["blocks"], ensure_ascii=False
             )
@@ -424,7 +440,7 @@ async def test_attendance_before_the_event_is_refused(bot: Bot) -> None:
         user=LEADER, action_id="event_attendance_open", message=("C0DATA", message["ts"])
     )
     replies = await eventually(lambda: bot.emulator.responses[before:])
-    assert "pas encore eu lieu" in replies[-1]["text"]
+    assert FR("event.not_started") in replies[-1]["text"]
 
 
 # --- the domain, as a table ------------------------------------------------------------------------
@@ -540,6 +556,7 @@ async def test_simultaneous_double_clicks_and_submissions_count_once(bot: Bot) -
     await eventually(lambda: len(bot.emulator.responses) >= before + 3)
     async with bot.sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(EventRsvp)) == 1
-    await eventually(lambda: "J'y serai : 1" in counts_in(bot, message["ts"]))
-    assert not any("problème" in r.get("text", "") for r in bot.emulator.responses)
+    await eventually(lambda: counted(GOING, 1) in counts_in(bot, message["ts"]))
+    assert not any(FR("error.unexpected") in r.get("text", "") for r in bot.emulator.responses)
+
     assert bot.deps.metrics.errors._metrics == {}  # no listener failed

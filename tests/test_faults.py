@@ -410,6 +410,7 @@ async def _equals(check: Any, expected: int) -> bool:
 # --- a backfill killed and started again ------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_backfill_killed_with_9_then_started_again_counts_each_message_once(
     database_url: str, tmp_path: Path
 ) -> None:

@@ -14,6 +14,7 @@ from bot.models import ChannelStatus, utcnow
 from bot.slack.blocks import health as blocks
 from bot.slack.render import render_message
 from tests import factories
+from tests.catalogue import EN, FR
 from tests.conftest import MANAGER, Bot, eventually
 from tests.factories import WORKSPACE
 
@@ -60,14 +61,15 @@ async def test_a_manager_sees_the_programme_ranked_with_a_chart(bot: Bot) -> Non
     await programme(bot)
     reply = await ask(bot, "santé", user=MANAGER, channel="C0GEN")
     text = render_message(reply)
-    assert "Santé du programme « Programme test »" in text
-    assert "9 personnes uniques, 10 inscriptions cumulées dans 2 communautés" in text
+    assert FR("health.title_programme", name="Programme test") in text
+    assert FR("health.totals_members", unique=9, summed=10, communities=2) in text
     # Agilité has no activity at all: it comes first, with its reasons and a next step
     assert text.index("*Agilité*") < text.index("*Data Science*")
-    assert "aucun membre actif sur 5 en 8 semaines · pas de charte" in text
+    inactive = FR("health.reason.inactive", active=0, members=5, weeks=8)
+    assert f"{inactive} · {FR('health.reason.no_charter')}" in text
     assert "Camille" not in text  # the overlap: Camille sits in both communities
-    assert "8 dans 1 communauté, 1 dans 2, 0 dans 3 ou plus" in text
-    assert "[ Exporter en CSV ] [ Exporter en Excel ]" in text
+    assert FR("health.totals_overlap", one=8, two=1, more=0) in text
+    assert f"[ {FR('health.export_csv')} ] [ {FR('health.export_xlsx')} ]" in text  # the buttons
     await bot.emulator.wait_for("files.completeUploadExternal")
     upload = bot.emulator.uploads[-1]
     assert upload["filename"] == "health-trend.png" and upload["content"][:4] == b"\x89PNG"
@@ -78,21 +80,21 @@ async def test_leaders_see_their_community_and_members_are_refused(bot: Bot) -> 
     await programme(bot)
     reply = await ask(bot, "health", user="U0LUCAS", channel="C0DATA")
     text = render_message(reply)
-    assert "Santé de la communauté « Data Science »" in text
-    assert "3 actifs" in text
+    assert FR("health.title_community", name="Data Science") in text
+    assert FR("health.reason.active_new", active=3) in text  # 3 active, none in the weeks before
     sponsor = render_message(await ask(bot, "sante data-science", user="U0HUGO", channel="C0GEN"))
     assert "Data Science" in sponsor
     refused = await ask(bot, "health", user="U0EMILY", channel="C0DATA")
-    assert "core team and sponsor" in refused["text"]  # Emily reads English
+    assert EN("permission.view_community_health") in refused["text"]  # Emily reads English
     refused = await ask(bot, "santé", user="U0CHLOE", channel="C0GEN")
-    assert refused["text"] == "Seuls les responsables du programme ont accès à la vue d'ensemble."
+    assert refused["text"] == FR("permission.view_programme")
     unknown = await ask(bot, "santé inconnue", user=MANAGER, channel="C0GEN")
-    assert "« inconnue »" in unknown["text"]
+    assert FR("health.not_found", slug="inconnue") in unknown["text"]
 
 
 async def test_an_empty_programme_says_so(bot: Bot) -> None:
     reply = await ask(bot, "health", user=MANAGER, channel="C0GEN")
-    assert "Aucune communauté" in render_message(reply)
+    assert FR("health.empty") in render_message(reply)
 
 
 async def test_exports_are_uploaded_as_csv_and_xlsx(bot: Bot) -> None:
@@ -110,7 +112,7 @@ async def test_exports_are_uploaded_as_csv_and_xlsx(bot: Bot) -> None:
     upload = bot.emulator.uploads[-1]
     assert upload["filename"].endswith(".csv")
     rows = list(csv.reader(io.StringIO(upload["content"].decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:2] == ["Communauté", "État"]
+    assert rows[0][:2] == [FR("health.col.community"), FR("health.col.status")]
     names = [r[0] for r in rows[1:]]
     assert "'=HYPERLINK(1)" in names and "Data Science" in names
     await bot.slack.click(
@@ -120,7 +122,7 @@ async def test_exports_are_uploaded_as_csv_and_xlsx(bot: Bot) -> None:
     sheet = load_workbook(io.BytesIO(bot.emulator.uploads[-1]["content"])).active
     assert sheet is not None
     values = [row[0] for row in sheet.iter_rows(values_only=True)]
-    assert values[0] == "Communauté" and "'=HYPERLINK(1)" in values
+    assert values[0] == FR("health.col.community") and "'=HYPERLINK(1)" in values
 
 
 async def test_the_app_home_button_sends_the_overview_as_a_dm(bot: Bot) -> None:
@@ -147,13 +149,13 @@ async def test_the_app_home_button_sends_the_overview_as_a_dm(bot: Bot) -> None:
     calls = await bot.emulator.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == "D0CAMILLE"
     )
-    assert "Santé du programme" in render_message(calls[-1].params)
+    assert FR("health.title_programme", name="Programme test") in render_message(calls[-1].params)
     bot.emulator.home_views["U0EMILY"] = home
     await bot.slack.click(user="U0EMILY", action_id=blocks.OPEN_OVERVIEW)
     refused = await bot.emulator.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == "D0EMILY"
     )
-    assert "Only programme managers" in refused[-1].params["text"]
+    assert EN("permission.view_programme") in refused[-1].params["text"]
 
 
 async def test_an_archived_community_is_said_so(bot: Bot) -> None:
@@ -163,7 +165,7 @@ async def test_an_archived_community_is_said_so(bot: Bot) -> None:
         assert row is not None
         await communities.mark_channel(session, community=row, status=ChannelStatus.ARCHIVED)
     reply = await ask(bot, "santé agilite", user=MANAGER, channel="C0GEN")
-    assert "Agilité" in reply["text"] and "archiv" in reply["text"]
+    assert FR("command.community_archived", name="Agilité") in reply["text"]
 
 
 # --- every community at hand: filters, pages, a row's own view --------------------------------

@@ -23,6 +23,7 @@ from bot.models import (
 )
 from bot.slack.blocks.home import build_home
 from tests import factories
+from tests.catalogue import ANY, EN, FR, in_json, shows, shows_in_json
 from tests.conftest import MANAGER, Bot, eventually
 
 LEADER = "U0LUCAS"
@@ -94,10 +95,17 @@ async def test_leader_home_in_french_with_shortcuts_events_and_polls(bot: Bot) -
         session.add(PollDelivery(workspace_id="T0COP", poll_id=poll.id, person_id=lucas.id))
     home = await home_of(bot, LEADER)
     text = text_of(home)
-    assert "Vos communautés" in text and "*Data Science* (<#C0DATA>) — animateur·rice" in text
-    assert "Charte à revoir" in text
-    assert "Webinaire MLOps" in text and "votre réponse : Peut-être" in text
-    assert "Sondage de *Data Science*" in text
+    assert FR("home.communities") in text
+    leads = FR(
+        "home.community_line", name="Data Science", channel="<#C0DATA>", role=FR("role.leader")
+    )
+    assert leads in text
+    assert in_json(FR("home.charter_to_review")) in text
+    maybe = FR("event.rsvp.maybe")
+    assert shows_in_json(
+        text, FR, "home.event_line", title="Webinaire MLOps", when=ANY, community=ANY, answer=maybe
+    )
+    assert shows_in_json(text, FR, "home.poll_line", community="Data Science", closes=ANY)
     assert "Programme" not in text  # not a manager
     buttons = [e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {b["action_id"] for b in buttons} == {"home_charter_edit", "home_event_new"}
@@ -132,9 +140,10 @@ async def test_edit_charter_from_home_opens_the_modal_and_saves(bot: Bot) -> Non
 
     await eventually(saved)
     # republished after the save: the Home behind the modal no longer asks for a review
-    await eventually(lambda: "Charte à revoir" not in text_of(bot.emulator.home_views[LEADER]))
+    to_review = in_json(FR("home.charter_to_review"))
+    await eventually(lambda: to_review not in text_of(bot.emulator.home_views[LEADER]))
     home = await home_of(bot, LEADER)
-    assert "Charte à revoir" not in text_of(home)
+    assert to_review not in text_of(home)
 
 
 async def test_new_event_from_home_rechecks_the_permission(bot: Bot) -> None:
@@ -148,7 +157,7 @@ async def test_new_event_from_home_rechecks_the_permission(bot: Bot) -> None:
     refusal = await bot.emulator.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == EMILY
     )
-    assert "Only" in refusal[-1].params["text"]
+    assert EN("permission.manage_events") in refusal[-1].params["text"]
     assert len(bot.emulator.calls_to("views.open")) == 1
 
 
@@ -156,10 +165,13 @@ async def test_member_home_in_english_without_leader_buttons(bot: Bot) -> None:
     await setup(bot)
     home = await home_of(bot, EMILY)
     text = text_of(home)
-    assert "Your communities" in text and "member" in text
+    assert EN("home.communities") in text
+    assert shows_in_json(
+        text, EN, "home.community_line", name=ANY, channel=ANY, role=EN("role.member")
+    )
     assert "home_charter_edit" not in text
     # never asked a poll: no "No polls waiting. Thanks for answering!" (tests/test_words.py)
-    assert "Polls waiting" not in text and "No polls waiting" not in text
+    assert EN("home.polls") not in text and in_json(EN("home.no_poll")) not in text
     assert "America/New_York" in text
 
 
@@ -171,7 +183,7 @@ async def test_manager_home_has_the_programme_line_and_health_button(bot: Bot) -
         communities = await session.scalar(sa.select(sa.func.count()).select_from(Community))
     assert communities == 2
     # Data Science has 5 members and Agilité 5, Camille is in both: 9 unique people
-    assert "2 communautés · 9 membres (personnes uniques) · 0 événement dans" in text
+    assert in_json(FR("home.programme_line", communities=2, members=9, events=0)) in text
     assert "health_open_overview" in text
 
 
@@ -179,7 +191,7 @@ async def test_homes_follow_events_and_answers_without_reopening(bot: Bot) -> No
     """Emily keeps her Home open: a new event, her answer, then the cancellation show up in it."""
     await setup(bot)
     opened = await home_of(bot, EMILY)
-    assert "No events planned" in text_of(opened)
+    assert EN("home.no_event") in text_of(opened)
     view = await _open(bot, "événement", LEADER)
     day = (datetime.now(UTC) + timedelta(days=3)).date()
     response = await bot.slack.submit_view(
@@ -191,13 +203,32 @@ async def test_homes_follow_events_and_answers_without_reopening(bot: Bot) -> No
     await eventually(lambda: "Café data" in text_of(bot.emulator.home_views[EMILY]))
     home = bot.emulator.home_views[EMILY]
     assert home["id"] == opened["id"]  # the same Home, republished
-    assert "your answer: none yet" in text_of(home)
+    assert shows_in_json(
+        text_of(home),
+        EN,
+        "home.event_line",
+        title="Café data",
+        when=ANY,
+        community=ANY,
+        answer=EN("home.no_answer"),
+    )
     assert "America/New_York" in text_of(home)  # her zone, her language
     message = next(m for m in bot.emulator.messages["C0DATA"] if "Café" in m.get("text", ""))
     await bot.slack.click(
         user=EMILY, action_id="event_rsvp_going", message=("C0DATA", message["ts"])
     )
-    await eventually(lambda: "your answer: Going" in text_of(bot.emulator.home_views[EMILY]))
+    going = EN("event.rsvp.going")
+    await eventually(
+        lambda: shows_in_json(
+            text_of(bot.emulator.home_views[EMILY]),
+            EN,
+            "home.event_line",
+            title="Café data",
+            when=ANY,
+            community=ANY,
+            answer=going,
+        )
+    )
     # cancelled from the list: gone from the Homes of the community's members
     await bot.slack.command("événement liste", user=LEADER, channel="C0DATA")
     await eventually(
@@ -205,7 +236,7 @@ async def test_homes_follow_events_and_answers_without_reopening(bot: Bot) -> No
     )
     await bot.slack.click(user=LEADER, action_id="event_cancel")
     await eventually(lambda: "Café data" not in text_of(bot.emulator.home_views[EMILY]))
-    assert "No events planned" in text_of(bot.emulator.home_views[EMILY])
+    assert EN("home.no_event") in text_of(bot.emulator.home_views[EMILY])
     await eventually(lambda: "Café data" not in text_of(bot.emulator.home_views[LEADER]))
 
 
@@ -222,7 +253,7 @@ async def test_a_failed_home_refresh_is_logged_not_shown(bot: Bot, caplog: Any) 
     confirmation = await eventually(
         lambda: [e for e in bot.emulator.ephemerals if e["user"] == LEADER]
     )
-    assert "est planifié" in confirmation[-1]["text"]
+    assert shows(confirmation[-1]["text"], FR, "event.created", title="Café data", when=ANY)
     await eventually(lambda: len(bot.emulator.calls_to("views.publish")) >= 2)
     await eventually(lambda: "could not publish the Home" in caplog.text)
     assert len(bot.emulator.ephemerals) == 1  # nobody is told about the failed refresh
@@ -246,8 +277,8 @@ async def test_a_manager_of_200_communities_gets_a_home_within_slack_limits(bot:
     text = text_of(home)
     shown = [b for b in home["blocks"] if b["type"] == "actions"]
     assert 0 < len(shown) <= 20
-    assert f"… et {202 - len(shown)} autres communautés." in text
-    assert "health_open_overview" in text and "Événements à venir" in text
+    assert FR("home.more_communities", count=202 - len(shown)) in text
+    assert "health_open_overview" in text and FR("home.events") in text
 
 
 def test_the_home_never_exceeds_100_blocks_in_english_either() -> None:
@@ -279,9 +310,9 @@ def test_the_home_never_exceeds_100_blocks_in_english_either() -> None:
     assert len(view["blocks"]) <= 100
     listed = sum(1 for b in view["blocks"] if b["type"] == "actions")
     text = text_of(view)
-    assert f"… and {260 - listed} more communities." in text
+    assert EN("home.more_communities", count=260 - listed) in text
     assert "Talk 7" in text and "(Europe/London)" in text
     one_more = build_home(
         translate("en"), Home(many[:1], (), (), None, more_communities=1), tz="Europe/London"
     )
-    assert "… and 1 more community." in text_of(one_more.to_dict())
+    assert EN("home.more_communities", count=1) in text_of(one_more.to_dict())

@@ -132,6 +132,7 @@ slack_text = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -154,6 +155,7 @@ def test_any_cop_text_gets_a_prompt_clear_answer_and_changes_nothing(
     assert background.count(Membership) == memberships_before
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

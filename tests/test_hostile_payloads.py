@@ -631,6 +631,7 @@ def _clicks(ids: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
     return targets
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("user", [MANAGER, EMILY])
 async def test_buttons_naming_rows_of_nobody_or_another_workspace_change_nothing(
     bot: Bot, user: str

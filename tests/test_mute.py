@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from bot import preferences
 from bot.errors import InvalidInput
-from bot.i18n import translate
 from bot.models import Person, PreferenceState, Ritual, RitualPreference
+from bot.slack.echo import say
 from rituals import scheduler
 from rituals.outbox import Drain
 from tests import factories
+from tests.catalogue import EN, FR, shows_in_json
 from tests.conftest import Bot, eventually
 from tests.test_home import home_of
 
@@ -48,18 +49,22 @@ async def test_a_member_pauses_the_pulse_from_the_home_tab_and_is_not_asked(bot:
     community = await factories.community(bot.sessions, emulator=bot.emulator)
     home = await home_of(bot, LUCAS)
     shown = text_of(home["blocks"])
-    assert "Les messages privés que je vous envoie" in shown
-    for name in ("Accueil des nouveaux", "Rappels d'événements", "Sondage pulse"):
-        assert f"{name} : activé" in shown
-    assert "ne concerne que vous" in shown
+    assert FR("rituals.mute_title") in shown
+    off = [
+        ritual
+        for ritual in ("welcome", "reminders", "pulse")
+        if FR("rituals.muted_not", ritual=FR(f"rituals.name.{ritual}")) not in shown
+    ]
+    assert off == []  # each is on, and says so
+    assert shows_in_json(shown, FR, "home.rituals_note")
 
     before = len(bot.emulator.calls_to("views.publish"))
     await bot.slack.click(user=LUCAS, action_id="rituals_mute:pulse", selected="7")
     await bot.emulator.wait_for("views.publish", count=before + 1)
     shown = text_of(bot.emulator.home_views[LUCAS]["blocks"])
     back = (datetime.now(UTC) + timedelta(days=7)).astimezone(ZoneInfo("Europe/Paris")).date()
-    assert f"Sondage pulse : en pause jusqu'au {translate('fr').date(back)}" in shown
-    assert "Rappels d'événements : activé" in shown
+    assert FR("rituals.muted_until", ritual=FR("rituals.name.pulse"), until=back) in shown
+    assert FR("rituals.muted_not", ritual=FR("rituals.name.reminders")) in shown
     row = await preference(bot, LUCAS, Ritual.PULSE)
     assert row is not None and row.state == PreferenceState.SNOOZED
 
@@ -73,7 +78,8 @@ async def test_a_member_pauses_the_pulse_from_the_home_tab_and_is_not_asked(bot:
     before = len(bot.emulator.calls_to("views.publish"))
     await bot.slack.click(user=LUCAS, action_id="rituals_mute:pulse", selected="on")
     await bot.emulator.wait_for("views.publish", count=before + 1)
-    assert "Sondage pulse : activé" in text_of(bot.emulator.home_views[LUCAS]["blocks"])
+    pulse_on = FR("rituals.muted_not", ritual=FR("rituals.name.pulse"))
+    assert pulse_on in text_of(bot.emulator.home_views[LUCAS]["blocks"])
     assert await preference(bot, LUCAS, Ritual.PULSE) is None
 
 
@@ -81,10 +87,11 @@ async def test_cop_mute_shows_each_ritual_and_a_choice_updates_the_message(bot: 
     await factories.community(bot.sessions, emulator=bot.emulator)
     screen = await reply_to(bot, "mute", user=EMILY)
     shown = text_of(screen["blocks"])
-    assert "The direct messages I send you" in shown
-    assert "Welcome: on" in shown and "Pulse poll: on" in shown
+    assert EN("rituals.mute_title") in shown
+    assert EN("rituals.muted_not", ritual=EN("rituals.name.welcome")) in shown
+    assert EN("rituals.muted_not", ritual=EN("rituals.name.pulse")) in shown
     assert shown.count('"static_select"') == len(preferences.MUTABLE)
-    assert "Turn back on" not in shown  # nothing to turn back on yet
+    assert EN("rituals.unmute") not in shown  # nothing to turn back on yet
 
     bot.emulator.add_message("C0DATA", user="UBOT", text=screen["text"], blocks=screen["blocks"])
     ts = bot.emulator.messages["C0DATA"][-1]["ts"]
@@ -94,9 +101,10 @@ async def test_cop_mute_shows_each_ritual_and_a_choice_updates_the_message(bot: 
     )
     reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
     assert reply["replace_original"] is True
-    assert "you will no longer receive" in reply["text"]
+    stories = EN("rituals.name.stories")
+    assert EN("rituals.muted_for_good", ritual=stories) in reply["text"]
     updated = text_of(reply["blocks"])
-    assert "turned off" in updated and "Turn back on" in updated
+    assert EN("rituals.muted_off", ritual=stories) in updated and EN("rituals.unmute") in updated
     row = await preference(bot, EMILY, Ritual.STORIES)
     assert row is not None and row.state == PreferenceState.OFF
 
@@ -105,12 +113,11 @@ async def test_cop_mute_in_french_with_days_and_the_words_people_type(bot: Bot) 
     await factories.community(bot.sessions, emulator=bot.emulator)
     reply = await reply_to(bot, "sourdine rappels 14", user=LUCAS)
     back = (datetime.now(UTC) + timedelta(days=14)).astimezone(ZoneInfo("Europe/Paris")).date()
-    assert reply["text"] == (
-        f"C'est noté : « Rappels d'événements » est en pause jusqu'au {translate('fr').date(back)}."
-    )
-    assert "Rappels d'événements : en pause" in text_of(reply["blocks"])
+    reminders = FR("rituals.name.reminders")
+    assert reply["text"] == FR("rituals.snoozed", ritual=reminders, until=back)
+    assert FR("rituals.muted_until", ritual=reminders, until=back) in text_of(reply["blocks"])
     reply = await reply_to(bot, "sourdine rappels réactiver", user=LUCAS)
-    assert reply["text"] == "C'est noté : vous recevrez de nouveau « Rappels d'événements »."
+    assert reply["text"] == FR("rituals.unmuted", ritual=reminders)
     assert await preference(bot, LUCAS, Ritual.REMINDERS) is None
 
 
@@ -133,11 +140,11 @@ async def test_a_choice_outside_the_menu_is_refused_and_changes_nothing(
     assert await preference(bot, LUCAS, Ritual.PULSE) is None
     # the same through Slack: a forged option value gets the usage, not a stack trace
     reply = await reply_to(bot, "mute pulse " + (choice or "x"), user=EMILY)
-    assert "Usage: `/cop mute" in reply["text"]
+    assert say(EN, "rituals.mute_usage") in reply["text"]  # as sent: `<ritual>` escaped
     assert await preference(bot, EMILY, Ritual.PULSE) is None
 
 
 async def test_the_digest_goes_to_leaders_and_cannot_be_muted_as_a_member(bot: Bot) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
     reply = await reply_to(bot, "mute digest off", user=EMILY)
-    assert "I don't know the ritual" in reply["text"]
+    assert EN("rituals.mute_unknown", word="digest") in reply["text"]

@@ -12,6 +12,7 @@ from bot.models import Community, Membership, Outbox, Person, Ritual
 from rituals import scheduler
 from rituals.outbox import Drain
 from tests import factories
+from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import MANAGER, Bot, eventually
 
 LUCAS, CHLOE, HUGO, EMILY = "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY"
@@ -119,10 +120,10 @@ async def test_a_deactivated_leader_loses_every_right_count_and_dm(bot: Bot) -> 
     assert LUCAS not in await members(bot)
     # a request in his name (sent before the deactivation reached Slack, or forged) is refused
     answer = await reply_to(bot, "charte", user=LUCAS)
-    assert "Seuls les animateurs" in answer
+    assert FR("permission.edit_charter") in answer
     assert bot.emulator.calls_to("views.open") == []
     answer = await reply_to(bot, f"role <@{CHLOE}> leader", user=LUCAS)
-    assert "Seuls les animateurs" in answer
+    assert FR("permission.set_role") in answer
     # no leaders' DM: the digest of newcomers goes to the other leader only
     await bot.slack.join(user="U0NATHAN", channel="C0DATA")
     await eventually(lambda: is_member(bot, "U0NATHAN"))
@@ -140,12 +141,11 @@ async def test_a_deactivated_leader_loses_every_right_count_and_dm(bot: Bot) -> 
 
 async def test_a_deactivated_programme_manager_loses_the_programme(bot: Bot) -> None:
     await factories.community(bot.sessions, emulator=bot.emulator)
-    assert "accueille désormais la communauté" in await reply_to(
-        bot, "community create Agilité", user=MANAGER, channel="C0AGILE"
-    )
+    created = await reply_to(bot, "community create Agilité", user=MANAGER, channel="C0AGILE")
+    assert shows(created, FR, "community.created", name="Agilité", slug="agilite", members=ANY)
     await deactivate(bot, MANAGER)
     answer = await reply_to(bot, "community create Sécurité", user=MANAGER, channel="C0SEC")
-    assert "Seuls les responsables du programme" in answer
+    assert FR("permission.create_community") in answer
     async with bot.sessions() as session:
         assert (
             await session.scalar(
@@ -175,27 +175,32 @@ async def test_role_accepts_only_humans_in_the_channel(bot: Bot) -> None:
     )
     assert len(replies) == 10
     for fake in fakes:
-        assert any(f"Personne ne porte l'identifiant `{fake}`" in r["text"] for r in replies)
+        assert any(FR("role.unknown_user", user=fake) in r["text"] for r in replies)
     assert await members(bot) == before_members
     assert await rows(bot) == before_rows
     # a bot, a deactivated account, someone outside the channel: each refused with its reason
     # (each names the person with a real mention, which Slack shows as their name)
-    assert "<@U0JIRA> est un bot ou une application" in await reply_to(
+    assert FR("role.not_a_person", user="<@U0JIRA>") in await reply_to(
         bot, "role <@U0JIRA> leader", user=LUCAS
     )
-    assert "Le compte Slack de <@U0PIERRE> est désactivé" in await reply_to(
+    assert FR("role.deactivated", user="<@U0PIERRE>") in await reply_to(
         bot, "role <@U0PIERRE> core", user=LUCAS
     )
-    assert "<@U0LEA> n'est pas membre de ce canal" in await reply_to(
+    assert FR("role.not_in_channel", user="<@U0LEA>") in await reply_to(
         bot, "role <@U0LEA> sponsor", user=LUCAS
     )
     assert await rows(bot) == before_rows
     # an English speaker is answered in English
     # (Emily is core team: not allowed to give roles, so first a leader makes her one)
-    assert "est désormais" in await reply_to(bot, f"role <@{EMILY}> leader", user=LUCAS)
-    assert "Nobody has the id `UFAKE9999`" in await reply_to(
+    assert FR(
+        "role.set", user=f"<@{EMILY}>", role=FR("role.leader"), community="Data Science"
+    ) in await reply_to(bot, f"role <@{EMILY}> leader", user=LUCAS)
+    assert EN("role.unknown_user", user="UFAKE9999") in await reply_to(
         bot, "role UFAKE9999 leader", user=EMILY
     )
     # someone really in the channel gets the role
-    assert "est désormais" in await reply_to(bot, f"role <@{HUGO}> core", user=LUCAS)
+    assert FR(
+        "role.set", user=f"<@{HUGO}>", role=FR("role.core_team"), community="Data Science"
+    ) in await reply_to(bot, f"role <@{HUGO}> core", user=LUCAS)
+
     assert await members(bot) == before_members

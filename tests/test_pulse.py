@@ -12,6 +12,7 @@ from bot.models import Community, Person, Poll, PollDelivery, PollResponse, Ritu
 from rituals import pulse, scheduler
 from rituals.outbox import Drain, enqueue
 from tests import factories
+from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import Bot, eventually
 
 CHANNEL_MEMBERS = ("U0CAMILLE", "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY")
@@ -53,13 +54,13 @@ async def test_members_get_the_poll_in_their_language_and_answer_anonymously(bot
     await _open(bot)
     lucas, emily = _dm(bot, "U0LUCAS"), _dm(bot, "U0EMILY")
     assert lucas["text"] == "Sondage pulse — Data Science"
-    assert "anonymes" in str(lucas["blocks"])
+    assert shows(str(lucas["blocks"]), FR, "polls.intro", community="Data Science", closes=ANY)
     assert emily["text"] == "Pulse poll — Data Science"
-    assert "Would you recommend" in str(emily["blocks"])
-    assert "Merci ! Réponse enregistrée : 4" in await _click(bot, "U0LUCAS", "pulse_answer:value:4")
-    assert "Thanks! Answer recorded: 2" in await _click(bot, "U0EMILY", "pulse_answer:value:2")
+    assert "Would you recommend" in str(emily["blocks"])  # the question as configured (config.py)
+    assert FR("polls.thanks", score=4) in await _click(bot, "U0LUCAS", "pulse_answer:value:4")
+    assert EN("polls.thanks", score=2) in await _click(bot, "U0EMILY", "pulse_answer:value:2")
     # Lucas changes his mind: one answer, the new one
-    assert "5" in await _click(bot, "U0LUCAS", "pulse_answer:value:5")
+    assert FR("polls.thanks", score=5) in await _click(bot, "U0LUCAS", "pulse_answer:value:5")
     poll = await _poll(bot)
     async with bot.sessions() as session:
         scores = sorted(await session.scalars(sa.select(PollResponse.score)))
@@ -86,8 +87,8 @@ async def test_one_reminder_goes_only_to_those_who_have_not_answered(bot: Bot) -
     for user in ("U0CAMILLE", "U0CHLOE", "U0HUGO", "U0EMILY"):
         texts = [m["text"] for m in bot.emulator.messages["D" + user[1:]]]
         assert len(texts) == 2, user
-    assert _dm(bot, "U0CHLOE")["text"].startswith("Petit rappel")
-    assert _dm(bot, "U0EMILY")["text"].startswith("Gentle reminder")
+    assert _dm(bot, "U0CHLOE")["text"] == FR("polls.reminder_title", community="Data Science")
+    assert _dm(bot, "U0EMILY")["text"] == EN("polls.reminder_title", community="Data Science")
 
 
 async def test_results_reach_the_leaders_with_enps_and_the_salt_is_wiped(bot: Bot) -> None:
@@ -101,15 +102,15 @@ async def test_results_reach_the_leaders_with_enps_and_the_salt_is_wiped(bot: Bo
     await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
     await _drain(bot)
     results = _dm(bot, "U0CAMILLE")
-    assert results["text"].startswith("Résultats du sondage pulse — Data Science")
+    assert shows(results["text"], FR, "polls.results_title", community="Data Science", period=ANY)
     body = str(results["blocks"])
-    assert "*5* réponses sur *5* membres sollicités" in body
-    assert "Moyenne : *4,2*" in body
-    assert "eNPS : *40*" in body  # 3 promoters, 1 detractor out of 5
+    assert shows(body, FR, "polls.results_rate", respondents=5, asked=5, rate=ANY)
+    assert FR("polls.results_mean", mean=FR.number(4.2, 1), answers=5) in body
+    assert FR("polls.results_enps", enps=40, answers=5) in body  # 3 promoters, 1 detractor of 5
     poll = await _poll(bot)
     assert poll.ballot_salt is None and poll.status == "closed"
     # too late to answer now
-    assert "clos" in await _click(bot, "U0LUCAS", "pulse_answer:value:1")
+    assert FR("polls.closed") in await _click(bot, "U0LUCAS", "pulse_answer:value:1")
 
 
 async def test_under_the_threshold_a_question_shows_no_result(bot: Bot) -> None:
@@ -122,8 +123,8 @@ async def test_under_the_threshold_a_question_shows_no_result(bot: Bot) -> None:
     await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
     await _drain(bot)
     body = str(_dm(bot, "U0CAMILLE")["blocks"])
-    assert "Moyenne : *4,2* (5 réponses)" in body
-    assert "_1 réponse — moins de 5 : résultat masqué" in body
+    assert FR("polls.results_mean", mean=FR.number(4.2, 1), answers=5) in body
+    assert FR("polls.question_too_few", answers=1, min=5) in body
     assert "eNPS" not in body and "-100" not in body
 
 
@@ -148,17 +149,17 @@ async def test_a_member_who_muted_the_pulse_is_not_asked_and_can_undo_it(bot: Bo
     before = len(bot.emulator.responses)
     await bot.slack.command("sourdine sondage 30", user="U0LUCAS", channel="C0DATA")
     reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]["text"]
-    assert "« Sondage pulse » est en pause jusqu'au" in reply
+    assert shows(reply, FR, "rituals.snoozed", ritual=FR("rituals.name.pulse"), until=ANY)
     await bot.slack.command("mute pulse off", user="U0EMILY", channel="C0DATA")
     reply = (await eventually(lambda: bot.emulator.responses[before + 1 :]))[-1]["text"]
-    assert "you will no longer receive \u201cPulse poll\u201d" in reply
+    assert EN("rituals.muted_for_good", ritual=EN("rituals.name.pulse")) in reply
     await scheduler.run_now(bot.deps, ritual=Ritual.PULSE, community_id=community.id)
     await _drain(bot)
     assert "D0LUCAS" not in bot.emulator.messages and "D0EMILY" not in bot.emulator.messages
     assert "D0CHLOE" in bot.emulator.messages
     await bot.slack.command("mute pulse on", user="U0EMILY", channel="C0DATA")
     reply = (await eventually(lambda: bot.emulator.responses[before + 2 :]))[-1]["text"]
-    assert "you will receive \u201cPulse poll\u201d again" in reply
+    assert EN("rituals.unmuted", ritual=EN("rituals.name.pulse")) in reply
 
 
 async def test_a_leader_allows_a_summary_in_the_channel(bot: Bot) -> None:
@@ -166,7 +167,7 @@ async def test_a_leader_allows_a_summary_in_the_channel(bot: Bot) -> None:
     before = len(bot.emulator.responses)
     await bot.slack.command("rituals", user="U0CAMILLE", channel="C0DATA")
     screen = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
-    assert "Les résultats des sondages restent entre animateurs." in str(screen["blocks"])
+    assert FR("rituals.summary_off") in str(screen["blocks"])
     bot.emulator.add_message("C0DATA", user="UBOT", text=screen["text"], blocks=screen["blocks"])
     ts = bot.emulator.messages["C0DATA"][-1]["ts"]
     before = len(bot.emulator.responses)
@@ -174,15 +175,15 @@ async def test_a_leader_allows_a_summary_in_the_channel(bot: Bot) -> None:
         user="U0CAMILLE", action_id="rituals_summary:pulse", message=("C0DATA", ts)
     )
     updated = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
-    assert "Un court résumé de chaque sondage est publié" in str(updated["blocks"])
+    assert FR("rituals.summary_on") in str(updated["blocks"])
     for user in CHANNEL_MEMBERS:
         await _click(bot, user, "pulse_answer:value:4")
     poll = await _poll(bot)
     await pulse.maintain(bot.deps, now=poll.closes_at + timedelta(minutes=1))
     await _drain(bot)
     summary = bot.emulator.messages["C0DATA"][-1]["text"]
-    assert summary.startswith("📊 Sondage pulse de *Data Science* : merci aux 5 personnes")
-    assert "Utilité perçue : 4 sur 5." in summary
+    assert summary.startswith(FR("polls.summary", community="Data Science", respondents=5))
+    assert FR("polls.summary_mean", mean=FR.number(4, 1), max=FR.number(5)) in summary
 
 
 async def test_the_weekly_cap_on_ritual_dms_leaves_out_whoever_had_enough(bot: Bot) -> None:

@@ -22,11 +22,22 @@ from tests.test_kpis import small_programme
 FR, EN = translate("fr"), translate("en")
 
 
-def test_formula_cells_are_neutralised() -> None:
-    for risky in ("=1+1", "+33 6", "-2+3", "@SUM(A1)", "\tx", "\ry"):
-        assert report.neutralise(risky) == "'" + risky
-    for safe in ("Data Science", "a=b", 12, -3.5, None, ""):
-        assert report.neutralise(safe) == safe
+@pytest.mark.parametrize(
+    "risky",
+    ["=1+1", "+33 6", "-2+3", "@SUM(A1)", "\tx", "\ry"],
+    ids=["formula", "phone", "minus", "at", "tab", "carriage-return"],
+)
+def test_formula_cells_are_neutralised(risky: str) -> None:
+    assert report.neutralise(risky) == "'" + risky
+
+
+@pytest.mark.parametrize(
+    "safe",
+    ["Data Science", "a=b", 12, -3.5, None, ""],
+    ids=["name", "equals-inside", "int", "negative-float", "none", "empty"],
+)
+def test_ordinary_cells_are_left_alone(safe: object) -> None:
+    assert report.neutralise(safe) == safe
 
 
 async def build(sessions: async_sessionmaker[AsyncSession], period: str) -> report.ValueReport:

@@ -970,6 +970,7 @@ CONTROL_NAME = "Data\x01 Sci\x1b[31mence\x0b"
 CONTROL_TITLE = "Gain\x0b rapide\x1b\x02"
 
 
+@pytest.mark.slow
 async def test_control_characters_never_break_an_export(
     bot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

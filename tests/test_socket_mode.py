@@ -7,10 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.slack.emulator import SlackEmulator
 from tests.perf.common import free_port
 
 
+@pytest.mark.slow
 async def test_socket_mode_acks_a_slash_command_and_answers_it(
     tmp_path: Path, emulator: SlackEmulator, database_url: str
 ) -> None:

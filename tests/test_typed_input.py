@@ -246,6 +246,7 @@ async def test_a_story_amount_in_other_digits_is_a_field_error(bot: Bot) -> None
     no_listener_failed(bot)
 
 
+@pytest.mark.slow
 async def test_buttons_and_menus_carrying_other_digits_are_not_found(bot: Bot) -> None:
     """Values only a forger could change: refused as "not found", nothing changes, no traceback."""
     from bot.slack.blocks import rituals as ri
