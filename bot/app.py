@@ -150,9 +150,3 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
 
 async def _with_timeout(awaitable: Awaitable[Any], seconds: float) -> Any:
     return await asyncio.wait_for(awaitable, seconds)
-
-
-def create_app(config: Config) -> tuple[Deps, AsyncApp, Starlette]:
-    deps = build_deps(config)
-    bolt = build_bolt(deps)
-    return deps, bolt, build_asgi(deps, bolt)

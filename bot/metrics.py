@@ -26,7 +26,7 @@ class Metrics:
         self.outbox = Counter(
             "cop_outbox_messages", "Outbox results", ["result"], registry=self.registry
         )
-        self.events = Counter(
+        self.slack_events = Counter(
             "cop_events", "Slack events handled", ["type", "result"], registry=self.registry
         )
 

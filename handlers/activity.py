@@ -96,7 +96,7 @@ class Batcher:
     def _counted(self, total: int, counted: int) -> None:
         if self.deps.database is not None:
             self.deps.database.mark_up()
-        metrics = self.deps.metrics.events
+        metrics = self.deps.metrics.slack_events
         metrics.labels(type="activity", result="handled").inc(counted)
         metrics.labels(type="activity", result="ignored").inc(total - counted)
 
@@ -119,7 +119,7 @@ class Batcher:
                     self._hold(workspace_id, items[index:], exc)
                     return
                 logger.exception("activity event %r could not be counted", observed.event_id)
-                self.deps.metrics.events.labels(type="activity", result="failed").inc()
+                self.deps.metrics.slack_events.labels(type="activity", result="failed").inc()
                 continue
             self._counted(1, counted)
 
@@ -135,7 +135,9 @@ class Batcher:
         )
         if dropped:
             logger.error("activity buffer full: %d events dropped", len(dropped))
-            self.deps.metrics.events.labels(type="activity", result="failed").inc(len(dropped))
+            self.deps.metrics.slack_events.labels(type="activity", result="failed").inc(
+                len(dropped)
+            )
         if self.pending and (self._retry is None or self._retry.done()):
             self._retry = self._spawn(self._retry_later())
 
@@ -174,7 +176,7 @@ def _observe(
     )
     if observed is None:
         logger.info("activity event %r refused: not shaped like Slack's", body.get("event_id"))
-        deps.metrics.events.labels(type="activity", result="refused").inc()
+        deps.metrics.slack_events.labels(type="activity", result="refused").inc()
         return
     batcher_for(deps).submit(workspace_id, observed)
 

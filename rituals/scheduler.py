@@ -30,8 +30,8 @@ from bot.metrics import Metrics
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.redelivery import upsert_for
 from rituals import digest, pulse, reminders, snapshots, stories
+from rituals.cadence import LeadershipLost, next_run, period_key, settings_of, zone_of
 from rituals.outbox import Drain
-from rituals.schedule import LeadershipLost, next_run, period_key, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
 

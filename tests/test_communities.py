@@ -109,7 +109,7 @@ async def test_events_for_channels_that_are_not_communities_are_ignored(bot: Bot
     await bot.slack.join(user="U0LEA", channel="C0SEC")
     await eventually(
         lambda: (
-            bot.deps.metrics.events.labels(
+            bot.deps.metrics.slack_events.labels(
                 type="member_joined_channel", result="ignored"
             )._value.get()
             == 1

@@ -72,7 +72,7 @@ async def handle_member_joined(
     workspace_id = body.get("team_id") or event.get("team", "T0")
     if event.get("user") == bot_user_id(context, body):
         # the bot itself invited into a channel (Bolt passes this one on): not a member, no welcome
-        deps.metrics.events.labels(type="member_joined_channel", result="ignored").inc()
+        deps.metrics.slack_events.labels(type="member_joined_channel", result="ignored").inc()
         return
 
     async def record() -> tuple[int, communities.JoinResult] | None:
@@ -91,10 +91,10 @@ async def handle_member_joined(
 
     recorded = await until_recorded(deps, "member_joined_channel", record)
     if recorded is None:
-        deps.metrics.events.labels(type="member_joined_channel", result="ignored").inc()
+        deps.metrics.slack_events.labels(type="member_joined_channel", result="ignored").inc()
         return
     community_id, joined = recorded
-    deps.metrics.events.labels(type="member_joined_channel", result="handled").inc()
+    deps.metrics.slack_events.labels(type="member_joined_channel", result="handled").inc()
     await roster.refresh_people(deps.sessions, deps.directory, workspace_id, [event["user"]])
     await welcome.on_join(deps, community_id=community_id, joined=joined)
 
@@ -150,7 +150,7 @@ async def handle_uninstalled(event: dict[str, Any], body: dict[str, Any], deps: 
             )
 
     await until_recorded(deps, str(event.get("type")), record)
-    deps.metrics.events.labels(type=str(event.get("type")), result="handled").inc()
+    deps.metrics.slack_events.labels(type=str(event.get("type")), result="handled").inc()
 
 
 async def _set_channel_status(body: dict[str, Any], deps: Deps, status: ChannelStatus) -> None:
