@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import db
+from bot.activity_batch import ActivityBatcher
 from bot.config import Config
 from bot.deps import Deps
 from bot.metrics import Metrics
@@ -38,15 +39,24 @@ def build_deps(config: Config) -> Deps:
     background_client = make_web_client(
         token=settings.bot_token, base_url=settings.slack_api_url, background=True
     )
+    sessions = db.make_sessionmaker(engine)
+    metrics = Metrics()
+    database = db.Availability(engine)
     return Deps(
         config=config,
         engine=engine,
-        sessions=db.make_sessionmaker(engine),
+        sessions=sessions,
         directory=SlackDirectory(web_client),
         messenger=SlackMessenger(background_client),
-        metrics=Metrics(),
+        metrics=metrics,
         web_client=web_client,
-        database=db.Availability(engine),
+        activity_batcher=ActivityBatcher(
+            sessions=sessions,
+            metrics=metrics,
+            default_tz=config.programme.timezone,
+            availability=database,
+        ),
+        database=database,
         slack_clients=(web_client, background_client),
     )
 

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.activity_batch import ActivityBatcher
 from bot.config import Config, ConfigError
 from bot.db import Availability
 from bot.disclosure import Rule
 from bot.metrics import Metrics
 from bot.models import utcnow
-from bot.ports import Directory, Messenger
+from bot.ports import Directory, Messenger, UserInfo
 
 COMMAND_SLOTS = 16
 
@@ -29,6 +30,8 @@ class Deps:
     messenger: Messenger
     metrics: Metrics
     web_client: Any  # the Slack Web API client, for handlers and the Slack adapter only
+    # the process's writer of channel activity (counts Slack's message and reaction events)
+    activity_batcher: ActivityBatcher
     database: Availability | None = None  # set by the composition root
     # every Slack Web API client of the process, to share keep-alive connections while serving
     slack_clients: tuple[Any, ...] = ()
@@ -44,6 +47,16 @@ class Deps:
     # user) → when to ask again: every request of theirs meanwhile does without, instead of
     # asking again (handlers.context); bounded, oldest forgotten first
     lookup_failures: dict[tuple[str, str], float] = field(default_factory=dict)
+    # users.info lookups under way, (workspace, user) → its task: a double click does not ask
+    # Slack twice, and the task is held here until it ends (handlers.context)
+    lookups_in_flight: dict[tuple[str, str], asyncio.Task[UserInfo | None]] = field(
+        default_factory=dict
+    )
+    # health overviews being computed, (workspace, community or None, day) → its task: identical
+    # requests arriving together share one computation (handlers.health)
+    overviews_in_flight: dict[tuple[str, int | None, str], asyncio.Task[Any]] = field(
+        default_factory=dict
+    )
 
     @property
     def programme(self) -> Any:

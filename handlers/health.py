@@ -86,21 +86,17 @@ async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
         return Scope(caller.workspace_id, community.id, community.name)
 
 
-# Overviews being computed, by (session factory, workspace, community or None, day): identical
-# requests arriving together (a team opening /cop health at the start of a meeting) share one
-# computation instead of each running the same queries.
-_IN_FLIGHT: dict[tuple[int, str, int | None, str], asyncio.Task[health.Overview]] = {}
-
-
 async def compute(deps: Deps, scope: Scope) -> health.Overview:
+    """Identical requests arriving together (a team opening /cop health at the start of a
+    meeting) share one computation (deps.overviews_in_flight)."""
     now, tz = _today(deps)
     day = now.astimezone(ZoneInfo(tz)).date().isoformat()
-    key = (id(deps.sessions), scope.workspace_id, scope.community_id, day)
-    task = _IN_FLIGHT.get(key)
+    in_flight, key = deps.overviews_in_flight, (scope.workspace_id, scope.community_id, day)
+    task = in_flight.get(key)
     if task is None:
         task = asyncio.ensure_future(_compute(deps, scope, now, tz))
-        _IN_FLIGHT[key] = task
-        task.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
+        in_flight[key] = task
+        task.add_done_callback(lambda _: in_flight.pop(key, None))
     return await asyncio.shield(task)
 
 

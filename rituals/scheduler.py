@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,13 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot import installation
 from bot.deps import Deps
-from bot.metrics import Metrics
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.redelivery import upsert_for
 from rituals import digest, pulse, reminders, snapshots, stories
@@ -415,22 +412,6 @@ class Leadership:
         self.is_leader = not self.postgres
 
 
-_LEADER_GAUGES: weakref.WeakKeyDictionary[Any, Gauge] = weakref.WeakKeyDictionary()
-
-
-def leader_gauge(metrics: Metrics) -> Gauge:
-    """`cop_scheduler_leader` in /metrics: 1 on the replica that runs the rituals tick."""
-    gauge = _LEADER_GAUGES.get(metrics.registry)
-    if gauge is None:
-        gauge = Gauge(
-            "cop_scheduler_leader",
-            "1 when this replica holds the scheduler lock (runs the rituals tick)",
-            registry=metrics.registry,
-        )
-        _LEADER_GAUGES[metrics.registry] = gauge
-    return gauge
-
-
 # --- wiring -----------------------------------------------------------------------------------
 
 
@@ -462,7 +443,7 @@ class Scheduler:
             logger.warning("scheduler election: database unreachable (%s)", type(exc).__name__)
             await self.leadership._drop()
         self._led = self.leadership.is_leader
-        leader_gauge(self.deps.metrics).set(1 if self._led else 0)
+        self.deps.metrics.scheduler_leader.set(1 if self._led else 0)
         if self.leadership.is_leader and not was and self.scheduler.running:
             # a new leader (at start, or taking over from a dead one) ticks at once
             self.scheduler.modify_job("rituals.tick", next_run_time=utcnow())
@@ -483,7 +464,7 @@ class Scheduler:
             except LeadershipLost:
                 logger.warning("scheduler lock lost during the leader's work: standing down")
                 await self.leadership._drop()
-                leader_gauge(self.deps.metrics).set(0)
+                self.deps.metrics.scheduler_leader.set(0)
 
     async def _drain_job(self) -> None:
         await self.drain.run_once()
