@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import activity, retry
-from bot.db import Availability
+from bot import activity, db, retry
 from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class ActivityBatcher:
         sessions: async_sessionmaker[AsyncSession],
         metrics: Metrics,
         default_tz: str | None,
-        availability: Availability | None = None,
+        availability: db.Availability | None = None,
     ) -> None:
         self.sessions = sessions
         self.metrics = metrics
@@ -88,7 +87,7 @@ class ActivityBatcher:
                             default_tz=self.default_tz,
                         )
                 except Exception as exc:
-                    if retry.database_away(exc):
+                    if db.unavailable(exc):
                         # keep them (event ids make a retry safe), refuse new events meanwhile
                         if self.availability is not None:
                             self.availability.mark_down()
@@ -121,7 +120,7 @@ class ActivityBatcher:
                         default_tz=self.default_tz,
                     )
             except Exception as exc:
-                if retry.database_away(exc):
+                if db.unavailable(exc):
                     if self.availability is not None:
                         self.availability.mark_down()
                     self._hold(workspace_id, items[index:], exc)

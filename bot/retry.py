@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -34,14 +34,6 @@ SLACK_WAIT_MAX = 30.0  # seconds between two tries when Slack does not say (1, 2
 DATABASE_PATIENCE = 600.0  # seconds work nobody can redo is retried while the database is away
 DATABASE_WAIT_FIRST = 0.5  # then 1, 2, 4… seconds
 DATABASE_WAIT_MAX = 30.0
-
-
-class Availability(Protocol):
-    """What the process believes of the database (bot.db.Availability)."""
-
-    def mark_down(self) -> None: ...
-
-    def mark_up(self) -> None: ...
 
 
 def transient(exc: BaseException) -> bool:
@@ -88,20 +80,15 @@ async def slack_call(
     return await retrying(attempt)
 
 
-def database_away(exc: BaseException) -> bool:
-    """The database cannot serve now (bot.db.unavailable): worth waiting for, unlike a bug."""
-    return db.unavailable(exc)
-
-
 async def through_outage(
     work: Callable[[], Awaitable[T]],
     *,
     what: str,
-    availability: Availability | None = None,
+    availability: db.Availability | None = None,
     patience: float = DATABASE_PATIENCE,
     sleep: Sleep = asyncio.sleep,
 ) -> T:
-    """Run `work` (one transaction); while the database is away (`database_away`), wait and try
+    """Run `work` (one transaction); while the database cannot serve (`bot.db.unavailable`), wait and try
     again (0.5 s, 1 s, 2 s… up to 30 s apart) for up to `patience` seconds, keeping `availability`
     told. Any other error is raised at once; so is the last one when the database never came back.
     """
@@ -115,7 +102,7 @@ async def through_outage(
         try:
             result = await work()
         except Exception as exc:
-            if availability is not None and database_away(exc):
+            if availability is not None and db.unavailable(exc):
                 availability.mark_down()  # Slack's events are refused meanwhile (bot/app.py)
             raise
         if availability is not None:
@@ -123,7 +110,7 @@ async def through_outage(
         return result
 
     retrying = AsyncRetrying(
-        retry=retry_if_exception(database_away),
+        retry=retry_if_exception(db.unavailable),
         wait=wait_exponential(multiplier=DATABASE_WAIT_FIRST, max=DATABASE_WAIT_MAX),
         stop=stop_before_delay(patience),
         sleep=sleep,
@@ -133,7 +120,7 @@ async def through_outage(
     try:
         return await retrying(attempt)
     except Exception as exc:
-        if database_away(exc):
+        if db.unavailable(exc):
             logger.error("database unavailable for %.0f s: %s lost", patience, what)
         raise
 
