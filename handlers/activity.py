@@ -1,10 +1,10 @@
 """Channel activity from the Events API: messages, replies and reactions counted, never stored.
 
 Bolt acknowledges events before these run. Listeners only classify the event and hand it to the
-process's batcher (bot.activity_batch, reached through Deps), which counts everything that arrived in the last few milliseconds in one
-transaction (bot.activity.record_many): the event ids are recorded in that same transaction,
-so Slack's redeliveries change nothing, and a busy channel costs one commit per batch rather
-than one per message.
+process's batcher (bot.activity_batch, deps.activity_batcher), which counts everything that
+arrived in the last few milliseconds in one transaction (bot.activity.record_many): the event
+ids are recorded in that same transaction, so Slack's redeliveries change nothing, and a busy
+channel costs one commit per batch rather than one per message.
 """
 
 from __future__ import annotations

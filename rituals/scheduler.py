@@ -274,7 +274,7 @@ class _Fenced(Session):
 
 
 @sa.event.listens_for(_Fenced, "after_begin")
-def _confirm_lock(session: Session, transaction: Any, connection: sa.Connection) -> None:
+def _confirm_lock(session: Session, _transaction: Any, connection: sa.Connection) -> None:
     """First statement of every transaction the leader's work opens: is this still the session
     that took the lock (a connection that died and was silently replaced is not), and can it take
     the same key for the transaction? The holder's session gets it at once (advisory locks are
