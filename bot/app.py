@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import db
+from bot.activity_batch import ActivityBatcher
 from bot.config import Config
 from bot.dashboard import web as dashboard_web
 from bot.deps import Deps
@@ -39,15 +40,24 @@ def build_deps(config: Config) -> Deps:
     background_client = make_web_client(
         token=settings.bot_token, base_url=settings.slack_api_url, background=True
     )
+    sessions = db.make_sessionmaker(engine)
+    metrics = Metrics()
+    database = db.Availability(engine)
     return Deps(
         config=config,
         engine=engine,
-        sessions=db.make_sessionmaker(engine),
+        sessions=sessions,
         directory=SlackDirectory(web_client),
         messenger=SlackMessenger(background_client),
-        metrics=Metrics(),
+        metrics=metrics,
         web_client=web_client,
-        database=db.Availability(engine),
+        activity_batcher=ActivityBatcher(
+            sessions=sessions,
+            metrics=metrics,
+            default_tz=config.programme.timezone,
+            availability=database,
+        ),
+        database=database,
         slack_clients=(web_client, background_client),
     )
 
@@ -153,9 +163,3 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
 
 async def _with_timeout(awaitable: Awaitable[Any], seconds: float) -> Any:
     return await asyncio.wait_for(awaitable, seconds)
-
-
-def create_app(config: Config) -> tuple[Deps, AsyncApp, Starlette]:
-    deps = build_deps(config)
-    bolt = build_bolt(deps)
-    return deps, bolt, build_asgi(deps, bolt)

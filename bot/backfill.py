@@ -5,7 +5,7 @@ Each history page (with the replies of its threads) is counted and the cursor sa
 transaction, so an interrupted backfill resumes at the next page without counting any message
 twice. The range is fixed when a run starts (`latest` = that moment): what happens after is
 counted live from events. Slack's 429 answers are honoured (Retry-After) and other transient
-failures retried with backoff.
+failures retried with backoff (bot.retry).
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import activity
+from bot import activity, retry
 from bot.models import BackfillState, Community, utcnow
-from bot.ports import DeliveryError, History, HistoryPage, PastMessage
+from bot.ports import History, HistoryPage, PastMessage
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 PAGE_SIZE = 200
-MAX_ATTEMPTS = 6
 
 
 @dataclass
@@ -79,22 +76,6 @@ def tallies_of(
                 for u in users
             ]
     return out
-
-
-async def _patiently(
-    call: Callable[[], Awaitable[T]], *, sleep: Callable[[float], Awaitable[None]]
-) -> T:
-    """Retry rate-limited and transient failures; a permanent one is raised at once."""
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            return await call()
-        except DeliveryError as exc:
-            if exc.permanent or attempt == MAX_ATTEMPTS - 1:
-                raise
-            wait = exc.retry_after if exc.retry_after is not None else min(30.0, 2.0**attempt)
-            logger.info("backfill: %s, waiting %.1fs", exc.reason, wait)
-            await sleep(wait)
-    raise AssertionError("unreachable")
 
 
 async def _state(
@@ -152,10 +133,11 @@ async def backfill_community(
         state_id, channel, tz = state.id, community.channel_id, community.tz or default_tz
         oldest, latest, cursor = state.oldest, state.latest, state.cursor
     while max_pages is None or progress.pages < max_pages:
-        page: HistoryPage = await _patiently(
+        page: HistoryPage = await retry.slack_call(
             lambda c=cursor: history.history(  # type: ignore[misc]
                 channel, oldest=oldest, latest=latest, cursor=c, limit=page_size
             ),
+            what="backfill",
             sleep=sleep,
         )
         messages = list(page.messages)
@@ -164,10 +146,11 @@ async def backfill_community(
                 continue
             thread_cursor: str | None = None
             while True:
-                thread: HistoryPage = await _patiently(
+                thread: HistoryPage = await retry.slack_call(
                     lambda ts=parent.ts, c=thread_cursor: history.replies(  # type: ignore[misc]
                         channel, ts, cursor=c, limit=page_size
                     ),
+                    what="backfill",
                     sleep=sleep,
                 )
                 messages += [m for m in thread.messages if m.ts != parent.ts]

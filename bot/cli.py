@@ -133,7 +133,7 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_communities_import(args: argparse.Namespace) -> int:
-    from bot import communities, db
+    from bot import csv_import, db
 
     settings = config_mod.load_settings(os.environ)
     path = Path(args.file)
@@ -142,10 +142,10 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
     try:
-        text, encoding = communities.decode_csv(path.read_bytes(), args.encoding)
+        text, encoding = csv_import.decode_csv(path.read_bytes(), args.encoding)
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    rows, errors = communities.parse_csv(text)
+    rows, errors = csv_import.parse_csv(text)
     for error in errors:
         print(f"{path}: {error}", file=sys.stderr)
     if errors and not args.partial:
@@ -156,13 +156,13 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
         return 1
     engine = db.make_engine(settings.database_url)
 
-    async def run() -> communities.ImportReport:
+    async def run() -> csv_import.ImportReport:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
             workspace_id = await cli_scope.resolve(sessions, args.workspace, create=True)
             async with sessions.begin() as session:
-                return await communities.import_rows(session, workspace_id=workspace_id, rows=rows)
+                return await csv_import.import_rows(session, workspace_id=workspace_id, rows=rows)
         finally:
             await engine.dispose()
 

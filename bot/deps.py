@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.activity_batch import ActivityBatcher
 from bot.config import Config, ConfigError
 from bot.db import Availability
 from bot.disclosure import Rule
+from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.models import utcnow
-from bot.ports import Directory, Messenger
+from bot.ports import Directory, Messenger, UserInfo
 
 COMMAND_SLOTS = 16
 
@@ -29,6 +31,8 @@ class Deps:
     messenger: Messenger
     metrics: Metrics
     web_client: Any  # the Slack Web API client, for handlers and the Slack adapter only
+    # the process's writer of channel activity (counts Slack's message and reaction events)
+    activity_batcher: ActivityBatcher
     database: Availability | None = None  # set by the composition root
     # every Slack Web API client of the process, to share keep-alive connections while serving
     slack_clients: tuple[Any, ...] = ()
@@ -44,6 +48,19 @@ class Deps:
     # user) → when to ask again: every request of theirs meanwhile does without, instead of
     # asking again (handlers.context); bounded, oldest forgotten first
     lookup_failures: dict[tuple[str, str], float] = field(default_factory=dict)
+    # users.info lookups under way, (workspace, user) → its task: a double click does not ask
+    # Slack twice, and the task is held here until it ends (handlers.context)
+    lookups_in_flight: InFlight[UserInfo | None] = field(default_factory=InFlight)
+    # health overviews being computed, (workspace, community or None, day) → its task: identical
+    # requests arriving together share one computation (handlers.health)
+    overviews_in_flight: InFlight[Any] = field(default_factory=InFlight)
+    # value reports being built, (workspace, community or None, window, day) → its task: two
+    # managers asking for the same report share one build (bot.report_delivery)
+    reports_in_flight: InFlight[Any] = field(default_factory=InFlight)
+    # the health overview a programme manager pages through, (workspace, community or None) →
+    # (monotonic time, overview): filter and page clicks shortly after `/cop health` reuse it
+    # (handlers.health)
+    recent_overviews: dict[tuple[str, int | None], tuple[float, Any]] = field(default_factory=dict)
 
     @property
     def programme(self) -> Any:

@@ -40,14 +40,6 @@ def revoked_ids() -> sa.Select[str]:
     return sa.select(Workspace.id).where(Workspace.token_revoked_at.is_not(None))
 
 
-async def is_revoked(session: AsyncSession, *, workspace_id: str) -> bool:
-    return bool(
-        await session.scalar(
-            sa.select(Workspace.token_revoked_at.is_not(None)).where(Workspace.id == workspace_id)
-        )
-    )
-
-
 async def revoked(session: AsyncSession) -> list[str]:
     return list(await session.scalars(revoked_ids().order_by(Workspace.id)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 @dataclass
@@ -26,8 +26,13 @@ class Metrics:
         self.outbox = Counter(
             "cop_outbox_messages", "Outbox results", ["result"], registry=self.registry
         )
-        self.events = Counter(
+        self.slack_events = Counter(
             "cop_events", "Slack events handled", ["type", "result"], registry=self.registry
+        )
+        self.scheduler_leader = Gauge(
+            "cop_scheduler_leader",
+            "1 when this replica holds the scheduler lock (runs the rituals tick)",
+            registry=self.registry,
         )
 
     def render(self) -> bytes:

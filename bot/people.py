@@ -106,15 +106,6 @@ async def ensure_many(
     return found
 
 
-def needs_refresh(person: Person, *, older_than: datetime | None = None) -> bool:
-    """A bare row (never looked up) or an old one is worth a directory lookup."""
-    if person.erased_at is not None:
-        return False
-    if not person.name:
-        return True
-    return older_than is not None and person.updated_at < older_than
-
-
 def display_name(person: Person) -> str:
     return person.real_name or person.name or person.slack_user_id
 

@@ -27,6 +27,7 @@ from bot import messages as m
 from bot.config import Programme
 from bot.errors import CopError, InvalidInput, NotFound
 from bot.i18n import Translator
+from bot.inflight import InFlight
 from bot.models import ChannelStatus, Community, utcnow
 from bot.permissions import Action, Actor, require
 
@@ -129,22 +130,18 @@ async def ask(
     return Request(Scope(actor.workspace_id, community.id, community.name, community.slug), window)
 
 
-# Reports being built, by (session factory, workspace, community or None, window, day).
-_IN_FLIGHT: dict[tuple[object, ...], asyncio.Task[report.ValueReport]] = {}
-
-
 async def build(
     sessions: async_sessionmaker[AsyncSession],
     request: Request,
     *,
     programme: Programme,
     rule: disclosure.Rule,
+    shared: InFlight[report.ValueReport],
 ) -> report.ValueReport:
     """The report's figures (bot.report.build), shared by identical requests made together."""
     scope, window = request.scope, request.window
     now = utcnow()
     key = (
-        id(sessions),
         scope.workspace_id,
         scope.community_id,
         window.start,
@@ -152,12 +149,9 @@ async def build(
         window.period,
         now.date(),
     )
-    task = _IN_FLIGHT.get(key)
-    if task is None:
-        task = asyncio.ensure_future(_build(sessions, request, programme=programme, rule=rule))
-        _IN_FLIGHT[key] = task
-        task.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
-    return await asyncio.shield(task)
+    return await shared.share(
+        key, lambda: _build(sessions, request, programme=programme, rule=rule)
+    )
 
 
 async def _build(
@@ -230,7 +224,8 @@ async def deliver(
     t: Translator,
     programme: Programme,
     rule: disclosure.Rule,
+    shared: InFlight[report.ValueReport],
 ) -> Delivery:
     """Build, then render off the event loop: the files and their message, ready to hand over."""
-    built = await build(sessions, request, programme=programme, rule=rule)
+    built = await build(sessions, request, programme=programme, rule=rule, shared=shared)
     return await asyncio.to_thread(render, t, request, built)

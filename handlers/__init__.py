@@ -1,7 +1,8 @@
 """Slack listeners, thin: parse → call the domain → render. `register_handlers` wires them all.
 
 One module per feature (its sub-commands, buttons and modals together), plus `commands` (the
-/cop dispatcher), `events` (channel membership) and `middleware`.
+/cop dispatcher), `membership` (Slack's membership, channel and account events) and
+`middleware`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from handlers import (
     charters,
     commands,
     community_events,
-    events,
     health,
     home,
+    membership,
     middleware,
     polls,
     report,
@@ -37,7 +38,7 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
     for feature in FEATURES:
         feature.register(app)
     commands.register(app)
-    events.register(app)
+    membership.register(app)
     # last: buttons and modals no listener knows (an old message, a forged payload) are answered
     app.action(re.compile(".*"))(middleware.handle_stale_action)
     app.view(re.compile(".*"))(middleware.handle_stale_view)

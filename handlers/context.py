@@ -144,20 +144,12 @@ async def _read(deps: Deps, *, workspace_id: str, user_id: str, channel_id: str 
         )
 
 
-# Lookups under way, one per person (a double click does not ask Slack twice); each task is held
-# here until it ends, so it is not collected half-way when its request has moved on.
-_learning: dict[tuple[int, str, str], asyncio.Task[UserInfo | None]] = {}
-
-
 def _learn(deps: Deps, *, workspace_id: str, user_id: str) -> asyncio.Task[UserInfo | None]:
-    """Ask Slack who this is and record them; the task outlives the request that started it."""
-    key = (id(deps), workspace_id, user_id)
-    if (running := _learning.get(key)) is not None:
-        return running
-    task = asyncio.ensure_future(_look_up_and_record(deps, workspace_id, user_id))
-    _learning[key] = task
-    task.add_done_callback(lambda _: _learning.pop(key, None))
-    return task
+    """Ask Slack who this is and record them; the task outlives the request that started it
+    (held in deps.lookups_in_flight until it ends; one per person at a time)."""
+    return deps.lookups_in_flight.task(
+        (workspace_id, user_id), lambda: _look_up_and_record(deps, workspace_id, user_id)
+    )
 
 
 async def _look_up_and_record(deps: Deps, workspace_id: str, user_id: str) -> UserInfo | None:

@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncApp
@@ -105,22 +105,15 @@ async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scop
         return Scope(caller.workspace_id, community.id, community.name)
 
 
-# Overviews being computed, by (session factory, workspace, community or None, day): identical
-# requests arriving together (a team opening /cop health at the start of a meeting) share one
-# computation instead of each running the same queries.
-_IN_FLIGHT: dict[tuple[int, str, int | None, str], asyncio.Task[health.Overview]] = {}
-
-
 async def compute(deps: Deps, scope: Scope) -> health.Overview:
+    """Identical requests arriving together (a team opening /cop health at the start of a
+    meeting) share one computation (deps.overviews_in_flight)."""
     now, tz = _today(deps)
     day = now.astimezone(ZoneInfo(tz)).date().isoformat()
-    key = (id(deps.sessions), scope.workspace_id, scope.community_id, day)
-    task = _IN_FLIGHT.get(key)
-    if task is None:
-        task = asyncio.ensure_future(_compute(deps, scope, now, tz))
-        _IN_FLIGHT[key] = task
-        task.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
-    return await asyncio.shield(task)
+    overview = await deps.overviews_in_flight.share(
+        (scope.workspace_id, scope.community_id, day), lambda: _compute(deps, scope, now, tz)
+    )
+    return cast(health.Overview, overview)
 
 
 # The overview a programme manager pages through, by the same key without the day: a filter or
@@ -128,21 +121,20 @@ async def compute(deps: Deps, scope: Scope) -> health.Overview:
 # community skipped or shown twice because the ranking moved between two clicks) and a click
 # answers without recomputing 220 communities. The command itself always computes afresh.
 REUSE_SECONDS = 300.0
-_RECENT: dict[tuple[int, str, int | None], tuple[float, health.Overview]] = {}
 
 
 def remember(deps: Deps, scope: Scope, overview: health.Overview) -> None:
-    now = time.monotonic()
-    for key in [k for k, (at, _) in _RECENT.items() if now - at > REUSE_SECONDS]:
-        _RECENT.pop(key, None)
-    _RECENT[(id(deps.sessions), scope.workspace_id, scope.community_id)] = (now, overview)
+    now, kept = time.monotonic(), deps.recent_overviews
+    for key in [k for k, (at, _) in kept.items() if now - at > REUSE_SECONDS]:
+        kept.pop(key, None)
+    kept[(scope.workspace_id, scope.community_id)] = (now, overview)
 
 
 async def recent(deps: Deps, scope: Scope) -> health.Overview:
     """The overview remembered for this scope if recent enough, else computed (and kept)."""
-    found = _RECENT.get((id(deps.sessions), scope.workspace_id, scope.community_id))
+    found = deps.recent_overviews.get((scope.workspace_id, scope.community_id))
     if found is not None and time.monotonic() - found[0] <= REUSE_SECONDS:
-        return found[1]
+        return cast(health.Overview, found[1])
     overview = await compute(deps, scope)
     remember(deps, scope, overview)
     return overview

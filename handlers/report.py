@@ -85,6 +85,7 @@ async def handle_report(req: CommandRequest) -> None:
         t=req.t,
         programme=deps.programme,
         rule=deps.disclosure,
+        shared=deps.reports_in_flight,
     )
     comment, _ = render(delivery.message, Reader(caller.language))
     try:

@@ -23,7 +23,7 @@ from handlers import home
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here
 from rituals import digest
-from rituals.schedule import CADENCES, change, settings_of, zone_of
+from rituals.cadence import CADENCES, change, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from bot.models import (
     RsvpAnswer,
 )
 from rituals import recipients
+from rituals.cadence import settings_of
 from rituals.outbox import Owed, cancel, enqueue_many
-from rituals.schedule import settings_of
 
 logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=2)  # events that started since are still checked for stale rows

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,18 +19,16 @@ from typing import Any
 import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot import installation
 from bot.deps import Deps
-from bot.metrics import Metrics
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.redelivery import upsert_for
 from rituals import digest, pulse, reminders, snapshots, sponsor_digest, stories
+from rituals.cadence import LeadershipLost, next_run, period_key, settings_of, zone_of
 from rituals.outbox import Drain
-from rituals.schedule import LeadershipLost, next_run, period_key, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +275,7 @@ class _Fenced(Session):
 
 
 @sa.event.listens_for(_Fenced, "after_begin")
-def _confirm_lock(session: Session, transaction: Any, connection: sa.Connection) -> None:
+def _confirm_lock(session: Session, _transaction: Any, connection: sa.Connection) -> None:
     """First statement of every transaction the leader's work opens: is this still the session
     that took the lock (a connection that died and was silently replaced is not), and can it take
     the same key for the transaction? The holder's session gets it at once (advisory locks are
@@ -416,22 +413,6 @@ class Leadership:
         self.is_leader = not self.postgres
 
 
-_LEADER_GAUGES: weakref.WeakKeyDictionary[Any, Gauge] = weakref.WeakKeyDictionary()
-
-
-def leader_gauge(metrics: Metrics) -> Gauge:
-    """`cop_scheduler_leader` in /metrics: 1 on the replica that runs the rituals tick."""
-    gauge = _LEADER_GAUGES.get(metrics.registry)
-    if gauge is None:
-        gauge = Gauge(
-            "cop_scheduler_leader",
-            "1 when this replica holds the scheduler lock (runs the rituals tick)",
-            registry=metrics.registry,
-        )
-        _LEADER_GAUGES[metrics.registry] = gauge
-    return gauge
-
-
 # --- wiring -----------------------------------------------------------------------------------
 
 
@@ -463,7 +444,7 @@ class Scheduler:
             logger.warning("scheduler election: database unreachable (%s)", type(exc).__name__)
             await self.leadership._drop()
         self._led = self.leadership.is_leader
-        leader_gauge(self.deps.metrics).set(1 if self._led else 0)
+        self.deps.metrics.scheduler_leader.set(1 if self._led else 0)
         if self.leadership.is_leader and not was and self.scheduler.running:
             # a new leader (at start, or taking over from a dead one) ticks at once
             self.scheduler.modify_job("rituals.tick", next_run_time=utcnow())
@@ -484,7 +465,7 @@ class Scheduler:
             except LeadershipLost:
                 logger.warning("scheduler lock lost during the leader's work: standing down")
                 await self.leadership._drop()
-                leader_gauge(self.deps.metrics).set(0)
+                self.deps.metrics.scheduler_leader.set(0)
 
     async def _drain_job(self) -> None:
         await self.drain.run_once()

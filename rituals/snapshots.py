@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from bot import kpis
 from bot.deps import Deps
 from bot.models import Community, utcnow
-from rituals.schedule import LeadershipLost
+from rituals.cadence import LeadershipLost
 
 logger = logging.getLogger(__name__)
 

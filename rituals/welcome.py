@@ -29,8 +29,8 @@ from bot.models import (
 )
 from bot.preferences import muted_people
 from rituals import recipients
+from rituals.cadence import settings_of
 from rituals.outbox import enqueue
-from rituals.schedule import settings_of
 
 logger = logging.getLogger(__name__)
 BULK_WINDOW = timedelta(minutes=5)

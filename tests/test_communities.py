@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot import communities
+from bot import communities, csv_import
 from bot.models import Community, Membership, Person, Role
 from bot.slack.echo import say
 from tests.catalogue import ANY, FR, shows
@@ -115,7 +115,7 @@ async def test_events_for_channels_that_are_not_communities_are_ignored(bot: Bot
     await bot.slack.join(user="U0LEA", channel="C0SEC")
     await eventually(
         lambda: (
-            bot.deps.metrics.events.labels(
+            bot.deps.metrics.slack_events.labels(
                 type="member_joined_channel", result="ignored"
             )._value.get()
             == 1
@@ -177,7 +177,7 @@ Bad,XYZ,often,de,nobody,
 
 
 def test_csv_parsing_reports_every_bad_line_with_its_number() -> None:
-    rows, errors = communities.parse_csv(CSV)
+    rows, errors = csv_import.parse_csv(CSV)
     assert [r.name for r in rows] == ["Data Science", "Agilité"]
     assert rows[0].leaders == ("U0LUCAS", "U0CHLOE") and rows[0].sponsor == "U0HUGO"
     assert errors[0].startswith("line 4: name is empty")
@@ -187,15 +187,15 @@ def test_csv_parsing_reports_every_bad_line_with_its_number() -> None:
 
 
 def test_csv_without_required_columns_is_refused() -> None:
-    rows, errors = communities.parse_csv("nom;canal\nA;C1\n")
+    rows, errors = csv_import.parse_csv("nom;canal\nA;C1\n")
     assert rows == [] and "missing column(s) name, channel_id" in errors[0]
 
 
 async def test_csv_import_is_idempotent(sessions) -> None:  # type: ignore[no-untyped-def]
-    rows, _ = communities.parse_csv(CSV)
+    rows, _ = csv_import.parse_csv(CSV)
     for _ in range(2):
         async with sessions.begin() as session:
-            await communities.import_rows(session, workspace_id="T0COP", rows=rows)
+            await csv_import.import_rows(session, workspace_id="T0COP", rows=rows)
     async with sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(Community)) == 2
         leaders = await session.scalar(

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import communities
+from bot import communities, csv_import
 from bot.models import Community, Membership
 from bot.slack.emulator import SlackEmulator, default_workspace, mrkdwn_texts, parsed_sequences
 from bot.slack.text import split_args, user_id
@@ -209,7 +209,7 @@ def test_command_words_never_crash(text: str) -> None:
 @settings(max_examples=200)
 @given(text=st.text(max_size=2000))
 def test_any_csv_text_is_parsed_or_reported_line_by_line(text: str) -> None:
-    rows, errors = communities.parse_csv(text)
+    rows, errors = csv_import.parse_csv(text)
     for row in rows:
         assert row.name and row.channel_id[0] in "CG"
     for error in errors:

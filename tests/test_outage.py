@@ -30,11 +30,14 @@ class Outage:
         self.database = self.deps.database
 
     def begin(self) -> None:
-        object.__setattr__(self.deps, "sessions", db.make_sessionmaker(self.broken))
+        broken = db.make_sessionmaker(self.broken)
+        object.__setattr__(self.deps, "sessions", broken)
+        self.deps.activity_batcher.sessions = broken  # the process's activity writer too
         self.database.engine = self.broken
 
     def end(self) -> None:
         object.__setattr__(self.deps, "sessions", self.sessions)
+        self.deps.activity_batcher.sessions = self.sessions
         self.database.engine = self.engine
 
 

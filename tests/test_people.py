@@ -50,7 +50,7 @@ async def reply_to(bot: Bot, text: str, *, user: str, channel: str = "C0DATA") -
 
 
 def ignored_joins(bot: Bot) -> float:
-    metric = bot.deps.metrics.events.labels(type="member_joined_channel", result="ignored")
+    metric = bot.deps.metrics.slack_events.labels(type="member_joined_channel", result="ignored")
     return float(metric._value.get())
 
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from bot.models import Poll, Ritual, RitualRun, RitualSetting, RunStatus
 from rituals import scheduler
+from rituals.cadence import next_run, period_key
 from rituals.outbox import Drain, enqueue
-from rituals.schedule import next_run, period_key
 from tests import factories
 from tests.conftest import Bot, eventually
 

@@ -23,7 +23,7 @@ from bot.deps import Deps
 from bot.models import Community, Outbox, Poll, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.slack.emulator import SlackEmulator
 from rituals import scheduler
-from rituals.schedule import settings_of
+from rituals.cadence import settings_of
 from tests import factories
 from tests.conftest import PG_URL, eventually, make_config
 

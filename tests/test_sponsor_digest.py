@@ -30,7 +30,7 @@ from bot.models import (
 )
 from bot.slack.emulator import SlackEmulator
 from bot.slack.render import render_message
-from rituals import schedule, scheduler, sponsor_digest
+from rituals import cadence, scheduler, sponsor_digest
 from rituals.outbox import Drain
 from tests import factories
 from tests.conftest import Bot, make_config, running_bot
@@ -143,7 +143,7 @@ async def _programme(bot: Bot) -> tuple[Community, Community]:
 
 def _due() -> datetime:
     """The quarterly run after today (the first Tuesday of the next quarter, 10:00 in Paris)."""
-    due = schedule.next_run("quarterly", after=utcnow(), zone=ZoneInfo("Europe/Paris"), hour=10)
+    due = cadence.next_run("quarterly", after=utcnow(), zone=ZoneInfo("Europe/Paris"), hour=10)
     assert due is not None
     return due
 
@@ -176,7 +176,7 @@ async def test_leaders_preview_then_sponsors_get_it_in_their_language_once(bot: 
     data, agile = await _programme(bot)
     async with bot.sessions.begin() as session:  # the settings exist before the quarter turns
         for c in (data, agile):
-            await schedule.settings_of(
+            await cadence.settings_of(
                 session, community=c, programme=bot.deps.programme, now=utcnow()
             )
     due = _due()

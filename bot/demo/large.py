@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -504,7 +504,3 @@ async def generate(
         seconds=round(summary.seconds),
     )
     return summary
-
-
-def channel_ids(communities: int = 220) -> Iterable[str]:
-    return (f"CL{j:06d}" for j in range(communities))

@@ -22,7 +22,7 @@ from bot.demo.cast import (
     SPONSOR,
 )
 from bot.models import Community, Poll, Ritual, utcnow
-from rituals import pulse, schedule, scheduler
+from rituals import cadence, pulse, scheduler
 from rituals.outbox import Drain
 
 
@@ -164,7 +164,7 @@ async def _sponsor_digest(demo: Demo, data: Community) -> None:
     (the demo runs no scheduler: the ritual runs at its next quarterly slot, the drain at the
     moments the messages are due)."""
     programme = demo.deps.programme
-    due = schedule.next_run(
+    due = cadence.next_run(
         "quarterly",
         after=utcnow(),
         zone=ZoneInfo(programme.timezone),

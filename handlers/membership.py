@@ -4,56 +4,26 @@
 Bolt acknowledges events before these run; each listener does its work and records the
 event id in one transaction, so a redelivered event changes nothing. Slack does not redeliver
 an event we acknowledged, so when the database is unreachable the transaction is tried again
-in the background, with backoff, for up to RETRY_FOR seconds (while the database is known to
-be down, new events are refused with a 503 instead and Slack redelivers them: bot/app.py).
+in the background, with backoff, for up to ten minutes (bot.retry.through_outage; while the
+database is known to be down, new events are refused with a 503 instead and Slack redelivers
+them: bot/app.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot import communities, installation, people, redelivery, roster
+from bot import communities, installation, people, redelivery, retry, roster
 from bot.deps import Deps
 from bot.models import ChannelStatus
 from bot.slack.client import user_info
-from handlers.context import database_trouble
 from rituals import welcome
 
 logger = logging.getLogger(__name__)
-RETRY_FOR = 600.0  # seconds an acknowledged event keeps being retried while the database is away
-T = TypeVar("T")
-
-
-async def until_recorded(deps: Deps, what: str, work: Callable[[], Awaitable[T]]) -> T:
-    """Run one transaction; while the database is unreachable, wait and try again (0.5 s, 1 s,
-    2 s… up to 30 s apart). When it never came back, the last error goes up to the listener's
-    error handler (logged with its traceback and counted in the errors metric)."""
-    delay, deadline = 0.5, time.monotonic() + RETRY_FOR
-    while True:
-        try:
-            result = await work()
-        except Exception as exc:
-            if not database_trouble(exc):
-                raise  # a bug, not the database's absence: the listener's error handler says so
-            if deps.database is not None:
-                deps.database.mark_down()
-            if time.monotonic() + delay > deadline:
-                logger.error("database unavailable for %.0f s: %s lost", RETRY_FOR, what)
-                raise
-            logger.warning("database unavailable (%r): %s retried in %.1f s", exc, what, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-            continue
-        if deps.database is not None:
-            deps.database.mark_up()
-        return result
 
 
 def bot_user_id(context: AsyncBoltContext, body: dict[str, Any]) -> str | None:
@@ -72,7 +42,7 @@ async def handle_member_joined(
     workspace_id = body.get("team_id") or event.get("team", "T0")
     if event.get("user") == bot_user_id(context, body):
         # the bot itself invited into a channel (Bolt passes this one on): not a member, no welcome
-        deps.metrics.events.labels(type="member_joined_channel", result="ignored").inc()
+        deps.metrics.slack_events.labels(type="member_joined_channel", result="ignored").inc()
         return
 
     async def record() -> tuple[int, communities.JoinResult] | None:
@@ -89,12 +59,14 @@ async def handle_member_joined(
             )
             return community.id, joined
 
-    recorded = await until_recorded(deps, "member_joined_channel", record)
+    recorded = await retry.through_outage(
+        record, what="member_joined_channel", availability=deps.database
+    )
     if recorded is None:
-        deps.metrics.events.labels(type="member_joined_channel", result="ignored").inc()
+        deps.metrics.slack_events.labels(type="member_joined_channel", result="ignored").inc()
         return
     community_id, joined = recorded
-    deps.metrics.events.labels(type="member_joined_channel", result="handled").inc()
+    deps.metrics.slack_events.labels(type="member_joined_channel", result="handled").inc()
     await roster.refresh_people(deps.sessions, deps.directory, workspace_id, [event["user"]])
     await welcome.on_join(deps, community_id=community_id, joined=joined)
 
@@ -113,7 +85,7 @@ async def handle_member_left(event: dict[str, Any], body: dict[str, Any], deps: 
                 return
             await communities.member_left(session, community=community, slack_user_id=event["user"])
 
-    await until_recorded(deps, "member_left_channel", record)
+    await retry.through_outage(record, what="member_left_channel", availability=deps.database)
 
 
 async def handle_user_change(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
@@ -131,7 +103,7 @@ async def handle_user_change(event: dict[str, Any], body: dict[str, Any], deps: 
             if await people.find(session, workspace_id=workspace_id, slack_user_id=info.user_id):
                 await people.upsert(session, workspace_id=workspace_id, info=info)
 
-    await until_recorded(deps, "user_change", record)
+    await retry.through_outage(record, what="user_change", availability=deps.database)
 
 
 async def handle_uninstalled(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
@@ -149,8 +121,8 @@ async def handle_uninstalled(event: dict[str, Any], body: dict[str, Any], deps: 
                 session, workspace_id=workspace_id, reason=str(event.get("type"))
             )
 
-    await until_recorded(deps, str(event.get("type")), record)
-    deps.metrics.events.labels(type=str(event.get("type")), result="handled").inc()
+    await retry.through_outage(record, what=str(event.get("type")), availability=deps.database)
+    deps.metrics.slack_events.labels(type=str(event.get("type")), result="handled").inc()
 
 
 async def _set_channel_status(body: dict[str, Any], deps: Deps, status: ChannelStatus) -> None:
@@ -165,7 +137,9 @@ async def _set_channel_status(body: dict[str, Any], deps: Deps, status: ChannelS
             if community is not None:
                 await communities.mark_channel(session, community=community, status=status)
 
-    await until_recorded(deps, str(event.get("type", "channel")), record)
+    await retry.through_outage(
+        record, what=str(event.get("type", "channel")), availability=deps.database
+    )
 
 
 async def handle_channel_archive(body: dict[str, Any], deps: Deps) -> None:
