@@ -49,7 +49,13 @@ def _element(el: dict[str, Any], names: dict[str, str]) -> str:
     kind = el.get("type")
     if kind == "button":
         return f"[ {_text(el.get('text'), names)} ]"
-    if kind in {"static_select", "overflow", "users_select", "multi_users_select"}:
+    if kind in {
+        "static_select",
+        "external_select",
+        "overflow",
+        "users_select",
+        "multi_users_select",
+    }:
         label = _text(el.get("placeholder"), names) or "…"
         return f"[ {label} ▾ ]"
     if kind in {"mrkdwn", "plain_text"}:
