@@ -397,7 +397,6 @@ _TEMPLATES = jinja2.Environment(
     autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
     undefined=jinja2.StrictUndefined,
     finalize=_text,
-    keep_trailing_newline=False,
 )
 
 
@@ -427,31 +426,31 @@ def _cells(t: Translator, table: Table) -> dict[str, Any]:
     return {"headers": headers, "rows": [[cell(v) for v in row] for row in rows]}
 
 
-def to_html(t: Translator, report: SponsorReport) -> str:
-    p = report.kpis.programme
-    w = report.window
-    pngs = report_charts(t, report)
+def _images(t: Translator, pngs: Mapping[str, bytes], *names: str) -> list[_Image]:
+    return [
+        _Image(base64.b64encode(pngs[n]).decode(), t(f"report.chart.{n}"))
+        for n in names
+        if n in pngs
+    ]
 
-    def images(*names: str) -> list[_Image]:
-        return [
-            _Image(base64.b64encode(pngs[n]).decode(), t(f"report.chart.{n}"))
-            for n in names
-            if n in pngs
-        ]
 
-    def rate(value: float | None) -> str:
-        return t("health.na") if value is None else t.percent(value)
+def _rate_shown(t: Translator, value: float | None) -> str:
+    return t("health.na") if value is None else t.percent(value)
 
-    def score(value: float | None) -> str:
-        return t("health.na") if value is None else t.number(value)
 
-    level1 = {
+def _score_shown(t: Translator, value: float | None) -> str:
+    return t("health.na") if value is None else t.number(value)
+
+
+def _level1_section(t: Translator, p: kpis.ProgrammeKpis, pngs: Mapping[str, bytes]) -> dict:
+    """Participation and adoption: members, activity, events, charters, and the overlap."""
+    return {
         "heading": t("report.level1"),
         "cards": [
             (t("report.kpi.members_unique"), t.number(p.members_unique)),
             (t("report.kpi.members_summed"), t.number(p.members_summed)),
             (t("report.kpi.active_members"), t.number(p.active_members)),
-            (t("report.kpi.active_rate"), rate(p.active_rate)),
+            (t("report.kpi.active_rate"), _rate_shown(t, p.active_rate)),
             # top-level messages, replies apart: what the XLSX and /cop health call them too
             (t("report.kpi.messages"), t.number(p.messages)),
             (t("report.kpi.replies"), t.number(p.replies)),
@@ -468,21 +467,31 @@ def to_html(t: Translator, report: SponsorReport) -> str:
             two=t.number(p.overlap.get("2", 0)),
             more=t.number(p.overlap.get("3+", 0)),
         ).replace("*", ""),
-        "charts": images("trend", "status"),
+        "charts": _images(t, pngs, "trend", "status"),
     }
-    level2 = {
+
+
+def _level2_section(t: Translator, p: kpis.ProgrammeKpis) -> dict:
+    """Engagement and perceived usefulness: pulse, eNPS with its n, response rate."""
+    return {
         "heading": t("report.level2"),
         "cards": [
-            (t("report.kpi.pulse"), score(p.pulse_score)),
+            (t("report.kpi.pulse"), _score_shown(t, p.pulse_score)),
             (
                 t("report.kpi.enps"),
-                score(p.enps)
+                _score_shown(t, p.enps)
                 if p.enps is None
                 else f"{t.whole(p.enps)} (n = {t.number(p.enps_answers)})",
             ),
-            (t("report.kpi.response_rate"), rate(p.response_rate)),
+            (t("report.kpi.response_rate"), _rate_shown(t, p.response_rate)),
         ],
     }
+
+
+def _level3_section(
+    t: Translator, p: kpis.ProgrammeKpis, stories: Sequence[Story], pngs: Mapping[str, bytes]
+) -> dict:
+    """Tangible value: validated stories and their value, by kind, and the top stories."""
     kind_rows: list[list[Cell]] = [
         [
             t(f"report.kind.{kind}"),
@@ -491,7 +500,8 @@ def to_html(t: Translator, report: SponsorReport) -> str:
         ]
         for kind, v in sorted(p.stories_by_kind.items(), key=lambda kv: -kv[1].count)
     ]
-    level3 = {
+    kind_headers = [t("report.col.kind"), t("report.col.stories"), t("report.col.value")]
+    return {
         "heading": t("report.level3"),
         "cards": [
             (t("report.kpi.stories"), t.number(p.stories)),
@@ -509,12 +519,8 @@ def to_html(t: Translator, report: SponsorReport) -> str:
                 )
             ),
         ],
-        "kinds": _cells(
-            t, ([t("report.col.kind"), t("report.col.stories"), t("report.col.value")], kind_rows)
-        )
-        if kind_rows
-        else None,
-        "charts": images("kinds"),
+        "kinds": _cells(t, (kind_headers, kind_rows)) if kind_rows else None,
+        "charts": _images(t, pngs, "kinds"),
         "stories_heading": t("report.top_stories"),
         "stories": [
             {
@@ -526,13 +532,19 @@ def to_html(t: Translator, report: SponsorReport) -> str:
                 else "",
                 "benefit": s.benefit,
             }
-            for s in report.stories
+            for s in stories
         ],
     }
-    title = t("report.title", programme=report.programme_name)
+
+
+def to_html(t: Translator, report: SponsorReport) -> str:
+    """The page (bot/templates/report.html.j2): one section per level, then every community."""
+    p = report.kpis.programme
+    w = report.window
+    pngs = report_charts(t, report)
     return _TEMPLATES.get_template("report.html.j2").render(
         lang=t.language,
-        title=title,
+        title=t("report.title", programme=report.programme_name),
         period=t(
             "report.period",
             label=w.label,
@@ -540,9 +552,9 @@ def to_html(t: Translator, report: SponsorReport) -> str:
             end=t.date(w.end - timedelta(days=1)),
         ),
         no_data=None if report.has_data else t("report.no_data"),
-        level1=level1,
-        level2=level2,
-        level3=level3,
+        level1=_level1_section(t, p, pngs),
+        level2=_level2_section(t, p),
+        level3=_level3_section(t, p, report.stories, pngs),
         communities={
             "heading": t("report.communities"),
             "table": _cells(t, communities_table(t, report)),
