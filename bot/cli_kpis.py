@@ -91,13 +91,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot import db, disclosure, kpis, report
+    from bot import db, disclosure, periods, report
     from bot.i18n import translate
 
     config = config_mod.load(os.environ)
     programme = config.programme
     try:
-        window = kpis.parse_period(args.period, programme.timezone)
+        window = periods.parse_period(args.period, programme.timezone)
     except ValueError as exc:
         raise ConfigError(f"--period: {exc}") from None
     engine = db.make_engine(config.settings.database_url)
@@ -106,7 +106,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.out or f"value-report-{window.label}.{args.format}")
     )
 
-    async def run() -> report.ValueReport:
+    async def run() -> report.SponsorReport:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, disclosure, kpis, people
+from bot import charters, disclosure, kpis, people, periods
 from bot.config import HealthThresholds
 from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
@@ -502,7 +502,7 @@ class Overview:
     today: date
     items: list[Health]
     totals: kpis.ProgrammeKpis
-    month: kpis.Window
+    month: periods.Window
     trend: list[kpis.WeekPoint]
     from_snapshot: bool
     engagement: kpis.Kpis  # pulse, eNPS, response rate: year to date (polls are not monthly)
@@ -540,12 +540,12 @@ async def build_overview(
         now=now,
         rule=rule,
     )
-    month = kpis.to_date(kpis.Period.MONTH, today, tz)
+    month = periods.to_date(periods.Period.MONTH, today, tz)
     totals: kpis.ProgrammeKpis | None = None
     from_snapshot = False
     if community_ids is None:
         found = await kpis.latest_programme(
-            session, workspace_id=workspace_id, period=kpis.Period.MONTH, since=today
+            session, workspace_id=workspace_id, period=periods.Period.MONTH, since=today
         )
         if found is not None:
             totals, from_snapshot = found[1], True
@@ -580,11 +580,11 @@ async def build_overview(
             charter_stale_days=thresholds.charter_stale_days,
         )
         totals = report.programme
-    year = kpis.to_date(kpis.Period.YEAR, today, tz)
+    year = periods.to_date(periods.Period.YEAR, today, tz)
     engagement: kpis.Kpis | None = None
     if community_ids is None:
         found = await kpis.latest_programme(
-            session, workspace_id=workspace_id, period=kpis.Period.YEAR, since=today
+            session, workspace_id=workspace_id, period=periods.Period.YEAR, since=today
         )
         engagement = found[1] if found is not None else None
     if engagement is None and community_ids is not None:
@@ -604,7 +604,7 @@ async def build_overview(
         engagement, since = totals, month.start
     else:
         since = year.start
-    last_full_week = kpis.period_start(kpis.Period.WEEK, today) - timedelta(days=1)
+    last_full_week = periods.period_start(periods.Period.WEEK, today) - timedelta(days=1)
     trend = await kpis.weekly_trend(
         session, workspace_id=workspace_id, last_day=last_full_week, community_ids=community_ids
     )

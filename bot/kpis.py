@@ -1,10 +1,12 @@
 """KPIs on the three levels of the value model, per community and for the programme.
 
-Level 1 (adoption and participation): members per community, summed and unique across the
+Level 1 (participation and adoption): members per community, summed and unique across the
 programme with the overlap (people in 1, 2, 3+ communities), new and departed members, active
 members and active rate, messages/replies/reactions, events held and attendance, charters up to
-date. Level 2 (engagement): pulse score, eNPS, response rate. Level 3 (tangible value): success
-stories and their quantified value by unit, grouped by the kind of value they show.
+date. Level 2 (engagement, belonging and perceived usefulness): pulse score, eNPS, response
+rate. Level 3 (tangible value): success stories and their quantified value by unit, grouped by
+the kind of value they show. `compute` composes one small function per group of figures; the
+calendar (periods, windows) is bot/periods.py.
 
 Every figure comes from a handful of set-based queries (GROUP BY community), so a programme of
 hundreds of communities and tens of thousands of members costs the same dozen round trips as a
@@ -13,13 +15,11 @@ small one. Ratios are None when their denominator is zero: "no data", never a di
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,99 +44,10 @@ from bot.models import (
     SuccessStory,
     utcnow,
 )
+from bot.periods import Period, Window, period_start, to_date
 
 DEFAULT_QUESTION_KINDS: Mapping[str, str] = {"value": "scale", "recommend": "nps"}
 PROGRAMME_SCOPE = "programme"
-
-
-class Period(enum.StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    QUARTER = "quarter"
-    YEAR = "year"
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """Calendar days [start, end) in the programme's zone; `period` names its kind."""
-
-    start: date
-    end: date
-    period: Period = Period.DAY
-    tz: str = "UTC"
-
-    def bounds(self) -> tuple[datetime, datetime]:
-        zone = ZoneInfo(self.tz)
-        return (
-            datetime.combine(self.start, time(), zone).astimezone(UTC),
-            datetime.combine(self.end, time(), zone).astimezone(UTC),
-        )
-
-    @property
-    def label(self) -> str:
-        if self.period == Period.QUARTER:
-            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
-        if self.period == Period.MONTH:
-            return f"{self.start:%Y-%m}"
-        if self.period == Period.YEAR:
-            return f"{self.start.year}"
-        if self.period == Period.WEEK:
-            iso = self.start.isocalendar()
-            return f"{iso.year}-W{iso.week:02d}"
-        return self.start.isoformat()
-
-
-def period_start(period: Period, day: date) -> date:
-    if period == Period.WEEK:
-        return day - timedelta(days=day.weekday())
-    if period == Period.MONTH:
-        return day.replace(day=1)
-    if period == Period.QUARTER:
-        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
-    if period == Period.YEAR:
-        return day.replace(month=1, day=1)
-    return day
-
-
-def period_end(period: Period, start: date) -> date:
-    if period == Period.DAY:
-        return start + timedelta(days=1)
-    if period == Period.WEEK:
-        return start + timedelta(days=7)
-    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period]
-    month = start.month - 1 + months
-    return date(start.year + month // 12, month % 12 + 1, 1)
-
-
-def to_date(period: Period, as_of: date, tz: str = "UTC") -> Window:
-    """The period containing `as_of`, up to and including that day."""
-    return Window(period_start(period, as_of), as_of + timedelta(days=1), period, tz)
-
-
-def parse_period(text: str, tz: str = "UTC") -> Window:
-    """`2026-Q4`, `2026-11`, `2026-W47` or `2026` → the whole period."""
-    text = text.strip().upper()
-    try:
-        if "-Q" in text:
-            year, quarter = text.split("-Q")
-            if not 1 <= int(quarter) <= 4:
-                raise ValueError(text)
-            start = date(int(year), (int(quarter) - 1) * 3 + 1, 1)
-            return Window(start, period_end(Period.QUARTER, start), Period.QUARTER, tz)
-        if "-W" in text:
-            year, week = text.split("-W")
-            start = date.fromisocalendar(int(year), int(week), 1)
-            return Window(start, start + timedelta(days=7), Period.WEEK, tz)
-        if len(text) == 7 and text[4] == "-":
-            start = date(int(text[:4]), int(text[5:]), 1)
-            return Window(start, period_end(Period.MONTH, start), Period.MONTH, tz)
-        if len(text) == 4:
-            start = date(int(text), 1, 1)
-            return Window(start, period_end(Period.YEAR, start), Period.YEAR, tz)
-    except ValueError:
-        pass
-    raise ValueError(f"expected a period such as 2026-Q4, 2026-11, 2026-W47 or 2026, got {text!r}")
 
 
 def ratio(part: float, whole: float) -> float | None:
@@ -257,7 +168,9 @@ class ProgrammeKpis(Kpis):
 
 
 @dataclass
-class Report:
+class WindowKpis:
+    """The KPIs of one window: the programme's and each live community's (by name)."""
+
     window: Window
     programme: ProgrammeKpis
     communities: list[CommunityKpis]
@@ -311,54 +224,49 @@ async def count_members(session: AsyncSession, *, live: Any, end: datetime) -> M
     return MemberCount(per_community, unique, overlap)
 
 
-async def compute(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    window: Window,
-    question_kinds: Mapping[str, str] | None = None,
-    community_ids: Iterable[int] | None = None,
-    now: datetime | None = None,
-    rule: disclosure.Rule,
-    charter_stale_days: int = charters.STALE_DAYS,
-) -> Report:
-    """All KPIs of the window, for every live community (or the ones given) and the programme.
-    Survey figures go through the disclosure rule (closed polls, k answers per question)."""
-    kinds = dict(question_kinds or DEFAULT_QUESTION_KINDS)
-    start_dt, end_dt = window.bounds()
-    now = now or utcnow()
-    held_before = min(end_dt, now)
+@dataclass
+class _Scope:
+    """What every group of figures reads and fills: the window, the live communities (a subquery
+    of ids, so the database never gets a list of hundreds of ids) and the figures so far."""
 
-    query = sa.select(Community.id, Community.name, Community.slug).where(
+    window: Window
+    start: datetime
+    end: datetime
+    held_before: datetime  # events count once started, never in the future
+    live: Any
+    per: dict[int, CommunityKpis]
+    programme: ProgrammeKpis
+
+
+async def _communities_in_scope(
+    session: AsyncSession, *, workspace_id: str, wanted: list[int] | None
+) -> tuple[dict[int, CommunityKpis], Any]:
+    """Empty figures for each live community (or the ones wanted), and their ids as a subquery."""
+    live_here = sa.and_(
         Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK
     )
-    wanted = list(community_ids) if community_ids is not None else None
+    query = sa.select(Community.id, Community.name, Community.slug).where(live_here)
     if wanted is not None:
         query = query.where(Community.id.in_(wanted))
-    per: dict[int, CommunityKpis] = {
+    per = {
         cid: CommunityKpis(community_id=cid, name=name, slug=slug)
         for cid, name, slug in await session.execute(query.order_by(Community.name))
     }
-    programme = ProgrammeKpis(communities=len(per))
-    if not per:
-        return Report(window, programme, [])
-    ids = list(per)
-    in_scope = (
-        Community.id.in_(ids)
-        if wanted is not None
-        else sa.and_(
-            Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK
-        )
-    )
-    live = sa.select(Community.id).where(in_scope).scalar_subquery()
+    in_scope = Community.id.in_(list(per)) if wanted is not None else live_here
+    return per, sa.select(Community.id).where(in_scope).scalar_subquery()
 
-    # --- level 1: members ----------------------------------------------------------------
-    human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
-    counted = await count_members(session, live=live, end=end_dt)
+
+# --- level 1: participation and adoption -------------------------------------------------------
+
+
+async def _add_members(session: AsyncSession, scope: _Scope) -> None:
+    """Members at the window's end (summed, unique, overlap), people who joined and who left."""
+    counted = await count_members(session, live=scope.live, end=scope.end)
     for cid, n in counted.per_community.items():
-        per[cid].members = n
-    programme.members_unique, programme.overlap = counted.unique, counted.overlap
+        scope.per[cid].members = n
+    scope.programme.members_unique, scope.programme.overlap = counted.unique, counted.overlap
 
+    human = sa.and_(Person.id == Membership.person_id, people.COUNTED)
     for column, attr in (
         (Membership.joined_at, "new_members"),
         (Membership.left_at, "departed_members"),
@@ -367,19 +275,21 @@ async def compute(
             sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
             .join(Person, human)
             .where(
-                Membership.community_id.in_(live),
-                column >= start_dt,
-                column < end_dt,
+                Membership.community_id.in_(scope.live),
+                column >= scope.start,
+                column < scope.end,
             )
             .group_by(Membership.community_id)
         ):
-            setattr(per[cid], attr, int(n))
+            setattr(scope.per[cid], attr, int(n))
 
-    # --- level 1: activity ---------------------------------------------------------------
+
+async def _add_activity(session: AsyncSession, scope: _Scope) -> None:
+    """Messages, replies, reactions and active people; the programme's active people once each."""
     in_window = sa.and_(
-        ActivityDaily.community_id.in_(live),
-        ActivityDaily.day >= window.start,
-        ActivityDaily.day < window.end,
+        ActivityDaily.community_id.in_(scope.live),
+        ActivityDaily.day >= scope.window.start,
+        ActivityDaily.day < scope.window.end,
     )
     for cid, msgs, replies, reactions, active in await session.execute(
         sa.select(
@@ -392,17 +302,19 @@ async def compute(
         .where(in_window)
         .group_by(ActivityDaily.community_id)
     ):
-        c = per[cid]
+        c = scope.per[cid]
         c.messages, c.replies, c.reactions = int(msgs or 0), int(replies or 0), int(reactions or 0)
         c.active_members = int(active)
-    programme.active_members = int(
+    scope.programme.active_members = int(
         await session.scalar(
             sa.select(sa.func.count(sa.distinct(ActivityDaily.person_id))).where(in_window)
         )
         or 0
     )
 
-    # --- level 1: events -----------------------------------------------------------------
+
+async def _add_events(session: AsyncSession, scope: _Scope) -> None:
+    """Events held (not cancelled, already started) and their attendance."""
     attended = (
         sa.select(sa.func.count())
         .where(EventAttendance.event_id == Event.id)
@@ -416,23 +328,25 @@ async def compute(
             sa.func.sum(sa.func.coalesce(Event.attendance_count, attended)),
         )
         .where(
-            Event.community_id.in_(live),
+            Event.community_id.in_(scope.live),
             Event.status != EventStatus.CANCELLED,
-            Event.starts_at >= start_dt,
-            Event.starts_at < held_before,
+            Event.starts_at >= scope.start,
+            Event.starts_at < scope.held_before,
         )
         .group_by(Event.community_id)
     ):
-        per[cid].events_held, per[cid].attendance = int(held), int(attendance or 0)
+        scope.per[cid].events_held, scope.per[cid].attendance = int(held), int(attendance or 0)
 
-    # --- level 1: charters (latest version before the window's end) -----------------------
+
+async def _add_charters(session: AsyncSession, scope: _Scope, *, stale_days: int) -> None:
+    """Whether each community's latest charter before the window's end is up to date."""
     latest = (
         sa.select(CharterVersion.community_id, sa.func.max(CharterVersion.version).label("v"))
-        .where(CharterVersion.community_id.in_(live), CharterVersion.created_at < end_dt)
+        .where(CharterVersion.community_id.in_(scope.live), CharterVersion.created_at < scope.end)
         .group_by(CharterVersion.community_id)
         .subquery()
     )
-    last_day = window.end - timedelta(days=1)
+    last_day = scope.window.end - timedelta(days=1)
     for cid, saved, objectives_year, objectives in await session.execute(
         sa.select(
             CharterVersion.community_id,
@@ -452,14 +366,24 @@ async def compute(
             objectives=bool(objectives),
             objectives_year=objectives_year,
             today=last_day,
-            stale_days=charter_stale_days,
+            stale_days=stale_days,
         )
-        per[cid].charter_up_to_date = int(state == charters.CharterState.CURRENT)
+        scope.per[cid].charter_up_to_date = int(state == charters.CharterState.CURRENT)
 
-    # --- level 2: pulse polls opened in the window, through the disclosure rule --------------
-    polls_in = sa.and_(
-        Poll.community_id.in_(live), Poll.opens_at >= start_dt, Poll.opens_at < end_dt
+
+# --- level 2: engagement, belonging and perceived usefulness ----------------------------------
+
+
+def _polls_opened(scope: _Scope) -> Any:
+    return sa.and_(
+        Poll.community_id.in_(scope.live), Poll.opens_at >= scope.start, Poll.opens_at < scope.end
     )
+
+
+async def _add_poll_responses(session: AsyncSession, scope: _Scope) -> None:
+    """Pulse polls opened in the window, how many were delivered and answered (the response
+    rate's parts)."""
+    polls_in = _polls_opened(scope)
     for cid, polls, delivered in await session.execute(
         sa.select(
             Poll.community_id,
@@ -471,7 +395,7 @@ async def compute(
         .where(polls_in)
         .group_by(Poll.community_id)
     ):
-        per[cid].polls, per[cid].polls_delivered = int(polls), int(delivered)
+        scope.per[cid].polls, scope.per[cid].polls_delivered = int(polls), int(delivered)
     answered = await disclosure.respondents(session, where=polls_in)
     if answered:
         # a rate of the asked: a poll posted in a channel asks nobody in particular
@@ -480,27 +404,41 @@ async def compute(
                 Poll.id.in_(list(answered)), Poll.delivery == Delivery.DM
             )
         ):
-            per[cid].polls_answered += answered[poll_id]
+            scope.per[cid].polls_answered += answered[poll_id]
+
+
+async def _add_survey(
+    session: AsyncSession,
+    scope: _Scope,
+    *,
+    workspace_id: str,
+    kinds: Mapping[str, str],
+    rule: disclosure.Rule,
+    chosen: bool,
+) -> None:
+    """Perceived value (pulse score) and recommendation (eNPS), through the disclosure rule."""
     scale_keys = [k for k, v in kinds.items() if v == "scale"]
     nps_keys = [k for k, v in kinds.items() if v == "nps"]
-    found = await disclosure.cells(session, where=polls_in, question_keys=[*scale_keys, *nps_keys])
+    found = await disclosure.cells(
+        session, where=_polls_opened(scope), question_keys=[*scale_keys, *nps_keys]
+    )
     scale, nps = (
         disclosure.by_community(found, scale_keys),
         disclosure.by_community(found, nps_keys),
     )
-    for cid, c in per.items():
+    for cid, c in scope.per.items():
         c.set_survey(
             rule.for_community(scale.get(cid, [])), rule.for_community(nps.get(cid, []), nps=True)
         )
-    if wanted is not None:
+    if chosen:
         # a chosen set of communities (one community's /cop health): what each may show alone,
         # never a roll-up of cells under k, which would show that community's small answers
-        programme.set_survey(
+        scope.programme.set_survey(
             rule.for_community([x for cs in scale.values() for x in cs]),
             rule.for_community([x for cs in nps.values() for x in cs], nps=True),
         )
     else:
-        programme.set_survey(
+        scope.programme.set_survey(
             rule.for_programme(
                 [x for cs in scale.values() for x in cs],
                 batches=await disclosure.batches(
@@ -516,7 +454,13 @@ async def compute(
             ),
         )
 
-    # --- level 3: success stories ----------------------------------------------------------
+
+# --- level 3: tangible value -------------------------------------------------------------------
+
+
+async def _add_validated_stories(session: AsyncSession, scope: _Scope) -> None:
+    """Validated success stories and their value by unit, by kind of value; percentages are
+    averaged, never summed (stories_mod.AVERAGED_UNITS)."""
     for cid, kind, unit, n, amount in await session.execute(
         sa.select(
             SuccessStory.community_id,
@@ -526,15 +470,15 @@ async def compute(
             sa.func.sum(SuccessStory.value_amount),
         )
         .where(
-            SuccessStory.community_id.in_(live),
+            SuccessStory.community_id.in_(scope.live),
             stories_mod.counted(),
-            SuccessStory.created_at >= start_dt,
-            SuccessStory.created_at < end_dt,
+            SuccessStory.created_at >= scope.start,
+            SuccessStory.created_at < scope.end,
         )
         .group_by(SuccessStory.community_id, SuccessStory.value_kind, SuccessStory.value_unit)
     ):
         kind_key = str(kind.value if kind is not None else "unspecified")
-        for target in (per[cid], programme):
+        for target in (scope.per[cid], scope.programme):
             target.stories += int(n)
             by_kind = target.stories_by_kind.setdefault(kind_key, KindValue())
             by_kind.count += int(n)
@@ -547,42 +491,97 @@ async def compute(
                 ) + int(n)
                 by_kind.value[unit] = round(by_kind.value.get(unit, 0.0) + _num(amount), 2)
                 by_kind.value_stories[unit] = by_kind.value_stories.get(unit, 0) + int(n)
-    # percentages are averaged, never summed (stories_mod.AVERAGED_UNITS)
-    for totals in (*per.values(), programme):
+    for totals in (*scope.per.values(), scope.programme):
         pairs = [(totals.value_by_unit, totals.value_stories_by_unit)]
         pairs += [(k.value, k.value_stories) for k in totals.stories_by_kind.values()]
         for values, tallies in pairs:
             for unit in stories_mod.AVERAGED_UNITS & values.keys():
                 values[unit] = round(values[unit] / max(tallies.get(unit, 1), 1), 2)
 
+
+async def _add_pending_stories(session: AsyncSession, scope: _Scope) -> None:
+    """Stories awaiting a leader's validation: shown apart, never counted as value."""
     for cid, n in await session.execute(
         sa.select(SuccessStory.community_id, sa.func.count())
         .where(
-            SuccessStory.community_id.in_(live),
+            SuccessStory.community_id.in_(scope.live),
             stories_mod.awaiting(),
-            SuccessStory.created_at >= start_dt,
-            SuccessStory.created_at < end_dt,
+            SuccessStory.created_at >= scope.start,
+            SuccessStory.created_at < scope.end,
         )
         .group_by(SuccessStory.community_id)
     ):
-        per[cid].stories_pending = int(n)
-        programme.stories_pending += int(n)
+        scope.per[cid].stories_pending = int(n)
+        scope.programme.stories_pending += int(n)
 
-    # --- programme sums ----------------------------------------------------------------------
-    for c in per.values():
-        programme.members += c.members
-        programme.new_members += c.new_members
-        programme.departed_members += c.departed_members
-        programme.messages += c.messages
-        programme.replies += c.replies
-        programme.reactions += c.reactions
-        programme.events_held += c.events_held
-        programme.attendance += c.attendance
-        programme.charter_up_to_date += c.charter_up_to_date
-        programme.polls += c.polls
-        programme.polls_delivered += c.polls_delivered
-        programme.polls_answered += c.polls_answered
-    return Report(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))
+
+# --- the programme: what adds up across communities --------------------------------------------
+
+_SUMMED = (
+    "members",
+    "new_members",
+    "departed_members",
+    "messages",
+    "replies",
+    "reactions",
+    "events_held",
+    "attendance",
+    "charter_up_to_date",
+    "polls",
+    "polls_delivered",
+    "polls_answered",
+)
+
+
+def _sum_into_programme(scope: _Scope) -> None:
+    """The summed figures; unique members, active people, surveys and stories are not sums and
+    were set by their own group."""
+    for c in scope.per.values():
+        for name in _SUMMED:
+            setattr(scope.programme, name, getattr(scope.programme, name) + getattr(c, name))
+
+
+async def compute(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    window: Window,
+    question_kinds: Mapping[str, str] | None = None,
+    community_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+    rule: disclosure.Rule,
+    charter_stale_days: int = charters.STALE_DAYS,
+) -> WindowKpis:
+    """All KPIs of the window, for every live community (or the ones given) and the programme.
+    Survey figures go through the disclosure rule (closed polls, k answers per question)."""
+    start, end = window.bounds()
+    wanted = list(community_ids) if community_ids is not None else None
+    per, live = await _communities_in_scope(session, workspace_id=workspace_id, wanted=wanted)
+    programme = ProgrammeKpis(communities=len(per))
+    if not per:
+        return WindowKpis(window, programme, [])
+    scope = _Scope(window, start, end, min(end, now or utcnow()), live, per, programme)
+
+    await _add_members(session, scope)
+    await _add_activity(session, scope)
+    await _add_events(session, scope)
+    await _add_charters(session, scope, stale_days=charter_stale_days)
+
+    await _add_poll_responses(session, scope)
+    await _add_survey(
+        session,
+        scope,
+        workspace_id=workspace_id,
+        kinds=dict(question_kinds or DEFAULT_QUESTION_KINDS),
+        rule=rule,
+        chosen=wanted is not None,
+    )
+
+    await _add_validated_stories(session, scope)
+    await _add_pending_stories(session, scope)
+
+    _sum_into_programme(scope)
+    return WindowKpis(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))
 
 
 def community_scope(community_id: int) -> str:

@@ -1,6 +1,8 @@
 """The value report for sponsors, and the tables behind it as CSV and XLSX.
 
-HTML: one self-contained file (styles inline, charts embedded as base64 PNG) that prints well.
+HTML: one self-contained file (styles inline, charts embedded as base64 PNG), rendered from
+bot/templates/report.html.j2 with autoescaping, with a print stylesheet so a browser saves it as
+a PDF, one section a page.
 CSV/XLSX: the same tables; any text cell a spreadsheet would read as a formula (starting with
 = + - @, a tab or a carriage return) gets a leading apostrophe, so an exported community name
 or story title can never run as a formula. Control characters someone typed (or pasted) in a
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,16 +22,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import jinja2
 import sqlalchemy as sa
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charts, disclosure, health, kpis
+from bot import charts, disclosure, health, kpis, periods
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
 from bot.i18n import Translator
-from bot.kpis import Report as KpiReport
+from bot.kpis import WindowKpis
 from bot.models import Community, SuccessStory, utcnow
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -69,12 +72,12 @@ class Story:
 
 
 @dataclass(frozen=True, slots=True)
-class ValueReport:
+class SponsorReport:
     programme_name: str
-    window: kpis.Window
-    kpis: kpis.Report
+    window: periods.Window
+    kpis: WindowKpis  # the window's figures, programme and communities
     health: list[health.Health]
-    trend: list[KpiReport]  # `kpis` is the field above in this scope, not the module
+    trend: list[WindowKpis]  # month by month
     stories: list[Story]
 
     @property
@@ -82,27 +85,18 @@ class ValueReport:
         return self.kpis.programme.has_data
 
 
-def _months(window: kpis.Window) -> list[kpis.Window]:
-    months, start = [], kpis.period_start(kpis.Period.MONTH, window.start)
-    while start < window.end:
-        end = kpis.period_end(kpis.Period.MONTH, start)
-        months.append(kpis.Window(start, min(end, window.end), kpis.Period.MONTH, window.tz))
-        start = end
-    return months
-
-
 async def build(
     session: AsyncSession,
     *,
     workspace_id: str,
-    window: kpis.Window,
+    window: periods.Window,
     programme_name: str,
     thresholds: HealthThresholds,
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
     rule: disclosure.Rule,
     community_ids: Iterable[int] | None = None,
-) -> ValueReport:
+) -> SponsorReport:
     """The report of the whole programme, or of the communities given (`community_ids`: a
     community's own report, its figures standing where the programme's would)."""
     now = now or utcnow()
@@ -128,7 +122,7 @@ async def build(
             rule=rule,
             charter_stale_days=thresholds.charter_stale_days,
         )
-        for m in _months(window)
+        for m in periods.months(window)
     ]
     as_of = min(window.end, now.date() + timedelta(days=1)) - timedelta(days=1)
     items = await health.overview(
@@ -170,7 +164,7 @@ async def build(
         )
         for story, name in rows
     ]
-    return ValueReport(programme_name, window, report, items, trend, stories)
+    return SponsorReport(programme_name, window, report, items, trend, stories)
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -180,7 +174,7 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def programme_table(t: Translator, report: ValueReport) -> Table:
+def programme_table(t: Translator, report: SponsorReport) -> Table:
     p = report.kpis.programme
     rows: list[list[Cell]] = [
         [t("report.kpi.communities"), p.communities],
@@ -212,7 +206,7 @@ def programme_table(t: Translator, report: ValueReport) -> Table:
     return [t("report.col.indicator"), t("report.col.value")], rows
 
 
-def communities_table(t: Translator, report: ValueReport) -> Table:
+def communities_table(t: Translator, report: SponsorReport) -> Table:
     status = {h.signals.community_id: h for h in report.health}
     headers = [
         t("report.col.community"),
@@ -262,7 +256,7 @@ def communities_table(t: Translator, report: ValueReport) -> Table:
     return headers, rows
 
 
-def stories_table(t: Translator, report: ValueReport) -> Table:
+def stories_table(t: Translator, report: SponsorReport) -> Table:
     headers = [
         t("report.col.community"),
         t("report.col.title"),
@@ -374,11 +368,11 @@ def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     return buf.getvalue()
 
 
-def report_csv(t: Translator, report: ValueReport) -> bytes:
+def report_csv(t: Translator, report: SponsorReport) -> bytes:
     return to_csv(communities_table(t, report), csv_dialect(t.language))
 
 
-def report_xlsx(t: Translator, report: ValueReport) -> bytes:
+def report_xlsx(t: Translator, report: SponsorReport) -> bytes:
     return to_xlsx(
         [
             (t("report.sheet.programme"), programme_table(t, report)),
@@ -391,7 +385,7 @@ def report_xlsx(t: Translator, report: ValueReport) -> bytes:
 # --- charts and HTML -----------------------------------------------------------------------------
 
 
-def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
+def report_charts(t: Translator, report: SponsorReport) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     if report.trend:
         out["trend"] = charts.trend(
@@ -423,178 +417,180 @@ def report_charts(t: Translator, report: ValueReport) -> dict[str, bytes]:
     return out
 
 
-_CSS = """
-body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1f2328;max-width:60rem;
-margin:2rem auto;padding:0 1rem;line-height:1.45}
-h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:2px solid #d0d7de;padding-bottom:.2rem;
-margin-top:2rem;break-after:avoid}.sub{color:#57606a}
-table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.6rem 0}
-th,td{border:1px solid #d0d7de;padding:.25rem .45rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.n{text-align:right;white-space:nowrap}tr{break-inside:avoid}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem}.card{border:1px solid #d0d7de;border-radius:6px;
-padding:.5rem .8rem;min-width:9rem}.card b{display:block;font-size:1.35rem}
-img{max-width:100%;break-inside:avoid}.story{border-left:4px solid #2da44e;padding:.2rem .8rem;
-margin:.6rem 0;break-inside:avoid}
-@media print{body{margin:0;max-width:none;font-size:10pt}h2{page-break-after:avoid}
-.pagebreak{page-break-before:always}}
-"""
+def _text(value: Any) -> Any:
+    """Every {{ }} of the template: typed text loses its control characters; markup and numbers
+    pass (autoescape then turns what is left into text, never markup)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return "" if value is None else value
 
 
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode()
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("bot", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2")),
+    undefined=jinja2.StrictUndefined,
+    finalize=_text,
+)
 
 
-def _esc(text: str) -> str:
-    """HTML-escaped and printable: a typed name or story shows as text, never as markup."""
-    return html.escape(printable(text))
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    text: str
+    number: bool
 
 
-def _cell(t: Translator, value: Any) -> str:
-    if value is None:
-        return '<td class="n">—</td>'
-    if isinstance(value, int | float):
-        return f'<td class="n">{html.escape(t.number(value, digits=2))}</td>'
-    return f"<td>{_esc(str(value))}</td>"
+@dataclass(frozen=True, slots=True)
+class _Image:
+    data: str  # base64 PNG
+    alt: str
 
 
-def _table(t: Translator, table: Table) -> str:
+def _cells(t: Translator, table: Table) -> dict[str, Any]:
+    """A table with each cell shown as the reader reads it: numbers in the reader's format."""
     headers, rows = table
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(_cell(t, v) for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def cell(value: Cell) -> _Cell:
+        if value is None:
+            return _Cell("—", True)
+        if isinstance(value, int | float):
+            return _Cell(t.number(value, digits=2), True)
+        return _Cell(str(value), False)
+
+    return {"headers": headers, "rows": [[cell(v) for v in row] for row in rows]}
 
 
-def to_html(t: Translator, report: ValueReport) -> str:
+def _images(t: Translator, pngs: Mapping[str, bytes], *names: str) -> list[_Image]:
+    return [
+        _Image(base64.b64encode(pngs[n]).decode(), t(f"report.chart.{n}"))
+        for n in names
+        if n in pngs
+    ]
+
+
+def _rate_shown(t: Translator, value: float | None) -> str:
+    return t("health.na") if value is None else t.percent(value)
+
+
+def _score_shown(t: Translator, value: float | None) -> str:
+    return t("health.na") if value is None else t.number(value)
+
+
+def _level1_section(t: Translator, p: kpis.ProgrammeKpis, pngs: Mapping[str, bytes]) -> dict:
+    """Participation and adoption: members, activity, events, charters, and the overlap."""
+    return {
+        "heading": t("report.level1"),
+        "cards": [
+            (t("report.kpi.members_unique"), t.number(p.members_unique)),
+            (t("report.kpi.members_summed"), t.number(p.members_summed)),
+            (t("report.kpi.active_members"), t.number(p.active_members)),
+            (t("report.kpi.active_rate"), _rate_shown(t, p.active_rate)),
+            # top-level messages, replies apart: what the XLSX and /cop health call them too
+            (t("report.kpi.messages"), t.number(p.messages)),
+            (t("report.kpi.replies"), t.number(p.replies)),
+            (t("report.kpi.events_held"), t.number(p.events_held)),
+            (t("report.kpi.attendance"), t.number(p.attendance)),
+            (
+                t("report.kpi.charters"),
+                f"{t.number(p.charter_up_to_date)} / {t.number(p.communities)}",
+            ),
+        ],
+        "overlap": t(
+            "health.totals_overlap",
+            one=t.number(p.overlap.get("1", 0)),
+            two=t.number(p.overlap.get("2", 0)),
+            more=t.number(p.overlap.get("3+", 0)),
+        ).replace("*", ""),
+        "charts": _images(t, pngs, "trend", "status"),
+    }
+
+
+def _level2_section(t: Translator, p: kpis.ProgrammeKpis) -> dict:
+    """Engagement and perceived usefulness: pulse, eNPS with its n, response rate."""
+    return {
+        "heading": t("report.level2"),
+        "cards": [
+            (t("report.kpi.pulse"), _score_shown(t, p.pulse_score)),
+            (
+                t("report.kpi.enps"),
+                _score_shown(t, p.enps)
+                if p.enps is None
+                else f"{t.whole(p.enps)} (n = {t.number(p.enps_answers)})",
+            ),
+            (t("report.kpi.response_rate"), _rate_shown(t, p.response_rate)),
+        ],
+    }
+
+
+def _level3_section(
+    t: Translator, p: kpis.ProgrammeKpis, stories: Sequence[Story], pngs: Mapping[str, bytes]
+) -> dict:
+    """Tangible value: validated stories and their value, by kind, and the top stories."""
+    kind_rows: list[list[Cell]] = [
+        [
+            t(f"report.kind.{kind}"),
+            v.count,
+            "; ".join(stories_mod.value_phrases(t, v.value, v.value_stories)) or "—",
+        ]
+        for kind, v in sorted(p.stories_by_kind.items(), key=lambda kv: -kv[1].count)
+    ]
+    kind_headers = [t("report.col.kind"), t("report.col.stories"), t("report.col.value")]
+    return {
+        "heading": t("report.level3"),
+        "cards": [
+            (t("report.kpi.stories"), t.number(p.stories)),
+            *(
+                [(t("report.kpi.stories_pending"), t.number(p.stories_pending))]
+                if p.stories_pending
+                else []
+            ),
+            *(
+                (t("report.kpi.value", unit=t.unit(unit)), phrase)
+                for unit, phrase in zip(
+                    t.sorted(p.value_by_unit, key=t.unit),
+                    stories_mod.value_phrases(t, p.value_by_unit, p.value_stories_by_unit),
+                    strict=True,
+                )
+            ),
+        ],
+        "kinds": _cells(t, (kind_headers, kind_rows)) if kind_rows else None,
+        "charts": _images(t, pngs, "kinds"),
+        "stories_heading": t("report.top_stories"),
+        "stories": [
+            {
+                "title": s.title or t("report.untitled"),
+                "community": s.community,
+                "kind": t(f"report.kind.{s.value_kind or 'unspecified'}"),
+                "value": f" — {t.number(s.amount)} {s.unit}"
+                if s.amount is not None and s.unit
+                else "",
+                "benefit": s.benefit,
+            }
+            for s in stories
+        ],
+    }
+
+
+def to_html(t: Translator, report: SponsorReport) -> str:
+    """The page (bot/templates/report.html.j2): one section per level, then every community."""
     p = report.kpis.programme
     w = report.window
-    esc = _esc
     pngs = report_charts(t, report)
-
-    def card(label: str, value: str) -> str:
-        return f'<div class="card"><b>{esc(value)}</b>{esc(label)}</div>'
-
-    def rate(value: float | None) -> str:
-        return t("health.na") if value is None else t.percent(value)
-
-    def score(value: float | None) -> str:
-        return t("health.na") if value is None else t.number(value)
-
-    parts = [
-        "<!doctype html>",
-        f'<html lang="{t.language}"><head><meta charset="utf-8">',
-        f"<title>{esc(t('report.title', programme=report.programme_name))}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{esc(t('report.title', programme=report.programme_name))}</h1>",
-        '<p class="sub">'
-        + esc(
-            t(
-                "report.period",
-                label=w.label,
-                start=t.date(w.start),
-                end=t.date(w.end - timedelta(days=1)),
-            )
-        )
-        + "</p>",
-    ]
-    if not report.has_data:
-        parts.append(f"<p><strong>{esc(t('report.no_data'))}</strong></p>")
-    parts += [
-        f"<h2>{esc(t('report.level1'))}</h2>",
-        '<div class="cards">',
-        card(t("report.kpi.members_unique"), t.number(p.members_unique)),
-        card(t("report.kpi.members_summed"), t.number(p.members_summed)),
-        card(t("report.kpi.active_members"), t.number(p.active_members)),
-        card(t("report.kpi.active_rate"), rate(p.active_rate)),
-        # top-level messages, replies apart: what the XLSX and /cop health call them too
-        card(t("report.kpi.messages"), t.number(p.messages)),
-        card(t("report.kpi.replies"), t.number(p.replies)),
-        card(t("report.kpi.events_held"), t.number(p.events_held)),
-        card(t("report.kpi.attendance"), t.number(p.attendance)),
-        card(
-            t("report.kpi.charters"),
-            f"{t.number(p.charter_up_to_date)} / {t.number(p.communities)}",
+    return _TEMPLATES.get_template("report.html.j2").render(
+        lang=t.language,
+        title=t("report.title", programme=report.programme_name),
+        period=t(
+            "report.period",
+            label=w.label,
+            start=t.date(w.start),
+            end=t.date(w.end - timedelta(days=1)),
         ),
-        "</div>",
-        "<p>"
-        + esc(
-            t(
-                "health.totals_overlap",
-                one=t.number(p.overlap.get("1", 0)),
-                two=t.number(p.overlap.get("2", 0)),
-                more=t.number(p.overlap.get("3+", 0)),
-            ).replace("*", "")
-        )
-        + "</p>",
-    ]
-    if "trend" in pngs:
-        parts.append(_img(pngs["trend"], t("report.chart.trend")))
-    if "status" in pngs:
-        parts.append(_img(pngs["status"], t("report.chart.status")))
-    parts += [
-        f"<h2>{esc(t('report.level2'))}</h2>",
-        '<div class="cards">',
-        card(t("report.kpi.pulse"), score(p.pulse_score)),
-        card(
-            t("report.kpi.enps"),
-            score(p.enps)
-            if p.enps is None
-            else f"{t.whole(p.enps)} (n = {t.number(p.enps_answers)})",
-        ),
-        card(t("report.kpi.response_rate"), rate(p.response_rate)),
-        "</div>",
-        f"<h2>{esc(t('report.level3'))}</h2>",
-        '<div class="cards">',
-        card(t("report.kpi.stories"), t.number(p.stories)),
-        *(
-            [card(t("report.kpi.stories_pending"), t.number(p.stories_pending))]
-            if p.stories_pending
-            else []
-        ),
-        *(
-            card(t("report.kpi.value", unit=t.unit(unit)), phrase)
-            for unit, phrase in zip(
-                t.sorted(p.value_by_unit, key=t.unit),
-                stories_mod.value_phrases(t, p.value_by_unit, p.value_stories_by_unit),
-                strict=True,
-            )
-        ),
-        "</div>",
-    ]
-    if p.stories_by_kind:
-        kind_rows: list[list[Cell]] = [
-            [
-                t(f"report.kind.{kind}"),
-                v.count,
-                "; ".join(stories_mod.value_phrases(t, v.value, v.value_stories)) or "—",
-            ]
-            for kind, v in sorted(p.stories_by_kind.items(), key=lambda kv: -kv[1].count)
-        ]
-        parts.append(
-            _table(
-                t,
-                (
-                    [t("report.col.kind"), t("report.col.stories"), t("report.col.value")],
-                    kind_rows,
-                ),
-            )
-        )
-    if "kinds" in pngs:
-        parts.append(_img(pngs["kinds"], t("report.chart.kinds")))
-    if report.stories:
-        parts.append(f"<h3>{esc(t('report.top_stories'))}</h3>")
-        for s in report.stories:
-            value = f" — {t.number(s.amount)} {s.unit}" if s.amount is not None and s.unit else ""
-            kind = t(f"report.kind.{s.value_kind or 'unspecified'}")
-            parts.append(
-                f'<div class="story"><strong>{esc(s.title or t("report.untitled"))}</strong>'
-                f" · {esc(s.community)} · {esc(kind)}"
-                f"{esc(value)}<br>{esc(s.benefit)}</div>"
-            )
-    parts += [
-        f'<h2 class="pagebreak">{esc(t("report.communities"))}</h2>',
-        _table(t, communities_table(t, report)),
-        f'<p class="sub">{esc(t("report.footer", day=t.date(utcnow().date())))}</p>',
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+        no_data=None if report.has_data else t("report.no_data"),
+        level1=_level1_section(t, p, pngs),
+        level2=_level2_section(t, p),
+        level3=_level3_section(t, p, report.stories, pngs),
+        communities={
+            "heading": t("report.communities"),
+            "table": _cells(t, communities_table(t, report)),
+        },
+        footer=t("report.footer", day=t.date(utcnow().date())),
+    )

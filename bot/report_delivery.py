@@ -2,7 +2,7 @@
 
 A programme manager gets the programme's report; in a community's channel (or naming its slug)
 its leaders, core team and sponsor get that community's. This module reads what was typed (the
-period in the CLI's syntax, through bot.kpis.parse_period), asks bot.permissions, builds the
+period in the CLI's syntax, through bot.periods.parse_period), asks bot.permissions, builds the
 report (bot.report, the same as `cop report`), and returns the two files (HTML to read, print or
 save as PDF; XLSX with the tables) and a neutral message to go with them. Where the files go is
 the edge's business: this module never names a chat platform.
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import communities, disclosure, kpis, report
+from bot import communities, disclosure, periods, report
 from bot import messages as m
 from bot.config import Programme
 from bot.errors import CopError, InvalidInput, NotFound
@@ -50,7 +50,7 @@ class Scope:
 @dataclass(frozen=True, slots=True)
 class Request:
     scope: Scope
-    window: kpis.Window
+    window: periods.Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +68,17 @@ class Delivery:
     has_data: bool
 
 
-def read_period(text: str | None, *, tz: str, today: date) -> kpis.Window:
+def read_period(text: str | None, *, tz: str, today: date) -> periods.Window:
     """The period typed (the CLI's syntax), or the current quarter; a period still running is
     reported up to today, never with the days to come counted as empty."""
     if not text:
-        return kpis.to_date(kpis.Period.QUARTER, today, tz)
+        return periods.to_date(periods.Period.QUARTER, today, tz)
     try:
-        window = kpis.parse_period(text, tz)
+        window = periods.parse_period(text, tz)
     except ValueError:
         raise InvalidInput("report_delivery.bad_period", value=text[:40]) from None
     if window.start <= today < window.end:
-        return kpis.to_date(window.period, today, tz)
+        return periods.to_date(window.period, today, tz)
     return window
 
 
@@ -136,8 +136,8 @@ async def build(
     *,
     programme: Programme,
     rule: disclosure.Rule,
-    shared: InFlight[report.ValueReport],
-) -> report.ValueReport:
+    shared: InFlight[report.SponsorReport],
+) -> report.SponsorReport:
     """The report's figures (bot.report.build), shared by identical requests made together."""
     scope, window = request.scope, request.window
     now = utcnow()
@@ -160,7 +160,7 @@ async def _build(
     *,
     programme: Programme,
     rule: disclosure.Rule,
-) -> report.ValueReport:
+) -> report.SponsorReport:
     scope = request.scope
     async with sessions() as session:
         return await report.build(
@@ -186,7 +186,7 @@ def _day(day: date, tz: str) -> m.Moment:
     return m.Moment(datetime.combine(day, time(12), ZoneInfo(tz)), tz=tz, style="date")
 
 
-def render(t: Translator, request: Request, built: report.ValueReport) -> Delivery:
+def render(t: Translator, request: Request, built: report.SponsorReport) -> Delivery:
     """The files in the reader's language, and the message that goes with them. CPU-bound (the
     charts, the workbook): run it off the event loop."""
     scope, window = request.scope, request.window
@@ -224,7 +224,7 @@ async def deliver(
     t: Translator,
     programme: Programme,
     rule: disclosure.Rule,
-    shared: InFlight[report.ValueReport],
+    shared: InFlight[report.SponsorReport],
 ) -> Delivery:
     """Build, then render off the event loop: the files and their message, ready to hand over."""
     built = await build(sessions, request, programme=programme, rule=rule, shared=shared)

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, health, kpis, people, report
+from bot import disclosure, health, kpis, people, periods, report
 from bot import messages as m
 from bot import stories as stories_mod
 from bot.deps import Deps
@@ -71,15 +71,15 @@ class Shared:
     community: str = ""
 
 
-def closed_quarter(now: datetime, tz: str) -> kpis.Window:
+def closed_quarter(now: datetime, tz: str) -> periods.Window:
     """The last full quarter before `now` in the programme's zone (the one a digest tells)."""
     today = now.astimezone(ZoneInfo(tz)).date()
-    start = kpis.period_start(kpis.Period.QUARTER, today)
-    previous = kpis.period_start(kpis.Period.QUARTER, start - timedelta(days=1))
-    return kpis.Window(previous, start, kpis.Period.QUARTER, tz)
+    start = periods.period_start(periods.Period.QUARTER, today)
+    previous = periods.period_start(periods.Period.QUARTER, start - timedelta(days=1))
+    return periods.Window(previous, start, periods.Period.QUARTER, tz)
 
 
-def quarter_name(window: kpis.Window) -> m.Say:
+def quarter_name(window: periods.Window) -> m.Say:
     return m.Say(
         "sponsor.quarter",
         quarter=str((window.start.month - 1) // 3 + 1),
@@ -235,7 +235,7 @@ def _asks(item: health.Health | None) -> m.Block:
 def community_message(
     *,
     name: str,
-    window: kpis.Window,
+    window: periods.Window,
     figures: kpis.Kpis,
     item: health.Health | None,
     trend: Sequence[kpis.WeekPoint],
@@ -271,7 +271,7 @@ def community_message(
 def programme_message(
     *,
     name: str,
-    window: kpis.Window,
+    window: periods.Window,
     figures: kpis.ProgrammeKpis,
     items: Sequence[health.Health],
     unsponsored: int,
@@ -339,7 +339,7 @@ async def shared_stories(
     session: AsyncSession,
     *,
     workspace_id: str,
-    window: kpis.Window,
+    window: periods.Window,
     community_id: int | None = None,
 ) -> list[Shared]:
     """Validated stories of the quarter that their authors agreed to share, largest value first."""
@@ -376,7 +376,12 @@ def _kinds(deps: Deps) -> dict[str, str]:
 
 
 async def for_community(
-    session: AsyncSession, deps: Deps, *, community: Community, window: kpis.Window, now: datetime
+    session: AsyncSession,
+    deps: Deps,
+    *,
+    community: Community,
+    window: periods.Window,
+    now: datetime,
 ) -> m.Message | None:
     """A community's digest for the quarter, or None when it has no figures (archived)."""
     programme = deps.programme
@@ -426,7 +431,7 @@ async def for_community(
 
 
 async def for_programme(
-    session: AsyncSession, deps: Deps, *, workspace_id: str, window: kpis.Window, now: datetime
+    session: AsyncSession, deps: Deps, *, workspace_id: str, window: periods.Window, now: datetime
 ) -> m.Message:
     """The programme's digest for the quarter: the value report's figures (`bot.report.build`)."""
     programme = deps.programme
@@ -580,7 +585,7 @@ async def run(
 
 
 async def _programme_run(
-    deps: Deps, *, workspace_id: str, window: kpis.Window, now: datetime, send_at: datetime
+    deps: Deps, *, workspace_id: str, window: periods.Window, now: datetime, send_at: datetime
 ) -> str:
     """The programme's digest, written once per quarter by whichever community runs first."""
     programme = deps.programme

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot import cli, config, kpis, polls
+from bot import cli, config, periods, polls
 from bot.disclosure import Cell, Rule, Withheld
 from bot.i18n import translate
 from bot.models import KpiSnapshot, Poll, PollResponse, Ritual, RitualSetting, utcnow
@@ -264,7 +264,7 @@ async def test_exports_snapshots_report_and_cli_follow_the_rule(
     # the sponsor report and the CLI, on the same database
     monkeypatch.setenv("COP_DATABASE_URL", bot.deps.config.settings.database_url)
     monkeypatch.chdir(tmp_path)
-    period = kpis.to_date(kpis.Period.YEAR, utcnow().date()).label
+    period = periods.to_date(periods.Period.YEAR, utcnow().date()).label
     assert (
         await asyncio.to_thread(
             cli.main, ["report", "--period", period, "--format", "csv", "--out", "r.csv"]

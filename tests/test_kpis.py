@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import activity, communities, disclosure, kpis, people
+from bot import activity, communities, disclosure, kpis, people, periods
 from bot.models import (
     CharterVersion,
     Community,
@@ -204,9 +204,9 @@ async def small_programme(sessions: async_sessionmaker[AsyncSession]) -> dict[st
     return {"data": data, "agile": agile, "secu": secu, "empty": empty}
 
 
-def window() -> kpis.Window:
+def window() -> periods.Window:
     today = utcnow().date()
-    return kpis.Window(today - timedelta(days=1), today + timedelta(days=1))
+    return periods.Window(today - timedelta(days=1), today + timedelta(days=1))
 
 
 async def test_members_summed_unique_and_overlap(
@@ -291,26 +291,26 @@ async def test_an_empty_programme_and_an_empty_period(
     await small_programme(sessions)
     async with sessions() as session:
         old = await kpis.compute(
-            session, workspace_id=WORKSPACE, window=kpis.parse_period("2001-Q1"), rule=RULE
+            session, workspace_id=WORKSPACE, window=periods.parse_period("2001-Q1"), rule=RULE
         )
     assert old.programme.messages == 0 and old.programme.members == 0
     assert old.programme.active_rate is None
 
 
 def test_periods() -> None:
-    q4 = kpis.parse_period("2026-Q4")
+    q4 = periods.parse_period("2026-Q4")
     assert (q4.start, q4.end, q4.label) == (date(2026, 10, 1), date(2027, 1, 1), "2026-Q4")
-    assert kpis.parse_period("2026-11").end == date(2026, 12, 1)
-    assert kpis.parse_period("2026").label == "2026"
-    assert kpis.parse_period("2026-w47").start == date(2026, 11, 16)
-    week = kpis.to_date(kpis.Period.WEEK, date(2026, 11, 25))
+    assert periods.parse_period("2026-11").end == date(2026, 12, 1)
+    assert periods.parse_period("2026").label == "2026"
+    assert periods.parse_period("2026-w47").start == date(2026, 11, 16)
+    week = periods.to_date(periods.Period.WEEK, date(2026, 11, 25))
     assert (week.start, week.end) == (date(2026, 11, 23), date(2026, 11, 26))
 
 
 @pytest.mark.parametrize("bad", ["2026-Q5", "demain", "26-11"])
 def test_a_period_that_does_not_exist_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="expected a period"):
-        kpis.parse_period(bad)
+        periods.parse_period(bad)
 
 
 async def test_snapshots_are_written_once_per_scope_and_period(
@@ -325,7 +325,7 @@ async def test_snapshots_are_written_once_per_scope_and_period(
     async with sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(KpiSnapshot)) == 20
         found = await kpis.latest_programme(
-            session, workspace_id=WORKSPACE, period=kpis.Period.MONTH, since=today
+            session, workspace_id=WORKSPACE, period=periods.Period.MONTH, since=today
         )
     assert found is not None
     assert found[1].members_unique == 4 and found[1].stories_by_kind["realised"].count == 1

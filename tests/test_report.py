@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import cli, kpis, report
+from bot import cli, periods, report
 from bot.config import HealthThresholds
 from bot.disclosure import Rule
 from bot.i18n import translate
-from bot.models import Community, SuccessStory, utcnow
+from bot.models import Community, StoryStatus, SuccessStory, utcnow
+from tests import factories
 from tests.factories import WORKSPACE
 from tests.test_kpis import small_programme
 
@@ -40,12 +41,12 @@ def test_ordinary_cells_are_left_alone(safe: object) -> None:
     assert report.neutralise(safe) == safe
 
 
-async def build(sessions: async_sessionmaker[AsyncSession], period: str) -> report.ValueReport:
+async def build(sessions: async_sessionmaker[AsyncSession], period: str) -> report.SponsorReport:
     async with sessions() as session:
         return await report.build(
             session,
             workspace_id=WORKSPACE,
-            window=kpis.parse_period(period),
+            window=periods.parse_period(period),
             programme_name="Programme test",
             thresholds=HealthThresholds(),
             rule=Rule(min_answers=5),
@@ -89,7 +90,7 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     assert "1. Adoption et participation" in page and "3. Valeur tangible" in page
     assert "Un client sauvé" in page and "valeur potentielle" in page
     assert "<script" not in page and "http" not in page.split("<body>")[1]  # self-contained
-    assert "=cmd|&#x27; /C calc&#x27;!A0" in page  # escaped in HTML
+    assert "=cmd|&#39; /C calc&#39;!A0" in page  # escaped in HTML
     rows = list(
         csv.reader(io.StringIO(report.report_csv(FR, built).decode("utf-8-sig")), delimiter=";")
     )
@@ -105,6 +106,30 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     assert programme["Valeur chiffrée (euros)"] == 1000
     stories = list(book["Témoignages"].iter_rows(min_row=2, values_only=True))
     assert stories[0][1] == "Un client sauvé"
+
+
+async def test_a_community_named_like_a_script_shows_as_its_name_in_the_page(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    hostile = "<script>alert(1)</script>"
+    made = await factories.community(sessions, channel="C0XSS", name=hostile, members=("U0LUCAS",))
+    async with sessions.begin() as session:
+        session.add(
+            SuccessStory(
+                workspace_id=WORKSPACE,
+                community_id=made.id,
+                title='<img src=x onerror="alert(2)">',
+                benefit="<b>gras</b>",
+                status=StoryStatus.VALIDATED,
+            )
+        )
+    built = await build(sessions, str(utcnow().year))
+    for language in (FR, EN):
+        page = report.to_html(language, built)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the communities table
+        assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in page  # a top story
+        assert "&lt;b&gt;gras&lt;/b&gt;" in page
+        assert "<script" not in page and "<b>gras" not in page and 'onerror="' not in page
 
 
 def test_cop_report_writes_the_file(

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot import activity, kpis
+from bot import activity, periods
 from bot.i18n import translate
 from bot.models import Person, StoryStatus, SuccessStory, ValueKind
 from bot.slack.render import render_message
@@ -69,7 +69,7 @@ async def programme(bot: Bot) -> None:
 
 def quarter(bot: Bot) -> str:
     """The default period's label: the current quarter (to date)."""
-    return kpis.to_date(kpis.Period.QUARTER, bot.deps.today()).label
+    return periods.to_date(periods.Period.QUARTER, bot.deps.today()).label
 
 
 async def ask(bot: Bot, text: str, *, user: str, channel: str) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ from bot.events import Counts, EventDraft, EventView
 from bot.health import Filters, Listing, Overview, Signals, Sponsor, assess
 from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
 from bot.i18n import Translator, translate
-from bot.kpis import Kpis, Period, ProgrammeKpis, Window
+from bot.kpis import Kpis, ProgrammeKpis
 from bot.links import is_link
 from bot.messages import Message, Reader
 from bot.models import (
@@ -65,6 +65,7 @@ from bot.models import (
     SuccessStory,
     ValueKind,
 )
+from bot.periods import Period, Window
 from bot.polls import QuestionResult, Results
 from bot.preferences import RitualState
 from bot.slack.blocks import (

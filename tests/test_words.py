@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot import charts, kpis, report, stories
+from bot import charts, periods, report, stories
 from bot.config import HealthThresholds
 from bot.disclosure import Rule
 from bot.i18n import translate
@@ -151,7 +151,7 @@ async def test_units_are_words_and_percentages_are_averaged(bot: Bot) -> None:
         built = await report.build(
             session,
             workspace_id=WORKSPACE,
-            window=kpis.parse_period(str(utcnow().year)),
+            window=periods.parse_period(str(utcnow().year)),
             programme_name="P",
             thresholds=HealthThresholds(),
             rule=Rule(min_answers=5),

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, health, kpis, people
+from bot import disclosure, health, kpis, people, periods
 from bot.config import HealthThresholds
 from bot.models import ChannelStatus, Community, Membership, Person, Role
 
@@ -121,12 +121,12 @@ async def programme(session: AsyncSession, ctx: Context) -> ProgrammeView:
     }
     month = await kpis.compute(session, window=overview.month, **common)
     year = await kpis.compute(
-        session, window=kpis.to_date(kpis.Period.YEAR, ctx.today, ctx.tz), **common
+        session, window=periods.to_date(periods.Period.YEAR, ctx.today, ctx.tz), **common
     )
     by_month = {k.community_id: k for k in month.communities}
     by_year = {k.community_id: k for k in year.communities}
     kinds, sponsors = await _describe(session, ctx.workspace_id, None)
-    last_full_week = kpis.period_start(kpis.Period.WEEK, ctx.today) - timedelta(days=1)
+    last_full_week = periods.period_start(periods.Period.WEEK, ctx.today) - timedelta(days=1)
     rows = []
     for item in overview.items:
         cid = item.signals.community_id

@@ -295,9 +295,9 @@ async def run(
         await deps.engine.dispose()
         await emulator.stop()
     today = datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
-    from bot import kpis
+    from bot import periods
 
-    period = kpis.to_date(kpis.Period.QUARTER, today, programme.timezone).label
+    period = periods.to_date(periods.Period.QUARTER, today, programme.timezone).label
     config_path = programme_file.resolve()
     print(f"\n{t('demo.finished', calls=len(emulator.calls), database=where.where)}", file=out)
     print(t("demo.explore"), file=out)

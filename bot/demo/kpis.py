@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot import activity, kpis, report
+from bot import activity, periods, report
 from bot.demo import Demo
 from bot.demo.cast import (
     BOT,
@@ -110,7 +110,7 @@ async def scene(demo: Demo) -> None:
             demo.show(demo.t("demo.kpis.file", file=demo.emulator.uploads[before]["filename"]))
 
     demo.say("demo.kpis.report")
-    window = kpis.to_date(kpis.Period.QUARTER, today, demo.deps.programme.timezone)
+    window = periods.to_date(periods.Period.QUARTER, today, demo.deps.programme.timezone)
     async with demo.deps.sessions() as session:
         built = await report.build(
             session,
