@@ -13,8 +13,8 @@ WORKDAYS = QuietHours()  # 09:00-18:00, Monday to Friday
 EVERY_DAY = QuietHours(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def _utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def _paris(
