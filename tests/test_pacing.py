@@ -160,6 +160,26 @@ async def test_retry_after_stops_every_sender_for_the_wait_then_sending_resumes(
     assert sorted(m for _, m in posted) == [f"m{i}" for i in range(8)]
 
 
+async def test_a_429_forfeits_the_tokens_saved_before_it() -> None:
+    """Slack's bucket is empty when it answers 429: the burst saved while idle is not spent
+    the moment the wait ends, or the next call earns another 429."""
+    clock = VirtualClock()
+    pacer = _pacer(clock, per_minute=60, burst=2)
+    sent: list[float] = []
+
+    async def sender() -> None:
+        await pacer.slot()
+        await clock.sleep(10)  # idle: the bucket fills to its burst
+        await pacer.slot()
+        pacer.pause(1)  # that call was refused: Retry-After 1
+        for _ in range(3):
+            await pacer.slot()
+            sent.append(clock.now)
+
+    await clock.run(sender())
+    assert sent == pytest.approx([11.0, 12.0, 13.0])
+
+
 async def test_a_longer_retry_after_wins_over_a_shorter_one() -> None:
     clock = VirtualClock()
     pacer = _pacer(clock, per_minute=60)
