@@ -194,9 +194,3 @@ async def test_a_longer_retry_after_wins_over_a_shorter_one() -> None:
 
     await clock.run(sender())
     assert sent == [20.0]
-
-
-def test_a_429_pauses_and_other_failures_do_not() -> None:
-    assert failures.pause_for(DeliveryError("ratelimited", permanent=False, retry_after=7)) == 7
-    assert failures.pause_for(DeliveryError("http_503", permanent=False)) is None
-    assert failures.pause_for(DeliveryError("invalid_auth", permanent=True, retry_after=3)) is None
