@@ -29,7 +29,7 @@ from bot.models import (
     RsvpAnswer,
 )
 from rituals import recipients
-from rituals.outbox.enqueueing import Owed, cancel, enqueue_many
+from rituals.outbox import Owed, cancel, enqueue_many
 from rituals.schedule import settings_of
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from bot.models import (
 )
 from bot.preferences import muted_people
 from rituals import recipients
-from rituals.outbox.enqueueing import enqueue
+from rituals.outbox import enqueue
 from rituals.schedule import settings_of
 
 logger = logging.getLogger(__name__)
