@@ -9,7 +9,7 @@ Sending resumes when Slack accepts the token again (auth.test answers for that w
 scheduler asks at every tick while one is marked, so also at start-up). Messages that waited
 longer than the rituals' grace period (app.yaml `rituals.grace_hours`, 24 h: the same rule as a
 ritual missed while the bot was down) are dropped then rather than sent late; reminders of
-events that have started expire (rituals/outbox.py drops them at delivery).
+events that have started expire (rituals/outbox/drain.py drops them at delivery).
 
 Why hold rather than cancel at once: an uninstall is often a mistake put right within the hour,
 and the welcome owed to the person who joined meanwhile is still worth sending; a week later it

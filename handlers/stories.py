@@ -22,7 +22,7 @@ from handlers.charters import answer_click, refusal
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import caller_here, open_view, read_modal
 from rituals import stories as story_ritual
-from rituals.outbox import enqueue
+from rituals.outbox.enqueueing import enqueue
 
 
 async def handle_share(

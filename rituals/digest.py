@@ -11,7 +11,7 @@ from bot import messages as m
 from bot.deps import Deps
 from bot.models import Community, Membership, Person, RitualSetting, Role
 from rituals import recipients
-from rituals.outbox import Owed, enqueue_many
+from rituals.outbox.enqueueing import Owed, enqueue_many
 
 GREET = "rituals_greet"  # a newcomer's button: rituals_greet:<user id>, opens a DM with them
 SHOWN = 40  # newcomers listed one by one; the rest are counted

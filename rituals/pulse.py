@@ -18,7 +18,7 @@ from bot.i18n import translate
 from bot.models import Community, Delivery, Poll, PollDelivery, Ritual, RitualSetting, Role
 from bot.numbers import row_id, whole
 from rituals import recipients
-from rituals.outbox import Owed, enqueue_many
+from rituals.outbox.enqueueing import Owed, enqueue_many
 
 logger = logging.getLogger(__name__)
 PERIOD = "{period}"

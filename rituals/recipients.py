@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import language_of
 from bot.models import ActivityDaily, Community, Membership, Outbox, OutboxStatus, Person, Role
 from bot.preferences import muted_people
-from rituals.outbox import RITUAL_DM_KINDS
+from rituals.outbox.quiet_hours import RITUAL_DM_KINDS
 
 
 @dataclass(frozen=True, slots=True)

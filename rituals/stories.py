@@ -8,7 +8,7 @@ from bot import messages as m
 from bot.deps import Deps
 from bot.models import Community, Delivery, Ritual, RitualSetting
 from rituals import recipients
-from rituals.outbox import Owed, enqueue_many
+from rituals.outbox.enqueueing import Owed, enqueue_many
 
 SHARE = "story_share"  # the prompt's button; value: the community's id
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from bot.app import build_deps
 from bot.config import QuietHours
 from bot.models import ChannelStatus, Community, Outbox, OutboxStatus, Person
-from rituals.outbox import Drain, enqueue, next_allowed
+from rituals.outbox import Drain, enqueue
+from rituals.outbox.quiet_hours import next_allowed
 from tests import factories
 from tests.conftest import Bot, eventually
 

@@ -1,18 +1,13 @@
-"""The outbox: every message a ritual (or a change people must hear about) owes, written first.
+"""The drain: sends what the outbox owes, once, at the pace Slack allows; safe on every replica.
 
-Contract (shared by every feature): a row carries a neutral message (`bot.messages`, stored as
-data with the reader it is for) and its target — a channel id, or a person (sent as a DM). The
-message is rendered for the platform when it goes out. (Rows from older producers carry a
-payload already rendered, `payload.text` and `payload.blocks`, and go out as they are.) The idempotency
-key names what the message is for (ritual, community, person, period) so writing it twice is a
-no-op; the drain sends each row once.
-
-The drain: rows are claimed in a short transaction (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite
-a conditional `UPDATE … WHERE status='pending'`), sent outside any transaction at the pace the
-Slack method allows, and each result is recorded in its own short transaction. Every post carries
-the idempotency key in Slack message metadata; a row found still `sending` after its lease (its
-sender died between "Slack accepted it" and "we recorded it") is looked for in the channel
-before it is sent again, so the crash window is closed, not just small.
+Rows are claimed in a short transaction (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite a
+conditional `UPDATE … WHERE status='pending'`), sent outside any transaction at the pace the
+Slack method allows (`pacing`), and each result is recorded in its own short transaction: sent,
+failed for good, held (our token is dead), put back for a retry (`failures`) or deferred to the
+reader's working hours (`quiet_hours`). Every post carries the idempotency key in Slack message
+metadata; a row found still `sending` after its lease (its sender died between "Slack accepted
+it" and "we recorded it") is looked for in the channel before it is sent again, so the crash
+window is closed, not just small.
 """
 
 from __future__ import annotations
@@ -24,249 +19,28 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import db, installation, messages, stories
-from bot.config import QuietHours
 from bot.deps import Deps
-from bot.messages import Message, Reader
-from bot.models import (
-    ChannelStatus,
-    Community,
-    Outbox,
-    OutboxStatus,
-    Person,
-    utcnow,
-)
+from bot.messages import Reader
+from bot.models import Community, Outbox, OutboxStatus, Person, utcnow
 from bot.ports import DeliveryError, Sent
-from bot.redelivery import upsert_for
+from rituals.outbox import failures
+from rituals.outbox.pacing import Pacer
+from rituals.outbox.quiet_hours import RITUAL_DM_KINDS, next_allowed
 
 logger = logging.getLogger(__name__)
 
-# Kinds of DM that are rituals: quiet hours, the weekly cap and people's mute choices apply.
-RITUAL_DM_KINDS = frozenset({"welcome", "reminder", "pulse", "pulse_reminder", "story_prompt"})
-# Failures that say the person cannot be reached / the channel is gone (bot.slack.client.GONE).
-_CHANNEL_GONE = {"channel_not_found": ChannelStatus.GONE, "is_archived": ChannelStatus.ARCHIVED}
-MAX_ATTEMPTS = 8
-POST = "chat.postMessage"
-# No answer, yet Slack may have posted it (a timeout, a dropped connection): before sending such
-# a row again, look for it in the channel, and give Slack time to finish the first request.
-AMBIGUOUS = frozenset({"timeout", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError"})
 # What a kind of message records where it belongs once Slack has posted it (key, ts), in the
 # same transaction as the row's `sent`: a story keeps its post's real ts.
 ON_SENT: dict[str, Callable[..., Awaitable[None]]] = {stories.POST_KIND: stories.record_posted}
-
-
-async def enqueue(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    key: str,
-    kind: str,
-    message: Message | None = None,
-    reader: Reader | None = None,
-    text: str = "",
-    blocks: list[dict[str, Any]] | None = None,
-    channel_id: str | None = None,
-    person_id: int | None = None,
-    community_id: int | None = None,
-    not_before: datetime | None = None,
-) -> bool:
-    """Owe a message; returns False when a message with this key is already owed or sent.
-
-    A neutral `message` is stored as data and rendered when it goes out, for `reader` (the
-    language and zone the ritual chose; a person's own zone wins when the row is a DM)."""
-    if channel_id is None and person_id is None:
-        raise ValueError("an outbox row needs a channel or a person")
-    insert = upsert_for(session)
-    result = await session.execute(
-        insert(Outbox)
-        .values(
-            workspace_id=workspace_id,
-            idempotency_key=key,
-            kind=kind,
-            community_id=community_id,
-            person_id=person_id,
-            channel_id=channel_id,
-            payload=_payload(message, reader, text, blocks),
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=not_before or utcnow(),
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _payload(
-    message: Message | None,
-    reader: Reader | None,
-    text: str,
-    blocks: list[dict[str, Any]] | None,
-) -> dict[str, Any]:
-    """What a row stores: a neutral message and its reader, or (older producers) a platform
-    payload already rendered."""
-    if message is None:
-        return {"text": text, "blocks": blocks or []}
-    if reader is None:
-        raise ValueError("a neutral message needs its reader")
-    return {
-        "message": messages.dump(message),
-        "reader": {"language": reader.language, "tz": reader.tz},
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class Owed:
-    """One message for `enqueue_many` (a fan-out writes thousands in a few statements)."""
-
-    key: str
-    kind: str
-    message: Message | None = None
-    reader: Reader | None = None
-    text: str = ""
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    channel_id: str | None = None
-    person_id: int | None = None
-    not_before: datetime | None = None
-    expires_at: datetime | None = None  # past this, sending is pointless (an event has started)
-
-
-async def enqueue_many(
-    session: AsyncSession, *, workspace_id: str, community_id: int | None, messages: Sequence[Owed]
-) -> int:
-    """Owe many messages at once; keys already owed are left alone. Returns how many are new."""
-    insert = upsert_for(session)
-    now = utcnow()
-    added = 0
-    for start in range(0, len(messages), 500):
-        chunk = messages[start : start + 500]
-        result = await session.execute(
-            insert(Outbox)
-            .values(
-                [
-                    {
-                        "workspace_id": workspace_id,
-                        "idempotency_key": m.key,
-                        "kind": m.kind,
-                        "community_id": community_id,
-                        "person_id": m.person_id,
-                        "channel_id": m.channel_id,
-                        "payload": {
-                            **_payload(m.message, m.reader, m.text, m.blocks),
-                            **({"expires_at": m.expires_at.isoformat()} if m.expires_at else {}),
-                        },
-                        "status": OutboxStatus.PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": m.not_before or now,
-                        "created_at": now,
-                    }
-                    for m in chunk
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        added += max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
-    return added
-
-
-async def cancel(session: AsyncSession, *, keys_like: str, keep: Sequence[str] = ()) -> int:
-    """Cancel pending rows whose key starts with `keys_like` (e.g. a rescheduled event's reminders)."""
-    stmt = sa.update(Outbox).where(
-        Outbox.idempotency_key.startswith(keys_like, autoescape=True),
-        Outbox.status == OutboxStatus.PENDING,
-    )
-    if keep:
-        stmt = stmt.where(Outbox.idempotency_key.not_in(list(keep)))
-    result = await session.execute(
-        stmt.values(status=OutboxStatus.CANCELLED, last_error="cancelled").execution_options(
-            synchronize_session=False
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-# --- quiet hours ------------------------------------------------------------------------------
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def next_allowed(now: datetime, *, tz: str | None, quiet: QuietHours, default_tz: str) -> datetime:
-    """`now` if it falls in the person's working hours (their own zone), else the next start."""
-    try:
-        zone = ZoneInfo(tz or default_tz)
-    except (ValueError, KeyError):
-        zone = ZoneInfo(default_tz)
-    start = time.fromisoformat(quiet.start)
-    end = time.fromisoformat(quiet.end)
-    local = now.astimezone(zone)
-    days = set(quiet.days)
-    for offset in range(8):
-        day = (local + timedelta(days=offset)).date()
-        if _DAYS[day.weekday()] not in days:
-            continue
-        opens = datetime.combine(day, start, tzinfo=zone)
-        closes = datetime.combine(day, end, tzinfo=zone)
-        if offset == 0 and opens <= local < closes:
-            return now
-        if local < opens:
-            return opens.astimezone(now.tzinfo)
-    return now
-
-
-# --- pacing -----------------------------------------------------------------------------------
-
-
-class Pacer:
-    """A token bucket per Slack method, slightly stricter than Slack's: no catch-up bursts.
-
-    Waiters queue on a lock, so after a stall (GC, a slow commit) at most `burst` calls go out
-    together instead of every overdue slot at once, which is what earns 429s. A 429 pauses
-    every sender of the method for Slack's Retry-After.
-    """
-
-    def __init__(self, per_minute: float, *, burst: int = 2) -> None:
-        self.rate = per_minute / 60.0 if per_minute > 0 else 0.0
-        self.capacity = float(burst)
-        self._tokens = 1.0
-        self._last: float | None = None
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    async def slot(self) -> None:
-        if self.rate <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        async with self._lock:
-            while True:
-                now = loop.time()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                if self._last is not None:
-                    self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
-                    return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
-
-    def pause(self, seconds: float) -> None:
-        """Slack said Retry-After: nobody sends this method before then."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
-        self._tokens = 0.0
-
-
-# --- the drain --------------------------------------------------------------------------------
 
 
 @dataclass
@@ -562,8 +336,8 @@ class Drain:
             try:
                 sent = await self._send(row, target)
             except DeliveryError as exc:
-                if exc.retry_after is not None and not exc.permanent:
-                    self.pacer.pause(exc.retry_after)
+                if (wait := failures.pause_for(exc)) is not None:
+                    self.pacer.pause(wait)
                     self.deps.metrics.outbox.labels(result="ratelimited").inc()
                     continue  # same row, after Slack's Retry-After
                 await self._handle_error(row, exc)
@@ -660,11 +434,11 @@ class Drain:
                     .where(Person.id == row.person_id)
                     .values(unreachable_reason=reason[:64])
                 )
-            elif row.community_id is not None and reason in _CHANNEL_GONE:
+            elif row.community_id is not None and reason in failures.CHANNEL_GONE:
                 await session.execute(
                     sa.update(Community)
                     .where(Community.id == row.community_id, Community.channel_id == row.channel_id)
-                    .values(channel_status=_CHANNEL_GONE[reason], archived_at=utcnow())
+                    .values(channel_status=failures.CHANNEL_GONE[reason], archived_at=utcnow())
                 )
 
         await self._persist(work)
@@ -712,12 +486,13 @@ class Drain:
         self, row: _Claimed, reason: str, *, suspect_since: datetime | None = None
     ) -> None:
         attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
+        if attempts >= failures.MAX_ATTEMPTS:
             await self._fail(row, f"gave_up:{reason}")
             return
-        wait = min(2 ** (attempts - 1), 300) * (1 + random.random() / 2)
-        if reason in AMBIGUOUS:  # Slack may still be posting it: look for it later, first
-            wait = max(wait, self.ambiguous_wait)
+        wait = failures.retry_delay(
+            attempts, reason, ambiguous_wait=self.ambiguous_wait, jitter=random.random()
+        )
+        if reason in failures.AMBIGUOUS:  # Slack may still be posting it: look for it first
             suspect_since = suspect_since or row.claimed_at or utcnow()
 
         async def work(session: AsyncSession) -> None:
@@ -754,23 +529,3 @@ class Drain:
 
         await self._persist(work)
         self.stats.deferred += 1
-
-
-# --- status -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StatusLine:
-    status: str
-    reason: str | None
-    count: int
-
-
-async def status(session: AsyncSession, *, community_id: int | None = None) -> list[StatusLine]:
-    """The outbox by status, and failures by reason (`cop rituals status`)."""
-    reason = sa.case((Outbox.status == OutboxStatus.FAILED, Outbox.last_error), else_=None)
-    stmt = sa.select(Outbox.status, reason, sa.func.count()).group_by(Outbox.status, reason)
-    if community_id is not None:
-        stmt = stmt.where(Outbox.community_id == community_id)
-    rows = await session.execute(stmt.order_by(Outbox.status, reason))
-    return [StatusLine(status=s, reason=r, count=c) for s, r, c in rows]
