@@ -125,6 +125,17 @@ class QuietHours(_Strict):
         classmethod(lambda cls, v: _check_clock(v))
     )
 
+    @model_validator(mode="after")
+    def _a_window_within_the_day(self) -> QuietHours:
+        """The hours when ritual DMs may go out, within one day: a window across midnight
+        (22:00 to 06:00) would hold every message for good."""
+        if self.start >= self.end:
+            raise ValueError(
+                f"the hours when DMs may go out, within one day: start ({self.start}) must be "
+                f"before end ({self.end})"
+            )
+        return self
+
 
 class WelcomeRitual(_Strict):
     enabled: bool = True

@@ -36,6 +36,11 @@ def test_the_shipped_app_yaml_is_valid() -> None:
             "managers: expected Slack user ids such as U012ABC, got 'bob'",
         ),
         ("name: X\nritual: {}\n", "ritual: unknown field (check the spelling)"),
+        (
+            'name: X\nquiet_hours:\n  start: "22:00"\n  end: "06:00"\n',
+            "quiet_hours: the hours when DMs may go out, within one day: start (22:00) must be "
+            "before end (06:00)",
+        ),
         ("language: fr\n", "name: required field missing"),
         ("name: [unclosed\n", "not valid YAML"),
     ],
