@@ -122,3 +122,15 @@ def test_a_link_lasts_its_lifetime_and_no_longer() -> None:
 def test_a_short_dashboard_key_is_refused_at_start() -> None:
     with pytest.raises(ConfigError, match="COP_DASHBOARD_KEY"):
         load_settings({"COP_DASHBOARD_KEY": "short"})
+
+
+async def test_a_leader_who_loses_the_role_loses_the_link_with_it(bot: Bot) -> None:
+    await seed(bot)
+    reply = await ask(bot, "santé data-science", user="U0LUCAS", channel="C0DATA")
+    link = dashboard_link(bot, reply)
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(link)).status_code == 200
+        # the programme manager makes Lucas a plain member: his link of a minute ago stops working
+        changed = await ask(bot, "rôle <@U0LUCAS> membre", user=MANAGER, channel="C0DATA")
+        assert "membre" in changed["text"]
+        assert_refused(await http.get(link))

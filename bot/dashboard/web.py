@@ -27,8 +27,10 @@ from starlette.routing import Route
 from bot import charts, health
 from bot.dashboard import figures, links
 from bot.deps import Deps
+from bot.errors import NotAllowed
 from bot.i18n import Translator, translate
 from bot.models import utcnow
+from bot.permissions import Action, Actor, require
 
 logger = logging.getLogger(__name__)
 
@@ -186,9 +188,29 @@ def routes(deps: Deps) -> list[Route]:
             logger.info("dashboard refused: %s", refused)
             return None
 
+    async def still_allowed(grant: links.Grant, community_id: int | None) -> bool:
+        """The link's holder may still see this page (bot.permissions, as `/cop health` asks):
+        a manager removed from app.yaml or a leader who lost the role loses the link with it."""
+        actor = Actor(grant.scope.workspace_id, grant.user, deps.is_manager(grant.user))
+        try:
+            async with deps.sessions.begin() as session:
+                if community_id is None:
+                    await require(session, actor=actor, action=Action.VIEW_PROGRAMME)
+                else:
+                    await require(
+                        session,
+                        actor=actor,
+                        action=Action.VIEW_COMMUNITY_HEALTH,
+                        community_id=community_id,
+                    )
+        except NotAllowed:
+            logger.info("dashboard refused: %s may no longer see it", grant.user)
+            return False
+        return True
+
     async def programme_page(request: Request) -> Response:
         grant = grant_of(request)
-        if grant is None:
+        if grant is None or not await still_allowed(grant, grant.scope.community_id):
             return _refused(deps)
         if grant.scope.community_id is not None:
             return await _community(deps, request, grant, grant.scope.community_id)
@@ -217,6 +239,8 @@ def routes(deps: Deps) -> list[Route]:
         grant = grant_of(request)
         raw = request.path_params.get("community_id", "")
         if grant is None or not str(raw).isdigit() or not grant.may_see(int(raw)):
+            return _refused(deps)
+        if not await still_allowed(grant, int(raw)):
             return _refused(deps)
         return await _community(deps, request, grant, int(raw))
 
