@@ -46,6 +46,7 @@ WORDS = {
         "stories": "histoires",
         "mute": "sourdine",
         "health": "santé",
+        "report": "rapport",
         "piloted": "--type pilotée",
     },
     "en": {
@@ -64,6 +65,7 @@ WORDS = {
         "stories": "stories",
         "mute": "mute",
         "health": "health",
+        "report": "report",
         "piloted": "--kind piloted",
     },
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot import activity, periods, report
 from bot.demo import Demo
@@ -22,9 +23,10 @@ from bot.demo.cast import (
     SPONSOR,
 )
 from bot.i18n import translate
-from bot.models import utcnow
+from bot.models import Ritual, utcnow
 from bot.slack.blocks import health as blocks
-from rituals import snapshots
+from rituals import cadence, scheduler, snapshots
+from rituals.outbox import Drain
 
 
 async def _health(demo: Demo, *, user: str, channel: str) -> dict:
@@ -109,6 +111,13 @@ async def scene(demo: Demo) -> None:
         if len(demo.emulator.uploads) > before:
             demo.show(demo.t("demo.kpis.file", file=demo.emulator.uploads[before]["filename"]))
 
+    await _report_in_slack(demo)
+    found = None
+    async with demo.deps.sessions() as session:
+        found = await activity.community_for_channel(session, workspace_id="T0COP", channel_id=DATA)
+    if found is not None:
+        await _sponsor_digest(demo, found[0])
+
     demo.say("demo.kpis.report")
     window = periods.to_date(periods.Period.QUARTER, today, demo.deps.programme.timezone)
     async with demo.deps.sessions() as session:
@@ -131,3 +140,46 @@ async def scene(demo: Demo) -> None:
             stories=built.kpis.programme.stories,
         )
     )
+
+
+async def _sponsor_digest(demo: Demo, community_id: int) -> None:
+    """The quarter turns: the leader previews the sponsor digest, the sponsor gets it a week on
+    (the demo runs no scheduler: the ritual runs at its next quarterly slot, the drain at the
+    moments the messages are due)."""
+    programme = demo.deps.programme
+    due = cadence.next_run(
+        "quarterly",
+        after=utcnow(),
+        zone=ZoneInfo(programme.timezone),
+        hour=programme.rituals.run_hour,
+    )
+    assert due is not None
+    demo.say("demo.kpis.sponsor_preview", who=demo.first_name(LEADER))
+    await scheduler.run_now(
+        demo.deps, ritual=Ritual.SPONSOR_DIGEST, community_id=community_id, now=due
+    )
+    drain = Drain(demo.deps, rate_per_minute=60000)
+    await drain.run_once(now=due)
+    demo.show_message(_last_with_blocks(demo, LEADER))
+    demo.say("demo.kpis.sponsor_digest", who=demo.first_name(SPONSOR))
+    await drain.run_once(now=due + timedelta(days=7, hours=1))
+    demo.show_message(_last_with_blocks(demo, SPONSOR))
+
+
+async def _report_in_slack(demo: Demo) -> None:
+    """The programme manager asks for the value report in Slack: two files in their DM."""
+    before = len(demo.emulator.uploads)
+    await demo.command(demo.cast.words(MANAGER)["report"], user=MANAGER, channel=GENERAL)
+    for _ in range(500):  # the report is built after the ack, then uploaded
+        if len(demo.emulator.uploads) >= before + 2:
+            break
+        await asyncio.sleep(0.02)
+    await demo.settle()
+    for upload in demo.emulator.uploads[before:]:
+        demo.show(demo.t("demo.kpis.file", file=upload["filename"]))
+
+
+def _last_with_blocks(demo: Demo, user: str) -> dict:
+    """The user's last DM that is a message (the chart that follows a digest is a file)."""
+    dms = demo.emulator.messages.get(demo.emulator.dm_channel_for(user), [])
+    return next(m for m in reversed(dms) if m.get("blocks"))

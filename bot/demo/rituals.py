@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -21,8 +20,8 @@ from bot.demo.cast import (
     PASSER_BY,
     SPONSOR,
 )
-from bot.models import Community, Poll, Ritual, utcnow
-from rituals import cadence, pulse, scheduler
+from bot.models import Community, Poll, Ritual
+from rituals import pulse, scheduler
 from rituals.outbox import Drain
 
 
@@ -152,33 +151,9 @@ async def scene(demo: Demo) -> None:
     await demo.settle()
     demo.show_message([r for r in demo.emulator.responses if r.get("key") == key][-1])
 
-    await _sponsor_digest(demo, data)
-
     mw, nw = demo.cast.words(MEMBER), demo.cast.words(NEWCOMER)
     await demo.command(f"{mw['mute']} pulse 30", user=MEMBER, channel=DATA)
     await demo.command(nw["mute"], user=NEWCOMER, channel=DATA)
-
-
-async def _sponsor_digest(demo: Demo, data: Community) -> None:
-    """The quarter turns: the leader previews the sponsor digest, the sponsor gets it a week on
-    (the demo runs no scheduler: the ritual runs at its next quarterly slot, the drain at the
-    moments the messages are due)."""
-    programme = demo.deps.programme
-    due = cadence.next_run(
-        "quarterly",
-        after=utcnow(),
-        zone=ZoneInfo(programme.timezone),
-        hour=programme.rituals.run_hour,
-    )
-    assert due is not None
-    demo.say("demo.rituals.sponsor_preview", who=demo.first_name(LEADER))
-    await scheduler.run_now(demo.deps, ritual=Ritual.SPONSOR_DIGEST, community_id=data.id, now=due)
-    drain = Drain(demo.deps, rate_per_minute=60000)
-    await drain.run_once(now=due)
-    demo.show_message(_last_with_blocks(demo, LEADER))
-    demo.say("demo.rituals.sponsor_digest", who=demo.first_name(SPONSOR))
-    await drain.run_once(now=due + timedelta(days=7, hours=1))
-    demo.show_message(_last_with_blocks(demo, SPONSOR))
 
 
 def _last_with_blocks(demo: Demo, user: str) -> dict:
