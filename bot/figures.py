@@ -74,6 +74,13 @@ FIGURES: tuple[Figure, ...] = (
         Scope.PROGRAMME,
     ),
     Figure("members_unique", 1, _programme(lambda p: p.members_unique), ALL, Scope.PROGRAMME),
+    Figure(
+        "members_summed",
+        1,
+        _programme(lambda p: p.members_summed),
+        (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.CLI),
+        Scope.PROGRAMME,
+    ),
     Figure("members", 1, lambda k: k.members, ALL),
     Figure("new_members", 1, lambda k: k.new_members, _NO_HOME),
     Figure("departed_members", 1, lambda k: k.departed_members, _NO_HOME),
@@ -114,6 +121,37 @@ def name(t: Translator, key: str) -> str:
 
 def read(key: str, kpis: Kpis) -> Any:
     return BY_KEY[key].read(kpis)
+
+
+def survey_parts(kpis: Kpis, key: str) -> tuple[float | None, int, str | None, int]:
+    """A survey figure as the disclosure rule left it: value, answers, why withheld, communities."""
+    if key == "pulse":
+        return kpis.pulse_score, kpis.pulse_answers, kpis.pulse_withheld, kpis.pulse_communities
+    if key == "enps":
+        return kpis.enps, kpis.enps_answers, kpis.enps_withheld, kpis.enps_communities
+    raise KeyError(key)
+
+
+def survey(t: Translator, kpis: Kpis, key: str, *, of: int | None = None) -> str:
+    """A survey figure with its n: « 4,2 / 5 — 5 réponses », and over several communities (`of`,
+    the programme's count) « 4,2 / 5 — 5 réponses, 1 communauté sur 220 »; under the disclosure
+    threshold, why there is no number. The one writing of a survey figure on every surface
+    that has a translator (the digest writes the same through neutral messages)."""
+    value, answers, withheld, communities = survey_parts(kpis, key)
+    if withheld is not None:
+        return t(f"health.withheld.{withheld}", answers=t.number(answers))
+    if value is None:
+        return t("health.na")
+    shown = t.whole(value) if key == "enps" else f"{t.number(value)} / {t.number(5)}"
+    if of is None:
+        return t("health.with_n", value=shown, answers=t.number(answers))
+    return t(
+        "health.with_n_programme",
+        value=shown,
+        answers=t.number(answers),
+        communities=t.number(communities),
+        of=t.number(of),
+    )
 
 
 _LEVELS = {1: "adoption and participation", 2: "engagement and satisfaction", 3: "tangible value"}

@@ -98,12 +98,16 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     assert "'=cmd|' /C calc'!A0" in names and "Data Science" in names
     book = load_workbook(io.BytesIO(report.report_xlsx(FR, built)))
     programme = {r[0]: r[1] for r in book["Programme"].iter_rows(min_row=2, values_only=True)}
-    assert programme["Membres uniques"] == 4 and programme["Inscriptions cumulées"] == 6
     assert (
-        programme["Valeur chiffrée (heures gagnées)"] == 10
+        programme[FR("figure.members_unique")] == 4 and programme[FR("figure.members_summed")] == 6
+    )
+    assert (
+        programme[FR("report.kpi.value", figure=FR("figure.value"), unit=FR.unit("hours"))] == 10
     )  # the 5.5 hours awaiting validation wait
-    assert programme["Témoignages en attente de validation (non comptés)"] == 1
-    assert programme["Valeur chiffrée (euros)"] == 1000
+    assert programme[FR("figure.stories_pending")] == 1
+    assert (
+        programme[FR("report.kpi.value", figure=FR("figure.value"), unit=FR.unit("euros"))] == 1000
+    )
     stories = list(book["Témoignages"].iter_rows(min_row=2, values_only=True))
     assert stories[0][1] == "Un client sauvé"
 
