@@ -356,8 +356,8 @@ def to_csv(table: Table, dialect: CsvDialect = CSV_DIALECTS["en"]) -> bytes:
 def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for name, (headers, rows) in sheets:
-        sheet = workbook.create_sheet(title=printable(name)[:31])
+    for title, (headers, rows) in sheets:
+        sheet = workbook.create_sheet(title=printable(title)[:31])
         sheet.append([neutralise(h) for h in headers])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
