@@ -40,7 +40,7 @@ async def answer(bot: Bot, text: str, *, user: str, channel: str) -> str:
 
 
 def home_unique_members(view: dict[str, Any]) -> int:
-    found = re.search(r"(\d+) membres? \(personnes uniques\)", text_of(view))
+    found = re.search(re.escape(FR("figure.members_unique")) + r" : (\d+)", text_of(view))
     assert found, text_of(view)
     return int(found.group(1))
 
@@ -169,8 +169,9 @@ def test_messages_mean_the_same_in_the_report_card_and_its_xlsx(
     cards = {label: value for value, label in found}
     book = load_workbook(io.BytesIO((tmp_path / f"value-report-{year}.xlsx").read_bytes()))
     sheet = {r[0]: r[1] for r in book["Programme"].iter_rows(min_row=2, values_only=True)}
-    assert cards["Messages"] == str(sheet["Messages"]) == "3"  # top-level messages
-    assert cards["Réponses"] == str(sheet["Réponses"]) == "2"  # replies apart
+    messages, replies = FR("figure.messages"), FR("figure.replies")
+    assert cards[messages] == str(sheet[messages]) == "3"  # top-level messages
+    assert cards[replies] == str(sheet[replies]) == "2"  # replies apart
     communities = list(book["Communautés"].iter_rows(values_only=True))
-    column = communities[0].index("Messages")
+    column = communities[0].index(messages)
     assert communities[1][column] == 3
