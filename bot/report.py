@@ -394,7 +394,13 @@ def report_charts(t: Translator, report: SponsorReport) -> dict[str, bytes]:
     if report.trend:
         out["trend"] = charts.trend(
             title=t("report.chart.trend"),
-            labels=[m.window.label for m in report.trend],
+            # a month still running says so: its bar is short because the month is
+            labels=[
+                t("report.month_to_date", label=m.window.label)
+                if m.window.running
+                else m.window.label
+                for m in report.trend
+            ],
             active=[m.programme.active_members for m in report.trend],
             messages=[m.programme.messages + m.programme.replies for m in report.trend],
             active_label=t("health.chart_active"),
