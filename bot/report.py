@@ -178,6 +178,18 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _survey_rows(t: Translator, p: kpis.Kpis, key: str, value: Cell) -> list[list[Cell]]:
+    """A survey figure's row and its n (answers, communities); withheld, the reason stands
+    where the number would (bot/disclosure.py decided)."""
+    _, answers, withheld, communities = figures.survey_parts(p, key)
+    shown: Cell = figures.survey(t, p, key) if withheld is not None else value
+    return [
+        [name(t, key), shown],
+        [t("report.kpi.answers", figure=name(t, key)), answers],
+        [t("report.kpi.answer_communities", figure=name(t, key)), communities],
+    ]
+
+
 def programme_table(t: Translator, report: SponsorReport) -> Table:
     p = report.kpis.programme
     rows: list[list[Cell]] = [
@@ -197,8 +209,8 @@ def programme_table(t: Translator, report: SponsorReport) -> Table:
         [name(t, "events_held"), p.events_held],
         [name(t, "attendance"), p.attendance],
         [name(t, "charters"), p.charter_up_to_date],
-        [name(t, "pulse"), p.pulse_score],
-        [name(t, "enps"), None if p.enps is None else round(p.enps)],
+        *_survey_rows(t, p, "pulse", p.pulse_score),
+        *_survey_rows(t, p, "enps", None if p.enps is None else round(p.enps)),
         [name(t, "response_rate"), _rate(p.response_rate)],
         [name(t, "stories"), p.stories],
         [name(t, "stories_pending"), p.stories_pending],
