@@ -10,7 +10,7 @@ import csv
 import html
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,20 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from bot import activity, charters, cli, db, kpis, periods, privacy
+from bot import activity, charters, cli, db, figures, kpis, periods, privacy
 from bot.charters import CharterDraft
 from bot.disclosure import Rule
 from bot.messages import Reader
-from bot.models import Community, Person, StoryStatus, SuccessStory, utcnow
+from bot.models import (
+    Community,
+    Person,
+    Poll,
+    PollResponse,
+    PollStatus,
+    StoryStatus,
+    SuccessStory,
+    utcnow,
+)
 from bot.slack.messages import render
 from bot.slack.render import render_message
 from rituals import snapshots, sponsor_digest
@@ -185,6 +194,34 @@ def test_messages_mean_the_same_in_the_report_card_and_its_xlsx(
     assert communities[1][column] == 3
 
 
+async def _closed_poll(session: Any, community: Community, answers: Any) -> None:
+    """A pulse opened and closed a minute ago, with these (value, recommend) answers."""
+    now = utcnow()
+    poll = Poll(
+        workspace_id=WORKSPACE,
+        community_id=community.id,
+        period_key="test",
+        opens_at=now - timedelta(minutes=1),
+        closes_at=now,
+        status=PollStatus.CLOSED,
+    )
+    session.add(poll)
+    await session.flush()
+    for i, (value, recommend) in enumerate(answers):
+        session.add_all(
+            [
+                PollResponse(
+                    workspace_id=WORKSPACE,
+                    poll_id=poll.id,
+                    ballot=f"b{i}",
+                    question_key=key,
+                    score=score,
+                )
+                for key, score in (("value", value), ("recommend", recommend))
+            ]
+        )
+
+
 def flat(text: str) -> str:
     """Text with its line wrapping undone (the rendered Slack text wraps long lines)."""
     return " ".join(text.split())
@@ -228,19 +265,37 @@ async def test_every_surface_reads_the_same_figures(
                 value_unit="hours",
             )
         )
+        # a closed pulse: five answers in Data Science (shown), two in Agilité (withheld)
+        agile = await session.scalar(sa.select(Community).where(Community.slug == "agilite"))
+        assert agile is not None
+        await _closed_poll(session, data, ((4, 10), (5, 9), (3, 5), (4, 8), (4, 10)))
+        await _closed_poll(session, agile, ((1, 0), (2, 3)))
     deps, today = bot.deps, bot.deps.today()
     tz = deps.programme.timezone
     month = periods.to_date(periods.Period.MONTH, today, tz)
+    common: dict[str, Any] = {
+        "workspace_id": WORKSPACE,
+        "question_kinds": {q.key: q.kind for q in deps.programme.rituals.pulse.questions},
+        "rule": Rule.of(deps.programme),
+    }
     async with bot.sessions() as session:
-        truth = await kpis.compute(
-            session,
-            workspace_id=WORKSPACE,
-            window=month,
-            question_kinds={q.key: q.kind for q in deps.programme.rituals.pulse.questions},
-            rule=Rule.of(deps.programme),
+        truth = await kpis.compute(session, window=month, **common)
+        # /cop health's engagement line: surveys over the year to date (polls are not monthly)
+        year = await kpis.compute(
+            session, window=periods.to_date(periods.Period.YEAR, today, tz), **common
         )
     p = truth.programme
     c = next(k for k in truth.communities if k.slug == "data-science")
+    c_year = next(k for k in year.communities if k.slug == "data-science")
+    # the n of a survey figure: five answers, from one community of the four
+    pulse = FR(
+        "health.with_n_programme", value=f"{FR.number(4.0)} / 5", answers=5, communities=1, of=4
+    )
+    assert figures.survey(FR, p, "pulse", of=p.communities) == pulse
+    assert figures.survey(FR, year.programme, "pulse", of=p.communities) == pulse
+    withheld = FR("health.withheld.too_few", answers=2)
+    agile_year = next(k for k in year.communities if k.slug == "agilite")
+    assert figures.survey(FR, agile_year, "pulse") == withheld
     assert p.communities == 4 and p.members_unique < p.members_summed and c.messages and c.replies
     n = FR.number
 
@@ -274,6 +329,7 @@ async def test_every_surface_reads_the_same_figures(
         in programme
     )
     assert shows(programme, FR, "health.totals_value", stories=n(p.stories), values=ANY)
+    assert f"{name('pulse')} : {pulse}" in programme
     # /cop health, one community, asked by its leader in its channel
     community = flat(render_message(await ask(bot, "santé", user="U0LUCAS", channel="C0DATA")))
     assert (
@@ -293,6 +349,9 @@ async def test_every_surface_reads_the_same_figures(
         )
         in community
     )
+    assert f"{name('pulse')} : {figures.survey(FR, c_year, 'pulse')}" in community
+    agile_health = flat(render_message(await ask(bot, "santé agilite", user=MANAGER)))
+    assert f"{name('pulse')} : {withheld}" in agile_health
     # the Home of a programme manager
     assert home_unique_members(await home_of(bot, MANAGER)) == p.members_unique
 
@@ -335,6 +394,9 @@ async def test_every_surface_reads_the_same_figures(
         if name(key) in cards:
             assert cards[name(key)] == n(value), key
     assert {name(k) for k in ("members_unique", "messages", "replies", "stories")} <= set(cards)
+    assert cards[name("pulse")] == pulse
+    assert sheet[FR("report.kpi.answers", figure=name("pulse"))] == 5
+    assert sheet[FR("report.kpi.answer_communities", figure=name("pulse"))] == 1
     for key, value in (
         ("members", c.members),
         ("active_members", c.active_members),
@@ -350,6 +412,10 @@ async def test_every_surface_reads_the_same_figures(
     async with httpx.AsyncClient() as client:
         reply = await ask(bot, "santé", user=MANAGER)
         page = (await client.get(dashboard_link(bot, reply))).text
+        reply = await ask(bot, "santé", user="U0LUCAS", channel="C0DATA")
+        data_page = (await client.get(dashboard_link(bot, reply))).text
+    assert f'data-figure="pulse">{figures.survey(FR, c_year, "pulse")}<' in html.unescape(data_page)
+    assert f'data-figure="members">{n(c.members)}<' in data_page
     totals = _dashboard_totals(html.unescape(page))
     assert totals[name("communities")] == n(p.communities)
     assert totals[name("members_unique")] == n(p.members_unique)
@@ -379,6 +445,7 @@ async def test_every_surface_reads_the_same_figures(
     ):
         assert f"*{name(key)} :* {n(value)}" in text, key
     assert f"{n(p.messages)} messages, {n(p.replies)} réponses" in text
+    assert f"*{name('pulse')} :* {pulse}" in text
     text = flat(render_message({"blocks": render(data_digest, Reader("fr"))[1]}))
     assert f"*{name('members')} :* {n(c.members)}" in text
     assert f"*{name('active_members')} :* {n(c.active_members)}" in text
