@@ -133,7 +133,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         out.write_bytes(report.report_xlsx(t, built))
     if not built.has_data:
         print(f"{window.label}: {t('report.no_data')}", file=sys.stderr)
-    print(f"{out} ({window.label}, {len(built.kpis.communities)} communities)")
+    to_date = f" to date, up to {built.window.last_day}" if built.window.running else ""
+    print(f"{out} ({window.label}{to_date}, {len(built.kpis.communities)} communities)")
     return 0
 
 
