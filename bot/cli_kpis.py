@@ -133,7 +133,22 @@ def cmd_report(args: argparse.Namespace) -> int:
         out.write_bytes(report.report_xlsx(t, built))
     if not built.has_data:
         print(f"{window.label}: {t('report.no_data')}", file=sys.stderr)
-    print(f"{out} ({window.label}, {len(built.kpis.communities)} communities)")
+    to_date = f" to date, up to {built.window.last_day}" if built.window.running else ""
+    print(f"{out} ({window.label}{to_date}, {len(built.kpis.communities)} communities)")
+    return 0
+
+
+def cmd_kpis_docs(args: argparse.Namespace) -> int:
+    """docs/kpis.md from the registry (bot/figures.py): stdout, or the file given."""
+    from bot import figures
+    from bot.i18n import translate
+
+    text = figures.markdown(translate("fr"), translate("en"))
+    if args.out:
+        cli_errors.check_output_path(Path(args.out)).write_text(text, encoding="utf-8")
+        print(f"{args.out} ({len(figures.FIGURES)} figures)")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -367,6 +382,12 @@ def add_commands(sub: Any) -> None:
     )
     _workspace_arg(hp)
     hp.set_defaults(func=cmd_health)
+
+    kp = sub.add_parser("kpis", help="the KPI vocabulary (bot/figures.py)")
+    kp_sub = kp.add_subparsers(dest="kpis_action", required=True)
+    docs = kp_sub.add_parser("docs", help="write docs/kpis.md: every figure, its names and level")
+    docs.add_argument("--out", help="write here (e.g. docs/kpis.md) instead of stdout")
+    docs.set_defaults(func=cmd_kpis_docs)
 
     snap = sub.add_parser("snapshots", help="KPI snapshots")
     snap.add_argument("action", choices=["run"], help="run: compute the snapshots now")

@@ -80,6 +80,7 @@ class Figure:
     enps: float | None = None
     distribution: Mapping[int, int] = field(default_factory=dict)
     withheld: Withheld | None = None
+    communities: int = 0  # how many communities those answers come from
 
     @property
     def shown(self) -> bool:
@@ -181,12 +182,17 @@ def _combine(cells: list[Cell], *, nps: bool) -> Figure:
         mean=mean,
         enps=enps(distribution) if nps else None,
         distribution=dict(sorted(distribution.items())),
+        communities=len({c.community_id for c in cells}),
     )
 
 
 def _withheld(cells: list[Cell]) -> Figure:
     reason = Withheld.TOO_FEW if any(c.closed for c in cells) else Withheld.OPEN
-    return Figure(answers=sum(c.answers for c in cells), withheld=reason)
+    return Figure(
+        answers=sum(c.answers for c in cells),
+        withheld=reason,
+        communities=len({c.community_id for c in cells}),
+    )
 
 
 async def cells(

@@ -86,9 +86,11 @@ class Kpis:
     pulse_score: float | None = None
     pulse_answers: int = 0
     pulse_withheld: str | None = None
+    pulse_communities: int = 0  # how many communities those answers come from
     enps: float | None = None
     enps_answers: int = 0
     enps_withheld: str | None = None
+    enps_communities: int = 0
     stories: int = 0  # validated ones: the only stories that count as value (bot/stories.py)
     stories_pending: int = (
         0  # submitted, awaiting a leader's validation: shown apart, never counted
@@ -123,9 +125,11 @@ class Kpis:
         self.pulse_score = pulse.mean if pulse.shown else None
         self.pulse_answers = pulse.answers
         self.pulse_withheld = pulse.withheld.value if pulse.withheld else None
+        self.pulse_communities = pulse.communities
         self.enps = recommend.enps if recommend.shown else None
         self.enps_answers = recommend.answers
         self.enps_withheld = recommend.withheld.value if recommend.withheld else None
+        self.enps_communities = recommend.communities
 
     def metrics(self) -> dict[str, Any]:
         data = asdict(self)

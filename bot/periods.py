@@ -34,6 +34,15 @@ class Window:
         )
 
     @property
+    def running(self) -> bool:
+        """A period cut short of its end (`so_far`, `to_date`): « à date », never the whole."""
+        return self.period != Period.DAY and self.end < period_end(self.period, self.start)
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    @property
     def label(self) -> str:
         if self.period == Period.QUARTER:
             return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
@@ -72,6 +81,33 @@ def period_end(period: Period, start: date) -> date:
 def to_date(period: Period, as_of: date, tz: str = "UTC") -> Window:
     """The period containing `as_of`, up to and including that day."""
     return Window(period_start(period, as_of), as_of + timedelta(days=1), period, tz)
+
+
+def so_far(window: Window, today: date) -> Window:
+    """The window up to and including `today`: a period still running is counted and charted
+    only up to today, never with the days to come as zeros (bot.report_delivery.read_period
+    does the same for /cop report). A period over, or not begun (no data yet), is left whole."""
+    if not window.start <= today < window.end:
+        return window
+    return Window(window.start, today + timedelta(days=1), window.period, window.tz)
+
+
+def previous(window: Window) -> Window:
+    """The window a comparison is made against: the same days of the previous period, so a
+    month to date (1–12 November) is compared with 1–12 October, never with all of October."""
+    if window.period in (Period.DAY, Period.WEEK):
+        length = window.end - window.start
+        return Window(window.start - length, window.start, window.period, window.tz)
+    months_back = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[window.period]
+    start = _months_before(window.start, months_back)
+    full_end = period_end(window.period, start)
+    days = window.end - window.start
+    return Window(start, min(start + days, full_end), window.period, window.tz)
+
+
+def _months_before(day: date, count: int) -> date:
+    month = day.month - 1 - count
+    return date(day.year + month // 12, month % 12 + 1, 1)
 
 
 def parse_period(text: str, tz: str = "UTC") -> Window:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import sqlalchemy as sa
@@ -29,9 +30,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charts, disclosure, health, kpis, periods
+from bot import charts, disclosure, figures, health, kpis, periods
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
+from bot.figures import name
 from bot.i18n import Translator
 from bot.kpis import WindowKpis
 from bot.models import Community, SuccessStory, utcnow
@@ -100,6 +102,8 @@ async def build(
     """The report of the whole programme, or of the communities given (`community_ids`: a
     community's own report, its figures standing where the programme's would)."""
     now = now or utcnow()
+    # a period still running is reported, and charted, up to today only (« à date »)
+    window = periods.so_far(window, now.astimezone(ZoneInfo(window.tz)).date())
     wanted = None if community_ids is None else list(community_ids)
     report = await kpis.compute(
         session,
@@ -124,7 +128,7 @@ async def build(
         )
         for m in periods.months(window)
     ]
-    as_of = min(window.end, now.date() + timedelta(days=1)) - timedelta(days=1)
+    as_of = window.last_day
     items = await health.overview(
         session,
         workspace_id=workspace_id,
@@ -174,33 +178,45 @@ def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _survey_rows(t: Translator, p: kpis.Kpis, key: str, value: Cell) -> list[list[Cell]]:
+    """A survey figure's row and its n (answers, communities); withheld, the reason stands
+    where the number would (bot/disclosure.py decided)."""
+    _, answers, withheld, communities = figures.survey_parts(p, key)
+    shown: Cell = figures.survey(t, p, key) if withheld is not None else value
+    return [
+        [name(t, key), shown],
+        [t("report.kpi.answers", figure=name(t, key)), answers],
+        [t("report.kpi.answer_communities", figure=name(t, key)), communities],
+    ]
+
+
 def programme_table(t: Translator, report: SponsorReport) -> Table:
     p = report.kpis.programme
     rows: list[list[Cell]] = [
-        [t("report.kpi.communities"), p.communities],
-        [t("report.kpi.members_unique"), p.members_unique],
-        [t("report.kpi.members_summed"), p.members_summed],
+        [name(t, "communities"), p.communities],
+        [name(t, "members_unique"), p.members_unique],
+        [name(t, "members_summed"), p.members_summed],
         [t("report.kpi.overlap_1"), p.overlap.get("1", 0)],
         [t("report.kpi.overlap_2"), p.overlap.get("2", 0)],
         [t("report.kpi.overlap_3"), p.overlap.get("3+", 0)],
-        [t("report.kpi.new_members"), p.new_members],
-        [t("report.kpi.departed_members"), p.departed_members],
-        [t("report.kpi.active_members"), p.active_members],
-        [t("report.kpi.active_rate"), _rate(p.active_rate)],
-        [t("report.kpi.messages"), p.messages],
-        [t("report.kpi.replies"), p.replies],
-        [t("report.kpi.reactions"), p.reactions],
-        [t("report.kpi.events_held"), p.events_held],
-        [t("report.kpi.attendance"), p.attendance],
-        [t("report.kpi.charters"), p.charter_up_to_date],
-        [t("report.kpi.pulse"), p.pulse_score],
-        [t("report.kpi.enps"), None if p.enps is None else round(p.enps)],
-        [t("report.kpi.response_rate"), _rate(p.response_rate)],
-        [t("report.kpi.stories"), p.stories],
-        [t("report.kpi.stories_pending"), p.stories_pending],
+        [name(t, "new_members"), p.new_members],
+        [name(t, "departed_members"), p.departed_members],
+        [name(t, "active_members"), p.active_members],
+        [name(t, "active_rate"), _rate(p.active_rate)],
+        [name(t, "messages"), p.messages],
+        [name(t, "replies"), p.replies],
+        [name(t, "reactions"), p.reactions],
+        [name(t, "events_held"), p.events_held],
+        [name(t, "attendance"), p.attendance],
+        [name(t, "charters"), p.charter_up_to_date],
+        *_survey_rows(t, p, "pulse", p.pulse_score),
+        *_survey_rows(t, p, "enps", None if p.enps is None else round(p.enps)),
+        [name(t, "response_rate"), _rate(p.response_rate)],
+        [name(t, "stories"), p.stories],
+        [name(t, "stories_pending"), p.stories_pending],
     ]
     rows += [
-        [t("report.kpi.value", unit=t.unit(unit)), amount]
+        [t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), amount]
         for unit, amount in t.sorted(p.value_by_unit.items(), key=lambda kv: t.unit(kv[0]))
     ]
     return [t("report.col.indicator"), t("report.col.value")], rows
@@ -211,22 +227,22 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
     headers = [
         t("report.col.community"),
         t("report.col.status"),
-        t("report.col.members"),
-        t("report.col.new"),
-        t("report.col.departed"),
-        t("report.col.active"),
-        t("report.col.active_rate"),
-        t("report.col.messages"),
-        t("report.col.replies"),
-        t("report.col.reactions"),
-        t("report.col.events"),
-        t("report.col.attendance"),
-        t("report.col.charter"),
-        t("report.col.pulse"),
-        t("report.col.enps"),
-        t("report.col.response_rate"),
-        t("report.col.stories"),
-        t("report.col.value"),
+        name(t, "members"),
+        name(t, "new_members"),
+        name(t, "departed_members"),
+        name(t, "active_members"),
+        name(t, "active_rate"),
+        name(t, "messages"),
+        name(t, "replies"),
+        name(t, "reactions"),
+        name(t, "events_held"),
+        name(t, "attendance"),
+        name(t, "charters"),
+        name(t, "pulse"),
+        name(t, "enps"),
+        name(t, "response_rate"),
+        name(t, "stories"),
+        name(t, "value"),
     ]
     rows: list[list[Cell]] = []
     for c in report.kpis.communities:
@@ -289,11 +305,11 @@ def health_table(t: Translator, items: Sequence[health.Health]) -> Table:
         t("health.col.reasons"),
         t("health.col.action"),
         t("health.col.stage"),
-        t("health.col.members"),
+        name(t, "members"),
         t("health.col.active"),
         t("health.col.active_rate"),
         t("health.col.last_event"),
-        t("health.col.pulse"),
+        name(t, "pulse"),
     ]
     rows: list[list[Cell]] = [
         [
@@ -352,8 +368,8 @@ def to_csv(table: Table, dialect: CsvDialect = CSV_DIALECTS["en"]) -> bytes:
 def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
-    for name, (headers, rows) in sheets:
-        sheet = workbook.create_sheet(title=printable(name)[:31])
+    for title, (headers, rows) in sheets:
+        sheet = workbook.create_sheet(title=printable(title)[:31])
         sheet.append([neutralise(h) for h in headers])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
@@ -390,7 +406,13 @@ def report_charts(t: Translator, report: SponsorReport) -> dict[str, bytes]:
     if report.trend:
         out["trend"] = charts.trend(
             title=t("report.chart.trend"),
-            labels=[m.window.label for m in report.trend],
+            # a month still running says so: its bar is short because the month is
+            labels=[
+                t("report.month_to_date", label=m.window.label)
+                if m.window.running
+                else m.window.label
+                for m in report.trend
+            ],
             active=[m.programme.active_members for m in report.trend],
             messages=[m.programme.messages + m.programme.replies for m in report.trend],
             active_label=t("health.chart_active"),
@@ -480,17 +502,17 @@ def _level1_section(t: Translator, p: kpis.ProgrammeKpis, pngs: Mapping[str, byt
     return {
         "heading": t("report.level1"),
         "cards": [
-            (t("report.kpi.members_unique"), t.number(p.members_unique)),
-            (t("report.kpi.members_summed"), t.number(p.members_summed)),
-            (t("report.kpi.active_members"), t.number(p.active_members)),
-            (t("report.kpi.active_rate"), _rate_shown(t, p.active_rate)),
+            (name(t, "members_unique"), t.number(p.members_unique)),
+            (name(t, "members_summed"), t.number(p.members_summed)),
+            (name(t, "active_members"), t.number(p.active_members)),
+            (name(t, "active_rate"), _rate_shown(t, p.active_rate)),
             # top-level messages, replies apart: what the XLSX and /cop health call them too
-            (t("report.kpi.messages"), t.number(p.messages)),
-            (t("report.kpi.replies"), t.number(p.replies)),
-            (t("report.kpi.events_held"), t.number(p.events_held)),
-            (t("report.kpi.attendance"), t.number(p.attendance)),
+            (name(t, "messages"), t.number(p.messages)),
+            (name(t, "replies"), t.number(p.replies)),
+            (name(t, "events_held"), t.number(p.events_held)),
+            (name(t, "attendance"), t.number(p.attendance)),
             (
-                t("report.kpi.charters"),
+                name(t, "charters"),
                 f"{t.number(p.charter_up_to_date)} / {t.number(p.communities)}",
             ),
         ],
@@ -504,19 +526,15 @@ def _level1_section(t: Translator, p: kpis.ProgrammeKpis, pngs: Mapping[str, byt
     }
 
 
-def _level2_section(t: Translator, p: kpis.ProgrammeKpis) -> dict:
-    """Engagement and perceived usefulness: pulse, eNPS with its n, response rate."""
+def _level2_section(t: Translator, p: kpis.Kpis, *, of: int | None) -> dict:
+    """Engagement and perceived value: each survey figure with its n (answers, and how many of
+    the programme's communities they come from), or why it is withheld; the response rate."""
     return {
         "heading": t("report.level2"),
         "cards": [
-            (t("report.kpi.pulse"), _score_shown(t, p.pulse_score)),
-            (
-                t("report.kpi.enps"),
-                _score_shown(t, p.enps)
-                if p.enps is None
-                else f"{t.whole(p.enps)} (n = {t.number(p.enps_answers)})",
-            ),
-            (t("report.kpi.response_rate"), _rate_shown(t, p.response_rate)),
+            (name(t, "pulse"), figures.survey(t, p, "pulse", of=of)),
+            (name(t, "enps"), figures.survey(t, p, "enps", of=of)),
+            (name(t, "response_rate"), _rate_shown(t, p.response_rate)),
         ],
     }
 
@@ -533,18 +551,18 @@ def _level3_section(
         ]
         for kind, v in sorted(p.stories_by_kind.items(), key=lambda kv: -kv[1].count)
     ]
-    kind_headers = [t("report.col.kind"), t("report.col.stories"), t("report.col.value")]
+    kind_headers = [t("report.col.kind"), name(t, "stories"), name(t, "value")]
     return {
         "heading": t("report.level3"),
         "cards": [
-            (t("report.kpi.stories"), t.number(p.stories)),
+            (name(t, "stories"), t.number(p.stories)),
             *(
-                [(t("report.kpi.stories_pending"), t.number(p.stories_pending))]
+                [(name(t, "stories_pending"), t.number(p.stories_pending))]
                 if p.stories_pending
                 else []
             ),
             *(
-                (t("report.kpi.value", unit=t.unit(unit)), phrase)
+                (t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), phrase)
                 for unit, phrase in zip(
                     t.sorted(p.value_by_unit, key=t.unit),
                     stories_mod.value_phrases(t, p.value_by_unit, p.value_stories_by_unit),
@@ -579,14 +597,14 @@ def to_html(t: Translator, report: SponsorReport) -> str:
         lang=t.language,
         title=t("report.title", programme=report.programme_name),
         period=t(
-            "report.period",
+            "report.period_to_date" if w.running else "report.period",
             label=w.label,
             start=t.date(w.start),
             end=t.date(w.end - timedelta(days=1)),
         ),
         no_data=None if report.has_data else t("report.no_data"),
         level1=_level1_section(t, p, pngs),
-        level2=_level2_section(t, p),
+        level2=_level2_section(t, p, of=p.communities if p.communities > 1 else None),
         level3=_level3_section(t, p, report.stories, pngs),
         communities={
             "heading": t("report.communities"),

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import disclosure, health, kpis, people, periods, report
+from bot import figures as vocabulary
 from bot import messages as m
 from bot import stories as stories_mod
 from bot.deps import Deps
@@ -87,16 +88,32 @@ def quarter_name(window: periods.Window) -> m.Say:
     )
 
 
-def _survey(value: float | None, *, answers: int, withheld: str | None, whole: bool) -> m.Text:
-    """A survey figure as the disclosure rule left it: the value with its n, or why not."""
+def _name(key: str) -> m.Say:
+    """A figure's name, as every surface names it (bot/figures.py)."""
+    return m.Say(vocabulary.figure(key).name_key)
+
+
+def _survey(figures: kpis.Kpis, key: str, *, of: int | None) -> m.Text:
+    """A survey figure as the disclosure rule left it: the value with its n (and, over several
+    communities, how many of them the answers come from), or why not — bot.figures.survey's
+    sentence, as a neutral message."""
+    value, answers, withheld, communities = vocabulary.survey_parts(figures, key)
     if withheld is not None:
         return m.Say(f"health.withheld.{withheld}", answers=m.Number(answers))
     if value is None:
         return m.Say("health.na")
     shown: m.Text = (
-        m.Number(round(value)) if whole else m.Join([m.Number(value), " / ", m.Number(5)])
+        m.Number(round(value)) if key == "enps" else m.Join([m.Number(value), " / ", m.Number(5)])
     )
-    return m.Say("health.with_n", value=shown, answers=m.Number(answers))
+    if of is None:
+        return m.Say("health.with_n", value=shown, answers=m.Number(answers))
+    return m.Say(
+        "health.with_n_programme",
+        value=shown,
+        answers=m.Number(answers),
+        communities=m.Number(communities),
+        of=m.Number(of),
+    )
 
 
 def _rate(value: float | None) -> m.Text:
@@ -120,7 +137,7 @@ def _values(figures: kpis.Kpis) -> m.Text:
     return m.Join(parts, ", ")
 
 
-def levels(figures: kpis.Kpis, *, members_line: m.Text) -> list[m.Block]:
+def levels(figures: kpis.Kpis, *, members_line: m.Text, of: int | None = None) -> list[m.Block]:
     """The three levels of one scope over the quarter, as `bot.kpis` counted them."""
     adoption = m.Lines(
         [
@@ -141,25 +158,23 @@ def levels(figures: kpis.Kpis, *, members_line: m.Text) -> list[m.Block]:
             m.Strong(m.Say("report.level2")),
             m.Say(
                 "sponsor.engagement",
-                pulse=_survey(
-                    figures.pulse_score,
-                    answers=figures.pulse_answers,
-                    withheld=figures.pulse_withheld,
-                    whole=False,
-                ),
-                enps=_survey(
-                    figures.enps,
-                    answers=figures.enps_answers,
-                    withheld=figures.enps_withheld,
-                    whole=True,
-                ),
+                pulse_name=_name("pulse"),
+                pulse=_survey(figures, "pulse", of=of),
+                enps_name=_name("enps"),
+                enps=_survey(figures, "enps", of=of),
+                rate_name=_name("response_rate"),
                 rate=_rate(figures.response_rate),
             ),
         ]
     )
     value: list[m.Text] = [
         m.Strong(m.Say("report.level3")),
-        m.Say("sponsor.value", stories=m.Number(figures.stories), values=_values(figures)),
+        m.Say(
+            "sponsor.value",
+            stories_name=_name("stories"),
+            stories=m.Number(figures.stories),
+            values=_values(figures),
+        ),
     ]
     if figures.stories_pending:
         value.append(m.Say("health.stories_pending", pending=m.Number(figures.stories_pending)))
@@ -245,7 +260,9 @@ def community_message(
     title = m.Say("sponsor.title", community=name, quarter=quarter_name(window))
     members = m.Say(
         "sponsor.members",
+        members_name=_name("members"),
         members=m.Number(figures.members),
+        active_name=_name("active_members"),
         new=m.Number(figures.new_members),
         departed=m.Number(figures.departed_members),
         active=m.Number(figures.active_members),
@@ -282,11 +299,16 @@ def programme_message(
     title = m.Say("sponsor.title", community=name, quarter=quarter_name(window))
     members = m.Say(
         "sponsor.programme_members",
+        communities_name=_name("communities"),
         communities=m.Number(figures.communities),
+        unique_name=_name("members_unique"),
         unique=m.Number(figures.members_unique),
+        summed_name=_name("members_summed"),
         summed=m.Number(figures.members_summed),
+        active_name=_name("active_members"),
         active=m.Number(figures.active_members),
         rate=_rate(figures.active_rate),
+        charters_name=_name("charters"),
         charters=m.Number(figures.charter_up_to_date),
     )
     counts = health.count_by_status(items)
@@ -305,7 +327,7 @@ def programme_message(
         m.Heading(title),
         m.Paragraph(m.Say("sponsor.programme_intro")),
         m.Divider(),
-        *levels(figures, members_line=members),
+        *levels(figures, members_line=members, of=figures.communities),
         m.Paragraph(m.Lines(health_lines)),
         _chart(name, trend),
         m.Divider(),

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from bot import cli, db
 from bot.models import Community, Membership
 from bot.slack.emulator import SlackEmulator
+from tests.catalogue import FR
 from tests.conftest import SIGNING_SECRET
 from tests.perf.common import free_port, signed_command
 
@@ -361,7 +362,7 @@ async def test_health_filters_every_community_into_a_table_csv_or_xlsx(
     rows = list(csv.reader(io.StringIO(french.stdout.lstrip("\ufeff")), delimiter=";"))
     assert rows[0][:2] == ["Communauté", "État"]
     assert [r[0] for r in rows[1:]] == ["Data Science"]
-    rate = rows[1][rows[0].index("Taux d'actifs")]
+    rate = rows[1][rows[0].index(FR("health.col.active_rate"))]
     assert rate == "0,3333"  # 1 active out of 3 members, with a decimal comma
 
     out = tmp_path / "all.csv"

@@ -259,7 +259,7 @@ async def test_exports_snapshots_report_and_cli_follow_the_rule(
     )
     rows = list(csv.reader(io.StringIO(exported[-1]["content"].decode("utf-8-sig")), delimiter=";"))
     header = rows[0]
-    pulse_columns = [i for i, name in enumerate(header) if "umeur" in name or "ulse" in name]
+    pulse_columns = [header.index(FR("figure.pulse"))]
     assert pulse_columns and all(row[i] in ("", "—") for row in rows[1:] for i in pulse_columns)
     # the sponsor report and the CLI, on the same database
     monkeypatch.setenv("COP_DATABASE_URL", bot.deps.config.settings.database_url)
@@ -275,7 +275,7 @@ async def test_exports_snapshots_report_and_cli_follow_the_rule(
         csv.reader(io.StringIO((tmp_path / "r.csv").read_text(encoding="utf-8-sig")), delimiter=";")
     )
     general = next(row for row in table if row[0] == "Général")
-    for column in (translate("fr")("report.col.pulse"), translate("fr")("report.col.enps")):
+    for column in (translate("fr")("figure.pulse"), translate("fr")("figure.enps")):
         assert general[table[0].index(column)] == "", column
     assert await asyncio.to_thread(cli.main, ["health", "--lang", "fr"]) == 0
     _no_score(capsys.readouterr().out)

@@ -183,7 +183,18 @@ async def test_manager_home_has_the_programme_line_and_health_button(bot: Bot) -
         communities = await session.scalar(sa.select(sa.func.count()).select_from(Community))
     assert communities == 2
     # Data Science has 5 members and Agilité 5, Camille is in both: 9 unique people
-    assert in_json(FR("home.programme_line", communities=2, members=9, events=0)) in text
+    assert (
+        in_json(
+            FR(
+                "home.programme_line",
+                communities=2,
+                unique_name=FR("figure.members_unique"),
+                members=9,
+                events=0,
+            )
+        )
+        in text
+    )
     assert "health_open_overview" in text
 
 

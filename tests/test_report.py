@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -98,12 +99,16 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     assert "'=cmd|' /C calc'!A0" in names and "Data Science" in names
     book = load_workbook(io.BytesIO(report.report_xlsx(FR, built)))
     programme = {r[0]: r[1] for r in book["Programme"].iter_rows(min_row=2, values_only=True)}
-    assert programme["Membres uniques"] == 4 and programme["Inscriptions cumulées"] == 6
     assert (
-        programme["Valeur chiffrée (heures gagnées)"] == 10
+        programme[FR("figure.members_unique")] == 4 and programme[FR("figure.members_summed")] == 6
+    )
+    assert (
+        programme[FR("report.kpi.value", figure=FR("figure.value"), unit=FR.unit("hours"))] == 10
     )  # the 5.5 hours awaiting validation wait
-    assert programme["Témoignages en attente de validation (non comptés)"] == 1
-    assert programme["Valeur chiffrée (euros)"] == 1000
+    assert programme[FR("figure.stories_pending")] == 1
+    assert (
+        programme[FR("report.kpi.value", figure=FR("figure.value"), unit=FR.unit("euros"))] == 1000
+    )
     stories = list(book["Témoignages"].iter_rows(min_row=2, values_only=True))
     assert stories[0][1] == "Un client sauvé"
 
@@ -145,3 +150,48 @@ def test_cop_report_writes_the_file(
     assert cli.main(["report", "--period", "2026-Q4", "--format", "html"]) == 0
     assert "Rapport de valeur" in (tmp_path / "value-report-2026-Q4.html").read_text()
     assert cli.main(["report", "--period", "Q4", "--format", "csv"]) == 2  # said, not a traceback
+
+
+async def test_a_running_quarter_is_reported_to_date_and_never_charted_ahead(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # `cop report --period 2026-Q4` run on 30 November: December has not happened yet
+    await factories.community(sessions, members=("U0LUCAS",))
+    async with sessions() as session:
+        built = await report.build(
+            session,
+            workspace_id=WORKSPACE,
+            window=periods.parse_period("2026-Q4"),
+            programme_name="Programme test",
+            thresholds=HealthThresholds(),
+            rule=Rule(min_answers=5),
+            now=datetime(2026, 11, 30, 15, tzinfo=UTC),
+        )
+    assert built.window.running and built.window.last_day == date(2026, 11, 30)
+    assert [m.window.label for m in built.trend] == ["2026-10", "2026-11"]  # no December at 0
+    assert built.trend[-1].window.end == date(2026, 12, 1)  # November through today
+    page = report.to_html(FR, built)
+    start, end = FR.date(date(2026, 10, 1)), FR.date(date(2026, 11, 30))
+    assert FR("report.period_to_date", label="2026-Q4", start=start, end=end) in page
+    assert EN(
+        "report.period_to_date",
+        label="2026-Q4",
+        start=EN.date(date(2026, 10, 1)),
+        end=EN.date(date(2026, 11, 30)),
+    ) in report.to_html(EN, built)
+
+
+def test_comparisons_use_windows_of_the_same_length() -> None:
+    month_to_date = periods.to_date(periods.Period.MONTH, date(2026, 11, 12))
+    assert periods.previous(month_to_date) == periods.Window(
+        date(2026, 10, 1), date(2026, 10, 13), periods.Period.MONTH
+    )
+    # 1–31 March compared with February, which has fewer days: all of February, no more
+    march = periods.parse_period("2026-03")
+    assert periods.previous(march).end == date(2026, 3, 1)
+    quarter = periods.so_far(periods.parse_period("2026-Q4"), date(2026, 11, 30))
+    assert periods.previous(quarter) == periods.Window(
+        date(2026, 7, 1), date(2026, 8, 31), periods.Period.QUARTER
+    )
+    whole = periods.parse_period("2026-Q3")
+    assert periods.so_far(whole, date(2026, 11, 30)) == whole and not whole.running

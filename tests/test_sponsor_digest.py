@@ -33,6 +33,7 @@ from bot.slack.render import render_message
 from rituals import cadence, scheduler, sponsor_digest
 from rituals.outbox import Drain
 from tests import factories
+from tests.catalogue import EN, FR
 from tests.conftest import Bot, make_config, running_bot
 from tests.factories import WORKSPACE
 
@@ -204,13 +205,15 @@ async def test_leaders_preview_then_sponsors_get_it_in_their_language_once(bot: 
     (fr,) = _dms(bot, "U0HUGO", fr_title)
     en_t, fr_t = translate("en"), translate("fr")
     assert f"*Members:* {figures.members} ({figures.new_members} joined" in en
-    assert f"*active:* {figures.active_members} ({en_t.percent(figures.active_rate or 0)})" in en
+    active = f"*{EN('figure.active_members')}:* {figures.active_members}"
+    assert f"{active} ({en_t.percent(figures.active_rate or 0)})" in en
     assert f"*Membres :* {figures.members} ({figures.new_members} arrivées" in fr
     assert f"{figures.messages} messages, {figures.replies} réponses" in fr
     pulse = fr_t.number(figures.pulse_score or 0)
-    assert f"*Utilité perçue :* {pulse} / 5 (sur {figures.pulse_answers} réponses)" in fr
-    assert f"*eNPS :* {round(figures.enps or 0)} (sur 5 réponses)" in fr
-    assert f"*Validated stories:* {figures.stories} · 32 hours saved" in en
+    shown = FR("health.with_n", value=f"{pulse} / 5", answers=figures.pulse_answers)
+    assert f"*{FR('figure.pulse')} :* {shown}" in fr
+    assert f"*eNPS :* {FR('health.with_n', value=round(figures.enps or 0), answers=5)}" in fr
+    assert f"*{EN('figure.stories')}:* {figures.stories} · 32 hours saved" in en
     assert "Pipeline MLOps partagé" in en and "Pipeline MLOps partagé" in fr
     assert "Audit confidentiel" not in en  # validated, but its author did not agree to share it
     assert "Brouillon pas encore validé" not in en + fr + preview  # not validated: not shown
@@ -223,8 +226,9 @@ async def test_leaders_preview_then_sponsors_get_it_in_their_language_once(bot: 
 
     # a community whose poll had fewer answers than the threshold shows no survey figure
     (agile_fr,) = _dms(bot, "U0LEA", "Agilité — bilan")
-    assert "*Utilité perçue :* masqué (2 réponses" in agile_fr and "/ 5" not in agile_fr
-    assert "*eNPS :* masqué (2 réponses" in agile_fr
+    withheld = FR("health.withheld.too_few", answers=2)
+    assert f"*{FR('figure.pulse')} :* {withheld}" in agile_fr and "/ 5" not in agile_fr
+    assert f"*eNPS :* {withheld}" in agile_fr
 
     # a second tick, or a run by hand, in the same quarter writes nothing more
     async with bot.sessions() as session:

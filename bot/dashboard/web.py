@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot import charts, health
+from bot import figures as vocabulary
 from bot.dashboard import figures, links
 from bot.deps import Deps
 from bot.errors import NotAllowed
@@ -104,16 +105,13 @@ class Formats:
             return self.t("health.na")
         return self.t.percent(value) if percent else self.t.number(value)
 
-    def survey(
-        self, value: float | None, answers: int, withheld: str | None, *, whole: bool = False
-    ) -> str:
-        t = self.t
-        if withheld is not None:
-            return t(f"health.withheld.{withheld}", answers=t.number(answers))
-        if value is None:
-            return t("health.na")
-        number = t.whole(value) if whole else t.number(value)
-        return t("health.with_n", value=number, answers=t.number(answers))
+    def name(self, key: str) -> str:
+        """A figure's name, as every surface names it (bot/figures.py)."""
+        return vocabulary.name(self.t, key)
+
+    def survey(self, kpis: Any, key: str, *, of: int | None = None) -> str:
+        """A survey figure with its n, or why it is withheld (bot.figures.survey)."""
+        return vocabulary.survey(self.t, kpis, key, of=of)
 
     def status(self, status: health.Status) -> Markup:
         """The status in words behind a dot of its colour (the catalogue's emoji needs a font

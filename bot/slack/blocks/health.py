@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot import figures
 from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
@@ -62,24 +63,9 @@ def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
     return t.percent(value) if percent else t.number(value)
 
 
-def survey(
-    t: Translator,
-    value: float | None,
-    *,
-    answers: int,
-    withheld: str | None,
-    out_of: int | None = None,
-    whole: bool = False,
-) -> str:
-    """A survey figure as the disclosure rule left it: the value with its n, or why not; an
-    eNPS is `whole` (40, never 40,5)."""
-    if withheld is not None:
-        return t(f"health.withheld.{withheld}", answers=t.number(answers))
-    if value is None:
-        return t("health.na")
-    number = t.whole(value) if whole else t.number(value)
-    shown = number if out_of is None else f"{number} / {t.number(out_of)}"
-    return t("health.with_n", value=shown, answers=t.number(answers))
+def survey(t: Translator, kpis: Kpis, key: str, *, of: int | None = None) -> str:
+    """A survey figure with its n, or why it is withheld (bot.figures.survey, the one writing)."""
+    return figures.survey(t, kpis, key, of=of)
 
 
 def value_line(t: Translator, kpis: Kpis) -> str:
@@ -96,15 +82,19 @@ def values_text(t: Translator, kpis: Kpis) -> str:
     return ", ".join(value_phrases(t, kpis.value_by_unit, kpis.value_stories_by_unit))
 
 
-def _engagement(t: Translator, overview: Overview, *, charters: str) -> str:
+def _engagement(t: Translator, overview: Overview, *, charters: str, of: int | None) -> str:
+    """Level 2, each figure by its name (bot/figures.py); `of`: the programme's communities,
+    so a survey figure says how many of them its answers come from."""
     e = overview.engagement
     line = t(
         "health.totals_engagement",
-        pulse=survey(
-            t, e.pulse_score, answers=e.pulse_answers, withheld=e.pulse_withheld, out_of=5
-        ),
-        enps=survey(t, e.enps, answers=e.enps_answers, withheld=e.enps_withheld, whole=True),
+        pulse_name=figures.name(t, "pulse"),
+        pulse=survey(t, e, "pulse", of=of),
+        enps_name=figures.name(t, "enps"),
+        enps=survey(t, e, "enps", of=of),
+        rate_name=figures.name(t, "response_rate"),
         rate=na(t, e.response_rate, percent=True),
+        charters_name=figures.name(t, "charters"),
         charters=charters,
     )
     return f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}"
@@ -141,7 +131,10 @@ def _totals(t: Translator, overview: Overview) -> str:
             attendance=t.number(p.attendance),
         ),
         _engagement(
-            t, overview, charters=f"{t.number(p.charter_up_to_date)}/{t.number(p.communities)}"
+            t,
+            overview,
+            charters=f"{t.number(p.charter_up_to_date)}/{t.number(p.communities)}",
+            of=p.communities,
         ),
         value_line(t, p),
     ]
@@ -226,7 +219,7 @@ def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Blo
         reactions=t.number(k.reactions),
         events=t.number(k.events_held),
     )
-    engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1")
+    engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1", of=None)
     value = value_line(t, k)
     next_step = t(
         "health.next", action=explain(t, item.action), stage=t(f"health.stage.{item.stage.value}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock
 from slack_sdk.models.views import View
 
+from bot import figures
 from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
@@ -25,6 +26,7 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
         line = t(
             "home.programme_line",
             communities=t.number(p.communities),
+            unique_name=figures.name(t, "members_unique"),
             members=t.number(p.unique_members),
             events=t.number(p.events_next_30_days),
         )
