@@ -85,8 +85,8 @@ def to_date(period: Period, as_of: date, tz: str = "UTC") -> Window:
 
 def so_far(window: Window, today: date) -> Window:
     """The window up to and including `today`: a period still running is counted and charted
-    only up to today, never with the days to come as zeros (bot.report_delivery.read_period
-    does the same for /cop report). A period over, or not begun (no data yet), is left whole."""
+    only up to today, never with the days to come as zeros (the report, and /cop report's
+    period). A period over, or not begun (no data yet), is left whole."""
     if not window.start <= today < window.end:
         return window
     return Window(window.start, today + timedelta(days=1), window.period, window.tz)

@@ -77,9 +77,7 @@ def read_period(text: str | None, *, tz: str, today: date) -> periods.Window:
         window = periods.parse_period(text, tz)
     except ValueError:
         raise InvalidInput("report_delivery.bad_period", value=text[:40]) from None
-    if window.start <= today < window.end:
-        return periods.to_date(window.period, today, tz)
-    return window
+    return periods.so_far(window, today)
 
 
 async def ask(

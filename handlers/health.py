@@ -77,15 +77,7 @@ async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
         if community is None:
             await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
             return Scope(caller.workspace_id, None, deps.programme.name)
-        if community.channel_status != ChannelStatus.OK:
-            raise CopError("command.community_archived", name=community.name)
-        await require(
-            session,
-            actor=caller.actor,
-            action=Action.VIEW_COMMUNITY_HEALTH,
-            community_id=community.id,
-        )
-        return Scope(caller.workspace_id, community.id, community.name)
+        return await _community_view(session, caller, community)
 
 
 async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scope:
@@ -94,15 +86,17 @@ async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scop
         community = await communities.get(
             session, workspace_id=caller.workspace_id, community_id=community_id
         )
-        if community.channel_status != ChannelStatus.OK:
-            raise CopError("command.community_archived", name=community.name)
-        await require(
-            session,
-            actor=caller.actor,
-            action=Action.VIEW_COMMUNITY_HEALTH,
-            community_id=community.id,
-        )
-        return Scope(caller.workspace_id, community.id, community.name)
+        return await _community_view(session, caller, community)
+
+
+async def _community_view(session: Any, caller: Caller, community: Any) -> Scope:
+    """A community's health, if its channel is live and the caller may see it."""
+    if community.channel_status != ChannelStatus.OK:
+        raise CopError("command.community_archived", name=community.name)
+    await require(
+        session, actor=caller.actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
+    )
+    return Scope(caller.workspace_id, community.id, community.name)
 
 
 async def compute(deps: Deps, scope: Scope) -> health.Overview:

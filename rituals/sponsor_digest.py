@@ -50,7 +50,7 @@ from bot.models import (
     SuccessStory,
 )
 from rituals import recipients
-from rituals.outbox import Owed, enqueue_many, next_allowed
+from rituals.outbox import Owed, enqueue_many
 
 KIND = "sponsor_digest"
 PREVIEW_KIND = "sponsor_preview"
@@ -512,14 +512,6 @@ class _Reader:
     tz: str | None
 
 
-def _when(deps: Deps, at: datetime, tz: str | None, default_tz: str) -> datetime:
-    """`at`, or the start of the reader's next working hours when `at` falls in their quiet
-    hours (the outbox leaves that to the ritual for these kinds)."""
-    if not deps.config.settings.quiet_hours:
-        return at
-    return next_allowed(at, tz=tz, quiet=deps.programme.quiet_hours, default_tz=default_tz)
-
-
 def _owed(
     deps: Deps,
     *,
@@ -537,7 +529,8 @@ def _owed(
             message=message,
             reader=m.Reader(r.language, r.tz or default_tz),
             person_id=r.person_id,
-            not_before=_when(deps, at, r.tz, default_tz),
+            # the drain holds it until the reader's working hours (WORKING_HOURS_KINDS)
+            not_before=at,
         )
         for r in readers
     ]

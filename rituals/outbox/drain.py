@@ -34,7 +34,7 @@ from bot.models import Community, Outbox, OutboxStatus, Person, utcnow
 from bot.ports import DeliveryError, Sent
 from rituals.outbox import failures
 from rituals.outbox.pacing import Pacer
-from rituals.outbox.quiet_hours import RITUAL_DM_KINDS, next_allowed
+from rituals.outbox.quiet_hours import WORKING_HOURS_KINDS, next_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ class Drain:
         if expires and datetime.fromisoformat(expires) <= utcnow():
             await self._finish(row, OutboxStatus.CANCELLED, "expired")
             return
-        if row.person_id is not None and row.kind in RITUAL_DM_KINDS and settings.quiet_hours:
+        if row.person_id is not None and row.kind in WORKING_HOURS_KINDS and settings.quiet_hours:
             now = utcnow()
             allowed = next_allowed(
                 now, tz=row.tz, quiet=programme.quiet_hours, default_tz=programme.timezone
