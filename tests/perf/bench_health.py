@@ -38,7 +38,17 @@ from bot.demo import large
 from bot.models import Base, Community
 from bot.slack.emulator import SlackEmulator, default_workspace
 from rituals import snapshots
-from tests.perf.common import PYTHON, ROOT, SECRET, free_port, signed_command, start, stop, summary
+from tests.perf.common import (
+    PYTHON,
+    ROOT,
+    SECRET,
+    command_answered,
+    free_port,
+    signed_command,
+    start,
+    stop,
+    summary,
+)
 
 MANAGER = "U0CAMILLE"
 
@@ -82,19 +92,10 @@ async def snapshot_job(env: dict[str, str], runs: int = 2) -> list[float]:
 async def one(
     http: httpx.AsyncClient, emulator: SlackEmulator, bot_url: str, text: str
 ) -> tuple[float, float, float]:
-    key = f"k{time.monotonic_ns()}"
     uploads_before = len(emulator.uploads)
-    body, headers = signed_command(
-        text, user=MANAGER, channel="C0GEN", response_url=emulator.response_url(key)
+    key, started, ack, full = await command_answered(
+        http, emulator, bot_url, text, user=MANAGER, channel="C0GEN"
     )
-    started = time.perf_counter()
-    response = await http.post(bot_url, content=body, headers=headers)
-    ack = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
-    while not any(r["key"] == key for r in emulator.responses):  # noqa: ASYNC110
-        await asyncio.sleep(0.002)
-    full = time.perf_counter() - started
     reply = next(r for r in emulator.responses if r["key"] == key)
     if not reply.get("blocks"):
         raise RuntimeError(f"no overview: {reply.get('text')}")

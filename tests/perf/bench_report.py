@@ -27,7 +27,16 @@ import httpx
 
 from bot.slack.emulator import SlackEmulator, default_workspace
 from tests.perf.bench_health import db_url, prepare
-from tests.perf.common import PYTHON, ROOT, SECRET, free_port, signed_command, start, stop
+from tests.perf.common import (
+    PYTHON,
+    ROOT,
+    SECRET,
+    command_answered,
+    free_port,
+    signed_command,
+    start,
+    stop,
+)
 
 MANAGER = "U0CAMILLE"
 
@@ -35,19 +44,10 @@ MANAGER = "U0CAMILLE"
 async def one(
     http: httpx.AsyncClient, emulator: SlackEmulator, bot_url: str, text: str
 ) -> dict[str, Any]:
-    key = f"k{time.monotonic_ns()}"
     uploads_before = len(emulator.uploads)
-    body, headers = signed_command(
-        text, user=MANAGER, channel="C0GEN", response_url=emulator.response_url(key)
+    key, started, ack, told = await command_answered(
+        http, emulator, bot_url, text, user=MANAGER, channel="C0GEN"
     )
-    started = time.perf_counter()
-    response = await http.post(bot_url, content=body, headers=headers)
-    ack = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
-    while not any(r["key"] == key for r in emulator.responses):  # noqa: ASYNC110
-        await asyncio.sleep(0.002)
-    told = time.perf_counter() - started
     while len(emulator.uploads) < uploads_before + 2:
         if time.perf_counter() - started > 300:
             said = [r["text"] for r in emulator.responses if r["key"] == key]

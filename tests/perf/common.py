@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -161,3 +162,22 @@ async def post_all(
 
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     return statuses
+
+
+async def command_answered(
+    http: httpx.AsyncClient, emulator: Any, bot_url: str, text: str, *, user: str, channel: str
+) -> tuple[str, float, float, float]:
+    """Type `/cop text` as `user` and wait for the bot's first answer on its response_url:
+    (that response_url's key, when it was sent, seconds to the ack, seconds to the answer)."""
+    key = f"k{time.monotonic_ns()}"
+    body, headers = signed_command(
+        text, user=user, channel=channel, response_url=emulator.response_url(key)
+    )
+    started = time.perf_counter()
+    response = await http.post(bot_url, content=body, headers=headers)
+    ack = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+    while not any(r["key"] == key for r in emulator.responses):  # noqa: ASYNC110
+        await asyncio.sleep(0.002)
+    return key, started, ack, time.perf_counter() - started
