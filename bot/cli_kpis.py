@@ -363,7 +363,7 @@ def add_commands(sub: Any) -> None:
     )
     hp.add_argument(
         "--stage",
-        choices=["preparation", "launch", "growth", "maturity", "dormant"],
+        choices=["preparation", "launch", "growth", "reorientation"],
         help="only the communities at this stage (as health suggests it)",
     )
     hp.add_argument("--kind", choices=["spontaneous", "piloted"], help="only this kind")

@@ -168,13 +168,30 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         cfg.attributes["connection"] = sync_conn
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # replicas starting together migrate one after the other
-            await conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
-            )
-        await conn.run_sync(_run)
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it: with foreign keys on, dropping the old copy of
+            # a parent (community, poll…) would cascade-delete its children. Off for the
+            # migration (a PRAGMA outside the transaction), checked, then on again.
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            if conn.dialect.name == "postgresql":
+                # replicas starting together migrate one after the other
+                await conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
+            await conn.run_sync(_run)
+            if sqlite and (
+                broken := (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            ):
+                raise RuntimeError(f"the migration left {len(broken)} dangling reference(s)")
+            await conn.commit()
+        except BaseException:
+            await conn.invalidate()  # never hand back a connection with foreign keys off
+            raise
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 async def check(engine: AsyncEngine) -> None:

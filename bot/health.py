@@ -264,15 +264,11 @@ def _stage(
     s: Signals, status: Status, trend: float | None, age: int, th: HealthThresholds
 ) -> Stage:
     if status == Status.DORMANT:
-        return Stage.DORMANT
+        return Stage.REORIENTATION
     if s.charter_date is None and s.members < 5 and age < YOUNG_DAYS:
         return Stage.PREPARATION
     if age < YOUNG_DAYS:
         return Stage.LAUNCH
-    if trend is not None and trend >= th.thriving_growth:
-        return Stage.GROWTH
-    if age >= 365:
-        return Stage.MATURITY
     return Stage.GROWTH
 
 

@@ -90,11 +90,21 @@ class CommunityKind(enum.StrEnum):
 
 
 class Stage(enum.StrEnum):
+    """The lifecycle as the guides name it (sources/003): préparation, démarrage, croissance,
+    réorientation. Set by a leader or a manager (`/cop stage`); health only suggests."""
+
     PREPARATION = "preparation"
     LAUNCH = "launch"
     GROWTH = "growth"
-    MATURITY = "maturity"
+    REORIENTATION = "reorientation"
+
+
+class CommunityStatus(enum.StrEnum):
+    """Beside the stage: a community may lie dormant, or be closed, at any stage."""
+
+    ACTIVE = "active"
     DORMANT = "dormant"
+    CLOSED = "closed"
 
 
 class ChannelStatus(enum.StrEnum):
@@ -129,6 +139,8 @@ class Ritual(enum.StrEnum):
     STORIES = "stories"
     DIGEST = "digest"
     SPONSOR_DIGEST = "sponsor_digest"  # each quarter, a community's value to its sponsor
+    OBJECTIVES = "objectives"  # each quarter, leaders update their charter objectives' status
+    SURVEY = "survey"  # the programme's annual member survey
 
 
 class Delivery(enum.StrEnum):
@@ -159,6 +171,17 @@ class ValueKind(enum.StrEnum):
     APPLIED = "applied"
     REALISED = "realised"
     REFRAMING = "reframing"
+
+
+class ObjectiveStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    ACHIEVED = "achieved"
+    DROPPED = "dropped"
+
+
+class PollKind(enum.StrEnum):
+    PULSE = "pulse"
+    SURVEY = "survey"  # one community's share of the annual member survey (a SurveyCampaign)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -228,6 +251,10 @@ class Community(Base):
         str_enum(CommunityKind), default=CommunityKind.SPONTANEOUS
     )
     stage: Mapped[Stage] = mapped_column(str_enum(Stage), default=Stage.LAUNCH)
+    status: Mapped[CommunityStatus] = mapped_column(
+        str_enum(CommunityStatus), default=CommunityStatus.ACTIVE
+    )
+    stage_changed_at: Mapped[datetime | None]
     language: Mapped[str | None] = mapped_column(sa.String(8))
     tz: Mapped[str | None] = mapped_column(sa.String(64))
     channel_status: Mapped[ChannelStatus] = mapped_column(
@@ -273,10 +300,120 @@ class CharterVersion(Base):
     member_benefits: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
     organisation_benefits: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
     roles: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    collective_benefits: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    stakeholders: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    resource_needs: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    animation_plan: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
     indicators: Mapped[list[Any]] = mapped_column(default=list, info=PROSE)
     author_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
     )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StageChange(Base):
+    """One move of a community along its lifecycle, or in or out of dormancy: who, when, why."""
+
+    __tablename__ = "stage_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    from_stage: Mapped[Stage | None] = mapped_column(str_enum(Stage))
+    to_stage: Mapped[Stage] = mapped_column(str_enum(Stage))
+    from_status: Mapped[CommunityStatus | None] = mapped_column(str_enum(CommunityStatus))
+    to_status: Mapped[CommunityStatus] = mapped_column(str_enum(CommunityStatus))
+    by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CharterObjective(Base):
+    """One objective of a community's charter for a year, with the status its leaders give it
+    and, optionally, the bot's figure (bot/figures.py key) that measures it."""
+
+    __tablename__ = "charter_objective"
+    __table_args__ = (sa.Index("ix_charter_objective_community_year", "community_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(sa.ForeignKey("community.id", ondelete="CASCADE"))
+    year: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(sa.Text, info=PROSE)
+    status: Mapped[ObjectiveStatus] = mapped_column(
+        str_enum(ObjectiveStatus), default=ObjectiveStatus.IN_PROGRESS
+    )
+    indicator: Mapped[str | None] = mapped_column(sa.String(40))
+    target: Mapped[Decimal | None]
+    updated_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CompassAssessment(Base):
+    """One round of the maturity compass (la boussole) for a community: each core-team member
+    answers once (and may change their answers while it is open); the bot aggregates."""
+
+    __tablename__ = "compass_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[datetime | None]
+
+
+class CompassResponse(Base):
+    """One person's answers to a compass round (statement key → 1..4), or, with no person and
+    source "survey", what the annual survey's answers say of the dimensions they inform."""
+
+    __tablename__ = "compass_response"
+    __table_args__ = (sa.UniqueConstraint("assessment_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    assessment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("compass_assessment.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(sa.String(16), default="self")
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SurveyCampaign(Base):
+    """The programme's annual member survey for one year: its questionnaire and cover message
+    (as the manager last edited them), its window, and its reminder. Each community's share is a
+    Poll of kind "survey", answered under the same anonymity as the pulse."""
+
+    __tablename__ = "survey_campaign"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    year: Mapped[int]
+    questions: Mapped[list[Any]] = mapped_column(default=list)
+    cover: Mapped[dict[str, Any]] = mapped_column(default=dict, info=PROSE)
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    status: Mapped[PollStatus] = mapped_column(str_enum(PollStatus), default=PollStatus.OPEN)
+    reminder_sent_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -422,6 +559,16 @@ class Poll(Base):
     reminder_sent_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     share_summary: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[PollKind] = mapped_column(str_enum(PollKind), default=PollKind.PULSE)
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("survey_campaign.id", ondelete="CASCADE"), index=True
+    )
+    # A leader may hold a survey's results back from the channel; the manager sees why.
+    results_held_reason: Mapped[str | None] = mapped_column(sa.Text, info=PROSE)
+    results_held_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
+    results_posted_ts: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class PollDelivery(Base):

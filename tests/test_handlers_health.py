@@ -320,7 +320,9 @@ async def test_filters_narrow_the_ranking_and_say_when_nothing_matches(bot: Bot)
         selected=option(first, blocks.FILTER_STATUS, "🟠 à risque"),
     )
     assert set(rows(at_risk)) == {"Agilité"}
-    stage = next(s for s in ("lancement", "croissance", "préparation") if s in stage_of)
+    stage = next(
+        s for s in ("démarrage", "croissance", "préparation", "réorientation") if s in stage_of
+    )
     staged = await click(
         bot,
         shown(bot, at_risk),

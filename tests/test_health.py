@@ -26,7 +26,7 @@ BASE = Signals(
     slug="data",
     today=TODAY,
     created=TODAY - timedelta(days=400),
-    stage=Stage.MATURITY,
+    stage=Stage.GROWTH,
     members=100,
     active_recent=30,
     active_previous=30,
@@ -45,7 +45,7 @@ def test_steady_when_nothing_moves() -> None:
     h = health.assess(BASE, TH)
     assert h.status == Status.STEADY
     assert keys(h) == ["good_pulse"]
-    assert h.action.key == "health.action.keep_going" and h.stage == Stage.MATURITY
+    assert h.action.key == "health.action.keep_going" and h.stage == Stage.GROWTH
     assert h.active_rate == 0.3 and h.trend == 0.0
 
 
@@ -93,7 +93,7 @@ def test_dormant_when_nobody_speaks_and_no_event() -> None:
     )
     assert h.status == Status.DORMANT
     assert keys(h) == ["inactive", "active_drop", "no_event_ever"]
-    assert h.action.key == "health.action.redesign" and h.stage == Stage.DORMANT
+    assert h.action.key == "health.action.redesign" and h.stage == Stage.REORIENTATION
     assert health.explain(translate("fr"), h.action) == (
         "en sommeil : envisager une refonte avec le sponsor"
     )

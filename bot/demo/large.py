@@ -213,7 +213,9 @@ async def generate(
                     "slug": f"cop-{j:03d}",
                     "channel_id": f"CL{j:06d}",
                     "kind": rng.choice(list(CommunityKind)),
-                    "stage": rng.choice([Stage.LAUNCH, Stage.GROWTH, Stage.MATURITY]),
+                    "stage": rng.choice(
+                        [Stage.LAUNCH, Stage.GROWTH, Stage.GROWTH, Stage.REORIENTATION]
+                    ),
                     "language": "en" if j % 9 == 0 else "fr",
                     "created_at": now - timedelta(days=age),
                 }
