@@ -314,6 +314,22 @@ def cmd_rituals(args: argparse.Namespace) -> int:
                 stats = await _drain(deps).run_until_empty()
                 print(f"sent {stats.sent}, recovered {stats.recovered}, failed {stats.failed}")
                 return 0
+            if args.ritual == "survey":  # programme-wide: open, remind or close what is due
+                from rituals import survey
+
+                workspace_id = await cli_scope.resolve(deps.sessions, args.workspace)
+                done = await survey.maintain(deps)
+                if not done:
+                    if not deps.programme.survey.enabled:
+                        print("survey: turned off in app.yaml (survey.enabled); nothing to do")
+                    else:
+                        print(f"survey: nothing due today in {workspace_id}")
+                for line in done:
+                    print(line)
+                if args.drain:
+                    stats = await _drain(deps).run_until_empty()
+                    print(f"sent {stats.sent}, recovered {stats.recovered}, failed {stats.failed}")
+                return 0
             if args.ritual is None:
                 raise ConfigError(
                     "rituals run: which ritual? give one of welcome, reminders, pulse, stories, digest,"
@@ -447,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     rit.add_argument(
         "ritual",
         nargs="?",
-        choices=["welcome", "reminders", "pulse", "stories", "digest", "sponsor_digest"],
+        choices=["welcome", "reminders", "pulse", "stories", "digest", "sponsor_digest", "survey"],
         help="the ritual to run (with run)",
     )
     rit.add_argument("--community", help="the community's slug (see cop communities list)")
@@ -462,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_kpis  # backfill, report, health, snapshots
 
     cli_kpis.add_commands(sub)
+    from bot import cli_survey  # cop survey open|close|status|export
+
+    cli_survey.add_commands(sub)
     return parser
 
 

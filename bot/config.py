@@ -203,6 +203,221 @@ class PulseRitual(_Strict):
     questions: list[Question] = Field(default_factory=_default_questions)
 
 
+# --- the annual member survey (sources 001 « un sondage annuel », 003 « un mail type ») -----
+
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+SURVEY_COVER_FIELDS = ("community", "closes", "year")  # the cover's placeholders
+
+
+def _check_cover(texts: dict[str, str]) -> dict[str, str]:
+    """The cover message (« le mail type ») per language, its placeholders checked at load."""
+    for language, text in texts.items():
+        try:
+            found = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"{language}: {exc} (write {{{{ and }}}} for braces)") from None
+        for name in found:
+            if name not in SURVEY_COVER_FIELDS:
+                raise ValueError(
+                    f"{language}: unknown placeholder {{{name}}} (known: "
+                    + ", ".join(f"{{{k}}}" for k in SURVEY_COVER_FIELDS)
+                    + ")"
+                )
+        if len(text) > 2500:
+            raise ValueError(f"{language}: at most 2500 characters, got {len(text)}")
+    return texts
+
+
+class SurveyQuestion(_Strict):
+    """One question of the annual survey. `scale` (min/max 1–5 or 0–10), `nps` (0–10),
+    `single` and `multiple` (options, at most 10: a modal's radio buttons and checkboxes),
+    `text` (free text)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    kind: Literal["scale", "nps", "single", "multiple", "text"]
+    text: dict[Literal["fr", "en"], str]
+    options: list[dict[Literal["fr", "en"], str]] = Field(default_factory=list)
+    min: int | None = None
+    max: int | None = None
+    optional: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SurveyQuestion:
+        for text in self.text.values():
+            if not 1 <= len(text) <= 300:
+                raise ValueError(f"{self.key}: a question's text takes 1 to 300 characters")
+        if self.kind in ("single", "multiple"):
+            if not 2 <= len(self.options) <= 10:
+                raise ValueError(
+                    f"{self.key}: a {self.kind} question needs 2 to 10 options, got {len(self.options)}"
+                )
+            for option in self.options:
+                if not option or any(not 1 <= len(v) <= 75 for v in option.values()):
+                    raise ValueError(
+                        f"{self.key}: each option takes 1 to 75 characters per language"
+                    )
+        elif self.options:
+            raise ValueError(f"{self.key}: only single and multiple questions have options")
+        if self.kind == "scale" and (self.min, self.max) not in ((1, 5), (0, 10), (None, None)):
+            raise ValueError(f"{self.key}: a scale goes from 1 to 5 or from 0 to 10")
+        if self.kind != "scale" and (self.min is not None or self.max is not None):
+            raise ValueError(f"{self.key}: only scale questions take min and max")
+        return self
+
+    def bounds(self) -> tuple[int, int]:
+        """The scores an answer may take (an option's index; a bit mask of options)."""
+        if self.kind == "scale":
+            return (self.min, self.max) if self.min is not None and self.max is not None else (1, 5)
+        if self.kind == "nps":
+            return 0, 10
+        if self.kind == "single":
+            return 0, len(self.options) - 1
+        if self.kind == "multiple":
+            return 1, (1 << len(self.options)) - 1
+        return 0, 0
+
+
+def _q(key: str, kind: str, fr: str, en: str, **more: Any) -> SurveyQuestion:
+    return SurveyQuestion.model_validate(
+        {"key": key, "kind": kind, "text": {"fr": fr, "en": en}, **more}
+    )
+
+
+def _default_survey_questions() -> list[SurveyQuestion]:
+    """Ours, covering the three levels of value: participation; belonging and usefulness;
+    tangible value."""
+    return [
+        _q(
+            "participation",
+            "single",
+            "À quelle fréquence participez-vous à la vie de la communauté ?",
+            "How often do you take part in the community?",
+            options=[
+                {"fr": "Chaque semaine", "en": "Every week"},
+                {"fr": "Chaque mois", "en": "Every month"},
+                {"fr": "Quelques fois par an", "en": "A few times a year"},
+                {"fr": "Presque jamais", "en": "Hardly ever"},
+            ],
+        ),
+        _q(
+            "activities",
+            "multiple",
+            "Qu'avez-vous fait cette année dans la communauté ?",
+            "What did you do in the community this year?",
+            options=[
+                {"fr": "Lire les échanges", "en": "Read the conversations"},
+                {"fr": "Poser une question", "en": "Ask a question"},
+                {"fr": "Répondre à un collègue", "en": "Answer a colleague"},
+                {
+                    "fr": "Assister à un webinaire ou un atelier",
+                    "en": "Attend a webinar or workshop",
+                },
+                {"fr": "Partager un retour d'expérience", "en": "Share a lesson learned"},
+                {"fr": "Animer ou co-animer", "en": "Lead or co-lead something"},
+            ],
+        ),
+        _q(
+            "belonging",
+            "scale",
+            "Je me sens membre à part entière de cette communauté (1 = pas du tout, 5 = tout à fait)",
+            "I feel I truly belong to this community (1 = not at all, 5 = completely)",
+            min=1,
+            max=5,
+        ),
+        _q(
+            "usefulness",
+            "scale",
+            "La communauté m'est utile dans mon travail (1 = pas du tout, 5 = énormément)",
+            "The community helps me in my work (1 = not at all, 5 = very much)",
+            min=1,
+            max=5,
+        ),
+        _q(
+            "nps",
+            "nps",
+            "Conseilleriez-vous cette communauté à un collègue ? (0 = sûrement pas, 10 = sans hésiter)",
+            "Would you recommend this community to a colleague? (0 = certainly not, 10 = without a doubt)",
+        ),
+        _q(
+            "gains",
+            "multiple",
+            "Cette année, grâce à la communauté, j'ai…",
+            "This year, thanks to the community, I…",
+            optional=True,
+            options=[
+                {"fr": "gagné du temps", "en": "saved time"},
+                {"fr": "résolu un problème", "en": "solved a problem"},
+                {"fr": "progressé dans mon métier", "en": "grew in my job"},
+                {"fr": "rencontré des personnes utiles", "en": "met useful people"},
+                {"fr": "rien de tout cela", "en": "none of these"},
+            ],
+        ),
+        _q(
+            "example",
+            "text",
+            "Un exemple concret de ce que la communauté vous a apporté ?",
+            "A concrete example of what the community brought you?",
+            optional=True,
+        ),
+    ]
+
+
+def _default_cover() -> dict[Literal["fr", "en"], str]:
+    return {
+        "fr": (
+            "Bonjour, une fois par an, nous prenons le pouls de nos communautés. Vous êtes "
+            "membre de {community} : pourriez-vous nous donner cinq minutes ? Vos réponses sont "
+            "anonymes ; elles aideront l'équipe d'animation à faire vivre la communauté. "
+            "L'enquête reste ouverte jusqu'au {closes}. Merci !"
+        ),
+        "en": (
+            "Hello! Once a year we ask our communities how they are doing. You are a member of "
+            "{community}: could you spare five minutes? Your answers are anonymous; they will "
+            "help the leaders keep the community alive. The survey is open until {closes}. "
+            "Thank you!"
+        ),
+    }
+
+
+class Survey(_Strict):
+    """The annual member survey: when it opens, how long, one reminder, the questionnaire and
+    the cover message the manager can still edit in Slack (`/cop survey`)."""
+
+    enabled: bool = True
+    opens_on: str = "03-01"  # month-day, each year, in the programme's time zone
+    open_days: int = Field(21, ge=1, le=90)
+    reminder_after_days: int = Field(7, ge=1)
+    results_delay_hours: int = Field(
+        48, ge=0, le=24 * 30
+    )  # leaders may hold results back meanwhile
+    questions: list[SurveyQuestion] = Field(default_factory=_default_survey_questions)
+    cover: dict[Literal["fr", "en"], str] = Field(default_factory=_default_cover)
+
+    _cover = field_validator("cover")(classmethod(lambda cls, v: _check_cover(v)))
+
+    @field_validator("opens_on", mode="before")
+    @classmethod
+    def _month_day(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not _MONTH_DAY.match(value):
+            raise ValueError(f"expected a month-day MM-DD such as 03-01, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _questions(self) -> Survey:
+        if not 1 <= len(self.questions) <= 20:
+            raise ValueError(f"questions: 1 to 20 questions, got {len(self.questions)}")
+        keys = [q.key for q in self.questions]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"questions: the key {twice[0]!r} is used twice")
+        if self.reminder_after_days >= self.open_days:
+            raise ValueError(
+                f"reminder_after_days ({self.reminder_after_days}) must come before the survey "
+                f"closes (open_days: {self.open_days})"
+            )
+        return self
+
+
 class StoriesRitual(_Strict):
     enabled: bool = True
     cadence: Literal["monthly", "quarterly", "yearly"] = "quarterly"
@@ -264,6 +479,7 @@ class Programme(_Strict):
     health: HealthThresholds = Field(default_factory=HealthThresholds)
     privacy: Privacy = Field(default_factory=Privacy)
     templates: dict[str, dict[Literal["fr", "en"], str]] = Field(default_factory=dict)
+    survey: Survey = Field(default_factory=Survey)  # the annual member survey
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
@@ -271,6 +487,19 @@ class Programme(_Strict):
         classmethod(lambda cls, v: v if v is None else _check_user_ids([v])[0])
     )
     _templates = field_validator("templates")(classmethod(lambda cls, v: _check_templates(v)))
+
+    @model_validator(mode="after")
+    def _survey_keys_apart(self) -> Programme:
+        """The survey's questions are read by their keys, as the pulse's are: one key, one
+        question, or the pulse's figures would count the survey's answers."""
+        pulse = {q.key for q in self.rituals.pulse.questions}
+        shared = sorted(pulse & {q.key for q in self.survey.questions})
+        if shared:
+            raise ValueError(
+                f"survey.questions: the key {shared[0]!r} is already a pulse question's "
+                "(rituals.pulse.questions): give it another key"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

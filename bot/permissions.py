@@ -32,6 +32,8 @@ class Action(enum.StrEnum):
     VIEW_COMMUNITY_HEALTH = "view_community_health"
     PROGRAMME_REPORT = "programme_report"
     COMMUNITY_REPORT = "community_report"
+    MANAGE_SURVEY = "manage_survey"  # the annual survey: cover message, start, close, status
+    HOLD_SURVEY_RESULTS = "hold_survey_results"  # keep a community's survey results off its channel
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -47,6 +49,8 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.VIEW_COMMUNITY_HEALTH: _RUNNERS | {Role.SPONSOR},
     Action.PROGRAMME_REPORT: frozenset(),
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
+    Action.MANAGE_SURVEY: frozenset(),
+    Action.HOLD_SURVEY_RESULTS: _RUNNERS,
 }
 
 
@@ -58,6 +62,7 @@ PROGRAMME_WIDE = frozenset(
         Action.IMPORT_COMMUNITIES,
         Action.VIEW_PROGRAMME,
         Action.PROGRAMME_REPORT,
+        Action.MANAGE_SURVEY,
     }
 )
 

@@ -32,6 +32,7 @@ from bot.models import (
     Delivery,
     Poll,
     PollDelivery,
+    PollKind,
     PollResponse,
     PollStatus,
     random_row_id,
@@ -342,10 +343,15 @@ async def close(session: AsyncSession, *, poll: Poll, now: datetime) -> None:
     await session.flush()
 
 
-async def due_to_close(session: AsyncSession, *, now: datetime) -> list[Poll]:
+async def due_to_close(
+    session: AsyncSession, *, now: datetime, kind: PollKind = PollKind.PULSE
+) -> list[Poll]:
+    """Open polls of this kind past their closing time (the survey closes its own: rituals/survey.py)."""
     return list(
         await session.scalars(
-            sa.select(Poll).where(Poll.status == PollStatus.OPEN, Poll.closes_at <= now)
+            sa.select(Poll).where(
+                Poll.status == PollStatus.OPEN, Poll.closes_at <= now, Poll.kind == kind
+            )
         )
     )
 
@@ -354,6 +360,7 @@ async def due_for_reminder(session: AsyncSession, *, now: datetime, after_days: 
     return list(
         await session.scalars(
             sa.select(Poll).where(
+                Poll.kind == PollKind.PULSE,
                 Poll.status == PollStatus.OPEN,
                 Poll.reminder_sent_at.is_(None),
                 Poll.opens_at <= now - timedelta(days=after_days),

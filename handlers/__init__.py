@@ -25,11 +25,23 @@ from handlers import (
     report,
     rituals,
     stories,
+    survey,
 )
 
 # activity first: channel messages and reactions are nearly all of the traffic, and Bolt tries
 # its listeners in the order they were registered (each try costs a matcher call)
-FEATURES = (activity, charters, community_events, home, rituals, polls, stories, health, report)
+FEATURES = (
+    activity,
+    charters,
+    community_events,
+    home,
+    rituals,
+    polls,
+    stories,
+    health,
+    report,
+    survey,
+)
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:

@@ -26,7 +26,7 @@ from bot import installation
 from bot.deps import Deps
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.redelivery import upsert_for
-from rituals import digest, pulse, reminders, snapshots, sponsor_digest, stories
+from rituals import digest, pulse, reminders, snapshots, sponsor_digest, stories, survey
 from rituals.cadence import LeadershipLost, next_run, period_key, settings_of, zone_of
 from rituals.outbox import Drain
 
@@ -75,6 +75,7 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
             deps.metrics.errors.labels(where="rituals.tick").inc()
     await reminders.plan(deps, now=now)
     await pulse.maintain(deps, now=now)
+    await survey.maintain(deps, now=now)  # the annual member survey: open, remind, close
     return ran
 
 

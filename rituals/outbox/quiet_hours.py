@@ -14,7 +14,9 @@ from bot.config import QuietHours
 from bot.zones import find_zone
 
 # Kinds of DM that are rituals: quiet hours, the weekly cap and people's mute choices apply.
-RITUAL_DM_KINDS = frozenset({"welcome", "reminder", "pulse", "pulse_reminder", "story_prompt"})
+RITUAL_DM_KINDS = frozenset(
+    {"welcome", "reminder", "pulse", "pulse_reminder", "story_prompt", "survey", "survey_reminder"}
+)
 # Kinds of DM that wait for their reader's working hours: the ritual DMs, and the sponsor digest
 # with its preview (sent to sponsors and leaders as part of their role: no cap, no mute).
 WORKING_HOURS_KINDS = RITUAL_DM_KINDS | {"sponsor_digest", "sponsor_preview"}
