@@ -324,8 +324,8 @@ def cmd_rituals(args: argparse.Namespace) -> int:
                         print("survey: turned off in app.yaml (survey.enabled); nothing to do")
                     else:
                         print(f"survey: nothing due today in {workspace_id}")
-                for line in done:
-                    print(line)
+                for said in done:
+                    print(said)
                 if args.drain:
                     stats = await _drain(deps).run_until_empty()
                     print(f"sent {stats.sent}, recovered {stats.recovered}, failed {stats.failed}")

@@ -226,13 +226,17 @@ def check_answers(questions: list[dict[str, Any]], given: Mapping[str, Any]) -> 
             except InvalidInput as exc:
                 raise InvalidInput(exc.key, field=q["key"], **exc.params) from None
             continue
+        try:
+            picked = {int(v) for v in value} if kind == "multiple" else set()
+            single = int(value) if kind != "multiple" else 0
+        except (TypeError, ValueError):
+            raise InvalidInput("polls.bad_answer", field=q["key"]) from None
         if kind == "multiple":
-            picked = {int(v) for v in value}
             if any(not 0 <= i < len(q["options"]) for i in picked):
                 raise InvalidInput("polls.bad_answer", field=q["key"])
             score = sum(1 << i for i in picked)
         else:
-            score = int(value)
+            score = single
         if not q["min"] <= score <= q["max"]:
             raise InvalidInput("polls.bad_answer", field=q["key"])
         out[q["key"]] = (score, None)

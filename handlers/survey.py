@@ -107,9 +107,7 @@ async def handle_form_submit(
             questions = poll.questions
         answers = domain.check_answers(questions, given)
     except InvalidInput as exc:
-        field = exc.params.get("field")
-        params = {k: v for k, v in exc.params.items() if k != "field"}
-        await ack(response_action="errors", errors={f"q_{field}": t(exc.key, **params)})
+        await ack(response_action="errors", errors={f"q_{exc.field}": t(exc.key, **exc.params)})
         return
     except CopError:
         answers = None
@@ -348,9 +346,8 @@ async def handle_cover_submit(
         year, fr, en = screens.parse_cover(view)
         domain.check_cover(fr=fr, en=en)
     except InvalidInput as exc:
-        field = str(exc.params.get("field") or screens.COVER_FR)
-        params = {k: v for k, v in exc.params.items() if k != "field"}
-        await ack(response_action="errors", errors={field: t(exc.key, **params)})
+        field = exc.field or screens.COVER_FR
+        await ack(response_action="errors", errors={field: t(exc.key, **exc.params)})
         return
     except CopError:
         await ack()

@@ -1,0 +1,441 @@
+"""The annual member survey end to end, over HTTP against the emulator: one invitation per member
+in their language, a questionnaire with every kind of question, answers that can change until
+close, one reminder to those who have not answered, ballots unlinked at close, the disclosure
+rule per community and per programme, results held back by a leader, the manager's view, year
+over year, and app.yaml's survey section checked with one-line errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot import polls, survey
+from bot.config import ConfigError, load_programme
+from bot.models import Community, Outbox, Person, Poll, PollResponse, utcnow
+from rituals import survey as ritual
+from rituals.outbox import Drain
+from tests import factories
+from tests.catalogue import ANY, EN, FR, shows
+from tests.conftest import MANAGER, Bot, eventually, make_config, running_bot
+
+COMMUNITIES = (
+    ("C0DATA", "Data Science", "U0CAMILLE"),
+    ("C0AGILE", "Agilité", "U0LEA"),
+    ("C0SEC", "Sécurité", "U0HUGO"),
+)
+EVERY_KIND = {
+    "q_participation": "1",  # single: the option's index
+    "q_activities": ["0", "2"],  # multiple: options 0 and 2 → bit mask 0b101
+    "q_belonging": "4",  # scale 1–5 (radio buttons)
+    "q_usefulness": "5",
+    "q_nps": "9",  # NPS 0–10 (a select)
+    "q_gains": ["1"],
+    "q_example": "J'ai trouvé un binôme pour mon projet",
+}
+
+
+async def _setup(bot: Bot, count: int = 1) -> dict[str, int]:
+    """The communities, this year's campaign open, the invitations sent: poll id by channel."""
+    for channel, name, leader in COMMUNITIES[:count]:
+        await factories.community(
+            bot.sessions, emulator=bot.emulator, channel=channel, name=name, leaders=(leader,)
+        )
+    await ritual.open_campaign(bot.deps, workspace_id=factories.WORKSPACE, now=utcnow())
+    await _drain(bot)
+    async with bot.sessions() as session:
+        rows = await session.execute(
+            sa.select(Community.channel_id, Poll.id)
+            .join(Community, Community.id == Poll.community_id)
+            .where(Poll.kind == "survey")
+        )
+        return {channel: poll_id for channel, poll_id in rows}
+
+
+async def _drain(bot: Bot, now: datetime | None = None) -> None:
+    await Drain(bot.deps, rate_per_minute=60000).run_once(now=now)
+
+
+def _dms(bot: Bot, user: str) -> list[dict[str, Any]]:
+    return list(bot.emulator.messages.get("D" + user[1:], []))
+
+
+def _invitations(bot: Bot, user: str) -> list[dict[str, Any]]:
+    return [m for m in _dms(bot, user) if "survey_answer:" in json.dumps(m.get("blocks"))]
+
+
+async def _open_form(bot: Bot, user: str, poll_id: int) -> dict[str, Any]:
+    action = f"survey_answer:{poll_id}"
+    message = next(m for m in _invitations(bot, user) if action in json.dumps(m["blocks"]))
+    before = set(bot.emulator.views)
+    await bot.slack.click(
+        user=user, action_id=f"survey_answer:{poll_id}", message=("D" + user[1:], message["ts"])
+    )
+    new = await eventually(lambda: [v for v in bot.emulator.views if v not in before])
+    return {"id": new[-1], **bot.emulator.views[new[-1]]}
+
+
+async def _answer(bot: Bot, user: str, poll_id: int, values: dict[str, Any]) -> Any:
+    form = await _open_form(bot, user, poll_id)
+    before = len(_dms(bot, user))
+    response = await bot.slack.submit_view(form["id"], user=user, values=values)
+    assert response.status_code == 200
+    if response.content:
+        return response.json()
+    await eventually(lambda: len(_dms(bot, user)) > before)
+    return None
+
+
+async def _scores(bot: Bot, poll_id: int) -> list[tuple[str, int | None, str | None]]:
+    async with bot.sessions() as session:
+        rows = await session.execute(
+            sa.select(PollResponse.question_key, PollResponse.score, PollResponse.comment).where(
+                PollResponse.poll_id == poll_id
+            )
+        )
+        return sorted(rows.all(), key=lambda r: (r[0], r[1] or 0, r[2] or ""))
+
+
+async def _command(bot: Bot, user: str, text: str) -> dict[str, Any]:
+    before = len(bot.emulator.responses)
+    response = await bot.slack.command(text, user=user, channel="C0GEN")
+    assert response.status_code == 200
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    return dict(replies[-1])
+
+
+# --- answering -------------------------------------------------------------------------------------
+
+
+async def test_a_member_answers_every_kind_in_french_and_changes_an_answer(bot: Bot) -> None:
+    polls_by_channel = await _setup(bot)
+    data = polls_by_channel["C0DATA"]
+    invitation = _invitations(bot, "U0LUCAS")[0]
+    assert invitation["text"] == FR("survey.title", year=utcnow().year)
+    assert "Vous êtes membre de Data Science" in json.dumps(
+        invitation["blocks"], ensure_ascii=False
+    )
+    form = await _open_form(bot, "U0LUCAS", data)
+    kinds = {b["block_id"]: b["element"]["type"] for b in form["blocks"] if b["type"] == "input"}
+    assert kinds == {
+        "q_participation": "radio_buttons",
+        "q_activities": "checkboxes",
+        "q_belonging": "radio_buttons",
+        "q_usefulness": "radio_buttons",
+        "q_nps": "static_select",
+        "q_gains": "checkboxes",
+        "q_example": "plain_text_input",
+    }
+    assert "À quelle fréquence" in json.dumps(form["blocks"], ensure_ascii=False)
+    await _answer(bot, "U0LUCAS", data, EVERY_KIND)
+    assert _dms(bot, "U0LUCAS")[-1]["text"] == FR("survey.thanks", community="Data Science")
+    assert await _scores(bot, data) == [
+        ("activities", 0b101, None),
+        ("belonging", 4, None),
+        ("example", None, "J'ai trouvé un binôme pour mon projet"),
+        ("gains", 0b10, None),
+        ("nps", 9, None),
+        ("participation", 1, None),
+        ("usefulness", 5, None),
+    ]
+    # the form comes back with his answers; he changes two and clears an optional one
+    again = await _open_form(bot, "U0LUCAS", data)
+    nps = next(b for b in again["blocks"] if b.get("block_id") == "q_nps")
+    assert nps["element"]["initial_option"]["value"] == "9"
+    await _answer(
+        bot, "U0LUCAS", data, {**EVERY_KIND, "q_nps": "3", "q_example": "", "q_gains": []}
+    )
+    scores = await _scores(bot, data)
+    assert ("nps", 3, None) in scores and ("nps", 9, None) not in scores
+    assert {k for k, _, _ in scores} == {
+        "activities",
+        "belonging",
+        "nps",
+        "participation",
+        "usefulness",
+    }
+
+
+async def test_an_english_member_gets_english_and_a_missing_answer_is_refused(bot: Bot) -> None:
+    data = (await _setup(bot))["C0DATA"]
+    invitation = _invitations(bot, "U0EMILY")[0]
+    assert invitation["text"] == EN("survey.title", year=utcnow().year)
+    form = await _open_form(bot, "U0EMILY", data)
+    assert "How often do you take part" in json.dumps(form["blocks"])
+    refused = await _answer(bot, "U0EMILY", data, {**EVERY_KIND, "q_belonging": None})
+    assert refused == {
+        "response_action": "errors",
+        "errors": {"q_belonging": EN("survey.required")},
+    }
+    assert await _scores(bot, data) == []
+
+
+async def test_a_member_of_several_communities_gets_one_invitation_with_a_button_each(
+    bot: Bot,
+) -> None:
+    by_channel = await _setup(bot, count=3)
+    lucas = _invitations(bot, "U0LUCAS")  # Data Science and Sécurité
+    assert len(lucas) == 1
+    body = json.dumps(lucas[0]["blocks"], ensure_ascii=False)
+    assert f"survey_answer:{by_channel['C0DATA']}" in body
+    assert f"survey_answer:{by_channel['C0SEC']}" in body
+    assert f"survey_answer:{by_channel['C0AGILE']}" not in body
+    assert "Data Science, Sécurité" in body  # the cover names both
+
+
+# --- reminder and close ------------------------------------------------------------------------------
+
+
+async def test_the_reminder_goes_only_to_those_who_have_not_answered(bot: Bot) -> None:
+    by_channel = await _setup(bot, count=3)
+    await _answer(bot, "U0LUCAS", by_channel["C0DATA"], EVERY_KIND)  # not Sécurité
+    await _answer(bot, "U0EMILY", by_channel["C0DATA"], EVERY_KIND)
+    async with bot.sessions() as session:
+        row = await survey.latest(session, workspace_id=factories.WORKSPACE)
+    assert row is not None
+    later = row.opens_at + timedelta(days=7, minutes=1)
+    await ritual.maintain(bot.deps, now=later)
+    await ritual.maintain(bot.deps, now=later + timedelta(hours=1))  # once only
+    await _drain(bot)
+
+    def reminders(user: str) -> list[dict[str, Any]]:
+        return [
+            m for m in _invitations(bot, user) if "rappel" in m["text"] or "reminder" in m["text"]
+        ]
+
+    assert reminders("U0EMILY") == []
+    assert len(reminders("U0CHLOE")) == 1
+    lucas = reminders("U0LUCAS")
+    assert len(lucas) == 1
+    body = json.dumps(lucas[0]["blocks"], ensure_ascii=False)
+    assert f"survey_answer:{by_channel['C0SEC']}" in body
+    assert f"survey_answer:{by_channel['C0DATA']}" not in body
+
+
+async def test_closing_unlinks_the_ballots_and_answers_are_refused_after(bot: Bot) -> None:
+    data = (await _setup(bot))["C0DATA"]
+    await _answer(bot, "U0LUCAS", data, EVERY_KIND)
+    async with bot.sessions() as session:
+        poll = await session.get(Poll, data)
+        lucas = await session.scalar(sa.select(Person.id).where(Person.slack_user_id == "U0LUCAS"))
+        assert poll is not None and poll.ballot_salt is not None and lucas is not None
+        mine = polls.ballot(bot.deps.ballot_key, poll.ballot_salt, lucas)
+        row = await survey.latest(session, workspace_id=factories.WORKSPACE)
+    assert row is not None
+    await ritual.maintain(bot.deps, now=row.closes_at + timedelta(minutes=1))
+    async with bot.sessions() as session:
+        poll = await session.get(Poll, data)
+        ballots = set(
+            await session.scalars(
+                sa.select(PollResponse.ballot).where(PollResponse.poll_id == data)
+            )
+        )
+        assert poll is not None
+        assert poll.status == "closed" and poll.ballot_salt is None
+    assert len(ballots) == 1 and mine not in ballots
+    before = len(bot.emulator.responses)
+    await bot.slack.click(
+        user="U0LUCAS",
+        action_id=f"survey_answer:{data}",
+        message=("D0LUCAS", _invitations(bot, "U0LUCAS")[0]["ts"]),
+    )
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    assert FR("polls.closed") in replies[-1]["text"]
+
+
+# --- results: the disclosure rule ------------------------------------------------------------------
+
+
+ANSWERS = {
+    "C0DATA": ("U0CAMILLE", "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY"),  # five: k reached
+    "C0AGILE": ("U0LEA", "U0NATHAN"),  # two
+    "C0SEC": ("U0HUGO", "U0NATHAN", "U0LUCAS"),  # three
+}
+
+
+async def _answered_and_closed(bot: Bot) -> dict[str, int]:
+    by_channel = await _setup(bot, count=3)
+    for channel, users in ANSWERS.items():
+        for i, user in enumerate(users):
+            values = {**EVERY_KIND, "q_belonging": str(3 + i % 3), "q_example": f"Exemple {user}"}
+            await _answer(bot, user, by_channel[channel], values)
+    async with bot.sessions() as session:
+        row = await survey.latest(session, workspace_id=factories.WORKSPACE)
+    assert row is not None
+    await ritual.close_campaign(bot.deps, campaign_id=row.id, now=utcnow())
+    await _drain(bot)
+    return by_channel
+
+
+async def test_a_community_under_k_shows_nothing_but_counts_in_the_programme(bot: Bot) -> None:
+    await _answered_and_closed(bot)
+    # the leaders get their results at close, with the date they will be posted
+    data = _dms(bot, "U0CAMILLE")[-1]
+    assert shows(
+        data["text"], FR, "survey.leaders_notice", community="Data Science", channel=ANY, when=ANY
+    )
+    body = json.dumps(data["blocks"], ensure_ascii=False)
+    assert FR("survey.mean", mean=FR.number(3.8, 1), max=5, answers=5) in body
+    assert "Exemple U0LUCAS" in body  # comments shown: five answered that question
+    sec = json.dumps(_dms(bot, "U0HUGO")[-1]["blocks"], ensure_ascii=False)
+    assert FR("survey.too_few", answers=3, min=5) in sec
+    assert "Exemple U0NATHAN" not in sec and "Exemple" not in sec
+    # nothing in the channels yet (the hold-back delay); then time passes
+    assert not bot.emulator.messages.get("C0SEC")
+    await _drain(bot, now=utcnow() + timedelta(hours=49))
+    posted = json.dumps(bot.emulator.messages["C0DATA"][-1]["blocks"], ensure_ascii=False)
+    assert shows(posted, FR, "survey.results_title", community="Data Science", year=ANY)
+    sec_posted = json.dumps(bot.emulator.messages["C0SEC"][-1]["blocks"], ensure_ascii=False)
+    assert FR("survey.too_few", answers=3, min=5) in sec_posted and "Exemple" not in sec_posted
+    # the programme: Agilité (2) and Sécurité (3) make one batch of five, counted whole
+    reply = await _command(bot, MANAGER, "enquête")
+    text = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert "(10 réponses)" in text
+    assert "Exemple" not in text  # comments stay with their community
+
+
+async def test_held_back_results_are_not_posted_and_the_manager_sees_why(bot: Bot) -> None:
+    await _answered_and_closed(bot)
+    notice = _dms(bot, "U0LEA")[-1]  # Agilité's leader
+    before = set(bot.emulator.views)
+    await bot.slack.click(user="U0LEA", action_id="survey_hold", message=("D0LEA", notice["ts"]))
+    view_id = (await eventually(lambda: [v for v in bot.emulator.views if v not in before]))[-1]
+    await bot.slack.submit_view(
+        view_id, user="U0LEA", values={"reason": "Équipe en réorganisation"}
+    )
+    await eventually(
+        lambda: _dms(bot, "U0LEA")[-1]["text"] == FR("survey.held", community="Agilité")
+    )
+    # a member cannot hold another community's results
+    before = len(bot.emulator.responses)
+    await bot.slack.click(user="U0EMILY", action_id="survey_hold", message=("D0LEA", notice["ts"]))
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    assert EN("permission.hold_survey_results") in replies[-1]["text"]
+    await _drain(bot, now=utcnow() + timedelta(hours=49))
+    assert bot.emulator.messages.get("C0DATA")  # the others are posted
+    assert not [
+        m
+        for m in bot.emulator.messages.get("C0AGILE", [])
+        if "survey" in json.dumps(m).lower() or "Enquête" in m.get("text", "")
+    ]
+    async with bot.sessions() as session:
+        statuses = set(
+            await session.scalars(
+                sa.select(Outbox.status).where(
+                    Outbox.kind == "survey_results", Outbox.channel_id == "C0AGILE"
+                )
+            )
+        )
+    assert statuses == {"cancelled"}
+    reply = await _command(bot, MANAGER, "survey")
+    text = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert FR("survey.held_line", community="Agilité", reason="Équipe en réorganisation") in text
+
+
+async def test_year_over_year_sets_last_years_figure_beside_this_one(bot: Bot) -> None:
+    for channel, name, leader in COMMUNITIES[:1]:
+        await factories.community(
+            bot.sessions, emulator=bot.emulator, channel=channel, name=name, leaders=(leader,)
+        )
+    now = utcnow()
+    last_year = now.replace(year=now.year - 1)
+    await ritual.open_campaign(bot.deps, workspace_id=factories.WORKSPACE, now=last_year)
+    async with bot.sessions.begin() as session:
+        row = await survey.campaign(session, workspace_id=factories.WORKSPACE, year=now.year - 1)
+        assert row is not None
+        poll = (await survey.campaign_polls(session, campaign_id=row.id))[0]
+        people = dict((await session.execute(sa.select(Person.slack_user_id, Person.id))).all())
+        for user in ANSWERS["C0DATA"]:
+            answers = survey.check_answers(
+                poll.questions,
+                {
+                    "belonging": "2",
+                    "participation": "0",
+                    "activities": ["0"],
+                    "usefulness": "2",
+                    "nps": "5",
+                },
+            )
+            await survey.answer_all(
+                session,
+                key=bot.deps.ballot_key,
+                workspace_id=factories.WORKSPACE,
+                poll_id=poll.id,
+                person_id=people[user],
+                answers=answers,
+                now=last_year,
+            )
+        row_id = row.id
+    await ritual.close_campaign(bot.deps, campaign_id=row_id, now=last_year + timedelta(days=21))
+    await ritual.open_campaign(bot.deps, workspace_id=factories.WORKSPACE, now=now)
+    await _drain(bot)
+    data = (await _poll_ids(bot, year=now.year))[0]
+    for user in ANSWERS["C0DATA"]:
+        await _answer(bot, user, data, {**EVERY_KIND, "q_belonging": "4"})
+    async with bot.sessions() as session:
+        row = await survey.campaign(session, workspace_id=factories.WORKSPACE, year=now.year)
+    assert row is not None
+    await ritual.close_campaign(bot.deps, campaign_id=row.id, now=utcnow())
+    reply = await _command(bot, MANAGER, "survey")
+    text = json.dumps(reply["blocks"], ensure_ascii=False)
+    assert FR("survey.mean", mean=FR.number(4.0, 1), max=5, answers=5) in text
+    assert FR("survey.last_year_mean", mean=FR.number(2.0, 1), answers=5) in text
+    assert FR("survey.last_year_enps", enps=-100, answers=5) in text
+
+
+async def _poll_ids(bot: Bot, *, year: int) -> list[int]:
+    async with bot.sessions() as session:
+        return list(
+            await session.scalars(
+                sa.select(Poll.id).where(Poll.period_key == survey.period_key(year))
+            )
+        )
+
+
+async def test_only_managers_run_the_survey_and_english_managers_read_english(
+    database_url: str, emulator: Any
+) -> None:
+    config = make_config(database_url, emulator, managers=["U0CAMILLE", "U0JAMES"])
+    async with running_bot(config, emulator) as bot:
+        await factories.community(bot.sessions, emulator=emulator, leaders=("U0LUCAS",))
+        refused = await _command(bot, "U0LUCAS", "survey")
+        assert FR("permission.manage_survey") in refused["text"]
+        reply = await _command(bot, "U0JAMES", "survey")
+        assert shows(reply["text"], EN, "survey.none", opens=ANY)
+        assert "survey_manage:open" in json.dumps(reply["blocks"])
+
+
+# --- app.yaml --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("  opens_on: 13-01\n", "survey.opens_on: expected a month-day MM-DD such as 03-01"),
+        (
+            "  questions:\n    - {key: pick, kind: single, text: {fr: a, en: b}, options: [{fr: x, en: y}]}\n",
+            "survey.questions.0: Value error, pick: a single question needs 2 to 10 options, got 1",
+        ),
+        (
+            "  questions:\n    - {key: value, kind: nps, text: {fr: a, en: b}}\n",
+            "(top): survey.questions: the key 'value' is already a pulse question's",
+        ),
+        ("  cover: {fr: 'Bonjour {nom}'}\n", "survey.cover: fr: unknown placeholder {nom}"),
+        (
+            "  open_days: 5\n  reminder_after_days: 7\n",
+            "reminder_after_days (7) must come before the survey closes (open_days: 5)",
+        ),
+    ],
+)
+def test_config_errors_are_one_line(tmp_path: Path, section: str, expected: str) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_text(f"name: Test\nsurvey:\n{section}", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_programme(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert expected.replace("Value error, ", "") in message, message
