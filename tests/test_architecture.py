@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Where the core meets the outside: the composition root, the command line, the demo and Slack.
 EDGES = {"bot.app", "bot.cli", "bot.cli_kpis", "bot.cli_errors", "bot.cli_scope", "bot.demo"}
 EDGES |= {"bot.slack"}
+EDGES |= {"bot.cli_survey"}  # cop survey: builds the app's dependencies, like bot.cli
 # the dashboard's web pages (Starlette routes, Jinja2 templates), served by `cop serve`
 EDGES |= {"bot.dashboard"}
 

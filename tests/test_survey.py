@@ -53,7 +53,7 @@ async def _setup(bot: Bot, count: int = 1) -> dict[str, int]:
             .join(Community, Community.id == Poll.community_id)
             .where(Poll.kind == "survey")
         )
-        return {channel: poll_id for channel, poll_id in rows}
+        return {str(channel): int(poll_id) for channel, poll_id in rows.all()}
 
 
 async def _drain(bot: Bot, now: datetime | None = None) -> None:

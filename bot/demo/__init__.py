@@ -172,9 +172,9 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import kpis, leaders, registry, rituals
+    from bot.demo import kpis, leaders, registry, rituals, survey
 
-    return [registry.scene, leaders.scene, rituals.scene, kpis.scene]
+    return [registry.scene, leaders.scene, rituals.scene, survey.scene, kpis.scene]
 
 
 PROGRAMME_FILE = "cop-demo.yaml"
@@ -276,7 +276,7 @@ async def run(
     print(t("demo.start", programme=programme.name, database=where.where), file=out)
     try:
         if scale == "large":
-            from bot.demo import large
+            from bot.demo import large, survey
 
             def told(key: str, **counts: int) -> None:
                 shown = {name: t.number(value) for name, value in counts.items()}
@@ -285,6 +285,7 @@ async def run(
             await large.generate(
                 deps.sessions, workspace_id=emulator.workspace.team_id, progress=told
             )
+            await survey.fill_years(deps, workspace_id=emulator.workspace.team_id)
         for scene in scenes():
             await scene(demo)
         await demo.settle()
