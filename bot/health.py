@@ -503,6 +503,7 @@ class Overview:
     from_snapshot: bool
     engagement: kpis.Kpis  # pulse, eNPS, response rate: year to date (polls are not monthly)
     engagement_since: date
+    survey: Any = None  # the latest closed annual survey's results (bot.survey.Results), if any
 
     @property
     def counts(self) -> dict[Status, int]:
@@ -604,7 +605,22 @@ async def build_overview(
     trend = await kpis.weekly_trend(
         session, workspace_id=workspace_id, last_day=last_full_week, community_ids=community_ids
     )
-    return Overview(today, items, totals, month, trend, from_snapshot, engagement, since)
+    from bot import survey  # the annual survey's headline, through the disclosure rule
+
+    scoped = list(community_ids) if community_ids is not None else None
+    annual = (
+        await survey.headline(
+            session,
+            workspace_id=workspace_id,
+            rule=rule,
+            community_id=scoped[0] if scoped else None,
+        )
+        if scoped is None or len(scoped) == 1
+        else None
+    )
+    return Overview(
+        today, items, totals, month, trend, from_snapshot, engagement, since, survey=annual
+    )
 
 
 # --- browsing: every community, filtered and paged ------------------------------------------

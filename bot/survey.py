@@ -578,3 +578,107 @@ def comment_counts(results: Results) -> Counter[str]:
 
 def question(config: Survey, key: str) -> SurveyQuestion | None:
     return next((q for q in config.questions if q.key == key), None)
+
+
+# --- the headline every surface shows (health, report, dashboard, exports) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineRow:
+    """One scored question of the latest closed campaign: its text per language, its value as
+    the reader's words, and last year's beside it (the programme only)."""
+
+    key: str
+    text: dict[str, str]
+    value: str
+    last_year: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    year: int
+    respondents: int
+    asked: int
+    rows: list[HeadlineRow]
+    held: int = 0  # communities whose leaders held their results back
+
+    @property
+    def response_rate(self) -> float:
+        return self.respondents / self.asked if self.asked else 0.0
+
+
+async def latest_closed(session: AsyncSession, *, workspace_id: str) -> SurveyCampaign | None:
+    return await session.scalar(
+        sa.select(SurveyCampaign)
+        .where(
+            SurveyCampaign.workspace_id == workspace_id,
+            SurveyCampaign.status == PollStatus.CLOSED,
+        )
+        .order_by(SurveyCampaign.year.desc())
+        .limit(1)
+    )
+
+
+async def headline(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    rule: disclosure.Rule,
+    community_id: int | None = None,
+) -> Results | None:
+    """The latest closed campaign's results for the programme (aggregated, with last year) or
+    for one community (its own poll, under the rule): what /cop health, the report, the
+    dashboard and the exports show of the survey."""
+    row = await latest_closed(session, workspace_id=workspace_id)
+    if row is None:
+        return None
+    if community_id is None:
+        return await for_programme(session, row=row, rule=rule)
+    poll = await session.scalar(
+        sa.select(Poll).where(Poll.campaign_id == row.id, Poll.community_id == community_id)
+    )
+    return await for_community(session, poll=poll, rule=rule) if poll is not None else None
+
+
+def figure_text(t: Any, q: QuestionResult, figure: disclosure.Figure, *, of: int | None) -> str:
+    """A scored question's figure in the reader's words, with its n (and, for the programme,
+    how many communities it comes from), or why it is withheld."""
+    if figure.withheld is not None:
+        return str(t(f"health.withheld.{figure.withheld.value}", answers=t.number(figure.answers)))
+    if not figure.shown:
+        return str(t("health.na"))
+    if q.kind == "nps" and figure.enps is not None:
+        value = t.whole(figure.enps)
+    elif figure.mean is not None:
+        top = 10 if max(figure.distribution, default=0) > 5 else 5
+        value = f"{t.number(figure.mean)} / {t.number(top)}"
+    else:
+        return str(t("health.na"))
+    if of is None:
+        return str(t("health.with_n", value=value, answers=t.number(figure.answers)))
+    return str(
+        t(
+            "health.with_n_programme",
+            value=value,
+            answers=t.number(figure.answers),
+            communities=t.number(figure.communities),
+            of=t.number(of),
+        )
+    )
+
+
+def headline_rows(t: Any, results: Results, *, of: int | None = None) -> list[HeadlineRow]:
+    """The scale and NPS questions of a campaign's results as rows of words."""
+    rows = []
+    for q in results.questions:
+        if q.kind not in ("scale", "nps"):
+            continue
+        rows.append(
+            HeadlineRow(
+                key=q.key,
+                text=q.text,
+                value=figure_text(t, q, q.figure, of=of),
+                last_year=figure_text(t, q, q.previous, of=None) if q.previous else None,
+            )
+        )
+    return rows

@@ -100,9 +100,9 @@ async def _scores(bot: Bot, poll_id: int) -> list[tuple[str, int | None, str | N
         return sorted(rows.all(), key=lambda r: (r[0], r[1] or 0, r[2] or ""))
 
 
-async def _command(bot: Bot, user: str, text: str) -> dict[str, Any]:
+async def _command(bot: Bot, user: str, text: str, channel: str = "C0GEN") -> dict[str, Any]:
     before = len(bot.emulator.responses)
-    response = await bot.slack.command(text, user=user, channel="C0GEN")
+    response = await bot.slack.command(text, user=user, channel=channel)
     assert response.status_code == 200
     replies = await eventually(lambda: bot.emulator.responses[before:])
     return dict(replies[-1])
@@ -296,6 +296,17 @@ async def test_a_community_under_k_shows_nothing_but_counts_in_the_programme(bot
     text = json.dumps(reply["blocks"], ensure_ascii=False)
     assert "(10 réponses)" in text
     assert "Exemple" not in text  # comments stay with their community
+    # /cop health: the programme's survey line, and Sécurité's own withheld figure
+    health = json.dumps((await _command(bot, MANAGER, "santé"))["blocks"], ensure_ascii=False)
+    assert shows(health, FR, "survey.health_line", year=ANY, respondents=10, asked=13, rate=ANY)
+    belonging = FR(
+        "health.with_n_programme", value=f"{FR.number(3.8)} / 5", answers=10, communities=3, of=3
+    )
+    assert belonging in health
+    sec = json.dumps(
+        (await _command(bot, "U0HUGO", "santé", "C0SEC"))["blocks"], ensure_ascii=False
+    )
+    assert FR("health.withheld.too_few", answers=3) in sec
 
 
 async def test_held_back_results_are_not_posted_and_the_manager_sees_why(bot: Bot) -> None:

@@ -22,7 +22,7 @@ from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Sta
 from bot.i18n import Translator
 from bot.kpis import Kpis
 from bot.models import CommunityKind, Stage
-from bot.slack.echo import Mrkdwn, echo, mrkdwn
+from bot.slack.echo import Mrkdwn, echo, mrkdwn, say
 from bot.stories import value_phrases
 
 EXPORT_CSV = "health_export_csv"
@@ -169,6 +169,35 @@ def _export_buttons(t: Translator, scope: str) -> ActionsBlock:
     )
 
 
+def _survey(t: Translator, overview: Overview, *, of: int | None) -> SectionBlock | None:
+    """The latest annual survey: response rate, then each scored question (through the
+    disclosure rule), last year beside it for the programme."""
+    from bot import survey
+
+    results = overview.survey
+    if results is None:
+        return None
+    lines = [
+        say(
+            t,
+            "survey.health_line",
+            year=results.year,
+            respondents=t.number(results.respondents),
+            asked=t.number(results.asked),
+            rate=t.percent(results.response_rate),
+        )
+    ]
+    for row in survey.headline_rows(t, results, of=of):
+        question = row.text.get(t.language) or next(iter(row.text.values()), "")
+        line = say(t, "survey.health_row", question=question, value=row.value)
+        if row.last_year:
+            line = Mrkdwn(
+                line + Mrkdwn(" ") + say(t, "survey.health_last_year", value=row.last_year)
+            )
+        lines.append(line)
+    return SectionBlock(text=mrkdwn(Mrkdwn("\n").join(lines), _SECTION_MAX))
+
+
 def build_programme(
     t: Translator, overview: Overview, *, programme_name: str, listing: Listing | None = None
 ) -> tuple[Mrkdwn, list[Block]]:
@@ -181,6 +210,7 @@ def build_programme(
         HeaderBlock(text=title[:150]),
         ContextBlock(elements=[mrkdwn(t("health.as_of", day=t.date(overview.today)))]),
         SectionBlock(text=mrkdwn(_totals(t, overview))),
+        *filter(None, [_survey(t, overview, of=len(overview.items))]),
         ContextBlock(elements=[mrkdwn(t("health.counts", **{s.value: counts[s] for s in Status}))]),
         DividerBlock(),
     ]
@@ -229,6 +259,7 @@ def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Blo
         ContextBlock(elements=[mrkdwn(t("health.as_of", day=t.date(overview.today)))]),
         SectionBlock(text=mrkdwn(f"{status}\n{t('health.why')}\n{why}\n{next_step}", _SECTION_MAX)),
         SectionBlock(text=mrkdwn(f"{figures}\n{engagement}\n{value}")),
+        *filter(None, [_survey(t, overview, of=None)]),
         _export_buttons(t, f"community:{s.community_id}"),
     ]
     return echo(title), blocks
