@@ -209,7 +209,7 @@ _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 SURVEY_COVER_FIELDS = ("community", "closes", "year")  # the cover's placeholders
 
 
-def _check_cover(texts: dict[str, str]) -> dict[str, str]:
+def check_survey_cover(texts: dict[str, str]) -> dict[str, str]:
     """The cover message (« le mail type ») per language, its placeholders checked at load."""
     for language, text in texts.items():
         try:
@@ -393,7 +393,7 @@ class Survey(_Strict):
     questions: list[SurveyQuestion] = Field(default_factory=_default_survey_questions)
     cover: dict[Literal["fr", "en"], str] = Field(default_factory=_default_cover)
 
-    _cover = field_validator("cover")(classmethod(lambda cls, v: _check_cover(v)))
+    _cover = field_validator("cover")(classmethod(lambda cls, v: check_survey_cover(v)))
 
     @field_validator("opens_on", mode="before")
     @classmethod

@@ -186,7 +186,7 @@ def set_cover(row: SurveyCampaign, *, fr: str, en: str) -> None:
 
 def check_cover(*, fr: str, en: str) -> dict[str, str]:
     """The cover as it will be kept, or InvalidInput naming the field (no database needed)."""
-    from bot.config import _check_cover
+    from bot.config import check_survey_cover
 
     texts = {"fr": fr.strip(), "en": en.strip()}
     for language, text in texts.items():
@@ -195,7 +195,7 @@ def check_cover(*, fr: str, en: str) -> dict[str, str]:
         if len(text) > COVER_MAX:
             raise InvalidInput("survey.cover_too_long", field=f"cover_{language}", max=COVER_MAX)
     try:
-        _check_cover(texts)
+        check_survey_cover(texts)
     except ValueError as exc:
         raise InvalidInput("survey.cover_placeholder", field="cover_fr", problem=str(exc)) from None
     return texts

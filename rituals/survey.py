@@ -48,7 +48,7 @@ MAX_BUTTONS = 20  # communities listed in one invitation (a message holds 50 blo
 # --- what people receive ----------------------------------------------------------------------
 
 
-def invitation(
+def invitation_message(
     *,
     row: SurveyCampaign,
     shares: list[tuple[int, str]],
@@ -59,11 +59,12 @@ def invitation(
     closes = m.Moment(row.closes_at, style="date")
     title = m.Say("survey.reminder_title" if reminder else "survey.title", year=row.year)
     otherwise = m.Say("survey.cover_default", community=names, closes=closes)
+    cover = _usable(row.cover)
     blocks: list[m.Block] = [
         m.Heading(title),
         m.Paragraph(
             m.Fill(
-                dict(row.cover),
+                cover,
                 {"community": names, "closes": closes, "year": str(row.year)},
                 otherwise=otherwise,
             )
@@ -80,6 +81,21 @@ def invitation(
         )
     blocks.append(m.Note(m.Say("survey.anonymous_note")))
     return m.Message(title, blocks)
+
+
+def _usable(cover: dict[str, str]) -> dict[str, str]:
+    """The languages of a cover whose placeholders are ours (checked when saved; a row edited
+    by hand must not break the invitation: those languages get our own words)."""
+    from bot.config import check_survey_cover
+
+    kept = {}
+    for language, text in (cover or {}).items():
+        try:
+            check_survey_cover({language: text})
+        except ValueError:
+            continue
+        kept[language] = text
+    return kept
 
 
 def _bar(count: int, total: int, width: int = 10) -> str:
@@ -191,7 +207,7 @@ def results_message(
     return m.Message(title, blocks[:50])
 
 
-def leaders_notice(
+def leaders_message(
     *, poll_id: int, community: str, channel_id: str, posts_at: datetime, results: m.Message
 ) -> m.Message:
     """What the leaders get at close: the results, when they will be posted, and a way to hold
@@ -340,7 +356,7 @@ async def start(deps: Deps, *, workspace_id: str, year: int, now: datetime) -> s
             Owed(
                 key=f"survey:{row.id}:{pid}",
                 kind="survey",
-                message=invitation(row=row, shares=share),
+                message=invitation_message(row=row, shares=share),
                 reader=m.Reader(readers[pid].language, readers[pid].tz),
                 person_id=pid,
                 not_before=now + CAP_DEFERRAL if pid in capped else None,
@@ -381,7 +397,7 @@ async def remind(deps: Deps, *, campaign_id: int, now: datetime) -> str:
             Owed(
                 key=f"survey_reminder:{row.id}:{pid}",
                 kind="survey_reminder",
-                message=invitation(row=row, shares=share, reminder=True),
+                message=invitation_message(row=row, shares=share, reminder=True),
                 reader=readers[pid],
                 person_id=pid,
             )
@@ -454,7 +470,7 @@ async def close_campaign(deps: Deps, *, campaign_id: int, now: datetime) -> str:
                 roles=(Role.LEADER, Role.CORE_TEAM),
             )
             posts_at = now + delay
-            notice = leaders_notice(
+            notice = leaders_message(
                 poll_id=poll.id,
                 community=community.name,
                 channel_id=community.channel_id,

@@ -79,11 +79,13 @@ from bot.slack.blocks import (
     rituals,
     story,
 )
+from bot.slack.blocks import survey as survey_blocks
 from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
 from bot.slack.messages import render
 from bot.slack.render import render_blocks
 from rituals import digest, pulse, reminders, scheduler, sponsor_digest
+from rituals import survey as survey_ritual
 from rituals import stories as stories_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
@@ -411,8 +413,119 @@ def _home(x: str) -> Home:
     )
 
 
+def _survey_questions(x: str) -> list[dict[str, Any]]:
+    from bot import survey as survey_domain
+    from bot.config import Survey
+
+    return [
+        {**q, "text": {"fr": x, "en": x}, "options": [{"fr": x, "en": x} for _ in q["options"]]}
+        for q in survey_domain.questions_of(Survey())
+    ]
+
+
+def _survey_results(x: str, *, community: bool) -> Any:
+    from bot import survey as survey_domain
+
+    shown = Figure(answers=9, mean=4.2, enps=30.0, distribution={1: 3, 3: 6}, communities=2)
+    return survey_domain.Results(
+        year=2030,
+        community_id=3 if community else None,
+        asked=20,
+        respondents=9,
+        questions=[
+            survey_domain.QuestionResult(
+                key=q["key"],
+                kind=q["kind"],
+                text=q["text"],
+                options=q["options"],
+                figure=shown,
+                choices=[2] * len(q["options"]),
+                comments=[x, x] if q["kind"] == "text" else [],
+                previous=None if community else shown,
+                previous_choices=[] if community else [1] * len(q["options"]),
+            )
+            for q in _survey_questions(x)
+        ],
+    )
+
+
+def _survey_campaign(x: str) -> Any:
+    from bot.models import PollStatus, SurveyCampaign
+
+    return SurveyCampaign(
+        id=1,
+        workspace_id="T0COP",
+        year=2030,
+        questions=_survey_questions(x),
+        cover={"fr": x + " {community} {closes}", "en": x},
+        opens_at=NOW,
+        closes_at=NOW,
+        status=PollStatus.CLOSED,
+    )
+
+
+def _survey_status(x: str) -> Any:
+    from bot import survey as survey_domain
+
+    return survey_domain.Status(
+        campaign=_survey_campaign(x),
+        communities=[survey_domain.CommunityStatus(1, 3, x, CHANNEL, 10, 4, x, None)],
+    )
+
+
 Case = Callable[[Translator, str], list[Any]]
 CASES: dict[str, Case] = {
+    "survey.build_form": lambda t, x: [
+        survey_blocks.build_form(
+            t, poll_id=1, community=x, closes=x, questions=_survey_questions(x), mine={}
+        )
+    ],
+    "survey.build_hold": lambda t, x: [survey_blocks.build_hold(t, poll_id=1)],
+    "survey.build_cover": lambda t, x: [
+        survey_blocks.build_cover(t, year=2030, cover={"fr": x, "en": x})
+    ],
+    "survey.results_message": lambda t, x: [
+        _render(
+            t,
+            survey_ritual.results_message(
+                community=x if community else None,
+                results=_survey_results(x, community=community),
+                min_answers=5,
+            ),
+        )
+        for community in (True, False)
+    ],
+    "survey.invitation_message": lambda t, x: [
+        _render(
+            t,
+            survey_ritual.invitation_message(
+                row=_survey_campaign(x), shares=[(1, x), (2, x)], reminder=r
+            ),
+        )
+        for r in (False, True)
+    ],
+    "survey.leaders_message": lambda t, x: [
+        _render(
+            t,
+            survey_ritual.leaders_message(
+                poll_id=1,
+                community=x,
+                channel_id=CHANNEL,
+                posts_at=NOW,
+                results=survey_ritual.results_message(
+                    community=x, results=_survey_results(x, community=True), min_answers=5
+                ),
+            ),
+        )
+    ],
+    "survey.status_message": lambda t, x: [
+        _render(
+            t,
+            survey_ritual.status_message(
+                _survey_status(x), _survey_results(x, community=False), now=NOW, min_answers=5
+            ),
+        )
+    ],
     "charter.build_charter": lambda t, x: [
         charter.build_charter(
             t,
@@ -643,9 +756,17 @@ NOT_BUILDERS = {
     "rituals.parse_ritual",
     "rituals.parse_target",
     "story.parse_modal",
+    "survey.parse_cover",
+    "survey.parse_form",
+    "survey.parse_hold",
 }
 # builders that take no typed text at all (the corpus cannot reach them)
-TAKE_NOTHING_TYPED = {"charter.roles_text", "poll.build_comment_modal", "rituals.preference_blocks"}
+TAKE_NOTHING_TYPED = {
+    "charter.roles_text",
+    "poll.build_comment_modal",
+    "rituals.preference_blocks",
+    "survey.build_hold",
+}
 
 
 def _render(t: Translator, message: Message) -> tuple[str, list[dict[str, Any]]]:
