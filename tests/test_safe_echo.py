@@ -85,8 +85,8 @@ from bot.slack.emulator import mrkdwn_texts, parsed_sequences
 from bot.slack.messages import render
 from bot.slack.render import render_blocks
 from rituals import digest, pulse, reminders, scheduler, sponsor_digest
-from rituals import survey as survey_ritual
 from rituals import stories as stories_ritual
+from rituals import survey as survey_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
 from tests import factories
