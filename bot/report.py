@@ -81,6 +81,7 @@ class SponsorReport:
     health: list[health.Health]
     trend: list[WindowKpis]  # month by month
     stories: list[Story]
+    survey: Any = None  # the latest closed annual survey (bot.survey.Results), through the rule
 
     @property
     def has_data(self) -> bool:
@@ -168,7 +169,19 @@ async def build(
         )
         for story, name in rows
     ]
-    return SponsorReport(programme_name, window, report, items, trend, stories)
+    from bot import survey  # the annual member survey: programme aggregated, or one community's
+
+    annual = (
+        await survey.headline(
+            session,
+            workspace_id=workspace_id,
+            rule=rule,
+            community_id=wanted[0] if wanted else None,
+        )
+        if wanted is None or len(wanted) == 1
+        else None
+    )
+    return SponsorReport(programme_name, window, report, items, trend, stories, survey=annual)
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -384,6 +397,29 @@ def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
     return buf.getvalue()
 
 
+def survey_table(t: Translator, report: SponsorReport) -> Table:
+    """The latest annual survey, one row per scored question: this year, last year (the
+    programme), as the disclosure rule lets them show."""
+    from bot import survey
+
+    results = report.survey
+    headers = [t("survey.col.question"), t("survey.col.value"), t("survey.col.last_year")]
+    if results is None:
+        return headers, []
+    of = len(report.health) if results.community_id is None else None
+    rows: list[list[Cell]] = [
+        [
+            t("survey.col.rate", year=results.year),
+            t.percent(results.response_rate),
+            "",
+        ]
+    ]
+    for row in survey.headline_rows(t, results, of=of):
+        text = row.text.get(t.language) or next(iter(row.text.values()), "")
+        rows.append([text, row.value, row.last_year or ""])
+    return headers, rows
+
+
 def report_csv(t: Translator, report: SponsorReport) -> bytes:
     return to_csv(communities_table(t, report), csv_dialect(t.language))
 
@@ -394,6 +430,7 @@ def report_xlsx(t: Translator, report: SponsorReport) -> bytes:
             (t("report.sheet.programme"), programme_table(t, report)),
             (t("report.sheet.communities"), communities_table(t, report)),
             (t("report.sheet.stories"), stories_table(t, report)),
+            *([(t("survey.sheet"), survey_table(t, report))] if report.survey is not None else []),
         ]
     )
 
@@ -606,6 +643,11 @@ def to_html(t: Translator, report: SponsorReport) -> str:
         level1=_level1_section(t, p, pngs),
         level2=_level2_section(t, p, of=p.communities if p.communities > 1 else None),
         level3=_level3_section(t, p, report.stories, pngs),
+        survey=(
+            {"heading": t("survey.report_heading"), "table": _cells(t, survey_table(t, report))}
+            if report.survey is not None
+            else None
+        ),
         communities={
             "heading": t("report.communities"),
             "table": _cells(t, communities_table(t, report)),
