@@ -6,16 +6,19 @@ over year, and app.yaml's survey section checked with one-line errors."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot import polls, survey
+from bot import periods, polls, report, survey
 from bot.config import ConfigError, load_programme
+from bot.dashboard import links
 from bot.models import Community, Outbox, Person, Poll, PollResponse, utcnow
 from rituals import survey as ritual
 from rituals.outbox import Drain
@@ -307,6 +310,31 @@ async def test_a_community_under_k_shows_nothing_but_counts_in_the_programme(bot
         (await _command(bot, "U0HUGO", "santé", "C0SEC"))["blocks"], ensure_ascii=False
     )
     assert FR("health.withheld.too_few", answers=3) in sec
+    # the dashboard: the programme's page and Sécurité's, from the same place
+    key = bot.deps.config.settings.dashboard_key
+    assert key is not None
+    async with bot.sessions() as session:
+        sec_id = await session.scalar(
+            sa.select(Community.id).where(Community.channel_id == "C0SEC")
+        )
+    assert sec_id is not None
+    async with httpx.AsyncClient(base_url=bot.url) as http:
+        token = links.token_for(links.Scope(factories.WORKSPACE), MANAGER, utcnow(), key=key)
+        page = html.unescape((await http.get(f"/dashboard?t={token}")).text)
+        assert FR("survey.report_heading") in page and belonging in page
+        page = html.unescape((await http.get(f"/dashboard/c/{sec_id}?t={token}")).text)
+        assert FR("health.withheld.too_few", answers=3) in page and "Exemple" not in page
+    # the value report for the programme (HTML) carries the same figure
+    async with bot.sessions() as session:
+        built = await report.build(
+            session,
+            workspace_id=factories.WORKSPACE,
+            window=periods.to_date(periods.Period.YEAR, utcnow().date(), "Europe/Paris"),
+            programme_name="Programme test",
+            thresholds=bot.deps.programme.health,
+            rule=bot.deps.disclosure,
+        )
+    assert belonging in html.unescape(report.to_html(FR, built))
 
 
 async def test_held_back_results_are_not_posted_and_the_manager_sees_why(bot: Bot) -> None:

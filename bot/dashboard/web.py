@@ -113,6 +113,12 @@ class Formats:
         """A survey figure with its n, or why it is withheld (bot.figures.survey)."""
         return vocabulary.survey(self.t, kpis, key, of=of)
 
+    def survey_rows(self, results: Any, of: int | None = None) -> list[Any]:
+        """The annual survey's scored questions as rows of words (bot.survey.headline_rows)."""
+        from bot import survey
+
+        return survey.headline_rows(self.t, results, of=of)
+
     def status(self, status: health.Status) -> Markup:
         """The status in words behind a dot of its colour (the catalogue's emoji needs a font
         a server's browser may lack; the charts' colours are the same)."""
