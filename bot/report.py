@@ -400,24 +400,31 @@ def to_xlsx(sheets: Sequence[tuple[str, Table]]) -> bytes:
 def survey_table(t: Translator, report: SponsorReport) -> Table:
     """The latest annual survey, one row per scored question: this year, last year (the
     programme), as the disclosure rule lets them show."""
+    results = report.survey
+    of = len(report.health) if results is not None and results.community_id is None else None
+    return survey_rows(t, results, of=of)
+
+
+def survey_rows(t: Translator, results: Any, *, of: int | None) -> Table:
+    """A survey's headline (bot.survey.Results or None) as a table: the report, the health
+    export's XLSX sheet."""
     from bot import survey
 
-    results = report.survey
     headers = [t("survey.col.question"), t("survey.col.value"), t("survey.col.last_year")]
     if results is None:
         return headers, []
-    of = len(report.health) if results.community_id is None else None
     rows: list[list[Cell]] = [
-        [
-            t("survey.col.rate", year=results.year),
-            t.percent(results.response_rate),
-            "",
-        ]
+        [t("survey.col.rate", year=results.year), t.percent(results.response_rate), ""]
     ]
     for row in survey.headline_rows(t, results, of=of):
         text = row.text.get(t.language) or next(iter(row.text.values()), "")
         rows.append([text, row.value, row.last_year or ""])
     return headers, rows
+
+
+def survey_sheets(t: Translator, results: Any, *, of: int | None) -> list[tuple[str, Table]]:
+    """The survey's sheet for an XLSX export, when there is a closed survey to show."""
+    return [] if results is None else [(t("survey.sheet"), survey_rows(t, results, of=of))]
 
 
 def report_csv(t: Translator, report: SponsorReport) -> bytes:

@@ -298,7 +298,12 @@ async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt:
     if fmt == "csv":
         content, filename = report.to_csv(table, report.csv_dialect(t.language)), f"{base}.csv"
     else:
-        content = await asyncio.to_thread(report.to_xlsx, [(t("health.export_name"), table)])
+        survey = report.survey_sheets(  # the annual survey beside the ranking
+            t, overview.survey, of=len(overview.items) if community_id is None else None
+        )
+        content = await asyncio.to_thread(
+            report.to_xlsx, [(t("health.export_name"), table), *survey]
+        )
         filename = f"{base}.xlsx"
     await client.files_upload_v2(
         channel=await _dm(client, caller.user_id),
