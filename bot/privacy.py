@@ -348,6 +348,11 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     await session.execute(
         sa.update(PollDelivery).where(PollDelivery.person_id == pid).values(person_id=None)
     )
+    await session.execute(  # a survey's results held back: the reason stays, not who
+        sa.update(Poll)
+        .where(Poll.results_held_by_person_id == pid)
+        .values(results_held_by_person_id=None)
+    )
     await session.execute(sa.delete(RitualPreference).where(RitualPreference.person_id == pid))
     await session.execute(
         sa.delete(Outbox).where(

@@ -6,6 +6,7 @@ over year, and app.yaml's survey section checked with one-line errors."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from datetime import datetime, timedelta
@@ -478,3 +479,48 @@ def test_config_errors_are_one_line(tmp_path: Path, section: str, expected: str)
     message = str(caught.value)
     assert "\n" not in message
     assert expected.replace("Value error, ", "") in message, message
+
+
+async def test_the_large_demo_fills_two_years_that_compare(bot: Bot) -> None:
+    """`cop demo --scale large` fills last year's and this year's campaigns in bulk (here on the
+    emulator's three communities): the programme's results set last year beside this year."""
+    from bot.demo import survey as demo_survey
+
+    for channel, name, leader in COMMUNITIES:
+        await factories.community(
+            bot.sessions, emulator=bot.emulator, channel=channel, name=name, leaders=(leader,)
+        )
+    written = await demo_survey.fill_years(bot.deps, workspace_id=factories.WORKSPACE)
+    assert written > 0
+    found = await ritual.programme_results(bot.deps, workspace_id=factories.WORKSPACE)
+    assert found is not None
+    status, results = found
+    assert status.campaign.year == utcnow().year and results is not None
+    assert all(q.previous is not None for q in results.questions)
+
+
+async def test_the_cli_opens_reports_and_closes_with_one_line_errors(
+    tmp_path: Path, database_url: str
+) -> None:
+    from tests.test_cli import _import, run_cop
+
+    env = {"COP_DATABASE_URL": database_url, "COP_QUIET_HOURS": "off"}
+    await asyncio.to_thread(_import, tmp_path, env, "T0COP")
+    closing = await asyncio.to_thread(run_cop, "survey", "close", env=env, cwd=tmp_path)
+    assert closing.returncode == 2
+    assert closing.stderr.strip() == "cop: survey close: no survey campaign yet"
+    opened = await asyncio.to_thread(run_cop, "survey", "open", env=env, cwd=tmp_path)
+    assert opened.returncode == 0, opened.stderr
+    assert f"survey {utcnow().year}: 2 communities opened" in opened.stdout
+    status = await asyncio.to_thread(run_cop, "survey", "status", env=env, cwd=tmp_path)
+    assert f"survey {utcnow().year}: open" in status.stdout and "0/" in status.stdout
+    closed = await asyncio.to_thread(run_cop, "survey", "close", env=env, cwd=tmp_path)
+    assert closed.returncode == 0, closed.stderr
+    again = await asyncio.to_thread(run_cop, "survey", "open", env=env, cwd=tmp_path)
+    assert again.returncode == 2
+    assert again.stderr.strip() == (f"cop: survey open: L'enquête {utcnow().year} est déjà close.")
+    exported = await asyncio.to_thread(
+        run_cop, "survey", "export", "--format", "json", env=env, cwd=tmp_path
+    )
+    data = json.loads(exported.stdout)
+    assert data["programme"]["belonging"] == {"value": None, "answers": 0, "withheld": None}
