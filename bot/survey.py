@@ -99,8 +99,20 @@ async def ensure_campaign(
     year: int,
     opens_at: datetime,
 ) -> SurveyCampaign:
-    """This year's campaign, created once (a rerun or a second replica gets the same row)."""
+    """This year's campaign, created once (a rerun or a second replica gets the same row). A new
+    campaign takes the cover the manager last wrote for a later, scheduled one (edited after
+    this year's window had passed, then started early), else app.yaml's."""
     config = programme.survey
+    edited = await session.scalar(
+        sa.select(SurveyCampaign.cover)
+        .where(
+            SurveyCampaign.workspace_id == workspace_id,
+            SurveyCampaign.year > year,
+            SurveyCampaign.status == PollStatus.OPEN,
+        )
+        .order_by(SurveyCampaign.year)
+        .limit(1)
+    )
     insert = upsert_for(session)
     await session.execute(
         insert(SurveyCampaign)
@@ -108,7 +120,7 @@ async def ensure_campaign(
             workspace_id=workspace_id,
             year=year,
             questions=questions_of(config),
-            cover=dict(config.cover),
+            cover=dict(edited or config.cover),
             opens_at=opens_at,
             closes_at=opens_at + timedelta(days=config.open_days),
             status=PollStatus.OPEN,

@@ -524,3 +524,43 @@ async def test_the_cli_opens_reports_and_closes_with_one_line_errors(
     )
     data = json.loads(exported.stdout)
     assert data["programme"]["belonging"] == {"value": None, "answers": 0, "withheld": None}
+
+
+async def test_the_manager_edits_the_cover_then_starts_the_survey(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",))
+    status = await _command(bot, MANAGER, "enquête")
+    shown = bot.emulator.add_message("D0CAMILLE", user="UBOT", blocks=status["blocks"])
+    where = ("D0CAMILLE", shown["ts"])
+    before = set(bot.emulator.views)
+    await bot.slack.click(user=MANAGER, action_id="survey_manage:cover", message=where)
+    view_id = (await eventually(lambda: [v for v in bot.emulator.views if v not in before]))[-1]
+    view = bot.emulator.views[view_id]
+    prefilled = {
+        b["block_id"]: b["element"].get("initial_value")
+        for b in view["blocks"]
+        if b["type"] == "input"
+    }
+    assert prefilled["cover_fr"].startswith("Bonjour, une fois par an")  # app.yaml's « mail type »
+    refused = await bot.slack.submit_view(
+        view_id, user=MANAGER, values={"cover_fr": "Salut {prenom}", "cover_en": "Hi"}
+    )
+    assert "unknown placeholder {prenom}" in json.dumps(refused.json(), ensure_ascii=False)
+    await bot.slack.submit_view(
+        view_id,
+        user=MANAGER,
+        values={
+            "cover_fr": "Chers membres de {community}, à vous la parole avant le {closes} !",
+            "cover_en": "Dear members of {community}, over to you before {closes}!",
+        },
+    )
+    await eventually(lambda: any("enregistré" in m["text"] for m in _dms(bot, MANAGER)))
+    assert "survey_manage:open" in json.dumps(status["blocks"])
+    before_responses = len(bot.emulator.responses)
+    await bot.slack.click(user=MANAGER, action_id="survey_manage:open", message=where)
+    replies = await eventually(lambda: bot.emulator.responses[before_responses:])
+    assert FR("survey.opened", year=utcnow().year) in replies[-1]["text"]
+    await _drain(bot)
+    lucas = json.dumps(_invitations(bot, "U0LUCAS")[0]["blocks"], ensure_ascii=False)
+    assert "Chers membres de Data Science, à vous la parole avant le" in lucas
+    emily = json.dumps(_invitations(bot, "U0EMILY")[0]["blocks"], ensure_ascii=False)
+    assert "Dear members of Data Science, over to you before" in emily
