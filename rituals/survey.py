@@ -481,7 +481,8 @@ async def close_campaign(deps: Deps, *, campaign_id: int, now: datetime) -> str:
                 Owed(
                     key=f"survey_leaders:{poll.id}:{leader.person_id}",
                     kind="survey_leaders",
-                    message=notice,
+                    # nobody answered: nothing will be posted, nothing to hold back
+                    message=notice if results.respondents else report,
                     reader=m.Reader(leader.language, leader.tz),
                     person_id=leader.person_id,
                 )
