@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 ANSWER = "survey_answer"  # survey_answer:<poll id>: opens the questionnaire for one community
 HOLD = "survey_hold"  # a leader holds the results back (opens the reason modal)
 CAP_DEFERRAL = timedelta(days=7)  # a member over the weekly DM cap gets the invitation later
+STATUS_LINES = 25  # communities listed in the manager's view (lowest response rate first)
 MAX_BUTTONS = 20  # communities listed in one invitation (a message holds 50 blocks)
 
 
@@ -579,8 +580,12 @@ def status_message(
             asked=m.Number(c.asked),
             rate=m.Percent(c.rate),
         )
-        for c in status.communities[:40]
+        for c in sorted(status.communities, key=lambda c: (c.rate, c.name))[:STATUS_LINES]
     ]
+    if len(status.communities) > STATUS_LINES:  # lowest response rates first: the rest in the CLI
+        lines.append(
+            m.Say("survey.status_more", count=m.Number(len(status.communities) - STATUS_LINES))
+        )
     if lines:
         blocks.append(m.Paragraph(m.Lines(lines)))
     if status.held:
