@@ -218,10 +218,10 @@ async def test_0003_keeps_every_row_and_maps_the_old_stages(engine: AsyncEngine)
     await _downgrade(engine, "0002")
     await db.upgrade(engine)
     async with engine.connect() as conn:
-        stages = dict(
-            (r.id, (r.stage, r.status))
+        stages = {
+            r.id: (r.stage, r.status)
             for r in await conn.execute(sa.text("SELECT id, stage, status FROM community"))
-        )
+        }
         members = await conn.scalar(sa.text("SELECT count(*) FROM membership"))
         answers = await conn.scalar(sa.text("SELECT count(*) FROM poll_response"))
         kinds = list(await conn.scalars(sa.text("SELECT kind FROM poll")))
