@@ -408,9 +408,9 @@ def report_charts(t: Translator, report: SponsorReport) -> dict[str, bytes]:
             title=t("report.chart.trend"),
             # a month still running says so: its bar is short because the month is
             labels=[
-                t("report.month_to_date", label=m.window.label)
+                t("report.month_to_date", period=t.period(m.window, short=True))
                 if m.window.running
-                else m.window.label
+                else t.period(m.window, short=True)
                 for m in report.trend
             ],
             active=[m.programme.active_members for m in report.trend],
@@ -598,7 +598,7 @@ def to_html(t: Translator, report: SponsorReport) -> str:
         title=t("report.title", programme=report.programme_name),
         period=t(
             "report.period_to_date" if w.running else "report.period",
-            label=w.label,
+            period=w,
             start=t.date(w.start),
             end=t.date(w.end - timedelta(days=1)),
         ),

@@ -82,9 +82,7 @@ def closed_quarter(now: datetime, tz: str) -> periods.Window:
 
 def quarter_name(window: periods.Window) -> m.Say:
     return m.Say(
-        "sponsor.quarter",
-        quarter=str((window.start.month - 1) // 3 + 1),
-        year=str(window.start.year),
+        "format.quarter", quarter=(window.start.month - 1) // 3 + 1, year=window.start.year
     )
 
 
