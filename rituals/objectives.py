@@ -125,7 +125,7 @@ def _figure_value(line: Line) -> m.Text:
 def _line_text(position: int, line: Line) -> m.Text:
     o = line.objective
     parts: list[m.Text] = [
-        m.Join([m.Strong(f"{position}. "), o.text]),
+        m.Join([m.Strong(f"{position}."), " ", o.text]),
         m.Say(f"objectives.status.{o.status.value}"),
     ]
     if o.indicator:

@@ -5,11 +5,13 @@ level 3 in /cop health, the value report and the sponsor digest."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import sqlalchemy as sa
 
 from bot import periods, report
@@ -22,6 +24,7 @@ from rituals.outbox import Drain
 from tests import factories
 from tests.catalogue import EN, FR, in_json
 from tests.conftest import MANAGER, Bot, eventually
+from tests.dashboard_programme import dashboard_link
 from tests.factories import WORKSPACE
 
 LEADER = "U0LUCAS"
@@ -395,8 +398,19 @@ async def test_objectives_achieved_counts_at_level_three_everywhere(bot: Bot) ->
     figure = FR("objectives.achieved_of", achieved="2", counted="3", rate=FR.percent(2 / 3))
     said = FR("objectives.health_line", name=FR("figure.objectives_achieved"), figure=figure)
     # /cop santé: the programme, and the community
-    programme = shown(await ask(bot, "santé", user=MANAGER, channel="C0GEN"))
+    answer = await ask(bot, "santé", user=MANAGER, channel="C0GEN")
+    programme = shown(answer)
     assert flat(said) in programme
+    # the dashboard the answer links to: the programme's share, the community's figure
+    async with httpx.AsyncClient() as web:
+        page = (await web.get(dashboard_link(bot, answer))).text
+        assert FR("figure.objectives_achieved") in page and FR.percent(2 / 3) in page
+        community_page = (
+            await web.get(
+                dashboard_link(bot, answer).replace("/dashboard?", f"/dashboard/c/{data.id}?")
+            )
+        ).text
+        assert html.escape(figure) in community_page
     community = shown(await ask(bot, "santé", user=LEADER))
     assert flat(said) in community
     # the value report: the programme's table and level 3's cards
