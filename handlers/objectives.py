@@ -79,7 +79,9 @@ async def handle_objectives(req: Any) -> None:
     deps = req.deps
     year = utcnow().astimezone(ZoneInfo(community.tz or deps.programme.timezone)).year
     board = await _board(deps, req.caller, community_id=community.id, year=year)
-    text, blocks = render(ritual.message(board, review=False), await _reader(deps, req.caller))
+    text, blocks = render(
+        ritual.objectives_message(board, review=False), await _reader(deps, req.caller)
+    )
     await req.show(text, blocks)
 
 
@@ -103,7 +105,9 @@ async def _redraw(
 ) -> None:
     """The message the click came from, drawn again: an ephemeral answer through its
     response_url, a DM (a message of the bot's) with chat.update."""
-    text, blocks = render(ritual.message(board, review=review), await _reader(deps, caller))
+    text, blocks = render(
+        ritual.objectives_message(board, review=review), await _reader(deps, caller)
+    )
     try:
         if "ch" in place and "ts" in place:
             await client.chat_update(channel=place["ch"], ts=place["ts"], text=text, blocks=blocks)

@@ -159,7 +159,7 @@ def _buttons(board: Board, o: objectives.ObjectiveView) -> m.Choices:
     return m.Choices(choices, group=f"objective_{o.id}")
 
 
-def message(board: Board, *, review: bool) -> m.Message:
+def objectives_message(board: Board, *, review: bool) -> m.Message:
     """The year's objectives with a status button each (the DM when `review`, else the answer to
     /cop charter objectives); an empty year says how to write them."""
     title = m.Say("objectives.title", community=board.community_name, year=str(board.year))
@@ -195,7 +195,7 @@ def message(board: Board, *, review: bool) -> m.Message:
     return m.Message(title, blocks)
 
 
-def nudge(*, community_id: int, community: str, year: int) -> m.Message:
+def nudge_message(*, community_id: int, community: str, year: int) -> m.Message:
     text = m.Say("objectives.nudge", community=community, year=str(year))
     return m.Message(
         text,
@@ -227,10 +227,10 @@ async def run(
             question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
         )
         if found.lines:
-            kind, said = KIND, message(found, review=True)
+            kind, said = KIND, objectives_message(found, review=True)
         else:
             kind = NUDGE_KIND
-            said = nudge(community_id=community.id, community=community.name, year=year)
+            said = nudge_message(community_id=community.id, community=community.name, year=year)
         owed = [
             Owed(
                 key=f"{kind}:{community.id}:{period_key}:{r.person_id}",
