@@ -31,6 +31,7 @@ from bot.permissions import Action, require
 from bot.slack.blocks import objectives as screens
 from bot.slack.echo import say
 from bot.slack.messages import render
+from handlers.commands import CommandRequest
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
 from rituals import objectives as ritual
 
@@ -73,7 +74,7 @@ async def _reader(deps: Deps, caller: Caller) -> m.Reader:
 # --- /cop charter objectives ----------------------------------------------------------------------
 
 
-async def handle_objectives(req: Any) -> None:
+async def handle_objectives(req: CommandRequest) -> None:
     """This year's objectives (in the community's zone) with their buttons, for its runners."""
     community = req.require_community()
     deps = req.deps
