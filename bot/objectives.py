@@ -171,12 +171,12 @@ async def set_status(
 
 
 def parse_target(text: str | None, *, indicator: str | None) -> Decimal | None:
-    """A target as typed (« 40 », « 12,5 », « 60 % »); for a rate, a percentage."""
+    """A target as typed (« 40 », « 12,5 »); for a rate, always a percentage (« 60 » or
+    « 60 % » is 60 %), stored as the ratio the figure is (0.6)."""
     raw = (text or "").strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
     if not raw:
         return None
-    percent = raw.endswith("%")
-    raw = raw.rstrip("%").replace(",", ".")
+    raw = raw.removesuffix("%").replace(",", ".")
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -184,9 +184,9 @@ def parse_target(text: str | None, *, indicator: str | None) -> Decimal | None:
     if not value.is_finite() or value < 0 or value > TARGET_MAX:
         raise InvalidInput("objectives.bad_target", field="target")
     if indicator in RATES:
-        if value > 100 or (not percent and value > 1 and value != value.to_integral()):
+        if value > 100:
             raise InvalidInput("objectives.bad_rate_target", field="target")
-        value = value / 100 if (percent or value > 1) else value
+        value = value / 100
     return value.quantize(Decimal("0.0001")).normalize()
 
 

@@ -8,22 +8,27 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
-from bot import periods, report
+from bot import figures, objectives, periods, report
 from bot.config import HealthThresholds
 from bot.disclosure import Rule
+from bot.errors import InvalidInput
+from bot.kpis import CommunityKpis, ProgrammeKpis
 from bot.models import CharterObjective, CharterVersion, ObjectiveStatus, Ritual, utcnow
+from bot.slack.emulator import SlackEmulator
 from bot.slack.render import render_message
 from rituals import cadence, scheduler
 from rituals.outbox import Drain
 from tests import factories
 from tests.catalogue import EN, FR, in_json
-from tests.conftest import MANAGER, Bot, eventually
+from tests.conftest import MANAGER, Bot, eventually, make_config, running_bot
 from tests.dashboard_programme import dashboard_link
 from tests.factories import WORKSPACE
 
@@ -355,9 +360,7 @@ async def test_the_quarterly_dm_lists_objectives_and_its_buttons_update_it(bot: 
     assert webinar_row.indicator == "events_held" and webinar_row.target == 4
 
 
-async def test_no_dm_when_the_ritual_is_off(database_url: str, emulator: Any) -> None:
-    from tests.conftest import make_config, running_bot
-
+async def test_no_dm_when_the_ritual_is_off(database_url: str, emulator: SlackEmulator) -> None:
     config = make_config(database_url, emulator, rituals={"objectives": {"enabled": False}})
     async with running_bot(config, emulator) as bot:
         data = await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
@@ -434,3 +437,31 @@ async def test_objectives_achieved_counts_at_level_three_everywhere(bot: Bot) ->
     await Drain(bot.deps, rate_per_minute=60000).run_once(now=due)
     preview = await eventually(lambda: [m for m in _dm(bot, LEADER) if "Data Science" in shown(m)])
     assert flat(said) in shown(preview[-1])
+
+
+# --- the vocabulary ----------------------------------------------------------------------------------
+
+
+def test_the_figure_reads_achieved_over_all_but_dropped_and_indicators_are_community_figures() -> (
+    None
+):
+    community = CommunityKpis(objectives_achieved=2, objectives_counted=3)
+    assert figures.read("objectives_achieved", community) == 2 / 3
+    assert figures.read("objectives_achieved", ProgrammeKpis()) is None  # none: "n/a", not 0 %
+    assert figures.objectives(FR, community) == FR(
+        "objectives.achieved_of", achieved="2", counted="3", rate=FR.percent(2 / 3)
+    )
+    assert figures.objectives(EN, ProgrammeKpis()) == EN("objectives.none_counted")
+    for key in objectives.INDICATORS:  # every indicator a leader may pick reads per community
+        assert figures.BY_KEY[key].scope == figures.Scope.BOTH, key
+
+
+def test_targets_as_people_type_them() -> None:
+    assert objectives.parse_target(" 1 000 ", indicator="members") == Decimal(1000)
+    assert objectives.parse_target("12,5", indicator="events_held") == Decimal("12.5")
+    assert objectives.parse_target("60 %", indicator="active_rate") == Decimal("0.6")
+    assert objectives.parse_target("60", indicator="active_rate") == Decimal("0.6")
+    assert objectives.parse_target("", indicator="active_rate") is None
+    for bad, indicator in (("beaucoup", "members"), ("-3", "members"), ("150 %", "active_rate")):
+        with pytest.raises(InvalidInput):
+            objectives.parse_target(bad, indicator=indicator)
