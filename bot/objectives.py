@@ -14,11 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import people
+from bot.audit import record
 from bot.errors import InvalidFields, InvalidInput, NotFound
 from bot.models import CharterObjective, ObjectiveStatus
 from bot.permissions import Action, Actor, require
@@ -152,6 +154,19 @@ async def _person_id(session: AsyncSession, actor: Actor) -> int:
     return found[actor.slack_user_id].id
 
 
+async def _audit(
+    session: AsyncSession, actor: Actor, row: CharterObjective, action: str, **detail: Any
+) -> None:
+    await record(
+        session,
+        workspace_id=actor.workspace_id,
+        actor=actor.slack_user_id,
+        action=action,
+        community_id=row.community_id,
+        detail={"objective": row.id, "year": row.year, **detail},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Changed:
     objective: ObjectiveView
@@ -167,6 +182,7 @@ async def set_status(
     row.status = status
     row.updated_by_person_id = await _person_id(session, actor)
     await session.flush()
+    await _audit(session, actor, row, "objective.status", status=status.value)
     return Changed(_view(row), changed=True)
 
 
@@ -215,6 +231,14 @@ async def set_indicator(
     row.indicator, row.target = indicator, target
     row.updated_by_person_id = await _person_id(session, actor)
     await session.flush()
+    await _audit(
+        session,
+        actor,
+        row,
+        "objective.indicator",
+        indicator=indicator,
+        target=None if target is None else str(target),
+    )
     return Changed(_view(row), changed=True)
 
 

@@ -21,7 +21,7 @@ from bot.config import HealthThresholds
 from bot.disclosure import Rule
 from bot.errors import InvalidInput
 from bot.kpis import CommunityKpis, ProgrammeKpis
-from bot.models import CharterObjective, CharterVersion, ObjectiveStatus, Ritual, utcnow
+from bot.models import AuditLog, CharterObjective, CharterVersion, ObjectiveStatus, Ritual, utcnow
 from bot.slack.emulator import SlackEmulator
 from bot.slack.render import render_message
 from rituals import cadence, scheduler
@@ -72,6 +72,16 @@ async def rows(bot: Bot) -> list[CharterObjective]:
                     CharterObjective.year, CharterObjective.position
                 )
             )
+        )
+
+
+async def audited(bot: Bot, action: str) -> int:
+    async with bot.sessions() as session:
+        return int(
+            await session.scalar(
+                sa.select(sa.func.count()).select_from(AuditLog).where(AuditLog.action == action)
+            )
+            or 0
         )
 
 
@@ -236,6 +246,7 @@ async def test_leaders_set_statuses_members_are_refused(bot: Bot) -> None:
     again = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
     assert again["replace_original"] is True and flat(summary) in shown(again)
     assert (await rows(bot))[0].updated_at == first_update
+    assert await audited(bot, "objective.status") == 1  # one change, recorded once
     # a member clicking such a button (a forwarded message): refused, the objective unchanged
     bot.emulator.add_message("C0DATA", user="UBOT", text=reply["text"], blocks=reply["blocks"])
     ts = bot.emulator.messages["C0DATA"][-1]["ts"]
