@@ -9,6 +9,7 @@ import html
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import figures, objectives, periods, report
-from bot.config import HealthThresholds
+from bot.config import ConfigError, HealthThresholds, load_programme
 from bot.disclosure import Rule
 from bot.errors import InvalidInput
 from bot.kpis import CommunityKpis, ProgrammeKpis
@@ -476,3 +477,15 @@ def test_targets_as_people_type_them() -> None:
     for bad, indicator in (("beaucoup", "members"), ("-3", "members"), ("150 %", "active_rate")):
         with pytest.raises(InvalidInput):
             objectives.parse_target(bad, indicator=indicator)
+
+
+def test_app_yaml_configures_the_review_and_names_a_bad_cadence(tmp_path: Path) -> None:
+    shipped = load_programme(Path(__file__).resolve().parent.parent / "app.yaml")
+    assert shipped.rituals.objectives.enabled and shipped.rituals.objectives.cadence == "quarterly"
+    path = tmp_path / "app.yaml"
+    path.write_text("name: X\nrituals:\n  objectives:\n    cadence: monthly\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_programme(path)
+    assert "rituals.objectives.cadence: Input should be 'quarterly' or 'off', got 'monthly'" in str(
+        caught.value
+    )
