@@ -489,3 +489,30 @@ def test_app_yaml_configures_the_review_and_names_a_bad_cadence(tmp_path: Path) 
     assert "rituals.objectives.cadence: Input should be 'quarterly' or 'off', got 'monthly'" in str(
         caught.value
     )
+
+
+async def test_a_leader_turns_the_review_off_in_cop_rituels(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
+    await save_charter(bot, CHARTER)
+    screen = await ask(bot, "rituels", user=LEADER)
+    assert flat(FR("rituals.name.objectives")) in shown(screen)
+    bot.emulator.add_message("C0DATA", user="UBOT", text=screen["text"], blocks=screen["blocks"])
+    ts = bot.emulator.messages["C0DATA"][-1]["ts"]
+    before = len(bot.emulator.responses)
+    await bot.slack.click(
+        user=LEADER, action_id="rituals_toggle:objectives", message=("C0DATA", ts)
+    )
+    await eventually(lambda: bot.emulator.responses[before:])
+    due = _due()
+    await scheduler.tick(bot.deps, now=due)
+    await Drain(bot.deps, rate_per_minute=60000).run_once(now=due)
+    assert not [m for m in _dm(bot, LEADER) if "objective_status" in json.dumps(m)]
+    # turned back on, the next quarter's run sends it
+    before = len(bot.emulator.responses)
+    await bot.slack.click(
+        user=LEADER, action_id="rituals_toggle:objectives", message=("C0DATA", ts)
+    )
+    await eventually(lambda: bot.emulator.responses[before:])
+    await scheduler.tick(bot.deps, now=due)
+    await Drain(bot.deps, rate_per_minute=60000).run_once(now=due)
+    assert [m for m in _dm(bot, LEADER) if "objective_status" in json.dumps(m)]
