@@ -248,6 +248,25 @@ async def test_leaders_set_statuses_members_are_refused(bot: Bot) -> None:
     assert again["replace_original"] is True and flat(summary) in shown(again)
     assert (await rows(bot))[0].updated_at == first_update
     assert await audited(bot, "objective.status") == 1  # one change, recorded once
+    # the core team picks the active rate as its indicator from the private answer: the answer
+    # is drawn again with it (through its response_url)
+    members = button_value(reply["blocks"], "objective_indicator", "Accueillir 30 membres")
+    opened = len(bot.emulator.calls_to("views.open"))
+    await bot.slack.click(user=CORE, action_id="objective_indicator", value=members)
+    (call,) = (await bot.emulator.wait_for("views.open", count=opened + 1))[opened:]
+    before = len(bot.emulator.responses)
+    await bot.slack.submit_view(
+        call.response["view"]["id"],
+        user=CORE,
+        values={"objective_indicator": "active_rate", "objective_target": "60 %"},
+    )
+    redrawn = await eventually(
+        lambda: [r for r in bot.emulator.responses[before:] if r.get("replace_original")]
+    )
+    assert flat(FR("objectives.status.achieved")) in shown(redrawn[-1])
+    assert f"{FR('figure.active_rate')} sur l'année" in shown(redrawn[-1])
+    assert f"(cible : {flat(FR.percent(0.6))})" in shown(redrawn[-1])
+    assert (await rows(bot))[2].indicator == "active_rate"
     # a member clicking such a button (a forwarded message): refused, the objective unchanged
     bot.emulator.add_message("C0DATA", user="UBOT", text=reply["text"], blocks=reply["blocks"])
     ts = bot.emulator.messages["C0DATA"][-1]["ts"]
