@@ -214,6 +214,7 @@ def programme_table(t: Translator, report: SponsorReport) -> Table:
         [name(t, "response_rate"), _rate(p.response_rate)],
         [name(t, "stories"), p.stories],
         [name(t, "stories_pending"), p.stories_pending],
+        [name(t, "objectives_achieved"), _rate(p.objectives_rate)],
     ]
     rows += [
         [t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), amount]
@@ -243,6 +244,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         name(t, "response_rate"),
         name(t, "stories"),
         name(t, "value"),
+        name(t, "objectives_achieved"),
     ]
     rows: list[list[Cell]] = []
     for c in report.kpis.communities:
@@ -267,6 +269,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
                 _rate(c.response_rate),
                 c.stories,
                 "; ".join(stories_mod.value_phrases(t, c.value_by_unit, c.value_stories_by_unit)),
+                _rate(c.objectives_rate),
             ]
         )
     return headers, rows
@@ -561,6 +564,7 @@ def _level3_section(
                 if p.stories_pending
                 else []
             ),
+            (name(t, "objectives_achieved"), figures.objectives(t, p)),
             *(
                 (t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), phrase)
                 for unit, phrase in zip(
