@@ -333,7 +333,7 @@ def cmd_rituals(args: argparse.Namespace) -> int:
             if args.ritual is None:
                 raise ConfigError(
                     "rituals run: which ritual? give one of welcome, reminders, pulse, stories, digest,"
-                    " sponsor_digest"
+                    " sponsor_digest, objectives"
                 )
             workspace_id = await cli_scope.resolve(deps.sessions, args.workspace)
             async with deps.sessions() as session:
@@ -463,7 +463,16 @@ def build_parser() -> argparse.ArgumentParser:
     rit.add_argument(
         "ritual",
         nargs="?",
-        choices=["welcome", "reminders", "pulse", "stories", "digest", "sponsor_digest", "survey"],
+        choices=[
+            "welcome",
+            "reminders",
+            "pulse",
+            "stories",
+            "digest",
+            "sponsor_digest",
+            "objectives",
+            "survey",
+        ],
         help="the ritual to run (with run)",
     )
     rit.add_argument("--community", help="the community's slug (see cop communities list)")

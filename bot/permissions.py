@@ -32,6 +32,7 @@ class Action(enum.StrEnum):
     VIEW_COMMUNITY_HEALTH = "view_community_health"
     PROGRAMME_REPORT = "programme_report"
     COMMUNITY_REPORT = "community_report"
+    TRACK_OBJECTIVES = "track_objectives"
     MANAGE_SURVEY = "manage_survey"  # the annual survey: cover message, start, close, status
     HOLD_SURVEY_RESULTS = "hold_survey_results"  # keep a community's survey results off its channel
 
@@ -49,6 +50,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.VIEW_COMMUNITY_HEALTH: _RUNNERS | {Role.SPONSOR},
     Action.PROGRAMME_REPORT: frozenset(),
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
+    Action.TRACK_OBJECTIVES: _RUNNERS,
     Action.MANAGE_SURVEY: frozenset(),
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
 }

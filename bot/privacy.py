@@ -31,6 +31,7 @@ from bot.models import (
     ActivityDaily,
     AuditLog,
     Base,
+    CharterObjective,
     CharterVersion,
     Community,
     Event,
@@ -99,6 +100,9 @@ async def export(session: AsyncSession, *, workspace_id: str, slack_user_id: str
         "memberships": [{**_row(m), "community": name} for m, name in memberships],
         "charter_versions_written": await rows(
             sa.select(CharterVersion).where(CharterVersion.author_person_id == pid)
+        ),
+        "charter_objectives_updated": await rows(
+            sa.select(CharterObjective).where(CharterObjective.updated_by_person_id == pid)
         ),
         "events_created": await rows(sa.select(Event).where(Event.created_by_person_id == pid)),
         "event_answers": await rows(sa.select(EventRsvp).where(EventRsvp.person_id == pid)),

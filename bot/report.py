@@ -227,6 +227,7 @@ def programme_table(t: Translator, report: SponsorReport) -> Table:
         [name(t, "response_rate"), _rate(p.response_rate)],
         [name(t, "stories"), p.stories],
         [name(t, "stories_pending"), p.stories_pending],
+        [name(t, "objectives_achieved"), _rate(p.objectives_rate)],
     ]
     rows += [
         [t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), amount]
@@ -256,6 +257,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         name(t, "response_rate"),
         name(t, "stories"),
         name(t, "value"),
+        name(t, "objectives_achieved"),
     ]
     rows: list[list[Cell]] = []
     for c in report.kpis.communities:
@@ -280,6 +282,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
                 _rate(c.response_rate),
                 c.stories,
                 "; ".join(stories_mod.value_phrases(t, c.value_by_unit, c.value_stories_by_unit)),
+                _rate(c.objectives_rate),
             ]
         )
     return headers, rows
@@ -452,9 +455,9 @@ def report_charts(t: Translator, report: SponsorReport) -> dict[str, bytes]:
             title=t("report.chart.trend"),
             # a month still running says so: its bar is short because the month is
             labels=[
-                t("report.month_to_date", label=m.window.label)
+                t("report.month_to_date", period=t.period(m.window, short=True))
                 if m.window.running
-                else m.window.label
+                else t.period(m.window, short=True)
                 for m in report.trend
             ],
             active=[m.programme.active_members for m in report.trend],
@@ -605,6 +608,7 @@ def _level3_section(
                 if p.stories_pending
                 else []
             ),
+            (name(t, "objectives_achieved"), figures.objectives(t, p)),
             *(
                 (t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), phrase)
                 for unit, phrase in zip(
@@ -642,7 +646,7 @@ def to_html(t: Translator, report: SponsorReport) -> str:
         title=t("report.title", programme=report.programme_name),
         period=t(
             "report.period_to_date" if w.running else "report.period",
-            label=w.label,
+            period=w,
             start=t.date(w.start),
             end=t.date(w.end - timedelta(days=1)),
         ),

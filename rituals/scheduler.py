@@ -26,7 +26,16 @@ from bot import installation
 from bot.deps import Deps
 from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
 from bot.redelivery import upsert_for
-from rituals import digest, pulse, reminders, snapshots, sponsor_digest, stories, survey
+from rituals import (
+    digest,
+    objectives,
+    pulse,
+    reminders,
+    snapshots,
+    sponsor_digest,
+    stories,
+    survey,
+)
 from rituals.cadence import LeadershipLost, next_run, period_key, settings_of, zone_of
 from rituals.outbox import Drain
 
@@ -39,6 +48,7 @@ RUNNERS: dict[Ritual, RunFn] = {
     Ritual.STORIES: stories.run,
     Ritual.DIGEST: digest.run,
     Ritual.SPONSOR_DIGEST: sponsor_digest.run,
+    Ritual.OBJECTIVES: objectives.run,
 }
 
 

@@ -119,6 +119,10 @@ class Formats:
 
         return survey.headline_rows(self.t, results, of=of)
 
+    def objectives(self, kpis: Any) -> str:
+        """ "Objectives achieved" with what it counts (bot.figures.objectives)."""
+        return vocabulary.objectives(self.t, kpis)
+
     def status(self, status: health.Status) -> Markup:
         """The status in words behind a dot of its colour (the catalogue's emoji needs a font
         a server's browser may lack; the charts' colours are the same)."""

@@ -172,9 +172,16 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import kpis, leaders, registry, rituals, survey
+    from bot.demo import kpis, leaders, objectives, registry, rituals, survey
 
-    return [registry.scene, leaders.scene, rituals.scene, survey.scene, kpis.scene]
+    return [
+        registry.scene,
+        leaders.scene,
+        objectives.scene,
+        rituals.scene,
+        survey.scene,
+        kpis.scene,
+    ]
 
 
 PROGRAMME_FILE = "cop-demo.yaml"

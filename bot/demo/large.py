@@ -20,9 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db, people
+from bot.demo import objectives
 from bot.models import (
     ActivityDaily,
     Base,
+    CharterObjective,
     CharterVersion,
     Community,
     CommunityKind,
@@ -366,6 +368,9 @@ async def generate(
         await _bulk(session, ActivityDaily, activity_rows, chunk=20_000)
         await _bulk(session, Event, event_rows)
         await _bulk(session, CharterVersion, charter_rows)
+        await _bulk(
+            session, CharterObjective, objectives.large_rows(charter_rows, seed=seed, now=now)
+        )
     told(
         "demo.large.activity",
         memberships=len(membership_rows),

@@ -73,6 +73,12 @@ def value_line(t: Translator, kpis: Kpis) -> str:
     line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
     if kpis.stories_pending:
         line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
+    if kpis.objectives_counted:
+        line += " · " + t(
+            "objectives.health_line",
+            name=figures.name(t, "objectives_achieved"),
+            figure=figures.objectives(t, kpis),
+        )
     return line
 
 
