@@ -460,8 +460,30 @@ async def for_community(session: AsyncSession, *, poll: Poll, rule: disclosure.R
     year = await session.scalar(
         sa.select(SurveyCampaign.year).where(SurveyCampaign.id == poll.campaign_id)
     )
+    # last year's poll of the same community, under the same rule (k answers per question)
+    before = await session.scalar(
+        sa.select(Poll.id).where(
+            Poll.community_id == poll.community_id,
+            Poll.period_key == period_key(int(year or 0) - 1),
+            Poll.status == PollStatus.CLOSED,
+        )
+    )
+    last: dict[str, disclosure.Cell] = (
+        {c.question_key: c for c in await disclosure.cells(session, where=Poll.id == before)}
+        if before is not None
+        else {}
+    )
     out = []
     for q, r in zip(poll.questions, base.questions, strict=True):
+        choice = q["kind"] in ("single", "multiple")
+        previous = None
+        if before is not None and q["kind"] != "text":
+            cell = last.get(q["key"])
+            previous = (
+                rule.for_community([cell], nps=q["kind"] == "nps")
+                if cell is not None
+                else disclosure.NOTHING
+            )
         out.append(
             QuestionResult(
                 key=q["key"],
@@ -469,10 +491,12 @@ async def for_community(session: AsyncSession, *, poll: Poll, rule: disclosure.R
                 text=q["text"],
                 options=q.get("options") or [],
                 figure=r.figure,
-                choices=decode(q, r.figure.distribution)
-                if q["kind"] in ("single", "multiple") and r.figure.shown
-                else [],
+                choices=decode(q, r.figure.distribution) if choice and r.figure.shown else [],
                 comments=r.comments,
+                previous=previous,
+                previous_choices=decode(q, previous.distribution)
+                if choice and previous is not None and previous.shown
+                else [],
             )
         )
     return Results(

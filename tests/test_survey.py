@@ -425,6 +425,10 @@ async def test_year_over_year_sets_last_years_figure_beside_this_one(bot: Bot) -
     assert FR("survey.mean", mean=FR.number(4.0, 1), max=5, answers=5) in text
     assert FR("survey.last_year_mean", mean=FR.number(2.0, 1), answers=5) in text
     assert FR("survey.last_year_enps", enps=-100, answers=5) in text
+    # the community's own results, for its leaders and its channel, set last year beside too
+    await _drain(bot)
+    leaders = json.dumps(_dms(bot, "U0CAMILLE")[-1]["blocks"], ensure_ascii=False)
+    assert FR("survey.last_year_mean", mean=FR.number(2.0, 1), answers=5) in leaders
 
 
 async def _poll_ids(bot: Bot, *, year: int) -> list[int]:
