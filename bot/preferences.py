@@ -13,7 +13,7 @@ from bot.models import PreferenceState, Ritual, RitualPreference, utcnow
 from bot.numbers import whole
 
 # The ritual DMs a member may mute (the digest goes to leaders, who turn it off per community).
-MUTABLE = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES)
+MUTABLE = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES, Ritual.SURVEY)
 OFF_WORDS = {"off", "stop", "arret", "arrêt", "desactiver", "désactiver"}
 ON_WORDS = {"on", "resume", "reprendre", "reactiver", "réactiver"}
 MAX_SNOOZE_DAYS = 365
@@ -41,6 +41,9 @@ def parse_ritual(word: str) -> Ritual:
         "histoires": Ritual.STORIES,
         "recits": Ritual.STORIES,
         "récits": Ritual.STORIES,
+        "survey": Ritual.SURVEY,  # the annual member survey
+        "enquête": Ritual.SURVEY,
+        "enquete": Ritual.SURVEY,
     }
     ritual = aliases.get(word.lower())
     if ritual is None:

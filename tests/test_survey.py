@@ -568,3 +568,12 @@ async def test_the_manager_edits_the_cover_then_starts_the_survey(bot: Bot) -> N
     assert "Chers membres de Data Science, à vous la parole avant le" in lucas
     emily = json.dumps(_invitations(bot, "U0EMILY")[0]["blocks"], ensure_ascii=False)
     assert "Dear members of Data Science, over to you before" in emily
+
+
+async def test_a_member_who_turned_the_survey_off_gets_no_invitation(bot: Bot) -> None:
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",))
+    await _command(bot, "U0CHLOE", "sourdine enquête off", channel="C0DATA")
+    await ritual.open_campaign(bot.deps, workspace_id=factories.WORKSPACE, now=utcnow())
+    await _drain(bot)
+    assert _invitations(bot, "U0CHLOE") == []
+    assert len(_invitations(bot, "U0LUCAS")) == 1
