@@ -32,6 +32,7 @@ class Action(enum.StrEnum):
     VIEW_COMMUNITY_HEALTH = "view_community_health"
     PROGRAMME_REPORT = "programme_report"
     COMMUNITY_REPORT = "community_report"
+    TAKE_COMPASS = "take_compass"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -47,6 +48,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.VIEW_COMMUNITY_HEALTH: _RUNNERS | {Role.SPONSOR},
     Action.PROGRAMME_REPORT: frozenset(),
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
+    Action.TAKE_COMPASS: _RUNNERS,
 }
 
 
