@@ -138,5 +138,5 @@ def add_commands(sub: Any) -> None:
     radar = comp_sub.add_parser("radar", help="draw a radar chart as a PNG")
     radar.add_argument("--demo", action="store_true", help="a sample community's two rounds")
     radar.add_argument("--out", default="compass-radar.png", help="the PNG file to write")
-    radar.add_argument("--lang", choices=["fr", "en"], default="fr")
+    radar.add_argument("--lang", choices=["fr", "en"], default="fr", help="the labels' language")
     radar.set_defaults(func=cmd_radar)

@@ -333,3 +333,35 @@ def test_the_docs_list_every_statement_from_the_catalogues() -> None:
     from bot.cli_compass import statements_markdown
 
     assert (ROOT / "docs" / "compass.md").read_text(encoding="utf-8") == statements_markdown()
+
+
+async def test_the_dashboard_shows_the_heatmap_to_a_manager(bot: Bot) -> None:
+    import httpx
+
+    from bot.dashboard import links
+
+    await setup(bot)
+    await answer(bot, CORE, everything(1, purpose=4))
+    key = bot.deps.config.settings.dashboard_key
+    assert key is not None
+    token = links.token_for(links.Scope(WORKSPACE), MANAGER, utcnow(), key=key)
+    async with httpx.AsyncClient(base_url=bot.url) as http:
+        page = await http.get(f"/dashboard?t={token}")
+    assert page.status_code == 200
+    assert FR("compass.report_heading") in page.text
+    assert f"background: {compass.LEVEL_COLOURS[4]}" in page.text  # purpose, exemplary
+    assert f"background: {compass.LEVEL_COLOURS[1]}" in page.text  # the rest, not yet
+
+
+async def test_the_large_demo_fills_a_year_of_rounds(sessions: Any) -> None:
+    from bot.demo import large
+
+    await large.generate(sessions, workspace_id=WORKSPACE, communities=8, people_count=400)
+    async with sessions() as session:
+        grid = await compass.heatmap(session, workspace_id=WORKSPACE)
+        rounds = await session.scalar(sa.select(sa.func.count()).select_from(CompassAssessment))
+    assert len(grid.rows) >= 4 and rounds == 4 * len(grid.rows)
+    assert all(row.respondents >= 1 for row in grid.rows)
+    async with sessions() as session:
+        found = await compass.result(session, community_id=grid.rows[0].community_id, now=utcnow())
+    assert found is not None and found.previous is not None and found.changes
