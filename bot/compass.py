@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidFields, InvalidInput
@@ -203,6 +204,12 @@ def validate(scores: Mapping[str, object]) -> dict[str, int]:
     return clean
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    round: Round
+    replaced: bool  # the person had answered this round already: their answers changed
+
+
 async def record_answers(
     session: AsyncSession,
     *,
@@ -211,33 +218,38 @@ async def record_answers(
     person_id: int,
     scores: Mapping[str, int],
     now: datetime,
-) -> Round:
+) -> Recorded:
     """Save (or change) a person's answers in the open round: one response per person and
-    round, so answering again replaces, never counts twice."""
+    round, so answering again replaces, never counts twice (the same modal sent twice at once
+    meets the unique constraint, and the second becomes a change)."""
     current = await join_or_open(
         session, workspace_id=workspace_id, community_id=community_id, now=now, person_id=person_id
     )
-    row = await session.scalar(
-        sa.select(CompassResponse)
-        .where(CompassResponse.assessment_id == current.id, CompassResponse.person_id == person_id)
-        .with_for_update()
-    )
+    mine = (CompassResponse.assessment_id == current.id, CompassResponse.person_id == person_id)
+    row = await session.scalar(sa.select(CompassResponse).where(*mine).with_for_update())
     if row is None:
-        row = CompassResponse(
-            workspace_id=workspace_id,
-            assessment_id=current.id,
-            person_id=person_id,
-            source=SELF,
-            scores=dict(scores),
-            submitted_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-    else:
-        row.scores = dict(scores)
-        row.updated_at = now
+        try:
+            async with session.begin_nested():
+                session.add(
+                    CompassResponse(
+                        workspace_id=workspace_id,
+                        assessment_id=current.id,
+                        person_id=person_id,
+                        source=SELF,
+                        scores=dict(scores),
+                        submitted_at=now,
+                        updated_at=now,
+                    )
+                )
+            return Recorded(current, replaced=False)
+        except IntegrityError:
+            row = await session.scalar(sa.select(CompassResponse).where(*mine))
+            if row is None:
+                raise
+    row.scores = dict(scores)
+    row.updated_at = now
     await session.flush()
-    return current
+    return Recorded(current, replaced=True)
 
 
 async def record_survey_input(
@@ -569,4 +581,40 @@ def radar_png(t: Translator, found: Result, *, name: str) -> bytes:
         ),
         levels=[t(f"compass.level.{n}") for n in LEVELS],
         number=t.axis_number,
+    )
+
+
+# --- privacy (bot.privacy calls these) --------------------------------------------------------
+
+
+async def answers_for_export(session: AsyncSession, *, person_id: int) -> list[dict[str, object]]:
+    """A person's compass answers, for `cop privacy export`."""
+    rows = await session.execute(
+        sa.select(CompassResponse, CompassAssessment.community_id, CompassAssessment.opened_at)
+        .join(CompassAssessment, CompassAssessment.id == CompassResponse.assessment_id)
+        .where(CompassResponse.person_id == person_id)
+        .order_by(CompassAssessment.opened_at)
+    )
+    return [
+        {
+            "community_id": community_id,
+            "round_opened_at": opened_at.isoformat(),
+            "scores": dict(response.scores or {}),
+            "updated_at": response.updated_at.isoformat(),
+        }
+        for response, community_id, opened_at in rows
+    ]
+
+
+async def detach(session: AsyncSession, *, person_id: int) -> None:
+    """An erased person's answers stay in the aggregates, attached to nobody."""
+    await session.execute(
+        sa.update(CompassResponse)
+        .where(CompassResponse.person_id == person_id)
+        .values(person_id=None)
+    )
+    await session.execute(
+        sa.update(CompassAssessment)
+        .where(CompassAssessment.opened_by_person_id == person_id)
+        .values(opened_by_person_id=None)
     )

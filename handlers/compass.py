@@ -19,7 +19,7 @@ from bot.models import utcnow
 from bot.permissions import Action, Actor, require
 from bot.slack.blocks import compass as screens
 from bot.slack.blocks.common import blocks_json, section
-from bot.slack.echo import say
+from bot.slack.echo import echo, say
 from handlers.charters import field_errors, refusal, tell_user
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_here, caller_of, open_view, read_modal
@@ -84,8 +84,8 @@ async def open_modal(
 async def handle_compass(req: CommandRequest) -> None:
     """`/cop compass` opens the questionnaire; `/cop compass results` shows the round so far."""
     word = req.args[0].lower() if req.args else ""
-    if word in PROGRAMME_WORDS:
-        await show_heatmap(req.deps, req.client, req.caller, respond=req)
+    if word in PROGRAMME_WORDS:  # a refusal is answered by the dispatcher
+        await req.show(*await heatmap_message(req.deps, req.caller))
         return
     community = req.require_community()
     if word in RESULT_WORDS:
@@ -121,7 +121,7 @@ async def send_result(
     caller: Caller,
     community_id: int,
     channel: str | None,
-    lead: str | None = None,
+    lead: str | None = None,  # a catalogue key
 ) -> None:
     """The round's result as a private note (ephemeral in the channel, else a DM), then its
     radar chart in the person's DM (an ephemeral message cannot carry a file)."""
@@ -139,12 +139,8 @@ async def send_result(
         )
         return
     text, built = screens.build_result(t, found, name=name)
-    if lead:
-        text = (
-            say(t, "compass.saved", name=name)
-            if lead == "saved"
-            else say(t, "compass.changed", name=name)
-        )
+    if lead:  # "compass.saved" or "compass.changed", above the result
+        text = say(t, lead, name=name)
         built = [section(text), *built]
     await tell_user(client, user=caller.user_id, channel=channel, text=text, blocks=built)
     try:
@@ -193,11 +189,7 @@ async def handle_submit(
             )
             if person is None:
                 raise CopError("error.not_found")
-            current = await compass.join_or_open(
-                session, workspace_id=caller.workspace_id, community_id=community_id, now=now
-            )
-            had = await compass.answers_of(session, round_id=current.id, person_id=person.id)
-            await compass.record_answers(
+            recorded = await compass.record_answers(
                 session,
                 workspace_id=caller.workspace_id,
                 community_id=community_id,
@@ -215,34 +207,21 @@ async def handle_submit(
         caller=caller,
         community_id=community_id,
         channel=channel,
-        lead="changed" if had else "saved",
+        lead="compass.changed" if recorded.replaced else "compass.saved",
     )
 
 
 # --- the programme's heatmap ------------------------------------------------------------------
 
 
-async def show_heatmap(
-    deps: Deps, client: AsyncWebClient, caller: Caller, *, respond: Any = None
-) -> None:
+async def heatmap_message(deps: Deps, caller: Caller) -> tuple[str, list[Any]]:
     """Communities × dimensions for a programme manager (compass.heatmap, as the report and the
-    dashboard show it)."""
-    t = caller.t
-    try:
-        async with deps.sessions.begin() as session:
-            await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
-            found = await compass.heatmap(session, workspace_id=caller.workspace_id)
-    except CopError as exc:
-        if respond is not None:
-            await respond.say(exc.key, **exc.params)
-        else:
-            await tell_user(client, user=caller.user_id, text=refusal(caller, exc))
-        return
-    text, built = screens.build_heatmap(t, found)
-    if respond is not None:
-        await respond.show(text, blocks_json(built))
-    else:
-        await tell_user(client, user=caller.user_id, text=text, blocks=built)
+    dashboard show it); NotAllowed for anyone else."""
+    async with deps.sessions.begin() as session:
+        await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
+        found = await compass.heatmap(session, workspace_id=caller.workspace_id)
+    text, built = screens.build_heatmap(caller.t, found)
+    return text, blocks_json(built)
 
 
 async def handle_heatmap_button(
@@ -253,14 +232,11 @@ async def handle_heatmap_button(
     caller = await caller_here(deps, body)
     response_url = body.get("response_url")
     try:
-        async with deps.sessions.begin() as session:
-            await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
-            found = await compass.heatmap(session, workspace_id=caller.workspace_id)
+        text, built = await heatmap_message(deps, caller)
     except CopError as exc:
         await _answer(client, response_url, caller, refusal(caller, exc), [])
         return
-    text, built = screens.build_heatmap(caller.t, found)
-    await _answer(client, response_url, caller, text, blocks_json(built))
+    await _answer(client, response_url, caller, text, built)
 
 
 async def _answer(
@@ -268,8 +244,6 @@ async def _answer(
 ) -> None:
     if response_url:
         from slack_sdk.webhook.async_client import AsyncWebhookClient
-
-        from bot.slack.echo import echo
 
         await AsyncWebhookClient(response_url).send(
             text=echo(text),
@@ -285,7 +259,10 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "compass",
         handle_compass,
-        (HelpLine("compass.usage", Action.TAKE_COMPASS),),
+        (
+            HelpLine("compass.usage", Action.TAKE_COMPASS),
+            HelpLine("compass.usage_programme", Action.VIEW_PROGRAMME),
+        ),
         aliases=("boussole",),
     ),
 ]

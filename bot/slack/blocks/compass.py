@@ -218,7 +218,7 @@ def heatmap_actions(t: Translator) -> ActionsBlock:
 
 def heatmap_lines(t: Translator, found: compass.Heatmap, *, limit: int | None = None) -> list[str]:
     """One line per community: a coloured square per dimension, then its name, respondents and
-    the round's date (the terminal's `cop health` shows the same lines)."""
+    the round's date."""
     rows = found.rows if limit is None else found.rows[:limit]
     return [
         t(
