@@ -365,3 +365,37 @@ async def test_the_large_demo_fills_a_year_of_rounds(sessions: Any) -> None:
     async with sessions() as session:
         found = await compass.result(session, community_id=grid.rows[0].community_id, now=utcnow())
     assert found is not None and found.previous is not None and found.changes
+
+
+async def test_help_offers_the_compass_to_runners_and_the_map_to_managers(bot: Bot) -> None:
+    await setup(bot)
+    await answer(bot, CORE, everything(2))
+    shown = {}
+    for user, channel in ((CORE, "C0DATA"), (SPONSOR, "C0DATA"), (MANAGER, "C0GEN")):
+        before = len(bot.emulator.responses)
+        await bot.slack.command("aide", user=user, channel=channel)
+        reply = (await eventually(lambda before=before: bot.emulator.responses[before:]))[-1]
+        shown[user] = json.dumps(reply.get("blocks") or [], ensure_ascii=False)
+    assert FR("compass.usage") in shown[CORE] and FR("compass.usage") not in shown[SPONSOR]
+    assert FR("compass.usage_programme") in shown[MANAGER]
+    before = len(bot.emulator.responses)
+    await bot.slack.command("boussole programme", user=MANAGER, channel="C0GEN")
+    grid = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    assert "*Data Science* · 1 réponse" in json.dumps(grid["blocks"], ensure_ascii=False)
+
+
+async def test_an_erased_person_still_counts_but_is_attached_to_nothing(bot: Bot) -> None:
+    from bot import privacy
+
+    community_id = await setup(bot)
+    await answer(bot, CORE, everything(1))
+    await answer(bot, LEADER, everything(3))
+    async with bot.sessions.begin() as session:
+        exported = await privacy.export(session, workspace_id=WORKSPACE, slack_user_id=CORE)
+        assert exported["compass_answers"][0]["scores"]["purpose.mission"] == 1
+        await privacy.erase(session, workspace_id=WORKSPACE, slack_user_id=CORE)
+    async with bot.sessions() as session:
+        found = await compass.result(session, community_id=community_id, now=utcnow())
+    assert found is not None and found.respondents == 2
+    assert found.dimensions[0].median == 2
+    assert sorted(r.person_id is None for r in await rows(bot)) == [False, True]
