@@ -399,3 +399,31 @@ async def test_an_erased_person_still_counts_but_is_attached_to_nothing(bot: Bot
     assert found is not None and found.respondents == 2
     assert found.dimensions[0].median == 2
     assert sorted(r.person_id is None for r in await rows(bot)) == [False, True]
+
+
+async def test_forged_answers_or_community_change_nothing(bot: Bot) -> None:
+    await setup(bot)
+    agile = await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", leaders=("U0LEA",)
+    )
+    view = await open_modal(bot, "boussole", user=CORE)
+    # a level the modal does not offer (a payload rewritten on the way): a field error
+    stored = bot.emulator.views[view["id"]]
+    kpis = next(b for b in stored["blocks"] if b.get("block_id") == screens.block_of("value.kpis"))
+    kpis["element"]["options"].append({"text": {"type": "plain_text", "text": "9"}, "value": "9"})
+    forged = {**everything(2), screens.block_of("value.kpis"): "9"}
+    response = await bot.slack.submit_view(view["id"], user=CORE, values=forged)
+    assert response.json()["response_action"] == "errors"
+    assert response.json()["errors"] == {screens.block_of("value.kpis"): FR("error.invalid")}
+    # nothing answered at all
+    response = await bot.slack.submit_view(view["id"], user=CORE, values={})
+    assert FR("compass.answer_one") in json.dumps(response.json(), ensure_ascii=False)
+    # the modal rewritten to name a community where Chloé holds no role
+    stamp = json.loads(bot.emulator.views[view["id"]]["private_metadata"])
+    stamp["meta"] = json.dumps({"c": agile.id})
+    bot.emulator.views[view["id"]]["private_metadata"] = json.dumps(stamp)
+    before = len(bot.emulator.calls_to("chat.postMessage"))
+    await bot.slack.submit_view(view["id"], user=CORE, values=everything(3))
+    refused = await bot.emulator.wait_for("chat.postMessage", count=before + 1)
+    assert FR("permission.take_compass") in refused[-1].params["text"]
+    assert await rows(bot) == []
