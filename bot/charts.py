@@ -223,11 +223,13 @@ def radar_figure(
     ax.set_theta_direction(-1)
     ax.set_ylim(0, 4)
     ax.set_yticks([1, 2, 3, 4])
-    ax.set_yticklabels(
+    for label in ax.set_yticklabels(
         [f"{number(n, None)} {levels[n - 1]}" if levels else number(n, None) for n in (1, 2, 3, 4)],
         fontsize=7,
-        color=_GREY,
-    )
+        color="#57606a",
+    ):
+        label.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1})
+        label.set_zorder(5)
     ax.set_rlabel_position(360 - 180 / count)  # between the last spoke and the first
     ax.set_xticks(angles, [textwrap.fill(label, 18) for label in labels], fontsize=9)
     ax.tick_params(axis="x", pad=14)

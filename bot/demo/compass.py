@@ -93,7 +93,7 @@ async def fill_rounds(
         .order_by(Membership.community_id, Membership.person_id)
     ):
         runners.setdefault(community_id, []).append(person_id)
-    base = {"lively": 2.9, "steady": 2.4, "fading": 2.3, "dormant": 1.6, "new": 1.7}
+    base = {"lively": 3.0, "steady": 2.6, "fading": 2.4, "dormant": 1.7, "new": 1.9}
     slope = {"lively": 0.25, "steady": 0.1, "fading": -0.2, "dormant": -0.15, "new": 0.35}
     responses: list[dict[str, Any]] = []
     for community_id in community_ids:
@@ -103,7 +103,8 @@ async def fill_rounds(
         trend = profiles.get(community_id, ("steady", 0.0, 0.0))[0]
         bias = {d.key: rng.uniform(-0.7, 0.7) for d in compass.DIMENSIONS}
         for quarter in range(4):
-            opened = now - timedelta(days=90 * (4 - quarter) - rng.randint(0, 10))
+            # a quarter apart, the last one a few days ago (still open)
+            opened = now - timedelta(days=90 * (3 - quarter) + rng.randint(3, 20))
             row = CompassAssessment(
                 workspace_id=workspace_id,
                 community_id=community_id,
@@ -127,8 +128,8 @@ async def fill_rounds(
                         "person_id": person_id,
                         "source": compass.SELF,
                         "scores": scores,
-                        "submitted_at": opened + timedelta(days=rng.randint(0, 20)),
-                        "updated_at": opened + timedelta(days=21),
+                        "submitted_at": min(now, opened + timedelta(days=rng.randint(0, 2))),
+                        "updated_at": min(now, opened + timedelta(days=3)),
                     }
                 )
     for start in range(0, len(responses), 5000):
