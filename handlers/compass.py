@@ -22,7 +22,7 @@ from bot.slack.blocks.common import blocks_json, section
 from bot.slack.echo import echo, say
 from handlers.charters import field_errors, refusal, tell_user
 from handlers.commands import CommandRequest, HelpLine, Subcommand
-from handlers.context import Caller, caller_here, caller_of, open_view, read_modal
+from handlers.context import Caller, caller_here, caller_of, open_view, read_modal, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ async def open_modal(
             else None
         )
         name = community.name
+        zone = (person.tz if person else None) or deps.programme.timezone
     view = screens.build_modal(
         t,
         community_id=community_id,
@@ -77,6 +78,7 @@ async def open_modal(
         respondents=found.respondents if found else 0,
         mine=mine,
         answered_on=answered_on,
+        tz=zone,
     )
     await open_view(client, trigger_id=trigger_id, view=view, t=t)
 
@@ -138,7 +140,7 @@ async def send_result(
             client, user=caller.user_id, channel=channel, text=say(t, "compass.empty", name=name)
         )
         return
-    text, built = screens.build_result(t, found, name=name)
+    text, built = screens.build_result(t, found, name=name, tz=await zone_of(deps, caller))
     if lead:  # "compass.saved" or "compass.changed", above the result
         text = say(t, lead, name=name)
         built = [section(text), *built]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import struct
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -75,6 +76,11 @@ async def rows(bot: Bot) -> list[CompassResponse]:
         return list(await session.scalars(sa.select(CompassResponse)))
 
 
+def paris(moment: datetime) -> date:
+    """The day a French reader sees (their Slack zone)."""
+    return moment.astimezone(ZoneInfo("Europe/Paris")).date()
+
+
 def png_size(content: bytes) -> tuple[int, int]:
     assert content[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", content[16:24])
@@ -113,8 +119,8 @@ async def test_core_team_takes_the_compass_and_a_second_voice_moves_the_median(b
     assert (
         FR(
             "compass.round_line",
-            opened=FR.date(utcnow().date()),
-            closes=FR.date((utcnow() + timedelta(days=compass.ROUND_DAYS)).date()),
+            opened=FR.date(paris(utcnow())),
+            closes=FR.date(paris(utcnow() + timedelta(days=compass.ROUND_DAYS))),
             n=2,
         )
         in text
@@ -131,7 +137,7 @@ async def test_answering_again_changes_the_answers_never_counts_twice(bot: Bot) 
     )
     assert first["element"]["initial_option"]["value"] == "2"  # her answers, pre-filled
     assert any(
-        FR("compass.modal_yours", day=FR.date(utcnow().date())) in json.dumps(b, ensure_ascii=False)
+        FR("compass.modal_yours", day=FR.date(paris(utcnow()))) in json.dumps(b, ensure_ascii=False)
         for b in view["blocks"]
     )
     before = len(bot.emulator.ephemerals)
@@ -182,7 +188,7 @@ async def test_the_new_round_compares_with_the_previous_one(bot: Bot) -> None:
         )
     # the old round expired: this answer opens a new round and closes the old one
     text = await answer(bot, CORE, everything(3, value=1))
-    assert FR("compass.compared", day=FR.date(long_ago.date())) in text
+    assert FR("compass.compared", day=FR.date(paris(long_ago))) in text
     assert line(FR, "purpose", "3") + "  " + FR("compass.change.up", delta="1") in text
     assert line(FR, "value", "1") + "  " + FR("compass.change.down", delta="1") in text
     async with bot.sessions() as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -48,8 +49,9 @@ def _option(t: Translator, level: int) -> Option:
     return Option(value=str(level), text=f"{level} · {t(f'compass.level.{level}')}")
 
 
-def _when(t: Translator, moment: datetime) -> str:
-    return t.date(moment.date())
+def _when(t: Translator, moment: datetime, tz: str | None) -> str:
+    """The day in the reader's zone (a round opened late at night in UTC is tomorrow in Asia)."""
+    return t.date((moment.astimezone(ZoneInfo(tz)) if tz else moment).date())
 
 
 def build_modal(
@@ -61,6 +63,7 @@ def build_modal(
     respondents: int,
     mine: dict[str, int],
     answered_on: datetime | None,
+    tz: str | None = None,
 ) -> View:
     """Every statement grouped by dimension, a level each (1–4), pre-filled with the person's
     answers in this round. 3 + 6 × 5 blocks: well under a modal's 100."""
@@ -69,14 +72,14 @@ def build_modal(
         note(
             t(
                 "compass.modal_round",
-                opened=_when(t, current.opened_at),
-                closes=_when(t, current.closes_at),
+                opened=_when(t, current.opened_at, tz),
+                closes=_when(t, current.closes_at, tz),
                 n=respondents,
             )
         ),
     ]
     if mine and answered_on is not None:
-        blocks.append(note(t("compass.modal_yours", day=_when(t, answered_on))))
+        blocks.append(note(t("compass.modal_yours", day=_when(t, answered_on, tz))))
     levels = " · ".join(f"{n} {t(f'compass.level.{n}')}" for n in compass.LEVELS)
     blocks.append(note(t("compass.scale", levels=levels)))
     for dim in compass.DIMENSIONS:
@@ -156,7 +159,9 @@ def _dimension_line(
     return line
 
 
-def build_result(t: Translator, found: compass.Result, *, name: str) -> tuple[Mrkdwn, list[Block]]:
+def build_result(
+    t: Translator, found: compass.Result, *, name: str, tz: str | None = None
+) -> tuple[Mrkdwn, list[Block]]:
     """Medians and spreads per dimension (with the change since the previous round), then the
     weakest dimensions and what to do about each."""
     title = t("compass.title", name=name)
@@ -167,8 +172,8 @@ def build_result(t: Translator, found: compass.Result, *, name: str) -> tuple[Mr
         return text, blocks
     round_line = t(
         "compass.round_line",
-        opened=_when(t, found.round.opened_at),
-        closes=_when(t, found.round.closes_at),
+        opened=_when(t, found.round.opened_at, tz),
+        closes=_when(t, found.round.closes_at, tz),
         n=found.respondents,
     )
     if found.survey:
@@ -179,7 +184,7 @@ def build_result(t: Translator, found: compass.Result, *, name: str) -> tuple[Mr
     lines += [_dimension_line(t, d, changes.get(d.key)) for d in found.dimensions]
     blocks.append(section("\n".join(lines)))
     if found.previous is not None and found.changes:
-        blocks.append(note(t("compass.compared", day=_when(t, found.previous.opened_at))))
+        blocks.append(note(t("compass.compared", day=_when(t, found.previous.opened_at, tz))))
     else:
         blocks.append(note(t("compass.first_round")))
     blocks.append(DividerBlock())
