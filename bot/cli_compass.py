@@ -50,6 +50,13 @@ def statements_markdown() -> str:
         "",
         "![A radar chart of the compass](compass-radar.png)",
         "",
+        "The annual survey may add one more voice to a round for the dimensions its answers "
+        "inform (`bot.compass.record_survey_input`). Programme managers see every community's "
+        "latest round as a heatmap (communities × dimensions, with the number of respondents "
+        "and the round's date): the « 🧭 Boussole » button under `/cop health`, "
+        "`/cop compass programme`, the value report (HTML table and CSV/XLSX columns) and the "
+        "dashboard, all from `bot.compass.heatmap`.",
+        "",
         "## Levels",
         "",
         "| | Français | English |",
