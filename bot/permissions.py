@@ -33,6 +33,7 @@ class Action(enum.StrEnum):
     PROGRAMME_REPORT = "programme_report"
     COMMUNITY_REPORT = "community_report"
     TRACK_OBJECTIVES = "track_objectives"
+    TAKE_COMPASS = "take_compass"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -49,6 +50,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.PROGRAMME_REPORT: frozenset(),
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
     Action.TRACK_OBJECTIVES: _RUNNERS,
+    Action.TAKE_COMPASS: _RUNNERS,
 }
 
 

@@ -17,6 +17,7 @@ from handlers import (
     charters,
     commands,
     community_events,
+    compass,
     health,
     home,
     membership,
@@ -29,7 +30,18 @@ from handlers import (
 
 # activity first: channel messages and reactions are nearly all of the traffic, and Bolt tries
 # its listeners in the order they were registered (each try costs a matcher call)
-FEATURES = (activity, charters, community_events, home, rituals, polls, stories, health, report)
+FEATURES = (
+    activity,
+    charters,
+    community_events,
+    home,
+    rituals,
+    polls,
+    stories,
+    health,
+    report,
+    compass,
+)
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:

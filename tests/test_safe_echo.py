@@ -90,7 +90,7 @@ from rituals import objectives as objectives_ritual
 from rituals import stories as stories_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
-from tests import factories
+from tests import compass_hostile, factories
 from tests.conftest import MANAGER, Bot, eventually
 from tests.test_events import all_events, announcements, open_modal, values
 
@@ -704,6 +704,8 @@ NOT_BUILDERS = {
     "rituals.parse_target",
     "story.parse_modal",
 }
+CASES.update(compass_hostile.CASES)  # the compass's screens
+NOT_BUILDERS |= compass_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
 TAKE_NOTHING_TYPED = {"charter.roles_text", "poll.build_comment_modal", "rituals.preference_blocks"}
 

@@ -172,9 +172,16 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import kpis, leaders, objectives, registry, rituals
+    from bot.demo import compass, kpis, leaders, objectives, registry, rituals
 
-    return [registry.scene, leaders.scene, objectives.scene, rituals.scene, kpis.scene]
+    return [
+        registry.scene,
+        leaders.scene,
+        objectives.scene,
+        rituals.scene,
+        kpis.scene,
+        compass.scene,
+    ]
 
 
 PROGRAMME_FILE = "cop-demo.yaml"
