@@ -487,6 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_kpis  # backfill, report, health, snapshots
 
     cli_kpis.add_commands(sub)
+    from bot import cli_compass  # compass statements, compass radar
+
+    cli_compass.add_commands(sub)
+
     from bot import cli_survey  # cop survey open|close|status|export
 
     cli_survey.add_commands(sub)

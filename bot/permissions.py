@@ -33,6 +33,7 @@ class Action(enum.StrEnum):
     PROGRAMME_REPORT = "programme_report"
     COMMUNITY_REPORT = "community_report"
     TRACK_OBJECTIVES = "track_objectives"
+    TAKE_COMPASS = "take_compass"
     MANAGE_SURVEY = "manage_survey"  # the annual survey: cover message, start, close, status
     HOLD_SURVEY_RESULTS = "hold_survey_results"  # keep a community's survey results off its channel
 
@@ -51,6 +52,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.PROGRAMME_REPORT: frozenset(),
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
     Action.TRACK_OBJECTIVES: _RUNNERS,
+    Action.TAKE_COMPASS: _RUNNERS,
     Action.MANAGE_SURVEY: frozenset(),
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
 }

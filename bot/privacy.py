@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, installation, people, redelivery
+from bot import charters, compass, installation, people, redelivery
 from bot.errors import NotFound
 from bot.models import (
     ActivityDaily,
@@ -135,6 +135,7 @@ async def export(session: AsyncSession, *, workspace_id: str, slack_user_id: str
             for o in await session.scalars(sa.select(Outbox).where(Outbox.person_id == pid))
         ],
         "actions_you_took": await rows(sa.select(AuditLog).where(AuditLog.actor == slack_user_id)),
+        "compass_answers": await compass.answers_for_export(session, person_id=pid),
     }
 
 
@@ -358,6 +359,7 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
         .values(results_held_by_person_id=None)
     )
     await session.execute(sa.delete(RitualPreference).where(RitualPreference.person_id == pid))
+    await compass.detach(session, person_id=pid)
     await session.execute(
         sa.delete(Outbox).where(
             Outbox.person_id == pid, Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])

@@ -31,6 +31,7 @@ from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts, disclosure, figures, health, kpis, periods
+from bot import compass as compass_mod
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
 from bot.figures import name
@@ -81,6 +82,7 @@ class SponsorReport:
     health: list[health.Health]
     trend: list[WindowKpis]  # month by month
     stories: list[Story]
+    compass: compass_mod.Heatmap | None = None  # the latest compass round of each community
     survey: Any = None  # the latest closed annual survey (bot.survey.Results), through the rule
 
     @property
@@ -181,7 +183,8 @@ async def build(
         if wanted is None or len(wanted) == 1
         else None
     )
-    return SponsorReport(programme_name, window, report, items, trend, stories, survey=annual)
+    heat = await compass_mod.heatmap(session, workspace_id=workspace_id, community_ids=wanted)
+    return SponsorReport(programme_name, window, report, items, trend, stories, heat, survey=annual)
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -258,7 +261,9 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         name(t, "stories"),
         name(t, "value"),
         name(t, "objectives_achieved"),
+        *compass_headers(t),
     ]
+    heat = report.compass.by_community() if report.compass else {}
     rows: list[list[Cell]] = []
     for c in report.kpis.communities:
         h = status.get(c.community_id)
@@ -283,9 +288,63 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
                 c.stories,
                 "; ".join(stories_mod.value_phrases(t, c.value_by_unit, c.value_stories_by_unit)),
                 _rate(c.objectives_rate),
+                *compass_cells(heat.get(c.community_id)),
             ]
         )
     return headers, rows
+
+
+def compass_headers(t: Translator) -> list[str]:
+    """The compass's columns of the communities table: a median per dimension."""
+    return [
+        t("compass.col.median", dimension=t(f"compass.dim_short.{key}"))
+        for key in compass_mod.DIMENSION_KEYS
+    ]
+
+
+def compass_cells(row: compass_mod.HeatmapRow | None) -> list[Cell]:
+    return list(row.medians) if row else [None] * len(compass_mod.DIMENSION_KEYS)
+
+
+def compass_section(t: Translator, heat: compass_mod.Heatmap | None) -> dict[str, Any] | None:
+    """The heatmap as the page shows it: one row per community, a coloured cell per
+    dimension (its median on 1–4), the number of respondents and the round's date."""
+    if heat is None or not heat.rows:
+        return None
+    headers = [
+        t("compass.col.community"),
+        *(t(f"compass.dim_short.{key}") for key in compass_mod.DIMENSION_KEYS),
+        t("compass.col.respondents"),
+        t("compass.col.round"),
+    ]
+    rows = [
+        {
+            "name": row.name,
+            "cells": [
+                {
+                    "text": "—" if m is None else t.number(m, 1),
+                    "colour": compass_mod.LEVEL_COLOURS[level],
+                    "title": t(f"compass.level.{level}") if level else t("compass.no_answer"),
+                }
+                for m, level in zip(row.medians, row.levels, strict=True)
+            ],
+            "respondents": t.number(row.respondents),
+            "day": t.date(row.opened_at.date()),
+        }
+        for row in heat.rows
+    ]
+    legend = [
+        {"colour": compass_mod.LEVEL_COLOURS[n], "text": f"{n} · {t(f'compass.level.{n}')}"}
+        for n in compass_mod.LEVELS
+    ]
+    return {
+        "heading": t("compass.report_heading"),
+        "intro": t("compass.report_intro"),
+        "headers": headers,
+        "rows": rows,
+        "legend": legend,
+        "unassessed": t("compass.heatmap_unassessed", n=heat.unassessed) if heat.unassessed else "",
+    }
 
 
 def stories_table(t: Translator, report: SponsorReport) -> Table:
@@ -664,4 +723,5 @@ def to_html(t: Translator, report: SponsorReport) -> str:
             "table": _cells(t, communities_table(t, report)),
         },
         footer=t("report.footer", day=t.date(utcnow().date())),
+        compass=compass_section(t, report.compass),
     )

@@ -17,6 +17,7 @@ from handlers import (
     charters,
     commands,
     community_events,
+    compass,
     health,
     home,
     membership,
@@ -40,6 +41,7 @@ FEATURES = (
     stories,
     health,
     report,
+    compass,
     survey,
 )
 

@@ -172,7 +172,7 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import kpis, leaders, objectives, registry, rituals, survey
+    from bot.demo import compass, kpis, leaders, objectives, registry, rituals, survey
 
     return [
         registry.scene,
@@ -181,6 +181,7 @@ def scenes() -> list[Scene]:
         rituals.scene,
         survey.scene,
         kpis.scene,
+        compass.scene,
     ]
 
 

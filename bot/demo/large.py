@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db, people
 from bot.demo import objectives
+from bot.demo.compass import fill_rounds_positional as compass_rounds
 from bot.models import (
     ActivityDaily,
     Base,
@@ -499,6 +500,7 @@ async def generate(
         await _bulk(session, PollDelivery, delivery_rows, chunk=20_000)
         await _bulk(session, PollResponse, response_rows, chunk=20_000)
         await _bulk(session, SuccessStory, story_rows)
+        await compass_rounds(session, workspace_id, community_ids, profiles, rng, now)
         # a programme that appeared in seconds: give the planner its real size at once
         await db.refresh_statistics(session, *Base.metadata.sorted_tables)
     summary.polls, summary.deliveries = len(poll_rows), len(delivery_rows)

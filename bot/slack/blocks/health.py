@@ -22,6 +22,7 @@ from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Sta
 from bot.i18n import Translator
 from bot.kpis import Kpis
 from bot.models import CommunityKind, Stage
+from bot.slack.blocks import compass as compass_blocks
 from bot.slack.echo import Mrkdwn, echo, mrkdwn, say
 from bot.stories import value_phrases
 
@@ -232,7 +233,9 @@ def build_programme(
         if len(overview.items) > SHOWN:
             more = t("health.more", count=t.number(len(overview.items) - SHOWN))
             blocks.append(ContextBlock(elements=[mrkdwn(more)]))
-    blocks.append(_export_buttons(t, "programme"))
+    exports = _export_buttons(t, "programme")
+    exports.elements.append(compass_blocks.heatmap_button(t))  # the compass's heatmap
+    blocks.append(exports)
     return echo(title), blocks
 
 
