@@ -19,6 +19,7 @@ from handlers import (
     community_events,
     health,
     home,
+    lifecycle,
     membership,
     middleware,
     polls,
@@ -29,7 +30,18 @@ from handlers import (
 
 # activity first: channel messages and reactions are nearly all of the traffic, and Bolt tries
 # its listeners in the order they were registered (each try costs a matcher call)
-FEATURES = (activity, charters, community_events, home, rituals, polls, stories, health, report)
+FEATURES = (
+    activity,
+    charters,
+    community_events,
+    home,
+    rituals,
+    polls,
+    stories,
+    health,
+    lifecycle,
+    report,
+)
 
 
 def register_handlers(app: AsyncApp, deps: Deps) -> None:

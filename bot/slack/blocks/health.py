@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,11 +19,12 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot import figures
+from bot import figures, lifecycle
 from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
-from bot.models import CommunityKind, Stage
+from bot.models import CommunityKind, CommunityStatus, Stage
+from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.echo import Mrkdwn, echo, mrkdwn
 from bot.stories import value_phrases
 
@@ -141,7 +144,7 @@ def _totals(t: Translator, overview: Overview) -> str:
     return "\n".join(lines)
 
 
-def _row(t: Translator, item: Health) -> str:
+def _row(t: Translator, item: Health, review: lifecycle.Review | None = None) -> str:
     s = item.signals
     text = t(
         "health.row",
@@ -150,12 +153,18 @@ def _row(t: Translator, item: Health) -> str:
         active=t.number(s.active_recent),
         members=t.number(s.members),
     )
+    if s.lifecycle_status != CommunityStatus.ACTIVE:  # dormant, as people declared it
+        status = t(f"lifecycle.status.{s.lifecycle_status.value}")
+        text += " · " + t("lifecycle.row_status", status=status)
     reasons = " · ".join(explain(t, r) for r in item.reasons)
     action = t(
         "health.next",
         action=explain(t, item.action),
         stage=t(f"health.stage.{item.stage.value}"),
     )
+    if review is not None and review.suggestion is not None:
+        suggested = t(f"health.stage.{review.suggestion.stage.value}")
+        action += " " + t("lifecycle.next_suggested", stage=suggested)
     return f"{text}\n{reasons}\n{action}"[:_SECTION_MAX]
 
 
@@ -170,7 +179,12 @@ def _export_buttons(t: Translator, scope: str) -> ActionsBlock:
 
 
 def build_programme(
-    t: Translator, overview: Overview, *, programme_name: str, listing: Listing | None = None
+    t: Translator,
+    overview: Overview,
+    *,
+    programme_name: str,
+    listing: Listing | None = None,
+    reviews: Mapping[int, lifecycle.Review] | None = None,
 ) -> tuple[Mrkdwn, list[Block]]:
     """Totals, the status counts, then one page of the communities, most worrying first, with
     filters and a pager (`listing`; without one, the first SHOWN for the terminal), and the
@@ -189,10 +203,11 @@ def build_programme(
         return echo(title), blocks
     blocks.append(SectionBlock(text=mrkdwn(t("health.ranked"))))
     if listing is not None:
-        blocks.extend(browse_blocks(t, listing))
+        blocks.extend(browse_blocks(t, listing, reviews))
     else:
         for item in overview.items[:SHOWN]:
-            blocks.append(SectionBlock(text=mrkdwn(_row(t, item))))
+            review = (reviews or {}).get(item.signals.community_id)
+            blocks.append(SectionBlock(text=mrkdwn(_row(t, item, review))))
         if len(overview.items) > SHOWN:
             more = t("health.more", count=t.number(len(overview.items) - SHOWN))
             blocks.append(ContextBlock(elements=[mrkdwn(more)]))
@@ -200,8 +215,11 @@ def build_programme(
     return echo(title), blocks
 
 
-def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Block]]:
-    """One community: its status and why, what to do next, and this month's figures."""
+def build_community(
+    t: Translator, overview: Overview, review: lifecycle.Review | None = None
+) -> tuple[Mrkdwn, list[Block]]:
+    """One community: its status and why, what to do next, its lifecycle stage with the stage's
+    checklist (`review`), and this month's figures."""
     item = overview.items[0]
     s, k = item.signals, overview.totals
     title = t("health.title_community", name=s.name)
@@ -228,10 +246,30 @@ def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Blo
         HeaderBlock(text=title[:150]),
         ContextBlock(elements=[mrkdwn(t("health.as_of", day=t.date(overview.today)))]),
         SectionBlock(text=mrkdwn(f"{status}\n{t('health.why')}\n{why}\n{next_step}", _SECTION_MAX)),
+    ]
+    if review is not None:
+        blocks.append(SectionBlock(text=mrkdwn(_lifecycle(t, review, s.created), _SECTION_MAX)))
+    blocks += [
         SectionBlock(text=mrkdwn(f"{figures}\n{engagement}\n{value}")),
         _export_buttons(t, f"community:{s.community_id}"),
     ]
     return echo(title), blocks
+
+
+def _lifecycle(t: Translator, review: lifecycle.Review, created: date) -> str:
+    """The stored stage and status, since when, the suggestion, and the stage's checklist."""
+    f = review.facts
+    current = t(
+        "lifecycle.current",
+        stage=t(f"health.stage.{f.stage.value}"),
+        status=t(f"lifecycle.status.{f.status.value}"),
+    )
+    since = t("lifecycle.since", day=t.date(lifecycle.since(f, created), "medium"))
+    lines = [f"{current} · {since}"]
+    if review.suggestion is not None:
+        lines.append(stage_screens.suggestion_line(t, review.suggestion))
+    lines.append(stage_screens.checklist_text(t, review.checklist))
+    return "\n".join(lines)
 
 
 # --- browsing -------------------------------------------------------------------------------
@@ -417,7 +455,9 @@ def _summary(t: Translator, listing: Listing) -> str:
     return shown
 
 
-def browse_blocks(t: Translator, listing: Listing) -> list[Block]:
+def browse_blocks(
+    t: Translator, listing: Listing, reviews: Mapping[int, lifecycle.Review] | None = None
+) -> list[Block]:
     """The filters, the page's communities (each with a button to its own view) and the pager:
     at most 4 + PAGE_SIZE blocks, well under Block Kit's 50 per message."""
     built: list[Block] = [
@@ -428,7 +468,7 @@ def browse_blocks(t: Translator, listing: Listing) -> list[Block]:
         built.append(
             SectionBlock(
                 block_id=f"health_row_{item.signals.community_id}",
-                text=mrkdwn(_row(t, item)),
+                text=mrkdwn(_row(t, item, (reviews or {}).get(item.signals.community_id))),
                 accessory=ButtonElement(
                     text=t("health.open"),
                     action_id=OPEN_COMMUNITY,
