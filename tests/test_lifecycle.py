@@ -1,0 +1,386 @@
+"""The lifecycle end to end: /cop stage (/cop étape) shows the stage people set, who set it, the
+checklist ticked from real data and the suggestion; leaders move it, members may not, only
+programme managers close; health, the Home and the exports show the stored stage; a closed
+community gets no ritual run; the CLI sets a stage with one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot import charters, events, lifecycle
+from bot.models import (
+    AuditLog,
+    Community,
+    CommunityStatus,
+    EventKind,
+    Ritual,
+    RitualRun,
+    RitualSetting,
+    Stage,
+    StageChange,
+    utcnow,
+)
+from bot.permissions import Actor
+from bot.slack.blocks import lifecycle as screens
+from bot.slack.render import render_message
+from rituals import scheduler
+from tests import factories
+from tests.catalogue import ANY, EN, FR, shows
+from tests.conftest import MANAGER, Bot, eventually
+from tests.factories import WORKSPACE
+from tests.test_cli import run_cop
+
+LEADER, CORE, SPONSOR, MEMBER = "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY"
+
+
+async def data_science(bot: Bot, *, age_days: int = 45, core: bool = False) -> Community:
+    return await factories.community(
+        bot.sessions,
+        emulator=bot.emulator,
+        channel="C0DATA",
+        leaders=(LEADER,),
+        core=(CORE,) if core else (),
+        sponsor=SPONSOR,
+        age_days=age_days,
+    )
+
+
+async def ask(bot: Bot, text: str, *, user: str, channel: str = "C0DATA") -> dict[str, Any]:
+    before = len(bot.emulator.responses)
+    response = await bot.slack.command(text, user=user, channel=channel)
+    assert response.status_code == 200
+    replies = await eventually(lambda: bot.emulator.responses[before:])
+    return replies[-1]
+
+
+async def save_charter(bot: Bot, community_id: int) -> None:
+    await charters.submit(
+        bot.sessions,
+        actor=Actor(WORKSPACE, LEADER, False),
+        community_id=community_id,
+        draft=charters.CharterDraft(
+            mission="Partager nos pratiques",
+            objectives=("Un webinaire par mois",),
+            objectives_year=utcnow().year,
+        ),
+    )
+
+
+async def schedule_kickoff(bot: Bot, community_id: int, *, days: int) -> None:
+    async with bot.sessions.begin() as session:
+        await events.create(
+            session,
+            workspace_id=WORKSPACE,
+            community_id=community_id,
+            schedule=events.Schedule(
+                title="Réunion de lancement",
+                kind=EventKind.KICK_OFF,
+                starts_at=utcnow() + timedelta(days=days),
+                duration_minutes=60,
+                tz="Europe/Paris",
+                link=None,
+                description="",
+            ),
+            author_slack_user_id=LEADER,
+        )
+
+
+def flat(text: str) -> str:
+    """The rendering wraps long lines: compare the words."""
+    return " ".join(text.split())
+
+
+def ticked(text: str, t: Any, key: str, **params: Any) -> bool:
+    return f"✅ {t(key, **params)}" in text
+
+
+def open_item(text: str, t: Any, key: str, **params: Any) -> bool:
+    return f"⬜ {t(key, **params)}" in text
+
+
+async def test_the_checklist_ticks_from_real_data_and_the_leader_moves_the_stage(
+    bot: Bot,
+) -> None:
+    community = await data_science(bot)
+    reply = render_message(await ask(bot, "étape", user=LEADER))
+    assert FR("lifecycle.title", name="Data Science") in reply
+    assert FR("lifecycle.current", stage="démarrage", status="active") in reply
+    assert shows(reply, FR, "lifecycle.since_created", day=ANY)
+    assert open_item(reply, FR, "lifecycle.item.charter_objectives")
+    assert open_item(reply, FR, "lifecycle.item.kickoff")
+    assert FR("lifecycle.kickoff.sponsor") in reply  # the guides' kick-off outline, offered
+    assert f"[ {FR('lifecycle.change_button')} ]" in reply
+
+    # the leader does the work: a charter with its objectives, a core team, a kick-off
+    await save_charter(bot, community.id)
+    await ask(bot, f"rôle <@{CORE}> noyau", user=LEADER)
+    await schedule_kickoff(bot, community.id, days=7)
+    reply = render_message(await ask(bot, "étape", user=LEADER))
+    assert ticked(reply, FR, "lifecycle.item.charter_objectives")
+    assert ticked(reply, FR, "lifecycle.item.core_team")
+    assert ticked(reply, FR, "lifecycle.item.kickoff")
+    assert FR("lifecycle.kickoff.sponsor") not in reply  # scheduled: no outline any more
+    # not held yet: no suggestion to move on
+    assert "💡" not in reply and ":bulb:" not in reply
+
+    before = len(bot.emulator.messages.get("C0DATA", []))
+    done = await ask(bot, "étape croissance le lancement a eu lieu", user=LEADER)
+    assert (
+        FR("lifecycle.changed", name="Data Science", stage="croissance", status="active")
+        in (done["text"])
+    )
+    posted = await eventually(lambda: bot.emulator.messages["C0DATA"][before:])
+    assert FR(
+        "lifecycle.announce_reason",
+        stage="croissance",
+        who=f"<@{LEADER}>",
+        reason="le lancement a eu lieu",
+    ) in [m["text"] for m in posted]
+    async with bot.sessions() as session:
+        row = await session.get(Community, community.id)
+        changes = list(await session.scalars(sa.select(StageChange)))
+        audits = list(
+            await session.scalars(
+                sa.select(AuditLog).where(AuditLog.action == "lifecycle.stage_set")
+            )
+        )
+    assert row is not None and row.stage == Stage.GROWTH and row.stage_changed_at is not None
+    assert [(c.from_stage, c.to_stage, c.reason) for c in changes] == [
+        (Stage.LAUNCH, Stage.GROWTH, "le lancement a eu lieu")
+    ]
+    assert len(audits) == 1 and audits[0].actor == LEADER
+    reply = render_message(await ask(bot, "stage", user=LEADER))
+    assert shows(reply, FR, "lifecycle.since_set_reason", day=ANY, who=ANY, reason=ANY)
+    assert open_item(reply, FR, "lifecycle.item.first_story")
+    # the same again is refused clearly, and nothing is written
+    again = await ask(bot, "étape croissance", user=LEADER)
+    assert again["text"] == FR("lifecycle.unchanged")
+    bad = await ask(bot, "étape adolescence", user=LEADER)
+    assert bad["text"] == FR("lifecycle.bad_stage", value="adolescence")
+
+
+async def test_members_read_only_and_only_managers_close(bot: Bot) -> None:
+    community = await data_science(bot)
+    # Emily reads English: she sees the stage, with no buttons, and may not change it
+    shown = render_message(await ask(bot, "stage", user=MEMBER))
+    assert EN("lifecycle.current", stage="launch", status="active") in shown
+    assert EN("lifecycle.read_only") in shown and EN("lifecycle.change_button") not in shown
+    refused = await ask(bot, "stage growth", user=MEMBER)
+    assert refused["text"] == EN("permission.set_stage")
+    # the leader may put it to sleep, not close it
+    slept = await ask(bot, "étape en_sommeil", user=LEADER)
+    assert (
+        FR("lifecycle.changed", name="Data Science", stage="démarrage", status="en sommeil")
+        in (slept["text"])
+    )
+    refused = await ask(bot, "étape fermée", user=LEADER)
+    assert refused["text"] == FR("permission.close_community")
+    closed = await ask(bot, "étape fermée plus de membres actifs", user=MANAGER)
+    assert (
+        FR("lifecycle.changed", name="Data Science", stage="démarrage", status="fermée")
+        in (closed["text"])
+    )
+    async with bot.sessions() as session:
+        row = await session.get(Community, community.id)
+    assert row is not None and row.status == CommunityStatus.CLOSED
+    # closed: no longer live in the programme's health; its own view still says it is closed
+    programme = render_message(await ask(bot, "santé", user=MANAGER, channel="C0GEN"))
+    assert "Data Science" not in programme
+    own = render_message(await ask(bot, "santé data-science", user=MANAGER, channel="C0GEN"))
+    assert FR("lifecycle.current", stage="démarrage", status="fermée") in own
+    # and the leader cannot reopen it
+    refused = await ask(bot, "étape active", user=LEADER)
+    assert refused["text"] == FR("permission.close_community")
+
+
+async def test_the_modal_changes_stage_and_status_with_a_reason(bot: Bot) -> None:
+    community = await data_science(bot)
+    reply = await ask(bot, "étape", user=LEADER)
+    shown = bot.emulator.add_message("D0LUCAS", user="UBOT", blocks=reply["blocks"])
+    await bot.slack.click(user=LEADER, action_id=screens.OPEN, message=("D0LUCAS", shown["ts"]))
+    view = await eventually(
+        lambda: next(
+            (v for v in bot.emulator.views.values() if v.get("callback_id") == screens.MODAL), None
+        )
+    )
+    statuses = [
+        o["value"]
+        for b in view["blocks"]
+        if b.get("block_id") == screens.STATUS_BLOCK
+        for o in b["element"]["options"]
+    ]
+    assert statuses == ["active", "dormant"]  # closing is for programme managers
+    response = await bot.slack.submit_view(
+        view["id"],
+        user=LEADER,
+        values={
+            screens.STAGE_BLOCK: "reorientation",
+            screens.STATUS_BLOCK: "dormant",
+            screens.REASON_BLOCK: "Plus d'activité depuis l'été",
+        },
+    )
+    assert response.status_code == 200
+
+    async def moved() -> bool:
+        async with bot.sessions() as session:
+            row = await session.get(Community, community.id)
+        return row is not None and row.stage == Stage.REORIENTATION
+
+    await eventually(moved)
+    async with bot.sessions() as session:
+        row = await session.get(Community, community.id)
+    assert row is not None and row.status == CommunityStatus.DORMANT
+    # the reorientation checklist: the redesign talk is recorded by a button
+    reply = await ask(bot, "étape", user=LEADER)
+    text = render_message(reply)
+    assert open_item(text, FR, "lifecycle.item.redesign_talk")
+    assert open_item(text, FR, "lifecycle.item.compass")
+    shown = bot.emulator.add_message("D0LUCAS", user="UBOT", blocks=reply["blocks"])
+    await bot.slack.click(user=LEADER, action_id=screens.REDESIGN, message=("D0LUCAS", shown["ts"]))
+
+    async def talked() -> bool:
+        async with bot.sessions() as session:
+            found = await lifecycle.facts(
+                session, workspace_id=WORKSPACE, community_ids=[community.id], defaults={}
+            )
+        return found[community.id].redesign_talk_at is not None
+
+    await eventually(talked)
+    text = render_message(await ask(bot, "étape", user=LEADER))
+    assert ticked(text, FR, "lifecycle.item.redesign_talk")
+
+
+async def test_the_suggestion_says_why_and_one_click_applies_it(bot: Bot) -> None:
+    community = await data_science(bot, core=True)
+    await save_charter(bot, community.id)
+    await schedule_kickoff(bot, community.id, days=-3)  # held three days ago
+    reply = await ask(bot, "stage", user=LEADER)
+    text = render_message(reply)
+    suggestion = FR("lifecycle.suggestion", stage="croissance", why=FR("lifecycle.why.launched"))
+    assert flat(suggestion.replace(":bulb:", "💡")) in flat(text)
+    shown = bot.emulator.add_message("D0LUCAS", user="UBOT", blocks=reply["blocks"])
+    clicked = len(bot.emulator.responses)
+    await bot.slack.click(user=LEADER, action_id=screens.APPLY, message=("D0LUCAS", shown["ts"]))
+    # the confirmation, then the screen drawn again in place, now at croissance
+    answers = await eventually(lambda: bot.emulator.responses[clicked:][1:])
+    assert answers[0]["replace_original"] is True
+    assert FR("lifecycle.current", stage="croissance", status="active") in render_message(
+        answers[0]
+    )
+
+    async def moved() -> bool:
+        async with bot.sessions() as session:
+            row = await session.get(Community, community.id)
+        return row is not None and row.stage == Stage.GROWTH
+
+    await eventually(moved)
+
+    # a quiet community for months: health points to reorientation, and says why
+    agile = await factories.community(
+        bot.sessions,
+        emulator=bot.emulator,
+        channel="C0AGILE",
+        name="Agilité",
+        leaders=("U0LEA",),
+        age_days=200,
+    )
+    assert agile.stage == Stage.LAUNCH
+    health_view = render_message(await ask(bot, "santé", user="U0LEA", channel="C0AGILE"))
+    assert FR("lifecycle.current", stage="démarrage", status="active") in health_view
+    inactive = FR("health.reason.inactive", active=0, members=5, weeks=8)
+    suggestion = FR(
+        "lifecycle.suggestion",
+        stage="réorientation",
+        why=f"{inactive} · {FR('health.reason.no_event_ever')}",
+    )
+    assert flat(suggestion.replace(":bulb:", "💡")) in flat(health_view)
+
+
+async def test_health_home_and_exports_show_the_stored_stage(bot: Bot) -> None:
+    community = await data_science(bot)
+    async with bot.sessions.begin() as session:
+        row = await session.get(Community, community.id)
+        assert row is not None
+        await lifecycle.set_stage(
+            session, community=row, actor="test", by_person_id=None, stage=Stage.REORIENTATION
+        )
+    programme = render_message(await ask(bot, "santé", user=MANAGER, channel="C0GEN"))
+    data_row = programme.split("*Data Science*")[1]
+    assert "(étape : réorientation)" in data_row.split("\n\n")[0] or (
+        "réorientation" in data_row[:400]
+    )
+    # the Home of the leader: the stage and the first open action
+    await bot.slack.open_home(user=LEADER)
+    await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == LEADER)
+    home = json.dumps(bot.emulator.home_views[LEADER]["blocks"], ensure_ascii=False)
+    assert "Étape : *réorientation*" in home
+    assert FR("lifecycle.item.redesign_talk") in home
+    # an English leader's Home reads English
+    await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", leaders=(MEMBER,)
+    )
+    await bot.slack.open_home(user=MEMBER)
+    await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == MEMBER)
+    home = json.dumps(bot.emulator.home_views[MEMBER]["blocks"], ensure_ascii=False)
+    assert "Stage: *launch*" in home and EN("lifecycle.item.charter_objectives") in home
+
+
+async def test_a_closed_community_gets_no_ritual_run(bot: Bot) -> None:
+    community = await data_science(bot)
+    due = datetime(2026, 3, 24, 9, 0, tzinfo=UTC)
+    await scheduler.tick(bot.deps, now=due - timedelta(hours=1))  # the settings rows appear
+    async with bot.sessions.begin() as session:
+        await session.execute(
+            sa.update(RitualSetting)
+            .where(RitualSetting.ritual == Ritual.PULSE)
+            .values(cadence="weekly", next_run_at=due, enabled=True)
+        )
+        row = await session.get(Community, community.id)
+        assert row is not None
+        await lifecycle.set_stage(
+            session, community=row, actor=MANAGER, by_person_id=None, status=CommunityStatus.CLOSED
+        )
+    assert await scheduler.tick(bot.deps, now=due + timedelta(minutes=1)) == 0
+    async with bot.sessions() as session:
+        runs = await session.scalar(sa.select(sa.func.count()).select_from(RitualRun))
+    assert runs == 0
+
+
+async def test_the_cli_sets_a_stage_with_one_line_errors(
+    tmp_path: Path, bot: Bot, database_url: str
+) -> None:
+    await data_science(bot)
+    env = {"COP_DATABASE_URL": database_url, "COP_WORKSPACE": WORKSPACE}
+    done = await asyncio.to_thread(
+        run_cop,
+        "communities",
+        "stage",
+        "data-science",
+        "croissance",
+        "--reason",
+        "lancement tenu",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "data-science: launch (active) -> growth (active)"
+    async with bot.sessions() as session:
+        change = await session.scalar(sa.select(StageChange))
+    assert change is not None and change.reason == "lancement tenu" and change.by_person_id is None
+    for args, message in (
+        (("nope", "growth"), "communities stage: no community 'nope'"),
+        (("data-science", "teenage"), "communities stage: no stage 'teenage'"),
+        (("data-science", "growth"), "communities stage: data-science is already at growth"),
+    ):
+        failed = await asyncio.to_thread(
+            run_cop, "communities", "stage", *args, env=env, cwd=tmp_path
+        )
+        assert failed.returncode != 0
+        lines = failed.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], failed.stderr
