@@ -172,9 +172,9 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import kpis, leaders, registry, rituals
+    from bot.demo import kpis, leaders, lifecycle, registry, rituals
 
-    return [registry.scene, leaders.scene, rituals.scene, kpis.scene]
+    return [registry.scene, leaders.scene, lifecycle.scene, rituals.scene, kpis.scene]
 
 
 PROGRAMME_FILE = "cop-demo.yaml"
