@@ -200,10 +200,10 @@ def cmd_communities_list(args: argparse.Namespace) -> int:
             "no community yet: import them (cop communities import FILE.csv) or create one in Slack"
         )
         return 0
-    header = ("slug", "name", "channel", "kind", "stage", "members")
+    header = ("slug", "name", "channel", "kind", "stage", "status", "members")
     rows = [
         header,
-        *((c.slug, c.name, c.channel_id, c.kind, c.stage, str(c.members)) for c in found),
+        *((c.slug, c.name, c.channel_id, c.kind, c.stage, c.status, str(c.members)) for c in found),
     ]
     widths = [max(len(terminal_safe(r[i])) for r in rows) for i in range(len(header))]
     for row in rows:
@@ -464,7 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="the file's encoding (default: UTF-8, UTF-16 by its BOM, else Windows-1252)",
     )
     imp.set_defaults(func=cmd_communities_import)
-    lst = comm_sub.add_parser("list", help="the communities: slug, name, channel, stage, members")
+    lst = comm_sub.add_parser(
+        "list", help="the communities: slug, name, channel, stage, status, members"
+    )
     cli_scope.add_option(lst)
     lst.set_defaults(func=cmd_communities_list)
     stg = comm_sub.add_parser(

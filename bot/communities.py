@@ -140,6 +140,7 @@ class Listed:
     channel_id: str
     kind: str
     stage: str
+    status: str  # active, dormant or closed (bot.lifecycle)
     members: int
 
 
@@ -165,6 +166,7 @@ async def listing(session: AsyncSession, *, workspace_id: str) -> list[Listed]:
             channel_id=c.channel_id,
             kind=c.kind.value,
             stage=c.stage.value if c.channel_status == ChannelStatus.OK else c.channel_status.value,
+            status=c.status.value,
             members=int(n),
         )
         for c, n in rows

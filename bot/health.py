@@ -610,10 +610,14 @@ class Filters:
     stage: Stage | None = None
     kind: CommunityKind | None = None
     sponsor: str | None = None  # a sponsor's Slack user id
+    lifecycle_status: CommunityStatus | None = None  # dormant as people declared it
 
     @property
     def any(self) -> bool:
-        return any(v is not None for v in (self.status, self.stage, self.kind, self.sponsor))
+        return any(
+            v is not None
+            for v in (self.status, self.stage, self.kind, self.sponsor, self.lifecycle_status)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -688,6 +692,10 @@ async def browse(
             for h in items
             if (filters.status is None or h.status == filters.status)
             and (filters.stage is None or h.stage == filters.stage)
+            and (
+                filters.lifecycle_status is None
+                or h.signals.lifecycle_status == filters.lifecycle_status
+            )
             and (filters.kind is None or kinds.get(h.signals.community_id) == filters.kind)
             and (sponsored is None or h.signals.community_id in sponsored)
         ),

@@ -6,6 +6,8 @@ community gets no ritual run; the CLI sets a stage with one-line errors."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +29,7 @@ from bot.models import (
     utcnow,
 )
 from bot.permissions import Actor
+from bot.slack.blocks import health as blocks
 from bot.slack.blocks import lifecycle as screens
 from bot.slack.render import render_message
 from rituals import scheduler
@@ -35,6 +38,7 @@ from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import MANAGER, Bot, eventually
 from tests.factories import WORKSPACE
 from tests.test_cli import run_cop
+from tests.test_handlers_health import click, option, rows, shown
 
 LEADER, CORE, SPONSOR, MEMBER = "U0LUCAS", "U0CHLOE", "U0HUGO", "U0EMILY"
 
@@ -304,27 +308,62 @@ async def test_the_suggestion_says_why_and_one_click_applies_it(bot: Bot) -> Non
 
 async def test_health_home_and_exports_show_the_stored_stage(bot: Bot) -> None:
     community = await data_science(bot)
+    await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", leaders=(MEMBER,)
+    )
     async with bot.sessions.begin() as session:
         row = await session.get(Community, community.id)
         assert row is not None
         await lifecycle.set_stage(
-            session, community=row, actor="test", by_person_id=None, stage=Stage.REORIENTATION
+            session,
+            community=row,
+            actor="test",
+            by_person_id=None,
+            stage=Stage.REORIENTATION,
+            status=CommunityStatus.DORMANT,
         )
-    programme = render_message(await ask(bot, "santé", user=MANAGER, channel="C0GEN"))
-    data_row = programme.split("*Data Science*")[1]
-    assert "(étape : réorientation)" in data_row.split("\n\n")[0] or (
-        "réorientation" in data_row[:400]
+    first = await ask(bot, "santé", user=MANAGER, channel="C0GEN")
+    programme = render_message(first)
+    data_row = flat(programme.split("*Data Science*")[1].split("*Agilité*")[0])
+    assert "(étape : réorientation)" in data_row and "_en sommeil_" in data_row
+    # the stage filter is on the stored stage; the lifecycle status has its own
+    staged = await click(
+        bot,
+        shown(bot, first),
+        blocks.FILTER_STAGE,
+        selected=option(first, blocks.FILTER_STAGE, "réorientation"),
     )
-    # the Home of the leader: the stage and the first open action
+    assert set(rows(staged)) == {"Data Science"}
+    asleep = await click(
+        bot,
+        shown(bot, first),
+        blocks.FILTER_LIFECYCLE,
+        selected=option(first, blocks.FILTER_LIFECYCLE, "en sommeil"),
+    )
+    assert set(rows(asleep)) == {"Data Science"}
+    assert "Filtres : en sommeil" in render_message(asleep)
+    # the export prints the stored stage, and its lifecycle status
+    await bot.emulator.wait_for("files.completeUploadExternal")
+    await bot.slack.click(user=MANAGER, action_id=blocks.EXPORT_CSV, message=shown(bot, first))
+    await bot.emulator.wait_for("files.completeUploadExternal", count=2)
+    table = list(
+        csv.reader(
+            io.StringIO(bot.emulator.uploads[-1]["content"].decode("utf-8-sig")), delimiter=";"
+        )
+    )
+    header = table[0]
+    assert FR("health.col.stage") == "Étape" and FR("health.col.stage") in header
+    assert FR("lifecycle.col.suggested") in header
+    data = next(r for r in table if r[0] == "Data Science")
+    assert data[header.index("Étape")] == "réorientation"
+    assert data[header.index(FR("lifecycle.col.status"))] == "en sommeil"
+    # the Home of the leader: the stage and what is still to do
     await bot.slack.open_home(user=LEADER)
     await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == LEADER)
     home = json.dumps(bot.emulator.home_views[LEADER]["blocks"], ensure_ascii=False)
     assert "Étape : *réorientation*" in home
     assert FR("lifecycle.item.redesign_talk") in home
     # an English leader's Home reads English
-    await factories.community(
-        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", leaders=(MEMBER,)
-    )
     await bot.slack.open_home(user=MEMBER)
     await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == MEMBER)
     home = json.dumps(bot.emulator.home_views[MEMBER]["blocks"], ensure_ascii=False)
@@ -373,6 +412,8 @@ async def test_the_cli_sets_a_stage_with_one_line_errors(
     async with bot.sessions() as session:
         change = await session.scalar(sa.select(StageChange))
     assert change is not None and change.reason == "lancement tenu" and change.by_person_id is None
+    listed = await asyncio.to_thread(run_cop, "communities", "list", env=env, cwd=tmp_path)
+    assert listed.stdout.splitlines()[1].split()[-3:] == ["growth", "active", "5"]
     for args, message in (
         (("nope", "growth"), "communities stage: no community 'nope'"),
         (("data-science", "teenage"), "communities stage: no stage 'teenage'"),

@@ -35,6 +35,7 @@ OPEN_OVERVIEW = "health_open_overview"  # the App Home button
 # so a click needs nothing but itself; the handler checks the clicker's permission again.
 FILTER_STATUS = "health_filter_status"
 FILTER_STAGE = "health_filter_stage"
+FILTER_LIFECYCLE = "health_filter_lifecycle"  # active or dormant, as people declared it
 FILTER_KIND = "health_filter_kind"
 FILTER_SPONSOR = "health_filter_sponsor"  # type-ahead: a big programme has hundreds of sponsors
 FILTER_CLEAR = "health_filter_clear"
@@ -45,6 +46,7 @@ OPEN_COMMUNITY = "health_open_community"
 BROWSE_ACTIONS = (
     FILTER_STATUS,
     FILTER_STAGE,
+    FILTER_LIFECYCLE,
     FILTER_KIND,
     FILTER_SPONSOR,
     FILTER_CLEAR,
@@ -276,7 +278,8 @@ def _lifecycle(t: Translator, review: lifecycle.Review, created: date) -> str:
 
 
 def encode_state(filters: Filters, page: int = 0) -> str:
-    """status|stage|kind|sponsor|page: well under the 150 characters of an option's value."""
+    """status|stage|kind|sponsor|page|lifecycle status: well under the 150 characters of an
+    option's value (the lifecycle status last, so a value drawn before it still reads)."""
     return "|".join(
         (
             filters.status.value if filters.status else "",
@@ -284,6 +287,7 @@ def encode_state(filters: Filters, page: int = 0) -> str:
             filters.kind.value if filters.kind else "",
             (filters.sponsor or "")[:40],
             str(max(page, 0)),
+            filters.lifecycle_status.value if filters.lifecycle_status else "",
         )
     )
 
@@ -292,7 +296,7 @@ def decode_state(value: str | None) -> tuple[Filters, int]:
     """The filters and page a click carries; anything unreadable reads as "none" (a stale or
     forged value shows the first page, never an error)."""
     parts = (value or "").split("|")
-    parts += [""] * (5 - len(parts))
+    parts += [""] * (6 - len(parts))
 
     def pick(enum: type, text: str) -> object | None:
         try:
@@ -308,6 +312,7 @@ def decode_state(value: str | None) -> tuple[Filters, int]:
             stage=pick(Stage, parts[1]),  # type: ignore[arg-type]
             kind=pick(CommunityKind, parts[2]),  # type: ignore[arg-type]
             sponsor=sponsor if sponsor and sponsor.isalnum() else None,
+            lifecycle_status=pick(CommunityStatus, parts[5]),  # type: ignore[arg-type]
         ),
         page,
     )
@@ -369,6 +374,18 @@ def _filters(t: Translator, listing: Listing) -> ActionsBlock:
             [(t(f"health.stage.{s.value}"), replace(f, stage=s)) for s in Stage],
             f,
             replace(f, stage=None),
+        ),
+        _select(
+            t,
+            FILTER_LIFECYCLE,
+            t("lifecycle.filter.status"),
+            t("lifecycle.filter.all_statuses"),
+            [
+                (t(f"lifecycle.status.{s.value}"), replace(f, lifecycle_status=s))
+                for s in (CommunityStatus.ACTIVE, CommunityStatus.DORMANT)
+            ],
+            f,
+            replace(f, lifecycle_status=None),
         ),
         _select(
             t,
@@ -447,6 +464,7 @@ def _summary(t: Translator, listing: Listing) -> str:
     chosen = [
         *([t(f"health.status.{f.status.value}")] if f.status else []),
         *([t(f"health.stage.{f.stage.value}")] if f.stage else []),
+        *([t(f"lifecycle.status.{f.lifecycle_status.value}")] if f.lifecycle_status else []),
         *([t(f"health.kind.{f.kind.value}")] if f.kind else []),
         *([t("health.filter.sponsored_by", name=listing.sponsor.name)] if listing.sponsor else []),
     ]
