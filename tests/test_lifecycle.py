@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import charters, events, lifecycle
+from bot.demo import large
 from bot.models import (
     AuditLog,
     Community,
@@ -198,6 +200,7 @@ async def test_members_read_only_and_only_managers_close(bot: Bot) -> None:
     assert "Data Science" not in programme
     own = render_message(await ask(bot, "santé data-science", user=MANAGER, channel="C0GEN"))
     assert FR("lifecycle.current", stage="démarrage", status="fermée") in own
+    assert "5 membres" in own  # its own figures still read
     # and the leader cannot reopen it
     refused = await ask(bot, "étape active", user=LEADER)
     assert refused["text"] == FR("permission.close_community")
@@ -425,3 +428,25 @@ async def test_the_cli_sets_a_stage_with_one_line_errors(
         assert failed.returncode != 0
         lines = failed.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], failed.stderr
+
+
+async def test_the_large_demo_gives_each_community_a_stage_history(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await large.generate(
+        sessions, workspace_id=WORKSPACE, communities=30, people_count=300, months=2
+    )
+    async with sessions() as session:
+        communities = list(await session.scalars(sa.select(Community)))
+        changes = list(
+            await session.scalars(sa.select(StageChange).order_by(StageChange.at, StageChange.id))
+        )
+    last: dict[int, StageChange] = {}
+    for change in changes:
+        last[change.community_id] = change
+    assert {c.id for c in communities} == set(last)  # every community has a past
+    for community in communities:
+        assert last[community.id].to_stage == community.stage
+        assert last[community.id].to_status == community.status
+        assert community.stage_changed_at is not None
+    assert {c.stage for c in communities} >= {Stage.LAUNCH, Stage.GROWTH}
