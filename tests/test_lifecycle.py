@@ -9,6 +9,7 @@ import asyncio
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import charters, events, lifecycle
+from bot import charters, events, health, lifecycle
+from bot.config import HealthThresholds
 from bot.demo import large
+from bot.health import Signals
 from bot.models import (
     AuditLog,
     Community,
@@ -450,3 +453,88 @@ async def test_the_large_demo_gives_each_community_a_stage_history(
         assert last[community.id].to_status == community.status
         assert community.stage_changed_at is not None
     assert {c.stage for c in communities} >= {Stage.LAUNCH, Stage.GROWTH}
+
+
+# --- the rules alone: each stage's checklist, and when a move is suggested ----------------------
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+SIGNALS = Signals(
+    community_id=1,
+    name="Data",
+    slug="data",
+    today=NOW.date(),
+    created=NOW.date() - timedelta(days=400),
+    members=100,
+    active_recent=30,
+    active_previous=30,
+    last_event=NOW.date() - timedelta(days=30),
+    pulse_score=4.1,
+    charter_date=NOW.date() - timedelta(days=60),
+    charter_objectives_year=2026,
+)
+
+
+def facts(stage: Stage, **fields: Any) -> lifecycle.Facts:
+    return lifecycle.Facts(
+        1, stage, CommunityStatus.ACTIVE, NOW - timedelta(days=100), NOW, **fields
+    )
+
+
+def test_each_stage_has_its_checklist_ticked_from_the_facts() -> None:
+    prep = lifecycle.checklist(facts(Stage.PREPARATION, leaders=1, sponsors=0))
+    assert [(i.key.rsplit(".", 1)[1], i.done) for i in prep.items] == [
+        ("leader", True),
+        ("charter_draft", False),
+        ("sponsor", False),
+    ]
+    launch = lifecycle.checklist(facts(Stage.LAUNCH, charter_saved=True, charter_objectives=False))
+    assert [i.done for i in launch.items] == [False, False, False]  # no objectives: not yet
+    growth = lifecycle.checklist(
+        facts(
+            Stage.GROWTH,
+            pulse_on=True,
+            stories_on=False,
+            stories_validated=1,
+            last_event_at=NOW - timedelta(days=91),
+        )
+    )
+    assert [i.done for i in growth.items] == [False, True, False]  # stories off; event too old
+    redesign = lifecycle.checklist(
+        facts(Stage.REORIENTATION, redesign_talk_at=NOW, compass_since_change=True)
+    )
+    assert redesign.complete
+
+
+def test_a_move_is_suggested_only_when_the_signals_or_the_checklist_say_so() -> None:
+    th = HealthThresholds()
+    steady = health.assess(replace(SIGNALS, stage=Stage.GROWTH), th)
+    assert lifecycle.suggest(steady, facts(Stage.GROWTH)) is None
+    prepared = facts(Stage.PREPARATION, leaders=1, sponsors=1, charter_saved=True)
+    found = lifecycle.suggest(
+        health.assess(replace(SIGNALS, stage=Stage.PREPARATION), th), prepared
+    )
+    assert found is not None and found.stage == Stage.LAUNCH
+    assert FR("lifecycle.why.prepared") == health.explain(FR, found.reasons[0])
+    # launched: the checklist alone is not enough, the kick-off must have been held
+    ready: dict[str, Any] = {
+        "charter_saved": True,
+        "charter_objectives": True,
+        "core_team": 2,
+        "events": 1,
+    }
+    launch = health.assess(replace(SIGNALS, stage=Stage.LAUNCH), th)
+    assert lifecycle.suggest(launch, facts(Stage.LAUNCH, **ready)) is None
+    held = lifecycle.suggest(launch, facts(Stage.LAUNCH, last_event_at=NOW, **ready))
+    assert held is not None and held.stage == Stage.GROWTH
+    assert EN("lifecycle.why.launched") == (
+        "charter saved, core team named, kick-off held: ready for growth"
+    )
+    # redesigned and alive again: back to growth
+    back = facts(Stage.REORIENTATION, redesign_talk_at=NOW, compass_since_change=True)
+    again = lifecycle.suggest(health.assess(replace(SIGNALS, stage=Stage.REORIENTATION), th), back)
+    assert again is not None and again.stage == Stage.GROWTH
+    # already in reorientation and still dormant: nothing more to suggest
+    quiet = replace(
+        SIGNALS, stage=Stage.REORIENTATION, active_recent=1, last_event=None, pulse_score=None
+    )
+    assert lifecycle.suggest(health.assess(quiet, th), facts(Stage.REORIENTATION)) is None
