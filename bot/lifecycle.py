@@ -547,14 +547,32 @@ async def last_change(session: AsyncSession, *, community_id: int) -> LastChange
     return LastChange(at, uid, name, reason or "")
 
 
-async def history(session: AsyncSession, *, community_id: int) -> list[StageChange]:
-    return list(
-        await session.scalars(
-            sa.select(StageChange)
-            .where(StageChange.community_id == community_id)
-            .order_by(StageChange.at, StageChange.id)
-        )
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of a community's stage history."""
+
+    at: datetime
+    from_stage: Stage | None
+    to_stage: Stage
+    from_status: CommunityStatus | None
+    to_status: CommunityStatus
+    by_user_id: str | None
+    reason: str
+
+
+async def history(session: AsyncSession, *, community_id: int, limit: int = 20) -> list[Step]:
+    """The community's latest stage changes, newest first."""
+    rows = await session.execute(
+        sa.select(StageChange, Person.slack_user_id)
+        .outerjoin(Person, Person.id == StageChange.by_person_id)
+        .where(StageChange.community_id == community_id)
+        .order_by(StageChange.at.desc(), StageChange.id.desc())
+        .limit(limit)
     )
+    return [
+        Step(c.at, c.from_stage, c.to_stage, c.from_status, c.to_status, uid, c.reason or "")
+        for c, uid in rows
+    ]
 
 
 def since(f: Facts, created: date) -> date:

@@ -26,10 +26,11 @@ from bot.slack.echo import Mrkdwn, mention, say
 from handlers import home
 from handlers.charters import answer_click, community_translator, refusal, tell_user
 from handlers.commands import CommandRequest, HelpLine, Subcommand
-from handlers.context import Caller, caller_here, caller_of, open_view, read_modal
+from handlers.context import Caller, caller_here, caller_of, open_view, read_modal, zone_of
 from handlers.health import question_kinds
 
 logger = logging.getLogger(__name__)
+HISTORY_WORDS = {"history", "historique"}
 
 
 async def screen(deps: Deps, caller: Caller, community_id: int) -> tuple[Mrkdwn, list[Any]]:
@@ -97,6 +98,17 @@ async def handle_stage(req: CommandRequest) -> None:
     if not req.args:
         text, blocks = await screen(req.deps, req.caller, community.id)
         await req.show(text, blocks)
+        return
+    if req.args[0].lower() in HISTORY_WORDS:
+        async with req.deps.sessions() as session:
+            steps = await lifecycle.history(session, community_id=community.id)
+        text, built = screens.build_history(
+            req.t,
+            community_name=community.name,
+            steps=steps,
+            tz=await zone_of(req.deps, req.caller),
+        )
+        await req.show(text, blocks_json(built))
         return
     stage, status, reason = _parse_words(req.args)
     confirmation = await apply(
@@ -299,7 +311,11 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "stage",
         handle_stage,
-        (HelpLine("lifecycle.usage"), HelpLine("lifecycle.usage_set", Action.SET_STAGE)),
+        (
+            HelpLine("lifecycle.usage"),
+            HelpLine("lifecycle.usage_history"),
+            HelpLine("lifecycle.usage_set", Action.SET_STAGE),
+        ),
         aliases=("étape", "etape", "cycle"),
     )
 ]

@@ -167,6 +167,18 @@ async def test_the_checklist_ticks_from_real_data_and_the_leader_moves_the_stage
     reply = render_message(await ask(bot, "stage", user=LEADER))
     assert shows(reply, FR, "lifecycle.since_set_reason", day=ANY, who=ANY, reason=ANY)
     assert open_item(reply, FR, "lifecycle.item.first_story")
+    history = render_message(await ask(bot, "étape historique", user=MEMBER))
+    assert EN("lifecycle.history_title", name="Data Science") in history  # Emily reads English
+    assert shows(
+        history,
+        EN,
+        "lifecycle.history_line",
+        day=ANY,
+        moved="launch → growth",
+        status="active",
+        who=ANY,
+    )
+    assert EN("lifecycle.history_reason", reason="le lancement a eu lieu") in history
     # the same again is refused clearly, and nothing is written
     again = await ask(bot, "étape croissance", user=LEADER)
     assert again["text"] == FR("lifecycle.unchanged")

@@ -434,6 +434,25 @@ CASES: dict[str, Case] = {
         stage_screens.build_stage(t, _stage_screen(x, last=True)),
         stage_screens.build_stage(t, _stage_screen(x, last=False)),
     ],
+    "lifecycle.build_history": lambda t, x: [
+        stage_screens.build_history(
+            t,
+            community_name=x,
+            steps=[
+                lifecycle.Step(
+                    NOW,
+                    Stage.LAUNCH,
+                    Stage.GROWTH,
+                    CommunityStatus.ACTIVE,
+                    CommunityStatus.ACTIVE,
+                    PEOPLE[0],
+                    x,
+                ),
+                lifecycle.Step(NOW, None, Stage.LAUNCH, None, CommunityStatus.DORMANT, None, x),
+            ],
+            tz="Europe/Paris",
+        )
+    ],
     "lifecycle.build_modal": lambda t, x: [
         stage_screens.build_modal(
             t,

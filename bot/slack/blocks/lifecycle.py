@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -24,7 +25,7 @@ from bot.health import explain
 from bot.i18n import Translator
 from bot.models import CommunityStatus, Stage
 from bot.numbers import row_id
-from bot.slack.blocks.common import header, note, section
+from bot.slack.blocks.common import header, note, section, sections_of_lines
 from bot.slack.echo import Mrkdwn, echo, md, mention, say
 
 OPEN = "lifecycle_open"  # the "change" button: opens the modal (value: community id)
@@ -129,6 +130,30 @@ def build_stage(t: Translator, screen: StageScreen) -> tuple[Mrkdwn, list[Block]
     else:
         blocks.append(note(t("lifecycle.read_only")))
     return echo(title), blocks
+
+
+def build_history(
+    t: Translator, *, community_name: str, steps: list[lifecycle.Step], tz: str
+) -> tuple[Mrkdwn, list[Block]]:
+    """The stage changes, newest first: when, from what to what, who, why."""
+    title = t("lifecycle.history_title", name=community_name)
+    lines: list[str] = []
+    for step in steps:
+        day = t.date(step.at.astimezone(ZoneInfo(tz)).date(), "medium")
+        moved = (
+            f"{stage_name(t, step.from_stage)} → {stage_name(t, step.to_stage)}"
+            if step.from_stage is not None and step.from_stage != step.to_stage
+            else stage_name(t, step.to_stage)
+        )
+        status = status_name(t, step.to_status)
+        who = mention(step.by_user_id) if step.by_user_id else t("lifecycle.history_operator")
+        line = say(t, "lifecycle.history_line", day=day, moved=moved, status=status, who=who)
+        if step.reason:
+            line += say(t, "lifecycle.history_reason", reason=step.reason)
+        lines.append(line)
+    if not lines:
+        return echo(title), [header(title), section(t("lifecycle.history_empty"))]
+    return echo(title), [header(title), *sections_of_lines(lines)]
 
 
 def _option(text: str, value: str) -> Option:
