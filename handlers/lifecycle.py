@@ -14,12 +14,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, health, lifecycle
+from bot import communities, event_changes, health, lifecycle
 from bot.deps import Deps
 from bot.errors import CopError, InvalidInput
-from bot.models import CommunityStatus, Stage, utcnow
+from bot.events import EventDraft
+from bot.models import CommunityStatus, EventKind, Stage, utcnow
 from bot.numbers import row_id
 from bot.permissions import Action, may, require
+from bot.slack.blocks import event as event_screens
 from bot.slack.blocks import lifecycle as screens
 from bot.slack.blocks.common import blocks_json
 from bot.slack.echo import Mrkdwn, mention, say
@@ -307,6 +309,47 @@ async def handle_redesign(
     await _redraw(deps, respond, caller, community_id)
 
 
+async def handle_kickoff(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    deps: Deps,
+) -> None:
+    """ "Schedule the kick-off": the event modal (its own submission creates the event), as a
+    kick-off meeting whose description is the guides' outline."""
+    await ack()
+    caller = await caller_here(deps, body)
+    t = caller.t
+    try:
+        shown = await event_changes.editor(
+            deps.sessions,
+            actor=caller.actor,
+            community_id=row_id(action.get("value")),
+            default_tz=deps.programme.timezone,
+        )
+        draft = EventDraft(
+            title=t("lifecycle.kickoff_event_title"),
+            kind=EventKind.KICK_OFF,
+            day=None,
+            start=None,
+            duration_minutes=90,
+            tz=shown.default_tz,
+            description=screens.kickoff_outline(t),
+        )
+        view = event_screens.build_modal(
+            t,
+            community_id=shown.community_id,
+            community_name=shown.community_name,
+            default_tz=shown.default_tz,
+            draft=draft,
+        )
+        await open_view(client, trigger_id=body["trigger_id"], view=view, t=t)
+    except CopError as exc:
+        await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
+
+
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "stage",
@@ -325,4 +368,5 @@ def register(app: AsyncApp) -> None:
     app.action(screens.OPEN)(handle_open)
     app.action(screens.APPLY)(handle_apply)
     app.action(screens.REDESIGN)(handle_redesign)
+    app.action(screens.KICKOFF)(handle_kickoff)
     app.view(screens.MODAL)(handle_submit)

@@ -34,6 +34,7 @@ from bot.models import (
     utcnow,
 )
 from bot.permissions import Actor
+from bot.slack.blocks import event as event_screens
 from bot.slack.blocks import health as blocks
 from bot.slack.blocks import lifecycle as screens
 from bot.slack.render import render_message
@@ -117,7 +118,8 @@ async def test_the_checklist_ticks_from_real_data_and_the_leader_moves_the_stage
     bot: Bot,
 ) -> None:
     community = await data_science(bot)
-    reply = render_message(await ask(bot, "étape", user=LEADER))
+    first = await ask(bot, "étape", user=LEADER)
+    reply = render_message(first)
     assert FR("lifecycle.title", name="Data Science") in reply
     assert FR("lifecycle.current", stage="démarrage", status="active") in reply
     assert shows(reply, FR, "lifecycle.since_created", day=ANY)
@@ -129,7 +131,23 @@ async def test_the_checklist_ticks_from_real_data_and_the_leader_moves_the_stage
     # the leader does the work: a charter with its objectives, a core team, a kick-off
     await save_charter(bot, community.id)
     await ask(bot, f"rôle <@{CORE}> noyau", user=LEADER)
-    await schedule_kickoff(bot, community.id, days=7)
+    # the kick-off, from the button: the event modal, with the guides' outline as description
+    shown = bot.emulator.add_message("D0LUCAS", user="UBOT", blocks=first["blocks"])
+    await bot.slack.click(user=LEADER, action_id=screens.KICKOFF, message=("D0LUCAS", shown["ts"]))
+    modal = await eventually(
+        lambda: next(
+            (v for v in bot.emulator.views.values() if v.get("callback_id") == event_screens.MODAL),
+            None,
+        )
+    )
+    described = json.dumps(modal, ensure_ascii=False)
+    assert FR("lifecycle.kickoff.sponsor") in described and "kick_off" in described
+    day = (utcnow() + timedelta(days=7)).date()
+    response = await bot.slack.submit_view(
+        modal["id"], user=LEADER, values={"event_date": day, "event_time": "18:00"}
+    )
+    assert response.status_code == 200 and not response.content
+    await bot.emulator.wait_for("chat.postMessage")  # the kick-off's announcement
     reply = render_message(await ask(bot, "étape", user=LEADER))
     assert ticked(reply, FR, "lifecycle.item.charter_objectives")
     assert ticked(reply, FR, "lifecycle.item.core_team")

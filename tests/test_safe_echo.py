@@ -686,6 +686,7 @@ NOT_BUILDERS = {
     "lifecycle.checklist_lines",  # catalogue sentences only, included by build_stage
     "lifecycle.checklist_text",
     "lifecycle.home_line",
+    "lifecycle.kickoff_outline",
     "lifecycle.parse_apply",
     "lifecycle.parse_modal",
     "lifecycle.stage_name",

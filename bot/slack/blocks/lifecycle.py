@@ -31,6 +31,7 @@ from bot.slack.echo import Mrkdwn, echo, md, mention, say
 OPEN = "lifecycle_open"  # the "change" button: opens the modal (value: community id)
 APPLY = "lifecycle_apply"  # "move to <suggested stage>" (value: "<community id>:<stage>")
 REDESIGN = "lifecycle_redesign"  # the reorientation checklist's talk with the sponsor
+KICKOFF = "lifecycle_kickoff"  # the event modal, as a kick-off with the guides' outline
 MODAL = "lifecycle_modal"
 STAGE_BLOCK, STATUS_BLOCK, REASON_BLOCK = "lifecycle_stage", "lifecycle_status", "reason"
 STAGE_ACTION, STATUS_ACTION, REASON_ACTION = "stage", "status", "reason_text"
@@ -97,10 +98,9 @@ def build_stage(t: Translator, screen: StageScreen) -> tuple[Mrkdwn, list[Block]
         blocks.append(section(suggestion_line(t, screen.suggestion)))
     checklist = lifecycle.checklist(f)
     blocks.append(section(checklist_text(t, checklist)))
-    if f.stage == Stage.LAUNCH and not all(i.done for i in checklist.items if "kickoff" in i.key):
-        outline = [t(key) for key in lifecycle.KICKOFF_OUTLINE]
-        lines = "\n".join(f"{n}. {line}" for n, line in enumerate(outline, 1))
-        blocks.append(note(f"{t('lifecycle.kickoff_title')}\n{lines}"))
+    kickoff_open = f.stage == Stage.LAUNCH and f.events == 0
+    if kickoff_open:
+        blocks.append(note(f"{t('lifecycle.kickoff_title')}\n{kickoff_outline(t)}"))
     if screen.may_set:
         buttons = [
             ButtonElement(
@@ -117,6 +117,14 @@ def build_stage(t: Translator, screen: StageScreen) -> tuple[Mrkdwn, list[Block]
                     value=f"{screen.community_id}:{target.value}",
                     style="primary",
                 ),
+            )
+        if kickoff_open:
+            buttons.append(
+                ButtonElement(
+                    action_id=KICKOFF,
+                    text=t("lifecycle.kickoff_button"),
+                    value=str(screen.community_id),
+                )
             )
         if f.stage == Stage.REORIENTATION and f.redesign_talk_at is None:
             buttons.append(
@@ -154,6 +162,12 @@ def build_history(
     if not lines:
         return echo(title), [header(title), section(t("lifecycle.history_empty"))]
     return echo(title), [header(title), *sections_of_lines(lines)]
+
+
+def kickoff_outline(t: Translator) -> str:
+    """The guides' kick-off meeting as numbered steps (the event's description, or a note)."""
+    outline = [t(key) for key in lifecycle.KICKOFF_OUTLINE]
+    return "\n".join(f"{n}. {line}" for n, line in enumerate(outline, 1))
 
 
 def _option(text: str, value: str) -> Option:
