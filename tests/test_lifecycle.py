@@ -26,6 +26,7 @@ from bot.models import (
     Community,
     CommunityStatus,
     EventKind,
+    Outbox,
     Ritual,
     RitualRun,
     RitualSetting,
@@ -41,7 +42,7 @@ from bot.slack.render import render_message
 from rituals import scheduler
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
-from tests.conftest import MANAGER, Bot, eventually
+from tests.conftest import MANAGER, Bot, eventually, settle
 from tests.factories import WORKSPACE
 from tests.test_cli import run_cop
 from tests.test_handlers_health import click, option, rows, shown
@@ -425,6 +426,21 @@ async def test_a_closed_community_gets_no_ritual_run(bot: Bot) -> None:
     async with bot.sessions() as session:
         runs = await session.scalar(sa.select(sa.func.count()).select_from(RitualRun))
     assert runs == 0
+    # nor a welcome: Nathan joins the closed community, then Emily an open one (the marker)
+    await factories.community(bot.sessions, emulator=bot.emulator, channel="C0SEC", name="Sécu")
+    await bot.slack.join(user="U0NATHAN", channel="C0DATA")
+    await bot.slack.join(user=MEMBER, channel="C0SEC")
+
+    async def welcomes() -> list[Any]:
+        async with bot.sessions() as session:
+            return list(
+                await session.scalars(sa.select(Outbox).where(Outbox.kind.startswith("welcome")))
+            )
+
+    found = await eventually(welcomes)
+    await settle()  # the closed community's join too, handled before the marker's
+    found = await welcomes()
+    assert len(found) == 1 and "Sécu" in json.dumps(found[0].payload, ensure_ascii=False)
 
 
 async def test_the_cli_sets_a_stage_with_one_line_errors(
