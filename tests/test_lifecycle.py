@@ -25,6 +25,7 @@ from bot.models import (
     AuditLog,
     Community,
     CommunityStatus,
+    CompassAssessment,
     EventKind,
     Outbox,
     Ritual,
@@ -295,6 +296,24 @@ async def test_the_modal_changes_stage_and_status_with_a_reason(bot: Bot) -> Non
     await eventually(talked)
     text = render_message(await ask(bot, "étape", user=LEADER))
     assert ticked(text, FR, "lifecycle.item.redesign_talk")
+    assert f"[ {FR('lifecycle.redesign_button')} ]" not in text  # done: the button is gone
+    # the compass taken again since the stage changed (a round from before does not count)
+    async with bot.sessions.begin() as session:
+        session.add_all(
+            [
+                CompassAssessment(
+                    workspace_id=WORKSPACE,
+                    community_id=community.id,
+                    opened_at=utcnow() - timedelta(days=30),
+                ),
+            ]
+        )
+    text = render_message(await ask(bot, "étape", user=LEADER))
+    assert open_item(text, FR, "lifecycle.item.compass")
+    async with bot.sessions.begin() as session:
+        session.add(CompassAssessment(workspace_id=WORKSPACE, community_id=community.id))
+    text = render_message(await ask(bot, "étape", user=LEADER))
+    assert ticked(text, FR, "lifecycle.item.compass")
 
 
 async def test_the_suggestion_says_why_and_one_click_applies_it(bot: Bot) -> None:
