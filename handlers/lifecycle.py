@@ -152,17 +152,10 @@ async def apply(
             now=now,
         )
         language = community.language
-    if change.stage_moved:
-        t = community_translator(deps, language)
-        stage_text = screens.stage_name(t, change.to_stage)
-        who = mention(caller.user_id)
-        text = (
-            say(t, "lifecycle.announce_reason", stage=stage_text, who=who, reason=change.reason)
-            if change.reason
-            else say(t, "lifecycle.announce", stage=stage_text, who=who)
-        )
+    announced = _announcement(deps, language, change, who=mention(caller.user_id))
+    if announced is not None:
         try:
-            await client.chat_postMessage(channel=change.channel_id, text=text)
+            await client.chat_postMessage(channel=change.channel_id, text=announced)
         except SlackApiError:
             logger.warning("could not announce the stage in %s", change.channel_id, exc_info=True)
     await home.refresh_community(
@@ -181,6 +174,25 @@ async def apply(
         stage=screens.stage_name(t, change.to_stage),
         status=screens.status_name(t, change.to_status),
     )
+
+
+def _announcement(
+    deps: Deps, language: str | None, change: lifecycle.Change, *, who: Mrkdwn
+) -> Mrkdwn | None:
+    """What the community's channel is told, in its language: a new stage, or the community
+    closed or reopened (dormancy is the leaders' and the programme's business, not announced)."""
+    t = community_translator(deps, language)
+    closed = CommunityStatus.CLOSED
+    if change.to_status == closed and change.from_status != closed:
+        return say(t, "lifecycle.announce_closed", who=who)
+    if change.from_status == closed and change.to_status != closed:
+        return say(t, "lifecycle.announce_reopened", who=who)
+    if not change.stage_moved:
+        return None
+    stage = screens.stage_name(t, change.to_stage)
+    if change.reason:
+        return say(t, "lifecycle.announce_reason", stage=stage, who=who, reason=change.reason)
+    return say(t, "lifecycle.announce", stage=stage, who=who)
 
 
 async def _redraw(deps: Deps, respond: AsyncRespond, caller: Caller, community_id: int) -> None:

@@ -230,6 +230,8 @@ async def test_members_read_only_and_only_managers_close(bot: Bot) -> None:
     async with bot.sessions() as session:
         row = await session.get(Community, community.id)
     assert row is not None and row.status == CommunityStatus.CLOSED
+    closing = FR("lifecycle.announce_closed", who=f"<@{MANAGER}>")
+    await eventually(lambda: closing in [m["text"] for m in bot.emulator.messages["C0DATA"]])
     # closed: no longer live in the programme's health; its own view still says it is closed
     programme = render_message(await ask(bot, "santé", user=MANAGER, channel="C0GEN"))
     assert "Data Science" not in programme
