@@ -13,7 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import communities, people
+from bot import communities, objectives, people
 from bot.audit import record
 from bot.errors import InvalidFields, InvalidInput
 from bot.models import CharterVersion, Person, Role
@@ -23,7 +23,17 @@ from bot.permissions import Action, Actor, require
 TEXT_MAX = 1500
 LIST_MAX_ITEMS = 12
 LIST_ITEM_MAX = 200
-TEXT_FIELDS = ("mission", "ambition", "values", "member_benefits", "organisation_benefits")
+TEXT_FIELDS = (
+    "mission",
+    "ambition",
+    "values",
+    "member_benefits",
+    "collective_benefits",
+    "organisation_benefits",
+    "stakeholders",
+    "resource_needs",
+    "animation_plan",
+)
 LIST_FIELDS = ("objectives", "indicators")
 STALE_DAYS = 365  # app.yaml health.charter_stale_days, when not given
 
@@ -37,9 +47,13 @@ class CharterDraft:
     objectives: tuple[str, ...] = ()
     objectives_year: int | None = None
     values: str = ""
-    member_benefits: str = ""
+    member_benefits: str = ""  # what each member gains
     organisation_benefits: str = ""
     indicators: tuple[str, ...] = ()
+    collective_benefits: str = ""  # what the members gain together
+    stakeholders: str = ""  # « parties prenantes »
+    resource_needs: str = ""  # « besoins en ressources, tant matérielles qu'humaines »
+    animation_plan: str = ""  # « plan d'animation »
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +169,10 @@ def _draft_of(row: CharterVersion) -> CharterDraft:
         member_benefits=row.member_benefits,
         organisation_benefits=row.organisation_benefits,
         indicators=tuple(row.indicators or ()),
+        collective_benefits=row.collective_benefits or "",
+        stakeholders=row.stakeholders or "",
+        resource_needs=row.resource_needs or "",
+        animation_plan=row.animation_plan or "",
     )
 
 
@@ -260,10 +278,24 @@ async def save(
             organisation_benefits=draft.organisation_benefits,
             roles=role_snapshot([(role, person.id) for role, person in held]),
             indicators=list(draft.indicators),
+            collective_benefits=draft.collective_benefits,
+            stakeholders=draft.stakeholders,
+            resource_needs=draft.resource_needs,
+            animation_plan=draft.animation_plan,
             author_person_id=author.id,
         )
     )
     await session.flush()
+    if draft.objectives_year is not None:
+        # this year's objectives as rows that are followed up (bot/objectives.py)
+        await objectives.sync(
+            session,
+            workspace_id=workspace_id,
+            community_id=community_id,
+            year=draft.objectives_year,
+            texts=draft.objectives,
+            person_id=author.id,
+        )
     return Saved(version=number, created=True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -153,4 +154,93 @@ def bars_figure(
     _counts(ax, number, horizontal=True)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
+    return fig
+
+
+def radar(
+    *,
+    title: str,
+    labels: Sequence[str],
+    current: Sequence[float | None],
+    current_label: str,
+    low: Sequence[float | None] = (),
+    high: Sequence[float | None] = (),
+    spread_label: str = "",
+    previous: Sequence[float | None] = (),
+    previous_label: str = "",
+    levels: Sequence[str] = (),
+    number: Number = _plain,
+) -> bytes:
+    """A radar (spider) chart on the compass's 1–4 scale: this round's medians (filled), the
+    spread of the answers (a light band) and the previous round (dashed), one spoke per label.
+    A spoke with no value is drawn at the centre."""
+    with _LOCK:
+        return _png(
+            radar_figure(
+                title=title,
+                labels=labels,
+                current=current,
+                current_label=current_label,
+                low=low,
+                high=high,
+                spread_label=spread_label,
+                previous=previous,
+                previous_label=previous_label,
+                levels=levels,
+                number=number,
+            )
+        )
+
+
+def radar_figure(
+    *,
+    title: str,
+    labels: Sequence[str],
+    current: Sequence[float | None],
+    current_label: str,
+    low: Sequence[float | None] = (),
+    high: Sequence[float | None] = (),
+    spread_label: str = "",
+    previous: Sequence[float | None] = (),
+    previous_label: str = "",
+    levels: Sequence[str] = (),
+    number: Number = _plain,
+) -> Figure:
+    import math
+    import textwrap
+
+    count = len(labels)
+    angles = [2 * math.pi * i / count for i in range(count)]  # clockwise from the top
+    closed = [*angles, angles[0]]
+
+    def ring(values: Sequence[float | None]) -> list[float]:
+        points = [0.0 if v is None else float(v) for v in values]
+        return [*points, points[0]]
+
+    fig = Figure(figsize=(7.2, 6.4))
+    ax: Any = fig.add_subplot(projection="polar")
+    ax.set_theta_offset(math.pi / 2)
+    ax.set_theta_direction(-1)
+    ax.set_ylim(0, 4)
+    ax.set_yticks([1, 2, 3, 4])
+    for label in ax.set_yticklabels(
+        [f"{number(n, None)} {levels[n - 1]}" if levels else number(n, None) for n in (1, 2, 3, 4)],
+        fontsize=7,
+        color="#57606a",
+    ):
+        label.set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1})
+        label.set_zorder(5)
+    ax.set_rlabel_position(360 - 180 / count)  # between the last spoke and the first
+    ax.set_xticks(angles, [textwrap.fill(label, 18) for label in labels], fontsize=9)
+    ax.tick_params(axis="x", pad=14)
+    if low and high:
+        ax.fill_between(closed, ring(low), ring(high), color=_BLUE, alpha=0.12, label=spread_label)
+    if previous:
+        ax.plot(
+            closed, ring(previous), color=_GREY, linestyle="--", linewidth=1.5, label=previous_label
+        )
+    ax.plot(closed, ring(current), color=_BLUE, marker="o", linewidth=2, label=current_label)
+    ax.fill(closed, ring(current), color=_BLUE, alpha=0.25)
+    ax.set_title(title, pad=24)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     return fig

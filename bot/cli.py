@@ -378,7 +378,7 @@ def cmd_rituals(args: argparse.Namespace) -> int:
             if args.ritual is None:
                 raise ConfigError(
                     "rituals run: which ritual? give one of welcome, reminders, pulse, stories, digest,"
-                    " sponsor_digest"
+                    " sponsor_digest, objectives"
                 )
             workspace_id = await cli_scope.resolve(deps.sessions, args.workspace)
             async with deps.sessions() as session:
@@ -522,7 +522,15 @@ def build_parser() -> argparse.ArgumentParser:
     rit.add_argument(
         "ritual",
         nargs="?",
-        choices=["welcome", "reminders", "pulse", "stories", "digest", "sponsor_digest"],
+        choices=[
+            "welcome",
+            "reminders",
+            "pulse",
+            "stories",
+            "digest",
+            "sponsor_digest",
+            "objectives",
+        ],
         help="the ritual to run (with run)",
     )
     rit.add_argument("--community", help="the community's slug (see cop communities list)")
@@ -537,6 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_kpis  # backfill, report, health, snapshots
 
     cli_kpis.add_commands(sub)
+    from bot import cli_compass  # compass statements, compass radar
+
+    cli_compass.add_commands(sub)
     return parser
 
 

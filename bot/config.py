@@ -217,6 +217,14 @@ class SponsorDigestRitual(_Strict):
     preview_days: int = Field(7, ge=1, le=28)
 
 
+class ObjectivesRitual(_Strict):
+    """Each quarter, a community's leaders update the status of the year's charter objectives
+    (one DM with a button per status; rituals/objectives.py)."""
+
+    enabled: bool = True
+    cadence: Literal["quarterly", "off"] = "quarterly"
+
+
 class Rituals(_Strict):
     grace_hours: float = Field(24.0, ge=0)
     run_hour: int = Field(10, ge=0, le=23)
@@ -226,6 +234,7 @@ class Rituals(_Strict):
     pulse: PulseRitual = Field(default_factory=PulseRitual)
     stories: StoriesRitual = Field(default_factory=StoriesRitual)
     sponsor_digest: SponsorDigestRitual = Field(default_factory=SponsorDigestRitual)
+    objectives: ObjectivesRitual = Field(default_factory=ObjectivesRitual)
 
 
 class HealthThresholds(_Strict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -162,11 +163,19 @@ def alembic_config() -> AlembicConfig:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema to `revision` over the engine's own connection (shared with env.py)."""
+    await _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
 
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the schema back to `revision` (operators rolling back a release; tests)."""
+    await _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[AlembicConfig], None]) -> None:
     def _run(sync_conn: sa.Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = sync_conn
-        command.upgrade(cfg, revision)
+        step(cfg)
 
     async with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"

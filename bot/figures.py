@@ -105,6 +105,12 @@ FIGURES: tuple[Figure, ...] = (
         (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD, Surface.DIGEST),
     ),
     Figure("value", 3, lambda k: dict(k.value_by_unit), _NO_HOME),
+    Figure(
+        "objectives_achieved",
+        3,
+        lambda k: k.objectives_rate,
+        (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD, Surface.DIGEST),
+    ),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}
@@ -151,6 +157,21 @@ def survey(t: Translator, kpis: Kpis, key: str, *, of: int | None = None) -> str
         answers=t.number(answers),
         communities=t.number(communities),
         of=t.number(of),
+    )
+
+
+def objectives(t: Translator, kpis: Kpis) -> str:
+    """ "Objectives achieved" with what it counts: « 2 sur 3 (67 %) », or that there are none for
+    the year: the one writing of the figure on every surface that has a translator (the digest
+    writes the same through neutral messages)."""
+    rate = kpis.objectives_rate
+    if rate is None:
+        return t("objectives.none_counted")
+    return t(
+        "objectives.achieved_of",
+        achieved=t.number(kpis.objectives_achieved),
+        counted=t.number(kpis.objectives_counted),
+        rate=t.percent(rate),
     )
 
 

@@ -30,6 +30,7 @@ from bot.i18n import collation_key
 from bot.models import (
     ActivityDaily,
     ChannelStatus,
+    CharterObjective,
     CharterVersion,
     Community,
     Delivery,
@@ -38,6 +39,7 @@ from bot.models import (
     EventStatus,
     KpiSnapshot,
     Membership,
+    ObjectiveStatus,
     Person,
     Poll,
     PollDelivery,
@@ -98,11 +100,19 @@ class Kpis:
     value_by_unit: dict[str, float] = field(default_factory=dict)  # a mean for AVERAGED_UNITS
     value_stories_by_unit: dict[str, int] = field(default_factory=dict)  # the n behind each
     stories_by_kind: dict[str, KindValue] = field(default_factory=dict)
+    # the charters' objectives of the year of the window's last day (bot/objectives.py)
+    objectives_achieved: int = 0
+    objectives_counted: int = 0  # all but the dropped ones
 
     @property
     def active_rate(self) -> float | None:
         rate = ratio(self.active_members, self.members)
         return None if rate is None else min(rate, 1.0)
+
+    @property
+    def objectives_rate(self) -> float | None:
+        """Objectives achieved over those not dropped (« atteinte des objectifs »)."""
+        return ratio(self.objectives_achieved, self.objectives_counted)
 
     @property
     def response_rate(self) -> float | None:
@@ -135,6 +145,7 @@ class Kpis:
         data = asdict(self)
         data["active_rate"] = self.active_rate
         data["response_rate"] = self.response_rate
+        data["objectives_rate"] = self.objectives_rate
         return data
 
     @classmethod
@@ -524,6 +535,24 @@ async def _add_pending_stories(session: AsyncSession, scope: _Scope) -> None:
         scope.programme.stories_pending += int(n)
 
 
+async def _add_objectives(session: AsyncSession, scope: _Scope) -> None:
+    """Each community's objectives of the year of the window's last day: achieved, and all but
+    the dropped ones (the denominator of "objectives achieved")."""
+    year = (scope.window.end - timedelta(days=1)).year
+    for cid, status, n in await session.execute(
+        sa.select(CharterObjective.community_id, CharterObjective.status, sa.func.count())
+        .where(
+            CharterObjective.community_id.in_(scope.live),
+            CharterObjective.year == year,
+            CharterObjective.status != ObjectiveStatus.DROPPED,
+        )
+        .group_by(CharterObjective.community_id, CharterObjective.status)
+    ):
+        scope.per[cid].objectives_counted += int(n)
+        if status == ObjectiveStatus.ACHIEVED:
+            scope.per[cid].objectives_achieved += int(n)
+
+
 # --- the programme: what adds up across communities --------------------------------------------
 
 _SUMMED = (
@@ -539,6 +568,8 @@ _SUMMED = (
     "polls",
     "polls_delivered",
     "polls_answered",
+    "objectives_achieved",
+    "objectives_counted",
 )
 
 
@@ -588,6 +619,7 @@ async def compute(
 
     await _add_validated_stories(session, scope)
     await _add_pending_stories(session, scope)
+    await _add_objectives(session, scope)
 
     _sum_into_programme(scope)
     return WindowKpis(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))

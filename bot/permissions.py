@@ -32,6 +32,8 @@ class Action(enum.StrEnum):
     VIEW_COMMUNITY_HEALTH = "view_community_health"
     PROGRAMME_REPORT = "programme_report"
     COMMUNITY_REPORT = "community_report"
+    TRACK_OBJECTIVES = "track_objectives"
+    TAKE_COMPASS = "take_compass"
     SET_STAGE = "set_stage"  # the lifecycle stage, or dormant/active (bot.lifecycle)
     CLOSE_COMMUNITY = "close_community"  # closing a community (or reopening it) is the programme's
 
@@ -49,6 +51,8 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.VIEW_COMMUNITY_HEALTH: _RUNNERS | {Role.SPONSOR},
     Action.PROGRAMME_REPORT: frozenset(),
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
+    Action.TRACK_OBJECTIVES: _RUNNERS,
+    Action.TAKE_COMPASS: _RUNNERS,
     Action.SET_STAGE: frozenset({Role.LEADER}),
     Action.CLOSE_COMMUNITY: frozenset(),
 }

@@ -25,12 +25,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, installation, people, redelivery
+from bot import charters, compass, installation, people, redelivery
 from bot.errors import NotFound
 from bot.models import (
     ActivityDaily,
     AuditLog,
     Base,
+    CharterObjective,
     CharterVersion,
     Community,
     Event,
@@ -100,6 +101,9 @@ async def export(session: AsyncSession, *, workspace_id: str, slack_user_id: str
         "charter_versions_written": await rows(
             sa.select(CharterVersion).where(CharterVersion.author_person_id == pid)
         ),
+        "charter_objectives_updated": await rows(
+            sa.select(CharterObjective).where(CharterObjective.updated_by_person_id == pid)
+        ),
         "events_created": await rows(sa.select(Event).where(Event.created_by_person_id == pid)),
         "event_answers": await rows(sa.select(EventRsvp).where(EventRsvp.person_id == pid)),
         "events_attended": await rows(
@@ -131,6 +135,7 @@ async def export(session: AsyncSession, *, workspace_id: str, slack_user_id: str
             for o in await session.scalars(sa.select(Outbox).where(Outbox.person_id == pid))
         ],
         "actions_you_took": await rows(sa.select(AuditLog).where(AuditLog.actor == slack_user_id)),
+        "compass_answers": await compass.answers_for_export(session, person_id=pid),
     }
 
 
@@ -349,6 +354,7 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
         sa.update(PollDelivery).where(PollDelivery.person_id == pid).values(person_id=None)
     )
     await session.execute(sa.delete(RitualPreference).where(RitualPreference.person_id == pid))
+    await compass.detach(session, person_id=pid)
     await session.execute(
         sa.delete(Outbox).where(
             Outbox.person_id == pid, Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])

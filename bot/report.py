@@ -31,6 +31,7 @@ from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charts, disclosure, figures, health, kpis, lifecycle, periods
+from bot import compass as compass_mod
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
 from bot.figures import name
@@ -81,6 +82,7 @@ class SponsorReport:
     health: list[health.Health]
     trend: list[WindowKpis]  # month by month
     stories: list[Story]
+    compass: compass_mod.Heatmap | None = None  # the latest compass round of each community
 
     @property
     def has_data(self) -> bool:
@@ -168,7 +170,8 @@ async def build(
         )
         for story, name in rows
     ]
-    return SponsorReport(programme_name, window, report, items, trend, stories)
+    heat = await compass_mod.heatmap(session, workspace_id=workspace_id, community_ids=wanted)
+    return SponsorReport(programme_name, window, report, items, trend, stories, heat)
 
 
 # --- tables -------------------------------------------------------------------------------------
@@ -214,6 +217,7 @@ def programme_table(t: Translator, report: SponsorReport) -> Table:
         [name(t, "response_rate"), _rate(p.response_rate)],
         [name(t, "stories"), p.stories],
         [name(t, "stories_pending"), p.stories_pending],
+        [name(t, "objectives_achieved"), _rate(p.objectives_rate)],
     ]
     rows += [
         [t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), amount]
@@ -243,7 +247,10 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         name(t, "response_rate"),
         name(t, "stories"),
         name(t, "value"),
+        name(t, "objectives_achieved"),
+        *compass_headers(t),
     ]
+    heat = report.compass.by_community() if report.compass else {}
     rows: list[list[Cell]] = []
     for c in report.kpis.communities:
         h = status.get(c.community_id)
@@ -267,9 +274,64 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
                 _rate(c.response_rate),
                 c.stories,
                 "; ".join(stories_mod.value_phrases(t, c.value_by_unit, c.value_stories_by_unit)),
+                _rate(c.objectives_rate),
+                *compass_cells(heat.get(c.community_id)),
             ]
         )
     return headers, rows
+
+
+def compass_headers(t: Translator) -> list[str]:
+    """The compass's columns of the communities table: a median per dimension."""
+    return [
+        t("compass.col.median", dimension=t(f"compass.dim_short.{key}"))
+        for key in compass_mod.DIMENSION_KEYS
+    ]
+
+
+def compass_cells(row: compass_mod.HeatmapRow | None) -> list[Cell]:
+    return list(row.medians) if row else [None] * len(compass_mod.DIMENSION_KEYS)
+
+
+def compass_section(t: Translator, heat: compass_mod.Heatmap | None) -> dict[str, Any] | None:
+    """The heatmap as the page shows it: one row per community, a coloured cell per
+    dimension (its median on 1–4), the number of respondents and the round's date."""
+    if heat is None or not heat.rows:
+        return None
+    headers = [
+        t("compass.col.community"),
+        *(t(f"compass.dim_short.{key}") for key in compass_mod.DIMENSION_KEYS),
+        t("compass.col.respondents"),
+        t("compass.col.round"),
+    ]
+    rows = [
+        {
+            "name": row.name,
+            "cells": [
+                {
+                    "text": "—" if m is None else t.number(m, 1),
+                    "colour": compass_mod.LEVEL_COLOURS[level],
+                    "title": t(f"compass.level.{level}") if level else t("compass.no_answer"),
+                }
+                for m, level in zip(row.medians, row.levels, strict=True)
+            ],
+            "respondents": t.number(row.respondents),
+            "day": t.date(row.opened_at.date()),
+        }
+        for row in heat.rows
+    ]
+    legend = [
+        {"colour": compass_mod.LEVEL_COLOURS[n], "text": f"{n} · {t(f'compass.level.{n}')}"}
+        for n in compass_mod.LEVELS
+    ]
+    return {
+        "heading": t("compass.report_heading"),
+        "intro": t("compass.report_intro"),
+        "headers": headers,
+        "rows": rows,
+        "legend": legend,
+        "unassessed": t("compass.heatmap_unassessed", n=heat.unassessed) if heat.unassessed else "",
+    }
 
 
 def stories_table(t: Translator, report: SponsorReport) -> Table:
@@ -423,9 +485,9 @@ def report_charts(t: Translator, report: SponsorReport) -> dict[str, bytes]:
             title=t("report.chart.trend"),
             # a month still running says so: its bar is short because the month is
             labels=[
-                t("report.month_to_date", label=m.window.label)
+                t("report.month_to_date", period=t.period(m.window, short=True))
                 if m.window.running
-                else m.window.label
+                else t.period(m.window, short=True)
                 for m in report.trend
             ],
             active=[m.programme.active_members for m in report.trend],
@@ -576,6 +638,7 @@ def _level3_section(
                 if p.stories_pending
                 else []
             ),
+            (name(t, "objectives_achieved"), figures.objectives(t, p)),
             *(
                 (t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), phrase)
                 for unit, phrase in zip(
@@ -613,7 +676,7 @@ def to_html(t: Translator, report: SponsorReport) -> str:
         title=t("report.title", programme=report.programme_name),
         period=t(
             "report.period_to_date" if w.running else "report.period",
-            label=w.label,
+            period=w,
             start=t.date(w.start),
             end=t.date(w.end - timedelta(days=1)),
         ),
@@ -626,4 +689,5 @@ def to_html(t: Translator, report: SponsorReport) -> str:
             "table": _cells(t, communities_table(t, report)),
         },
         footer=t("report.footer", day=t.date(utcnow().date())),
+        compass=compass_section(t, report.compass),
     )

@@ -192,12 +192,12 @@ def render(t: Translator, request: Request, built: report.SponsorReport) -> Deli
     files = (
         ReportFile(
             f"{base}.html",
-            t("report_delivery.title_html", name=scope.name, label=window.label),
+            t("report_delivery.title_html", name=scope.name, period=window),
             report.to_html(t, built).encode("utf-8"),
         ),
         ReportFile(
             f"{base}.xlsx",
-            t("report_delivery.title_xlsx", name=scope.name, label=window.label),
+            t("report_delivery.title_xlsx", name=scope.name, period=window),
             report.report_xlsx(t, built),
         ),
     )
@@ -205,7 +205,7 @@ def render(t: Translator, request: Request, built: report.SponsorReport) -> Deli
         m.Say(
             "report_delivery.ready",
             name=scope.name,
-            label=window.label,
+            period=t.period(window),
             start=_day(window.start, window.tz),
             end=_day(window.end - timedelta(days=1), window.tz),
         )

@@ -17,6 +17,7 @@ from handlers import (
     charters,
     commands,
     community_events,
+    compass,
     health,
     home,
     lifecycle,
@@ -41,6 +42,7 @@ FEATURES = (
     health,
     lifecycle,
     report,
+    compass,
 )
 
 

@@ -24,8 +24,10 @@ from bot.slack.blocks.common import blocks_json
 from bot.slack.blocks.home import CHARTER_EDIT
 from bot.slack.echo import echo
 from handlers import home
+from handlers import objectives as objectives_handlers
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
+from rituals import objectives as objectives_ritual
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +180,8 @@ async def handle_charter(req: CommandRequest) -> None:
         await show(req, public=any(a.lower() in PUBLIC_FLAGS for a in req.args[1:]))
     elif word in HISTORY_WORDS:
         await history(req)
+    elif word in objectives_handlers.WORDS:
+        await objectives_handlers.handle_objectives(req)
     else:
         await req.say("charter.usage_hint")
 
@@ -325,7 +329,11 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand(
         "charter",
         handle_charter,
-        (HelpLine("charter.usage_edit", Action.EDIT_CHARTER), HelpLine("charter.usage")),
+        (
+            HelpLine("charter.usage_edit", Action.EDIT_CHARTER),
+            HelpLine("objectives.usage", Action.TRACK_OBJECTIVES),
+            HelpLine("charter.usage"),
+        ),
         aliases=("charte",),
     ),
 ]
@@ -335,3 +343,5 @@ def register(app: AsyncApp) -> None:
     """Listeners of this feature."""
     app.view(screens.MODAL)(handle_submit)
     app.action(CHARTER_EDIT)(handle_home_edit)
+    app.action(objectives_ritual.WRITE)(handle_home_edit)  # "write them" under empty objectives
+    objectives_handlers.register(app)

@@ -78,7 +78,7 @@ async def handle_report(req: CommandRequest) -> None:
             tz=deps.programme.timezone,
             today=deps.today(),
         )
-    await req.say("report_delivery.preparing", label=request.window.label)
+    await req.say("report_delivery.preparing", period=req.t.period(request.window))
     delivery = await report_delivery.deliver(
         deps.sessions,
         request,
@@ -100,9 +100,14 @@ async def handle_report(req: CommandRequest) -> None:
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
         logger.warning("could not upload the value report %s: %r", request.window.label, exc)
         megabytes = sum(len(f.content) for f in delivery.files) / 1_000_000
-        await req.say(upload_trouble(exc), label=request.window.label, size=req.t.number(megabytes))
+        await req.say(
+            upload_trouble(exc),
+            period=req.t.period(request.window),
+            label=request.window.label,
+            size=req.t.number(megabytes),
+        )
         return
-    await req.say("report_delivery.sent", label=request.window.label)
+    await req.say("report_delivery.sent", period=req.t.period(request.window))
 
 
 SUBCOMMANDS: list[Subcommand] = [

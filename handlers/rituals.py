@@ -27,7 +27,14 @@ from rituals.cadence import CADENCES, change, settings_of, zone_of
 
 logger = logging.getLogger(__name__)
 
-ORDER = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES, Ritual.DIGEST)
+ORDER = (
+    Ritual.WELCOME,
+    Ritual.REMINDERS,
+    Ritual.PULSE,
+    Ritual.STORIES,
+    Ritual.DIGEST,
+    Ritual.OBJECTIVES,  # the leaders' quarterly objectives review (rituals/objectives.py)
+)
 
 
 async def _screen(

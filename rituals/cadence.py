@@ -23,6 +23,7 @@ CADENCES: dict[Ritual, tuple[str, ...]] = {
     Ritual.STORIES: ("monthly", "quarterly", "yearly"),
     Ritual.DIGEST: ("weekly", "off"),
     Ritual.SPONSOR_DIGEST: ("quarterly", "off"),
+    Ritual.OBJECTIVES: ("quarterly", "off"),
 }
 # Cadenced rituals run on this weekday (Tuesday: not the Monday rush, not the Friday lull).
 RUN_WEEKDAY = 1
@@ -110,6 +111,8 @@ def defaults(ritual: Ritual, programme: Programme) -> Defaults:
         return Defaults(r.stories.enabled, r.stories.cadence, Delivery(r.stories.delivery), {})
     if ritual == Ritual.SPONSOR_DIGEST:
         return Defaults(r.sponsor_digest.enabled, "quarterly", Delivery.DM, {})
+    if ritual == Ritual.OBJECTIVES:
+        return Defaults(r.objectives.enabled, r.objectives.cadence, Delivery.DM, {})
     return Defaults(r.welcome.digest_cadence != "off", r.welcome.digest_cadence, Delivery.DM, {})
 
 

@@ -34,7 +34,7 @@ from bot.models import (
     utcnow,
 )
 from bot.redelivery import upsert_for
-from rituals import digest, pulse, reminders, snapshots, sponsor_digest, stories
+from rituals import digest, objectives, pulse, reminders, snapshots, sponsor_digest, stories
 from rituals.cadence import LeadershipLost, next_run, period_key, settings_of, zone_of
 from rituals.outbox import Drain
 
@@ -47,6 +47,7 @@ RUNNERS: dict[Ritual, RunFn] = {
     Ritual.STORIES: stories.run,
     Ritual.DIGEST: digest.run,
     Ritual.SPONSOR_DIGEST: sponsor_digest.run,
+    Ritual.OBJECTIVES: objectives.run,
 }
 
 

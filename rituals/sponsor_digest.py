@@ -82,9 +82,7 @@ def closed_quarter(now: datetime, tz: str) -> periods.Window:
 
 def quarter_name(window: periods.Window) -> m.Say:
     return m.Say(
-        "sponsor.quarter",
-        quarter=str((window.start.month - 1) // 3 + 1),
-        year=str(window.start.year),
+        "format.quarter", quarter=(window.start.month - 1) // 3 + 1, year=window.start.year
     )
 
 
@@ -178,6 +176,20 @@ def levels(figures: kpis.Kpis, *, members_line: m.Text, of: int | None = None) -
     ]
     if figures.stories_pending:
         value.append(m.Say("health.stories_pending", pending=m.Number(figures.stories_pending)))
+    if figures.objectives_rate is not None:
+        # bot.figures.objectives' sentence, as a neutral message
+        value.append(
+            m.Say(
+                "objectives.health_line",
+                name=_name("objectives_achieved"),
+                figure=m.Say(
+                    "objectives.achieved_of",
+                    achieved=m.Number(figures.objectives_achieved),
+                    counted=m.Number(figures.objectives_counted),
+                    rate=m.Percent(figures.objectives_rate),
+                ),
+            )
+        )
     return [m.Paragraph(adoption), m.Paragraph(engagement), m.Paragraph(m.Lines(value))]
 
 

@@ -152,12 +152,94 @@ async def test_0002_rekeys_open_ballots_and_drops_answer_times(
 
 
 async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    from alembic import command
+    await db.downgrade(engine, revision)
 
-    def _run(sync_conn: sa.Connection) -> None:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, revision)
 
+async def test_0003_keeps_every_row_and_maps_the_old_stages(engine: AsyncEngine) -> None:
+    """Upgrading a live database: communities at the old "maturity" and "dormant" stages move to
+    the guides' lifecycle (growth, and the dormant status), their members, polls and answers
+    survive the table copies SQLite makes, and this year's charter objectives become tracked
+    rows; downgrading and upgrading again loses nothing either."""
+    await _downgrade(engine, "0002")
     async with engine.begin() as conn:
-        await conn.run_sync(_run)
+        await conn.execute(
+            sa.text("INSERT INTO workspace (id, name, created_at) VALUES ('T0', '', :now)"),
+            {"now": NOW},
+        )
+        for cid, stage in ((1, "maturity"), (2, "dormant"), (3, "launch")):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO community (id, workspace_id, name, slug, channel_id, kind, stage, "
+                    "channel_status, created_at) VALUES (:id, 'T0', :n, :n, :ch, 'spontaneous', "
+                    ":stage, 'ok', :now)"
+                ),
+                {"id": cid, "n": f"c{cid}", "ch": f"C{cid}", "stage": stage, "now": NOW},
+            )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO person (id, workspace_id, slack_user_id, name, real_name, is_bot, "
+                "deleted, created_at, updated_at) VALUES (1, 'T0', 'U1', '', '', false, false, "
+                ":now, :now)"
+            ),
+            {"now": NOW},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO membership (workspace_id, community_id, person_id, role, joined_at, "
+                "source) VALUES ('T0', 1, 1, 'leader', :now, 'sync')"
+            ),
+            {"now": NOW},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO poll (id, workspace_id, community_id, period_key, questions, anonymous, "
+                "delivery, opens_at, closes_at, status, share_summary) VALUES (1, 'T0', 1, 'p', "
+                "'[]', true, 'dm', :now, :now, 'closed', false)"
+            ),
+            {"now": NOW},
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO poll_response (id, workspace_id, poll_id, ballot, question_key, score) "
+                "VALUES (77, 'T0', 1, 'b', 'value', 4)"
+            )
+        )
+        for version, objectives in ((1, '["old"]'), (2, '["Deux webinaires", "Un guide"]')):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO charter_version (workspace_id, community_id, version, mission, "
+                    'ambition, objectives, objectives_year, "values", member_benefits, '
+                    "organisation_benefits, roles, indicators, created_at) VALUES ('T0', 1, :v, "
+                    "'m', '', :o, 2026, '', '', '', '', '[]', :now)"
+                ),
+                {"v": version, "o": objectives, "now": NOW},
+            )
+    await db.upgrade(engine)
+    await _downgrade(engine, "0002")
+    await db.upgrade(engine)
+    async with engine.connect() as conn:
+        stages = {
+            r.id: (r.stage, r.status)
+            for r in await conn.execute(sa.text("SELECT id, stage, status FROM community"))
+        }
+        members = await conn.scalar(sa.text("SELECT count(*) FROM membership"))
+        answers = await conn.scalar(sa.text("SELECT count(*) FROM poll_response"))
+        kinds = list(await conn.scalars(sa.text("SELECT kind FROM poll")))
+        objectives = list(
+            await conn.execute(
+                sa.text(
+                    "SELECT year, position, text, status FROM charter_objective ORDER BY position"
+                )
+            )
+        )
+        sections = await conn.scalar(sa.text("SELECT stakeholders FROM charter_version LIMIT 1"))
+    assert stages == {
+        1: ("growth", "active"),
+        2: ("growth", "dormant"),
+        3: ("launch", "active"),
+    }
+    assert members == 1 and answers == 1 and kinds == ["pulse"] and sections == ""
+    assert [tuple(o) for o in objectives] == [
+        (2026, 0, "Deux webinaires", "in_progress"),
+        (2026, 1, "Un guide", "in_progress"),
+    ]

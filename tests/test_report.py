@@ -172,10 +172,11 @@ async def test_a_running_quarter_is_reported_to_date_and_never_charted_ahead(
     assert built.trend[-1].window.end == date(2026, 12, 1)  # November through today
     page = report.to_html(FR, built)
     start, end = FR.date(date(2026, 10, 1)), FR.date(date(2026, 11, 30))
-    assert FR("report.period_to_date", label="2026-Q4", start=start, end=end) in page
+    assert FR("report.period_to_date", period="T4 2026", start=start, end=end) in page
+    assert "Période T4 2026 à date" in page
     assert EN(
         "report.period_to_date",
-        label="2026-Q4",
+        period="Q4 2026",
         start=EN.date(date(2026, 10, 1)),
         end=EN.date(date(2026, 11, 30)),
     ) in report.to_html(EN, built)

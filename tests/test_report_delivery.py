@@ -68,8 +68,14 @@ async def programme(bot: Bot) -> None:
 
 
 def quarter(bot: Bot) -> str:
-    """The default period's label: the current quarter (to date)."""
+    """The default period's label: the current quarter (to date), as files and `--period` name it."""
     return periods.to_date(periods.Period.QUARTER, bot.deps.today()).label
+
+
+def quarter_fr(bot: Bot) -> str:
+    """The same quarter as a French reader says it: « T4 2026 »."""
+    today = bot.deps.today()
+    return f"T{(today.month - 1) // 3 + 1} {today.year}"
 
 
 async def ask(bot: Bot, text: str, *, user: str, channel: str) -> list[dict[str, Any]]:
@@ -104,9 +110,9 @@ def sheet_rows(upload: dict[str, Any], name: str) -> list[tuple[Any, ...]]:
 
 async def test_a_manager_gets_the_programme_report_in_their_dm(bot: Bot) -> None:
     await programme(bot)
-    label = quarter(bot)
+    label, said = quarter(bot), quarter_fr(bot)
     replies = await ask(bot, "rapport", user=MANAGER, channel="C0GEN")
-    assert replies[0]["text"].startswith(f"Je prépare le rapport ({label})…")
+    assert replies[0]["text"].startswith(f"Je prépare le rapport ({said})…")
     page, book = await delivered(bot)
     dm = bot.emulator.dm_channel_for(MANAGER)
     assert (page["filename"], book["filename"]) == (
@@ -114,10 +120,10 @@ async def test_a_manager_gets_the_programme_report_in_their_dm(bot: Bot) -> None
         f"value-report-{label}.xlsx",
     )
     assert page["channel_id"] == book["channel_id"] == dm
-    assert page["title"] == f"Rapport de valeur — Programme test — {label}"
+    assert page["title"] == f"Rapport de valeur — Programme test — {said}"
     start = bot.deps.today().replace(month=(bot.deps.today().month - 1) // 3 * 3 + 1, day=1)
     assert page["initial_comment"].startswith(
-        f"Voici le rapport de valeur de Programme test pour {label}, "
+        f"Voici le rapport de valeur de Programme test pour {said}, "
         f"du {translate('fr').date(start)} au {translate('fr').date(bot.deps.today())}."
     )
     text = page_text(page)
@@ -218,7 +224,7 @@ async def test_a_refused_upload_is_said_and_nothing_is_half_sent(bot: Bot) -> No
         lambda: [r["text"] for r in bot.emulator.responses if "trop lourds" in r["text"]],
         timeout=30,
     )
-    assert said[0].startswith(f"Slack refuse le rapport {label} : les fichiers (")
+    assert said[0].startswith(f"Slack refuse le rapport {quarter_fr(bot)} : les fichiers (")
     assert f"`cop report --period {label}`" in said[0]
     assert replies[0]["text"].startswith("Je prépare le rapport")
     assert bot.emulator.uploads == []

@@ -38,7 +38,7 @@ from slack_sdk.models.views import View
 import bot as bot_package
 import bot.slack.blocks as blocks_package
 import rituals as rituals_package
-from bot import cli, event_changes, lifecycle, stories
+from bot import cli, event_changes, lifecycle, objectives, stories
 from bot.charters import CharterDraft, CharterState, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
 from bot.config import HealthThresholds
@@ -58,6 +58,7 @@ from bot.models import (
     Delivery,
     EventKind,
     EventStatus,
+    ObjectiveStatus,
     Outbox,
     Ritual,
     RitualSetting,
@@ -83,15 +84,17 @@ from bot.slack.blocks import (
     story,
 )
 from bot.slack.blocks import lifecycle as stage_screens
+from bot.slack.blocks import objectives as objective_blocks
 from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
 from bot.slack.emulator import mrkdwn_texts, parsed_sequences
 from bot.slack.messages import render
 from bot.slack.render import render_blocks
 from rituals import digest, pulse, reminders, scheduler, sponsor_digest
+from rituals import objectives as objectives_ritual
 from rituals import stories as stories_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
-from tests import factories
+from tests import compass_hostile, factories
 from tests.conftest import MANAGER, Bot, eventually
 from tests.test_events import all_events, announcements, open_modal, values
 
@@ -293,6 +296,37 @@ def _charter_draft(x: str) -> CharterDraft:
         member_benefits=x,
         organisation_benefits=x,
         indicators=(x,),
+        collective_benefits=x,
+        stakeholders=x,
+        resource_needs=x,
+        animation_plan=x,
+    )
+
+
+def _objective(x: str, *, indicator: str | None = None) -> objectives.ObjectiveView:
+    return objectives.ObjectiveView(
+        7,
+        3,
+        2030,
+        0,
+        x,
+        ObjectiveStatus.ACHIEVED,
+        indicator,
+        Decimal("4") if indicator else None,
+        NOW,
+    )
+
+
+def _board(x: str) -> objectives_ritual.Board:
+    return objectives_ritual.Board(
+        3,
+        x,
+        2030,
+        (
+            objectives_ritual.Line(_objective(x), None),
+            objectives_ritual.Line(_objective(x, indicator="events_held"), 2),
+            objectives_ritual.Line(_objective(x, indicator="active_rate"), None),
+        ),
     )
 
 
@@ -498,6 +532,29 @@ CASES: dict[str, Case] = {
         )
     ],
     "charter.roles_text": lambda t, x: [charter.roles_text(t, ROLES)],
+    "objectives.build_modal": lambda t, x: [
+        objective_blocks.build_modal(t, objective=_objective(x), place={"u": x}),
+        objective_blocks.build_modal(
+            t, objective=_objective(x, indicator="events_held"), place={"ch": x, "ts": x}
+        ),
+    ],
+    "objectives.objectives_message": lambda t, x: (
+        [
+            _render(t, objectives_ritual.objectives_message(_board(x), review=review))
+            for review in (True, False)
+        ]
+        + [
+            _render(
+                t,
+                objectives_ritual.objectives_message(
+                    objectives_ritual.Board(3, x, 2030, ()), review=True
+                ),
+            )
+        ]
+    ),
+    "objectives.nudge_message": lambda t, x: [
+        _render(t, objectives_ritual.nudge_message(community_id=3, community=x, year=2030))
+    ],
     "common.header": lambda t, x: [[common.header(f"📅 {x}")]],
     "common.section": lambda t, x: [[common.section(x)]],
     "common.note": lambda t, x: [[common.note(x)]],
@@ -697,12 +754,17 @@ NOT_BUILDERS = {
     "health.survey",
     "health.value_line",
     "health.values_text",
+    "objectives.field_block",
+    "objectives.parse",
+    "objectives.place_of",
     "poll.parse_comment",
     "rituals.local_day",
     "rituals.parse_ritual",
     "rituals.parse_target",
     "story.parse_modal",
 }
+CASES.update(compass_hostile.CASES)  # the compass's screens
+NOT_BUILDERS |= compass_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
 TAKE_NOTHING_TYPED = {"charter.roles_text", "poll.build_comment_modal", "rituals.preference_blocks"}
 

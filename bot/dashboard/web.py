@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot import charts, health
+from bot import compass as compass_domain
 from bot import figures as vocabulary
 from bot.dashboard import figures, links
 from bot.deps import Deps
@@ -32,6 +33,7 @@ from bot.errors import NotAllowed
 from bot.i18n import Translator, translate
 from bot.models import utcnow
 from bot.permissions import Action, Actor, require
+from bot.report import compass_section
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,10 @@ class Formats:
     def survey(self, kpis: Any, key: str, *, of: int | None = None) -> str:
         """A survey figure with its n, or why it is withheld (bot.figures.survey)."""
         return vocabulary.survey(self.t, kpis, key, of=of)
+
+    def objectives(self, kpis: Any) -> str:
+        """ "Objectives achieved" with what it counts (bot.figures.objectives)."""
+        return vocabulary.objectives(self.t, kpis)
 
     def status(self, status: health.Status) -> Markup:
         """The status in words behind a dot of its colour (the catalogue's emoji needs a font
@@ -219,8 +225,11 @@ def routes(deps: Deps) -> list[Route]:
             asyncio.to_thread(_status_png, t, view.overview),
         )
         token = urlencode({"t": request.query_params["t"]})
+        async with deps.sessions.begin() as session:
+            heat = await compass_domain.heatmap(session, workspace_id=grant.scope.workspace_id)
         return _page(
             "programme.html",
+            compass=compass_section(t, heat),
             t=t,
             f=Formats(t),
             view=view,

@@ -172,9 +172,17 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import kpis, leaders, lifecycle, registry, rituals
+    from bot.demo import compass, kpis, leaders, lifecycle, objectives, registry, rituals
 
-    return [registry.scene, leaders.scene, lifecycle.scene, rituals.scene, kpis.scene]
+    return [
+        registry.scene,
+        leaders.scene,
+        lifecycle.scene,
+        objectives.scene,
+        rituals.scene,
+        kpis.scene,
+        compass.scene,
+    ]
 
 
 PROGRAMME_FILE = "cop-demo.yaml"

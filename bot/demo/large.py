@@ -20,10 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db, people
-from bot.demo import lifecycle
+from bot.demo import lifecycle, objectives
+from bot.demo.compass import fill_rounds_positional as compass_rounds
 from bot.models import (
     ActivityDaily,
     Base,
+    CharterObjective,
     CharterVersion,
     Community,
     CommunityKind,
@@ -370,6 +372,9 @@ async def generate(
         await _bulk(session, ActivityDaily, activity_rows, chunk=20_000)
         await _bulk(session, Event, event_rows)
         await _bulk(session, CharterVersion, charter_rows)
+        await _bulk(
+            session, CharterObjective, objectives.large_rows(charter_rows, seed=seed, now=now)
+        )
     told(
         "demo.large.activity",
         memberships=len(membership_rows),
@@ -498,6 +503,7 @@ async def generate(
         await _bulk(session, PollDelivery, delivery_rows, chunk=20_000)
         await _bulk(session, PollResponse, response_rows, chunk=20_000)
         await _bulk(session, SuccessStory, story_rows)
+        await compass_rounds(session, workspace_id, community_ids, profiles, rng, now)
         # a programme that appeared in seconds: give the planner its real size at once
         await db.refresh_statistics(session, *Base.metadata.sorted_tables)
     summary.polls, summary.deliveries = len(poll_rows), len(delivery_rows)

@@ -35,6 +35,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
 
+from bot import periods
+
 LANGUAGES = ("fr", "en")
 # {n|one|other}, or {n|zero|one|other} when nought reads differently (« aucun membre actif »)
 # (a form may hold the placeholders themselves: « {n|aucun membre|{n} membre|{n} membres} »)
@@ -139,6 +141,8 @@ class Translator:
             return self.date(value, "long")
         if isinstance(value, time):
             return format_time(value, format="short", locale=self.babel_locale)
+        if isinstance(value, periods.Window):
+            return self.period(value)
         return value
 
     def _plural(self, match: re.Match[str], params: dict[str, Any]) -> str:
@@ -192,6 +196,22 @@ class Translator:
         else:
             text = format_datetime(local, format=fmt, locale=self.babel_locale)
         return f"{text} ({tz})" if with_zone and tz else text
+
+    def period(self, window: periods.Window, *, short: bool = False) -> str:
+        """A calendar period as people say it: « T4 2026 », « novembre 2026 », « semaine 48 de
+        2026 »; "Q4 2026", "November 2026" (`short`: « nov. 2026 », for a chart's axis). The
+        machine label (2026-Q4) stays for file names and the `--period` option."""
+        start = window.start
+        if window.period == periods.Period.QUARTER:
+            return self("format.quarter", quarter=(start.month - 1) // 3 + 1, year=start.year)
+        if window.period == periods.Period.MONTH:
+            return format_date(start, "LLL y" if short else "LLLL y", locale=self.babel_locale)
+        if window.period == periods.Period.YEAR:
+            return str(start.year)
+        if window.period == periods.Period.WEEK:
+            iso = start.isocalendar()
+            return self("format.week", week=iso.week, year=iso.year)
+        return self.date(start)
 
     def time(self, value: dt.datetime, tz: str | None = None) -> str:
         local = value.astimezone(ZoneInfo(tz)) if tz else value

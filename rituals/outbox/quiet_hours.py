@@ -17,7 +17,12 @@ from bot.zones import find_zone
 RITUAL_DM_KINDS = frozenset({"welcome", "reminder", "pulse", "pulse_reminder", "story_prompt"})
 # Kinds of DM that wait for their reader's working hours: the ritual DMs, and the sponsor digest
 # with its preview (sent to sponsors and leaders as part of their role: no cap, no mute).
-WORKING_HOURS_KINDS = RITUAL_DM_KINDS | {"sponsor_digest", "sponsor_preview"}
+WORKING_HOURS_KINDS = RITUAL_DM_KINDS | {
+    "sponsor_digest",
+    "sponsor_preview",
+    "objectives_review",  # the leaders' quarterly objectives review (rituals/objectives.py)
+    "objectives_nudge",
+}
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -55,6 +55,10 @@ FIELD_BLOCK = {
     "member_benefits": "charter_member_benefits",
     "organisation_benefits": "charter_org_benefits",
     "indicators": "charter_indicators",
+    "collective_benefits": "charter_collective_benefits",
+    "stakeholders": "charter_stakeholders",
+    "resource_needs": "charter_resource_needs",
+    "animation_plan": "charter_animation_plan",
 }
 _INPUT = "value"
 OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
@@ -66,7 +70,11 @@ _ORDER = (
     "objectives_year",
     "values",
     "member_benefits",
+    "collective_benefits",
     "organisation_benefits",
+    "stakeholders",
+    "resource_needs",
+    "animation_plan",
     "indicators",
 )
 
@@ -180,6 +188,10 @@ def parse(view: dict[str, Any]) -> CharterDraft:
         organisation_benefits=text("organisation_benefits"),
         indicators=listed("indicators"),
         objectives_year=year,
+        collective_benefits=text("collective_benefits"),
+        stakeholders=text("stakeholders"),
+        resource_needs=text("resource_needs"),
+        animation_plan=text("animation_plan"),
     )
 
 
@@ -239,7 +251,11 @@ def build_charter(
         blocks.append(section(md("*{heading}*\n{bullets}", heading=heading, bullets=bullets)))
     part("values", draft.values)
     part("member_benefits", draft.member_benefits)
+    part("collective_benefits", draft.collective_benefits)
     part("organisation_benefits", draft.organisation_benefits)
+    part("stakeholders", draft.stakeholders)
+    part("resource_needs", draft.resource_needs)
+    part("animation_plan", draft.animation_plan)
     part("roles", roles_text(t, roles))
     part("indicators", "\n".join(f"• {i}" for i in draft.indicators))
     version = say(

@@ -24,6 +24,7 @@ from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Sta
 from bot.i18n import Translator
 from bot.kpis import Kpis
 from bot.models import CommunityKind, CommunityStatus, Stage
+from bot.slack.blocks import compass as compass_blocks
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.echo import Mrkdwn, echo, mrkdwn
 from bot.stories import value_phrases
@@ -78,6 +79,12 @@ def value_line(t: Translator, kpis: Kpis) -> str:
     line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
     if kpis.stories_pending:
         line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
+    if kpis.objectives_counted:
+        line += " · " + t(
+            "objectives.health_line",
+            name=figures.name(t, "objectives_achieved"),
+            figure=figures.objectives(t, kpis),
+        )
     return line
 
 
@@ -213,7 +220,9 @@ def build_programme(
         if len(overview.items) > SHOWN:
             more = t("health.more", count=t.number(len(overview.items) - SHOWN))
             blocks.append(ContextBlock(elements=[mrkdwn(more)]))
-    blocks.append(_export_buttons(t, "programme"))
+    exports = _export_buttons(t, "programme")
+    exports.elements.append(compass_blocks.heatmap_button(t))  # the compass's heatmap
+    blocks.append(exports)
     return echo(title), blocks
 
 
