@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -294,8 +294,6 @@ async def facts(
 def _as_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    from datetime import UTC
-
     parsed = datetime.fromisoformat(str(value))  # SQLite gives MAX of a CASE as text
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
