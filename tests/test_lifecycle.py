@@ -419,13 +419,15 @@ async def test_health_home_and_exports_show_the_stored_stage(bot: Bot) -> None:
     await bot.slack.open_home(user=LEADER)
     await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == LEADER)
     home = json.dumps(bot.emulator.home_views[LEADER]["blocks"], ensure_ascii=False)
-    assert "Étape : *réorientation*" in home
-    assert FR("lifecycle.item.redesign_talk") in home
+    assert FR("lifecycle.home_line", stage="réorientation", left=2, total=2) in home
+    assert f"⬜ {FR('lifecycle.item.redesign_talk')}" in home
+    assert f"⬜ {FR('lifecycle.item.compass')}" in home
     # an English leader's Home reads English
     await bot.slack.open_home(user=MEMBER)
     await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == MEMBER)
     home = json.dumps(bot.emulator.home_views[MEMBER]["blocks"], ensure_ascii=False)
-    assert "Stage: *launch*" in home and EN("lifecycle.item.charter_objectives") in home
+    assert EN("lifecycle.home_line", stage="launch", left=3, total=3) in home
+    assert f"⬜ {EN('lifecycle.item.charter_objectives')}" in home
 
 
 async def test_a_closed_community_gets_no_ritual_run(bot: Bot) -> None:

@@ -264,16 +264,10 @@ def parse_apply(value: str) -> tuple[int, Stage]:
 
 
 def home_line(t: Translator, checklist: lifecycle.Checklist) -> str:
-    """The Home's line for a leader: the stage and its first open next action."""
+    """The Home's lines for those who run the community: the stage and its open next actions."""
     stage = stage_name(t, checklist.stage)
     open_items = checklist.open_items
     if not open_items:
         return t("lifecycle.home_done", stage=stage)
-    first = open_items[0]
-    return t(
-        "lifecycle.home_line",
-        stage=stage,
-        item=t(first.key, **first.params),
-        left=len(open_items),
-        total=len(checklist.items),
-    )
+    title = t("lifecycle.home_line", stage=stage, left=len(open_items), total=len(checklist.items))
+    return "\n".join([title, *(f"⬜ {t(i.key, **i.params)}" for i in open_items)])
