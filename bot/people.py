@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Membership, Person, Workspace, utcnow
-from bot.redelivery import upsert_for
 from bot.ports import UserInfo
+from bot.redelivery import upsert_for
 from bot.zones import find_zone
 
 # Who counts as a person the bot serves: not a bot or an app, not deactivated in Slack, not
