@@ -200,15 +200,76 @@ def cmd_communities_list(args: argparse.Namespace) -> int:
             "no community yet: import them (cop communities import FILE.csv) or create one in Slack"
         )
         return 0
-    header = ("slug", "name", "channel", "kind", "stage", "members")
+    header = ("slug", "name", "channel", "kind", "stage", "status", "members")
     rows = [
         header,
-        *((c.slug, c.name, c.channel_id, c.kind, c.stage, str(c.members)) for c in found),
+        *((c.slug, c.name, c.channel_id, c.kind, c.stage, c.status, str(c.members)) for c in found),
     ]
     widths = [max(len(terminal_safe(r[i])) for r in rows) for i in range(len(header))]
     for row in rows:
         cells = [terminal_safe(cell).ljust(w) for cell, w in zip(row, widths, strict=True)]
         print("  ".join(cells).rstrip())
+    return 0
+
+
+def cmd_communities_stage(args: argparse.Namespace) -> int:
+    """`cop communities stage SLUG STAGE [--reason ...]`: the operator sets a community's stage
+    (preparation, launch, growth, reorientation) or status (active, dormant, closed)."""
+    from bot import communities, db, lifecycle
+    from bot.errors import Conflict
+
+    word = args.stage.strip().lower()
+    stage = lifecycle.STAGE_WORDS.get(word)
+    status = lifecycle.STATUS_WORDS.get(word) if stage is None else None
+    if stage is None and status is None:
+        raise ConfigError(
+            f"communities stage: no stage {args.stage!r}; give preparation, launch, growth or "
+            "reorientation, or a status: active, dormant, closed"
+        )
+    settings = config_mod.load_settings(os.environ)
+    engine = db.make_engine(settings.database_url)
+
+    async def run() -> lifecycle.Change:
+        try:
+            await db.upgrade(engine)
+            sessions = db.make_sessionmaker(engine)
+            workspace_id = await cli_scope.resolve(sessions, args.workspace)
+            async with sessions.begin() as session:
+                community = await communities.by_slug(
+                    session, workspace_id=workspace_id, slug=args.slug
+                )
+                if community is None:
+                    slugs = sorted(
+                        c.slug
+                        for c in await communities.all_active(session, workspace_id=workspace_id)
+                    )
+                    raise ConfigError(
+                        f"communities stage: no community {args.slug!r}; the communities are: "
+                        f"{', '.join(slugs) or 'none yet'}"
+                    )
+                try:
+                    return await lifecycle.set_stage(
+                        session,
+                        community=community,
+                        actor="cli",
+                        by_person_id=None,
+                        stage=stage,
+                        status=status,
+                        reason=args.reason or "",
+                    )
+                except Conflict:
+                    raise ConfigError(
+                        f"communities stage: {community.slug} is already at "
+                        f"{community.stage.value} ({community.status.value}); nothing changed"
+                    ) from None
+        finally:
+            await engine.dispose()
+
+    change = asyncio.run(run())
+    print(
+        f"{args.slug.lower()}: {change.from_stage.value} ({change.from_status.value}) -> "
+        f"{change.to_stage.value} ({change.to_status.value})"
+    )
     return 0
 
 
@@ -419,9 +480,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="the file's encoding (default: UTF-8, UTF-16 by its BOM, else Windows-1252)",
     )
     imp.set_defaults(func=cmd_communities_import)
-    lst = comm_sub.add_parser("list", help="the communities: slug, name, channel, stage, members")
+    lst = comm_sub.add_parser(
+        "list", help="the communities: slug, name, channel, stage, status, members"
+    )
     cli_scope.add_option(lst)
     lst.set_defaults(func=cmd_communities_list)
+    stg = comm_sub.add_parser(
+        "stage", help="set a community's lifecycle stage or status (as /cop stage does)"
+    )
+    stg.add_argument("slug", help="the community's slug (cop communities list)")
+    stg.add_argument(
+        "stage",
+        help="preparation, launch, growth, reorientation (French words too), "
+        "or a status: active, dormant, closed",
+    )
+    stg.add_argument("--reason", help="why, kept in the community's stage history")
+    cli_scope.add_option(stg)
+    stg.set_defaults(func=cmd_communities_stage)
 
     priv = sub.add_parser("privacy", help="data-protection requests: export, erase, retention")
     priv_sub = priv.add_subparsers(dest="action", required=True)

@@ -181,7 +181,7 @@ async def _sponsor(session: Any, workspace_id: str, given: str | None) -> str | 
 def cmd_health(args: argparse.Namespace) -> int:
     """The programme's overview; one community's (`cop health SLUG`); or the communities of one
     status (`--status at-risk`), most worrying first."""
-    from bot import communities, db, disclosure, health
+    from bot import communities, db, disclosure, health, lifecycle
     from bot.i18n import translate
     from bot.models import CommunityKind, Stage, utcnow
     from bot.slack.blocks import health as blocks
@@ -196,7 +196,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     if listed and args.slug:
         raise ConfigError("health: give either a community's slug or filters/--format, not both")
 
-    async def run() -> tuple[health.Overview, health.Listing | None]:
+    async def run() -> tuple[health.Overview, health.Listing | None, dict[int, Any]]:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
@@ -232,8 +232,13 @@ def cmd_health(args: argparse.Namespace) -> int:
                     now=now,
                     rule=disclosure.Rule.of(programme),
                 )
+                defaults = lifecycle.ritual_defaults(programme)
                 if not listed:
-                    return overview, None
+                    shown = overview.items if args.slug else overview.items[: blocks.SHOWN]
+                    reviewed = await lifecycle.reviews(
+                        session, workspace_id=workspace_id, items=shown, defaults=defaults
+                    )
+                    return overview, None, reviewed
                 filters = health.Filters(
                     status=health.Status(args.status.replace("-", "_")) if args.status else None,
                     stage=Stage(args.stage) if args.stage else None,
@@ -247,17 +252,21 @@ def cmd_health(args: argparse.Namespace) -> int:
                     filters=filters,
                     size=None,
                 )
-                return overview, listing
+                reviewed = await lifecycle.reviews(
+                    session, workspace_id=workspace_id, items=listing.items, defaults=defaults
+                )
+                return overview, listing, reviewed
         finally:
             await engine.dispose()
 
-    overview, listing = asyncio.run(run())
+    overview, listing, found = asyncio.run(run())
     if listing is not None:
-        return _print_listing(args, t, listing)
+        return _print_listing(args, t, listing, found)
     if args.slug:
-        _, built = blocks.build_community(t, overview)
+        review = found.get(overview.items[0].signals.community_id) if overview.items else None
+        _, built = blocks.build_community(t, overview, review)
     else:
-        _, built = blocks.build_programme(t, overview, programme_name=programme.name)
+        _, built = blocks.build_programme(t, overview, programme_name=programme.name, reviews=found)
     print(terminal_safe(render_blocks([b.to_dict() for b in built], width=100)))
     if args.all and not args.slug and len(overview.items) > blocks.SHOWN:
         for item in overview.items[blocks.SHOWN :]:
@@ -266,7 +275,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_listing(args: argparse.Namespace, t: Any, listing: Any) -> int:
+def _print_listing(args: argparse.Namespace, t: Any, listing: Any, found: Any = None) -> int:
     """The communities that match, most worrying first: a terminal table, or a CSV (in the
     reader's dialect) or XLSX file."""
     from bot import health, report
@@ -282,7 +291,7 @@ def _print_listing(args: argparse.Namespace, t: Any, listing: Any) -> int:
             reasons = " · ".join(health.explain(t, r) for r in item.reasons)
             print(terminal_safe(f"{item.signals.slug}  {item.signals.name}: {reasons}"))
         return 0
-    table = report.health_table(t, listing.items)
+    table = report.health_table(t, listing.items, found)
     if fmt == "csv":
         content = report.to_csv(table, report.csv_dialect(t.language, args.dialect))
     else:
@@ -364,7 +373,7 @@ def add_commands(sub: Any) -> None:
     hp.add_argument(
         "--stage",
         choices=["preparation", "launch", "growth", "reorientation"],
-        help="only the communities at this stage (as health suggests it)",
+        help="only the communities at this stage (as their leaders or managers set it)",
     )
     hp.add_argument("--kind", choices=["spontaneous", "piloted"], help="only this kind")
     hp.add_argument("--sponsor", help="only the communities this sponsor backs (Slack id or name)")

@@ -19,6 +19,7 @@ from bot.models import (
     ChannelStatus,
     Community,
     CommunityKind,
+    CommunityStatus,
     Membership,
     Person,
     Role,
@@ -27,6 +28,11 @@ from bot.models import (
 from bot.zones import find_zone
 
 NAME_MAX = 80
+# A live community: its channel is there and people have not closed it (bot.lifecycle). Health,
+# the KPIs and the rituals count only these; an archived channel or a closed community is history.
+LIVE = sa.and_(
+    Community.channel_status == ChannelStatus.OK, Community.status != CommunityStatus.CLOSED
+)
 # A sync that adds or closes this many memberships refreshes the planner's statistics at once
 # (PostgreSQL), rather than leave them at "nearly empty" until autovacuum's next ANALYZE.
 BULK_CHANGE = 200
@@ -134,6 +140,7 @@ class Listed:
     channel_id: str
     kind: str
     stage: str
+    status: str  # active, dormant or closed (bot.lifecycle)
     members: int
 
 
@@ -159,6 +166,7 @@ async def listing(session: AsyncSession, *, workspace_id: str) -> list[Listed]:
             channel_id=c.channel_id,
             kind=c.kind.value,
             stage=c.stage.value if c.channel_status == ChannelStatus.OK else c.channel_status.value,
+            status=c.status.value,
             members=int(n),
         )
         for c, n in rows

@@ -1,5 +1,6 @@
-"""Community health: an explainable status (thriving, steady, at risk, dormant) with its reasons,
-a suggested next action and a suggested lifecycle stage.
+"""Community health: an explainable status (thriving, steady, at risk, dormant) with its reasons
+and a suggested next action, beside the lifecycle stage people set (the suggestion of another
+stage, and each stage's checklist, live in bot.lifecycle).
 
 `gather` reads the few signals per community with set-based queries; `assess` is a pure
 function of those signals and the app.yaml thresholds, so each rule is testable on its own.
@@ -17,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, disclosure, kpis, people, periods
+from bot import charters, communities, disclosure, kpis, people, periods
 from bot.config import HealthThresholds
 from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
@@ -27,6 +28,7 @@ from bot.models import (
     CharterVersion,
     Community,
     CommunityKind,
+    CommunityStatus,
     Event,
     EventStatus,
     Membership,
@@ -39,7 +41,6 @@ from bot.models import (
 )
 
 PULSE_LOOKBACK_DAYS = 180
-YOUNG_DAYS = 120
 
 
 class Status(enum.StrEnum):
@@ -71,7 +72,8 @@ class Signals:
     slug: str
     today: date
     created: date
-    stage: Stage = Stage.LAUNCH
+    stage: Stage = Stage.LAUNCH  # as a leader or a manager set it (bot.lifecycle)
+    lifecycle_status: CommunityStatus = CommunityStatus.ACTIVE
     members: int = 0
     active_recent: int = 0
     active_previous: int = 0
@@ -97,13 +99,13 @@ class Health:
     status: Status
     reasons: tuple[Reason, ...]
     action: Reason
-    stage: Stage
+    stage: Stage  # the stored one; bot.lifecycle.suggest says when the signals point elsewhere
     active_rate: float | None
     trend: float | None
 
 
 def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
-    """The status, why, what to do next, and the lifecycle stage it suggests."""
+    """The status, why, and what to do next."""
     s, th = signals, thresholds
     active_rate = ratio(s.active_recent, s.members)
     trend = ratio(s.active_recent - s.active_previous, s.active_previous)
@@ -127,7 +129,7 @@ def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
             Status.NO_DATA,
             (Reason("health.reason.no_data"),),
             Reason("health.action.no_data"),
-            Stage.PREPARATION if age < YOUNG_DAYS else s.stage,
+            s.stage,
             None,
             None,
         )
@@ -196,7 +198,7 @@ def assess(signals: Signals, thresholds: HealthThresholds) -> Health:
         status,
         reasons,
         _next_action(status, concerns),
-        _stage(s, status, trend, age, th),
+        s.stage,
         None if active_rate is None else min(active_rate, 1.0),
         trend,
     )
@@ -235,7 +237,7 @@ def _starting(s: Signals, charter: charters.CharterState, age: int, th: HealthTh
         Status.STARTING,
         tuple(reasons),
         action,
-        _stage(s, Status.STARTING, None, age, th),
+        s.stage,
         None if active_rate is None else min(active_rate, 1.0),
         None,
     )
@@ -260,18 +262,6 @@ def _next_action(status: Status, concerns: list[Reason]) -> Reason:
     return Reason("health.action.keep_going")
 
 
-def _stage(
-    s: Signals, status: Status, trend: float | None, age: int, th: HealthThresholds
-) -> Stage:
-    if status == Status.DORMANT:
-        return Stage.REORIENTATION
-    if s.charter_date is None and s.members < 5 and age < YOUNG_DAYS:
-        return Stage.PREPARATION
-    if age < YOUNG_DAYS:
-        return Stage.LAUNCH
-    return Stage.GROWTH
-
-
 async def gather(
     session: AsyncSession,
     *,
@@ -283,20 +273,29 @@ async def gather(
     now: datetime | None = None,
     rule: disclosure.Rule,
 ) -> list[Signals]:
-    """Signals of every live community (or the ones given), in a fixed number of queries.
-    The pulse score is what the disclosure rule lets show (closed polls, k answers)."""
+    """Signals of every live community (or the ones given, closed or not, as long as their
+    channel is there), in a fixed number of queries. The pulse score is what the disclosure
+    rule lets show (closed polls, k answers)."""
     now = now or utcnow()
     window = timedelta(days=thresholds.active_window_days)
     recent_from, previous_from = (
         today - window + timedelta(days=1),
         today - 2 * window + timedelta(days=1),
     )
-    query = sa.select(
-        Community.id, Community.name, Community.slug, Community.created_at, Community.stage
-    ).where(Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK)
     wanted = list(community_ids) if community_ids is not None else None
-    if wanted is not None:
-        query = query.where(Community.id.in_(wanted))
+    here = sa.and_(
+        Community.workspace_id == workspace_id,
+        Community.channel_status == ChannelStatus.OK if wanted is not None else communities.LIVE,
+        *([Community.id.in_(wanted)] if wanted is not None else []),
+    )
+    query = sa.select(
+        Community.id,
+        Community.name,
+        Community.slug,
+        Community.created_at,
+        Community.stage,
+        Community.status,
+    ).where(here)
     base: dict[int, dict[str, Any]] = {  # each community's keyword arguments for Signals
         cid: {
             "community_id": cid,
@@ -305,20 +304,13 @@ async def gather(
             "today": today,
             "created": created.date(),
             "stage": stage,
+            "lifecycle_status": status,
         }
-        for cid, name, slug, created, stage in await session.execute(query)
+        for cid, name, slug, created, stage, status in await session.execute(query)
     }
     if not base:
         return []
-    live = (
-        sa.select(Community.id)
-        .where(
-            Community.workspace_id == workspace_id,
-            Community.channel_status == ChannelStatus.OK,
-            *([Community.id.in_(wanted)] if wanted is not None else []),
-        )
-        .scalar_subquery()
-    )
+    live = sa.select(Community.id).where(here).scalar_subquery()
 
     for cid, n in await session.execute(
         sa.select(Membership.community_id, sa.func.count(sa.distinct(Membership.person_id)))
@@ -551,10 +543,7 @@ async def build_overview(
             counted = await kpis.count_members(
                 session,
                 live=sa.select(Community.id)
-                .where(
-                    Community.workspace_id == workspace_id,
-                    Community.channel_status == ChannelStatus.OK,
-                )
+                .where(Community.workspace_id == workspace_id, communities.LIVE)
                 .scalar_subquery(),
                 end=month.bounds()[1],
             )
@@ -631,16 +620,20 @@ PAGE_SIZE = 20
 @dataclass(frozen=True, slots=True)
 class Filters:
     """What a programme manager narrows the ranking to; None is "any". The stage is the one the
-    row shows (the stage health suggests), so a filter never hides what it seems to match."""
+    row shows (the stage people set), so a filter never hides what it seems to match."""
 
     status: Status | None = None
     stage: Stage | None = None
     kind: CommunityKind | None = None
     sponsor: str | None = None  # a sponsor's Slack user id
+    lifecycle_status: CommunityStatus | None = None  # dormant as people declared it
 
     @property
     def any(self) -> bool:
-        return any(v is not None for v in (self.status, self.stage, self.kind, self.sponsor))
+        return any(
+            v is not None
+            for v in (self.status, self.stage, self.kind, self.sponsor, self.lifecycle_status)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -715,6 +708,10 @@ async def browse(
             for h in items
             if (filters.status is None or h.status == filters.status)
             and (filters.stage is None or h.stage == filters.stage)
+            and (
+                filters.lifecycle_status is None
+                or h.signals.lifecycle_status == filters.lifecycle_status
+            )
             and (filters.kind is None or kinds.get(h.signals.community_id) == filters.kind)
             and (sponsored is None or h.signals.community_id in sponsored)
         ),
@@ -740,7 +737,7 @@ async def find_sponsors(
         .where(
             Person.workspace_id == workspace_id,
             Community.workspace_id == workspace_id,
-            Community.channel_status == ChannelStatus.OK,
+            communities.LIVE,
             Membership.role == Role.SPONSOR,
             Membership.left_at.is_(None),
         )

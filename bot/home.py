@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, events, people, preferences
+from bot import charters, communities, events, lifecycle, people, preferences
 from bot import polls as pulse_polls
 from bot.models import (
     ChannelStatus,
@@ -18,6 +19,7 @@ from bot.models import (
     Poll,
     PollDelivery,
     PollStatus,
+    Ritual,
     Role,
     RsvpAnswer,
 )
@@ -34,6 +36,8 @@ class HomeCommunity:
     role: Role | None  # None: a programme manager who is not a member
     may_run: bool
     charter: charters.CharterState
+    # for those who run it: the stage people set and its checklist (bot.lifecycle)
+    lifecycle: lifecycle.Checklist | None = None
 
     @property
     def charter_to_review(self) -> bool:
@@ -123,6 +127,7 @@ async def load(
     ballot_key: bytes | None = None,
     today: date | None = None,
     charter_stale_days: int = charters.STALE_DAYS,
+    ritual_defaults: Mapping[Ritual, bool] | None = None,
 ) -> Home:
     """Everything the Home tab of one person shows; managers also get the programme line.
 
@@ -141,6 +146,18 @@ async def load(
     active.sort(key=lambda row: not (is_manager or row[0].role in RUNNERS))
     mine: list[HomeCommunity] = []
     today = today or now.date()
+    run = [
+        community.id
+        for membership, community in active[:max_communities]
+        if is_manager or membership.role in RUNNERS
+    ]
+    stages = await lifecycle.facts(
+        session,
+        workspace_id=workspace_id,
+        community_ids=run,
+        defaults=ritual_defaults or {},
+        now=now,
+    )
     for membership, community in active[:max_communities]:
         charter = await charters.current(session, community_id=community.id)
         mine.append(
@@ -153,6 +170,9 @@ async def load(
                 charter=charter.state(today=today, stale_days=charter_stale_days)
                 if charter
                 else charters.CharterState.MISSING,
+                lifecycle=lifecycle.checklist(stages[community.id])
+                if community.id in stages
+                else None,
             )
         )
     ids = [community.id for _, community in active]

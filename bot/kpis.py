@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, disclosure, people, redelivery
+from bot import charters, communities, disclosure, people, redelivery
 from bot import stories as stories_mod
 from bot.i18n import collation_key
 from bot.models import (
@@ -256,13 +256,18 @@ class _Scope:
 async def _communities_in_scope(
     session: AsyncSession, *, workspace_id: str, wanted: list[int] | None
 ) -> tuple[dict[int, CommunityKpis], Any]:
-    """Empty figures for each live community (or the ones wanted), and their ids as a subquery."""
-    live_here = sa.and_(
-        Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK
-    )
-    query = sa.select(Community.id, Community.name, Community.slug).where(live_here)
+    """Empty figures for each live community (or the ones wanted: a closed community's own
+    figures still read, its channel being there), and their ids as a subquery."""
+    live_here = sa.and_(Community.workspace_id == workspace_id, communities.LIVE)
+    query = sa.select(Community.id, Community.name, Community.slug)
     if wanted is not None:
-        query = query.where(Community.id.in_(wanted))
+        query = query.where(
+            Community.workspace_id == workspace_id,
+            Community.channel_status == ChannelStatus.OK,
+            Community.id.in_(wanted),
+        )
+    else:
+        query = query.where(live_here)
     per = {
         cid: CommunityKpis(community_id=cid, name=name, slug=slug)
         for cid, name, slug in await session.execute(query.order_by(Community.name))
@@ -735,10 +740,7 @@ async def weekly_trend(
         ActivityDaily.community_id.in_(list(community_ids))
         if community_ids is not None
         else ActivityDaily.community_id.in_(
-            sa.select(Community.id).where(
-                Community.workspace_id == workspace_id,
-                Community.channel_status == ChannelStatus.OK,
-            )
+            sa.select(Community.id).where(Community.workspace_id == workspace_id, communities.LIVE)
         )
     )
     rows = await session.execute(

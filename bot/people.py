@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Membership, Person, Workspace, utcnow
 from bot.ports import UserInfo
+from bot.redelivery import upsert_for
 from bot.zones import find_zone
 
 # Who counts as a person the bot serves: not a bot or an app, not deactivated in Slack, not
@@ -24,10 +25,15 @@ COUNTED = sa.and_(Person.is_bot.is_(False), Person.deleted.is_(False))
 async def ensure_workspace(session: AsyncSession, workspace_id: str, name: str = "") -> Workspace:
     workspace = await session.get(Workspace, workspace_id)
     if workspace is None:
-        workspace = Workspace(id=workspace_id, name=name)
-        session.add(workspace)
-        await session.flush()
-    elif name and workspace.name != name:
+        # two requests of a new workspace at once: both insert, one row, nobody fails
+        await session.execute(
+            upsert_for(session)(Workspace)
+            .values(id=workspace_id, name=name, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        workspace = await session.get(Workspace, workspace_id, populate_existing=True)
+        assert workspace is not None
+    if name and workspace.name != name:
         workspace.name = name
     return workspace
 
@@ -62,8 +68,20 @@ async def upsert(session: AsyncSession, *, workspace_id: str, info: UserInfo) ->
     come back through a channel join or a roster sync, as members (roles are given again)."""
     person = await find(session, workspace_id=workspace_id, slack_user_id=info.user_id)
     if person is None:
-        person = Person(workspace_id=workspace_id, slack_user_id=info.user_id)
-        session.add(person)
+        # someone new joining two channels at once: two events, one person, no duplicate-key
+        now = utcnow()
+        await session.execute(
+            upsert_for(session)(Person)
+            .values(
+                workspace_id=workspace_id,
+                slack_user_id=info.user_id,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["workspace_id", "slack_user_id"])
+        )
+        person = await find(session, workspace_id=workspace_id, slack_user_id=info.user_id)
+        assert person is not None
     if person.erased_at is None:
         apply_info(person, info)
     await session.flush()
@@ -97,12 +115,39 @@ async def ensure_many(
             )
         )
         found.update({p.slack_user_id: p for p in rows})
-    missing = wanted - found.keys()
+    missing = sorted(wanted - found.keys())
     if missing:
-        fresh = [Person(workspace_id=workspace_id, slack_user_id=uid) for uid in sorted(missing)]
-        session.add_all(fresh)
-        await session.flush()
-        found.update({p.slack_user_id: p for p in fresh})
+        # set-based, and safe when another request creates the same people meanwhile (someone
+        # new added to two channels at once): the loser of the race reads the winner's rows
+        now = utcnow()
+        insert = upsert_for(session)
+        for start in range(0, len(missing), 500):
+            await session.execute(
+                insert(Person)
+                .values(
+                    [
+                        {
+                            "workspace_id": workspace_id,
+                            "slack_user_id": uid,
+                            "name": "",
+                            "real_name": "",
+                            "is_bot": False,
+                            "deleted": False,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for uid in missing[start : start + 500]
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["workspace_id", "slack_user_id"])
+            )
+            rows = await session.scalars(
+                sa.select(Person).where(
+                    Person.workspace_id == workspace_id,
+                    Person.slack_user_id.in_(missing[start : start + 500]),
+                )
+            )
+            found.update({p.slack_user_id: p for p in rows})
     return found
 
 

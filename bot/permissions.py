@@ -34,6 +34,8 @@ class Action(enum.StrEnum):
     COMMUNITY_REPORT = "community_report"
     TRACK_OBJECTIVES = "track_objectives"
     TAKE_COMPASS = "take_compass"
+    SET_STAGE = "set_stage"  # the lifecycle stage, or dormant/active (bot.lifecycle)
+    CLOSE_COMMUNITY = "close_community"  # closing a community (or reopening it) is the programme's
     MANAGE_SURVEY = "manage_survey"  # the annual survey: cover message, start, close, status
     HOLD_SURVEY_RESULTS = "hold_survey_results"  # keep a community's survey results off its channel
 
@@ -53,6 +55,8 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.COMMUNITY_REPORT: _RUNNERS | {Role.SPONSOR},
     Action.TRACK_OBJECTIVES: _RUNNERS,
     Action.TAKE_COMPASS: _RUNNERS,
+    Action.SET_STAGE: frozenset({Role.LEADER}),
+    Action.CLOSE_COMMUNITY: frozenset(),
     Action.MANAGE_SURVEY: frozenset(),
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
 }

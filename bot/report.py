@@ -30,7 +30,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charts, disclosure, figures, health, kpis, periods
+from bot import charts, disclosure, figures, health, kpis, lifecycle, periods
 from bot import compass as compass_mod
 from bot import stories as stories_mod
 from bot.config import HealthThresholds
@@ -372,14 +372,27 @@ def stories_table(t: Translator, report: SponsorReport) -> Table:
     return headers, rows
 
 
-def health_table(t: Translator, items: Sequence[health.Health]) -> Table:
-    """The /cop health ranking, every community, for the export buttons."""
+def _suggested(t: Translator, review: lifecycle.Review | None) -> str | None:
+    if review is None or review.suggestion is None:
+        return None
+    return t(f"health.stage.{review.suggestion.stage.value}")
+
+
+def health_table(
+    t: Translator,
+    items: Sequence[health.Health],
+    reviews: Mapping[int, lifecycle.Review] | None = None,
+) -> Table:
+    """The /cop health ranking, every community, for the export buttons: the stage people set,
+    its lifecycle status, and the stage the signals suggest when it differs (`reviews`)."""
     headers = [
         t("health.col.community"),
         t("health.col.status"),
         t("health.col.reasons"),
         t("health.col.action"),
         t("health.col.stage"),
+        t("lifecycle.col.status"),
+        t("lifecycle.col.suggested"),
         name(t, "members"),
         t("health.col.active"),
         t("health.col.active_rate"),
@@ -393,6 +406,8 @@ def health_table(t: Translator, items: Sequence[health.Health]) -> Table:
             " · ".join(health.explain(t, r) for r in h.reasons),
             health.explain(t, h.action),
             t(f"health.stage.{h.stage.value}"),
+            t(f"lifecycle.status.{h.signals.lifecycle_status.value}"),
+            _suggested(t, (reviews or {}).get(h.signals.community_id)),
             h.signals.members,
             h.signals.active_recent,
             _rate(h.active_rate),

@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, health, report
+from bot import communities, health, lifecycle, report
 from bot.deps import Deps
 from bot.errors import CopError, NotAllowed, NotFound
 from bot.i18n import Translator
@@ -163,20 +163,39 @@ async def browse(
         )
 
 
+async def reviews(
+    deps: Deps, scope: Scope, items: list[health.Health]
+) -> dict[int, lifecycle.Review]:
+    """The lifecycle of the communities shown (a page, or the one): stage, checklist, suggestion."""
+    async with deps.sessions() as session:
+        return await lifecycle.reviews(
+            session,
+            workspace_id=scope.workspace_id,
+            items=items,
+            defaults=lifecycle.ritual_defaults(deps.programme),
+        )
+
+
 def render(
     t: Translator,
     deps: Deps,
     scope: Scope,
     overview: health.Overview,
     listing: health.Listing | None = None,
+    found: dict[int, lifecycle.Review] | None = None,
 ) -> tuple[str, list]:
     if scope.community_id is None:
         text, built = blocks.build_programme(
-            t, overview, programme_name=deps.programme.name, listing=listing
+            t, overview, programme_name=deps.programme.name, listing=listing, reviews=found
         )
     else:
-        text, built = blocks.build_community(t, overview)
+        review = (found or {}).get(scope.community_id)
+        text, built = blocks.build_community(t, overview, review)
     return text, [b.to_dict() for b in built]
+
+
+def _shown(overview: health.Overview, listing: health.Listing | None) -> list[health.Health]:
+    return listing.items if listing is not None else overview.items[: blocks.SHOWN]
 
 
 def chart_png(t: Translator, overview: health.Overview) -> bytes:
@@ -222,7 +241,8 @@ async def handle_health(req: CommandRequest) -> None:
     if scope.community_id is None:
         remember(req.deps, scope, overview)
         listing = await browse(req.deps, scope, overview, health.Filters(), 0)
-    text, built = render(req.t, req.deps, scope, overview, listing)
+    found = await reviews(req.deps, scope, _shown(overview, listing))
+    text, built = render(req.t, req.deps, scope, overview, listing, found)
     built += dashboard.link_block(
         req.t,
         req.deps,
@@ -252,10 +272,11 @@ async def handle_open_overview(
         overview = await compute(deps, scope)
         remember(deps, scope, overview)
         listing = await browse(deps, scope, overview, health.Filters(), 0)
+        found = await reviews(deps, scope, listing.items)
     except CopError as exc:
         await _tell(client, caller.user_id, caller.t(exc.key, **exc.params))
         return
-    text, built = render(caller.t, deps, scope, overview, listing)
+    text, built = render(caller.t, deps, scope, overview, listing, found)
     await client.chat_postMessage(
         channel=await _dm(client, caller.user_id), text=text, blocks=built
     )
@@ -292,7 +313,8 @@ async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt:
     except (NotAllowed, CopError) as exc:
         await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
         return
-    table = report.health_table(t, overview.items)
+    found = await reviews(deps, scope, overview.items)
+    table = report.health_table(t, overview.items, found)
     stamp = overview.today.isoformat()
     base = f"{t('health.export_name')}-{stamp}"
     if fmt == "csv":
@@ -359,10 +381,11 @@ async def handle_browse(
         scope = await resolve_scope(deps, caller, "programme")
         overview = await recent(deps, scope)
         listing = await browse(deps, scope, overview, filters, page)
+        found = await reviews(deps, scope, listing.items)
     except CopError as exc:
         await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
         return
-    text, built = render(caller.t, deps, scope, overview, listing)
+    text, built = render(caller.t, deps, scope, overview, listing, found)
     await _redraw(client, respond_to, caller, text, built)
 
 
@@ -377,10 +400,11 @@ async def handle_open_community(
     try:
         scope = await community_scope(deps, caller, row_id(_clicked_value(body)))
         overview = await compute(deps, scope)
+        found = await reviews(deps, scope, overview.items)
     except CopError as exc:
         await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
         return
-    text, built = render(caller.t, deps, scope, overview)
+    text, built = render(caller.t, deps, scope, overview, found=found)
     await _redraw(client, respond_to, caller, text, built, replace_original=False)
 
 

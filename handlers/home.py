@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import home
+from bot import home, lifecycle
 from bot.deps import Deps
 from bot.models import utcnow
 from bot.slack.blocks.home import build_home
@@ -39,6 +39,7 @@ async def publish(deps: Deps, client: AsyncWebClient, *, workspace_id: str, user
             ballot_key=deps.ballot_key,
             today=deps.today(),
             charter_stale_days=deps.programme.health.charter_stale_days,
+            ritual_defaults=lifecycle.ritual_defaults(deps.programme),
         )
     view = build_home(caller.t, data, tz=await zone_of(deps, caller))
     try:

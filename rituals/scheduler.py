@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 
 from bot import installation
 from bot.deps import Deps
-from bot.models import Community, Ritual, RitualRun, RitualSetting, RunStatus, utcnow
+from bot.models import (
+    Community,
+    CommunityStatus,
+    Ritual,
+    RitualRun,
+    RitualSetting,
+    RunStatus,
+    utcnow,
+)
 from bot.redelivery import upsert_for
 from rituals import (
     digest,
@@ -70,6 +78,7 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
     async with deps.sessions() as session:
         stmt = sa.select(Community.id).where(
             Community.archived_at.is_(None),
+            Community.status != CommunityStatus.CLOSED,  # people closed it: no more rituals
             Community.workspace_id.not_in(installation.revoked_ids()),
         )
         if community_id is not None:

@@ -18,6 +18,7 @@ from bot.deps import Deps
 from bot.models import (
     CharterVersion,
     Community,
+    CommunityStatus,
     Delivery,
     Event,
     EventStatus,
@@ -89,6 +90,8 @@ async def on_join(
         person = await session.get(Person, joined.person_id)
         if community is None or person is None:
             return "unknown"
+        if community.status == CommunityStatus.CLOSED:  # people closed it: no more rituals
+            return "closed"
         if person.is_bot or person.deleted:
             return "bot"
         setting = (await settings_of(session, community=community, programme=programme, now=now))[

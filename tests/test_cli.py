@@ -211,8 +211,16 @@ async def test_communities_list_health_of_one_and_by_status(
     listed = await asyncio.to_thread(run_cop, "communities", "list", env=env, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split() == ["slug", "name", "channel", "kind", "stage", "members"]
-    assert lines[1].split() == ["agilite", "Agilité", "C0AGILE", "spontaneous", "launch", "0"]
+    assert lines[0].split() == ["slug", "name", "channel", "kind", "stage", "status", "members"]
+    assert lines[1].split() == [
+        "agilite",
+        "Agilité",
+        "C0AGILE",
+        "spontaneous",
+        "launch",
+        "active",
+        "0",
+    ]
     assert lines[2].split() == [
         "data-science",
         "Data",
@@ -220,6 +228,7 @@ async def test_communities_list_health_of_one_and_by_status(
         "C0DATA",
         "spontaneous",
         "launch",
+        "active",
         "1",
     ]
 

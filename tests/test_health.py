@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import activity, health
+from bot import activity, health, lifecycle
 from bot.config import HealthThresholds
 from bot.disclosure import Rule
 from bot.health import Signals, Status
@@ -93,7 +93,14 @@ def test_dormant_when_nobody_speaks_and_no_event() -> None:
     )
     assert h.status == Status.DORMANT
     assert keys(h) == ["inactive", "active_drop", "no_event_ever"]
-    assert h.action.key == "health.action.redesign" and h.stage == Stage.REORIENTATION
+    # the stage people set stays; bot.lifecycle suggests reorientation, and says why
+    assert h.action.key == "health.action.redesign" and h.stage == Stage.GROWTH
+    suggestion = lifecycle.suggest(h)
+    assert suggestion is not None and suggestion.stage == Stage.REORIENTATION
+    assert [r.key for r in suggestion.reasons] == [
+        "health.reason.inactive",
+        "health.reason.no_event_ever",
+    ]
     assert health.explain(translate("fr"), h.action) == (
         "en sommeil : envisager une refonte avec le sponsor"
     )
@@ -111,7 +118,7 @@ def test_no_data_never_divides_by_zero() -> None:
     empty = Signals(1, "Vide", "vide", TODAY, TODAY - timedelta(days=40))
     h = health.assess(empty, TH)
     assert h.status == Status.NO_DATA and h.active_rate is None and h.trend is None
-    assert keys(h) == ["no_data"] and h.stage == Stage.PREPARATION
+    assert keys(h) == ["no_data"] and h.stage == Stage.LAUNCH  # the stored one (the default)
     # members but no activity ever: a rate of 0, no trend, no crash
     h = health.assess(replace(BASE, active_recent=0, active_previous=0), TH)
     assert h.active_rate == 0.0 and h.trend is None

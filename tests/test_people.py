@@ -204,3 +204,51 @@ async def test_role_accepts_only_humans_in_the_channel(bot: Bot) -> None:
     ) in await reply_to(bot, f"role <@{HUGO}> core", user=LUCAS)
 
     assert await members(bot) == before_members
+
+
+async def test_someone_new_joining_two_communities_at_once_is_one_person_in_both(bot: Bot) -> None:
+    """Two member_joined events for a person the bot has never seen, at the same moment (an
+    admin adding them to two channels): both joins count, one person row, no error."""
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=("U0CAMILLE",))
+    await factories.community(
+        bot.sessions,
+        emulator=bot.emulator,
+        name="Agilité",
+        channel="C0AGILE",
+        leaders=("U0CAMILLE",),
+    )
+    for _ in range(3):  # a race: a few tries make a lost one visible
+        user = f"U0NEW{_}"
+        answers = await asyncio.gather(
+            bot.slack.join(user=user, channel="C0DATA"),
+            bot.slack.join(user=user, channel="C0AGILE"),
+        )
+        assert [a.status_code for a in answers] == [200, 200]
+        await eventually(lambda user=user: is_member(bot, user), timeout=10)
+        assert await eventually(lambda user=user: members_of(bot, user), timeout=10) == {
+            "C0DATA",
+            "C0AGILE",
+        }
+        async with bot.sessions() as session:
+            assert (
+                await session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Person)
+                    .where(Person.slack_user_id == user)
+                )
+                == 1
+            )
+
+
+async def members_of(bot: Bot, user: str) -> set[str] | None:
+    """The channels of the communities the person is in, once they are in two."""
+    async with bot.sessions() as session:
+        channels = set(
+            await session.scalars(
+                sa.select(Community.channel_id)
+                .join(Membership, Membership.community_id == Community.id)
+                .join(Person, Person.id == Membership.person_id)
+                .where(Person.slack_user_id == user, Membership.left_at.is_(None))
+            )
+        )
+    return channels if len(channels) == 2 else None

@@ -27,6 +27,7 @@ MANAGER_ONLY = {
     Action.IMPORT_COMMUNITIES,
     Action.VIEW_PROGRAMME,
     Action.PROGRAMME_REPORT,
+    Action.CLOSE_COMMUNITY,
     Action.MANAGE_SURVEY,
 }
 
@@ -34,7 +35,7 @@ MANAGER_ONLY = {
 def expected(action: Action, role: Role | None) -> bool:
     if action in MANAGER_ONLY:
         return False
-    if action == Action.SET_ROLE:
+    if action in (Action.SET_ROLE, Action.SET_STAGE):
         return role == Role.LEADER
     if action in (Action.VIEW_COMMUNITY_HEALTH, Action.COMMUNITY_REPORT):
         return role in (Role.LEADER, Role.CORE_TEAM, Role.SPONSOR)

@@ -38,13 +38,14 @@ from slack_sdk.models.views import View
 import bot as bot_package
 import bot.slack.blocks as blocks_package
 import rituals as rituals_package
-from bot import cli, event_changes, objectives, stories
+from bot import cli, event_changes, lifecycle, objectives, stories
 from bot.charters import CharterDraft, CharterState, CharterView, Roles, VersionSummary
 from bot.communities import CommunityView
 from bot.config import HealthThresholds
 from bot.disclosure import Figure, Withheld
 from bot.events import Counts, EventDraft, EventView
 from bot.health import Filters, Listing, Overview, Signals, Sponsor, assess
+from bot.health import Reason as HealthReason
 from bot.home import Home, HomeCommunity, HomeEvent, HomePoll, ProgrammeSummary
 from bot.i18n import Translator, translate
 from bot.kpis import Kpis, ProgrammeKpis
@@ -53,6 +54,7 @@ from bot.messages import Message, Reader
 from bot.models import (
     ChannelStatus,
     CommunityKind,
+    CommunityStatus,
     Delivery,
     EventKind,
     EventStatus,
@@ -62,6 +64,7 @@ from bot.models import (
     RitualSetting,
     Role,
     RsvpAnswer,
+    Stage,
     StoryStatus,
     SuccessStory,
     ValueKind,
@@ -80,6 +83,7 @@ from bot.slack.blocks import (
     rituals,
     story,
 )
+from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks import objectives as objective_blocks
 from bot.slack.blocks import survey as survey_blocks
 from bot.slack.echo import Mrkdwn, cut, echo, link, md, mention, say
@@ -507,6 +511,19 @@ def _survey_status(x: str) -> Any:
     )
 
 
+def _stage_screen(x: str, *, last: bool) -> stage_screens.StageScreen:
+    facts = lifecycle.Facts(3, Stage.LAUNCH, CommunityStatus.DORMANT, NOW, NOW, leaders=1)
+    return stage_screens.StageScreen(
+        community_id=3,
+        community_name=x,
+        created=NOW.date(),
+        facts=facts,
+        last=lifecycle.LastChange(NOW, PEOPLE[0], x, x) if last else None,
+        suggestion=lifecycle.Suggestion(Stage.GROWTH, (HealthReason("lifecycle.why.launched"),)),
+        may_set=last,
+    )
+
+
 Case = Callable[[Translator, str], list[Any]]
 CASES: dict[str, Case] = {
     "survey.build_form": lambda t, x: [
@@ -558,6 +575,39 @@ CASES: dict[str, Case] = {
             survey_ritual.status_message(
                 _survey_status(x), _survey_results(x, community=False), now=NOW, min_answers=5
             ),
+        )
+    ],
+    "lifecycle.build_stage": lambda t, x: [
+        stage_screens.build_stage(t, _stage_screen(x, last=True)),
+        stage_screens.build_stage(t, _stage_screen(x, last=False)),
+    ],
+    "lifecycle.build_history": lambda t, x: [
+        stage_screens.build_history(
+            t,
+            community_name=x,
+            steps=[
+                lifecycle.Step(
+                    NOW,
+                    Stage.LAUNCH,
+                    Stage.GROWTH,
+                    CommunityStatus.ACTIVE,
+                    CommunityStatus.ACTIVE,
+                    PEOPLE[0],
+                    x,
+                ),
+                lifecycle.Step(NOW, None, Stage.LAUNCH, None, CommunityStatus.DORMANT, None, x),
+            ],
+            tz="Europe/Paris",
+        )
+    ],
+    "lifecycle.build_modal": lambda t, x: [
+        stage_screens.build_modal(
+            t,
+            community_id=3,
+            community_name=x,
+            stage=Stage.GROWTH,
+            status=CommunityStatus.ACTIVE,
+            may_close=True,
         )
     ],
     "charter.build_charter": lambda t, x: [
@@ -803,6 +853,15 @@ NOT_BUILDERS = {
     "event.parse_attendance",
     "event.when_text",
     "health.decode_state",
+    "lifecycle.checklist_lines",  # catalogue sentences only, included by build_stage
+    "lifecycle.checklist_text",
+    "lifecycle.home_line",
+    "lifecycle.kickoff_outline",
+    "lifecycle.parse_apply",
+    "lifecycle.parse_modal",
+    "lifecycle.stage_name",
+    "lifecycle.status_name",
+    "lifecycle.suggestion_line",
     "health.encode_state",
     "health.na",
     "health.survey",

@@ -172,11 +172,12 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import compass, kpis, leaders, objectives, registry, rituals, survey
+    from bot.demo import compass, kpis, leaders, lifecycle, objectives, registry, rituals, survey
 
     return [
         registry.scene,
         leaders.scene,
+        lifecycle.scene,
         objectives.scene,
         rituals.scene,
         survey.scene,

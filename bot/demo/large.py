@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import db, people
-from bot.demo import objectives
+from bot.demo import lifecycle, objectives
 from bot.demo.compass import fill_rounds_positional as compass_rounds
 from bot.models import (
     ActivityDaily,
@@ -230,6 +230,9 @@ async def generate(
                 .where(Community.workspace_id == workspace_id, Community.channel_id.like("CL%"))
                 .order_by(Community.channel_id)
             )
+        )
+        await lifecycle.history(  # the stages each went through, who moved them and why
+            session, workspace_id=workspace_id, community_ids=community_ids, rng=rng, now=now
         )
     summary.communities, summary.people = len(community_ids), len(person_ids)
     told("demo.large.people", people=summary.people, communities=summary.communities)

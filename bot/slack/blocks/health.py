@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -17,12 +19,13 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot import figures
+from bot import figures, lifecycle
 from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Status, explain
 from bot.i18n import Translator
 from bot.kpis import Kpis
-from bot.models import CommunityKind, Stage
+from bot.models import CommunityKind, CommunityStatus, Stage
 from bot.slack.blocks import compass as compass_blocks
+from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.echo import Mrkdwn, echo, mrkdwn, say
 from bot.stories import value_phrases
 
@@ -33,6 +36,7 @@ OPEN_OVERVIEW = "health_open_overview"  # the App Home button
 # so a click needs nothing but itself; the handler checks the clicker's permission again.
 FILTER_STATUS = "health_filter_status"
 FILTER_STAGE = "health_filter_stage"
+FILTER_LIFECYCLE = "health_filter_lifecycle"  # active or dormant, as people declared it
 FILTER_KIND = "health_filter_kind"
 FILTER_SPONSOR = "health_filter_sponsor"  # type-ahead: a big programme has hundreds of sponsors
 FILTER_CLEAR = "health_filter_clear"
@@ -43,6 +47,7 @@ OPEN_COMMUNITY = "health_open_community"
 BROWSE_ACTIONS = (
     FILTER_STATUS,
     FILTER_STAGE,
+    FILTER_LIFECYCLE,
     FILTER_KIND,
     FILTER_SPONSOR,
     FILTER_CLEAR,
@@ -148,7 +153,7 @@ def _totals(t: Translator, overview: Overview) -> str:
     return "\n".join(lines)
 
 
-def _row(t: Translator, item: Health) -> str:
+def _row(t: Translator, item: Health, review: lifecycle.Review | None = None) -> str:
     s = item.signals
     text = t(
         "health.row",
@@ -157,12 +162,18 @@ def _row(t: Translator, item: Health) -> str:
         active=t.number(s.active_recent),
         members=t.number(s.members),
     )
+    if s.lifecycle_status != CommunityStatus.ACTIVE:  # dormant, as people declared it
+        status = t(f"lifecycle.status.{s.lifecycle_status.value}")
+        text += " · " + t("lifecycle.row_status", status=status)
     reasons = " · ".join(explain(t, r) for r in item.reasons)
     action = t(
         "health.next",
         action=explain(t, item.action),
         stage=t(f"health.stage.{item.stage.value}"),
     )
+    if review is not None and review.suggestion is not None:
+        suggested = t(f"health.stage.{review.suggestion.stage.value}")
+        action += " " + t("lifecycle.next_suggested", stage=suggested)
     return f"{text}\n{reasons}\n{action}"[:_SECTION_MAX]
 
 
@@ -206,7 +217,12 @@ def _survey(t: Translator, overview: Overview, *, of: int | None) -> SectionBloc
 
 
 def build_programme(
-    t: Translator, overview: Overview, *, programme_name: str, listing: Listing | None = None
+    t: Translator,
+    overview: Overview,
+    *,
+    programme_name: str,
+    listing: Listing | None = None,
+    reviews: Mapping[int, lifecycle.Review] | None = None,
 ) -> tuple[Mrkdwn, list[Block]]:
     """Totals, the status counts, then one page of the communities, most worrying first, with
     filters and a pager (`listing`; without one, the first SHOWN for the terminal), and the
@@ -226,10 +242,11 @@ def build_programme(
         return echo(title), blocks
     blocks.append(SectionBlock(text=mrkdwn(t("health.ranked"))))
     if listing is not None:
-        blocks.extend(browse_blocks(t, listing))
+        blocks.extend(browse_blocks(t, listing, reviews))
     else:
         for item in overview.items[:SHOWN]:
-            blocks.append(SectionBlock(text=mrkdwn(_row(t, item))))
+            review = (reviews or {}).get(item.signals.community_id)
+            blocks.append(SectionBlock(text=mrkdwn(_row(t, item, review))))
         if len(overview.items) > SHOWN:
             more = t("health.more", count=t.number(len(overview.items) - SHOWN))
             blocks.append(ContextBlock(elements=[mrkdwn(more)]))
@@ -239,8 +256,11 @@ def build_programme(
     return echo(title), blocks
 
 
-def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Block]]:
-    """One community: its status and why, what to do next, and this month's figures."""
+def build_community(
+    t: Translator, overview: Overview, review: lifecycle.Review | None = None
+) -> tuple[Mrkdwn, list[Block]]:
+    """One community: its status and why, what to do next, its lifecycle stage with the stage's
+    checklist (`review`), and this month's figures."""
     item = overview.items[0]
     s, k = item.signals, overview.totals
     title = t("health.title_community", name=s.name)
@@ -267,6 +287,10 @@ def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Blo
         HeaderBlock(text=title[:150]),
         ContextBlock(elements=[mrkdwn(t("health.as_of", day=t.date(overview.today)))]),
         SectionBlock(text=mrkdwn(f"{status}\n{t('health.why')}\n{why}\n{next_step}", _SECTION_MAX)),
+    ]
+    if review is not None:
+        blocks.append(SectionBlock(text=mrkdwn(_lifecycle(t, review, s.created), _SECTION_MAX)))
+    blocks += [
         SectionBlock(text=mrkdwn(f"{figures}\n{engagement}\n{value}")),
         *filter(None, [_survey(t, overview, of=None)]),
         _export_buttons(t, f"community:{s.community_id}"),
@@ -274,11 +298,28 @@ def build_community(t: Translator, overview: Overview) -> tuple[Mrkdwn, list[Blo
     return echo(title), blocks
 
 
+def _lifecycle(t: Translator, review: lifecycle.Review, created: date) -> str:
+    """The stored stage and status, since when, the suggestion, and the stage's checklist."""
+    f = review.facts
+    current = t(
+        "lifecycle.current",
+        stage=t(f"health.stage.{f.stage.value}"),
+        status=t(f"lifecycle.status.{f.status.value}"),
+    )
+    since = t("lifecycle.since", day=t.date(lifecycle.since(f, created), "medium"))
+    lines = [f"{current} · {since}"]
+    if review.suggestion is not None:
+        lines.append(stage_screens.suggestion_line(t, review.suggestion))
+    lines.append(stage_screens.checklist_text(t, review.checklist))
+    return "\n".join(lines)
+
+
 # --- browsing -------------------------------------------------------------------------------
 
 
 def encode_state(filters: Filters, page: int = 0) -> str:
-    """status|stage|kind|sponsor|page: well under the 150 characters of an option's value."""
+    """status|stage|kind|sponsor|page|lifecycle status: well under the 150 characters of an
+    option's value (the lifecycle status last, so a value drawn before it still reads)."""
     return "|".join(
         (
             filters.status.value if filters.status else "",
@@ -286,6 +327,7 @@ def encode_state(filters: Filters, page: int = 0) -> str:
             filters.kind.value if filters.kind else "",
             (filters.sponsor or "")[:40],
             str(max(page, 0)),
+            filters.lifecycle_status.value if filters.lifecycle_status else "",
         )
     )
 
@@ -294,7 +336,7 @@ def decode_state(value: str | None) -> tuple[Filters, int]:
     """The filters and page a click carries; anything unreadable reads as "none" (a stale or
     forged value shows the first page, never an error)."""
     parts = (value or "").split("|")
-    parts += [""] * (5 - len(parts))
+    parts += [""] * (6 - len(parts))
 
     def pick(enum: type, text: str) -> object | None:
         try:
@@ -310,6 +352,7 @@ def decode_state(value: str | None) -> tuple[Filters, int]:
             stage=pick(Stage, parts[1]),  # type: ignore[arg-type]
             kind=pick(CommunityKind, parts[2]),  # type: ignore[arg-type]
             sponsor=sponsor if sponsor and sponsor.isalnum() else None,
+            lifecycle_status=pick(CommunityStatus, parts[5]),  # type: ignore[arg-type]
         ),
         page,
     )
@@ -371,6 +414,18 @@ def _filters(t: Translator, listing: Listing) -> ActionsBlock:
             [(t(f"health.stage.{s.value}"), replace(f, stage=s)) for s in Stage],
             f,
             replace(f, stage=None),
+        ),
+        _select(
+            t,
+            FILTER_LIFECYCLE,
+            t("lifecycle.filter.status"),
+            t("lifecycle.filter.all_statuses"),
+            [
+                (t(f"lifecycle.status.{s.value}"), replace(f, lifecycle_status=s))
+                for s in (CommunityStatus.ACTIVE, CommunityStatus.DORMANT)
+            ],
+            f,
+            replace(f, lifecycle_status=None),
         ),
         _select(
             t,
@@ -449,6 +504,7 @@ def _summary(t: Translator, listing: Listing) -> str:
     chosen = [
         *([t(f"health.status.{f.status.value}")] if f.status else []),
         *([t(f"health.stage.{f.stage.value}")] if f.stage else []),
+        *([t(f"lifecycle.status.{f.lifecycle_status.value}")] if f.lifecycle_status else []),
         *([t(f"health.kind.{f.kind.value}")] if f.kind else []),
         *([t("health.filter.sponsored_by", name=listing.sponsor.name)] if listing.sponsor else []),
     ]
@@ -457,7 +513,9 @@ def _summary(t: Translator, listing: Listing) -> str:
     return shown
 
 
-def browse_blocks(t: Translator, listing: Listing) -> list[Block]:
+def browse_blocks(
+    t: Translator, listing: Listing, reviews: Mapping[int, lifecycle.Review] | None = None
+) -> list[Block]:
     """The filters, the page's communities (each with a button to its own view) and the pager:
     at most 4 + PAGE_SIZE blocks, well under Block Kit's 50 per message."""
     built: list[Block] = [
@@ -468,7 +526,7 @@ def browse_blocks(t: Translator, listing: Listing) -> list[Block]:
         built.append(
             SectionBlock(
                 block_id=f"health_row_{item.signals.community_id}",
-                text=mrkdwn(_row(t, item)),
+                text=mrkdwn(_row(t, item, (reviews or {}).get(item.signals.community_id))),
                 accessory=ButtonElement(
                     text=t("health.open"),
                     action_id=OPEN_COMMUNITY,

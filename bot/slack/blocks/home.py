@@ -8,6 +8,7 @@ from slack_sdk.models.views import View
 from bot import figures
 from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
+from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 from bot.slack.blocks.rituals import preference_blocks
 from bot.slack.echo import channel, say
@@ -73,6 +74,8 @@ def _community(t: Translator, community: HomeCommunity) -> list[Block]:
     )
     if community.may_run and community.charter_to_review:
         line += "\n" + t("home.charter_to_review")
+    if community.may_run and community.lifecycle is not None:
+        line += "\n" + stage_screens.home_line(t, community.lifecycle)
     if not community.may_run:
         return [section(line)]
     shortcuts = ActionsBlock(

@@ -42,6 +42,9 @@ def _target_text(t: Translator, target: Decimal | None, indicator: str | None) -
     return t.number(int(target) if target == target.to_integral() else target)
 
 
+METADATA_MAX = 3000  # Slack's limit on a view's private_metadata
+
+
 def build_modal(
     t: Translator,
     *,
@@ -74,7 +77,9 @@ def build_modal(
             ),
         ),
     ]
-    meta = {"o": objective.id, "c": objective.community_id, "y": objective.year, **place}
+    meta: dict[str, Any] = {"o": objective.id, "c": objective.community_id, "y": objective.year}
+    if len(json.dumps({**meta, **place})) <= METADATA_MAX:
+        meta |= place  # else saved all the same, the message it came from just not redrawn
     return View(
         type="modal",
         callback_id=MODAL,
