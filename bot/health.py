@@ -35,6 +35,7 @@ from bot.models import (
     Person,
     Poll,
     PollDelivery,
+    PollKind,
     Role,
     Stage,
     utcnow,
@@ -359,7 +360,9 @@ async def gather(
     kinds = question_kinds or DEFAULT_QUESTION_KINDS
     scale_keys = [k for k, v in kinds.items() if v == "scale"]
     pulse_from = now - timedelta(days=PULSE_LOOKBACK_DAYS)
-    recent_polls = sa.and_(Poll.community_id.in_(live), Poll.opens_at >= pulse_from)
+    recent_polls = sa.and_(
+        Poll.community_id.in_(live), Poll.kind == PollKind.PULSE, Poll.opens_at >= pulse_from
+    )
     scale = disclosure.by_community(
         await disclosure.cells(session, where=recent_polls, question_keys=scale_keys), scale_keys
     )

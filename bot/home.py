@@ -18,6 +18,7 @@ from bot.models import (
     Person,
     Poll,
     PollDelivery,
+    PollKind,
     PollStatus,
     Ritual,
     Role,
@@ -60,6 +61,7 @@ class HomePoll:
     id: int
     community_name: str
     closes_at: datetime
+    survey: bool = False  # the annual member survey's share, not a pulse
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,12 @@ async def load(
             else set()
         )
         polls = [
-            HomePoll(id=p.id, community_name=name, closes_at=p.closes_at)
+            HomePoll(
+                id=p.id,
+                community_name=name,
+                closes_at=p.closes_at,
+                survey=p.kind == PollKind.SURVEY,
+            )
             for p, name in rows
             if p.id not in done
         ]

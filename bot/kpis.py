@@ -43,6 +43,7 @@ from bot.models import (
     Person,
     Poll,
     PollDelivery,
+    PollKind,
     SuccessStory,
     utcnow,
 )
@@ -396,7 +397,10 @@ async def _add_charters(session: AsyncSession, scope: _Scope, *, stale_days: int
 
 def _polls_opened(scope: _Scope) -> Any:
     return sa.and_(
-        Poll.community_id.in_(scope.live), Poll.opens_at >= scope.start, Poll.opens_at < scope.end
+        Poll.community_id.in_(scope.live),
+        Poll.kind == PollKind.PULSE,  # the annual survey has its own figures (bot/survey.py)
+        Poll.opens_at >= scope.start,
+        Poll.opens_at < scope.end,
     )
 
 

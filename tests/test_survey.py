@@ -17,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot import periods, polls, report, survey
+from bot import disclosure, kpis, periods, polls, report, survey
 from bot.config import ConfigError, load_programme
 from bot.dashboard import links
 from bot.models import Community, Outbox, Person, Poll, PollResponse, utcnow
@@ -577,3 +577,25 @@ async def test_a_member_who_turned_the_survey_off_gets_no_invitation(bot: Bot) -
     await _drain(bot)
     assert _invitations(bot, "U0CHLOE") == []
     assert len(_invitations(bot, "U0LUCAS")) == 1
+
+
+async def test_the_survey_leaves_the_pulse_figures_alone_and_the_home_names_it(bot: Bot) -> None:
+    """A member invited to the survey sees it on their Home as the annual survey (not a pulse);
+    the invitations and answers move neither the pulse's response rate nor its score."""
+    by_channel = await _setup(bot)
+    await _answer(bot, "U0LUCAS", by_channel["C0DATA"], EVERY_KIND)
+    await bot.slack.open_home(user="U0CHLOE")
+    await bot.emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == "U0CHLOE")
+    home = json.dumps(bot.emulator.home_views["U0CHLOE"], ensure_ascii=False)
+    assert "Enquête annuelle de *Data Science*" in home
+    assert "Sondage de *Data Science*" not in home
+    today = utcnow().date()
+    async with bot.sessions() as session:
+        figures = await kpis.compute(
+            session,
+            workspace_id=factories.WORKSPACE,
+            window=periods.Window(today - timedelta(days=1), today + timedelta(days=1)),
+            rule=disclosure.Rule(min_answers=5),
+        )
+    data = next(c for c in figures.communities if c.name == "Data Science")
+    assert data.response_rate is None and data.polls == 0 and data.pulse_score is None

@@ -120,7 +120,9 @@ def _polls(t: Translator, home: Home, tz: str) -> list[Block]:
         blocks.append(section(t("home.no_poll")))
     for poll in home.polls[:MAX_POLLS]:
         line = t(
-            "home.poll_line", community=poll.community_name, closes=t.datetime(poll.closes_at, tz)
+            "home.survey_line" if poll.survey else "home.poll_line",
+            community=poll.community_name,
+            closes=t.datetime(poll.closes_at, tz),
         )
         blocks.append(section(line))
     return blocks
