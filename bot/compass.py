@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import disclosure, survey
 from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.models import Community, CompassAssessment, CompassResponse
@@ -140,8 +141,11 @@ async def join_or_open(
     community_id: int,
     now: datetime,
     person_id: int | None = None,
+    survey_rule: disclosure.Rule | None = None,
 ) -> Round:
-    """The open round, or a new one (the previous, expired, is closed when it expired).
+    """The open round, or a new one (the previous, expired, is closed when it expired). With
+    `survey_rule`, a new round starts with the voice of the annual survey closed in the last
+    year (`bot.survey.compass_input`, under that disclosure rule), if it informs any dimension.
 
     The community's row is locked first (PostgreSQL), so two people typing `/cop compass` at
     the same moment join one round instead of opening two."""
@@ -167,6 +171,12 @@ async def join_or_open(
     )
     session.add(row)
     await session.flush()
+    if survey_rule is not None:
+        scores = await survey.compass_input(
+            session, community_id=community_id, rule=survey_rule, since=now - timedelta(days=365)
+        )
+        if scores:
+            await _store_survey_voice(session, workspace_id, row.id, scores, now)
     return Round.of(row)
 
 
@@ -259,21 +269,33 @@ async def record_survey_input(
     community_id: int,
     dimension_scores: Mapping[str, float],
     now: datetime,
-) -> Round:
+) -> Round | None:
     """What the annual survey's answers say of the dimensions they inform (dimension key → a
     score on the compass's 1–4 scale), stored as one more voice (source "survey", no person) in
-    the community's current round. A later call in the same round replaces it."""
+    the community's open round; a later call in the same round replaces it. With no round open,
+    nothing is stored: the next round starts with it (`join_or_open`)."""
+    current = await current_round(session, community_id=community_id, now=now)
+    if current is None:
+        return None
+    await _store_survey_voice(session, workspace_id, current.id, dimension_scores, now)
+    return current
+
+
+async def _store_survey_voice(
+    session: AsyncSession,
+    workspace_id: str,
+    round_id: int,
+    dimension_scores: Mapping[str, float],
+    now: datetime,
+) -> None:
     scores = {
         key: round(max(1.0, min(4.0, float(value))), 2)
         for key, value in dimension_scores.items()
         if key in _BY_KEY
     }
-    current = await join_or_open(
-        session, workspace_id=workspace_id, community_id=community_id, now=now
-    )
     row = await session.scalar(
         sa.select(CompassResponse).where(
-            CompassResponse.assessment_id == current.id,
+            CompassResponse.assessment_id == round_id,
             CompassResponse.source == SURVEY,
             CompassResponse.person_id.is_(None),
         )
@@ -282,7 +304,7 @@ async def record_survey_input(
         session.add(
             CompassResponse(
                 workspace_id=workspace_id,
-                assessment_id=current.id,
+                assessment_id=round_id,
                 person_id=None,
                 source=SURVEY,
                 scores=scores,
@@ -294,7 +316,6 @@ async def record_survey_input(
         row.scores = scores
         row.updated_at = now
     await session.flush()
-    return current
 
 
 # --- aggregation ------------------------------------------------------------------------------

@@ -228,6 +228,9 @@ def check_survey_cover(texts: dict[str, str]) -> dict[str, str]:
     return texts
 
 
+CompassDimension = Literal["purpose", "members", "practice", "animation", "governance", "value"]
+
+
 class SurveyQuestion(_Strict):
     """One question of the annual survey. `scale` (min/max 1–5 or 0–10), `nps` (0–10),
     `single` and `multiple` (options, at most 10: a modal's radio buttons and checkboxes),
@@ -240,6 +243,8 @@ class SurveyQuestion(_Strict):
     min: int | None = None
     max: int | None = None
     optional: bool = False
+    # the compass dimension this question's community mean informs (bot/compass.py), if any
+    compass: CompassDimension | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SurveyQuestion:
@@ -262,6 +267,8 @@ class SurveyQuestion(_Strict):
             raise ValueError(f"{self.key}: a scale goes from 1 to 5 or from 0 to 10")
         if self.kind != "scale" and (self.min is not None or self.max is not None):
             raise ValueError(f"{self.key}: only scale questions take min and max")
+        if self.compass is not None and self.kind not in ("scale", "nps"):
+            raise ValueError(f"{self.key}: only scale and nps questions inform the compass")
         return self
 
     def bounds(self) -> tuple[int, int]:
@@ -323,6 +330,7 @@ def _default_survey_questions() -> list[SurveyQuestion]:
             "I feel I truly belong to this community (1 = not at all, 5 = completely)",
             min=1,
             max=5,
+            compass="members",
         ),
         _q(
             "usefulness",
@@ -331,6 +339,7 @@ def _default_survey_questions() -> list[SurveyQuestion]:
             "The community helps me in my work (1 = not at all, 5 = very much)",
             min=1,
             max=5,
+            compass="value",
         ),
         _q(
             "nps",

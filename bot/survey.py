@@ -57,6 +57,7 @@ def questions_of(config: Survey) -> list[dict[str, Any]]:
                 "min": low,
                 "max": high,
                 "optional": q.optional,
+                **({"compass": q.compass} if q.compass else {}),
             }
         )
     return out
@@ -718,3 +719,39 @@ def headline_rows(t: Any, results: Results, *, of: int | None = None) -> list[He
             )
         )
     return rows
+
+
+def compass_scores(results: Results, questions: list[dict[str, Any]]) -> dict[str, float]:
+    """What a community's survey results say of the compass dimensions its questions inform
+    (`compass:` in app.yaml): each shown mean read on the compass's 1–4 scale, averaged per
+    dimension. A figure the disclosure rule withholds says nothing."""
+    found: dict[str, list[float]] = {}
+    for q, r in zip(questions, results.questions, strict=True):
+        dimension, mean = q.get("compass"), r.figure.mean
+        if dimension is None or not r.figure.shown or mean is None:
+            continue
+        low, high = int(q.get("min", 0)), int(q.get("max", 10))
+        if high <= low:
+            continue
+        found.setdefault(dimension, []).append(1 + 3 * (mean - low) / (high - low))
+    return {d: round(sum(v) / len(v), 2) for d, v in found.items()}
+
+
+async def compass_input(
+    session: AsyncSession, *, community_id: int, rule: disclosure.Rule, since: datetime
+) -> dict[str, float]:
+    """The latest survey closed since `since`, as compass voices (empty when none)."""
+    poll = await session.scalar(
+        sa.select(Poll)
+        .where(
+            Poll.community_id == community_id,
+            Poll.kind == PollKind.SURVEY,
+            Poll.status == PollStatus.CLOSED,
+            Poll.closed_at >= since,
+        )
+        .order_by(Poll.closed_at.desc())
+        .limit(1)
+    )
+    if poll is None:
+        return {}
+    return compass_scores(await for_community(session, poll=poll, rule=rule), poll.questions)

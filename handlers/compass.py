@@ -56,6 +56,7 @@ async def open_modal(
             community_id=community_id,
             now=now,
             person_id=person.id if person else None,
+            survey_rule=deps.disclosure,
         )
         found = await compass.result(session, community_id=community_id, now=now)
         mine = (

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import installation, polls
+from bot import compass, installation, polls
 from bot import messages as m
 from bot import survey as domain
 from bot.deps import Deps
@@ -461,6 +461,16 @@ async def close_campaign(deps: Deps, *, campaign_id: int, now: datetime) -> str:
             if community is None:
                 continue
             results = await domain.for_community(session, poll=poll, rule=rule)
+            # one more voice in the community's compass round, if one is open (else the next
+            # round starts with it)
+            if voice := domain.compass_scores(results, poll.questions):
+                await compass.record_survey_input(
+                    session,
+                    workspace_id=row.workspace_id,
+                    community_id=poll.community_id,
+                    dimension_scores=voice,
+                    now=now,
+                )
             report = results_message(
                 community=community.name, results=results, min_answers=rule.min_answers
             )

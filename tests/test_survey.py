@@ -20,7 +20,16 @@ import sqlalchemy as sa
 from bot import disclosure, kpis, periods, polls, report, survey
 from bot.config import ConfigError, load_programme
 from bot.dashboard import links
-from bot.models import Community, Outbox, Person, Poll, PollResponse, utcnow
+from bot.models import (
+    Community,
+    CompassAssessment,
+    CompassResponse,
+    Outbox,
+    Person,
+    Poll,
+    PollResponse,
+    utcnow,
+)
 from rituals import survey as ritual
 from rituals.outbox import Drain
 from tests import factories
@@ -599,3 +608,67 @@ async def test_the_survey_leaves_the_pulse_figures_alone_and_the_home_names_it(b
         )
     data = next(c for c in figures.communities if c.name == "Data Science")
     assert data.response_rate is None and data.polls == 0 and data.pulse_score is None
+
+
+async def _survey_voice(bot: Bot, channel: str) -> dict[str, Any] | None:
+    async with bot.sessions() as session:
+        return await session.scalar(
+            sa.select(CompassResponse.scores)
+            .join(CompassAssessment, CompassAssessment.id == CompassResponse.assessment_id)
+            .join(Community, Community.id == CompassAssessment.community_id)
+            .where(Community.channel_id == channel, CompassResponse.source == "survey")
+        )
+
+
+async def test_the_survey_is_one_more_voice_in_the_compass_under_the_disclosure_rule(
+    bot: Bot,
+) -> None:
+    """The questions app.yaml ties to a compass dimension (belonging → members, usefulness →
+    value) feed the community's compass: the round open at close gets the voice, read on the
+    1–4 scale; a community under k answers gives none; a round opened after the close starts
+    with it."""
+    by_channel = await _setup(bot, count=3)
+    before = len(bot.emulator.calls_to("views.open"))
+    await bot.slack.command("boussole", user="U0CAMILLE", channel="C0DATA")  # a round opens
+    await bot.emulator.wait_for("views.open", count=before + 1)
+    for channel, users in ANSWERS.items():
+        for i, user in enumerate(users):
+            values = {**EVERY_KIND, "q_belonging": str(3 + i % 3)}
+            await _answer(bot, user, by_channel[channel], values)
+    assert await _survey_voice(bot, "C0DATA") is None  # nothing before the close
+    async with bot.sessions() as session:
+        row = await survey.latest(session, workspace_id=factories.WORKSPACE)
+    assert row is not None
+    await ritual.close_campaign(bot.deps, campaign_id=row.id, now=utcnow())
+    # belonging 3, 4, 5, 3, 4: a mean of 3.8 of 5 is 3.1 of 4; usefulness 5 of 5 is 4
+    assert await _survey_voice(bot, "C0DATA") == {"members": 3.1, "value": 4.0}
+    # Sécurité: three answers, under k = 5: the survey says nothing of it, even to its compass
+    before = len(bot.emulator.calls_to("views.open"))
+    await bot.slack.command("boussole", user="U0HUGO", channel="C0SEC")
+    await bot.emulator.wait_for("views.open", count=before + 1)
+    assert await _survey_voice(bot, "C0SEC") is None
+    async with bot.sessions() as session:
+        assert (
+            await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(CompassAssessment)
+                .join(Community, Community.id == CompassAssessment.community_id)
+                .where(Community.channel_id == "C0SEC")
+            )
+            == 1
+        )
+    # a round opened later for Data Science (the first one closed) starts with the voice
+    async with bot.sessions.begin() as session:
+        await session.execute(sa.update(CompassAssessment).values(closed_at=utcnow()))
+    before = len(bot.emulator.calls_to("views.open"))
+    await bot.slack.command("boussole", user="U0CAMILLE", channel="C0DATA")
+    await bot.emulator.wait_for("views.open", count=before + 1)
+    async with bot.sessions() as session:
+        voices = list(
+            await session.scalars(
+                sa.select(CompassResponse.scores)
+                .join(CompassAssessment, CompassAssessment.id == CompassResponse.assessment_id)
+                .where(CompassAssessment.closed_at.is_(None), CompassResponse.source == "survey")
+            )
+        )
+    assert voices == [{"members": 3.1, "value": 4.0}]
