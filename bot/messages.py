@@ -121,14 +121,20 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Parts one after another, with a separator that is ours (", ", " · ")."""
+    """Parts one after another, with a separator that is ours (", ", " · "); with `sep` None,
+    as the reader's language lists things (« A, B et C », "A, B and C": `Listing`)."""
 
     parts: tuple[Text, ...]
-    sep: str = ""
+    sep: str | None = ""
 
-    def __init__(self, parts: Sequence[Text], sep: str = "") -> None:
+    def __init__(self, parts: Sequence[Text], sep: str | None = "") -> None:
         object.__setattr__(self, "parts", tuple(parts))
         object.__setattr__(self, "sep", sep)
+
+
+def Listing(parts: Sequence[Text]) -> Join:
+    """Parts as the reader's language lists them: « Data Science et Agilité »."""
+    return Join(parts, None)
 
 
 def Lines(parts: Sequence[Text], blank: bool = False) -> Join:

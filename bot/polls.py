@@ -390,3 +390,35 @@ async def not_answered(session: AsyncSession, *, key: bytes, poll: Poll) -> list
     return [
         pid for pid in asked if pid is not None and ballot(key, poll.ballot_salt, pid) not in cast
     ]
+
+
+async def retract(
+    session: AsyncSession, *, key: bytes, poll: Poll, person_id: int, question_keys: list[str]
+) -> None:
+    """A member takes back their answers to these questions while the poll is open (an
+    optional question cleared on a second submission)."""
+    if poll.ballot_salt is None or poll.status != PollStatus.OPEN or not question_keys:
+        return
+    await session.execute(
+        sa.delete(PollResponse).where(
+            PollResponse.poll_id == poll.id,
+            PollResponse.ballot == ballot(key, poll.ballot_salt, person_id),
+            PollResponse.question_key.in_(question_keys),
+        )
+    )
+
+
+async def own_answers(
+    session: AsyncSession, *, key: bytes, poll: Poll, person_id: int
+) -> dict[str, tuple[int | None, str | None]]:
+    """A member's own answers while the poll is open (to prefill their form): found by
+    recomputing their ballot, which only the bot holding the key can do, and nobody after close."""
+    if poll.ballot_salt is None or poll.status != PollStatus.OPEN:
+        return {}
+    rows = await session.execute(
+        sa.select(PollResponse.question_key, PollResponse.score, PollResponse.comment).where(
+            PollResponse.poll_id == poll.id,
+            PollResponse.ballot == ballot(key, poll.ballot_salt, person_id),
+        )
+    )
+    return {k: (s, c) for k, s, c in rows}

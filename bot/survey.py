@@ -29,7 +29,6 @@ from bot.models import (
     Poll,
     PollDelivery,
     PollKind,
-    PollResponse,
     PollStatus,
     SurveyCampaign,
     utcnow,
@@ -284,16 +283,8 @@ async def answer_all(
             comment=comment,
             now=now,
         )
-    if poll.ballot_salt is not None:
-        dropped = [q["key"] for q in poll.questions if q["key"] not in answers]
-        if dropped:
-            await session.execute(
-                sa.delete(PollResponse).where(
-                    PollResponse.poll_id == poll.id,
-                    PollResponse.ballot == polls.ballot(key, poll.ballot_salt, person_id),
-                    PollResponse.question_key.in_(dropped),
-                )
-            )
+    dropped = [q["key"] for q in poll.questions if q["key"] not in answers]
+    await polls.retract(session, key=key, poll=poll, person_id=person_id, question_keys=dropped)
     return poll
 
 
@@ -302,15 +293,7 @@ async def my_answers(
 ) -> dict[str, Answer]:
     """A member's own answers while the poll is open (to prefill the form): found by recomputing
     their ballot, which only the bot holding the key can do, and nobody after close."""
-    if poll.ballot_salt is None or poll.status != PollStatus.OPEN:
-        return {}
-    rows = await session.execute(
-        sa.select(PollResponse.question_key, PollResponse.score, PollResponse.comment).where(
-            PollResponse.poll_id == poll.id,
-            PollResponse.ballot == polls.ballot(key, poll.ballot_salt, person_id),
-        )
-    )
-    return {k: (s, c) for k, s, c in rows}
+    return await polls.own_answers(session, key=key, poll=poll, person_id=person_id)
 
 
 def options_of(mask: int) -> list[int]:

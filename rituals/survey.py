@@ -56,7 +56,7 @@ def invitation_message(
     reminder: bool = False,
 ) -> m.Message:
     """The cover message (the manager's « mail type ») and one button per community."""
-    names = m.Join([name for _, name in shares], ", ")
+    names = m.Listing([name for _, name in shares])
     closes = m.Moment(row.closes_at, style="date")
     title = m.Say("survey.reminder_title" if reminder else "survey.title", year=row.year)
     otherwise = m.Say("survey.cover_default", community=names, closes=closes)

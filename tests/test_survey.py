@@ -197,7 +197,7 @@ async def test_a_member_of_several_communities_gets_one_invitation_with_a_button
     assert f"survey_answer:{by_channel['C0DATA']}" in body
     assert f"survey_answer:{by_channel['C0SEC']}" in body
     assert f"survey_answer:{by_channel['C0AGILE']}" not in body
-    assert "Data Science, Sécurité" in body  # the cover names both
+    assert "Data Science et Sécurité" in body  # the cover names both
 
 
 # --- reminder and close ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -212,6 +213,10 @@ class Translator:
             iso = start.isocalendar()
             return self("format.week", week=iso.week, year=iso.year)
         return self.date(start)
+
+    def listing(self, items: Sequence[str]) -> str:
+        """« A, B et C », "A, B and C"."""
+        return format_list(list(items), locale=self.babel_locale) if items else ""
 
     def time(self, value: dt.datetime, tz: str | None = None) -> str:
         local = value.astimezone(ZoneInfo(tz)) if tz else value

@@ -91,8 +91,10 @@ class _Renderer:
             case m.Quote(part=inner):
                 lines = str(self.mrkdwn(inner)).split("\n")
                 return Mrkdwn("\n".join(f"> {line}" for line in lines))
+            case m.Join(parts=parts, sep=None):
+                return Mrkdwn(self.t.listing([self.mrkdwn(p) for p in parts]))
             case m.Join(parts=parts, sep=sep):
-                return Mrkdwn(echo(sep).join(self.mrkdwn(p) for p in parts))
+                return Mrkdwn(echo(sep or "").join(self.mrkdwn(p) for p in parts))
             case m.Moment() | m.Number() | m.Percent():
                 return echo(self._shown(part))
         raise TypeError(f"not a text part: {part!r}")
@@ -121,8 +123,10 @@ class _Renderer:
                 return self.plain(inner)
             case m.Code(text=code):
                 return code
+            case m.Join(parts=parts, sep=None):
+                return self.t.listing([self.plain(p) for p in parts])
             case m.Join(parts=parts, sep=sep):
-                return sep.join(self.plain(p) for p in parts)
+                return (sep or "").join(self.plain(p) for p in parts)
             case m.Moment() | m.Number() | m.Percent():
                 return self._shown(part)
         raise TypeError(f"not a text part: {part!r}")
