@@ -162,7 +162,7 @@ async def fill_years(deps: Deps, *, workspace_id: str, today: datetime | None = 
         ):
             members.setdefault(cid, []).append(pid)
         communities = await domain.live_communities(session, workspace_id=workspace_id)
-        for year, lift in ((today.year - 1, 0.0), (today.year, 0.3)):
+        for year, lift in ((today.year - 1, 0.0), (today.year, 0.06)):
             opens = domain.opening(deps.programme.survey, year=year, tz=deps.programme.timezone)
             if opens > today:
                 opens = today - timedelta(days=deps.programme.survey.open_days + 1)
@@ -214,7 +214,7 @@ async def _bulk(
         share = rng.uniform(0.15, 0.45)
         for _ in range(int(len(asked) * share)):
             ballot = secrets.token_hex(32)
-            mood = rng.random() + lift
+            mood = rng.betavariate(4, 2.5) + lift  # most members content, a few not
             for q in questions:
                 score, comment = _pick(q, mood, rng)
                 if score is None and comment is None:
@@ -238,16 +238,33 @@ async def _bulk(
 
 
 def _pick(q: dict[str, Any], mood: float, rng: random.Random) -> tuple[int | None, str | None]:
+    """One plausible answer from a member whose `mood` (0 to 1) says how much the community
+    gives them: scales and NPS around it, the more engaged ticking more activities, and a
+    "none of these" option only ever ticked alone."""
     kind, low, high = q["kind"], q["min"], q["max"]
+    mood = max(0.0, min(1.0, mood))
     if kind == "text":
         return (None, None)  # free text is the people's own: the generator invents none
     if kind == "multiple":
-        mask = 0
-        for i in range(len(q["options"])):
-            if rng.random() < 0.25 + 0.3 * min(mood, 1.0):
-                mask |= 1 << i
-        return (mask or 1, None)
-    if kind == "single":
-        return (min(high, max(low, int((1 - min(mood, 1.0)) * (high + 1)))), None)
-    spread = (high - low) * min(1.0, 0.45 + 0.5 * mood) + rng.uniform(-1.5, 1.0)
-    return (max(low, min(high, round(low + spread))), None)
+        options = q["options"]
+        none_of_these = _none_of_these(options[-1])
+        ticked = [
+            i
+            for i in range(len(options) - (1 if none_of_these else 0))
+            if rng.random() < 0.1 + 0.6 * mood * (1 - i / (2 * len(options)))
+        ]
+        if not ticked:
+            ticked = [len(options) - 1] if none_of_these else [0]
+        return (sum(1 << i for i in ticked), None)
+    if kind == "single":  # options from the most to the least engaged
+        index = round((1 - mood) * high + rng.uniform(-0.7, 0.7))
+        return (max(low, min(high, index)), None)
+    score = low + (high - low) * mood + rng.uniform(-1.2, 1.2) * (high - low) / 5
+    return (max(low, min(high, round(score))), None)
+
+
+def _none_of_these(option: dict[str, str]) -> bool:
+    return any(
+        option.get(lang, "").lower().startswith(word)
+        for lang, word in (("fr", "rien"), ("en", "none"))
+    )
