@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from difflib import SequenceMatcher
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +45,9 @@ INDICATORS: tuple[str, ...] = (
 )
 RATES = frozenset({"active_rate", "response_rate"})  # shown and targeted as percentages
 TARGET_MAX = Decimal("1000000000")
+# two wordings this close are one objective reworded (« Lancer 4 webinaires » → « Lancer 6
+# webinaires »): it keeps its status and indicator
+REWORDED = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,30 +104,53 @@ async def sync(
     by_text: dict[str, list[CharterObjective]] = defaultdict(list)
     for row in rows:
         by_text[_same(row.text)].append(row)
-    kept: list[CharterObjective] = []
-    for position, text in enumerate(texts):
+    kept: dict[int, CharterObjective] = {}
+    for position, text in enumerate(texts):  # the same words: the same objective
         found = by_text.get(_same(text))
         if found:
             row = found.pop(0)
             if row.position != position or row.text != text:
                 row.position, row.text = position, text
+            kept[position] = row
+    # what is left of the old rows: one reworded (a typo fixed, a figure changed: close
+    # enough in its words) keeps its status and indicator; the rest were taken out
+    leftovers = [r for rows_ in by_text.values() for r in rows_]
+    fresh = [p for p in range(len(texts)) if p not in kept]
+    pairs = sorted(
+        (
+            (SequenceMatcher(None, _same(r.text), _same(texts[p])).ratio(), i, p)
+            for i, r in enumerate(leftovers)
+            for p in fresh
+        ),
+        reverse=True,
+    )
+    reworded: dict[int, CharterObjective] = {}
+    used: set[int] = set()
+    for score, i, p in pairs:
+        if score >= REWORDED and i not in used and p not in reworded:
+            reworded[p] = leftovers[i]
+            used.add(i)
+    for position in fresh:
+        if position in reworded:
+            row = reworded[position]
+            row.text, row.position = texts[position], position
         else:
             row = CharterObjective(
                 workspace_id=workspace_id,
                 community_id=community_id,
                 year=year,
                 position=position,
-                text=text,
+                text=texts[position],
                 status=ObjectiveStatus.IN_PROGRESS,
                 updated_by_person_id=person_id,
             )
             session.add(row)
-        kept.append(row)
-    for leftover in by_text.values():
-        for row in leftover:
-            await session.delete(row)
+        kept[position] = row
+    for i, gone in enumerate(leftovers):
+        if i not in used:
+            await session.delete(gone)
     await session.flush()
-    return [_view(r) for r in kept]
+    return [_view(kept[p]) for p in sorted(kept)]
 
 
 async def of_year(session: AsyncSession, *, community_id: int, year: int) -> list[ObjectiveView]:

@@ -187,21 +187,27 @@ async def test_saving_the_charter_syncs_objectives_and_keeps_their_status(bot: B
         guide = await session.get(CharterObjective, first[1].id)
         assert guide is not None
         guide.status, guide.indicator = ObjectiveStatus.ACHIEVED, "stories"
-    # the guide kept (spaces and case aside), the webinars reworded, a new one, one taken out
+    async with bot.sessions.begin() as session:
+        webinars = await session.get(CharterObjective, first[0].id)
+        assert webinars is not None
+        webinars.indicator = "events_held"
+    # the guide kept (spaces and case aside), the webinars reworded (their indicator stays),
+    # the newcomers taken out and a new objective in their place
     await save_charter(
         bot,
         {
             **CHARTER,
-            "charter_objectives": "publier un guide  MLOps\nLancer 6 webinaires\nAccueillir 30 membres",
+            "charter_objectives": "publier un guide  MLOps\nLancer 6 webinaires\nOuvrir un wiki",
         },
     )
     second = await rows(bot)
     assert [(r.text, r.status, r.indicator) for r in second] == [
         ("publier un guide  MLOps", ObjectiveStatus.ACHIEVED, "stories"),
-        ("Lancer 6 webinaires", ObjectiveStatus.IN_PROGRESS, None),
-        ("Accueillir 30 membres", ObjectiveStatus.IN_PROGRESS, None),
+        ("Lancer 6 webinaires", ObjectiveStatus.IN_PROGRESS, "events_held"),
+        ("Ouvrir un wiki", ObjectiveStatus.IN_PROGRESS, None),
     ]
-    assert second[0].id == first[1].id and second[2].id == first[2].id
+    assert second[0].id == first[1].id and second[1].id == first[0].id
+    assert second[2].id not in {r.id for r in first}
     # next year's objectives leave this year's as they were
     await save_charter(
         bot,
@@ -213,6 +219,7 @@ async def test_saving_the_charter_syncs_objectives_and_keeps_their_status(bot: B
     )
     third = await rows(bot)
     assert [r.year for r in third] == [YEAR, YEAR, YEAR, YEAR + 1]
+    assert [r.text for r in third][:3] == [r.text for r in second]
 
 
 # --- /cop charte objectifs and its buttons ----------------------------------------------------------
@@ -535,3 +542,27 @@ async def test_a_leader_turns_the_review_off_in_cop_rituels(bot: Bot) -> None:
     await scheduler.tick(bot.deps, now=due)
     await Drain(bot.deps, rate_per_minute=60000).run_once(now=due)
     assert [m for m in _dm(bot, LEADER) if "objective_status" in json.dumps(m)]
+
+
+def test_the_charter_modal_never_files_new_objectives_under_a_year_that_is_over() -> None:
+    """A charter whose objectives are last year's opens on this year (the quarterly nudge's
+    button leads there): a leader rewriting them cannot overwrite last year's statuses by
+    mistake; next year's stays next year."""
+    from bot.charters import CharterDraft, Roles
+    from bot.slack.blocks import charter as blocks
+
+    def chosen(stored: int | None) -> str:
+        view = blocks.build_modal(
+            FR,
+            community_id=1,
+            community_name="Data Science",
+            current=CharterDraft(objectives=("Un guide",), objectives_year=stored),
+            roles=Roles(leaders=(), core_team=(), sponsors=()),
+            year=YEAR,
+        ).to_dict()
+        select = next(b["element"] for b in view["blocks"] if b.get("block_id") == "charter_year")
+        return str(select["initial_option"]["value"])
+
+    assert chosen(YEAR - 1) == str(YEAR)
+    assert chosen(None) == str(YEAR)
+    assert chosen(YEAR + 1) == str(YEAR + 1)

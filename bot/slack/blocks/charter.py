@@ -110,7 +110,10 @@ def build_modal(
         block_id = FIELD_BLOCK[name]
         label = t(f"charter.field.{name}")
         if name == "objectives_year":
-            chosen = draft.objectives_year or year
+            # a charter whose objectives are of a past year is being rewritten for this one:
+            # never file new objectives under a year that is over (its statuses would go)
+            stored = draft.objectives_year
+            chosen = stored if stored is not None and stored >= year else year
             years = sorted({year - 1, year, year + 1, chosen})
             options = [Option(value=str(y), text=str(y)) for y in years]
             element: Any = StaticSelectElement(
