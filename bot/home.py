@@ -14,6 +14,7 @@ from bot import polls as pulse_polls
 from bot.models import (
     ChannelStatus,
     Community,
+    CommunityStatus,
     Membership,
     Person,
     Poll,
@@ -89,13 +90,13 @@ async def programme_summary(
 ) -> ProgrammeSummary:
     active = (
         sa.select(Community.id)
-        .where(Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK)
+        .where(Community.workspace_id == workspace_id, communities.LIVE)
         .scalar_subquery()
     )
     n_communities = await session.scalar(
         sa.select(sa.func.count())
         .select_from(Community)
-        .where(Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK)
+        .where(Community.workspace_id == workspace_id, communities.LIVE)
     )
     unique = await session.scalar(
         sa.select(sa.func.count(sa.distinct(Membership.person_id)))
@@ -143,6 +144,7 @@ async def load(
         (membership, community)
         for membership, community in memberships
         if community.channel_status == ChannelStatus.OK
+        and community.status != CommunityStatus.CLOSED
     ]
     # stable sort: runners first, each group still by name
     active.sort(key=lambda row: not (is_manager or row[0].role in RUNNERS))

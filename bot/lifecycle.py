@@ -322,6 +322,8 @@ def suggest(health: Health, f: Facts | None = None) -> Suggestion | None:
     charter, the core team and a held kick-off are there; reorientation → growth once the
     redesign talk and the compass are done and the community is alive again)."""
     stage = f.stage if f is not None else health.signals.stage
+    if f is not None and f.status == CommunityStatus.CLOSED:
+        return None  # closed by people: nothing to move on to
     if health.status == Status.DORMANT and stage != Stage.REORIENTATION:
         why = tuple(r for r in health.reasons if r.key in _DORMANT_REASONS)
         return Suggestion(Stage.REORIENTATION, why or (Reason("lifecycle.why.dormant"),))
@@ -414,6 +416,9 @@ async def set_stage(
     close). Asking for what is already there is refused (Conflict), so a double click or a
     repeated command writes nothing."""
     now = now or utcnow()
+    # the row as it is now, locked (PostgreSQL): two clicks at once move it once, the second
+    # finds it already there
+    await session.refresh(community, with_for_update=True)
     to_stage = stage or community.stage
     to_status = status or community.status
     reason = reason.strip()

@@ -349,7 +349,7 @@ class CharterObjective(Base):
         str_enum(ObjectiveStatus), default=ObjectiveStatus.IN_PROGRESS
     )
     indicator: Mapped[str | None] = mapped_column(sa.String(40))
-    target: Mapped[Decimal | None]
+    target: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 4))  # 62.5 % is 0.625
     updated_by_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
     )

@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, polls
+from bot import communities, disclosure, polls
 from bot.config import Programme, Survey, SurveyQuestion
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import (
-    ChannelStatus,
     Community,
     Delivery,
     Poll,
@@ -568,6 +567,8 @@ async def hold(session: AsyncSession, *, poll: Poll, person_id: int, reason: str
         raise InvalidInput("survey.reason_too_long", field="reason", max=REASON_MAX)
     if poll.kind != PollKind.SURVEY:
         raise NotFound("polls.not_found")
+    if poll.status != PollStatus.CLOSED:
+        raise Conflict("survey.hold_not_closed")  # there is nothing to hold back yet
     if poll.results_posted_ts:
         raise Conflict("survey.already_posted")
     poll.results_held_reason = reason
@@ -581,7 +582,7 @@ async def live_communities(session: AsyncSession, *, workspace_id: str) -> list[
             .where(
                 Community.workspace_id == workspace_id,
                 Community.archived_at.is_(None),
-                Community.channel_status == ChannelStatus.OK,
+                communities.LIVE,  # a closed community is asked nothing more
             )
             .order_by(Community.id)
         )

@@ -226,11 +226,20 @@ async def run(
             rule=deps.disclosure,
             question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
         )
+        this_year = now.astimezone(ZoneInfo(zone)).year
         if found.lines:
             kind, said = KIND, objectives_message(found, review=True)
+        elif year < this_year and await objectives.of_year(
+            session, community_id=community.id, year=this_year
+        ):
+            return f"no objectives for {year}; {this_year}'s are written"
         else:
+            # the nudge is for the year to come, never one that is over (a January run closes
+            # last year's review: with nothing to review, write this year's)
             kind = NUDGE_KIND
-            said = nudge_message(community_id=community.id, community=community.name, year=year)
+            said = nudge_message(
+                community_id=community.id, community=community.name, year=this_year
+            )
         owed = [
             Owed(
                 key=f"{kind}:{community.id}:{period_key}:{r.person_id}",

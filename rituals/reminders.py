@@ -20,6 +20,7 @@ from bot import messages as m
 from bot.deps import Deps
 from bot.models import (
     Community,
+    CommunityStatus,
     Event,
     EventRsvp,
     EventStatus,
@@ -61,8 +62,8 @@ async def plan(deps: Deps, *, now: datetime, community_id: int | None = None) ->
         for event, community in rows:
             prefix = f"reminder:{event.id}:"
             current = f"{event.starts_at.isoformat()}"
-            if event.status != EventStatus.SCHEDULED:
-                await cancel(session, keys_like=prefix)
+            if event.status != EventStatus.SCHEDULED or community.status == CommunityStatus.CLOSED:
+                await cancel(session, keys_like=prefix)  # a closed community meets no more
                 continue
             # stale keys (an old start) are cancelled; keys of the current start are kept
             stale = await session.scalars(

@@ -435,7 +435,8 @@ async def _readers(
 
 
 def results_key(poll_id: int) -> str:
-    return f"survey_results:{poll_id}"
+    """The channel post's outbox key; the closing colon keeps poll 1's from prefixing 12's."""
+    return f"survey_results:{poll_id}:"
 
 
 async def close_campaign(deps: Deps, *, campaign_id: int, now: datetime) -> str:

@@ -32,6 +32,7 @@ from bot.models import (
 )
 from rituals import survey as ritual
 from rituals.outbox import Drain
+from rituals.outbox.enqueueing import enqueue
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import MANAGER, Bot, eventually, make_config, running_bot
@@ -672,3 +673,69 @@ async def test_the_survey_is_one_more_voice_in_the_compass_under_the_disclosure_
             )
         )
     assert voices == [{"members": 3.1, "value": 4.0}]
+
+
+async def test_holding_one_communitys_results_back_leaves_the_others_alone(bot: Bot) -> None:
+    """Holding back poll P cancels P's channel post only: another post whose id starts with the
+    same digits (P2, P3…: any real programme has both) still goes out. An open poll has no
+    results to hold back yet."""
+    by_channel = await _setup(bot)
+    poll_id = by_channel["C0DATA"]
+    refused = await _hold(bot, poll_id)
+    assert refused == FR("survey.hold_not_closed")
+    await _answer(bot, "U0LUCAS", poll_id, EVERY_KIND)  # something to post
+    async with bot.sessions.begin() as session:
+        other = await enqueue(
+            session,
+            workspace_id=factories.WORKSPACE,
+            key=ritual.results_key(poll_id * 10 + 2),
+            kind="survey_results",
+            channel_id="C0AGILE",
+            text="autre communauté",
+            not_before=utcnow() + timedelta(hours=48),
+        )
+        row = await survey.latest(session, workspace_id=factories.WORKSPACE)
+    assert row is not None
+    await ritual.close_campaign(bot.deps, campaign_id=row.id, now=utcnow())
+    await ritual.hold(
+        bot.deps,
+        poll_id=poll_id,
+        workspace_id=factories.WORKSPACE,
+        person_id=await _person(bot, "U0CAMILLE"),
+        reason="Pas maintenant",
+    )
+    async with bot.sessions() as session:
+        statuses = dict(
+            (
+                await session.execute(
+                    sa.select(Outbox.idempotency_key, Outbox.status).where(
+                        Outbox.kind == "survey_results"
+                    )
+                )
+            ).all()
+        )
+    assert statuses[ritual.results_key(poll_id)] == "cancelled"
+    assert statuses[ritual.results_key(poll_id * 10 + 2)] == "pending"
+    assert other is not None
+
+
+async def _person(bot: Bot, user: str) -> int:
+    async with bot.sessions() as session:
+        found = await session.scalar(sa.select(Person.id).where(Person.slack_user_id == user))
+    assert found is not None
+    return int(found)
+
+
+async def _hold(bot: Bot, poll_id: int) -> str:
+    """A leader's (crafted) hold on an open poll: what they are told."""
+    try:
+        await ritual.hold(
+            bot.deps,
+            poll_id=poll_id,
+            workspace_id=factories.WORKSPACE,
+            person_id=await _person(bot, "U0CAMILLE"),
+            reason="Trop tôt",
+        )
+    except Exception as exc:
+        return FR(getattr(exc, "key", ""))
+    return ""
