@@ -11,6 +11,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -409,6 +410,11 @@ class Survey(_Strict):
     def _month_day(cls, value: Any) -> Any:
         if not isinstance(value, str) or not _MONTH_DAY.match(value):
             raise ValueError(f"expected a month-day MM-DD such as 03-01, got {value!r}")
+        month, day = (int(part) for part in value.split("-"))
+        try:
+            date(2001, month, day)  # a year with no 29 February: the survey opens every year
+        except ValueError:
+            raise ValueError(f"{value!r} is not a day that comes every year") from None
         return value
 
     @model_validator(mode="after")

@@ -80,14 +80,18 @@ async def campaign(session: AsyncSession, *, workspace_id: str, year: int) -> Su
     )
 
 
-async def latest(session: AsyncSession, *, workspace_id: str) -> SurveyCampaign | None:
-    """The most recent campaign (open, scheduled or closed)."""
-    return await session.scalar(
-        sa.select(SurveyCampaign)
-        .where(SurveyCampaign.workspace_id == workspace_id)
+async def latest(
+    session: AsyncSession, *, workspace_id: str, now: datetime | None = None
+) -> SurveyCampaign | None:
+    """The most recent campaign that has begun (open or closed); else the one scheduled (a
+    cover saved ahead). Next year's scheduled row never hides this year's."""
+    query = sa.select(SurveyCampaign).where(SurveyCampaign.workspace_id == workspace_id)
+    begun = await session.scalar(
+        query.where(SurveyCampaign.opens_at <= (now or utcnow()))
         .order_by(SurveyCampaign.year.desc())
         .limit(1)
     )
+    return begun or await session.scalar(query.order_by(SurveyCampaign.year).limit(1))
 
 
 async def ensure_campaign(
@@ -389,6 +393,7 @@ class QuestionResult:
     comments: list[str] = field(default_factory=list)
     previous: disclosure.Figure | None = None  # last year's, for the year over year
     previous_choices: list[int] = field(default_factory=list)
+    high: int = 5  # the scale's top (5 or 10), as the questionnaire says, never guessed
 
 
 def decode(question: Mapping[str, Any], distribution: Mapping[int, int]) -> list[int]:
@@ -472,6 +477,7 @@ async def for_community(session: AsyncSession, *, poll: Poll, rule: disclosure.R
                 key=q["key"],
                 kind=q["kind"],
                 text=q["text"],
+                high=int(q.get("max") or 5),
                 options=q.get("options") or [],
                 figure=r.figure,
                 choices=decode(q, r.figure.distribution) if choice and r.figure.shown else [],
@@ -534,6 +540,7 @@ async def for_programme(
                 key=q["key"],
                 kind=q["kind"],
                 text=q["text"],
+                high=int(q.get("max") or 5),
                 options=q.get("options") or [],
                 figure=figure,
                 choices=decode(q, figure.distribution) if choice and figure.shown else [],
@@ -671,8 +678,7 @@ def figure_text(t: Any, q: QuestionResult, figure: disclosure.Figure, *, of: int
     if q.kind == "nps" and figure.enps is not None:
         value = t.whole(figure.enps)
     elif figure.mean is not None:
-        top = 10 if max(figure.distribution, default=0) > 5 else 5
-        value = f"{t.number(figure.mean)} / {t.number(top)}"
+        value = f"{t.number(figure.mean)} / {t.number(q.high)}"
     else:
         return str(t("health.na"))
     if of is None:

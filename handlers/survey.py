@@ -74,21 +74,21 @@ async def handle_answer_button(
         )
         return
     zone = await zone_of(deps, caller)
-    closes = t.date(closes_at.astimezone(_zone(zone)).date())
+    closes = t.datetime(closes_at, zone)  # the day and the hour: it closes at 09:00, not at night
     await open_view(
         client,
         trigger_id=body["trigger_id"],
         view=screens.build_form(
-            t, poll_id=poll_id, community=name, closes=closes, questions=questions, mine=mine
+            t,
+            poll_id=poll_id,
+            community=name,
+            closes=closes,
+            questions=questions,
+            mine=mine,
+            min_answers=deps.disclosure.min_answers,
         ),
         t=t,
     )
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 async def handle_form_submit(

@@ -53,11 +53,12 @@ def invitation_message(
     *,
     row: SurveyCampaign,
     shares: list[tuple[int, str]],
+    min_answers: int,
     reminder: bool = False,
 ) -> m.Message:
     """The cover message (the manager's « mail type ») and one button per community."""
     names = m.Listing([name for _, name in shares])
-    closes = m.Moment(row.closes_at, style="date")
+    closes = m.Moment(row.closes_at)  # the day and the hour: it closes at 09:00, not at night
     title = m.Say("survey.reminder_title" if reminder else "survey.title", year=row.year)
     otherwise = m.Say("survey.cover_default", community=names, closes=closes)
     cover = _usable(row.cover)
@@ -80,7 +81,7 @@ def invitation_message(
                 ),
             )
         )
-    blocks.append(m.Note(m.Say("survey.anonymous_note")))
+    blocks.append(m.Note(m.Say("survey.anonymous_note", min=min_answers)))
     return m.Message(title, blocks)
 
 
@@ -132,12 +133,11 @@ def _figure_lines(q: domain.QuestionResult, *, min_answers: int) -> list[m.Text]
             )
         )
     elif figure.mean is not None:
-        top = max(figure.distribution) if figure.distribution else 5
         lines.append(
             m.Say(
                 "survey.mean",
                 mean=m.Number(figure.mean, 1),
-                max=m.Number(10 if top > 5 else 5),
+                max=m.Number(q.high),
                 answers=m.Number(figure.answers),
             )
         )
@@ -269,6 +269,7 @@ async def maintain(deps: Deps, *, now: datetime | None = None) -> list[str]:
             )
         elif (
             row is not None
+            and config.enabled
             and row.status == PollStatus.OPEN
             and row.opens_at <= now < row.closes_at
             and await _missing_polls(deps, row=row)
@@ -299,9 +300,9 @@ async def _missing_polls(deps: Deps, *, row: SurveyCampaign) -> bool:
     """Whether a live community has no poll in this open campaign yet (scheduled campaigns
     opening, communities created since)."""
     async with deps.sessions() as session:
-        live = len(await domain.live_communities(session, workspace_id=row.workspace_id))
-        have = len(await domain.campaign_polls(session, campaign_id=row.id))
-    return have < live
+        live = {c.id for c in await domain.live_communities(session, workspace_id=row.workspace_id)}
+        have = {p.community_id for p in await domain.campaign_polls(session, campaign_id=row.id)}
+    return bool(live - have)
 
 
 async def open_campaign(
@@ -355,12 +356,20 @@ async def start(deps: Deps, *, workspace_id: str, year: int, now: datetime) -> s
                 readers.setdefault(p.person_id, p)
         owed = [
             Owed(
-                key=f"survey:{row.id}:{pid}",
+                # keyed by the first poll it carries: a rerun owes nothing twice, and a community
+                # created mid-campaign still reaches members invited before it existed
+                key=f"survey:{row.id}:{pid}:{share[0][0]}",
                 kind="survey",
-                message=invitation_message(row=row, shares=share),
+                message=invitation_message(
+                    row=row, shares=share, min_answers=deps.disclosure.min_answers
+                ),
                 reader=m.Reader(readers[pid].language, readers[pid].tz),
                 person_id=pid,
-                not_before=now + CAP_DEFERRAL if pid in capped else None,
+                # over the weekly cap: a little later, but never after the survey has closed
+                not_before=min(now + CAP_DEFERRAL, row.closes_at - timedelta(days=1))
+                if pid in capped
+                else None,
+                expires_at=row.closes_at,
             )
             for pid, share in shares.items()
         ]
@@ -398,9 +407,12 @@ async def remind(deps: Deps, *, campaign_id: int, now: datetime) -> str:
             Owed(
                 key=f"survey_reminder:{row.id}:{pid}",
                 kind="survey_reminder",
-                message=invitation_message(row=row, shares=share, reminder=True),
+                message=invitation_message(
+                    row=row, shares=share, min_answers=deps.disclosure.min_answers, reminder=True
+                ),
                 reader=readers[pid],
                 person_id=pid,
+                expires_at=row.closes_at,
             )
             for pid, share in shares.items()
             if pid in readers

@@ -528,7 +528,13 @@ Case = Callable[[Translator, str], list[Any]]
 CASES: dict[str, Case] = {
     "survey.build_form": lambda t, x: [
         survey_blocks.build_form(
-            t, poll_id=1, community=x, closes=x, questions=_survey_questions(x), mine={}
+            t,
+            poll_id=1,
+            community=x,
+            closes=x,
+            questions=_survey_questions(x),
+            mine={},
+            min_answers=5,
         )
     ],
     "survey.build_hold": lambda t, x: [survey_blocks.build_hold(t, poll_id=1)],
@@ -550,7 +556,7 @@ CASES: dict[str, Case] = {
         _render(
             t,
             survey_ritual.invitation_message(
-                row=_survey_campaign(x), shares=[(1, x), (2, x)], reminder=r
+                row=_survey_campaign(x), shares=[(1, x), (2, x)], min_answers=5, reminder=r
             ),
         )
         for r in (False, True)

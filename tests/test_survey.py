@@ -470,6 +470,11 @@ async def test_only_managers_run_the_survey_and_english_managers_read_english(
     ("section", "expected"),
     [
         ("  opens_on: 13-01\n", "survey.opens_on: expected a month-day MM-DD such as 03-01"),
+        ("  opens_on: 04-31\n", "survey.opens_on: '04-31' is not a day that comes every year"),
+        (
+            "  questions:\n    - {key: pick, kind: text, compass: value, text: {fr: a, en: b}}\n",
+            "pick: only scale and nps questions inform the compass",
+        ),
         (
             "  questions:\n    - {key: pick, kind: single, text: {fr: a, en: b}, options: [{fr: x, en: y}]}\n",
             "survey.questions.0: Value error, pick: a single question needs 2 to 10 options, got 1",

@@ -87,6 +87,7 @@ def build_form(
     closes: str,
     questions: list[dict[str, Any]],
     mine: dict[str, domain.Answer],
+    min_answers: int,
 ) -> View:
     """Every question in one modal, prefilled with the member's answers while the survey is open."""
     blocks: list[Block] = [
@@ -101,7 +102,7 @@ def build_form(
                 optional=bool(q.get("optional")),
             )
         )
-    blocks.append(note(t("survey.anonymous_note")))
+    blocks.append(note(t("survey.anonymous_note", min=min_answers)))
     return View(
         type="modal",
         callback_id=FORM_VIEW,
