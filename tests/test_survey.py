@@ -744,3 +744,45 @@ async def _hold(bot: Bot, poll_id: int) -> str:
     except Exception as exc:
         return FR(getattr(exc, "key", ""))
     return ""
+
+
+async def test_a_community_created_mid_campaign_reaches_members_already_invited(bot: Bot) -> None:
+    """Agilité is registered after the survey opened: the next tick gives it its poll, and its
+    members who already had Data Science's invitation get one for Agilité; nobody gets the same
+    invitation twice; the note promises the configured k."""
+    await _setup(bot)
+    before = {u: len(_invitations(bot, u)) for u in ("U0CAMILLE", "U0LEA")}
+    assert before == {"U0CAMILLE": 1, "U0LEA": 0}  # Camille is in both channels
+    await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0AGILE", name="Agilité", leaders=("U0LEA",)
+    )
+    await ritual.maintain(bot.deps, now=utcnow())
+    await ritual.maintain(bot.deps, now=utcnow())  # a second tick owes nothing more
+    await _drain(bot)
+    camille = _invitations(bot, "U0CAMILLE")
+    assert len(camille) == 2 and "Agilité" in json.dumps(camille[-1]["blocks"], ensure_ascii=False)
+    assert len(_invitations(bot, "U0LEA")) == 1
+    note = FR("survey.anonymous_note", min=bot.deps.disclosure.min_answers)
+    assert note in json.dumps(camille[-1]["blocks"], ensure_ascii=False)
+
+
+async def test_off_in_app_yaml_means_no_survey_even_with_a_cover_saved_ahead(
+    database_url: str, emulator: Any
+) -> None:
+    """A manager saved next campaign's cover (a scheduled row), then the programme turned the
+    survey off: its day comes and nobody is invited."""
+    config = make_config(database_url, emulator, survey={"enabled": False})
+    async with running_bot(config, emulator) as bot:
+        await factories.community(bot.sessions, emulator=emulator, leaders=("U0LUCAS",))
+        now = utcnow()
+        async with bot.sessions.begin() as session:
+            await survey.ensure_campaign(
+                session,
+                workspace_id=factories.WORKSPACE,
+                programme=bot.deps.programme,
+                year=now.year,
+                opens_at=now - timedelta(hours=1),
+            )
+        assert await ritual.maintain(bot.deps, now=now) == []
+        await _drain(bot)
+        assert _invitations(bot, "U0LUCAS") == []
