@@ -64,10 +64,11 @@ async def data_science(bot: Bot, *, age_days: int = 45, core: bool = False) -> C
 
 
 async def ask(bot: Bot, text: str, *, user: str, channel: str = "C0DATA") -> dict[str, Any]:
-    before = len(bot.emulator.responses)
     response = await bot.slack.command(text, user=user, channel=channel)
     assert response.status_code == 200
-    replies = await eventually(lambda: bot.emulator.responses[before:])
+    # this command's own answer (its response_url), not a late redraw of an earlier click
+    key = bot.slack.last_response_url.rsplit("/", 1)[-1]
+    replies = await eventually(lambda: [r for r in bot.emulator.responses if r["key"] == key])
     return replies[-1]
 
 
