@@ -275,3 +275,13 @@ __all__ = [
     "make_config",
     "start_bot",
 ]
+
+
+async def command_answer(bot: Bot, text: str, *, user: str, channel: str) -> dict[str, Any]:
+    """Type `/cop <text>` and return the bot's last answer to *this* command (by its
+    response_url), never a late redraw of an earlier click."""
+    response = await bot.slack.command(text, user=user, channel=channel)
+    assert response.status_code == 200
+    key = bot.slack.last_response_url.rsplit("/", 1)[-1]
+    replies = await eventually(lambda: [r for r in bot.emulator.responses if r["key"] == key])
+    return dict(replies[-1])

@@ -43,7 +43,7 @@ from bot.slack.render import render_message
 from rituals import scheduler
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
-from tests.conftest import MANAGER, Bot, eventually, settle
+from tests.conftest import MANAGER, Bot, command_answer, eventually, settle
 from tests.factories import WORKSPACE
 from tests.test_cli import run_cop
 from tests.test_handlers_health import click, option, rows, shown
@@ -64,12 +64,7 @@ async def data_science(bot: Bot, *, age_days: int = 45, core: bool = False) -> C
 
 
 async def ask(bot: Bot, text: str, *, user: str, channel: str = "C0DATA") -> dict[str, Any]:
-    response = await bot.slack.command(text, user=user, channel=channel)
-    assert response.status_code == 200
-    # this command's own answer (its response_url), not a late redraw of an earlier click
-    key = bot.slack.last_response_url.rsplit("/", 1)[-1]
-    replies = await eventually(lambda: [r for r in bot.emulator.responses if r["key"] == key])
-    return replies[-1]
+    return await command_answer(bot, text, user=user, channel=channel)
 
 
 async def save_charter(bot: Bot, community_id: int) -> None:

@@ -29,7 +29,7 @@ from rituals import cadence, scheduler
 from rituals.outbox import Drain
 from tests import factories
 from tests.catalogue import EN, FR, in_json
-from tests.conftest import MANAGER, Bot, eventually, make_config, running_bot
+from tests.conftest import MANAGER, Bot, command_answer, eventually, make_config, running_bot
 from tests.dashboard_programme import dashboard_link
 from tests.factories import WORKSPACE
 
@@ -87,10 +87,7 @@ async def audited(bot: Bot, action: str) -> int:
 
 
 async def ask(bot: Bot, text: str, *, user: str, channel: str = "C0DATA") -> dict[str, Any]:
-    before = len(bot.emulator.responses)
-    response = await bot.slack.command(text, user=user, channel=channel)
-    assert response.status_code == 200
-    return (await eventually(lambda: bot.emulator.responses[before:]))[-1]
+    return await command_answer(bot, text, user=user, channel=channel)
 
 
 def shown(message: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ from rituals.outbox import Drain
 from rituals.outbox.enqueueing import enqueue
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
-from tests.conftest import MANAGER, Bot, eventually, make_config, running_bot
+from tests.conftest import MANAGER, Bot, command_answer, eventually, make_config, running_bot
 
 COMMUNITIES = (
     ("C0DATA", "Data Science", "U0CAMILLE"),
@@ -115,11 +115,7 @@ async def _scores(bot: Bot, poll_id: int) -> list[tuple[str, int | None, str | N
 
 
 async def _command(bot: Bot, user: str, text: str, channel: str = "C0GEN") -> dict[str, Any]:
-    before = len(bot.emulator.responses)
-    response = await bot.slack.command(text, user=user, channel=channel)
-    assert response.status_code == 200
-    replies = await eventually(lambda: bot.emulator.responses[before:])
-    return dict(replies[-1])
+    return await command_answer(bot, text, user=user, channel=channel)
 
 
 # --- answering -------------------------------------------------------------------------------------
