@@ -170,7 +170,9 @@ async def answer(
     in poll_delivery since the poll went out; whether they answered is known only to someone
     holding the key.)"""
     now = now or utcnow()
-    poll = await session.get(Poll, poll_id)
+    # a share lock (PostgreSQL): answers go side by side, but never across a close, which takes
+    # the row for update — an answer is in the shuffle, or refused as late, never left behind
+    poll = await session.get(Poll, poll_id, with_for_update={"read": True}, populate_existing=True)
     if poll is None or (workspace_id is not None and poll.workspace_id != workspace_id):
         raise NotFound("polls.not_found")
     if poll.status != PollStatus.OPEN or poll.ballot_salt is None or now >= poll.closes_at:
@@ -306,6 +308,9 @@ async def results(session: AsyncSession, *, poll: Poll, rule: disclosure.Rule) -
 async def close(session: AsyncSession, *, poll: Poll, now: datetime) -> None:
     """Close, wipe the salt and rewrite the answers shuffled, under fresh random ids and ballots:
     from now on no answer can be linked to anyone, nor ordered by when it came."""
+    await session.refresh(poll, with_for_update=True)  # answers being written finish first
+    if poll.status == PollStatus.CLOSED:
+        return  # another replica closed it meanwhile: its answers are already shuffled
     poll.status = PollStatus.CLOSED
     poll.closed_at = now
     poll.ballot_salt = None

@@ -396,6 +396,20 @@ class QuestionResult:
     high: int = 5  # the scale's top (5 or 10), as the questionnaire says, never guessed
 
 
+def comparable(now: list[dict[str, Any]], before: list[dict[str, Any]], key: str) -> bool:
+    """Whether last year's answers to `key` mean what this year's do: the same kind, scale and
+    options (a question new, reworded into other options or rescaled has no year over year)."""
+
+    def spec(questions: list[dict[str, Any]]) -> tuple[Any, ...] | None:
+        q = next((q for q in questions if q["key"] == key), None)
+        if q is None or q["kind"] == "text":
+            return None
+        return (q["kind"], q.get("min"), q.get("max"), q.get("options") or [])
+
+    this = spec(now)
+    return this is not None and this == spec(before)
+
+
 def decode(question: Mapping[str, Any], distribution: Mapping[int, int]) -> list[int]:
     """Counts per option from a distribution of option indexes or of bit masks."""
     n = len(question.get("options") or [])
@@ -461,11 +475,16 @@ async def for_community(session: AsyncSession, *, poll: Poll, rule: disclosure.R
         if before is not None
         else {}
     )
+    asked_before = (
+        await session.scalar(sa.select(Poll.questions).where(Poll.id == before)) or []
+        if before is not None
+        else []
+    )
     out = []
     for q, r in zip(poll.questions, base.questions, strict=True):
         choice = q["kind"] in ("single", "multiple")
         previous = None
-        if before is not None and q["kind"] != "text":
+        if before is not None and comparable(poll.questions, asked_before, q["key"]):
             cell = last.get(q["key"])
             previous = (
                 rule.for_community([cell], nps=q["kind"] == "nps")
@@ -526,6 +545,11 @@ async def for_programme(
     figures = await _programme_figures(session, row=row, rule=rule)
     before = await campaign(session, workspace_id=row.workspace_id, year=row.year - 1)
     previous = await _programme_figures(session, row=before, rule=rule) if before else {}
+    previous = {
+        k: f
+        for k, f in previous.items()
+        if comparable(row.questions, before.questions if before else [], k)
+    }
     asked = await _asked(session, Poll.campaign_id == row.id)
     answered = await disclosure.respondents(session, where=Poll.campaign_id == row.id)
     out = []
@@ -596,8 +620,10 @@ async def live_communities(session: AsyncSession, *, workspace_id: str) -> list[
     )
 
 
-def year_of(now: datetime | None = None) -> int:
-    return (now or utcnow()).year
+def year_of(now: datetime, tz: str) -> int:
+    """The campaign year as the programme lives it: 31 December at 23:30 in Paris is still
+    that year, whatever UTC says."""
+    return now.astimezone(ZoneInfo(tz)).year
 
 
 def comment_counts(results: Results) -> Counter[str]:

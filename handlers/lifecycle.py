@@ -87,6 +87,8 @@ async def screen(deps: Deps, caller: Caller, community_id: int) -> tuple[Mrkdwn,
 def _parse_words(args: list[str]) -> tuple[Stage | None, CommunityStatus | None, str]:
     """`croissance [raison…]`, `en_sommeil`, `closed`: a stage or a status, then the reason."""
     word = args[0].lower()
+    if len(args) > 1 and f"{word}_{args[1].lower()}" in lifecycle.STATUS_WORDS:
+        word, args = f"{word}_{args[1].lower()}", [word, *args[2:]]  # « en sommeil », as typed
     if word in lifecycle.STAGE_WORDS:
         return lifecycle.STAGE_WORDS[word], None, " ".join(args[1:])
     if word in lifecycle.STATUS_WORDS:

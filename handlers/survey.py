@@ -227,14 +227,15 @@ async def handle_hold_submit(
 
 async def _status_blocks(deps: Deps, caller: Caller) -> tuple[str, list[dict[str, Any]]]:
     now = utcnow()
+    year_now = domain.year_of(now, deps.programme.timezone)
     found = await ritual.programme_results(deps, workspace_id=caller.workspace_id)
     zone = await zone_of(deps, caller)
     reader = m.Reader(caller.language, zone)
     if found is None:
-        opens = domain.opening(deps.programme.survey, year=now.year, tz=deps.programme.timezone)
+        opens = domain.opening(deps.programme.survey, year=year_now, tz=deps.programme.timezone)
         if opens < now:
             opens = domain.opening(
-                deps.programme.survey, year=now.year + 1, tz=deps.programme.timezone
+                deps.programme.survey, year=year_now + 1, tz=deps.programme.timezone
             )
         message = m.Message(
             m.Say("survey.none", opens=m.Moment(opens, style="date")),
@@ -248,7 +249,7 @@ async def _status_blocks(deps: Deps, caller: Caller) -> tuple[str, list[dict[str
         )
         state = status.campaign
     buttons = [m.Choice(f"{MANAGE}:cover", m.Say("survey.edit_cover_button"), "cover")]
-    this_year = state is not None and state.year == now.year
+    this_year = state is not None and state.year == year_now
     if not this_year or (
         state is not None and state.status == PollStatus.OPEN and state.opens_at > now
     ):
@@ -291,16 +292,17 @@ async def handle_manage(
     t = caller.t
     what = str(action.get("action_id", "")).split(":", 1)[-1]
     now = utcnow()
+    year_now = domain.year_of(now, deps.programme.timezone)
     try:
         async with deps.sessions() as session:
             await require(session, actor=caller.actor, action=Action.MANAGE_SURVEY)
-            row = await domain.campaign(session, workspace_id=caller.workspace_id, year=now.year)
+            row = await domain.campaign(session, workspace_id=caller.workspace_id, year=year_now)
             target = domain.cover_year(
                 deps.programme.survey, row, now=now, tz=deps.programme.timezone
             )
             upcoming = (
                 row
-                if target == now.year
+                if target == year_now
                 else await domain.campaign(session, workspace_id=caller.workspace_id, year=target)
             )
             cover = (
@@ -332,7 +334,7 @@ async def handle_manage(
         )
         return
     await respond(
-        text=say(t, key, year=now.year), response_type="ephemeral", replace_original=False
+        text=say(t, key, year=year_now), response_type="ephemeral", replace_original=False
     )
 
 

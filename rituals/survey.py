@@ -257,8 +257,9 @@ async def maintain(deps: Deps, *, now: datetime | None = None) -> list[str]:
     done: list[str] = []
     for workspace_id in await _workspaces(deps):
         async with deps.sessions() as session:
-            row = await domain.campaign(session, workspace_id=workspace_id, year=now.year)
-        opens = domain.opening(config, year=now.year, tz=deps.programme.timezone)
+            year = domain.year_of(now, deps.programme.timezone)
+            row = await domain.campaign(session, workspace_id=workspace_id, year=year)
+        opens = domain.opening(config, year=year, tz=deps.programme.timezone)
         if (
             row is None
             and config.enabled
@@ -315,7 +316,7 @@ async def open_campaign(
             session,
             workspace_id=workspace_id,
             programme=deps.programme,
-            year=now.year,
+            year=domain.year_of(now, deps.programme.timezone),
             opens_at=opens_at or now,
         )
         if row.status == PollStatus.CLOSED:
@@ -323,7 +324,9 @@ async def open_campaign(
         if row.opens_at > now:
             row.opens_at = now
             row.closes_at = now + timedelta(days=deps.programme.survey.open_days)
-    return await start(deps, workspace_id=workspace_id, year=now.year, now=now)
+    return await start(
+        deps, workspace_id=workspace_id, year=domain.year_of(now, deps.programme.timezone), now=now
+    )
 
 
 async def start(deps: Deps, *, workspace_id: str, year: int, now: datetime) -> str:
