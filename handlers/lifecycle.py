@@ -18,7 +18,7 @@ from bot import communities, event_changes, health, lifecycle
 from bot.deps import Deps
 from bot.errors import CopError, InvalidInput
 from bot.events import EventDraft
-from bot.models import CommunityStatus, EventKind, Stage, utcnow
+from bot.models import Community, CommunityStatus, EventKind, Stage, utcnow
 from bot.numbers import row_id
 from bot.permissions import Action, may, require
 from bot.slack.blocks import event as event_screens
@@ -82,6 +82,15 @@ async def screen(deps: Deps, caller: Caller, community_id: int) -> tuple[Mrkdwn,
         )
     text, blocks = screens.build_stage(caller.t, data)
     return text, blocks_json(blocks)
+
+
+async def _steered(session: Any, caller: Caller, community_id: int) -> Community:
+    """The community, for someone who may move it along its lifecycle (else the refusal)."""
+    community = await communities.get(
+        session, workspace_id=caller.workspace_id, community_id=community_id
+    )
+    await require(session, actor=caller.actor, action=Action.SET_STAGE, community_id=community_id)
+    return community
 
 
 def _parse_words(args: list[str]) -> tuple[Stage | None, CommunityStatus | None, str]:
@@ -219,12 +228,7 @@ async def handle_open(
     try:
         community_id = row_id(action.get("value"))
         async with deps.sessions.begin() as session:
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
-            await require(
-                session, actor=caller.actor, action=Action.SET_STAGE, community_id=community_id
-            )
+            community = await _steered(session, caller, community_id)
             may_close = await may(
                 session,
                 actor=caller.actor,
@@ -309,12 +313,7 @@ async def handle_redesign(
     try:
         community_id = row_id(action.get("value"))
         async with deps.sessions.begin() as session:
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
-            await require(
-                session, actor=caller.actor, action=Action.SET_STAGE, community_id=community_id
-            )
+            community = await _steered(session, caller, community_id)
             await lifecycle.record_redesign_talk(session, community=community, actor=caller.user_id)
     except CopError as exc:
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
