@@ -211,7 +211,7 @@ async def test_members_read_only_and_only_managers_close(bot: Bot) -> None:
     refused = await ask(bot, "stage growth", user=MEMBER)
     assert refused["text"] == EN("permission.set_stage")
     # the leader may put it to sleep, not close it
-    slept = await ask(bot, "étape en_sommeil", user=LEADER)
+    slept = await ask(bot, "étape en sommeil depuis l'été", user=LEADER)  # as people type it
     assert (
         FR("lifecycle.changed", name="Data Science", stage="démarrage", status="en sommeil")
         in (slept["text"])
