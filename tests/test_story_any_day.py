@@ -177,7 +177,9 @@ async def test_the_home_button_opens_the_form_and_a_testimonial_reaches_the_show
         True,
     )
     thanks = await eventually(
-        lambda: [m for m in bot.emulator.messages.values() for m in m if "testimonial!" in m["text"]]
+        lambda: [
+            m for m in bot.emulator.messages.values() for m in m if "testimonial!" in m["text"]
+        ]
     )
     assert thanks[0]["text"] == "Thank you for your testimonial! The leaders will review it."
     await _validate(bot, row.id)
