@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bot import figures, kpis, periods
+from bot.disclosure import Rule
 from bot.models import StoryKind, StoryStatus, SuccessStory
 from bot.slack.emulator import SlackEmulator
 from bot.slack.render import render_message
@@ -189,6 +191,20 @@ async def test_the_home_button_opens_the_form_and_a_testimonial_reaches_the_show
     assert len(posts) == 1  # the programme's language
     assert "Témoignage sur la communauté Data Science" in posts[0]
     assert "« This community made me a better data engineer. » — Emily S." in posts[0]
+    # counted apart: a testimonial, not a success story (nor value)
+    programme = await _programme_kpis(bot)
+    assert (figures.read("testimonials", programme), figures.read("stories", programme)) == (1, 0)
+    assert programme.stories_pending == 0
+
+
+async def _programme_kpis(bot: Bot) -> kpis.Kpis:
+    deps = bot.deps
+    month = periods.to_date(periods.Period.MONTH, deps.today(), deps.programme.timezone)
+    async with bot.sessions() as session:
+        computed = await kpis.compute(
+            session, workspace_id="T0COP", window=month, rule=Rule.of(deps.programme)
+        )
+    return computed.programme
 
 
 async def test_the_home_picker_lists_the_persons_communities(bot: Bot) -> None:
