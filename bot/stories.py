@@ -565,6 +565,9 @@ def story_text(story: SuccessStory, *, author: str | None) -> m.Text:
 
 
 def post_message(story: SuccessStory, *, author: str | None) -> m.Message:
-    """A validated story as posted in its community's channel."""
-    title = m.Say("stories.posted_title", title=story.title)
+    """A validated story (or testimonial) as posted in its community's channel."""
+    if story.kind == StoryKind.TESTIMONIAL:
+        title = m.Say("stories.posted_testimonial_title")
+    else:
+        title = m.Say("stories.posted_title", title=story.title)
     return m.Message(title, [m.Paragraph(m.Lines([title, story_text(story, author=author)], True))])
