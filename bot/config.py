@@ -65,6 +65,15 @@ def _check_user_ids(values: list[str]) -> list[str]:
     return values
 
 
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+def _check_channel_id(value: str) -> str:
+    if not _CHANNEL_ID.match(value):
+        raise ValueError(f"expected a Slack channel id such as C012ABC, got {value!r}")
+    return value
+
+
 # The messages app.yaml `templates` may reword, per language, and the placeholders each may use.
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "welcome": ("name", "community", "channel"),  # the welcome's first line
@@ -504,11 +513,16 @@ class Programme(_Strict):
     privacy: Privacy = Field(default_factory=Privacy)
     templates: dict[str, dict[Literal["fr", "en"], str]] = Field(default_factory=dict)
     survey: Survey = Field(default_factory=Survey)  # the annual member survey
+    # the programme's showcase: validated, shareable stories and testimonials are cross-posted
+    showcase_channel: str | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
     _sponsor = field_validator("sponsor")(
         classmethod(lambda cls, v: v if v is None else _check_user_ids([v])[0])
+    )
+    _showcase = field_validator("showcase_channel")(
+        classmethod(lambda cls, v: v if v is None else _check_channel_id(v))
     )
     _templates = field_validator("templates")(classmethod(lambda cls, v: _check_templates(v)))
 

@@ -104,6 +104,7 @@ FIGURES: tuple[Figure, ...] = (
         lambda k: k.stories_pending,
         (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD, Surface.DIGEST),
     ),
+    Figure("testimonials", 3, lambda k: k.testimonials, (Surface.EXPORT,)),
     Figure("value", 3, lambda k: dict(k.value_by_unit), _NO_HOME),
     Figure(
         "objectives_achieved",

@@ -98,6 +98,7 @@ class Kpis:
     stories_pending: int = (
         0  # submitted, awaiting a leader's validation: shown apart, never counted
     )
+    testimonials: int = 0  # validated one-sentence testimonials: counted apart from stories
     value_by_unit: dict[str, float] = field(default_factory=dict)  # a mean for AVERAGED_UNITS
     value_stories_by_unit: dict[str, int] = field(default_factory=dict)  # the n behind each
     stories_by_kind: dict[str, KindValue] = field(default_factory=dict)
@@ -523,6 +524,22 @@ async def _add_validated_stories(session: AsyncSession, scope: _Scope) -> None:
                 values[unit] = round(values[unit] / max(tallies.get(unit, 1), 1), 2)
 
 
+async def _add_testimonials(session: AsyncSession, scope: _Scope) -> None:
+    """Validated testimonials (« témoignages »): counted apart, never as value."""
+    for cid, n in await session.execute(
+        sa.select(SuccessStory.community_id, sa.func.count())
+        .where(
+            SuccessStory.community_id.in_(scope.live),
+            stories_mod.testimonials_counted(),
+            SuccessStory.created_at >= scope.start,
+            SuccessStory.created_at < scope.end,
+        )
+        .group_by(SuccessStory.community_id)
+    ):
+        scope.per[cid].testimonials = int(n)
+        scope.programme.testimonials += int(n)
+
+
 async def _add_pending_stories(session: AsyncSession, scope: _Scope) -> None:
     """Stories awaiting a leader's validation: shown apart, never counted as value."""
     for cid, n in await session.execute(
@@ -623,6 +640,7 @@ async def compute(
 
     await _add_validated_stories(session, scope)
     await _add_pending_stories(session, scope)
+    await _add_testimonials(session, scope)
     await _add_objectives(session, scope)
 
     _sum_into_programme(scope)

@@ -165,6 +165,13 @@ class StoryStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class StoryKind(enum.StrEnum):
+    """A success story (context, contribution, benefit) or a one-sentence testimonial."""
+
+    STORY = "story"
+    TESTIMONIAL = "testimonial"
+
+
 class ValueKind(enum.StrEnum):
     IMMEDIATE = "immediate"
     POTENTIAL = "potential"
@@ -645,6 +652,9 @@ class SuccessStory(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
     posted_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    kind: Mapped[StoryKind] = mapped_column(
+        str_enum(StoryKind), default=StoryKind.STORY, server_default=StoryKind.STORY.value
+    )
 
 
 class ActivityDaily(Base):

@@ -230,6 +230,7 @@ def programme_table(t: Translator, report: SponsorReport) -> Table:
         [name(t, "response_rate"), _rate(p.response_rate)],
         [name(t, "stories"), p.stories],
         [name(t, "stories_pending"), p.stories_pending],
+        [name(t, "testimonials"), p.testimonials],
         [name(t, "objectives_achieved"), _rate(p.objectives_rate)],
     ]
     rows += [

@@ -19,7 +19,16 @@ from bot import communities, people
 from bot import messages as m
 from bot.errors import Conflict, CopError, InvalidFields, InvalidInput, NotFound
 from bot.i18n import Translator
-from bot.models import Person, StoryStatus, SuccessStory, ValueKind, utcnow
+from bot.models import (
+    ChannelStatus,
+    CommunityStatus,
+    Person,
+    StoryKind,
+    StoryStatus,
+    SuccessStory,
+    ValueKind,
+    utcnow,
+)
 from bot.numbers import decimal
 from bot.permissions import Action, Actor, may, require
 from bot.ports import Owe
@@ -63,13 +72,25 @@ def value_phrases(
 
 
 def counted() -> sa.ColumnElement[bool]:
-    """The stories that count as value: validated by a leader. The one definition."""
-    return SuccessStory.status == StoryStatus.VALIDATED
+    """The stories that count as value: validated by a leader. The one definition.
+    Testimonials are counted apart (`testimonials_counted`)."""
+    return sa.and_(
+        SuccessStory.status == StoryStatus.VALIDATED, SuccessStory.kind == StoryKind.STORY
+    )
+
+
+def testimonials_counted() -> sa.ColumnElement[bool]:
+    """The testimonials that count: validated by a leader, as stories are."""
+    return sa.and_(
+        SuccessStory.status == StoryStatus.VALIDATED, SuccessStory.kind == StoryKind.TESTIMONIAL
+    )
 
 
 def awaiting() -> sa.ColumnElement[bool]:
-    """Submitted, not yet validated or rejected: shown apart, never counted."""
-    return SuccessStory.status == StoryStatus.SUBMITTED
+    """Submitted stories, not yet validated or rejected: shown apart, never counted."""
+    return sa.and_(
+        SuccessStory.status == StoryStatus.SUBMITTED, SuccessStory.kind == StoryKind.STORY
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,32 @@ TEXT_LIMITS = {  # the modal's limits, refused (not cut) when a payload exceeds 
     "benefit": 2000,
     "people_involved": 2000,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class TestimonialInput:
+    """A testimonial: one sentence, whose words they are (the author's own name by default)."""
+
+    sentence: str
+    name: str
+    shareable: bool
+
+
+SENTENCE_MAX = 300
+NAME_MAX = 80
+
+
+def check_testimonial(data: TestimonialInput) -> None:
+    """Every problem at once, keyed by the modal field."""
+    errors: list[InvalidInput] = []
+    for name, limit in (("sentence", SENTENCE_MAX), ("name", NAME_MAX)):
+        value = getattr(data, name).strip()
+        if not value:
+            errors.append(InvalidInput("stories.required", field=name))
+        elif len(value) > limit:
+            errors.append(InvalidInput("stories.too_long", field=name, max=limit))
+    if errors:
+        raise InvalidFields(errors)
 
 
 def check(data: StoryInput) -> tuple[Decimal | None, ValueKind | None]:
@@ -272,6 +319,67 @@ async def share(
         )
 
 
+async def share_testimonial(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    actor: Actor,
+    community_id: int,
+    data: TestimonialInput,
+    submission_key: str | None = None,
+) -> SuccessStory:
+    """A member's testimonial: kept as a story of kind "testimonial" (the sentence is its
+    title and benefit, the name its people involved), reviewed by leaders like a story."""
+    check_testimonial(data)
+    async with sessions.begin() as session:
+        await communities.get(session, workspace_id=actor.workspace_id, community_id=community_id)
+        if submission_key:
+            existing = await session.scalar(
+                sa.select(SuccessStory).where(SuccessStory.submission_key == submission_key)
+            )
+            if existing is not None:
+                return existing
+        person = (
+            await people.ensure_many(
+                session, workspace_id=actor.workspace_id, slack_user_ids=[actor.slack_user_id]
+            )
+        )[actor.slack_user_id]
+        sentence = data.sentence.strip()
+        row = SuccessStory(
+            workspace_id=actor.workspace_id,
+            community_id=community_id,
+            author_person_id=person.id,
+            kind=StoryKind.TESTIMONIAL,
+            title=sentence[:150],
+            benefit=sentence,
+            people_involved=data.name.strip(),
+            shareable=data.shareable,
+            submission_key=submission_key,
+        )
+        session.add(row)
+        await session.flush()
+        return row
+
+
+async def communities_of(
+    sessions: async_sessionmaker[AsyncSession], *, actor: Actor
+) -> list[tuple[int, str]]:
+    """The live communities a person belongs to, by name: where they may share a story."""
+    async with sessions() as session:
+        me = await people.find(
+            session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
+        )
+        if me is None:
+            return []
+        rows = await communities.memberships_of(session, person_id=me.id)
+        return [
+            (c.id, c.name)
+            for _, c in rows
+            if c.workspace_id == actor.workspace_id
+            and c.channel_status == ChannelStatus.OK
+            and c.status != CommunityStatus.CLOSED
+        ]
+
+
 @dataclass(frozen=True)
 class Review:
     """A community's stories as one reader may see them: leaders also see those to decide."""
@@ -322,16 +430,74 @@ async def _to_judge(session: AsyncSession, actor: Actor, story_id: int) -> Succe
 
 
 async def judge(
-    sessions: async_sessionmaker[AsyncSession], *, actor: Actor, story_id: int, validate: bool
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    actor: Actor,
+    story_id: int,
+    validate: bool,
+    showcase: Showcase | None = None,
 ) -> int:
-    """A leader validates or rejects a submitted story. Returns its community's id."""
+    """A leader validates or rejects a submitted story. Returns its community's id.
+
+    A validated, shareable story or testimonial is owed to the programme's showcase channel in
+    the same transaction (once: the outbox key is the story's), when the programme names one."""
     async with sessions.begin() as session:
         story = await _to_judge(session, actor, story_id)
         me = await people.find(
             session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
         )
         await decide(session, story=story, validate=validate, by_person_id=me.id if me else None)
+        if validate and story.shareable and showcase is not None and showcase.channel_id:
+            community = await communities.get(
+                session, workspace_id=actor.workspace_id, community_id=story.community_id
+            )
+            author = (
+                await session.get(Person, story.author_person_id)
+                if story.author_person_id
+                else None
+            )
+            await showcase.owe(
+                session,
+                workspace_id=actor.workspace_id,
+                key=showcase_key(story.id),
+                kind=SHOWCASE_KIND,
+                message=showcase_message(
+                    story,
+                    community=community.name,
+                    author=author.slack_user_id if author else None,
+                ),
+                reader=m.Reader(showcase.language),
+                channel_id=showcase.channel_id,
+                community_id=community.id,
+            )
         return story.community_id
+
+
+@dataclass(frozen=True)
+class Showcase:
+    """The programme's showcase channel (app.yaml `showcase_channel`), the language it is
+    written in, and the outbox that owes its posts."""
+
+    channel_id: str | None
+    language: str
+    owe: Owe
+
+
+SHOWCASE_KIND = "story_showcase"
+
+
+def showcase_key(story_id: int) -> str:
+    """The outbox key of a story's cross-post to the showcase: one per story, ever."""
+    return f"{SHOWCASE_KIND}:{story_id}"
+
+
+def showcase_message(story: SuccessStory, *, community: str, author: str | None) -> m.Message:
+    """A validated, shareable story or testimonial as the showcase shows it, with its community."""
+    if story.kind == StoryKind.TESTIMONIAL:
+        title = m.Say("stories.showcase_testimonial_title", community=community)
+    else:
+        title = m.Say("stories.showcase_story_title", community=community, title=story.title)
+    return m.Message(title, [m.Paragraph(m.Lines([title, story_text(story, author=author)], True))])
 
 
 async def post(
@@ -371,6 +537,10 @@ async def post(
 
 def story_text(story: SuccessStory, *, author: str | None) -> m.Text:
     """The story: what its author typed shows as typed; the author is ours to name."""
+    if story.kind == StoryKind.TESTIMONIAL:
+        return m.Lines(
+            [m.Say("stories.testimonial_line", text=story.benefit, name=story.people_involved)]
+        )
     lines: list[m.Text] = [m.Strong(story.title)]
     if author:
         lines.append(m.Say("stories.by", author=m.Person(author)))
@@ -395,6 +565,9 @@ def story_text(story: SuccessStory, *, author: str | None) -> m.Text:
 
 
 def post_message(story: SuccessStory, *, author: str | None) -> m.Message:
-    """A validated story as posted in its community's channel."""
-    title = m.Say("stories.posted_title", title=story.title)
+    """A validated story (or testimonial) as posted in its community's channel."""
+    if story.kind == StoryKind.TESTIMONIAL:
+        title = m.Say("stories.posted_testimonial_title")
+    else:
+        title = m.Say("stories.posted_title", title=story.title)
     return m.Message(title, [m.Paragraph(m.Lines([title, story_text(story, author=author)], True))])

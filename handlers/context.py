@@ -229,6 +229,11 @@ async def open_view(client: Any, *, trigger_id: str, view: Any, t: Translator) -
     await client.views_open(trigger_id=trigger_id, view=view)
 
 
+def stamped(metadata: str | None, t: Translator) -> str:
+    """A modal's private_metadata stamped as open_view does (for views.push and updates)."""
+    return _stamp(metadata, t.language)
+
+
 def read_modal(deps: Deps, body: dict[str, Any]) -> tuple[Translator, dict[str, Any]]:
     """A submitted modal: the translator of the language it was opened in (no database asked),
     and the view with the private_metadata its screen put there, for the screen's parser."""

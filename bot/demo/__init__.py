@@ -31,7 +31,7 @@ from bot.app import build_asgi, build_bolt, build_deps
 from bot.communities import slugify
 from bot.config import Config, load_programme, load_settings
 from bot.demo import database
-from bot.demo.cast import CASTS, DATA, MANAGER, Cast
+from bot.demo.cast import CASTS, DATA, GENERAL, MANAGER, Cast
 from bot.deps import Deps
 from bot.i18n import Translator, translate
 from bot.slack.driver import SlackDriver
@@ -172,7 +172,17 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import compass, kpis, leaders, lifecycle, objectives, registry, rituals, survey
+    from bot.demo import (
+        compass,
+        kpis,
+        leaders,
+        lifecycle,
+        objectives,
+        registry,
+        rituals,
+        showcase,
+        survey,
+    )
 
     return [
         registry.scene,
@@ -183,6 +193,7 @@ def scenes() -> list[Scene]:
         survey.scene,
         kpis.scene,
         compass.scene,
+        showcase.scene,
     ]
 
 
@@ -256,6 +267,7 @@ async def run(
             "managers": [*programme.managers, MANAGER],
             "language": cast.programme_language,
             "name": cast.programme_name,
+            "showcase_channel": programme.showcase_channel or GENERAL,
         }
     )
     # the programme as the demo plays it (its name, language, managers), for the closing commands

@@ -15,6 +15,7 @@ from bot.slack.echo import channel, say
 
 CHARTER_EDIT = "home_charter_edit"
 EVENT_NEW = "home_event_new"
+STORY_SHARE = "home_story_share"  # handled by the stories feature (handlers/stories.py)
 HEALTH_OVERVIEW = "health_open_overview"  # handled by the health feature (handlers/health.py)
 MAX_POLLS = 10
 
@@ -45,7 +46,8 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
             note(t("home.rituals_note")),
         ]
     rest.append(note(t("home.zone_note", tz=tz)))
-    budget = VIEW_MAX_BLOCKS - len(top) - len(rest) - 2  # the heading, and "… and N more"
+    # the heading, "… and N more", and the two share lines
+    budget = VIEW_MAX_BLOCKS - len(top) - len(rest) - 4
     listed: list[Block] = [section(f"*{t('home.communities')}*")]
     if not home.communities:
         listed.append(section(t("home.no_community")))
@@ -59,6 +61,8 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
         budget -= len(blocks)
     if hidden:
         listed.append(note(t("home.more_communities", count=hidden)))
+    if home.communities:
+        listed += _share(t)
     return View(type="home", blocks=[*top, *listed, *rest])
 
 
@@ -93,6 +97,26 @@ def _community(t: Translator, community: HomeCommunity) -> list[Block]:
         ],
     )
     return [section(line), shortcuts]
+
+
+def _share(t: Translator) -> list[Block]:
+    """Any day, not only when the prompt comes: a story, or a testimonial in one sentence."""
+    return [
+        section(
+            t("home.story_line"),
+            accessory=ButtonElement(
+                action_id=STORY_SHARE, text=t("home.story_button"), value="story", style="primary"
+            ),
+        ),
+        section(
+            t("home.testimonial_line"),
+            accessory=ButtonElement(
+                action_id=f"{STORY_SHARE}_testimonial",
+                text=t("home.testimonial_button"),
+                value="testimonial",
+            ),
+        ),
+    ]
 
 
 def _events(t: Translator, home: Home, tz: str) -> list[Block]:

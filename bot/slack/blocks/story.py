@@ -21,17 +21,19 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import Translator
-from bot.models import SuccessStory, ValueKind
+from bot.models import StoryKind, SuccessStory, ValueKind
 from bot.numbers import row_id
 from bot.slack.blocks.common import input_values
 from bot.slack.echo import Mrkdwn, cut, echo, md, mention, mrkdwn, say
 from bot.slack.text import typed
-from bot.stories import UNITS, StoryInput
+from bot.stories import NAME_MAX, SENTENCE_MAX, UNITS, StoryInput, TestimonialInput
 
 VIEW = "story_submit"
 VALIDATE = "story_validate"
 REJECT = "story_reject"
 POST = "story_post"
+TESTIMONIAL_VIEW = "testimonial_submit"
+PICK = "story_pick"  # f"{PICK}:{story|testimonial}:{community id}": the picker's buttons
 
 
 def build_modal(t: Translator, *, community_id: int, community: str) -> View:
@@ -97,6 +99,76 @@ def build_modal(t: Translator, *, community_id: int, community: str) -> View:
     )
 
 
+def build_testimonial_modal(t: Translator, *, community_id: int, community: str, name: str) -> View:
+    """The short form: one sentence, whose words (the person's own name by default), shareable."""
+    return View(
+        type="modal",
+        callback_id=TESTIMONIAL_VIEW,
+        private_metadata=str(community_id),
+        title=t("stories.testimonial_title"),
+        submit=t("stories.submit"),
+        close=t("stories.cancel"),
+        blocks=[
+            SectionBlock(text=mrkdwn(t("stories.testimonial_intro", community=community))),
+            InputBlock(
+                block_id="sentence",
+                label=t("stories.field.sentence"),
+                element=PlainTextInputElement(
+                    action_id="sentence", multiline=True, max_length=SENTENCE_MAX
+                ),
+            ),
+            InputBlock(
+                block_id="name",
+                label=t("stories.field.name"),
+                element=PlainTextInputElement(
+                    action_id="name", initial_value=name[:NAME_MAX] or None, max_length=NAME_MAX
+                ),
+            ),
+            InputBlock(
+                block_id="shareable",
+                label=t("stories.field.shareable"),
+                optional=True,
+                element=CheckboxesElement(
+                    action_id="shareable",
+                    options=[Option(text=t("stories.shareable_yes"), value="yes")],
+                ),
+            ),
+        ],
+    )
+
+
+def parse_testimonial(view: dict[str, Any]) -> tuple[int, TestimonialInput]:
+    def text(name: str) -> str:
+        value = input_values(view, name, name).get("value")
+        return typed(value if isinstance(value, str) else None).strip()
+
+    shared = input_values(view, "shareable", "shareable").get("selected_options") or []
+    return row_id(view.get("private_metadata")), TestimonialInput(
+        sentence=text("sentence"), name=text("name"), shareable=bool(shared)
+    )
+
+
+def build_picker(
+    t: Translator, *, kind: str, choices: list[tuple[int, str]]
+) -> tuple[Mrkdwn, list[Block]]:
+    """Which of the person's communities a story (or testimonial) is for: one button each."""
+    text = t(f"stories.pick_community.{kind}")
+    buttons = [
+        ButtonElement(text=name[:75], action_id=f"{PICK}:{kind}:{cid}", value=str(cid))
+        for cid, name in choices[:25]
+    ]
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(text))]
+    blocks += [ActionsBlock(elements=buttons[i : i + 5]) for i in range(0, len(buttons), 5)]
+    return echo(text), blocks
+
+
+def build_picker_modal(t: Translator, *, kind: str, choices: list[tuple[int, str]]) -> View:
+    """The picker as a modal, for the Home (a click in it pushes the form on top)."""
+    _, blocks = build_picker(t, kind=kind, choices=choices)
+    title = "stories.testimonial_title" if kind == "testimonial" else "stories.modal_title"
+    return View(type="modal", title=t(title), close=t("stories.cancel"), blocks=blocks)
+
+
 def parse_modal(view: dict[str, Any]) -> tuple[int, StoryInput]:
     def values(name: str) -> dict[str, Any]:
         return input_values(view, name, name)  # each input's block and action share its name
@@ -136,6 +208,11 @@ def _value(t: Translator, story: SuccessStory) -> str:
 
 def build_story(t: Translator, story: SuccessStory, *, author: str | None) -> Mrkdwn:
     """The story as mrkdwn: what its author typed shows as typed; the author is ours to mention."""
+    if story.kind == StoryKind.TESTIMONIAL:
+        line = say(t, "stories.testimonial_line", text=story.benefit, name=story.people_involved)
+        if author:
+            line = Mrkdwn("\n").join([line, say(t, "stories.by", author=mention(author))])
+        return cut(line)
     lines: list[str] = [md("*{title}*", title=story.title)]  # plain text is escaped by the join
     if author:
         lines.append(say(t, "stories.by", author=mention(author)))
