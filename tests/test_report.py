@@ -109,7 +109,7 @@ async def test_the_report_shows_the_three_levels_with_charts_and_stories(
     assert (
         programme[FR("report.kpi.value", figure=FR("figure.value"), unit=FR.unit("euros"))] == 1000
     )
-    stories = list(book["Témoignages"].iter_rows(min_row=2, values_only=True))
+    stories = list(book["Success stories"].iter_rows(min_row=2, values_only=True))
     assert stories[0][1] == "Un client sauvé"
 
 

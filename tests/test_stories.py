@@ -164,7 +164,7 @@ async def test_a_story_counts_as_value_only_once_validated(bot: Bot) -> None:
 
     pending = await health()
     assert (
-        "*Valeur :* 0 témoignage · aucune valeur chiffrée" in pending or "0 témoignage" in pending
+        "*Valeur :* 0 success story · aucune valeur chiffrée" in pending or "0 success story" in pending
     )
     assert "1 en attente de validation (pas encore pris en compte)" in pending
     assert "99" not in pending.split("Valeur")[1].split("\\n")[0].replace("1 en attente", "")
@@ -175,7 +175,7 @@ async def test_a_story_counts_as_value_only_once_validated(bot: Bot) -> None:
         assert row is not None
         await stories.decide(session, story=row, validate=True, by_person_id=None)
     counted = await health()
-    assert "*Valeur :* 1 témoignage · 99 999 999 euros" in counted
+    assert "*Valeur :* 1 success story · 99 999 999 euros" in counted
     assert "en attente de validation" not in counted
 
 
