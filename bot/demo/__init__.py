@@ -172,7 +172,17 @@ Scene = Callable[[Demo], Awaitable[None]]
 
 
 def scenes() -> list[Scene]:
-    from bot.demo import compass, kpis, leaders, lifecycle, objectives, registry, rituals, survey
+    from bot.demo import (
+        compass,
+        discover,
+        kpis,
+        leaders,
+        lifecycle,
+        objectives,
+        registry,
+        rituals,
+        survey,
+    )
 
     return [
         registry.scene,
@@ -183,6 +193,7 @@ def scenes() -> list[Scene]:
         survey.scene,
         kpis.scene,
         compass.scene,
+        discover.scene,
     ]
 
 
