@@ -292,10 +292,17 @@ async def decide(
     session: AsyncSession, *, actor: Actor, request_id: int, decision: Decision
 ) -> Request:
     """A leader's (or a manager's) answer, written once: a later click gets the first answer back
-    (`decided` set) and writes nothing. The request row is locked (PostgreSQL) while deciding."""
-    row = await session.scalar(
-        sa.select(AuditLog).where(AuditLog.id == request_id).with_for_update()
+    (`decided` set) and writes nothing.
+
+    Two leaders clicking at the same moment: the request row is written first (a no-op update),
+    which takes its row lock on PostgreSQL and the write lock on SQLite, so the second click
+    waits for the first to commit and then reads its decision."""
+    await session.execute(
+        sa.update(AuditLog)
+        .where(AuditLog.id == request_id, AuditLog.action == REQUESTED)
+        .values(actor=AuditLog.actor)
     )
+    row = await session.get(AuditLog, request_id)
     if (
         row is None
         or row.action != REQUESTED

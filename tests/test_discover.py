@@ -4,6 +4,7 @@ private one through its leaders' Accept / Decline."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import time, timedelta
 from typing import Any
 
@@ -358,3 +359,64 @@ async def test_the_emulator_invites_as_slack_does(emulator: SlackEmulator) -> No
         with pytest.raises(SlackApiError) as refused:
             await client.conversations_invite(channel=channel, users=users)
         assert refused.value.response["error"] == error
+
+
+async def test_two_leaders_clicking_at_once_decide_once(bot: Bot) -> None:
+    ids = await programme(bot)
+    bot.emulator.workspace.channels["C0SEC"].is_private = True
+    reply = await ask(bot, "communities", user="U0JAMES")
+    await click(
+        bot, shown(bot, reply, "U0JAMES"), screens.JOIN, user="U0JAMES", value=str(ids["security"])
+    )
+    asked = {}
+    for leader in ("U0HUGO", "U0NATHAN"):
+        dm = bot.emulator.dm_channel_for(leader)
+        message = (await eventually(lambda dm=dm: bot.emulator.messages.get(dm)))[-1]
+        asked[leader] = (dm, message["ts"])
+    before = len(bot.emulator.responses)
+    await asyncio.gather(
+        bot.slack.click(user="U0HUGO", action_id=screens.ACCEPT, message=asked["U0HUGO"]),
+        bot.slack.click(user="U0NATHAN", action_id=screens.DECLINE, message=asked["U0NATHAN"]),
+    )
+    answers = await eventually(
+        lambda: len(bot.emulator.responses[before:]) >= 2 and bot.emulator.responses[before:]
+    )
+    texts = sorted(a["text"] for a in answers)
+    decided = [t for t in texts if "✅" in t or "❌" in t]
+    assert len(decided) == 1, texts
+    james = bot.emulator.dm_channel_for("U0JAMES")
+    outcomes = {
+        EN("discover.you_are_accepted", name="Sécurité applicative", channel="<#C0SEC>"),
+        EN("discover.you_are_declined", name="Sécurité applicative"),
+    }
+    told = await eventually(
+        lambda: [
+            m
+            for m in bot.emulator.messages.get(james, [])
+            if m["user"] == "UBOT" and m.get("text") in outcomes
+        ]
+    )
+    assert len(told) == 1
+    assert len(bot.emulator.calls_to("conversations.invite")) == ("✅" in decided[0])
+
+
+async def test_joining_from_the_home_in_english(bot: Bot) -> None:
+    ids = await programme(bot)
+    await bot.slack.open_home(user="U0JAMES")
+    home = await eventually(lambda: bot.emulator.home_views.get("U0JAMES"))
+    listed = cards(home["blocks"])
+    assert listed["Agilité"]["action_id"] == screens.OPEN  # James is in #agilite
+    assert listed["Data Science"]["action_id"] == screens.JOIN
+    await bot.slack.click(
+        user="U0JAMES", action_id=screens.JOIN, view_id=home["id"], value=str(ids["data"])
+    )
+    dm = bot.emulator.dm_channel_for("U0JAMES")
+    joined = EN("discover.joined", channel="<#C0DATA>", name="Data Science")
+    await eventually(lambda: [m for m in bot.emulator.messages.get(dm, []) if m["text"] == joined])
+    again = await eventually(
+        lambda: (
+            cards(bot.emulator.home_views["U0JAMES"]["blocks"])["Data Science"]["action_id"]
+            == screens.OPEN
+        )
+    )
+    assert again
