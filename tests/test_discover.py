@@ -5,6 +5,7 @@ private one through its leaders' Accept / Decline."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import time, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.slack.blocks import discover as screens
 from bot.slack.emulator import SlackEmulator
 from bot.slack.render import render_message, render_view
 from tests import factories
-from tests.catalogue import EN, FR
+from tests.catalogue import EN, FR, in_json
 from tests.conftest import Bot, eventually
 from tests.factories import WORKSPACE
 
@@ -150,6 +151,10 @@ async def test_search_filter_and_what_is_not_listed_in_french(bot: Bot) -> None:
     assert listed["Agilité"]["action_id"] == screens.OPEN
     assert listed["Agilité"]["url"].endswith("channel=C0AGILE")
     assert listed["Data Science"]["action_id"] == screens.JOIN
+
+    # /cop aide offers it to everyone
+    helped = await ask(bot, "aide", user="U0LEA")
+    assert in_json(FR("discover.usage")) in json.dumps(helped["blocks"], ensure_ascii=False)
 
     # search: any case, any accents, in the name or in the mission
     found = await ask(bot, "communautés SECURITE", user="U0LEA")
@@ -420,3 +425,22 @@ async def test_joining_from_the_home_in_english(bot: Bot) -> None:
         )
     )
     assert again
+
+
+async def test_what_people_typed_pings_nobody_in_the_listing(bot: Bot) -> None:
+    hostile = await factories.community(
+        bot.sessions, emulator=bot.emulator, channel="C0DATA", name="<!channel> Data & co"
+    )
+    async with bot.sessions.begin() as session:
+        await charters.save(
+            session,
+            workspace_id=WORKSPACE,
+            community_id=hostile.id,
+            author_slack_user_id="U0LUCAS",
+            draft=charters.CharterDraft(mission="<@U0LUCAS> <https://evil.example|official>"),
+        )
+    since = len(bot.emulator.calls)
+    reply = await ask(bot, "communautés data", user="U0LEA")
+    assert "<!channel> Data & co" in render_message(reply)  # shown as typed
+    sequences = {sequence for _, sequence in bot.emulator.parsed_markup(since)}
+    assert sequences == set(), sequences

@@ -180,9 +180,10 @@ def listing_blocks(t: Translator, listing: Listing, *, tz: str) -> list[Block]:
     return blocks
 
 
-def build_listing(t: Translator, listing: Listing, *, tz: str) -> tuple[str, list[Block]]:
+def build_listing(t: Translator, listing: Listing, *, tz: str) -> tuple[Mrkdwn, list[Block]]:
     """`/cop communities` as a message."""
-    return t("discover.title"), [header(t("discover.title")), *listing_blocks(t, listing, tz=tz)]
+    title = t("discover.title")
+    return say(t, "discover.title"), [header(title), *listing_blocks(t, listing, tz=tz)]
 
 
 def home_section(t: Translator, listing: Listing, *, tz: str) -> list[Block]:
