@@ -44,6 +44,7 @@ PAGE_SIZE = 10  # a message: 10 cards and 4 blocks around them, well under Block
 HOME_PAGE_SIZE = 5  # the Home shares its 100 blocks with the person's own communities
 QUERY_MAX = 60  # characters of search kept (they travel in buttons' values)
 REQUESTED, ACCEPTED, DECLINED = "join.requested", "join.accepted", "join.declined"
+ASKED = "join.asked"  # where each leader was asked: their messages are redrawn once decided
 
 
 def fold(text: str) -> str:
@@ -315,6 +316,9 @@ async def decide(
         session, workspace_id=actor.workspace_id, community_id=row.community_id
     )
     requester = str((row.detail or {}).get("user") or row.actor)
+    closed = community.status == CommunityStatus.CLOSED
+    if decision == Decision.ACCEPTED and (closed or community.channel_status != ChannelStatus.OK):
+        raise CopError("discover.not_joinable", name=community.name)
     earlier = await session.execute(
         sa.select(AuditLog.action, AuditLog.actor, AuditLog.detail).where(
             AuditLog.community_id == row.community_id, AuditLog.action.in_([ACCEPTED, DECLINED])
@@ -340,3 +344,41 @@ async def decide(
         detail={"request": request_id, "user": requester},
     )
     return Request(request_id, community.id, community.name, community.channel_id, requester, None)
+
+
+async def record_asked(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    community_id: int,
+    request_id: int,
+    messages: list[tuple[str, str, str]],
+) -> None:
+    """The messages that asked the leaders (leader, channel, ts), to redraw once decided."""
+    await audit.record(
+        session,
+        workspace_id=workspace_id,
+        actor="bot",
+        action=ASKED,
+        community_id=community_id,
+        detail={"request": request_id, "messages": [list(m) for m in messages]},
+    )
+
+
+async def asked(
+    session: AsyncSession, *, community_id: int, request_id: int
+) -> list[tuple[str, str, str]]:
+    """(leader, channel, ts) of each message that asked about this request."""
+    rows = await session.scalars(
+        sa.select(AuditLog.detail).where(
+            AuditLog.community_id == community_id, AuditLog.action == ASKED
+        )
+    )
+    found: list[tuple[str, str, str]] = []
+    for detail in rows:
+        if (detail or {}).get("request") != request_id:
+            continue
+        for item in detail.get("messages") or []:
+            if isinstance(item, list) and len(item) == 3:
+                found.append((str(item[0]), str(item[1]), str(item[2])))
+    return found

@@ -23,7 +23,7 @@ from bot.errors import CopError
 from bot.models import CommunityKind, utcnow
 from bot.numbers import row_id
 from bot.slack.blocks import discover as screens
-from bot.slack.blocks.common import blocks_json
+from bot.slack.blocks.common import blocks_json, section
 from bot.slack.echo import Mrkdwn, channel, mention, say
 from handlers import home
 from handlers.charters import answer_click, refusal, tell_user
@@ -217,6 +217,7 @@ async def ask_leaders(
         )
     if not new:
         return say(t, "discover.request_pending", name=community.name)
+    posted: list[tuple[str, str, str]] = []
     for leader in leaders:
         reader = await load_caller(
             deps, workspace_id=caller.workspace_id, user_id=leader, channel_id=None
@@ -228,9 +229,21 @@ async def ask_leaders(
             request_id=request_id,
         )
         try:
-            await client.chat_postMessage(channel=leader, text=text, blocks=blocks_json(blocks))
+            sent = await client.chat_postMessage(
+                channel=leader, text=text, blocks=blocks_json(blocks)
+            )
         except SlackApiError:
             logger.warning("could not ask %s about request %s", leader, request_id, exc_info=True)
+            continue
+        posted.append((leader, str(sent["channel"]), str(sent["ts"])))
+    async with deps.sessions.begin() as session:
+        await discover.record_asked(
+            session,
+            workspace_id=caller.workspace_id,
+            community_id=community.id,
+            request_id=request_id,
+            messages=posted,
+        )
     return say(t, "discover.requested", name=community.name)
 
 
@@ -279,6 +292,7 @@ async def handle_decide(
                 user_id=request.requester,
             )
         except CopError as exc:
+            # recorded as accepted, but Slack refused: the leader is told why, to invite by hand
             await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
             return
     done = screens.decided_text(
@@ -290,6 +304,7 @@ async def handle_decide(
     )
     if respond.response_url:
         await respond(text=done, response_type="in_channel", replace_original=True)
+    await _redraw_others(deps, client, caller, request, accepted=accepted, body=body)
     requester = await load_caller(
         deps, workspace_id=caller.workspace_id, user_id=request.requester, channel_id=None
     )
@@ -300,6 +315,42 @@ async def handle_decide(
         channel=channel(request.channel_id),
     )
     await tell_user(client, user=request.requester, text=outcome)
+
+
+async def _redraw_others(
+    deps: Deps,
+    client: AsyncWebClient,
+    caller: Caller,
+    request: discover.Request,
+    *,
+    accepted: bool,
+    body: dict[str, Any],
+) -> None:
+    """The other leaders' copies of the request say who decided, without buttons (best effort)."""
+    clicked = (body.get("container") or {}).get("message_ts")
+    async with deps.sessions() as session:
+        messages = await discover.asked(
+            session, community_id=request.community_id, request_id=request.id
+        )
+    for leader, where, ts in messages:
+        if ts == clicked:
+            continue
+        reader = await load_caller(
+            deps, workspace_id=caller.workspace_id, user_id=leader, channel_id=None
+        )
+        text = screens.decided_text(
+            reader.t,
+            accepted=accepted,
+            who=caller.user_id,
+            requester=request.requester,
+            community_name=request.community_name,
+        )
+        try:
+            await client.chat_update(
+                channel=where, ts=ts, text=text, blocks=blocks_json([section(text)])
+            )
+        except SlackApiError:
+            logger.warning("could not redraw request %s for %s", request.id, leader, exc_info=True)
 
 
 SUBCOMMANDS: list[Subcommand] = [

@@ -286,6 +286,12 @@ async def test_a_private_community_asks_its_leaders_accepted_in_english(bot: Bot
     )
     assert refused["text"] == FR("permission.decide_join")
 
+    # what Nathan's Slack still shows if it has not redrawn his message yet
+    stale = bot.emulator.add_message(
+        asked["U0NATHAN"][0],
+        user="UBOT",
+        blocks=bot.emulator.messages[asked["U0NATHAN"][0]][-1]["blocks"],
+    )
     accepted = await click(bot, asked["U0HUGO"], screens.ACCEPT, user="U0HUGO")
     assert accepted["replace_original"] is True
     assert accepted["text"] == FR(
@@ -307,7 +313,12 @@ async def test_a_private_community_asks_its_leaders_accepted_in_english(bot: Bot
         "discover.you_are_accepted", name="Sécurité applicative", channel="<#C0SEC>"
     )
     # the second leader clicks afterwards (or Hugo clicks twice): already decided, nothing redone
-    late = await click(bot, asked["U0NATHAN"], screens.DECLINE, user="U0NATHAN")
+    # Nathan's copy now says who decided, with no buttons left
+    redrawn = bot.emulator.find_message(*asked["U0NATHAN"])
+    assert redrawn is not None
+    assert redrawn["text"] == accepted["text"]
+    assert "actions" not in [b["type"] for b in redrawn["blocks"]]
+    late = await click(bot, (asked["U0NATHAN"][0], stale["ts"]), screens.DECLINE, user="U0NATHAN")
     assert late["text"] == FR("discover.already_accepted", who="<@U0HUGO>")
     again = await click(bot, asked["U0HUGO"], screens.ACCEPT, user="U0HUGO")
     assert again["text"] == FR("discover.already_accepted", who="<@U0HUGO>")
