@@ -38,6 +38,9 @@ class Action(enum.StrEnum):
     CLOSE_COMMUNITY = "close_community"  # closing a community (or reopening it) is the programme's
     MANAGE_SURVEY = "manage_survey"  # the annual survey: cover message, start, close, status
     HOLD_SURVEY_RESULTS = "hold_survey_results"  # keep a community's survey results off its channel
+    # accept or decline a request to join a private community (bot.discover); discovering the
+    # communities and asking to join one are open to everyone, so they need no entry here
+    DECIDE_JOIN = "decide_join"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -59,6 +62,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.CLOSE_COMMUNITY: frozenset(),
     Action.MANAGE_SURVEY: frozenset(),
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
+    Action.DECIDE_JOIN: frozenset({Role.LEADER}),
 }
 
 

@@ -18,6 +18,7 @@ from handlers import (
     commands,
     community_events,
     compass,
+    discover,
     health,
     home,
     lifecycle,
@@ -45,6 +46,7 @@ FEATURES = (
     report,
     compass,
     survey,
+    discover,
 )
 
 

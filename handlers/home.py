@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import discover as discovery
 from bot import home, lifecycle
 from bot.deps import Deps
 from bot.models import utcnow
@@ -26,8 +27,16 @@ from handlers.context import load_caller, workspace_of, zone_of
 logger = logging.getLogger(__name__)
 
 
-async def publish(deps: Deps, client: AsyncWebClient, *, workspace_id: str, user_id: str) -> None:
-    """Build and publish one person's Home, in their language and zone."""
+async def publish(
+    deps: Deps,
+    client: AsyncWebClient,
+    *,
+    workspace_id: str,
+    user_id: str,
+    discover: discovery.Filters | None = None,
+) -> None:
+    """Build and publish one person's Home, in their language and zone (`discover`: the
+    filter and page of its Discover section, first page of every kind unless a click says)."""
     caller = await load_caller(deps, workspace_id=workspace_id, user_id=user_id, channel_id=None)
     async with deps.sessions() as session:
         data = await home.load(
@@ -41,7 +50,15 @@ async def publish(deps: Deps, client: AsyncWebClient, *, workspace_id: str, user
             charter_stale_days=deps.programme.health.charter_stale_days,
             ritual_defaults=lifecycle.ritual_defaults(deps.programme),
         )
-    view = build_home(caller.t, data, tz=await zone_of(deps, caller))
+        listing = await discovery.listing(
+            session,
+            workspace_id=workspace_id,
+            slack_user_id=user_id,
+            filters=discover or discovery.Filters(),
+            now=utcnow(),
+            page_size=discovery.HOME_PAGE_SIZE,
+        )
+    view = build_home(caller.t, data, tz=await zone_of(deps, caller), discover=listing)
     try:
         await client.views_publish(user_id=user_id, view=view)
     except SlackApiError:

@@ -35,7 +35,7 @@ MANAGER_ONLY = {
 def expected(action: Action, role: Role | None) -> bool:
     if action in MANAGER_ONLY:
         return False
-    if action in (Action.SET_ROLE, Action.SET_STAGE):
+    if action in (Action.SET_ROLE, Action.SET_STAGE, Action.DECIDE_JOIN):
         return role == Role.LEADER
     if action in (Action.VIEW_COMMUNITY_HEALTH, Action.COMMUNITY_REPORT):
         return role in (Role.LEADER, Role.CORE_TEAM, Role.SPONSOR)

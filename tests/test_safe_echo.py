@@ -96,7 +96,7 @@ from rituals import stories as stories_ritual
 from rituals import survey as survey_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
-from tests import compass_hostile, factories, stories_hostile
+from tests import compass_hostile, discover_hostile, factories, stories_hostile
 from tests.conftest import MANAGER, Bot, eventually
 from tests.test_events import all_events, announcements, open_modal, values
 
@@ -889,6 +889,8 @@ CASES.update(compass_hostile.CASES)  # the compass's screens
 NOT_BUILDERS |= compass_hostile.NOT_BUILDERS
 CASES.update(stories_hostile.CASES)  # stories any day, testimonials, the showcase
 NOT_BUILDERS |= stories_hostile.NOT_BUILDERS
+CASES.update(discover_hostile.CASES)  # discover and join
+NOT_BUILDERS |= discover_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
 TAKE_NOTHING_TYPED = {
     "charter.roles_text",

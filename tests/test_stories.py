@@ -164,7 +164,8 @@ async def test_a_story_counts_as_value_only_once_validated(bot: Bot) -> None:
 
     pending = await health()
     assert (
-        "*Valeur :* 0 success story · aucune valeur chiffrée" in pending or "0 success story" in pending
+        "*Valeur :* 0 success story · aucune valeur chiffrée" in pending
+        or "0 success story" in pending
     )
     assert "1 en attente de validation (pas encore pris en compte)" in pending
     assert "99" not in pending.split("Valeur")[1].split("\\n")[0].replace("1 en attente", "")

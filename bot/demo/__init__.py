@@ -174,6 +174,7 @@ Scene = Callable[[Demo], Awaitable[None]]
 def scenes() -> list[Scene]:
     from bot.demo import (
         compass,
+        discover,
         kpis,
         leaders,
         lifecycle,
@@ -193,6 +194,7 @@ def scenes() -> list[Scene]:
         survey.scene,
         kpis.scene,
         compass.scene,
+        discover.scene,
         showcase.scene,
     ]
 

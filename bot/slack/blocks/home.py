@@ -6,10 +6,12 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerB
 from slack_sdk.models.views import View
 
 from bot import figures
+from bot.discover import Listing
 from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
+from bot.slack.blocks.discover import home_section as discover_section
 from bot.slack.blocks.rituals import preference_blocks
 from bot.slack.echo import channel, say
 
@@ -20,7 +22,7 @@ HEALTH_OVERVIEW = "health_open_overview"  # handled by the health feature (handl
 MAX_POLLS = 10
 
 
-def build_home(t: Translator, home: Home, *, tz: str) -> View:
+def build_home(t: Translator, home: Home, *, tz: str, discover: Listing | None = None) -> View:
     """At most VIEW_MAX_BLOCKS blocks whatever the number of communities: the rest is counted."""
     top: list[Block] = [header(t("home.title"))]
     if home.programme is not None:
@@ -45,6 +47,8 @@ def build_home(t: Translator, home: Home, *, tz: str) -> View:
             *preference_blocks(t, home.rituals, tz=tz),
             note(t("home.rituals_note")),
         ]
+    if discover is not None:
+        rest += discover_section(t, discover, tz=tz)
     rest.append(note(t("home.zone_note", tz=tz)))
     # the heading, "… and N more", and the two share lines
     budget = VIEW_MAX_BLOCKS - len(top) - len(rest) - 4

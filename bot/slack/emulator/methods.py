@@ -290,6 +290,33 @@ class WebApiMethods:
         extra = {"warning": "already_in_channel"} if already else {}
         return {"channel": self._channel_json(channel), **extra}
 
+    def _conversations_invite(self, params: Json) -> Json:
+        """Invite people to a channel the bot is in, with Slack's documented errors."""
+        channel = self._channel(params.get("channel"))
+        if channel.is_im:
+            raise _SlackError("method_not_supported_for_channel_type")
+        if channel.is_archived:
+            raise _SlackError("is_archived")
+        if self.workspace.bot_user_id not in channel.members:
+            raise _SlackError("not_in_channel")
+        users = [u.strip() for u in str(params.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise _SlackError("no_user")
+        if len(users) > 1000:
+            raise _SlackError("too_many_users")
+        for user_id in users:
+            if user_id == self.workspace.bot_user_id:
+                raise _SlackError("cant_invite_self")
+            user = self._user(user_id)
+            if user.is_bot:
+                raise _SlackError("cant_invite")
+            if user.deleted:
+                raise _SlackError("user_is_deactivated")
+            if user.id in channel.members:
+                raise _SlackError("already_in_channel")
+        channel.members.extend(users)
+        return {"channel": self._channel_json(channel)}
+
     def _conversations_open(self, params: Json) -> Json:
         if params.get("channel"):
             channel = self._channel(params["channel"])

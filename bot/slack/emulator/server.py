@@ -74,6 +74,7 @@ class SlackEmulator(WebApiMethods):
             "conversations.members": self._conversations_members,
             "conversations.list": self._conversations_list,
             "conversations.join": self._conversations_join,
+            "conversations.invite": self._conversations_invite,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
