@@ -133,7 +133,7 @@ async def test_search_filter_and_what_is_not_listed_in_french(bot: Bot) -> None:
     # a closed community and an archived channel are not offered
     assert list(listed) == ["Agilité", "Data Science", "Sécurité applicative"]
     text = render_message(reply)
-    assert FR("discover.summary", total=3, first="1", last="3", page="1", pages="1") in text
+    assert FR("discover.summary_one_page", total=3) in text
     # the card: stage, kind, mission from the charter, leaders, size, next event
     card = FR(
         "discover.card",

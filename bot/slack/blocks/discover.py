@@ -113,7 +113,7 @@ def _summary(t: Translator, listing: Listing) -> Mrkdwn:
         return say(t, "discover.empty")
     line = say(
         t,
-        "discover.summary",
+        "discover.summary" if listing.pages > 1 else "discover.summary_one_page",
         total=listing.total,
         first=t.number(listing.first),
         last=t.number(listing.first + len(listing.cards) - 1),
