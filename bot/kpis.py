@@ -526,34 +526,30 @@ async def _add_validated_stories(session: AsyncSession, scope: _Scope) -> None:
 
 async def _add_testimonials(session: AsyncSession, scope: _Scope) -> None:
     """Validated testimonials (« témoignages »): counted apart, never as value."""
-    for cid, n in await session.execute(
-        sa.select(SuccessStory.community_id, sa.func.count())
-        .where(
-            SuccessStory.community_id.in_(scope.live),
-            stories_mod.testimonials_counted(),
-            SuccessStory.created_at >= scope.start,
-            SuccessStory.created_at < scope.end,
-        )
-        .group_by(SuccessStory.community_id)
-    ):
-        scope.per[cid].testimonials = int(n)
-        scope.programme.testimonials += int(n)
+    await _count_stories(session, scope, stories_mod.testimonials_counted(), "testimonials")
 
 
 async def _add_pending_stories(session: AsyncSession, scope: _Scope) -> None:
     """Stories awaiting a leader's validation: shown apart, never counted as value."""
+    await _count_stories(session, scope, stories_mod.awaiting(), "stories_pending")
+
+
+async def _count_stories(
+    session: AsyncSession, scope: _Scope, which: sa.ColumnElement[bool], field: str
+) -> None:
+    """Stories matching `which`, created in the window, per community and for the programme."""
     for cid, n in await session.execute(
         sa.select(SuccessStory.community_id, sa.func.count())
         .where(
             SuccessStory.community_id.in_(scope.live),
-            stories_mod.awaiting(),
+            which,
             SuccessStory.created_at >= scope.start,
             SuccessStory.created_at < scope.end,
         )
         .group_by(SuccessStory.community_id)
     ):
-        scope.per[cid].stories_pending = int(n)
-        scope.programme.stories_pending += int(n)
+        setattr(scope.per[cid], field, int(n))
+        setattr(scope.programme, field, getattr(scope.programme, field) + int(n))
 
 
 async def _add_objectives(session: AsyncSession, scope: _Scope) -> None:

@@ -199,6 +199,16 @@ async def handle_pick(
         await answer_click(client, respond, caller=caller, text=refusal(caller, exc))
 
 
+def _field_errors(t: Any, exc: CopError, *, default: str) -> dict[str, str]:
+    """The modal's errors, each under its field (the first per field); the rest under `default`."""
+    if not isinstance(exc, InvalidFields):
+        return {default: t(exc.key, **exc.params)}
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        errors.setdefault(error.field or default, t(error.key, **error.params))
+    return errors
+
+
 async def handle_testimonial_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
@@ -207,14 +217,8 @@ async def handle_testimonial_submit(
     try:
         community_id, data = screens.parse_testimonial(view)
         stories.check_testimonial(data)
-    except InvalidFields as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors:
-            errors.setdefault(error.field or "sentence", t(error.key, **error.params))
-        await ack(response_action="errors", errors=errors)
-        return
     except CopError as exc:
-        await ack(response_action="errors", errors={"sentence": t(exc.key, **exc.params)})
+        await ack(response_action="errors", errors=_field_errors(t, exc, default="sentence"))
         return
     await ack()
     caller = await caller_here(deps, body)
@@ -242,14 +246,8 @@ async def handle_submit(
     try:
         community_id, data = screens.parse_modal(view)
         stories.check(data)
-    except InvalidFields as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors:
-            errors.setdefault(error.field or "title", t(error.key, **error.params))
-        await ack(response_action="errors", errors=errors)
-        return
-    except CopError as exc:  # metadata that is not ours
-        await ack(response_action="errors", errors={"title": t(exc.key, **exc.params)})
+    except CopError as exc:  # a field's mistakes, or metadata that is not ours
+        await ack(response_action="errors", errors=_field_errors(t, exc, default="title"))
         return
     await ack()
     caller = await caller_here(deps, body)
