@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charters, communities, events, lifecycle, people, preferences
+from bot import objectives as objectives_mod
 from bot import polls as pulse_polls
 from bot.models import (
     ChannelStatus,
@@ -40,6 +41,9 @@ class HomeCommunity:
     charter: charters.CharterState
     # for those who run it: the stage people set and its checklist (bot.lifecycle)
     lifecycle: lifecycle.Checklist | None = None
+    # for those who run it: this year's objectives, achieved of those still pursued
+    objectives: objectives_mod.Tally | None = None
+    objectives_year: int | None = None
 
     @property
     def charter_to_review(self) -> bool:
@@ -164,6 +168,13 @@ async def load(
     )
     for membership, community in active[:max_communities]:
         charter = await charters.current(session, community_id=community.id)
+        tally = (
+            objectives_mod.tally(
+                await objectives_mod.of_year(session, community_id=community.id, year=today.year)
+            )
+            if community.id in run
+            else None
+        )
         mine.append(
             HomeCommunity(
                 id=community.id,
@@ -177,6 +188,8 @@ async def load(
                 lifecycle=lifecycle.checklist(stages[community.id])
                 if community.id in stages
                 else None,
+                objectives=tally,
+                objectives_year=today.year if tally is not None else None,
             )
         )
     ids = [community.id for _, community in active]

@@ -565,3 +565,32 @@ def test_the_charter_modal_never_files_new_objectives_under_a_year_that_is_over(
     assert chosen(YEAR - 1) == str(YEAR)
     assert chosen(None) == str(YEAR)
     assert chosen(YEAR + 1) == str(YEAR + 1)
+
+
+async def test_the_home_shows_runners_their_objectives_of_the_year(bot: Bot) -> None:
+    """The leader's Home says how far this year's objectives are, with where to follow them up;
+    a plain member's Home says nothing of them."""
+    await factories.community(bot.sessions, emulator=bot.emulator, leaders=(LEADER,))
+    await save_charter(bot, CHARTER)
+    first = (await rows(bot))[0]
+    async with bot.sessions.begin() as session:
+        row = await session.get(CharterObjective, first.id)
+        assert row is not None
+        row.status = ObjectiveStatus.ACHIEVED
+
+    async def home(user: str, expected: str | None = None) -> str:
+        """The user's Home once they open it (after any refresh still on its way)."""
+        await bot.slack.open_home(user=user)
+
+        def shown() -> str | None:
+            view = bot.emulator.home_views.get(user)
+            text = json.dumps(view, ensure_ascii=False) if view else None
+            return text if text and (expected is None or expected in text) else None
+
+        return str(await eventually(shown))
+
+    done = FR("objectives.achieved_of", achieved="1", counted="3", rate=FR.percent(1 / 3))
+    line = FR("home.objectives_line", year=str(YEAR), done=done)
+    assert line in await home(LEADER, line)
+    member = await home(MEMBER)
+    assert "objectives" not in member and "Objectifs" not in member

@@ -9,6 +9,7 @@ from bot import figures
 from bot.discover import Listing
 from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
+from bot.objectives import Tally
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 from bot.slack.blocks.discover import home_section as discover_section
@@ -84,6 +85,8 @@ def _community(t: Translator, community: HomeCommunity) -> list[Block]:
         line += "\n" + t("home.charter_to_review")
     if community.may_run and community.lifecycle is not None:
         line += "\n" + stage_screens.home_line(t, community.lifecycle)
+    if community.may_run and community.objectives is not None:
+        line += "\n" + _objectives_line(t, community.objectives, community.objectives_year)
     if not community.may_run:
         return [section(line)]
     shortcuts = ActionsBlock(
@@ -138,6 +141,19 @@ def _events(t: Translator, home: Home, tz: str) -> list[Block]:
         )
         blocks.append(section(line))
     return blocks
+
+
+def _objectives_line(t: Translator, tally: Tally, year: int | None) -> str:
+    """« Objectifs 2026 : 1 sur 3 (33 %) atteints », or that they are still to write."""
+    if tally.rate is None:  # none written, or all dropped
+        return t("home.objectives_none", year=str(year))
+    done = t(
+        "objectives.achieved_of",
+        achieved=t.number(tally.achieved),
+        counted=t.number(tally.counted),
+        rate=t.percent(tally.rate),
+    )
+    return t("home.objectives_line", year=str(year), done=done)
 
 
 def _polls(t: Translator, home: Home, tz: str) -> list[Block]:
