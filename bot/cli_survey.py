@@ -36,6 +36,13 @@ def cmd_survey(args: argparse.Namespace) -> int:
             workspace_id = await cli_scope.resolve(deps.sessions, args.workspace)
             now = utcnow()
             if args.action == "open":
+                if args.year is not None and args.year != domain.year_of(
+                    now, config.programme.timezone
+                ):
+                    raise ConfigError(
+                        f"survey open: only this year's survey opens now; --year {args.year} "
+                        "does not apply (the next ones open on their day, app.yaml survey.opens_on)"
+                    )
                 try:
                     print(await ritual.open_campaign(deps, workspace_id=workspace_id, now=now))
                 except CopError as exc:

@@ -538,6 +538,14 @@ async def test_the_cli_opens_reports_and_closes_with_one_line_errors(
     closing = await asyncio.to_thread(run_cop, "survey", "close", env=env, cwd=tmp_path)
     assert closing.returncode == 2
     assert closing.stderr.strip() == "cop: survey close: no survey campaign yet"
+    last_year = str(utcnow().year - 1)
+    wrong = await asyncio.to_thread(
+        run_cop, "survey", "open", "--year", last_year, env=env, cwd=tmp_path
+    )
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert wrong.stderr.strip().startswith(
+        f"cop: survey open: only this year's survey opens now; --year {last_year} does not apply"
+    )
     opened = await asyncio.to_thread(run_cop, "survey", "open", env=env, cwd=tmp_path)
     assert opened.returncode == 0, opened.stderr
     assert f"survey {utcnow().year}: 2 communities opened" in opened.stdout
