@@ -119,6 +119,7 @@ class EventKind(enum.StrEnum):
     KICK_OFF = "kick_off"
     WORKSHOP = "workshop"
     ANNUAL_GATHERING = "annual_gathering"
+    TRAINING = "training"  # a training session (counted apart from webinars and meetings)
 
 
 class EventStatus(enum.StrEnum):
@@ -141,6 +142,8 @@ class Ritual(enum.StrEnum):
     SPONSOR_DIGEST = "sponsor_digest"  # each quarter, a community's value to its sponsor
     OBJECTIVES = "objectives"  # each quarter, leaders update their charter objectives' status
     SURVEY = "survey"  # the programme's annual member survey
+    LEADERS_DIGEST = "leaders_digest"  # each month, the leaders' community's digest
+    EVENT_FEEDBACK = "event_feedback"  # after an event, the organiser's « animation » checklist
 
 
 class Delivery(enum.StrEnum):
@@ -189,6 +192,30 @@ class ObjectiveStatus(enum.StrEnum):
 class PollKind(enum.StrEnum):
     PULSE = "pulse"
     SURVEY = "survey"  # one community's share of the annual member survey (a SurveyCampaign)
+
+
+class ProposalStatus(enum.StrEnum):
+    """A member's proposal of a new community, as the programme managers decide on it."""
+
+    PENDING = "pending"
+    MORE_INFO = "more_info"  # a manager asked the proposer for more; they may complete it
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class SeriesFrequency(enum.StrEnum):
+    """How a recurring series of events repeats (an RFC 5545 RRULE, in the organiser's zone)."""
+
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"  # every two weeks
+    MONTHLY = "monthly"  # monthly on the nth weekday (nth = -1: the last)
+
+
+class SeriesAnnounce(enum.StrEnum):
+    """One announcement per occurrence, or one message for the whole series."""
+
+    EACH = "each"
+    SERIES = "series"
 
 
 class OutboxStatus(enum.StrEnum):
@@ -454,6 +481,108 @@ class Event(Base):
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # An occurrence of a recurring series; `series_detached` once edited on its own, so that
+    # editing the whole series leaves it as it is.
+    series_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("event_series.id", ondelete="CASCADE"), index=True
+    )
+    series_detached: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # When the organiser was sent the guides' « animation » feedback checklist (bot.feedback)
+    feedback_requested_at: Mapped[datetime | None]
+
+
+class EventSeries(Base):
+    """A recurring series of a community's events: the rule, and what each occurrence copies.
+
+    Occurrences are Event rows (series_id), created ahead of time over a rolling horizon; the
+    rule is kept as fields (an RRULE in the organiser's time zone `tz`) so it can be edited.
+    """
+
+    __tablename__ = "event_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(150), info=PROSE)
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind), default=EventKind.MEETING)
+    description: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    link: Mapped[str | None] = mapped_column(sa.String(1000))
+    tz: Mapped[str] = mapped_column(sa.String(64))
+    first_starts_at: Mapped[datetime]  # the first occurrence, UTC
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    frequency: Mapped[SeriesFrequency] = mapped_column(str_enum(SeriesFrequency))
+    nth: Mapped[int | None]  # monthly: 1..4, or -1 for the last such weekday of the month
+    until: Mapped[date | None]  # last day (organiser's zone), or None with `count`, or open
+    count: Mapped[int | None]
+    announce: Mapped[SeriesAnnounce] = mapped_column(
+        str_enum(SeriesAnnounce), default=SeriesAnnounce.EACH
+    )
+    status: Mapped[EventStatus] = mapped_column(
+        str_enum(EventStatus), default=EventStatus.SCHEDULED
+    )
+    channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    message_ts: Mapped[str | None] = mapped_column(sa.String(32))  # the series view, if posted
+    created_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EventFeedback(Base):
+    """The organiser's answers to the guides' short « animation » checklist after an event
+    (item key → answer), which also count as a voice in the community's compass."""
+
+    __tablename__ = "event_feedback"
+    __table_args__ = (sa.UniqueConstraint("event_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    comment: Mapped[str | None] = mapped_column(sa.Text, info=PROSE)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CommunityProposal(Base):
+    """A member's proposal of a new community (name, purpose, who else is interested), which
+    the programme managers accept, decline or send back for more; accepting registers it."""
+
+    __tablename__ = "community_proposal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
+    proposer_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(120), info=PROSE)
+    purpose: Mapped[str] = mapped_column(sa.Text, default="", info=PROSE)
+    interested: Mapped[list[Any]] = mapped_column(default=list)  # Slack user ids
+    channel_name: Mapped[str | None] = mapped_column(sa.String(80))  # wished, or an existing one
+    status: Mapped[ProposalStatus] = mapped_column(
+        str_enum(ProposalStatus), default=ProposalStatus.PENDING
+    )
+    decided_by_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("person.id", ondelete="SET NULL")
+    )
+    decision_note: Mapped[str | None] = mapped_column(sa.Text, info=PROSE)
+    community_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("community.id", ondelete="SET NULL")
+    )
+    # Where the managers were told ([channel, ts] pairs), to update those messages in place
+    manager_messages: Mapped[list[Any]] = mapped_column(default=list)
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    decided_at: Mapped[datetime | None]
 
 
 class EventRsvp(Base):
