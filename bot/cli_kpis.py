@@ -120,6 +120,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                     thresholds=programme.health,
                     question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
                     rule=disclosure.Rule.of(programme),
+                    engagement_rule=programme.engagement,
                 )
         finally:
             await engine.dispose()
@@ -231,6 +232,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
                     now=now,
                     rule=disclosure.Rule.of(programme),
+                    engagement_rule=programme.engagement,
                 )
                 defaults = lifecycle.ritual_defaults(programme)
                 if not listed:

@@ -499,6 +499,37 @@ class Privacy(_Strict):
     min_answers: int = Field(5, ge=MIN_ANSWERS_FLOOR)
 
 
+_PERIOD_DAYS = {"week": 7, "month": 28, "quarter": 90}  # the shortest of each period
+
+
+class Engagement(_Strict):
+    """Engagement tiers (bot/engagement.py, docs/engagement.md): over each period, a community's
+    members are core, active or peripheral by what they did there."""
+
+    period: Literal["week", "month", "quarter"] = "month"
+    # core: this many contributions (messages, replies, events attended, stories shared)…
+    core_contributions: int = Field(10, ge=1)
+    # …on this many different days active in the channel (or an event attended and a story shared)
+    core_days: int = Field(4, ge=1)
+    # active: this many actions of any kind (a reaction counts); fewer: peripheral
+    active_actions: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> Engagement:
+        """The core is a part of the active members, and its days fit in the period."""
+        if self.core_contributions < self.active_actions:
+            raise ValueError(
+                f"core_contributions ({self.core_contributions}) must be at least active_actions "
+                f"({self.active_actions}): the core is a part of the active members"
+            )
+        days = _PERIOD_DAYS[self.period]
+        if self.core_days > days:
+            raise ValueError(
+                f"core_days ({self.core_days}) must fit in a {self.period} (at most {days} days)"
+            )
+        return self
+
+
 class Programme(_Strict):
     """The programme as app.yaml describes it."""
 
@@ -515,6 +546,8 @@ class Programme(_Strict):
     survey: Survey = Field(default_factory=Survey)  # the annual member survey
     # the programme's showcase: validated, shareable stories and testimonials are cross-posted
     showcase_channel: str | None = None
+    # engagement tiers: core / active / peripheral per period, and retention (bot/engagement.py)
+    engagement: Engagement = Field(default_factory=Engagement)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))

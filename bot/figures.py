@@ -112,6 +112,27 @@ FIGURES: tuple[Figure, ...] = (
         lambda k: k.objectives_rate,
         (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD, Surface.DIGEST),
     ),
+    # --- level 2: engagement tiers (bot/engagement.py): counts only, a person's own tier is shown
+    # to that person alone (their App Home, /cop me), never as a figure
+    Figure(
+        "engagement_tiers",
+        2,
+        lambda k: (k.engaged_core, k.engaged_active, k.engaged_peripheral),
+        (Surface.HEALTH, Surface.HOME, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD),
+    ),
+    Figure(
+        "retention",
+        2,
+        lambda k: k.retention,
+        (
+            Surface.HEALTH,
+            Surface.HOME,
+            Surface.REPORT,
+            Surface.EXPORT,
+            Surface.DASHBOARD,
+            Surface.DIGEST,
+        ),
+    ),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}
@@ -174,6 +195,38 @@ def objectives(t: Translator, kpis: Kpis) -> str:
         counted=t.number(kpis.objectives_counted),
         rate=t.percent(rate),
     )
+
+
+def tiers(t: Translator, kpis: Kpis) -> str:
+    """The engagement tiers as counts, never who: « 3 au cœur · 12 actifs · 25 périphériques »;
+    the one writing of the figure on every surface that has a translator."""
+    return t(
+        "engagement.tiers",
+        core=t.number(kpis.engaged_core),
+        active=t.number(kpis.engaged_active),
+        peripheral=t.number(kpis.engaged_peripheral),
+    )
+
+
+def retention(t: Translator, kpis: Kpis) -> str:
+    """Retention with what it counts: « 60 % (6 sur 10) », or that nobody was active in the
+    previous period: the one writing of the figure."""
+    rate = kpis.retention
+    if rate is None:
+        return t("engagement.retention_none")
+    return t(
+        "engagement.retention",
+        rate=t.percent(rate),
+        retained=t.number(kpis.retained),
+        of=t.number(kpis.retained_of),
+    )
+
+
+def named(t: Translator, key: str, value: str, *, period: str | None = None) -> str:
+    """« Fidélité des membres actifs : 60 % (6 sur 10) »; with `period`, « … ce mois-ci : … »."""
+    if period is None:
+        return t("engagement.named", name=name(t, key), value=value)
+    return t("engagement.named_period", name=name(t, key), period=period, value=value)
 
 
 _LEVELS = {1: "adoption and participation", 2: "engagement and satisfaction", 3: "tangible value"}

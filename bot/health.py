@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charters, communities, disclosure, kpis, people, periods
-from bot.config import HealthThresholds
+from bot.config import Engagement, HealthThresholds
 from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
 from bot.models import (
@@ -516,6 +516,7 @@ async def build_overview(
     question_kinds: Mapping[str, str] | None = None,
     now: datetime | None = None,
     rule: disclosure.Rule,
+    engagement_rule: Engagement | None = None,
 ) -> Overview:
     """Health of every community (or the ones given), with the month-to-date totals.
 
@@ -567,6 +568,7 @@ async def build_overview(
             now=now,
             rule=rule,
             charter_stale_days=thresholds.charter_stale_days,
+            engagement_rule=engagement_rule,
         )
         totals = report.programme
     year = periods.to_date(periods.Period.YEAR, today, tz)

@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, events, lifecycle, people, preferences
+from bot import charters, communities, engagement, events, kpis, lifecycle, people, preferences
 from bot import objectives as objectives_mod
 from bot import polls as pulse_polls
+from bot.config import Engagement
 from bot.models import (
     ChannelStatus,
     Community,
@@ -44,6 +45,10 @@ class HomeCommunity:
     # for those who run it: this year's objectives, achieved of those still pursued
     objectives: objectives_mod.Tally | None = None
     objectives_year: int | None = None
+    # the person's own engagement tier this period (bot.engagement): shown to them alone
+    mine: engagement.Mine | None = None
+    # for those who run it: the tiers as counts and retention, never who
+    tiers: kpis.Kpis | None = None
 
     @property
     def charter_to_review(self) -> bool:
@@ -87,6 +92,8 @@ class Home:
     rituals: tuple[preferences.RitualState, ...] = ()
     # ever asked a poll: someone never polled is not told "no polls waiting, thanks for answering"
     polled: bool = False
+    # the engagement period (app.yaml `engagement.period`: week, month or quarter), when shown
+    engagement_period: str | None = None
 
 
 async def programme_summary(
@@ -135,6 +142,8 @@ async def load(
     today: date | None = None,
     charter_stale_days: int = charters.STALE_DAYS,
     ritual_defaults: Mapping[Ritual, bool] | None = None,
+    engagement_rule: Engagement | None = None,
+    tz: str = "UTC",
 ) -> Home:
     """Everything the Home tab of one person shows; managers also get the programme line.
 
@@ -166,6 +175,16 @@ async def load(
         defaults=ritual_defaults or {},
         now=now,
     )
+    listed = [community for _, community in active[:max_communities]]
+    own, counts = await _engagement(
+        session,
+        person_id=person.id if person else None,
+        listed=listed,
+        run=run,
+        rule=engagement_rule,
+        now=now,
+        tz=tz,
+    )
     for membership, community in active[:max_communities]:
         charter = await charters.current(session, community_id=community.id)
         tally = (
@@ -190,6 +209,8 @@ async def load(
                 else None,
                 objectives=tally,
                 objectives_year=today.year if tally is not None else None,
+                mine=own.get(community.id),
+                tiers=counts.get(community.id),
             )
         )
     ids = [community.id for _, community in active]
@@ -262,7 +283,58 @@ async def load(
         more_communities=len(active) - len(mine),
         rituals=await preferences.states(session, person_id=person.id, now=now) if person else (),
         polled=polled or bool(polls),
+        engagement_period=engagement_rule.period if engagement_rule is not None else None,
     )
+
+
+async def _engagement(
+    session: AsyncSession,
+    *,
+    person_id: int | None,
+    listed: list[Community],
+    run: list[int],
+    rule: Engagement | None,
+    now: datetime,
+    tz: str,
+) -> tuple[dict[int, engagement.Mine], dict[int, kpis.Kpis]]:
+    """The person's own tier in each listed community, and for the ones they run the counts and
+    retention over the period running in that community's zone (bot.engagement)."""
+    if rule is None or person_id is None or not listed:
+        return {}, {}
+    mine = {
+        m.community_id: m
+        for m in await engagement.mine(
+            session,
+            person_id=person_id,
+            communities=[(c.id, c.name, c.tz) for c in listed],
+            rule=rule,
+            now=now,
+            default_tz=tz,
+        )
+    }
+    counts: dict[int, kpis.Kpis] = {}
+    zones = {c.id: c.tz or tz for c in listed}
+    by_zone: dict[str, list[int]] = {}
+    for cid in run:
+        by_zone.setdefault(zones[cid], []).append(cid)
+    for zone, ids in by_zone.items():
+        found = await engagement.counts(
+            session,
+            communities=ids,
+            window=engagement.current(rule, now=now, tz=zone),
+            rule=rule,
+            default_tz=tz,
+        )
+        for cid in ids:
+            n = found.get(cid, engagement.Counts())
+            counts[cid] = kpis.Kpis(
+                engaged_core=n.core,
+                engaged_active=n.active,
+                engaged_peripheral=n.peripheral,
+                retained=n.retained,
+                retained_of=n.retained_of,
+            )
+    return mine, counts
 
 
 async def audience(

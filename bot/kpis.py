@@ -24,8 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, disclosure, people, redelivery
+from bot import charters, communities, disclosure, engagement, people, redelivery
 from bot import stories as stories_mod
+from bot.config import Engagement
 from bot.i18n import collation_key
 from bot.models import (
     ActivityDaily,
@@ -105,6 +106,13 @@ class Kpis:
     # the charters' objectives of the year of the window's last day (bot/objectives.py)
     objectives_achieved: int = 0
     objectives_counted: int = 0  # all but the dropped ones
+    # engagement tiers over the window (bot/engagement.py): counts, never who; and retention,
+    # members active (core or active) in the previous period who are active in this one
+    engaged_core: int = 0
+    engaged_active: int = 0
+    engaged_peripheral: int = 0
+    retained: int = 0
+    retained_of: int = 0  # members active in the previous period
 
     @property
     def active_rate(self) -> float | None:
@@ -119,6 +127,11 @@ class Kpis:
     @property
     def response_rate(self) -> float | None:
         return ratio(self.polls_answered, self.polls_delivered)
+
+    @property
+    def retention(self) -> float | None:
+        """Of the members active in the previous period, the share active in this one."""
+        return ratio(self.retained, self.retained_of)
 
     @property
     def has_data(self) -> bool:
@@ -148,6 +161,7 @@ class Kpis:
         data["active_rate"] = self.active_rate
         data["response_rate"] = self.response_rate
         data["objectives_rate"] = self.objectives_rate
+        data["retention"] = self.retention
         return data
 
     @classmethod
@@ -570,6 +584,18 @@ async def _add_objectives(session: AsyncSession, scope: _Scope) -> None:
             scope.per[cid].objectives_achieved += int(n)
 
 
+async def _add_engagement(session: AsyncSession, scope: _Scope, *, rule: Engagement) -> None:
+    """Engagement tiers as counts, and retention against the previous period's same days
+    (bot/engagement.py; each community's period in its own zone)."""
+    found = await engagement.counts(
+        session, communities=scope.live, window=scope.window, rule=rule, default_tz=scope.window.tz
+    )
+    for cid, n in found.items():
+        c = scope.per[cid]
+        c.engaged_core, c.engaged_active, c.engaged_peripheral = n.core, n.active, n.peripheral
+        c.retained, c.retained_of = n.retained, n.retained_of
+
+
 # --- the programme: what adds up across communities --------------------------------------------
 
 _SUMMED = (
@@ -587,6 +613,11 @@ _SUMMED = (
     "polls_answered",
     "objectives_achieved",
     "objectives_counted",
+    "engaged_core",
+    "engaged_active",
+    "engaged_peripheral",
+    "retained",
+    "retained_of",
 )
 
 
@@ -608,6 +639,7 @@ async def compute(
     now: datetime | None = None,
     rule: disclosure.Rule,
     charter_stale_days: int = charters.STALE_DAYS,
+    engagement_rule: Engagement | None = None,
 ) -> WindowKpis:
     """All KPIs of the window, for every live community (or the ones given) and the programme.
     Survey figures go through the disclosure rule (closed polls, k answers per question)."""
@@ -638,6 +670,7 @@ async def compute(
     await _add_pending_stories(session, scope)
     await _add_testimonials(session, scope)
     await _add_objectives(session, scope)
+    await _add_engagement(session, scope, rule=engagement_rule or engagement.DEFAULTS)
 
     _sum_into_programme(scope)
     return WindowKpis(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))
@@ -661,6 +694,7 @@ async def snapshot(
     now: datetime | None = None,
     rule: disclosure.Rule,
     charter_stale_days: int = charters.STALE_DAYS,
+    engagement_rule: Engagement | None = None,
 ) -> int:
     """Write (or refresh) the day, week-, month- and year-to-date snapshots ending on `as_of`."""
     now = now or utcnow()
@@ -675,6 +709,7 @@ async def snapshot(
             now=now,
             rule=rule,
             charter_stale_days=charter_stale_days,
+            engagement_rule=engagement_rule,
         )
         base = {
             "workspace_id": workspace_id,

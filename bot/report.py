@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import charts, disclosure, figures, health, kpis, lifecycle, periods
 from bot import compass as compass_mod
 from bot import stories as stories_mod
-from bot.config import HealthThresholds
+from bot.config import Engagement, HealthThresholds
 from bot.figures import name
 from bot.i18n import Translator
 from bot.kpis import WindowKpis
@@ -101,6 +101,7 @@ async def build(
     now: datetime | None = None,
     rule: disclosure.Rule,
     community_ids: Iterable[int] | None = None,
+    engagement_rule: Engagement | None = None,
 ) -> SponsorReport:
     """The report of the whole programme, or of the communities given (`community_ids`: a
     community's own report, its figures standing where the programme's would)."""
@@ -117,6 +118,7 @@ async def build(
         now=now,
         rule=rule,
         charter_stale_days=thresholds.charter_stale_days,
+        engagement_rule=engagement_rule,
     )
     trend = [
         await kpis.compute(
@@ -232,12 +234,23 @@ def programme_table(t: Translator, report: SponsorReport) -> Table:
         [name(t, "stories_pending"), p.stories_pending],
         [name(t, "testimonials"), p.testimonials],
         [name(t, "objectives_achieved"), _rate(p.objectives_rate)],
+        *_tier_rows(t, p),
     ]
     rows += [
         [t("report.kpi.value", figure=name(t, "value"), unit=t.unit(unit)), amount]
         for unit, amount in t.sorted(p.value_by_unit.items(), key=lambda kv: t.unit(kv[0]))
     ]
     return [t("report.col.indicator"), t("report.col.value")], rows
+
+
+def _tier_rows(t: Translator, k: kpis.Kpis) -> list[list[Cell]]:
+    """The engagement tiers as counts, and retention (bot/engagement.py): never who."""
+    return [
+        [t("engagement.col.core"), k.engaged_core],
+        [t("engagement.col.active"), k.engaged_active],
+        [t("engagement.col.peripheral"), k.engaged_peripheral],
+        [name(t, "retention"), _rate(k.retention)],
+    ]
 
 
 def communities_table(t: Translator, report: SponsorReport) -> Table:
@@ -262,6 +275,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         name(t, "stories"),
         name(t, "value"),
         name(t, "objectives_achieved"),
+        *(str(label) for label, _ in _tier_rows(t, kpis.Kpis())),
         *compass_headers(t),
     ]
     heat = report.compass.by_community() if report.compass else {}
@@ -289,6 +303,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
                 c.stories,
                 "; ".join(stories_mod.value_phrases(t, c.value_by_unit, c.value_stories_by_unit)),
                 _rate(c.objectives_rate),
+                *(value for _, value in _tier_rows(t, c)),
                 *compass_cells(heat.get(c.community_id)),
             ]
         )
@@ -657,6 +672,8 @@ def _level2_section(t: Translator, p: kpis.Kpis, *, of: int | None) -> dict:
             (name(t, "pulse"), figures.survey(t, p, "pulse", of=of)),
             (name(t, "enps"), figures.survey(t, p, "enps", of=of)),
             (name(t, "response_rate"), _rate_shown(t, p.response_rate)),
+            (name(t, "engagement_tiers"), figures.tiers(t, p)),
+            (name(t, "retention"), figures.retention(t, p)),
         ],
     }
 

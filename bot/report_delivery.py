@@ -170,6 +170,7 @@ async def _build(
             question_kinds={q.key: q.kind for q in programme.rituals.pulse.questions},
             rule=rule,
             community_ids=None if scope.community_id is None else [scope.community_id],
+            engagement_rule=programme.engagement,
         )
 
 

@@ -146,6 +146,7 @@ async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.O
             question_kinds=question_kinds(deps),
             now=now,
             rule=deps.disclosure,
+            engagement_rule=deps.programme.engagement,
         )
 
 

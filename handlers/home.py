@@ -49,6 +49,8 @@ async def publish(
             today=deps.today(),
             charter_stale_days=deps.programme.health.charter_stale_days,
             ritual_defaults=lifecycle.ritual_defaults(deps.programme),
+            engagement_rule=deps.programme.engagement,
+            tz=deps.programme.timezone,
         )
         listing = await discovery.listing(
             session,

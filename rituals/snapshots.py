@@ -43,6 +43,7 @@ async def run_for(deps: Deps, *, as_of: date | None = None) -> int:
                     now=now,
                     rule=deps.disclosure,
                     charter_stale_days=deps.programme.health.charter_stale_days,
+                    engagement_rule=deps.programme.engagement,
                 )
         except LeadershipLost:
             raise  # another replica leads now: it writes the snapshots, this one stands down

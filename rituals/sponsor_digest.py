@@ -135,6 +135,25 @@ def _values(figures: kpis.Kpis) -> m.Text:
     return m.Join(parts, ", ")
 
 
+def _retention(figures: kpis.Kpis) -> list[m.Text]:
+    """Retention of active members (bot.figures.retention's sentence, as a neutral message),
+    when anyone was active in the previous period."""
+    if figures.retention is None:
+        return []
+    return [
+        m.Say(
+            "engagement.named",
+            name=_name("retention"),
+            value=m.Say(
+                "engagement.retention",
+                rate=m.Percent(figures.retention),
+                retained=m.Number(figures.retained),
+                of=m.Number(figures.retained_of),
+            ),
+        )
+    ]
+
+
 def levels(figures: kpis.Kpis, *, members_line: m.Text, of: int | None = None) -> list[m.Block]:
     """The three levels of one scope over the quarter, as `bot.kpis` counted them."""
     adoption = m.Lines(
@@ -163,6 +182,7 @@ def levels(figures: kpis.Kpis, *, members_line: m.Text, of: int | None = None) -
                 rate_name=_name("response_rate"),
                 rate=_rate(figures.response_rate),
             ),
+            *_retention(figures),
         ]
     )
     value: list[m.Text] = [
@@ -429,6 +449,7 @@ async def for_community(
         now=now,
         rule=rule,
         charter_stale_days=programme.health.charter_stale_days,
+        engagement_rule=programme.engagement,
     )
     figures = next((c for c in found.communities if c.community_id == community.id), None)
     if figures is None:
@@ -478,6 +499,7 @@ async def for_programme(
         question_kinds=_kinds(deps),
         now=now,
         rule=disclosure.Rule.of(programme),
+        engagement_rule=programme.engagement,
     )
     trend = await kpis.weekly_trend(
         session,

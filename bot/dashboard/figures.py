@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import disclosure, health, kpis, people, periods
-from bot.config import HealthThresholds
+from bot.config import Engagement, HealthThresholds
 from bot.models import ChannelStatus, Community, Membership, Person, Role
 
 SPARKLINE_WEEKS = 12
@@ -30,6 +30,7 @@ class Context:
     thresholds: HealthThresholds
     question_kinds: Mapping[str, str]
     rule: disclosure.Rule
+    engagement: Engagement | None = None  # app.yaml `engagement:` (bot/engagement.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ async def _overview(
         question_kinds=ctx.question_kinds,
         now=ctx.now,
         rule=ctx.rule,
+        engagement_rule=ctx.engagement,
     )
 
 
@@ -118,6 +120,7 @@ async def programme(session: AsyncSession, ctx: Context) -> ProgrammeView:
         "now": ctx.now,
         "rule": ctx.rule,
         "charter_stale_days": ctx.thresholds.charter_stale_days,
+        "engagement_rule": ctx.engagement,
     }
     month = await kpis.compute(session, window=overview.month, **common)
     year = await kpis.compute(

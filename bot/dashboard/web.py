@@ -125,6 +125,14 @@ class Formats:
         """ "Objectives achieved" with what it counts (bot.figures.objectives)."""
         return vocabulary.objectives(self.t, kpis)
 
+    def tiers(self, kpis: Any) -> str:
+        """Engagement tiers as counts, never who (bot.figures.tiers)."""
+        return vocabulary.tiers(self.t, kpis)
+
+    def retention(self, kpis: Any) -> str:
+        """Retention with what it counts (bot.figures.retention)."""
+        return vocabulary.retention(self.t, kpis)
+
     def status(self, status: health.Status) -> Markup:
         """The status in words behind a dot of its colour (the catalogue's emoji needs a font
         a server's browser may lack; the charts' colours are the same)."""
@@ -147,6 +155,7 @@ def _context(deps: Deps, workspace_id: str) -> figures.Context:
         thresholds=deps.programme.health,
         question_kinds={q.key: q.kind for q in deps.programme.rituals.pulse.questions},
         rule=deps.disclosure,
+        engagement=deps.programme.engagement,
     )
 
 

@@ -88,6 +88,15 @@ def value_line(t: Translator, kpis: Kpis) -> str:
     return line
 
 
+def tiers_line(t: Translator, kpis: Kpis) -> str:
+    """Engagement tiers as counts and retention (bot/engagement.py): never who is in which."""
+    return (
+        figures.named(t, "engagement_tiers", figures.tiers(t, kpis))
+        + " · "
+        + figures.named(t, "retention", figures.retention(t, kpis))
+    )
+
+
 def values_text(t: Translator, kpis: Kpis) -> str:
     if not kpis.value_by_unit:
         return t("health.no_value")
@@ -142,6 +151,7 @@ def _totals(t: Translator, overview: Overview) -> str:
             events=t.number(p.events_held),
             attendance=t.number(p.attendance),
         ),
+        tiers_line(t, p),
         _engagement(
             t,
             overview,
@@ -291,7 +301,7 @@ def build_community(
     if review is not None:
         blocks.append(SectionBlock(text=mrkdwn(_lifecycle(t, review, s.created), _SECTION_MAX)))
     blocks += [
-        SectionBlock(text=mrkdwn(f"{figures}\n{engagement}\n{value}")),
+        SectionBlock(text=mrkdwn(f"{figures}\n{tiers_line(t, k)}\n{engagement}\n{value}")),
         *filter(None, [_survey(t, overview, of=None)]),
         _export_buttons(t, f"community:{s.community_id}"),
     ]

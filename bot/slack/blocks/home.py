@@ -10,6 +10,7 @@ from bot.discover import Listing
 from bot.home import Home, HomeCommunity
 from bot.i18n import Translator
 from bot.objectives import Tally
+from bot.slack.blocks import engagement as engagement_screens
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 from bot.slack.blocks.discover import home_section as discover_section
@@ -41,6 +42,11 @@ def build_home(t: Translator, home: Home, *, tz: str, discover: Listing | None =
         top += [section(line, accessory=button), DividerBlock()]
     polls = _polls(t, home, tz)
     rest = [DividerBlock(), *_events(t, home, tz), *([DividerBlock(), *polls] if polls else [])]
+    mine = [c.mine for c in home.communities if c.mine is not None]
+    if mine and home.engagement_period:
+        # the person's own tiers: this view is published to them alone (views.publish, user_id)
+        own = engagement_screens.mine_blocks(t, mine, period=home.engagement_period)
+        rest = [DividerBlock(), *own, *rest]
     if home.rituals:
         rest += [
             DividerBlock(),
@@ -58,7 +64,7 @@ def build_home(t: Translator, home: Home, *, tz: str, discover: Listing | None =
         listed.append(section(t("home.no_community")))
     hidden = home.more_communities
     for index, community in enumerate(home.communities):
-        blocks = _community(t, community)
+        blocks = _community(t, community, period=home.engagement_period)
         if len(blocks) > budget:
             hidden += len(home.communities) - index
             break
@@ -71,7 +77,9 @@ def build_home(t: Translator, home: Home, *, tz: str, discover: Listing | None =
     return View(type="home", blocks=[*top, *listed, *rest])
 
 
-def _community(t: Translator, community: HomeCommunity) -> list[Block]:
+def _community(
+    t: Translator, community: HomeCommunity, *, period: str | None = None
+) -> list[Block]:
     """Its line, and for those who run it the leaders' shortcuts."""
     role = t(f"role.{community.role.value}") if community.role else t("home.role_manager")
     line = say(
@@ -87,6 +95,8 @@ def _community(t: Translator, community: HomeCommunity) -> list[Block]:
         line += "\n" + stage_screens.home_line(t, community.lifecycle)
     if community.may_run and community.objectives is not None:
         line += "\n" + _objectives_line(t, community.objectives, community.objectives_year)
+    if community.may_run and community.tiers is not None and period:
+        line += "\n" + _tiers_line(t, community, period)
     if not community.may_run:
         return [section(line)]
     shortcuts = ActionsBlock(
@@ -104,6 +114,16 @@ def _community(t: Translator, community: HomeCommunity) -> list[Block]:
         ],
     )
     return [section(line), shortcuts]
+
+
+def _tiers_line(t: Translator, community: HomeCommunity, period: str) -> str:
+    """For those who run it: « Cercles d'engagement ce mois-ci : 3 au cœur · 12 actifs ·
+    25 périphériques · Fidélité des membres actifs : 60 % (6 sur 10) » — counts, never who."""
+    assert community.tiers is not None
+    words = engagement_screens.period_words(t, period)
+    counts = figures.named(t, "engagement_tiers", figures.tiers(t, community.tiers), period=words)
+    kept = figures.named(t, "retention", figures.retention(t, community.tiers))
+    return f"{counts} · {kept}"
 
 
 def _share(t: Translator) -> list[Block]:
