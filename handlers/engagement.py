@@ -31,7 +31,7 @@ async def handle_me(req: CommandRequest) -> None:
             now=utcnow(),
             default_tz=deps.programme.timezone,
         )
-    text, blocks = screens.mine_answer(req.t, mine, period=rule.period)
+    text, blocks = screens.mine_answer(req.t, mine)
     await req.show(text, blocks)
 
 

@@ -175,6 +175,7 @@ def scenes() -> list[Scene]:
     from bot.demo import (
         compass,
         discover,
+        engagement,
         kpis,
         leaders,
         lifecycle,
@@ -193,6 +194,7 @@ def scenes() -> list[Scene]:
         rituals.scene,
         survey.scene,
         kpis.scene,
+        engagement.scene,
         compass.scene,
         discover.scene,
         showcase.scene,

@@ -43,19 +43,19 @@ def mine_line(t: Translator, mine: Mine) -> Mrkdwn:
     )
 
 
-def mine_blocks(t: Translator, mine: Sequence[Mine], *, period: str) -> list[Block]:
+def mine_blocks(t: Translator, mine: Sequence[Mine]) -> list[Block]:
     """The person's own tiers, one line per community, with who else can see them (nobody)."""
     if not mine:
         return []
-    heading = section(t("engagement.mine_heading", period=period_words(t, period)))
+    heading = section(t("engagement.mine_heading"))
     lines: list[str] = [mine_line(t, m) for m in mine[:MAX_LINES]]
     return [heading, *sections_of_lines(lines), note(t("engagement.mine_note"))]
 
 
-def mine_answer(t: Translator, mine: Sequence[Mine], *, period: str) -> tuple[str, list[Block]]:
+def mine_answer(t: Translator, mine: Sequence[Mine]) -> tuple[str, list[Block]]:
     """`/cop me`: the same lines as on the Home, or that there is nothing to count."""
     if not mine:
         text = t("engagement.mine_none")
         return text, [section(text)]
-    blocks = mine_blocks(t, mine, period=period)
-    return t("engagement.mine_heading", period=period_words(t, period)).strip("*"), blocks
+    blocks = mine_blocks(t, mine)
+    return t("engagement.mine_heading").strip("*"), blocks

@@ -90,11 +90,15 @@ def value_line(t: Translator, kpis: Kpis) -> str:
 
 def tiers_line(t: Translator, kpis: Kpis) -> str:
     """Engagement tiers as counts and retention (bot/engagement.py): never who is in which."""
-    return (
-        figures.named(t, "engagement_tiers", figures.tiers(t, kpis))
-        + " · "
-        + figures.named(t, "retention", figures.retention(t, kpis))
+    counts = t(
+        "engagement.named_bold",
+        name=figures.name(t, "engagement_tiers"),
+        value=figures.tiers(t, kpis),
     )
+    kept = t(
+        "engagement.named_bold", name=figures.name(t, "retention"), value=figures.retention(t, kpis)
+    )
+    return f"{counts} · {kept}"
 
 
 def values_text(t: Translator, kpis: Kpis) -> str:

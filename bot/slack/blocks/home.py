@@ -43,9 +43,9 @@ def build_home(t: Translator, home: Home, *, tz: str, discover: Listing | None =
     polls = _polls(t, home, tz)
     rest = [DividerBlock(), *_events(t, home, tz), *([DividerBlock(), *polls] if polls else [])]
     mine = [c.mine for c in home.communities if c.mine is not None]
-    if mine and home.engagement_period:
+    if mine:
         # the person's own tiers: this view is published to them alone (views.publish, user_id)
-        own = engagement_screens.mine_blocks(t, mine, period=home.engagement_period)
+        own = engagement_screens.mine_blocks(t, mine)
         rest = [DividerBlock(), *own, *rest]
     if home.rituals:
         rest += [
