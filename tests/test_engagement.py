@@ -409,3 +409,50 @@ async def test_poll_answers_are_no_part_of_a_tier(
     assert not done
     del members
     assert StoryKind.TESTIMONIAL  # testimonials count as stories shared (kind is not filtered)
+
+
+async def test_after_erasure_the_counts_stand_and_nobody_has_a_tier_to_see(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Erasure needs nothing new: the tombstone keeps member counts right and holds no tier
+    anyone can read; its channel activity went into the anonymous totals."""
+    from bot import privacy
+
+    data = await factories.community(sessions, emulator=EMU, members=(LEADER, CHLOE))
+    async with sessions.begin() as session:
+        await _members_since(session, datetime(2026, 1, 1, tzinfo=UTC))
+        await activity.add(
+            session,
+            workspace_id=WORKSPACE,
+            tallies=[
+                activity.Tally(data.id, CHLOE, date(2026, 11, d), messages=3)
+                for d in (2, 9, 16, 23)
+            ],
+        )
+
+    async def counts() -> engagement.Counts:
+        async with sessions() as session:
+            found = await engagement.counts(
+                session,
+                communities=[data.id],
+                window=NOVEMBER,
+                rule=RULE,
+                default_tz="Europe/Paris",
+            )
+        return found[data.id]
+
+    assert (await counts()).core == 1
+    async with sessions.begin() as session:
+        await privacy.erase(session, workspace_id=WORKSPACE, slack_user_id=CHLOE)
+    after = await counts()
+    assert (after.core, after.active, after.peripheral) == (0, 0, 2)  # still two members
+    async with sessions() as session:
+        mine = await engagement.mine_of(
+            session,
+            workspace_id=WORKSPACE,
+            slack_user_id=CHLOE,
+            rule=RULE,
+            now=datetime(2026, 11, 30, tzinfo=UTC),
+            default_tz="Europe/Paris",
+        )
+    assert mine == []
