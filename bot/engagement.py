@@ -101,7 +101,7 @@ def tier_of(done: Participation, rule: Engagement = DEFAULTS) -> Tier:
 
 
 def engaged(tier: Tier) -> bool:
-    """ "Active" in retention's sense: core or active."""
+    """Whether a tier counts as active for retention: core or active."""
     return tier != Tier.PERIPHERAL
 
 
