@@ -19,6 +19,7 @@ from handlers import (
     community_events,
     compass,
     discover,
+    feedback,
     health,
     home,
     lifecycle,
@@ -47,6 +48,7 @@ FEATURES = (
     compass,
     survey,
     discover,
+    feedback,
 )
 
 
