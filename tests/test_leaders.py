@@ -92,7 +92,7 @@ def test_leaders_channel_is_an_id_or_a_name() -> None:
     )
     named = Programme.model_validate({"name": "P", "leaders_channel": "#cop-leaders"})
     assert named.leaders_channel == "cop-leaders"
-    with pytest.raises(ValueError, match="(?s)leaders_channel.*channel id such as C012ABC"):
+    with pytest.raises(ValueError, match=r"(?s)leaders_channel.*channel id such as C012ABC"):
         Programme.model_validate({"name": "P", "leaders_channel": "Les leaders !"})
 
 
