@@ -177,6 +177,7 @@ def scenes() -> list[Scene]:
         discover,
         kpis,
         leaders,
+        leaders_network,
         lifecycle,
         objectives,
         registry,
@@ -196,6 +197,7 @@ def scenes() -> list[Scene]:
         compass.scene,
         discover.scene,
         showcase.scene,
+        leaders_network.scene,
     ]
 
 
