@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot import activity, compass, people
+from bot import activity, compass, people, privacy
 from bot import leaders_digest as domain
 from bot.app import build_deps
 from bot.config import Programme
 from bot.models import (
     AuditLog,
     Community,
+    CommunityStatus,
     Event,
     EventFeedback,
     EventStatus,
@@ -37,7 +38,7 @@ from rituals import event_feedback, leaders_digest, scheduler
 from rituals.outbox import Drain
 from tests import factories
 from tests.catalogue import EN, FR
-from tests.conftest import Bot, eventually, make_config, running_bot
+from tests.conftest import Bot, command_answer, eventually, make_config, running_bot
 from tests.factories import WORKSPACE
 
 LEADERS = "C0LEAD"
@@ -390,3 +391,75 @@ async def test_the_organiser_answers_the_checklist_and_the_compass_hears_it(bot:
     assert medians["members"] == 4.0  # « everyone could speak »: yes
     assert medians["animation"] == 2.5  # objective yes (4), time kept no (1)
     assert medians["governance"] is None  # no item informs it
+
+
+async def test_a_leaders_channel_named_by_its_name_is_found(
+    database_url: str, emulator: SlackEmulator
+) -> None:
+    channel = _channel(emulator)
+    config = make_config(database_url, emulator, leaders_channel="#cop-leaders", rituals=QUIET)
+    async with running_bot(config, emulator) as bot:
+        await _two_communities(bot)
+        await scheduler.tick(bot.deps)
+    assert sorted(channel.members) == ["U0CHLOE", "U0LEA", "U0LUCAS", "UBOT"]
+
+
+async def test_no_checklist_in_a_closed_community_nor_for_an_organiser_who_muted_it(
+    bot: Bot,
+) -> None:
+    data, agile = await _two_communities(bot)
+    await _event(bot, agile, title="Rétro d'équipe", organiser="U0LEA", ended=timedelta(hours=1))
+    await _event(bot, data, title="Atelier", organiser="U0CHLOE", ended=timedelta(hours=1))
+    async with bot.sessions.begin() as session:
+        row = await session.get(Community, agile.id)
+        assert row is not None
+        row.status = CommunityStatus.CLOSED
+    # Chloé turns the checklist off herself, in French
+    answer = await command_answer(bot, "sourdine retours off", user="U0CHLOE", channel="C0DATA")
+    assert answer
+    assert await event_feedback.maintain(bot.deps) == 0
+    await Drain(bot.deps, rate_per_minute=60000).run_once(now=utcnow() + timedelta(minutes=1))
+    assert not _dm(bot, "U0LEA", "Rétro") and not _dm(bot, "U0CHLOE", "Atelier")
+
+
+async def test_the_french_organiser_reads_her_thanks_and_finds_her_answers_again(bot: Bot) -> None:
+    data, _ = await _two_communities(bot)
+    await _event(bot, data, title="Réunion du noyau", organiser="U0CHLOE", ended=timedelta(hours=1))
+    await event_feedback.maintain(bot.deps)
+    await Drain(bot.deps, rate_per_minute=60000).run_once(now=utcnow() + timedelta(minutes=1))
+    (asked,) = _dm(bot, "U0CHLOE", "Réunion du noyau")
+    for round_ in (1, 2):
+        before = len(bot.emulator.calls_to("views.open"))
+        await bot.slack.click(
+            user="U0CHLOE", action_id="event_feedback.open", message=("D0CHLOE", asked["ts"])
+        )
+        await eventually(lambda n=before + 1: len(bot.emulator.calls_to("views.open")) == n)
+        view = bot.emulator.calls_to("views.open")[-1].response["view"]
+        assert view["title"]["text"] == "Check-list Animation"
+        if round_ == 2:  # her earlier answers are there to change
+            picked = {
+                b["block_id"]: (b["element"].get("initial_option") or {}).get("value")
+                for b in view["blocks"]
+                if b["type"] == "input" and b["block_id"].startswith("feedback:")
+            }
+            assert picked["feedback:time"] == "no"
+        # a missing answer is refused in the modal itself
+        if round_ == 1:
+            partial = {k: v for k, v in ANSWERS.items() if k != "feedback:voice"}
+            refused = await bot.slack.submit_view(view["id"], user="U0CHLOE", values=partial)
+            assert refused.json()["errors"] == {"feedback:voice": FR("feedback.answer_each")}
+        values = dict(ANSWERS) if round_ == 1 else {**ANSWERS, "feedback:time": "yes"}
+        await bot.slack.submit_view(view["id"], user="U0CHLOE", values=values)
+        await eventually(lambda n=round_: _updates(bot, "D0CHLOE") == n)
+    thanks = render_message(bot.emulator.find_message("D0CHLOE", asked["ts"]) or {})
+    assert "Merci ! Vos réponses sur « Réunion du noyau » sont enregistrées." in thanks
+    assert f"✅ {FR('feedback.item.time')}" in thanks and FR("feedback.changed") in thanks
+    async with bot.sessions() as session:
+        rows = list(await session.scalars(sa.select(EventFeedback)))
+        assert len(rows) == 1 and rows[0].answers["time"] == "yes"  # changed, not doubled
+        exported = await privacy.export(session, workspace_id=WORKSPACE, slack_user_id="U0CHLOE")
+    assert exported["event_feedback"][0]["answers"]["time"] == "yes"
+
+
+def _updates(bot: Bot, channel: str) -> int:
+    return len([c for c in bot.emulator.calls_to("chat.update") if c.params["channel"] == channel])
