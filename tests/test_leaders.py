@@ -366,6 +366,11 @@ async def test_the_organiser_answers_the_checklist_and_the_compass_hears_it(bot:
     # a forged replay of her modal by someone else stores nothing
     response = await bot.slack.submit_view(view["id"], user="U0HUGO", values=ANSWERS)
     assert response.status_code == 200
+    await eventually(
+        lambda: (
+            sum(refused in render_message(m) for m in bot.emulator.messages.get("D0HUGO", [])) == 2
+        )
+    )
     response = await bot.slack.submit_view(view["id"], user="U0EMILY", values=ANSWERS)
     assert response.status_code == 200
 
