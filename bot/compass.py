@@ -7,7 +7,8 @@ the community (leaders and core team). A round stays open ROUND_DAYS; the bot ag
 dimension as the median of the respondents' means (with the spread), names the weakest
 dimensions with actions from the guides' practices, and compares with the previous round. The
 annual survey may add one more voice for the dimensions its answers inform
-(`record_survey_input`). The programme's heatmap (`heatmap`) is what every manager's surface
+(`record_survey_input`), and so may the organisers' « animation » checklists after events
+(bot.feedback): both through `record_external_voice`. The programme's heatmap (`heatmap`) is what every manager's surface
 shows: /cop health, the report and the dashboard.
 
 Words live in bot/i18n/<lang>/compass.po under `compass.dim.<d>`, `compass.stmt.<d>.<s>`,
@@ -33,6 +34,8 @@ from bot.models import Community, CompassAssessment, CompassResponse
 ROUND_DAYS = 90  # a round stays open this long; the next `/cop compass` opens a new one
 LEVELS = (1, 2, 3, 4)  # pas encore · en construction · établi · exemplaire
 SELF, SURVEY = "self", "survey"
+FEEDBACK = "feedback"  # the organisers' « animation » checklists after events (bot.feedback)
+EXTERNAL = (SURVEY, FEEDBACK)  # voices that are not a person's: one each per round, by dimension
 WEAKEST = 2  # how many dimensions are named as the ones to work on (more when tied, up to 3)
 WEAKEST_MAX = 3
 SAME = 0.05  # a median that moved less than this has not moved
@@ -176,7 +179,15 @@ async def join_or_open(
             session, community_id=community_id, rule=survey_rule, since=now - timedelta(days=365)
         )
         if scores:
-            await _store_survey_voice(session, workspace_id, row.id, scores, now)
+            await _store_voice(session, workspace_id, row.id, SURVEY, scores, now)
+    # the organisers' checklists of the last ROUND_DAYS: a new round starts with their voice
+    from bot import feedback  # bot.feedback records through this module
+
+    heard = await feedback.compass_input(
+        session, community_id=community_id, since=now - timedelta(days=ROUND_DAYS)
+    )
+    if heard:
+        await _store_voice(session, workspace_id, row.id, FEEDBACK, heard, now)
     return Round.of(row)
 
 
@@ -271,20 +282,45 @@ async def record_survey_input(
     now: datetime,
 ) -> Round | None:
     """What the annual survey's answers say of the dimensions they inform (dimension key → a
-    score on the compass's 1–4 scale), stored as one more voice (source "survey", no person) in
-    the community's open round; a later call in the same round replaces it. With no round open,
-    nothing is stored: the next round starts with it (`join_or_open`)."""
+    score on the compass's 1–4 scale), as one voice in the community's open round
+    (`record_external_voice`)."""
+    return await record_external_voice(
+        session,
+        workspace_id=workspace_id,
+        community_id=community_id,
+        source=SURVEY,
+        dimension_scores=dimension_scores,
+        now=now,
+    )
+
+
+async def record_external_voice(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    community_id: int,
+    source: str,
+    dimension_scores: Mapping[str, float],
+    now: datetime,
+) -> Round | None:
+    """A voice that is not a person's (`source`: the annual survey, the organisers'
+    checklists), dimension key → a score on the compass's 1–4 scale, stored as one response
+    (no person) in the community's open round; a later call in the same round replaces it. With
+    no round open, nothing is stored: the next round starts with it (`join_or_open`)."""
+    if source not in EXTERNAL:
+        raise ValueError(f"unknown compass voice {source!r}")
     current = await current_round(session, community_id=community_id, now=now)
     if current is None:
         return None
-    await _store_survey_voice(session, workspace_id, current.id, dimension_scores, now)
+    await _store_voice(session, workspace_id, current.id, source, dimension_scores, now)
     return current
 
 
-async def _store_survey_voice(
+async def _store_voice(
     session: AsyncSession,
     workspace_id: str,
     round_id: int,
+    source: str,
     dimension_scores: Mapping[str, float],
     now: datetime,
 ) -> None:
@@ -296,7 +332,7 @@ async def _store_survey_voice(
     row = await session.scalar(
         sa.select(CompassResponse).where(
             CompassResponse.assessment_id == round_id,
-            CompassResponse.source == SURVEY,
+            CompassResponse.source == source,
             CompassResponse.person_id.is_(None),
         )
     )
@@ -306,7 +342,7 @@ async def _store_survey_voice(
                 workspace_id=workspace_id,
                 assessment_id=round_id,
                 person_id=None,
-                source=SURVEY,
+                source=source,
                 scores=scores,
                 submitted_at=now,
                 updated_at=now,
@@ -362,10 +398,11 @@ class Result:
     weakest: tuple[str, ...]  # dimension keys, weakest first
     previous: Round | None
     changes: tuple[Change, ...]  # per dimension present in both rounds
+    feedback: bool = False  # the organisers' checklists after events added their voice
 
     @property
     def empty(self) -> bool:
-        return self.respondents == 0 and not self.survey
+        return self.respondents == 0 and not self.survey and not self.feedback
 
     def medians(self) -> dict[str, float | None]:
         return {d.key: d.median for d in self.dimensions}
@@ -376,7 +413,7 @@ def _means(scores: Mapping[str, object], source: str) -> dict[str, float]:
     survey's figure for the dimensions it informs."""
     out: dict[str, float] = {}
     for dim in DIMENSIONS:
-        if source == SURVEY:
+        if source in EXTERNAL:
             value = scores.get(dim.key)
             if isinstance(value, int | float):
                 out[dim.key] = float(value)
@@ -485,6 +522,7 @@ async def result(
         weakest=weakest(dims),
         previous=previous,
         changes=changes,
+        feedback=any(source == FEEDBACK for source, _ in mine),
     )
 
 

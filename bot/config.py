@@ -74,6 +74,27 @@ def _check_channel_id(value: str) -> str:
     return value
 
 
+_CHANNEL_NAME = re.compile(r"^#?[a-z0-9][a-z0-9_\-]{0,79}$")
+
+
+def _check_channel_ref(value: str) -> str:
+    """A channel id (C012ABC) or a channel's name (cop-leaders or #cop-leaders, as Slack writes
+    names: lower case, digits, hyphens, underscores); a name is kept without its « # »."""
+    value = value.strip()
+    if _CHANNEL_ID.match(value):
+        return value
+    if _CHANNEL_NAME.match(value):
+        return value.removeprefix("#")
+    raise ValueError(
+        "expected a Slack channel id such as C012ABC or a channel name such as #cop-leaders "
+        f"(lower case, digits, - and _), got {value!r}"
+    )
+
+
+def is_channel_id(value: str) -> bool:
+    return bool(_CHANNEL_ID.match(value))
+
+
 # The messages app.yaml `templates` may reword, per language, and the placeholders each may use.
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "welcome": ("name", "community", "channel"),  # the welcome's first line
@@ -548,6 +569,9 @@ class Programme(_Strict):
     showcase_channel: str | None = None
     # engagement tiers: core / active / peripheral per period, and retention (bot/engagement.py)
     engagement: Engagement = Field(default_factory=Engagement)
+    # the leaders' community: its channel (an id or a name), where every leader and core-team
+    # member is invited and the monthly leaders' digest is posted
+    leaders_channel: str | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
@@ -556,6 +580,9 @@ class Programme(_Strict):
     )
     _showcase = field_validator("showcase_channel")(
         classmethod(lambda cls, v: v if v is None else _check_channel_id(v))
+    )
+    _leaders = field_validator("leaders_channel")(
+        classmethod(lambda cls, v: v if v is None else _check_channel_ref(v))
     )
     _templates = field_validator("templates")(classmethod(lambda cls, v: _check_templates(v)))
 

@@ -41,6 +41,9 @@ class Action(enum.StrEnum):
     # accept or decline a request to join a private community (bot.discover); discovering the
     # communities and asking to join one are open to everyone, so they need no entry here
     DECIDE_JOIN = "decide_join"
+    # answer the « animation » checklist after an event (bot.feedback): its organiser, whatever
+    # their role (`require_event_feedback`), and the community's runners
+    GIVE_EVENT_FEEDBACK = "give_event_feedback"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -63,6 +66,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.MANAGE_SURVEY: frozenset(),
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
     Action.DECIDE_JOIN: frozenset({Role.LEADER}),
+    Action.GIVE_EVENT_FEEDBACK: _RUNNERS,
 }
 
 
@@ -154,3 +158,24 @@ async def may(
     except NotAllowed:
         return False
     return True
+
+
+async def require_event_feedback(
+    session: AsyncSession, *, actor: Actor, community_id: int, organiser_person_id: int | None
+) -> None:
+    """The organiser of an event may answer its checklist whatever their role (a member may
+    organise); anyone else needs GIVE_EVENT_FEEDBACK in the event's community."""
+    if organiser_person_id is not None:
+        organiser = await session.scalar(
+            sa.select(Person.id).where(
+                Person.id == organiser_person_id,
+                Person.workspace_id == actor.workspace_id,
+                Person.slack_user_id == actor.slack_user_id,
+                IS_PERSON,
+            )
+        )
+        if organiser is not None:
+            return
+    await require(
+        session, actor=actor, action=Action.GIVE_EVENT_FEEDBACK, community_id=community_id
+    )

@@ -46,6 +46,15 @@ class Directory(Protocol):
         """The workspace our token speaks for, or None when the platform says it is dead."""
         ...
 
+    async def channel_named(self, name: str) -> ChannelInfo | None:
+        """A channel found by its name (without « # »), archived ones included; None if none."""
+        ...
+
+    async def invite(self, channel_id: str, user_id: str) -> None:
+        """Invite one person to a channel the bot is in; failures raise DeliveryError (its
+        reason is the platform's: "already_in_channel", "is_archived", "not_in_channel"…)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:

@@ -13,7 +13,15 @@ from bot.models import PreferenceState, Ritual, RitualPreference, utcnow
 from bot.numbers import whole
 
 # The ritual DMs a member may mute (the digest goes to leaders, who turn it off per community).
-MUTABLE = (Ritual.WELCOME, Ritual.REMINDERS, Ritual.PULSE, Ritual.STORIES, Ritual.SURVEY)
+MUTABLE: tuple[Ritual, ...] = (
+    Ritual.WELCOME,
+    Ritual.REMINDERS,
+    Ritual.PULSE,
+    Ritual.STORIES,
+    Ritual.SURVEY,
+)
+# an organiser of a weekly series may not want the « animation » checklist after each meeting
+MUTABLE += (Ritual.EVENT_FEEDBACK,)
 OFF_WORDS = {"off", "stop", "arret", "arrêt", "desactiver", "désactiver"}
 ON_WORDS = {"on", "resume", "reprendre", "reactiver", "réactiver"}
 MAX_SNOOZE_DAYS = 365
@@ -44,6 +52,9 @@ def parse_ritual(word: str) -> Ritual:
         "survey": Ritual.SURVEY,  # the annual member survey
         "enquête": Ritual.SURVEY,
         "enquete": Ritual.SURVEY,
+        "feedback": Ritual.EVENT_FEEDBACK,  # the organiser's checklist after an event
+        "checklist": Ritual.EVENT_FEEDBACK,
+        "retours": Ritual.EVENT_FEEDBACK,
     }
     ritual = aliases.get(word.lower())
     if ritual is None:

@@ -36,6 +36,7 @@ from bot.models import (
     Community,
     Event,
     EventAttendance,
+    EventFeedback,
     EventRsvp,
     Membership,
     Outbox,
@@ -136,6 +137,10 @@ async def export(session: AsyncSession, *, workspace_id: str, slack_user_id: str
         ],
         "actions_you_took": await rows(sa.select(AuditLog).where(AuditLog.actor == slack_user_id)),
         "compass_answers": await compass.answers_for_export(session, person_id=pid),
+        # the « animation » checklists they answered after their events (bot.feedback)
+        "event_feedback": await rows(
+            sa.select(EventFeedback).where(EventFeedback.person_id == pid)
+        ),
     }
 
 

@@ -20,6 +20,7 @@ from handlers import (
     compass,
     discover,
     engagement,
+    feedback,
     health,
     home,
     lifecycle,
@@ -49,6 +50,7 @@ FEATURES = (
     survey,
     discover,
     engagement,
+    feedback,
 )
 
 

@@ -37,6 +37,7 @@ from handlers.context import (
     unavailable_key,
     workspace_of,
 )
+from rituals import leaders_digest
 
 logger = logging.getLogger(__name__)
 QUEUE_PATIENCE = 20.0  # seconds a command may wait for a slot before being told the bot is busy
@@ -180,6 +181,7 @@ async def handle_community(req: CommandRequest) -> None:
     await req.say(
         "community.created", name=view.name, slug=view.slug, members=report.kept + len(report.added)
     )
+    await leaders_digest.invite_soon(req.deps, workspace_id=caller.workspace_id)
 
 
 ROLE_WORDS = {
@@ -237,6 +239,8 @@ async def handle_role(req: CommandRequest) -> None:
     await req.say(
         "role.set", user=mention(target), role=req.t(f"role.{role.value}"), community=community.name
     )
+    if role in (Role.LEADER, Role.CORE_TEAM):  # the leaders' community opens its door
+        await leaders_digest.invite_soon(req.deps, workspace_id=caller.workspace_id)
 
 
 CORE: list[Subcommand] = [

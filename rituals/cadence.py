@@ -113,6 +113,10 @@ def defaults(ritual: Ritual, programme: Programme) -> Defaults:
         return Defaults(r.sponsor_digest.enabled, "quarterly", Delivery.DM, {})
     if ritual == Ritual.OBJECTIVES:
         return Defaults(r.objectives.enabled, r.objectives.cadence, Delivery.DM, {})
+    if ritual in (Ritual.LEADERS_DIGEST, Ritual.EVENT_FEEDBACK):
+        # programme-wide (rituals/leaders_digest.py, rituals/event_feedback.py): the row is
+        # created like every ritual's, with no cadence of its own and outside `/cop rituals`
+        return Defaults(True, None, Delivery.DM, {})
     return Defaults(r.welcome.digest_cadence != "off", r.welcome.digest_cadence, Delivery.DM, {})
 
 

@@ -36,6 +36,8 @@ from bot.models import (
 from bot.redelivery import upsert_for
 from rituals import (
     digest,
+    event_feedback,
+    leaders_digest,
     objectives,
     pulse,
     reminders,
@@ -95,6 +97,8 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
     await reminders.plan(deps, now=now)
     await pulse.maintain(deps, now=now)
     await survey.maintain(deps, now=now)  # the annual member survey: open, remind, close
+    await leaders_digest.maintain(deps, now=now)  # the leaders' channel: invitations, digest
+    await event_feedback.maintain(deps, now=now)  # organisers' checklists after events
     return ran
 
 

@@ -21,6 +21,7 @@ RUNNER_ACTIONS = {
     Action.TRACK_OBJECTIVES,
     Action.TAKE_COMPASS,
     Action.HOLD_SURVEY_RESULTS,
+    Action.GIVE_EVENT_FEEDBACK,  # and the event's organiser, whatever their role (test_leaders)
 }
 MANAGER_ONLY = {
     Action.CREATE_COMMUNITY,

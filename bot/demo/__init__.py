@@ -178,6 +178,7 @@ def scenes() -> list[Scene]:
         engagement,
         kpis,
         leaders,
+        leaders_network,
         lifecycle,
         objectives,
         registry,
@@ -198,6 +199,7 @@ def scenes() -> list[Scene]:
         compass.scene,
         discover.scene,
         showcase.scene,
+        leaders_network.scene,
     ]
 
 

@@ -201,6 +201,30 @@ class SlackDirectory:
             raise
         return str(response.get("team_id") or "") or None
 
+    async def channel_named(self, name: str) -> ChannelInfo | None:
+        cursor: str | None = None
+        while True:
+            response = await self.client.conversations_list(
+                types="public_channel,private_channel", limit=1000, cursor=cursor
+            )
+            for ch in list(response.get("channels") or []):
+                if ch.get("name") == name:
+                    return ChannelInfo(
+                        channel_id=ch["id"],
+                        name=name,
+                        is_archived=bool(ch.get("is_archived")),
+                        is_private=bool(ch.get("is_private")),
+                    )
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+    async def invite(self, channel_id: str, user_id: str) -> None:
+        try:
+            await self.client.conversations_invite(channel=channel_id, users=user_id)
+        except Exception as exc:
+            raise delivery_error(exc) from None
+
     async def channel_members(self, channel_id: str) -> list[str]:
         members: list[str] = []
         cursor: str | None = None

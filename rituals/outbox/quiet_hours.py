@@ -24,6 +24,7 @@ WORKING_HOURS_KINDS = RITUAL_DM_KINDS | {
     "sponsor_preview",
     "objectives_review",  # the leaders' quarterly objectives review (rituals/objectives.py)
     "objectives_nudge",
+    "event_feedback",  # the organiser's « animation » checklist after an event (bot.feedback)
 }
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -178,6 +178,8 @@ def build_result(
     )
     if found.survey:
         round_line += " · " + t("compass.round_survey")
+    if found.feedback:
+        round_line += " · " + t("compass.round_feedback")
     blocks.append(note(round_line))
     changes = {c.key: c for c in found.changes}
     lines = [t("compass.dims_title")]
