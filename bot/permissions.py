@@ -41,6 +41,9 @@ class Action(enum.StrEnum):
     # accept or decline a request to join a private community (bot.discover); discovering the
     # communities and asking to join one are open to everyone, so they need no entry here
     DECIDE_JOIN = "decide_join"
+    # accept, decline or ask more about a member's proposal of a new community (bot.proposals);
+    # proposing one is open to every person, so it needs no entry here
+    DECIDE_PROPOSAL = "decide_proposal"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -63,6 +66,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.MANAGE_SURVEY: frozenset(),
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
     Action.DECIDE_JOIN: frozenset({Role.LEADER}),
+    Action.DECIDE_PROPOSAL: frozenset(),
 }
 
 
@@ -75,6 +79,7 @@ PROGRAMME_WIDE = frozenset(
         Action.VIEW_PROGRAMME,
         Action.PROGRAMME_REPORT,
         Action.MANAGE_SURVEY,
+        Action.DECIDE_PROPOSAL,
     }
 )
 

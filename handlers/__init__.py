@@ -25,6 +25,7 @@ from handlers import (
     membership,
     middleware,
     polls,
+    proposals,
     report,
     rituals,
     stories,
@@ -47,6 +48,7 @@ FEATURES = (
     compass,
     survey,
     discover,
+    proposals,
 )
 
 
