@@ -289,13 +289,10 @@ async def mine_to_complete(session: AsyncSession, *, actor: Actor, proposal_id: 
 
 async def _view(session: AsyncSession, row: CommunityProposal) -> Proposal:
     ids = [i for i in (row.proposer_person_id, row.decided_by_person_id) if i is not None]
-    slack_ids = dict(
-        (
-            await session.execute(
-                sa.select(Person.id, Person.slack_user_id).where(Person.id.in_(ids))
-            )
-        ).tuples()
+    found = await session.execute(
+        sa.select(Person.id, Person.slack_user_id).where(Person.id.in_(ids))
     )
+    slack_ids: dict[int, str] = {person_id: slack_id for person_id, slack_id in found}
     existing = bool(_CHANNEL_ID.fullmatch(row.channel_name or ""))
     messages = tuple(
         (str(m[0]), str(m[1]), str(m[2]) if len(m) > 2 else "")
