@@ -24,7 +24,7 @@ from bot.errors import CopError, InvalidFields, InvalidInput, NotFound
 from bot.i18n import Translator
 from bot.numbers import row_id
 from bot.slack.blocks.common import header, input_values, note, section
-from bot.slack.echo import Mrkdwn, channel, cut, echo, mention, say
+from bot.slack.echo import Mrkdwn, channel, cut, echo, md, mention, say
 
 PROPOSE = "proposal_open"  # value: a name to start the form with (what was searched), or ""
 ACCEPT = "proposal_accept"
@@ -327,7 +327,8 @@ def build_note_modal(
         submit=t(f"proposal.note_submit.{kind}")[:24],
         close=t("proposal.modal_cancel")[:24],
         blocks=[
-            section(say(t, f"proposal.note_intro.{kind}", name=proposal.name)),
+            section(md("*{name}*", name=proposal.name)),
+            section(say(t, f"proposal.note_intro.{kind}")),
             InputBlock(
                 block_id=NOTE,
                 label=t(f"proposal.note_label.{kind}"),
