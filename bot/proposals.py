@@ -292,7 +292,9 @@ async def _view(session: AsyncSession, row: CommunityProposal) -> Proposal:
     found = await session.execute(
         sa.select(Person.id, Person.slack_user_id).where(Person.id.in_(ids))
     )
-    slack_ids: dict[int, str] = {person_id: slack_id for person_id, slack_id in found}
+    slack_ids: dict[int, str] = {}
+    for person_id, slack_id in found:
+        slack_ids[person_id] = slack_id
     existing = bool(_CHANNEL_ID.fullmatch(row.channel_name or ""))
     messages = tuple(
         (str(m[0]), str(m[1]), str(m[2]) if len(m) > 2 else "")

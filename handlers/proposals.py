@@ -405,7 +405,13 @@ async def accept(
     )
     await launch(deps, client, proposal, community, manager=caller.user_id)
     await redraw_copies(deps, proposal, client, who=caller.user_id, community_channel=channel_id)
-    return say(t, "proposal.accepted_done", name=proposal.name, channel=channel(channel_id))
+    return say(
+        t,
+        "proposal.accepted_done",
+        name=proposal.name,
+        channel=channel(channel_id),
+        who=mention(proposal.proposer),
+    )
 
 
 async def _invite(client: AsyncWebClient, channel_id: str, users: list[str]) -> None:

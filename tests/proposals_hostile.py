@@ -64,7 +64,7 @@ CASES: dict[str, Callable[[Translator, str], list[Any]]] = {
     "proposals.more_blocks": lambda t, x: [screens.more_blocks(t, _proposal(x), who="U0BOB")],
     "proposals.checklist_blocks": lambda t, x: [
         screens.checklist_blocks(
-            say(t, "proposal.summary_name", name=x),
+            say(t, "proposal.summary_purpose", purpose=x),
             "⬜ " + t("lifecycle.item.sponsor"),
             t=t,
         )

@@ -174,7 +174,7 @@ async def test_an_english_member_proposes_from_discover_and_mistakes_show_under_
     before = len(bot.emulator.responses)
     await bot.slack.command("communities gardening", user=EMILY, channel=GENERAL)
     reply = (await eventually(lambda: bot.emulator.responses[before:]))[-1]
-    assert EN("proposal.propose_nothing_found", query="gardening") in render_message(reply)
+    assert EN("proposal.propose_nothing_found", query="gardening") in blocks_of(reply)
     shown = bot.emulator.add_message(
         bot.emulator.dm_channel_for(EMILY), user="UBOT", blocks=reply["blocks"]
     )
@@ -261,7 +261,10 @@ async def test_accepting_creates_the_channel_and_the_community_and_starts_the_ch
     channel_id = community.channel_id
     assert bot.emulator.workspace.channels[channel_id].name == "cuisine-durable"
     assert answer["text"] == FR(
-        "proposal.accepted_done", name="Cuisine durable", channel=f"<#{channel_id}>"
+        "proposal.accepted_done",
+        name="Cuisine durable",
+        channel=f"<#{channel_id}>",
+        who="<@U0LUCAS>",
     )
     # the proposer leads it; those interested are invited to the channel and counted as members
     members = set(bot.emulator.workspace.channels[channel_id].members)
@@ -272,7 +275,7 @@ async def test_accepting_creates_the_channel_and_the_community_and_starts_the_ch
             .join(Person, Person.id == Membership.person_id)
             .where(Membership.community_id == community.id, Membership.left_at.is_(None))
         )
-        roles = {user: role for user, role in found}
+        roles = {row[0]: row[1] for row in found}
         proposal = await session.scalar(sa.select(CommunityProposal))
     assert roles == {LUCAS: Role.LEADER, "U0LEA": Role.MEMBER, "U0NATHAN": Role.MEMBER}
     assert proposal is not None

@@ -179,6 +179,7 @@ def scenes() -> list[Scene]:
         leaders,
         lifecycle,
         objectives,
+        proposals,
         registry,
         rituals,
         showcase,
@@ -195,6 +196,7 @@ def scenes() -> list[Scene]:
         kpis.scene,
         compass.scene,
         discover.scene,
+        proposals.scene,
         showcase.scene,
     ]
 

@@ -209,17 +209,16 @@ def _meta(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def channel_text(t: Translator, proposal: proposals.Proposal) -> Mrkdwn:
+    if proposal.community_id is not None:  # accepted: the community's channel, made or not
+        return say(t, "proposal.channel_community", channel=channel(proposal.channel))
     if proposal.existing_channel:
         return say(t, "proposal.channel_existing", channel=channel(proposal.channel))
     return say(t, "proposal.channel_new", name=proposal.channel)
 
 
 def summary(t: Translator, proposal: proposals.Proposal) -> Mrkdwn:
-    """The proposal as the managers (and the proposer) read it."""
-    lines = [
-        say(t, "proposal.summary_name", name=proposal.name),
-        say(t, "proposal.summary_purpose", purpose=cut(proposal.purpose, PURPOSE_SHOWN)),
-    ]
+    """The proposal as the managers read it, under the sentence that names it."""
+    lines = [say(t, "proposal.summary_purpose", purpose=cut(proposal.purpose, PURPOSE_SHOWN))]
     if proposal.interested:
         lines.append(
             say(
