@@ -39,6 +39,7 @@ from handlers.context import (
     load_caller,
     open_view,
     read_modal,
+    workspace_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ async def handle_submit(
     except CopError as exc:
         await ack(response_action="errors", errors=screens.field_errors(t, exc, existing=existing))
         return
-    workspace_id = str((body.get("team") or {}).get("id") or "T0")
+    workspace_id = workspace_of(body)
     try:
         problems = await asyncio.wait_for(
             _registry_problems(

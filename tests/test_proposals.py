@@ -494,6 +494,15 @@ async def test_someone_who_is_not_a_manager_replaying_the_buttons_is_refused(bot
     assert answer["text"] == FR("proposal.not_found")
 
 
+async def test_a_deactivated_account_proposes_nothing(bot: Bot) -> None:
+    view = await open_form(bot, "proposer", user="U0PIERRE")  # deactivated in Slack
+    assert await submit(bot, view, user="U0PIERRE", **GOOD) == {}
+    await eventually(lambda: bot.emulator.calls_to("chat.postMessage"))  # the refusal, attempted
+    await asyncio.sleep(0.2)
+    assert await rows(bot) == []
+    assert dm(bot, MANAGER) == []
+
+
 async def test_a_channel_name_taken_meanwhile_leaves_the_proposal_pending(bot: Bot) -> None:
     await propose(bot)
     bot.emulator.workspace.channels["C0TAKEN"] = Channel("C0TAKEN", "cuisine-durable", ["U0HUGO"])
