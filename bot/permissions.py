@@ -44,6 +44,9 @@ class Action(enum.StrEnum):
     # answer the « animation » checklist after an event (bot.feedback): its organiser, whatever
     # their role (`require_event_feedback`), and the community's runners
     GIVE_EVENT_FEEDBACK = "give_event_feedback"
+    # accept, decline or ask more about a member's proposal of a new community (bot.proposals);
+    # proposing one is open to every person, so it needs no entry here
+    DECIDE_PROPOSAL = "decide_proposal"
 
 
 _RUNNERS = frozenset({Role.LEADER, Role.CORE_TEAM})
@@ -67,6 +70,7 @@ _MATRIX: dict[Action, frozenset[Role]] = {
     Action.HOLD_SURVEY_RESULTS: _RUNNERS,
     Action.DECIDE_JOIN: frozenset({Role.LEADER}),
     Action.GIVE_EVENT_FEEDBACK: _RUNNERS,
+    Action.DECIDE_PROPOSAL: frozenset(),
 }
 
 
@@ -79,6 +83,7 @@ PROGRAMME_WIDE = frozenset(
         Action.VIEW_PROGRAMME,
         Action.PROGRAMME_REPORT,
         Action.MANAGE_SURVEY,
+        Action.DECIDE_PROPOSAL,
     }
 )
 

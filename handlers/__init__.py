@@ -27,6 +27,7 @@ from handlers import (
     membership,
     middleware,
     polls,
+    proposals,
     report,
     rituals,
     stories,
@@ -51,6 +52,7 @@ FEATURES = (
     discover,
     engagement,
     feedback,
+    proposals,
 )
 
 

@@ -30,6 +30,7 @@ MANAGER_ONLY = {
     Action.PROGRAMME_REPORT,
     Action.CLOSE_COMMUNITY,
     Action.MANAGE_SURVEY,
+    Action.DECIDE_PROPOSAL,
 }
 
 

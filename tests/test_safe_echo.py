@@ -101,6 +101,7 @@ from tests import (
     discover_hostile,
     factories,
     leaders_hostile,
+    proposals_hostile,
     stories_hostile,
 )
 from tests.conftest import MANAGER, Bot, eventually
@@ -899,6 +900,8 @@ CASES.update(discover_hostile.CASES)  # discover and join
 NOT_BUILDERS |= discover_hostile.NOT_BUILDERS
 CASES.update(leaders_hostile.CASES)  # the leaders' digest, the organiser's checklist
 NOT_BUILDERS |= leaders_hostile.NOT_BUILDERS
+CASES.update(proposals_hostile.CASES)  # proposing a community
+NOT_BUILDERS |= proposals_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
 TAKE_NOTHING_TYPED = {
     "charter.roles_text",

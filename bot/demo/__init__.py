@@ -181,6 +181,7 @@ def scenes() -> list[Scene]:
         leaders_network,
         lifecycle,
         objectives,
+        proposals,
         registry,
         rituals,
         showcase,
@@ -198,6 +199,7 @@ def scenes() -> list[Scene]:
         engagement.scene,
         compass.scene,
         discover.scene,
+        proposals.scene,
         showcase.scene,
         leaders_network.scene,
     ]

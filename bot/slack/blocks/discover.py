@@ -23,6 +23,7 @@ from bot.i18n import Translator
 from bot.models import CommunityKind
 from bot.numbers import whole
 from bot.slack.blocks.common import header, note, section
+from bot.slack.blocks.proposals import propose_blocks
 from bot.slack.echo import Mrkdwn, cut, mention, mrkdwn, say
 
 JOIN = "discover_join"
@@ -183,7 +184,16 @@ def listing_blocks(t: Translator, listing: Listing, *, tz: str) -> list[Block]:
 def build_listing(t: Translator, listing: Listing, *, tz: str) -> tuple[Mrkdwn, list[Block]]:
     """`/cop communities` as a message."""
     title = t("discover.title")
-    return say(t, "discover.title"), [header(title), *listing_blocks(t, listing, tz=tz)]
+    return say(t, "discover.title"), [
+        header(title),
+        *listing_blocks(t, listing, tz=tz),
+        *_propose(t, listing),
+    ]
+
+
+def _propose(t: Translator, listing: Listing) -> list[Block]:
+    """The way to propose a community, under the list (what was searched in vain: its name)."""
+    return propose_blocks(t, searched=listing.filters.query, nothing_found=listing.total == 0)
 
 
 def home_section(t: Translator, listing: Listing, *, tz: str) -> list[Block]:
@@ -193,6 +203,7 @@ def home_section(t: Translator, listing: Listing, *, tz: str) -> list[Block]:
         section(say(t, "discover.home_title")),
         *listing_blocks(t, listing, tz=tz),
         note(t("discover.home_more")),
+        *_propose(t, listing),
     ]
 
 

@@ -317,6 +317,36 @@ class WebApiMethods:
         channel.members.extend(users)
         return {"channel": self._channel_json(channel)}
 
+    def _conversations_create(self, params: Json) -> Json:
+        """A new channel, the bot its first member, with Slack's naming errors: a name is
+        required, at most 80 characters of lower-case letters, digits, hyphens and underscores
+        (not only punctuation), and not taken (archived channels keep their names)."""
+        name = str(params.get("name") or "")
+        if not name:
+            raise _SlackError("invalid_name_required")
+        if len(name) > 80:
+            raise _SlackError("invalid_name_maxlength")
+        if any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-_" for c in name):
+            raise _SlackError("invalid_name_specials")
+        if not name.strip("-_"):
+            raise _SlackError("invalid_name_punctuation")
+        if any(c.name == name for c in self.workspace.channels.values() if not c.is_im):
+            raise _SlackError("name_taken")
+        n = len(self.workspace.channels) + 1
+        channel_id = f"C0NEW{n:04d}"
+        while channel_id in self.workspace.channels:
+            n += 1
+            channel_id = f"C0NEW{n:04d}"
+        channel = Channel(
+            channel_id,
+            name,
+            [self.workspace.bot_user_id],
+            is_private=_flag(params, "is_private"),
+        )
+        self.workspace.channels[channel_id] = channel
+        self.messages.setdefault(channel_id, [])
+        return {"channel": self._channel_json(channel)}
+
     def _conversations_open(self, params: Json) -> Json:
         if params.get("channel"):
             channel = self._channel(params["channel"])

@@ -75,6 +75,7 @@ class SlackEmulator(WebApiMethods):
             "conversations.list": self._conversations_list,
             "conversations.join": self._conversations_join,
             "conversations.invite": self._conversations_invite,
+            "conversations.create": self._conversations_create,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
