@@ -91,13 +91,14 @@ def days_text(t: Translator, event: EventView, tz: str) -> str:
 
 
 def span_text(t: Translator, starts_at: datetime, ends_at: datetime, tz: str) -> str:
-    """An event over several days: « du mardi 12 mai 2026 à 09:00 au mercredi 13 mai à 17:00 »
-    (the end's year only when it differs): the announcement, the list and the App Home."""
+    """An event over several days: « du mardi 12 mai 2026 à 09:00 au mercredi 13 mai à 17:00 »,
+    "from Tuesday 12 May 2026, 09:00 to Wednesday 13 May, 17:00" (the end's year only when it
+    differs): the announcement, the list and the App Home."""
     start, end = starts_at.astimezone(ZoneInfo(tz)), ends_at.astimezone(ZoneInfo(tz))
-    last = t.date(end.date(), "full" if end.year != start.year else "EEEE d MMMM")
+    last = t.date(end.date(), "EEEE d MMMM y" if end.year != start.year else "EEEE d MMMM")
     return t(
         "event.when_days",
-        start_day=t.date(start.date(), "full"),
+        start_day=t.date(start.date(), "EEEE d MMMM y"),
         start=t.time(starts_at, tz),
         end_day=last,
         end=t.time(ends_at, tz),
