@@ -175,6 +175,7 @@ def scenes() -> list[Scene]:
     from bot.demo import (
         compass,
         discover,
+        event_days,
         kpis,
         leaders,
         lifecycle,
@@ -196,6 +197,7 @@ def scenes() -> list[Scene]:
         compass.scene,
         discover.scene,
         showcase.scene,
+        event_days.scene,
     ]
 
 
