@@ -12,9 +12,11 @@ import icalendar
 import pytest
 import sqlalchemy as sa
 
-from bot import disclosure, events, figures, kpis, periods
+from bot import disclosure, event_changes, events, figures, kpis, periods
+from bot import messages as m
 from bot.events import EventDraft
-from bot.models import Event, EventKind, EventRsvp, Person, RsvpAnswer, utcnow
+from bot.models import Event, EventKind, EventRsvp, EventStatus, Person, RsvpAnswer, utcnow
+from bot.slack.messages import render
 from rituals import scheduler
 from tests import factories
 from tests.catalogue import EN, FR, in_json
@@ -193,6 +195,44 @@ def all_events_of(bot: Bot, count: int) -> Any:
     return check
 
 
+def test_those_going_read_the_span_in_their_language_and_zone() -> None:
+    """The DM to those going when a two-day event changes: from the first day to the last."""
+    starts = datetime(2026, 5, 12, 7, 0, tzinfo=UTC)  # 9:00 in Paris
+    view = events.EventView(
+        id=1,
+        community_id=1,
+        community_name="Data Science",
+        community_tz="Europe/Paris",
+        community_language="fr",
+        channel_id="C0DATA",
+        message_ts="1.2",
+        title="RTE Days",
+        kind=EventKind.ANNUAL_GATHERING,
+        starts_at=starts,
+        duration_minutes=32 * 60,
+        tz="Europe/Paris",
+        link=None,
+        description="",
+        status=EventStatus.SCHEDULED,
+        sequence=1,
+        attendance_count=None,
+    )
+    for language, tz in (("fr", "Europe/Paris"), ("en", "America/New_York")):
+        message = event_changes.change_message(view, tz=tz, cancelled=False)
+        text, _ = render(message, m.Reader(language, tz))
+        t = FR if language == "fr" else EN
+        start = t.datetime(starts, tz)
+        end = t.datetime(starts + timedelta(hours=32), tz)
+        assert t("event.when_days_dm", start=start, end=end) + f" ({tz})" in text, text
+    assert (
+        "du mardi 12 mai 2026 à 09:00 au mercredi 13 mai 2026 à 17:00"
+        in render(
+            event_changes.change_message(view, tz="Europe/Paris", cancelled=True),
+            m.Reader("fr", "Europe/Paris"),
+        )[0]
+    )
+
+
 def test_a_same_day_event_keeps_its_rendering_and_midnight_ends_the_day() -> None:
     start = datetime(2026, 5, 12, 20, 0, tzinfo=PARIS)
     assert not events.spans_days(start, start + timedelta(hours=4), "Europe/Paris")  # midnight
@@ -365,7 +405,7 @@ async def test_the_show_up_rate_counts_events_that_ended_and_have_both(bot: Bot)
     await held(bot, title="Sans réponse", kind=EventKind.WEBINAR,
                starts_at=now - timedelta(hours=5), came=9)  # fmt: skip
     today = now.date()
-    window = periods.Window(today - timedelta(days=1), today + timedelta(days=1))
+    window = periods.Window(today - timedelta(days=3), today + timedelta(days=1))
     async with bot.sessions() as session:
         report = await kpis.compute(
             session,
@@ -378,7 +418,8 @@ async def test_the_show_up_rate_counts_events_that_ended_and_have_both(bot: Bot)
     assert (p.rsvp_attended, p.rsvp_going) == (2, 3)
     assert figures.read("attendance_rsvp", p) == pytest.approx(2 / 3)
     assert figures.read("webinars_held", p) == 1
-    assert p.other_events_held == p.events_held - 1  # one webinar among them
+    # three events held, the two-day gathering once (not once a day), one webinar among them
+    assert (p.events_held, p.webinars_held, p.other_events_held) == (3, 1, 2)
     assert kpis.Kpis().attendance_rsvp is None  # no event with both: nothing to show
     for key in ("webinars_held", "other_events_held", "attendance_rsvp"):
         assert figures.figure(key).level == 1

@@ -80,13 +80,13 @@ def duration_text(t: Translator, minutes: int) -> str:
 
 def when_text(t: Translator, event: EventView, tz: str, *, with_zone: bool) -> str:
     if event.spans_days(tz):
-        text = days_text(t, event, tz)
+        text = _days_text(t, event, tz)
     else:
         text = t("event.when", start=t.datetime(event.starts_at, tz), end=t.time(event.ends_at, tz))
     return f"{text} ({tz})" if with_zone else text
 
 
-def days_text(t: Translator, event: EventView, tz: str) -> str:
+def _days_text(t: Translator, event: EventView, tz: str) -> str:
     return span_text(t, event.starts_at, event.ends_at, tz)
 
 
@@ -109,7 +109,7 @@ def _times_in(t: Translator, event: EventView, tz: str) -> str:
     """Start and end in another zone: the hours only, unless the day differs there."""
     zone = ZoneInfo(tz)
     if event.spans_days(tz):
-        return days_text(t, event, tz)
+        return _days_text(t, event, tz)
     if (
         event.starts_at.astimezone(zone).date()
         == event.starts_at.astimezone(ZoneInfo(event.community_tz)).date()

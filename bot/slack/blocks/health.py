@@ -69,7 +69,7 @@ def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
     return t.percent(value) if percent else t.number(value)
 
 
-def events_apart(t: Translator, kpis: Kpis) -> str:
+def _events_apart(t: Translator, kpis: Kpis) -> str:
     """Webinars apart from the other events, and the show-up rate when an event has both an
     attendance and "going" answers: « Dont 2 webinaires et 3 autres événements · Taux de
     présence des inscrits : 80 % (8 présents pour 10 « J'y serai ») »."""
@@ -164,7 +164,7 @@ def _totals(t: Translator, overview: Overview) -> str:
             events=t.number(p.events_held),
             attendance=t.number(p.attendance),
         ),
-        events_apart(t, p),
+        _events_apart(t, p),
         _engagement(
             t,
             overview,
@@ -301,7 +301,7 @@ def build_community(
         reactions=t.number(k.reactions),
         events=t.number(k.events_held),
     )
-    figures = f"{figures}\n{events_apart(t, k)}"
+    figures = f"{figures}\n{_events_apart(t, k)}"
     engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1", of=None)
     value = value_line(t, k)
     next_step = t(
