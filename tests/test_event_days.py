@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import icalendar
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from rituals import scheduler
 from tests import factories
 from tests.catalogue import EN, FR, in_json
 from tests.conftest import MANAGER, Bot, eventually
+from tests.dashboard_programme import dashboard_link
 from tests.factories import WORKSPACE
 from tests.test_events import (
     EMILY,
@@ -385,6 +387,20 @@ async def test_health_shows_webinars_apart_and_the_show_up_rate(bot: Bot) -> Non
     assert f"{apart} · {in_json(rate)}" in text
     community = await ask(bot, "health", user=LEADER, channel="C0DATA")
     assert f"{apart} · {in_json(rate)}" in json.dumps(community.get("blocks"), ensure_ascii=False)
+    # the dashboard, programme and community pages, show the same three figures
+    async with httpx.AsyncClient() as http:
+        for page in (
+            await http.get(dashboard_link(bot, reply)),
+            await http.get(dashboard_link(bot, community)),
+        ):
+            assert page.status_code == 200
+            for figure, value in (
+                ("webinars", "1"),
+                ("other-events", "2"),
+                ("attendance-rsvp", FR.percent(0.75)),
+            ):
+                assert f'data-figure="{figure}">{value}<' in page.text, figure
+            assert FR("figure.webinars_held") in page.text
     # in English, with nothing to compare (no event with both), the line says webinars only
     assert (
         EN("health.events_apart", webinars=1, others=2) == "*Of which* 1 webinar and 2 other events"
