@@ -61,6 +61,10 @@ class Deps:
     # (monotonic time, overview): filter and page clicks shortly after `/cop health` reuse it
     # (handlers.health)
     recent_overviews: dict[tuple[str, int | None], tuple[float, Any]] = field(default_factory=dict)
+    # what the chat side does for the rituals' clock, by name, set when the handlers are
+    # registered: "event_started" (workspace id, event id) → whether the event's announcement
+    # now shows its answers closed (rituals/event_starts.py)
+    hooks: dict[str, Any] = field(default_factory=dict)
 
     @property
     def programme(self) -> Any:

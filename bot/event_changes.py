@@ -179,16 +179,20 @@ async def announced(
 
 def change_message(event: EventView, *, tz: str, cancelled: bool) -> m.Message:
     """The DM to someone who said they were going: the time in `tz`, which it names."""
-    when = m.Join(
-        [
-            m.Say(
-                "event.when",
-                start=m.Moment(event.starts_at, tz),
-                end=m.Moment(event.ends_at, tz, "time"),
-            ),
-            f" ({tz})",
-        ]
+    span = (
+        m.Say(
+            "event.when_days_dm",
+            start=m.Moment(event.starts_at, tz),
+            end=m.Moment(event.ends_at, tz),
+        )
+        if event.spans_days(tz)
+        else m.Say(
+            "event.when",
+            start=m.Moment(event.starts_at, tz),
+            end=m.Moment(event.ends_at, tz, "time"),
+        )
     )
+    when = m.Join([span, f" ({tz})"])
     text = m.Say(
         "event.notice_cancelled" if cancelled else "event.notice_changed",
         title=event.title,

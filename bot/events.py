@@ -20,6 +20,7 @@ from bot import communities, people
 from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
 from bot.links import LINK_MAX, is_link
 from bot.models import (
+    AuditLog,
     Community,
     Event,
     EventAttendance,
@@ -35,6 +36,8 @@ from bot.zones import find_zone
 TITLE_MAX = 150
 DESCRIPTION_MAX = 2000
 DURATION_MAX = 24 * 60
+# An event given an end (a gathering over several days) lasts at most a week, wall clock
+DAYS_MAX = 7
 ATTENDANCE_MAX = 100_000
 # An event is planned at most five years ahead (a programme plans a year or two; further is a slip
 # of the date picker), and recorded at most five years back (older is before these programmes
@@ -101,6 +104,14 @@ class EventDraft:
     tz: str
     link: str = ""
     description: str = ""
+    # an optional end (a multi-day event): when given, it sets the duration; a time alone ends
+    # the same day
+    end_day: date | None = None
+    end_time: time | None = None
+
+    @property
+    def has_end(self) -> bool:
+        return self.end_day is not None or self.end_time is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +139,18 @@ def validate(draft: EventDraft, *, now: datetime, allow_past: bool = False) -> S
     if zone is None:
         errors.append(InvalidInput("common.bad_timezone", field="tz", value=draft.tz[:60]))
     duration = draft.duration_minutes
-    if duration is None:
-        errors.append(InvalidInput("event.duration_missing", field="duration"))
+    if draft.has_end:
+        duration = None  # the end sets it, once the start is known (below)
+        if draft.end_time is None:
+            errors.append(InvalidInput("event.end_time_missing", field="end_time"))
+    elif duration is None:
+        errors.append(InvalidInput("event.duration_or_end_missing", field="duration"))
     elif duration <= 0:
         errors.append(InvalidInput("event.end_before_start", field="duration"))
     elif duration > DURATION_MAX:
-        errors.append(InvalidInput("event.too_long_duration", field="duration", hours=24))
+        errors.append(
+            InvalidInput("event.too_long_minutes", field="duration", hours=24, days=DAYS_MAX)
+        )
     if draft.day is None:
         errors.append(InvalidInput("event.date_missing", field="date"))
     if draft.start is None:
@@ -171,6 +188,8 @@ def validate(draft: EventDraft, *, now: datetime, allow_past: bool = False) -> S
             starts_at = local.astimezone(UTC)
             if starts_at <= now and not allow_past:
                 errors.append(InvalidInput("event.in_the_past", field="date"))
+            if draft.has_end and draft.end_time is not None:
+                duration = _span_minutes(draft, local, errors)
     if errors:
         raise InvalidFields(errors)
     assert starts_at is not None and zone is not None and duration is not None
@@ -183,6 +202,32 @@ def validate(draft: EventDraft, *, now: datetime, allow_past: bool = False) -> S
         link=link or None,
         description=description,
     )
+
+
+def _span_minutes(draft: EventDraft, start: datetime, errors: list[InvalidInput]) -> int | None:
+    """The minutes from `start` (aware, local) to the draft's end (its day, else the start's),
+    or None after noting why it cannot be: an end before the start, or more than DAYS_MAX days
+    later (counted on the wall clock, so a week across a clock change is still a week)."""
+    assert draft.end_time is not None
+    end = datetime.combine(draft.end_day or start.date(), draft.end_time, tzinfo=start.tzinfo)
+    wall = end.replace(tzinfo=None) - start.replace(tzinfo=None)
+    if wall <= timedelta():
+        errors.append(InvalidInput("event.end_not_after_start", field="end_date"))
+        return None
+    if wall > timedelta(days=DAYS_MAX):
+        errors.append(InvalidInput("event.too_many_days", field="end_date", days=DAYS_MAX))
+        return None
+    minutes = int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60)
+    return max(minutes, 1)
+
+
+def spans_days(starts_at: datetime, ends_at: datetime, tz: str) -> bool:
+    """Whether an event is read over several days in `tz`: it ends on a later day there (an end
+    at midnight sharp closes the day it started)."""
+    zone = ZoneInfo(tz)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    last_day = (end - timedelta(microseconds=1)).date() if end.time() == time(0) else end.date()
+    return last_day > start.date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,17 +272,25 @@ class EventView:
     def started(self, now: datetime) -> bool:
         return self.starts_at <= now
 
+    def spans_days(self, tz: str) -> bool:
+        return spans_days(self.starts_at, self.ends_at, tz)
+
     def draft(self) -> EventDraft:
         local = self.starts_at.astimezone(ZoneInfo(self.tz))
+        end = self.ends_at.astimezone(ZoneInfo(self.tz))
+        days = self.spans_days(self.tz) or self.duration_minutes > DURATION_MAX
         return EventDraft(
             title=self.title,
             kind=self.kind,
             day=local.date(),
             start=local.time().replace(second=0, microsecond=0),
-            duration_minutes=self.duration_minutes,
+            # over several days, the end says it (the minutes field keeps its default)
+            duration_minutes=None if days else self.duration_minutes,
             tz=self.tz,
             link=self.link or "",
             description=self.description,
+            end_day=end.date() if days else None,
+            end_time=end.time().replace(second=0, microsecond=0) if days else None,
         )
 
 
@@ -564,7 +617,22 @@ async def upcoming(
     )
     if not include_cancelled:
         query = query.where(Event.status == EventStatus.SCHEDULED)
-    rows = await session.scalars(query.order_by(Event.starts_at).limit(limit * 2))
+    rows = list(await session.scalars(query.order_by(Event.starts_at).limit(limit * 2)))
+    # events of more than a day that started earlier and are still under way (a week at most)
+    rows = [
+        *await session.scalars(
+            sa.select(Event)
+            .where(
+                Event.community_id.in_(community_ids),
+                Event.starts_at < now - timedelta(hours=24),
+                Event.starts_at >= now - timedelta(days=DAYS_MAX),
+                Event.duration_minutes > DURATION_MAX,
+                *(() if include_cancelled else (Event.status == EventStatus.SCHEDULED,)),
+            )
+            .order_by(Event.starts_at)
+        ),
+        *rows,
+    ]
     return [e for e in rows if e.starts_at + timedelta(minutes=e.duration_minutes) > now][:limit]
 
 
@@ -648,3 +716,56 @@ async def count_between(
         )
         or 0
     )
+
+
+# --- answers closed once an event has started ---------------------------------------------------
+
+RSVP_CLOSED = "event.rsvp_closed"  # the audit action that says an announcement was re-rendered
+CLOSING_LOOKBACK = timedelta(days=2)  # a bot down longer leaves older announcements as they are
+
+
+def _closed_key(event_id: int, starts_at: datetime) -> str:
+    return f"{event_id}@{starts_at.astimezone(UTC).isoformat()}"
+
+
+async def started_unclosed(session: AsyncSession, *, now: datetime) -> list[Event]:
+    """Announced, scheduled events that started (recently) and whose announcement still offers
+    the answer buttons: those not yet recorded as closed for their current start."""
+    since = now - CLOSING_LOOKBACK
+    rows = list(
+        await session.scalars(
+            sa.select(Event)
+            .where(
+                Event.status == EventStatus.SCHEDULED,
+                Event.message_ts.is_not(None),
+                Event.starts_at <= now,
+                Event.starts_at > since,
+            )
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
+    if not rows:
+        return []
+    done = {
+        str((detail or {}).get("key"))
+        for detail in await session.scalars(
+            sa.select(AuditLog.detail).where(
+                AuditLog.action == RSVP_CLOSED, AuditLog.at > since - timedelta(days=DAYS_MAX)
+            )
+        )
+    }
+    return [e for e in rows if _closed_key(e.id, e.starts_at) not in done]
+
+
+async def mark_rsvp_closed(session: AsyncSession, *, event: Event) -> None:
+    """Record that the announcement of `event` (at its current start) no longer offers answers."""
+    session.add(
+        AuditLog(
+            workspace_id=event.workspace_id,
+            actor="cop-bot",
+            action=RSVP_CLOSED,
+            community_id=event.community_id,
+            detail={"event": event.id, "key": _closed_key(event.id, event.starts_at)},
+        )
+    )
+    await session.flush()

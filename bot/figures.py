@@ -133,6 +133,25 @@ FIGURES: tuple[Figure, ...] = (
             Surface.DIGEST,
         ),
     ),
+    # --- events apart by kind, and attendance over RSVP (level 1)
+    Figure(
+        "webinars_held",
+        1,
+        lambda k: k.webinars_held,
+        (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD),
+    ),
+    Figure(
+        "other_events_held",
+        1,
+        lambda k: k.other_events_held,
+        (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD),
+    ),
+    Figure(
+        "attendance_rsvp",
+        1,
+        lambda k: k.attendance_rsvp,
+        (Surface.HEALTH, Surface.REPORT, Surface.EXPORT, Surface.DASHBOARD),
+    ),
 )
 
 BY_KEY = {f.key: f for f in FIGURES}

@@ -64,6 +64,10 @@ class HomeEvent:
     title: str
     starts_at: datetime
     answer: RsvpAnswer | None
+    ends_at: datetime | None = None  # shown when the event lasts several days
+
+    def spans_days(self, tz: str) -> bool:
+        return self.ends_at is not None and events.spans_days(self.starts_at, self.ends_at, tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +236,7 @@ async def load(
                 title=event.title,
                 starts_at=event.starts_at,
                 answer=answer,
+                ends_at=event.starts_at + timedelta(minutes=event.duration_minutes),
             )
         )
     polls: list[HomePoll] = []

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charters, communities, disclosure, engagement, people, redelivery
+from bot import events as events_mod
 from bot import stories as stories_mod
 from bot.config import Engagement
 from bot.i18n import collation_key
@@ -37,6 +38,8 @@ from bot.models import (
     Delivery,
     Event,
     EventAttendance,
+    EventKind,
+    EventRsvp,
     EventStatus,
     KpiSnapshot,
     Membership,
@@ -45,6 +48,7 @@ from bot.models import (
     Poll,
     PollDelivery,
     PollKind,
+    RsvpAnswer,
     SuccessStory,
     utcnow,
 )
@@ -113,6 +117,22 @@ class Kpis:
     engaged_peripheral: int = 0
     retained: int = 0
     retained_of: int = 0  # members active in the previous period
+    # events apart by kind: webinars held (the rest of events_held are the other kinds)
+    webinars_held: int = 0
+    # attendance over RSVP: over the events that ended in the window with both an attendance
+    # recorded and at least one "going" answer, those who came and those who said going
+    rsvp_attended: int = 0
+    rsvp_going: int = 0
+
+    @property
+    def other_events_held(self) -> int:
+        """Events held that are not webinars (meetings, workshops, trainings, gatherings…)."""
+        return self.events_held - self.webinars_held
+
+    @property
+    def attendance_rsvp(self) -> float | None:
+        """Attended ÷ said "going", over the events that have both (None when none has)."""
+        return ratio(self.rsvp_attended, self.rsvp_going)
 
     @property
     def active_rate(self) -> float | None:
@@ -162,6 +182,8 @@ class Kpis:
         data["response_rate"] = self.response_rate
         data["objectives_rate"] = self.objectives_rate
         data["retention"] = self.retention
+        data["other_events_held"] = self.other_events_held
+        data["attendance_rsvp"] = self.attendance_rsvp
         return data
 
     @classmethod
@@ -372,6 +394,56 @@ async def _add_events(session: AsyncSession, scope: _Scope) -> None:
         .group_by(Event.community_id)
     ):
         scope.per[cid].events_held, scope.per[cid].attendance = int(held), int(attendance or 0)
+
+
+async def _add_events_by_kind(session: AsyncSession, scope: _Scope) -> None:
+    """Webinars held, counted apart from the other events (the same rule as events_held)."""
+    for cid, held in await session.execute(
+        sa.select(Event.community_id, sa.func.count(Event.id))
+        .where(
+            Event.community_id.in_(scope.live),
+            Event.status != EventStatus.CANCELLED,
+            Event.kind == EventKind.WEBINAR,
+            Event.starts_at >= scope.start,
+            Event.starts_at < scope.held_before,
+        )
+        .group_by(Event.community_id)
+    ):
+        scope.per[cid].webinars_held = int(held)
+
+
+async def _add_attendance_over_rsvp(session: AsyncSession, scope: _Scope) -> None:
+    """Who came over who said "going", over the events that ended in the window (and before
+    now), not cancelled, with an attendance recorded and at least one "going": an event over
+    several days counts once, when it ends. The end is the start plus the duration, computed
+    here (a week at most: the candidates started at most that long before the window)."""
+    going = (
+        sa.select(sa.func.count())
+        .where(EventRsvp.event_id == Event.id, EventRsvp.answer == RsvpAnswer.GOING)
+        .correlate(Event)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        sa.select(
+            Event.community_id,
+            Event.starts_at,
+            Event.duration_minutes,
+            Event.attendance_count,
+            going,
+        ).where(
+            Event.community_id.in_(scope.live),
+            Event.status != EventStatus.CANCELLED,
+            Event.attendance_count.is_not(None),
+            Event.starts_at >= scope.start - timedelta(days=events_mod.DAYS_MAX),
+            Event.starts_at < scope.held_before,
+        )
+    )
+    for cid, starts_at, minutes, attended, said_going in rows:
+        ends_at = starts_at + timedelta(minutes=minutes)
+        if not said_going or not scope.start <= ends_at <= scope.held_before:
+            continue
+        scope.per[cid].rsvp_attended += int(attended)
+        scope.per[cid].rsvp_going += int(said_going)
 
 
 async def _add_charters(session: AsyncSession, scope: _Scope, *, stale_days: int) -> None:
@@ -618,6 +690,9 @@ _SUMMED = (
     "engaged_peripheral",
     "retained",
     "retained_of",
+    "webinars_held",
+    "rsvp_attended",
+    "rsvp_going",
 )
 
 
@@ -671,6 +746,8 @@ async def compute(
     await _add_testimonials(session, scope)
     await _add_objectives(session, scope)
     await _add_engagement(session, scope, rule=engagement_rule or engagement.DEFAULTS)
+    await _add_events_by_kind(session, scope)
+    await _add_attendance_over_rsvp(session, scope)
 
     _sum_into_programme(scope)
     return WindowKpis(window, programme, sorted(per.values(), key=lambda c: collation_key(c.name)))

@@ -63,6 +63,7 @@ def register_handlers(app: AsyncApp, deps: Deps) -> None:
         feature.register(app)
     commands.register(app)
     membership.register(app)
+    community_events.install(deps)  # the clock re-renders announcements once events start
     # last: buttons and modals no listener knows (an old message, a forged payload) are answered
     app.action(re.compile(".*"))(middleware.handle_stale_action)
     app.view(re.compile(".*"))(middleware.handle_stale_view)

@@ -179,6 +179,39 @@ async def refresh_announcement(deps: Deps, client: AsyncWebClient, event: EventV
         logger.warning("could not update the announcement of event %s", event.id, exc_info=True)
 
 
+async def close_answers(
+    deps: Deps, client: AsyncWebClient, workspace_id: str, event_id: int
+) -> bool:
+    """The event has started: its announcement, re-rendered, shows no RSVP buttons and says the
+    answers are closed (the rituals' clock calls this through Deps.hooks, rituals/event_starts.py).
+    False when Slack refused the update (tried again at the next tick)."""
+    event = await event_changes.current(
+        deps.sessions,
+        workspace_id=workspace_id,
+        event_id=event_id,
+        default_tz=deps.programme.timezone,
+    )
+    if not event.channel_id or not event.message_ts:
+        return True  # nothing to re-render
+    try:
+        await client.chat_update(ts=event.message_ts, **announcement(deps, event))
+    except SlackApiError as exc:
+        if exc.response.get("error") in {"message_not_found", "channel_not_found", "is_archived"}:
+            return True  # gone: nothing left to close
+        logger.warning("could not close the answers of event %s", event.id, exc_info=True)
+        return False
+    return True
+
+
+def install(deps: Deps) -> None:
+    """What the rituals' clock asks of this feature (Deps.hooks)."""
+
+    async def event_started(workspace_id: str, event_id: int) -> bool:
+        return await close_answers(deps, deps.web_client, workspace_id, event_id)
+
+    deps.hooks["event_started"] = event_started
+
+
 async def upload_ics(
     deps: Deps, client: AsyncWebClient, event: EventView, *, workspace_id: str
 ) -> None:

@@ -37,6 +37,7 @@ from bot.redelivery import upsert_for
 from rituals import (
     digest,
     event_feedback,
+    event_starts,
     leaders_digest,
     objectives,
     pulse,
@@ -95,6 +96,7 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
             logger.exception("rituals tick failed for community %s", cid)
             deps.metrics.errors.labels(where="rituals.tick").inc()
     await reminders.plan(deps, now=now)
+    await event_starts.close(deps, now=now)  # answers close once an event has started
     await pulse.maintain(deps, now=now)
     await survey.maintain(deps, now=now)  # the annual member survey: open, remind, close
     await leaders_digest.maintain(deps, now=now)  # the leaders' channel: invitations, digest

@@ -190,7 +190,9 @@ async def test_bad_input_gets_field_errors_and_writes_nothing(bot: Bot) -> None:
     response = await bot.slack.submit_view(
         view["id"], user=LEADER, values=values(event_duration="1500")
     )
-    assert response.json()["errors"]["event_duration"] == FR("event.too_long_duration", hours=24)
+    assert response.json()["errors"]["event_duration"] == FR(
+        "event.too_long_minutes", hours=24, days=events.DAYS_MAX
+    )
     assert await all_events(bot) == []
 
 

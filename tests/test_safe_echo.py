@@ -864,6 +864,7 @@ NOT_BUILDERS = {
     "event.field_block",
     "event.parse",
     "event.parse_attendance",
+    "event.span_text",  # two moments and a zone: nothing typed
     "event.when_text",
     "health.decode_state",
     "lifecycle.checklist_lines",  # catalogue sentences only, included by build_stage

@@ -176,6 +176,7 @@ def scenes() -> list[Scene]:
         compass,
         discover,
         engagement,
+        event_days,
         kpis,
         leaders,
         leaders_network,
@@ -202,6 +203,7 @@ def scenes() -> list[Scene]:
         proposals.scene,
         showcase.scene,
         leaders_network.scene,
+        event_days.scene,
     ]
 
 

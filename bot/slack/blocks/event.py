@@ -26,7 +26,7 @@ from slack_sdk.models.blocks.block_elements import NumberInputElement, UrlInputE
 from slack_sdk.models.views import View
 
 from bot.errors import InvalidFields, InvalidInput
-from bot.events import DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
+from bot.events import DAYS_MAX, DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
 from bot.numbers import row_id, whole
@@ -53,6 +53,8 @@ FIELD_BLOCK = {
     "tz": "event_tz",
     "link": "event_link",
     "description": "event_description",
+    "end_date": "event_end_date",
+    "end_time": "event_end_time",
 }
 ATTENDANCE_BLOCK = {"count": "event_att_count", "people": "event_att_people"}
 _INPUT = "value"
@@ -77,15 +79,37 @@ def duration_text(t: Translator, minutes: int) -> str:
 
 
 def when_text(t: Translator, event: EventView, tz: str, *, with_zone: bool) -> str:
-    start = t.datetime(event.starts_at, tz)
-    end = t.time(event.ends_at, tz)
-    text = t("event.when", start=start, end=end)
+    if event.spans_days(tz):
+        text = _days_text(t, event, tz)
+    else:
+        text = t("event.when", start=t.datetime(event.starts_at, tz), end=t.time(event.ends_at, tz))
     return f"{text} ({tz})" if with_zone else text
+
+
+def _days_text(t: Translator, event: EventView, tz: str) -> str:
+    return span_text(t, event.starts_at, event.ends_at, tz)
+
+
+def span_text(t: Translator, starts_at: datetime, ends_at: datetime, tz: str) -> str:
+    """An event over several days: « du mardi 12 mai 2026 à 09:00 au mercredi 13 mai à 17:00 »,
+    "from Tuesday 12 May 2026, 09:00 to Wednesday 13 May, 17:00" (the end's year only when it
+    differs): the announcement, the list and the App Home."""
+    start, end = starts_at.astimezone(ZoneInfo(tz)), ends_at.astimezone(ZoneInfo(tz))
+    last = t.date(end.date(), "EEEE d MMMM y" if end.year != start.year else "EEEE d MMMM")
+    return t(
+        "event.when_days",
+        start_day=t.date(start.date(), "EEEE d MMMM y"),
+        start=t.time(starts_at, tz),
+        end_day=last,
+        end=t.time(ends_at, tz),
+    )
 
 
 def _times_in(t: Translator, event: EventView, tz: str) -> str:
     """Start and end in another zone: the hours only, unless the day differs there."""
     zone = ZoneInfo(tz)
+    if event.spans_days(tz):
+        return _days_text(t, event, tz)
     if (
         event.starts_at.astimezone(zone).date()
         == event.starts_at.astimezone(ZoneInfo(event.community_tz)).date()
@@ -162,8 +186,28 @@ def build_modal(
                     draft.duration_minutes if draft and draft.duration_minutes else 60
                 ),
             ),
-            False,
+            True,  # an event with an end (over several days) does without
             t("event.hint.duration"),
+        ),
+        (
+            "end_date",
+            t("event.field.end_date"),
+            DatePickerElement(
+                action_id=_INPUT,
+                initial_date=draft.end_day.isoformat() if draft and draft.end_day else None,
+            ),
+            True,
+            t("event.hint.end_date", days=DAYS_MAX),
+        ),
+        (
+            "end_time",
+            t("event.field.end_time"),
+            TimePickerElement(
+                action_id=_INPUT,
+                initial_time=draft.end_time.strftime("%H:%M") if draft and draft.end_time else None,
+            ),
+            True,
+            None,
         ),
         (
             "tz",
@@ -234,6 +278,8 @@ def parse(view: dict[str, Any]) -> EventDraft:
     duration = whole(duration_text_value, signed=True) if duration_text_value else None
     picked_date = raw("date").get("selected_date")
     picked_time = raw("time").get("selected_time")
+    picked_end_date = raw("end_date").get("selected_date")
+    picked_end_time = raw("end_time").get("selected_time")
     kind = (raw("kind").get("selected_option") or {}).get("value") or EventKind.WEBINAR.value
     # Slack only sends what the pickers offer; anything else is a forged payload
     bad: list[InvalidInput] = []
@@ -247,6 +293,15 @@ def parse(view: dict[str, Any]) -> EventDraft:
         start = time.fromisoformat(picked_time) if picked_time else None
     except (TypeError, ValueError):
         bad.append(InvalidInput("error.invalid", field="time"))
+    end_day = end_time = None
+    try:
+        end_day = date.fromisoformat(picked_end_date) if picked_end_date else None
+    except (TypeError, ValueError):
+        bad.append(InvalidInput("error.invalid", field="end_date"))
+    try:
+        end_time = time.fromisoformat(picked_end_time) if picked_end_time else None
+    except (TypeError, ValueError):
+        bad.append(InvalidInput("error.invalid", field="end_time"))
     if kind not in {k.value for k in EventKind}:
         bad.append(InvalidInput("error.invalid", field="kind"))
     if bad:
@@ -260,6 +315,8 @@ def parse(view: dict[str, Any]) -> EventDraft:
         tz=(raw("tz").get("value") or "").strip(),
         link=raw("link").get("value") or "",
         description=raw("description").get("value") or "",
+        end_day=end_day,
+        end_time=end_time,
     )
 
 
@@ -290,10 +347,9 @@ def build_announcement(
     when = when_text(t, event, tz, with_zone=True)
     if event.tz != tz:
         when += ", " + t("event.in_other_zone", when=_times_in(t, event, event.tz), tz=event.tz)
-    lines: list[str] = [
-        f"*{kind}* · {when}",
-        t("event.duration_line", duration=duration_text(t, event.duration_minutes)),
-    ]
+    lines: list[str] = [f"*{kind}* · {when}"]
+    if not event.spans_days(tz):  # over several days, the dates say how long
+        lines.append(t("event.duration_line", duration=duration_text(t, event.duration_minutes)))
     if event.link:
         lines.append(say(t, "event.link_line", link=link(event.link)))
     if event.description:
@@ -330,6 +386,8 @@ def build_announcement(
     blocks.append(ActionsBlock(block_id=f"event_{event.id}_actions", elements=buttons))
     if event.attendance_count is not None:
         blocks.append(section(t("event.attendance_line", count=event.attendance_count)))
+    if event.started(now):
+        blocks.append(note(t("event.rsvp_closed_line")))
     notes = [t("event.ics_in_thread")]
     if not event.started(now):
         notes.append(t("event.rsvp_hint"))

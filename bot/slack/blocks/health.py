@@ -69,6 +69,28 @@ def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
     return t.percent(value) if percent else t.number(value)
 
 
+def _events_apart(t: Translator, kpis: Kpis) -> str:
+    """Webinars apart from the other events, and the show-up rate when an event has both an
+    attendance and "going" answers: « Dont 2 webinaires et 3 autres événements · Taux de
+    présence des inscrits : 80 % (8 présents pour 10 « J'y serai ») »."""
+    line = t(
+        "health.events_apart",
+        webinars=t.number(kpis.webinars_held),
+        others=t.number(kpis.other_events_held),
+    )
+    rate = kpis.attendance_rsvp
+    if rate is None:
+        return line
+    shown = t(
+        "health.events_rsvp",
+        figure=figures.name(t, "attendance_rsvp"),
+        rate=t.percent(rate),
+        attended=t.number(kpis.rsvp_attended),
+        going=t.number(kpis.rsvp_going),
+    )
+    return f"{line} · {shown}"
+
+
 def survey(t: Translator, kpis: Kpis, key: str, *, of: int | None = None) -> str:
     """A survey figure with its n, or why it is withheld (bot.figures.survey, the one writing)."""
     return figures.survey(t, kpis, key, of=of)
@@ -156,6 +178,7 @@ def _totals(t: Translator, overview: Overview) -> str:
             attendance=t.number(p.attendance),
         ),
         tiers_line(t, p),
+        _events_apart(t, p),
         _engagement(
             t,
             overview,
@@ -292,6 +315,7 @@ def build_community(
         reactions=t.number(k.reactions),
         events=t.number(k.events_held),
     )
+    figures = f"{figures}\n{_events_apart(t, k)}"
     engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1", of=None)
     value = value_line(t, k)
     next_step = t(

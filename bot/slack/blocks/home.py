@@ -7,13 +7,14 @@ from slack_sdk.models.views import View
 
 from bot import figures
 from bot.discover import Listing
-from bot.home import Home, HomeCommunity
+from bot.home import Home, HomeCommunity, HomeEvent
 from bot.i18n import Translator
 from bot.objectives import Tally
 from bot.slack.blocks import engagement as engagement_screens
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 from bot.slack.blocks.discover import home_section as discover_section
+from bot.slack.blocks.event import span_text
 from bot.slack.blocks.rituals import preference_blocks
 from bot.slack.echo import channel, say
 
@@ -155,12 +156,19 @@ def _events(t: Translator, home: Home, tz: str) -> list[Block]:
         line = t(
             "home.event_line",
             title=event.title,
-            when=t.datetime(event.starts_at, tz),
+            when=_when(t, event, tz),
             community=event.community_name,
             answer=answer,
         )
         blocks.append(section(line))
     return blocks
+
+
+def _when(t: Translator, event: HomeEvent, tz: str) -> str:
+    """The start; over several days, from the first day to the last (as on the announcement)."""
+    if event.ends_at is None or not event.spans_days(tz):
+        return t.datetime(event.starts_at, tz)
+    return span_text(t, event.starts_at, event.ends_at, tz)
 
 
 def _objectives_line(t: Translator, tally: Tally, year: int | None) -> str:

@@ -1,0 +1,44 @@
+"""Answers close when an event starts: its announcement is re-rendered without the RSVP buttons.
+
+Every tick, the events that started (within bot.events.CLOSING_LOOKBACK) and whose announcement
+has not been re-rendered for their current start are handed to the chat side (the
+"event_started" hook the handlers set on Deps); each one it re-rendered is recorded (the audit
+log's "event.rsvp_closed", keyed by the event and its start), so the next tick leaves it alone,
+and a rescheduled event that starts again later is closed again. A failed re-render is tried
+again at the next tick. A click that comes before the tick is refused anyway (bot.events.rsvp).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot import events
+from bot.deps import Deps
+
+logger = logging.getLogger(__name__)
+
+HOOK = "event_started"
+
+
+async def close(deps: Deps, *, now: datetime) -> int:
+    """Re-render the announcements of the events that started; returns how many."""
+    hook = deps.hooks.get(HOOK)
+    if hook is None:  # no chat side in this process (a CLI run): nothing to re-render
+        return 0
+    async with deps.sessions() as session:
+        due = [(e.workspace_id, e.id) for e in await events.started_unclosed(session, now=now)]
+    closed = 0
+    for workspace_id, event_id in due:
+        try:
+            done = await hook(workspace_id, event_id)
+        except Exception:
+            logger.exception("could not close the answers of event %s", event_id)
+            continue
+        if not done:
+            continue
+        async with deps.sessions.begin() as session:
+            event = await events.get(session, workspace_id=workspace_id, event_id=event_id)
+            await events.mark_rsvp_closed(session, event=event)
+        closed += 1
+    return closed
