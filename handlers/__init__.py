@@ -27,6 +27,7 @@ from handlers import (
     polls,
     report,
     rituals,
+    series,
     stories,
     survey,
 )
@@ -47,6 +48,7 @@ FEATURES = (
     compass,
     survey,
     discover,
+    series,
 )
 
 

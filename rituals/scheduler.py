@@ -39,6 +39,7 @@ from rituals import (
     objectives,
     pulse,
     reminders,
+    series,
     snapshots,
     sponsor_digest,
     stories,
@@ -92,6 +93,7 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
         except Exception:
             logger.exception("rituals tick failed for community %s", cid)
             deps.metrics.errors.labels(where="rituals.tick").inc()
+    await series.maintain(deps, now=now)  # recurring events: the horizon, a week's notice
     await reminders.plan(deps, now=now)
     await pulse.maintain(deps, now=now)
     await survey.maintain(deps, now=now)  # the annual member survey: open, remind, close
