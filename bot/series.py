@@ -591,33 +591,54 @@ async def edit_following(
             r.title == schedule.title and r.link == schedule.link for r in following
         ):
             raise CopError("event.unchanged")
+        event.series_detached = False  # the occurrence edited follows the series again
+        old_slots = [
+            slot
+            for slot in slots_of(rule_of(series), first=series.first_starts_at, tz=series.tz)
+            if slot >= pivot
+        ]
         series.title, series.kind = schedule.title, schedule.kind
         series.duration_minutes, series.tz = schedule.duration_minutes, schedule.tz
         series.link, series.description = schedule.link, schedule.description
         series.first_starts_at = schedule.starts_at
         series.nth, series.count = new_rule.nth, new_rule.count
         series.sequence += 1
-        slots = slots_of(new_rule, first=schedule.starts_at, tz=schedule.tz)
-        kept = {
-            r.submission_key
-            for r in following
-            if r.series_detached or r.status == EventStatus.CANCELLED
-        }
-        free = [s for s in slots if slot_key(series.id, s) not in kept]
-        movable = [
-            r
-            for r in following
-            if not r.series_detached and r.status == EventStatus.SCHEDULED and r.starts_at > now
-        ]
+        # the old rule's slots from this occurrence on map one to one onto the new rule's: an
+        # occurrence keeps its place in the series (a detached one its RECURRENCE-ID, a
+        # cancelled one its EXDATE, moved along), and the others take the new start
+        new_slots = slots_of(new_rule, first=schedule.starts_at, tz=schedule.tz)
+        place = {slot_key(series.id, old): i for i, old in enumerate(old_slots)}
         changed: list[EventView] = []
         told = 0
-        for row in movable:  # the slots move: free their keys first (they are unique)
-            row.submission_key = f"~{row.id}"
+        for row in following:  # the slots move: free their keys first (they are unique)
+            row.submission_key = f"~{row.id}:{row.submission_key or ''}"[:64]
         await session.flush()
-        for row, start in zip(movable, free, strict=False):
+        for row in following:
+            index = place.get(row.submission_key.split(":", 1)[1] if row.submission_key else "")
+            if index is None:
+                continue
+            if index >= len(new_slots):  # the new rule has fewer occurrences
+                row.submission_key = None
+                if row.status != EventStatus.SCHEDULED or row.starts_at <= now:
+                    continue
+                await events.cancel(session, event=row)
+                shown = await events.view(session, event=row, default_tz=default_tz)
+                changed.append(shown)
+                told += await event_changes.owe_notices(
+                    session,
+                    owe,
+                    shown,
+                    workspace_id=actor.workspace_id,
+                    cancelled=True,
+                    default_language=default_language,
+                )
+                continue
+            start = new_slots[index]
+            row.submission_key = slot_key(series.id, start)
+            if row.series_detached or row.status != EventStatus.SCHEDULED or row.starts_at <= now:
+                continue
             before_state = (row.starts_at, row.title, row.duration_minutes, row.link, row.kind)
             row.starts_at = start
-            row.submission_key = slot_key(series.id, start)
             _copy(series, row)
             if before_state != (row.starts_at, row.title, row.duration_minutes, row.link, row.kind):
                 row.sequence += 1
@@ -632,18 +653,6 @@ async def edit_following(
                     cancelled=False,
                     default_language=default_language,
                 )
-        for row in movable[len(free) :]:  # the new rule has fewer occurrences
-            await events.cancel(session, event=row)
-            shown = await events.view(session, event=row, default_tz=default_tz)
-            changed.append(shown)
-            told += await event_changes.owe_notices(
-                session,
-                owe,
-                shown,
-                workspace_id=actor.workspace_id,
-                cancelled=True,
-                default_language=default_language,
-            )
         await session.flush()
         made = await materialise(session, series=series, now=now)
         await record(
