@@ -48,6 +48,7 @@ Sessions = async_sessionmaker[AsyncSession]
 MAX_OCCURRENCES = 52
 MAX_SPAN = timedelta(days=366)  # one year from the first occurrence (its last day included)
 HORIZON = timedelta(days=60)  # occurrences exist as Event rows this far ahead
+AHEAD_AT_LEAST = 3  # and at least this many (a monthly series shows its next three dates)
 ANNOUNCE_AHEAD = timedelta(days=7)  # `each`: an occurrence is announced a week before it
 SHOWN = 4  # the series message lists this many coming occurrences
 ANNOUNCE_KIND = "series_occurrence"
@@ -364,16 +365,17 @@ async def materialise(session: AsyncSession, *, series: EventSeries, now: dateti
         return []
     community = await session.get(Community, series.community_id)
     assert community is not None
-    known = {
-        row.submission_key for row in await _occurrences(session, series.id) if row.submission_key
-    }
+    rows = await _occurrences(session, series.id)
+    known = {row.submission_key for row in rows if row.submission_key}
+    ahead = len([row for row in rows if row.starts_at > now])
     made = []
     for start in slots_of(rule_of(series), first=series.first_starts_at, tz=series.tz):
-        if start > now + HORIZON:
+        if start > now + HORIZON and ahead >= AHEAD_AT_LEAST:
             break
         key = slot_key(series.id, start)
         if start <= now or key in known:
             continue
+        ahead += 1
         event = Event(
             workspace_id=series.workspace_id,
             community_id=series.community_id,

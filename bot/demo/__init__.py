@@ -181,6 +181,7 @@ def scenes() -> list[Scene]:
         objectives,
         registry,
         rituals,
+        series,
         showcase,
         survey,
     )
@@ -196,6 +197,7 @@ def scenes() -> list[Scene]:
         compass.scene,
         discover.scene,
         showcase.scene,
+        series.scene,
     ]
 
 
