@@ -61,18 +61,26 @@ async def refresh(deps: Deps, client: AsyncWebClient, shown: SeriesView) -> None
 
 
 async def upload_ics(
-    deps: Deps, client: AsyncWebClient, shown: SeriesView, *, workspace_id: str
+    deps: Deps,
+    client: AsyncWebClient,
+    shown: SeriesView,
+    *,
+    workspace_id: str,
+    thread: tuple[str, str] | None = None,
 ) -> None:
+    """The series' .ics in the thread of its message (or of `thread`, an occurrence's
+    announcement: the same UID, so importing either updates one calendar entry)."""
     from handlers.community_events import ics_domain
 
-    if not shown.channel_id or not shown.message_ts:
+    channel, ts = thread or (shown.channel_id, shown.message_ts)
+    if not channel or not ts:
         return
     t = community_translator(deps, shown.community_language)
     content = series.ics(shown, domain=ics_domain(workspace_id), now=utcnow())
     try:
         await client.files_upload_v2(
-            channel=shown.channel_id,
-            thread_ts=shown.message_ts,
+            channel=channel,
+            thread_ts=ts,
             content=content.encode(),
             filename=series.ics_filename(shown),
             title=t("series.ics_title", title=shown.title),
@@ -100,6 +108,21 @@ async def announce_occurrences(
             ts=ts,
             default_tz=deps.programme.timezone,
         )
+        shown = await series.of_event(
+            deps.sessions,
+            workspace_id=caller.workspace_id,
+            event_id=occurrence.id,
+            default_tz=deps.programme.timezone,
+            now=utcnow(),
+        )
+        if shown is not None and occurrence.channel_id:
+            await upload_ics(
+                deps,
+                client,
+                shown,
+                workspace_id=caller.workspace_id,
+                thread=(occurrence.channel_id, ts),
+            )
 
 
 async def created(

@@ -16,6 +16,7 @@ from bot import series
 from bot.models import Event, EventSeries, EventStatus, Outbox, SeriesFrequency
 from bot.slack.blocks import event as event_screens
 from bot.slack.blocks import series as series_screens
+from rituals import reminders
 from rituals import series as series_ritual
 from rituals.outbox import Drain
 from tests import factories
@@ -509,6 +510,10 @@ async def test_each_occurrence_is_announced_a_week_before(bot: Bot) -> None:
         ]
     )
     assert "12:30" in text_of(announced[-1])
+    in_thread = await eventually(
+        lambda: [u for u in bot.emulator.uploads if u.get("thread_ts") == announced[-1]["ts"]]
+    )
+    assert in_thread and "RRULE:FREQ=WEEKLY;COUNT=4" in in_thread[-1]["content"].decode()
     assert (await occurrences(bot))[1].message_ts is None  # nine days ahead: not yet
     # six days before the second, the tick owes its announcement; the outbox posts it
     await series_ritual.maintain(bot.deps, now=two.starts_at - timedelta(days=6))
@@ -524,6 +529,16 @@ async def test_each_occurrence_is_announced_a_week_before(bot: Bot) -> None:
     posted = bot.emulator.find_message("C0DATA", second.message_ts)
     text = text_of(posted)
     assert FR("event.rsvp.going") in text and "Café data" in text
+    assert FR("event.kind.meeting") in text and "12:30" in text
+    # reminders work per occurrence: 24 h before the second, in the channel
+    await reminders.plan(bot.deps, now=second.starts_at - timedelta(hours=23))
+    async with bot.sessions() as session:
+        keys = list(
+            await session.scalars(
+                sa.select(Outbox.idempotency_key).where(Outbox.kind == "reminder_channel")
+            )
+        )
+    assert any(k.startswith(f"reminder:{second.id}:24:") for k in keys)
     # an answer redraws it as every announcement
     await bot.slack.click(
         user=MEMBER, action_id="event_rsvp_going", message=("C0DATA", second.message_ts)
