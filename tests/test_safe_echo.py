@@ -96,7 +96,7 @@ from rituals import stories as stories_ritual
 from rituals import survey as survey_ritual
 from rituals import welcome as welcome_ritual
 from rituals.outbox import Drain
-from tests import compass_hostile, discover_hostile, factories, stories_hostile
+from tests import compass_hostile, discover_hostile, factories, series_hostile, stories_hostile
 from tests.conftest import MANAGER, Bot, eventually
 from tests.test_events import all_events, announcements, open_modal, values
 
@@ -891,6 +891,8 @@ CASES.update(stories_hostile.CASES)  # stories any day, testimonials, the showca
 NOT_BUILDERS |= stories_hostile.NOT_BUILDERS
 CASES.update(discover_hostile.CASES)  # discover and join
 NOT_BUILDERS |= discover_hostile.NOT_BUILDERS
+CASES.update(series_hostile.CASES)  # recurring event series
+NOT_BUILDERS |= series_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
 TAKE_NOTHING_TYPED = {
     "charter.roles_text",
