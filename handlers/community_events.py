@@ -306,12 +306,13 @@ async def handle_submit(
     shown, told = saved.event, saved.told
     if event_id:
         await refresh_announcement(deps, client, shown)
-        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
-        text = t("event.changed", title=shown.title, count=told)
-        if scope is not None:  # this occurrence only: the rest of its series stays
+        if scope is None:
+            await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+        else:  # this occurrence only: the rest of its series stays; the series' .ics says so
             await series_handlers.occurrence_changed(
-                deps, client, caller, event_id=shown.id, detach=True
+                deps, client, caller, event_id=shown.id, detach=True, announcement=shown
             )
+        text = t("event.changed", title=shown.title, count=told)
     else:
         announced = await _announce(deps, client, caller, shown)
         if announced is None:
@@ -474,8 +475,11 @@ async def handle_cancel(
     changed, shown, told = cancelled.changed, cancelled.event, cancelled.told
     if changed:
         await refresh_announcement(deps, client, shown)
-        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
-        await series_handlers.occurrence_cancelled(deps, client, caller, event_id=shown.id)
+        # an occurrence of a series: its EXDATE goes in the series' .ics instead
+        if not await series_handlers.occurrence_cancelled(
+            deps, client, caller, event_id=shown.id, announcement=shown
+        ):
+            await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
     text = caller.t("event.cancelled_done", title=shown.title, count=told)
     await answer_click(client, respond, caller=caller, text=text)
     if changed:

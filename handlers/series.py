@@ -225,8 +225,20 @@ async def edited_following(
     await tell_user(client, user=caller.user_id, channel=changed.series.channel_id, text=text)
 
 
+def _thread_of(announcement: EventView | None) -> tuple[str, str] | None:
+    if announcement is None or not announcement.channel_id or not announcement.message_ts:
+        return None
+    return announcement.channel_id, announcement.message_ts
+
+
 async def occurrence_changed(
-    deps: Deps, client: AsyncWebClient, caller: Caller, *, event_id: int, detach: bool = False
+    deps: Deps,
+    client: AsyncWebClient,
+    caller: Caller,
+    *,
+    event_id: int,
+    detach: bool = False,
+    announcement: EventView | None = None,
 ) -> None:
     """After a single occurrence changed (an RSVP, an edit of this one only, a cancellation):
     mark it detached when edited alone, then redraw the series message (and its .ics)."""
@@ -245,14 +257,22 @@ async def occurrence_changed(
     if shown is None:
         return
     await refresh(deps, client, shown)
-    if detach:
+    if detach:  # the override: in the series message's thread and the occurrence's own
         await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+        if thread := _thread_of(announcement):
+            await upload_ics(deps, client, shown, workspace_id=caller.workspace_id, thread=thread)
 
 
 async def occurrence_cancelled(
-    deps: Deps, client: AsyncWebClient, caller: Caller, *, event_id: int
-) -> None:
-    """One occurrence cancelled: the series' .ics gains an EXDATE; its message shows it."""
+    deps: Deps,
+    client: AsyncWebClient,
+    caller: Caller,
+    *,
+    event_id: int,
+    announcement: EventView | None = None,
+) -> bool:
+    """One occurrence cancelled: the series' .ics gains an EXDATE; its message shows it.
+    False when the event is not part of a series."""
     await series.occurrence_cancelled(
         deps.sessions, workspace_id=caller.workspace_id, event_id=event_id
     )
@@ -264,9 +284,12 @@ async def occurrence_cancelled(
         now=utcnow(),
     )
     if shown is None:
-        return
+        return False
     await refresh(deps, client, shown)
     await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+    if thread := _thread_of(announcement):
+        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id, thread=thread)
+    return True
 
 
 async def with_scope(
