@@ -21,7 +21,7 @@ from rituals import series as series_ritual
 from rituals.outbox import Drain
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
-from tests.conftest import Bot, eventually
+from tests.conftest import Bot, eventually, settle
 
 LEADER = "U0LUCAS"  # French leader of Data Science
 MEMBER = "U0CHLOE"
@@ -79,6 +79,7 @@ async def create(
     response = await bot.slack.submit_view(view["id"], user=user, values=values(**over))
     assert response.status_code == 200 and not response.content, response.content
     await eventually(lambda: len(bot.emulator.uploads) > uploads)
+    await settle()  # the rest of the listener's work (the Homes) done before the next step
     return series_message(bot, channel)
 
 
