@@ -313,6 +313,9 @@ async def handle_submit(
                 deps, client, caller, event_id=shown.id, detach=True, announcement=shown
             )
         text = t("event.changed", title=shown.title, count=told)
+        if scope is not None:
+            when = screens.when_text(t, shown, await zone_of(deps, caller), with_zone=True)
+            text = t("series.occurrence_changed", title=shown.title, when=when, count=told)
     else:
         announced = await _announce(deps, client, caller, shown)
         if announced is None:

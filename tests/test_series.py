@@ -381,6 +381,8 @@ async def test_edit_one_then_all_following(bot: Bot) -> None:
     assert rows[two.id].series_detached and local(rows[two.id].starts_at).hour == 14
     assert local(rows[three.id].starts_at).strftime("%H:%M") == "12:30"
     assert FR("series.line_detached") in text_of(bot.emulator.find_message("C0DATA", message["ts"]))
+    said = [e for e in bot.emulator.ephemerals if e["user"] == LEADER][-1]["text"]
+    assert shows(said, FR, "series.occurrence_changed", title="Café data", when=ANY, count=0)
     calendar = ics_of(bot)
     overrides = [c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" in c]
     assert len(overrides) == 1 and overrides[0]["DTSTART"].dt.hour == 14
