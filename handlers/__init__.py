@@ -30,6 +30,7 @@ from handlers import (
     proposals,
     report,
     rituals,
+    series,
     stories,
     survey,
 )
@@ -53,6 +54,7 @@ FEATURES = (
     engagement,
     feedback,
     proposals,
+    series,
 )
 
 

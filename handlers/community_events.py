@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import event_changes, events
+from bot import series as series_domain
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.events import EventView
@@ -28,9 +29,11 @@ from bot.models import Event, utcnow
 from bot.numbers import row_id
 from bot.permissions import Action, Actor
 from bot.slack.blocks import event as screens
+from bot.slack.blocks import series as series_screens
 from bot.slack.blocks.common import blocks_json, modal_metadata
 from bot.slack.blocks.home import EVENT_NEW
 from handlers import home
+from handlers import series as series_handlers
 from handlers.charters import (
     answer_click,
     community_translator,
@@ -85,8 +88,10 @@ async def open_modal(
     trigger_id: str,
     community_id: int = 0,
     event_id: int | None = None,
+    scope: str = series_domain.Scope.ONE,
 ) -> None:
-    """Check the permission (again, for Home and list buttons), then open create or edit."""
+    """Check the permission (again, for Home and list buttons), then open create or edit
+    (an occurrence of a series asks: this one only, or all following — `scope` preselected)."""
     shown = await event_changes.editor(
         deps.sessions,
         actor=actor,
@@ -102,6 +107,8 @@ async def open_modal(
         draft=shown.draft,
         event_id=event_id,
     )
+    if event_id is not None:
+        await series_handlers.with_scope(deps, t, view, actor=actor, event_id=event_id, scope=scope)
     await open_view(client, trigger_id=trigger_id, view=view, t=t)
 
 
@@ -277,8 +284,16 @@ async def handle_submit(
         event_id = row_id(meta["e"]) if meta.get("e") is not None else None
         community_id = 0 if event_id else row_id(meta.get("c"))
         schedule = events.validate(screens.parse(view), now=utcnow())
+        repeat = None if event_id else series_screens.parse(view)
+        rule = series_domain.validate(repeat, schedule) if repeat else None
+        scope = series_screens.parse_scope(view) if event_id else None
     except InvalidFields as exc:
-        await ack(response_action="errors", errors=field_errors(t, exc, screens.field_block))
+        await ack(
+            response_action="errors",
+            errors=field_errors(
+                t, exc, lambda f: series_screens.field_block(f) or screens.field_block(f)
+            ),
+        )
         return
     except CopError as exc:  # metadata that is not ours
         await ack(
@@ -288,6 +303,22 @@ async def handle_submit(
     await ack()
     caller = await caller_of(deps, body)
     t = caller.t
+    if rule is not None:  # a recurring series (handlers/series.py)
+        await series_handlers.created(
+            deps,
+            client,
+            caller,
+            community_id=community_id,
+            schedule=schedule,
+            rule=rule,
+            submission_key=submission_key(view),
+        )
+        return
+    if event_id and scope == series_domain.Scope.ALL:
+        await series_handlers.edited_following(
+            deps, client, caller, event_id=event_id, schedule=schedule
+        )
+        return
     try:
         saved = await event_changes.save(
             deps.sessions,
@@ -308,8 +339,16 @@ async def handle_submit(
     shown, told = saved.event, saved.told
     if event_id:
         await refresh_announcement(deps, client, shown)
-        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+        if scope is None:
+            await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+        else:  # this occurrence only: the rest of its series stays; the series' .ics says so
+            await series_handlers.occurrence_changed(
+                deps, client, caller, event_id=shown.id, detach=True, announcement=shown
+            )
         text = t("event.changed", title=shown.title, count=told)
+        if scope is not None:
+            when = screens.when_text(t, shown, await zone_of(deps, caller), with_zone=True)
+            text = t("series.occurrence_changed", title=shown.title, when=when, count=told)
     else:
         announced = await _announce(deps, client, caller, shown)
         if announced is None:
@@ -354,6 +393,7 @@ async def handle_rsvp(
         return
     if changed:
         await refresh_announcement(deps, client, shown)
+        await series_handlers.occurrence_changed(deps, client, caller, event_id=shown.id)
         # two answers at the same moment may have rendered in either order: the last word goes
         # to the counts as they are now
         latest = await current(deps, caller, shown.id)
@@ -471,7 +511,11 @@ async def handle_cancel(
     changed, shown, told = cancelled.changed, cancelled.event, cancelled.told
     if changed:
         await refresh_announcement(deps, client, shown)
-        await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
+        # an occurrence of a series: its EXDATE goes in the series' .ics instead
+        if not await series_handlers.occurrence_cancelled(
+            deps, client, caller, event_id=shown.id, announcement=shown
+        ):
+            await upload_ics(deps, client, shown, workspace_id=caller.workspace_id)
     text = caller.t("event.cancelled_done", title=shown.title, count=told)
     await answer_click(client, respond, caller=caller, text=text)
     if changed:

@@ -42,6 +42,7 @@ from rituals import (
     objectives,
     pulse,
     reminders,
+    series,
     snapshots,
     sponsor_digest,
     stories,
@@ -95,6 +96,7 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
         except Exception:
             logger.exception("rituals tick failed for community %s", cid)
             deps.metrics.errors.labels(where="rituals.tick").inc()
+    await series.maintain(deps, now=now)  # recurring events: the horizon, a week's notice
     await reminders.plan(deps, now=now)
     await event_starts.close(deps, now=now)  # answers close once an event has started
     await pulse.maintain(deps, now=now)

@@ -102,6 +102,7 @@ from tests import (
     factories,
     leaders_hostile,
     proposals_hostile,
+    series_hostile,
     stories_hostile,
 )
 from tests.conftest import MANAGER, Bot, eventually
@@ -903,6 +904,8 @@ CASES.update(leaders_hostile.CASES)  # the leaders' digest, the organiser's chec
 NOT_BUILDERS |= leaders_hostile.NOT_BUILDERS
 CASES.update(proposals_hostile.CASES)  # proposing a community
 NOT_BUILDERS |= proposals_hostile.NOT_BUILDERS
+CASES.update(series_hostile.CASES)  # recurring event series
+NOT_BUILDERS |= series_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
 TAKE_NOTHING_TYPED = {
     "charter.roles_text",

@@ -185,6 +185,7 @@ def scenes() -> list[Scene]:
         proposals,
         registry,
         rituals,
+        series,
         showcase,
         survey,
     )
@@ -202,8 +203,9 @@ def scenes() -> list[Scene]:
         discover.scene,
         proposals.scene,
         showcase.scene,
-        leaders_network.scene,
         event_days.scene,
+        series.scene,
+        leaders_network.scene,
     ]
 
 

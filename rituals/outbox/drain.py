@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import db, installation, messages, stories
+from bot import db, installation, messages, series, stories
 from bot.deps import Deps
 from bot.messages import Reader
 from bot.models import Community, Outbox, OutboxStatus, Person, utcnow
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 # What a kind of message records where it belongs once Slack has posted it (key, ts), in the
 # same transaction as the row's `sent`: a story keeps its post's real ts.
 ON_SENT: dict[str, Callable[..., Awaitable[None]]] = {stories.POST_KIND: stories.record_posted}
+ON_SENT[series.ANNOUNCE_KIND] = series.record_announced  # an occurrence's announcement (its ts)
 
 
 @dataclass

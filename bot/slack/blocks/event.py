@@ -256,6 +256,10 @@ def build_modal(
                 hint=hint,
             )
         )
+    if not event_id:  # a new event may repeat (bot/slack/blocks/series.py)
+        from bot.slack.blocks.series import repeat_blocks
+
+        blocks.extend(repeat_blocks(t))
     return View(
         type="modal",
         callback_id=MODAL,
