@@ -58,6 +58,7 @@ class Demo:
     out: TextIO = field(default=sys.stdout)
     folder: Path = field(default_factory=Path.cwd)  # where the demo writes its files
     resident: set[asyncio.Task[Any]] = field(default_factory=set)
+    scenes_shown: int = 0  # the scenes are numbered as they are played
 
     @property
     def t(self) -> Translator:
@@ -89,7 +90,9 @@ class Demo:
         return _MENTION.sub(lambda m: "@" + self.names().get(m.group(1), m.group(1)), text)
 
     def title(self, key: str, **params: Any) -> None:
-        print(f"\n{'━' * 88}\n{self.t(key, **params)}\n{'━' * 88}", file=self.out)
+        self.scenes_shown += 1
+        heading = f"{self.scenes_shown}. {self.t(key, **params)}"
+        print(f"\n{'━' * 88}\n{heading}\n{'━' * 88}", file=self.out)
 
     def say(self, key: str, **params: Any) -> None:
         """A line of narration, in the narrator's language."""
