@@ -99,6 +99,7 @@ from rituals.outbox import Drain
 from tests import (
     compass_hostile,
     discover_hostile,
+    engagement_hostile,
     factories,
     leaders_hostile,
     proposals_hostile,
@@ -904,6 +905,8 @@ CASES.update(leaders_hostile.CASES)  # the leaders' digest, the organiser's chec
 NOT_BUILDERS |= leaders_hostile.NOT_BUILDERS
 CASES.update(proposals_hostile.CASES)  # proposing a community
 NOT_BUILDERS |= proposals_hostile.NOT_BUILDERS
+CASES.update(engagement_hostile.CASES)  # a person's own engagement tier
+NOT_BUILDERS |= engagement_hostile.NOT_BUILDERS
 CASES.update(series_hostile.CASES)  # recurring event series
 NOT_BUILDERS |= series_hostile.NOT_BUILDERS
 # builders that take no typed text at all (the corpus cannot reach them)
