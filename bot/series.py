@@ -275,6 +275,29 @@ class SeriesView:
         return self.first_starts_at.astimezone(ZoneInfo(self.tz)).time()
 
 
+async def _tell_cancelled(
+    session: AsyncSession,
+    owe: Owe,
+    row: Event,
+    changed: list[EventView],
+    *,
+    actor: Actor,
+    default_tz: str,
+    default_language: str,
+) -> int:
+    """An occurrence just cancelled: shown as such, and those going told (how many)."""
+    shown = await events.view(session, event=row, default_tz=default_tz)
+    changed.append(shown)
+    return await event_changes.owe_notices(
+        session,
+        owe,
+        shown,
+        workspace_id=actor.workspace_id,
+        cancelled=True,
+        default_language=default_language,
+    )
+
+
 async def _occurrences(session: AsyncSession, series_id: int) -> list[Event]:
     return list(
         await session.scalars(
@@ -624,14 +647,13 @@ async def edit_following(
                 if row.status != EventStatus.SCHEDULED or row.starts_at <= now:
                     continue
                 await events.cancel(session, event=row)
-                shown = await events.view(session, event=row, default_tz=default_tz)
-                changed.append(shown)
-                told += await event_changes.owe_notices(
+                told += await _tell_cancelled(
                     session,
                     owe,
-                    shown,
-                    workspace_id=actor.workspace_id,
-                    cancelled=True,
+                    row,
+                    changed,
+                    actor=actor,
+                    default_tz=default_tz,
                     default_language=default_language,
                 )
                 continue
@@ -700,14 +722,13 @@ async def cancel_series(
             for row in await _occurrences(session, series.id):
                 if row.starts_at <= now or not await events.cancel(session, event=row):
                     continue
-                shown = await events.view(session, event=row, default_tz=default_tz)
-                changed.append(shown)
-                told += await event_changes.owe_notices(
+                told += await _tell_cancelled(
                     session,
                     owe,
-                    shown,
-                    workspace_id=actor.workspace_id,
-                    cancelled=True,
+                    row,
+                    changed,
+                    actor=actor,
+                    default_tz=default_tz,
                     default_language=default_language,
                 )
             await record(
