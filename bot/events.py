@@ -260,6 +260,7 @@ class EventView:
     attendance_count: int | None
     attendees: tuple[str, ...] = ()
     counts: Counts = field(default_factory=Counts)
+    series_id: int | None = None  # a session of a recurring series (bot.series)
 
     @property
     def ends_at(self) -> datetime:
@@ -340,6 +341,7 @@ async def view(session: AsyncSession, *, event: Event, default_tz: str) -> Event
         description=event.description,
         status=event.status,
         sequence=event.sequence,
+        series_id=event.series_id,
         attendance_count=event.attendance_count,
         attendees=attendees,
         counts=await counts(session, event_id=event.id),

@@ -392,7 +392,8 @@ def build_announcement(
         blocks.append(section(t("event.attendance_line", count=event.attendance_count)))
     if event.started(now):
         blocks.append(note(t("event.rsvp_closed_line")))
-    notes = [t("event.ics_in_thread")]
+    # a session of a series posted by the tick carries no file: the series' is in its message's thread
+    notes = [t("event.ics_in_series_thread" if event.series_id else "event.ics_in_thread")]
     if not event.started(now):
         notes.append(t("event.rsvp_hint"))
     blocks.append(note(" · ".join(notes)))
