@@ -373,7 +373,7 @@ async def opened(
     await session.execute(
         sa.update(Person)
         .where(Person.workspace_id == workspace_id, Person.slack_user_id == slack_user_id)
-        .values(home_opened_at=now)
+        .values(home_opened_at=now, updated_at=Person.updated_at)  # not a profile change
         .execution_options(synchronize_session=False)
     )
 
