@@ -551,6 +551,16 @@ class Engagement(_Strict):
         return self
 
 
+class HomeRefresh(_Strict):
+    """After a change, which App Homes are republished (handlers/home.py): only those opened in
+    the last `window_minutes`, at most `max_per_change` (most recent first), paced at
+    `per_minute` views.publish calls (Slack's Tier 4 is about 100 a minute per workspace)."""
+
+    window_minutes: int = Field(10, ge=0, le=24 * 60)
+    max_per_change: int = Field(10, ge=0, le=100)
+    per_minute: int = Field(90, ge=1, le=600)
+
+
 class Programme(_Strict):
     """The programme as app.yaml describes it."""
 
@@ -572,6 +582,8 @@ class Programme(_Strict):
     # the leaders' community: its channel (an id or a name), where every leader and core-team
     # member is invited and the monthly leaders' digest is posted
     leaders_channel: str | None = None
+    # App Homes republished after a change: only recently opened ones, bounded and paced
+    home: HomeRefresh = Field(default_factory=HomeRefresh)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))

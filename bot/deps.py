@@ -65,6 +65,9 @@ class Deps:
     # registered: "event_started" (workspace id, event id) → whether the event's announcement
     # now shows its answers closed (rituals/event_starts.py)
     hooks: dict[str, Any] = field(default_factory=dict)
+    # each workspace's App Home publisher, workspace id → handlers.home.Publisher: views.publish
+    # paced under its tier, a Retry-After honoured, refreshes of the same Home coalesced
+    home_publishers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def programme(self) -> Any:

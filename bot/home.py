@@ -364,3 +364,56 @@ async def audience(
     is_runner = sa.case((Membership.role.in_(RUNNERS), 0), else_=1)
     rows = await session.scalars(query.order_by(is_runner, Person.id).limit(limit))
     return list(rows)
+
+
+async def opened(
+    session: AsyncSession, *, workspace_id: str, slack_user_id: str, now: datetime
+) -> None:
+    """They opened their Home: for a while, changes they would see there are pushed to it."""
+    await session.execute(
+        sa.update(Person)
+        .where(Person.workspace_id == workspace_id, Person.slack_user_id == slack_user_id)
+        .values(home_opened_at=now, updated_at=Person.updated_at)  # not a profile change
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def recent_viewers(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    since: datetime,
+    limit: int,
+    community_id: int | None = None,
+    runners_only: bool = False,
+    among: tuple[str, ...] = (),
+) -> list[str]:
+    """Who opened their Home since `since` and would see the change there, most recent first, at
+    most `limit`: the members (or runners) of `community_id`, and the people `among` (the author,
+    whose own Home shows what they did). Anyone else gets a fresh Home when they next open it."""
+    if limit <= 0:
+        return []
+    concerned = []
+    if among:
+        concerned.append(Person.slack_user_id.in_(among))
+    if community_id is not None:
+        members = sa.select(Membership.person_id).where(
+            Membership.community_id == community_id, Membership.left_at.is_(None)
+        )
+        if runners_only:
+            members = members.where(Membership.role.in_(RUNNERS))
+        concerned.append(Person.id.in_(members))
+    if not concerned:
+        return []
+    rows = await session.scalars(
+        sa.select(Person.slack_user_id)
+        .where(
+            Person.workspace_id == workspace_id,
+            Person.home_opened_at >= since,
+            people.IS_PERSON,
+            sa.or_(*concerned),
+        )
+        .order_by(Person.home_opened_at.desc(), Person.id)
+        .limit(limit)
+    )
+    return list(rows)

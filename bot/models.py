@@ -265,6 +265,9 @@ class Person(Base):
     erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # when they last opened their App Home (app_home_opened): after a change, only the Homes
+    # opened recently are republished (bot.home.recent_viewers); the rest are fresh on next open
+    home_opened_at: Mapped[datetime | None]
 
 
 class Community(Base):

@@ -388,6 +388,7 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     person.locale = None
     person.dm_channel_id = None
     person.unreachable_reason = None
+    person.home_opened_at = None
     person.erased_at = utcnow()
     await session.flush()
     cells, cancelled = await scrub(

@@ -49,6 +49,22 @@ async def home_of(bot: Bot, user: str) -> dict[str, Any]:
     return bot.emulator.home_views[user]
 
 
+async def looking_at_home(bot: Bot, user: str) -> dict[str, Any]:
+    """They open their Home and keep it open: changes they would see there are pushed to it."""
+    view = await home_of(bot, user)
+
+    async def noted() -> bool:
+        async with bot.sessions() as session:
+            return bool(
+                await session.scalar(
+                    sa.select(Person.home_opened_at).where(Person.slack_user_id == user)
+                )
+            )
+
+    await eventually(noted)
+    return view
+
+
 def text_of(view: dict[str, Any] | None) -> str:
     return json.dumps(view["blocks"], ensure_ascii=False) if view else ""
 
@@ -56,6 +72,7 @@ def text_of(view: dict[str, Any] | None) -> str:
 async def test_leader_home_in_french_with_shortcuts_events_and_polls(bot: Bot) -> None:
     community_id = await setup(bot)
     # an event ahead, answered by the leader, and an open poll awaiting him
+    await looking_at_home(bot, LEADER)
     view = await _open(bot, "événement", LEADER)
     day = (datetime.now(UTC) + timedelta(days=3)).date()
     await bot.slack.submit_view(
@@ -203,7 +220,8 @@ async def test_manager_home_has_the_programme_line_and_health_button(bot: Bot) -
 async def test_homes_follow_events_and_answers_without_reopening(bot: Bot) -> None:
     """Emily keeps her Home open: a new event, her answer, then the cancellation show up in it."""
     await setup(bot)
-    opened = await home_of(bot, EMILY)
+    opened = await looking_at_home(bot, EMILY)
+    await looking_at_home(bot, LEADER)
     assert EN("home.no_event") in text_of(opened)
     view = await _open(bot, "événement", LEADER)
     day = (datetime.now(UTC) + timedelta(days=3)).date()
@@ -255,6 +273,8 @@ async def test_homes_follow_events_and_answers_without_reopening(bot: Bot) -> No
 
 async def test_a_failed_home_refresh_is_logged_not_shown(bot: Bot, caplog: Any) -> None:
     await setup(bot)
+    await looking_at_home(bot, LEADER)
+    await looking_at_home(bot, EMILY)
     bot.emulator.inject_failure("views.publish", error="internal_error", times=50)
     view = await _open(bot, "événement", LEADER)
     day = (datetime.now(UTC) + timedelta(days=3)).date()
@@ -267,7 +287,7 @@ async def test_a_failed_home_refresh_is_logged_not_shown(bot: Bot, caplog: Any) 
         lambda: [e for e in bot.emulator.ephemerals if e["user"] == LEADER]
     )
     assert shows(confirmation[-1]["text"], FR, "event.created", title="Café data", when=ANY)
-    await eventually(lambda: len(bot.emulator.calls_to("views.publish")) >= 2)
+    await eventually(lambda: len(bot.emulator.calls_to("views.publish")) >= 4)
     await eventually(lambda: "could not publish the Home" in caplog.text)
     assert len(bot.emulator.ephemerals) == 1  # nobody is told about the failed refresh
     assert not bot.emulator.messages.get(bot.emulator.dm_channel_for(LEADER))
