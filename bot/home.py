@@ -342,30 +342,6 @@ async def _engagement(
     return mine, counts
 
 
-async def audience(
-    session: AsyncSession, *, community_id: int, runners_only: bool = False, limit: int = 200
-) -> list[str]:
-    """Whose Home shows this community's events (its members) or charter flag (its runners).
-
-    Runners first, then members, at most `limit`: a Home refresh is a courtesy to people who
-    may be looking at it; anyone else gets a fresh Home when they next open the tab.
-    """
-    query = (
-        sa.select(Person.slack_user_id)
-        .join(Membership, Membership.person_id == Person.id)
-        .where(
-            Membership.community_id == community_id,
-            Membership.left_at.is_(None),
-            people.IS_PERSON,
-        )
-    )
-    if runners_only:
-        query = query.where(Membership.role.in_(RUNNERS))
-    is_runner = sa.case((Membership.role.in_(RUNNERS), 0), else_=1)
-    rows = await session.scalars(query.order_by(is_runner, Person.id).limit(limit))
-    return list(rows)
-
-
 async def opened(
     session: AsyncSession, *, workspace_id: str, slack_user_id: str, now: datetime
 ) -> None:

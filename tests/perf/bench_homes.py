@@ -28,11 +28,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import db
-from bot import home as home_domain
 from bot.config import normalise_database_url
-from bot.models import Person
+from bot.home import RUNNERS
+from bot.models import Membership, Person
+from bot.people import IS_PERSON
 from bot.slack.emulator import SlackEmulator, User, default_workspace
 from handlers import home as home_handlers
 from tests import factories
@@ -43,6 +45,31 @@ PER_MINUTE = 100  # views.publish: Tier 4
 BURST = 20
 LEADER = "U0LUCAS"
 QUIET = 3.0  # seconds without a views.publish: the change has settled
+
+
+async def _old_audience(
+    session: AsyncSession, *, community_id: int, runners_only: bool = False, limit: int = 200
+) -> list[str]:
+    """The behaviour before issue 16, replayed: whose Home showed this community's events (its
+    members) or charter flag (its runners).
+
+    Runners first, then members, at most `limit`: a Home refresh is a courtesy to people who
+    may be looking at it; anyone else gets a fresh Home when they next open the tab.
+    """
+    query = (
+        sa.select(Person.slack_user_id)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(
+            Membership.community_id == community_id,
+            Membership.left_at.is_(None),
+            IS_PERSON,
+        )
+    )
+    if runners_only:
+        query = query.where(Membership.role.in_(RUNNERS))
+    is_runner = sa.case((Membership.role.in_(RUNNERS), 0), else_=1)
+    rows = await session.scalars(query.order_by(is_runner, Person.id).limit(limit))
+    return list(rows)
 
 
 class _OldPublisher:
@@ -62,7 +89,7 @@ async def _old_refresh_community(
     runners_only: bool = False,
 ) -> None:
     async with deps.sessions() as session:
-        concerned = await home_domain.audience(
+        concerned = await _old_audience(
             session, community_id=community_id, runners_only=runners_only
         )
     for user_id in dict.fromkeys([author, *concerned]):
