@@ -164,6 +164,10 @@ class Installations(AsyncInstallationStore):
         self._tokens.clear()
         return deleted
 
+    def forget_tokens(self) -> None:
+        """Drop the tokens this process looked up (an installation changed)."""
+        self._tokens.clear()
+
     # --- bot.slack.client.TokenSource
 
     async def bot_token(self, workspace: installation.InForce) -> str | None:
