@@ -156,12 +156,14 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
     async def slack_oauth(request: Request) -> Response:
         """GET /slack/install and /slack/oauth_redirect: Bolt's OAuth flow (bot/slack/oauth.py);
         404 with one token."""
-        if deps.installations is None:
+        flow = bolt.oauth_flow
+        if flow is None:
             return PlainTextResponse("not found", status_code=404)
         try:
-            return to_starlette_response(
-                await bolt.async_dispatch(to_async_bolt_request(request, b""))
-            )
+            bolt_request = to_async_bolt_request(request, b"")
+            if request.url.path == flow.install_path:
+                return to_starlette_response(await flow.handle_installation(bolt_request))
+            return to_starlette_response(await flow.handle_callback(bolt_request))
         except Exception:
             logger.warning("the OAuth install failed", exc_info=True)
             return PlainTextResponse(
