@@ -87,7 +87,7 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
         )
         if community_id is not None:
             stmt = stmt.where(Community.id == community_id)
-        ids = list((await session.execute(stmt.order_by(Community.id))).tuples())
+        ids = [(cid, ws) for cid, ws in await session.execute(stmt.order_by(Community.id))]
     for cid, workspace_id in ids:
         try:
             # many workspaces: what a ritual says to Slack, it says in its community's workspace

@@ -84,7 +84,7 @@ async def installations(bot: Bot) -> dict[str, str]:
         rows = await session.execute(
             sa.select(SlackInstallation.workspace_id, SlackInstallation.bot_token)
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
 
 async def ask(bot: Bot, text: str, *, user: str, channel: str) -> dict[str, Any]:
