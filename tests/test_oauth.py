@@ -14,10 +14,13 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import communities
 from bot.config import Config, ConfigError, Programme, load_settings
-from bot.installation import speaking_in
+from bot.installation import InForce, note_enterprise, speaking_in
 from bot.models import (
     Outbox,
     OutboxStatus,
@@ -300,3 +303,79 @@ async def test_with_one_token_there_is_no_install_page(database_url: str) -> Non
             assert one.deps.installations is None
     finally:
         await emulator.stop()
+
+
+async def test_an_org_wide_install_speaks_in_each_workspace_of_its_organisation(
+    bot: Bot,
+) -> None:
+    """Enterprise Grid: one token for the organisation, found for a workspace of it once a
+    request from there named its organisation; a standalone install keeps its own token."""
+    store = bot.deps.installations
+    await store.async_save(
+        Installation(
+            app_id="A0COPBOT",
+            enterprise_id="E0GRID",
+            enterprise_name="Grid Corp",
+            team_id=None,
+            bot_token="xoxb-org",
+            bot_id="B0ORG",
+            bot_user_id="U0ORGBOT",
+            bot_scopes="commands,chat:write",
+            user_id="U0ADMIN",
+            is_enterprise_install=True,
+        )
+    )
+    await install(bot, OTHER)
+    in_org = InForce(workspace_id="T0GRIDA", enterprise_id="E0GRID", is_enterprise_install=True)
+    assert await store.bot_token(in_org) == "xoxb-org"
+    # background work knows only the workspace: unknown until a request tells its organisation
+    assert await store.bot_token(InForce(workspace_id="T0GRIDB")) is None
+    async with bot.sessions.begin() as session:
+        await note_enterprise(session, workspace_id="T0GRIDB", enterprise_id="E0GRID")
+    store.forget_tokens()
+    assert await store.bot_token(InForce(workspace_id="T0GRIDB")) == "xoxb-org"
+    assert await store.bot_token(InForce(workspace_id=OTHER)) == "xoxb-emulator-t0other"
+    found = await store.async_find_bot(
+        enterprise_id="E0GRID", team_id="T0GRIDA", is_enterprise_install=True
+    )
+    assert found is not None and found.bot_token == "xoxb-org"
+    # the organisation uninstalls: its token goes, OTHER's stays
+    assert await store.forget(workspace_id=None, enterprise_id="E0GRID", org_wide=True) == 1
+    assert await store.bot_token(InForce(workspace_id="T0GRIDB")) is None
+    assert set(await installations(bot)) == {OTHER}
+
+
+async def test_the_emulator_answers_each_token_in_its_own_workspace(
+    emulator: SlackEmulator,
+) -> None:
+    emulator.add_workspace(other_workspace(OTHER))
+    home = AsyncWebClient(token="xoxb-emulator", base_url=emulator.api_url)
+    other = AsyncWebClient(token="xoxb-emulator-t0other", base_url=emulator.api_url)
+    assert (await other.auth_test())["team_id"] == OTHER
+    assert (await other.users_info(user="UXADA"))["user"]["team_id"] == OTHER
+    with pytest.raises(SlackApiError) as error:
+        await other.users_info(user="U0LUCAS")  # HOME's member: not visible from OTHER
+    assert error.value.response["error"] == "user_not_found"
+    assert (await home.users_info(user="U0LUCAS"))["user"]["team_id"] == HOME
+    emulator.uninstall(team_id=OTHER)
+    with pytest.raises(SlackApiError):
+        await other.auth_test()
+    assert (await home.auth_test())["ok"]
+    assert [c.team_id for c in emulator.calls] == [OTHER, OTHER, OTHER, HOME, OTHER, HOME]
+    # the code an authorize page hands out is good once, and only with the app's secret
+    emulator.oauth_codes["c1"] = OTHER
+    app = AsyncWebClient(base_url=emulator.api_url)
+    with pytest.raises(SlackApiError):
+        await app.oauth_v2_access(client_id=emulator.client_id, client_secret="wrong", code="c1")
+    emulator.oauth_codes["c1"] = OTHER
+    answer = await app.oauth_v2_access(
+        client_id=emulator.client_id, client_secret=emulator.client_secret, code="c1"
+    )
+    assert answer["access_token"] == "xoxb-emulator-t0other"
+    assert answer["team"] == {"id": OTHER, "name": "Other Co"}
+    assert answer["bot_user_id"] == "UXBOT" and answer["is_enterprise_install"] is False
+    assert (await other.auth_test())["ok"]  # installed again: its token works
+    with pytest.raises(SlackApiError):
+        await app.oauth_v2_access(
+            client_id=emulator.client_id, client_secret=emulator.client_secret, code="c1"
+        )

@@ -60,6 +60,8 @@ class Installations(AsyncInstallationStore):
         self.sessions = sessions
         self.client_id = client_id
         self._tokens: dict[tuple[str, str], tuple[float, str | None]] = {}
+        # Bolt's authorize asks for every request: answers reused for TOKEN_TTL seconds
+        self._bots: dict[tuple[str, str, bool], tuple[float, Bot | None]] = {}
 
     @property
     def logger(self) -> Logger:
@@ -81,7 +83,7 @@ class Installations(AsyncInstallationStore):
                 bot_scopes=",".join(installation_.bot_scopes or []),
                 installer_user_id=installation_.user_id or "",
             )
-        self._tokens.clear()
+        self.forget_tokens()
         logger.info(
             "installed in %s%s",
             installation_.team_id or "(org-wide)",
@@ -108,12 +110,21 @@ class Installations(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
+        key = (enterprise_id or "", team_id or "", bool(is_enterprise_install))
+        now = time.monotonic()
+        cached = self._bots.get(key)
+        if cached is not None and now - cached[0] < TOKEN_TTL:
+            return cached[1]
         row = await self._find(
             enterprise_id=enterprise_id,
             team_id=team_id,
             is_enterprise_install=bool(is_enterprise_install),
         )
-        return None if row is None else _bot(row)
+        bot = None if row is None else _bot(row)
+        if len(self._bots) > 10_000:
+            self._bots.clear()
+        self._bots[key] = (now, bot)
+        return bot
 
     async def async_find_installation(
         self,
@@ -161,12 +172,13 @@ class Installations(AsyncInstallationStore):
             deleted = await installation.delete_installation(
                 session, workspace_id=workspace_id, enterprise_id=enterprise_id, org_wide=org_wide
             )
-        self._tokens.clear()
+        self.forget_tokens()
         return deleted
 
     def forget_tokens(self) -> None:
         """Drop the tokens this process looked up (an installation changed)."""
         self._tokens.clear()
+        self._bots.clear()
 
     # --- bot.slack.client.TokenSource
 
