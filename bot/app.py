@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 def build_deps(config: Config) -> Deps:
     settings = config.settings
     engine = db.make_engine(settings.database_url)
+    web_client = make_web_client(token=settings.bot_token, base_url=settings.slack_api_url)
+    background_client = make_web_client(
+        token=settings.bot_token, base_url=settings.slack_api_url, background=True
+    )
     sessions = db.make_sessionmaker(engine)
     # OAuth mode: every Slack call takes the token of the workspace in force (bot/slack/oauth.py)
     installations = (
@@ -43,15 +47,7 @@ def build_deps(config: Config) -> Deps:
         if settings.oauth
         else None
     )
-    web_client = make_web_client(
-        token=settings.bot_token, base_url=settings.slack_api_url, tokens=installations
-    )
-    background_client = make_web_client(
-        token=settings.bot_token,
-        base_url=settings.slack_api_url,
-        background=True,
-        tokens=installations,
-    )
+    web_client.tokens = background_client.tokens = installations
     metrics = Metrics()
     database = db.Availability(engine)
     return Deps(
@@ -79,23 +75,21 @@ def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
     import handlers
 
     settings = deps.config.settings
-    if deps.installations is not None:  # many workspaces: Bolt authorizes each request
-        app = AsyncApp(
-            signing_secret=settings.signing_secret or "socket-mode",
-            client=deps.web_client,
-            request_verification_enabled=not socket_mode,
-            process_before_response=False,
-            oauth_flow=oauth.build_oauth_flow(settings, deps.installations),
-        )
-        app.middleware(oauth.workspace_in_force(deps.installations))
-        handlers.register_handlers(app, deps)
-        return app
+    # many workspaces (bot/slack/oauth.py): Bolt's OAuth flow, and its authorize per request
+    oauth_options: dict[str, Any] = (
+        {"oauth_flow": oauth.build_oauth_flow(settings, deps.installations)}
+        if deps.installations is not None
+        else {}
+    )
     app = AsyncApp(
         signing_secret=settings.signing_secret or "socket-mode",
         client=deps.web_client,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
+        **oauth_options,
     )
+    if deps.installations is not None:  # the request's workspace is the one in force
+        app.middleware(oauth.workspace_in_force(deps.installations))
     handlers.register_handlers(app, deps)
     return app
 

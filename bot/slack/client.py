@@ -156,7 +156,7 @@ def make_web_client(
     background: bool = False,
     timeout: int = 10,
     tokens: TokenSource | None = None,
-) -> AsyncWebClient:
+) -> WorkspaceClient:
     """A client with slack_sdk's retry handlers.
 
     On the request path (`background=False`) retries are few and short so a reply is not held
