@@ -272,6 +272,17 @@ async def delete_installation(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def workspaces_of(session: AsyncSession, *, enterprise_id: str) -> list[str]:
+    """The workspaces of an organisation this bot has heard from (`note_enterprise`)."""
+    return list(
+        await session.scalars(
+            sa.select(SlackEnterpriseTeam.workspace_id)
+            .where(SlackEnterpriseTeam.enterprise_id == enterprise_id)
+            .order_by(SlackEnterpriseTeam.workspace_id)
+        )
+    )
+
+
 async def installed_workspaces(session: AsyncSession) -> list[str]:
     """The workspaces with a token of their own, or whose organisation installed org-wide."""
     own = sa.select(SlackInstallation.workspace_id).where(SlackInstallation.workspace_id != "")

@@ -124,9 +124,15 @@ async def handle_uninstalled(
 
     async def record() -> None:
         async with deps.sessions.begin() as session:
-            await installation.mark_revoked(
-                session, workspace_id=workspace_id, reason=str(event.get("type"))
-            )
+            silenced = {workspace_id}
+            if org_wide:  # the organisation's token goes: every workspace of it falls silent
+                silenced.update(
+                    await installation.workspaces_of(session, enterprise_id=enterprise_id)
+                )
+            for silent in sorted(silenced):
+                await installation.mark_revoked(
+                    session, workspace_id=silent, reason=str(event.get("type"))
+                )
             if oauth:
                 await installation.delete_installation(
                     session,

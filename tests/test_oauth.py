@@ -379,3 +379,28 @@ async def test_the_emulator_answers_each_token_in_its_own_workspace(
         await app.oauth_v2_access(
             client_id=emulator.client_id, client_secret=emulator.client_secret, code="c1"
         )
+
+
+async def test_a_token_found_dead_while_sending_is_tried_again_at_the_next_tick(bot: Bot) -> None:
+    """No uninstall event (Slack answered `token_revoked` to a send): the installation stays,
+    and the tick asks Slack with that workspace's own token whether it works again."""
+    emulator = bot.emulator
+    await install(bot, HOME)
+    await install(bot, OTHER)
+    with emulator.acting_in(OTHER):
+        emulator.token_error = "token_revoked"
+    await owe(bot, OTHER, "CXDATA", "other:news")
+    drain = Drain(bot.deps, rate_per_minute=60000)
+    await drain.run_once()
+    assert await status_of(bot, "other:news") == OutboxStatus.PENDING
+    async with bot.sessions() as session:
+        ws = await session.get(Workspace, OTHER)
+        assert ws is not None and ws.token_revoked_at is not None
+    await scheduler.tick(bot.deps)  # still dead: stays silent
+    async with bot.sessions() as session:
+        assert (await session.get(Workspace, OTHER)).token_revoked_at is not None  # type: ignore[union-attr]
+    emulator.reinstall(OTHER)
+    await scheduler.tick(bot.deps)
+    await Drain(bot.deps, rate_per_minute=60000).run_once()
+    assert await status_of(bot, "other:news") == OutboxStatus.SENT
+    assert {c.team_id for c in emulator.calls_to(POST)} == {OTHER}
