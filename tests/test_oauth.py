@@ -31,6 +31,7 @@ from bot.models import (
 )
 from bot.slack.client import NoWorkspaceInForce
 from bot.slack.emulator import SlackEmulator, other_workspace
+from bot.slack.oauth import SignedStates
 from rituals import scheduler
 from rituals.outbox import Drain, Owed, enqueue_many
 from tests import factories
@@ -242,7 +243,7 @@ async def test_an_uninstall_silences_that_workspace_only_and_installing_again_re
 @pytest.mark.parametrize(
     ("tamper", "status", "says"),
     [
-        ("state", 401, "expired or was already used"),
+        ("state", 401, "not valid, or has expired"),
         ("cookie", 400, "another browser"),
         ("deny", 200, "cancelled"),
     ],
@@ -268,6 +269,14 @@ async def test_a_bad_state_or_a_refusal_gets_a_clear_page_and_installs_nothing(
     assert says in page.text and "/slack/install" in page.text
     assert "Traceback" not in page.text
     assert await installations(bot) == {}
+
+
+async def test_an_install_link_expires() -> None:
+    fresh, stale = SignedStates(b"k" * 32), SignedStates(b"k" * 32, expiration_seconds=-1)
+    assert await fresh.async_consume(await fresh.async_issue())
+    assert not await fresh.async_consume(await stale.async_issue())  # signed, but expired
+    assert not await fresh.async_consume(await SignedStates(b"x" * 32).async_issue())
+    assert not await fresh.async_consume("")
 
 
 def test_oauth_settings_and_their_one_line_errors() -> None:

@@ -218,7 +218,8 @@ def _bot(row: SlackInstallation) -> Bot:
 class SignedStates(AsyncOAuthStateStore):
     """OAuth states that need no storage: a random nonce and an expiry, signed with the process's
     key (every replica checks them alike). Bolt also sets the state as a cookie in the installer's
-    browser and refuses a redirect whose state is not that browser's."""
+    browser and refuses a redirect whose state is not that browser's. Not one-time: the code
+    Slack hands back with it is (oauth.v2.access answers `invalid_code` to a replay)."""
 
     def __init__(self, key: bytes, *, expiration_seconds: int = STATE_SECONDS) -> None:
         self.key = key
@@ -245,7 +246,7 @@ class SignedStates(AsyncOAuthStateStore):
 
 
 _FAILURES = {
-    "invalid_state": "This install link has expired or was already used.",
+    "invalid_state": "This install link is not valid, or has expired.",
     "invalid_browser": "This install was started in another browser (or its cookie expired).",
     "access_denied": "The installation was cancelled in Slack.",
     "invalid_code": "Slack did not accept this installation code.",
