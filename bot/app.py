@@ -27,7 +27,7 @@ from bot.config import Config
 from bot.dashboard import web as dashboard_web
 from bot.deps import Deps
 from bot.metrics import Metrics
-from bot.slack import edge
+from bot.slack import edge, oauth
 from bot.slack.client import SlackDirectory, SlackMessenger, kept_alive, make_web_client
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,13 @@ def build_deps(config: Config) -> Deps:
         token=settings.bot_token, base_url=settings.slack_api_url, background=True
     )
     sessions = db.make_sessionmaker(engine)
+    # OAuth mode: every Slack call takes the token of the workspace in force (bot/slack/oauth.py)
+    installations = (
+        oauth.Installations(sessions, client_id=settings.client_id or "")
+        if settings.oauth
+        else None
+    )
+    web_client.tokens = background_client.tokens = installations
     metrics = Metrics()
     database = db.Availability(engine)
     return Deps(
@@ -59,6 +66,7 @@ def build_deps(config: Config) -> Deps:
         ),
         database=database,
         slack_clients=(web_client, background_client),
+        installations=installations,
     )
 
 
@@ -67,12 +75,21 @@ def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
     import handlers
 
     settings = deps.config.settings
+    # many workspaces (bot/slack/oauth.py): Bolt's OAuth flow, and its authorize per request
+    oauth_options: dict[str, Any] = (
+        {"oauth_flow": oauth.build_oauth_flow(settings, deps.installations)}
+        if deps.installations is not None
+        else {}
+    )
     app = AsyncApp(
         signing_secret=settings.signing_secret or "socket-mode",
         client=deps.web_client,
         request_verification_enabled=not socket_mode,
         process_before_response=False,
+        **oauth_options,
     )
+    if deps.installations is not None:  # the request's workspace is the one in force
+        app.middleware(oauth.workspace_in_force(deps.installations))
     handlers.register_handlers(app, deps)
     return app
 
@@ -130,6 +147,23 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
         metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - started)
         return response
 
+    async def slack_oauth(request: Request) -> Response:
+        """GET /slack/install and /slack/oauth_redirect: Bolt's OAuth flow (bot/slack/oauth.py);
+        404 with one token."""
+        flow = bolt.oauth_flow
+        if flow is None:
+            return PlainTextResponse("not found", status_code=404)
+        try:
+            bolt_request = to_async_bolt_request(request, b"")
+            if request.url.path == flow.install_path:
+                return to_starlette_response(await flow.handle_installation(bolt_request))
+            return to_starlette_response(await flow.handle_callback(bolt_request))
+        except Exception:
+            logger.warning("the OAuth install failed", exc_info=True)
+            return PlainTextResponse(
+                "cop-bot could not be installed just now; try again in a minute.", status_code=503
+            )
+
     async def healthz(_: Request) -> Response:
         try:
             await _with_timeout(db.ping(deps.engine), 2.0)
@@ -156,6 +190,8 @@ def build_asgi(deps: Deps, bolt: AsyncApp, *, lifespan_hooks: list[Any] | None =
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
+            Route("/slack/install", slack_oauth, methods=["GET"]),
+            Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -654,6 +654,19 @@ class Settings:
     # (COP_PUBLIC_URL), else http://host:port.
     dashboard_key: bytes | None = field(default=None, repr=False)
     public_url: str = ""
+    # Many workspaces (bot/slack/oauth.py): Slack's OAuth install flow, a bot token per workspace
+    # stored in the database, when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set (and
+    # SLACK_BOT_TOKEN is not); SLACK_SCOPES (comma-separated) defaults to manifest.yaml's bot
+    # scopes, SLACK_REDIRECT_URI to COP_PUBLIC_URL + /slack/oauth_redirect.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    scopes: tuple[str, ...] = ()
+    redirect_uri: str | None = None
+
+    @property
+    def oauth(self) -> bool:
+        """Installed through Slack's OAuth flow in any number of workspaces."""
+        return bool(self.client_id and self.client_secret)
 
     def require(self, *names: str) -> None:
         """Stop the start when a secret the chosen mode needs is missing."""
@@ -662,7 +675,11 @@ class Settings:
             "signing_secret": "SLACK_SIGNING_SECRET",
             "app_token": "SLACK_APP_TOKEN",
         }
-        missing = [env_names[n] for n in names if not getattr(self, n)]
+        missing = [
+            env_names[n]
+            for n in names
+            if not getattr(self, n) and not (n == "bot_token" and self.oauth)
+        ]
         if missing:
             raise ConfigError(
                 f"environment: {', '.join(missing)}: missing; set "
@@ -697,6 +714,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     api_url = environ.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not api_url.endswith("/"):
         api_url += "/"
+    client_id, client_secret = oauth_credentials(environ)
+    public_url = (
+        environ.get("COP_PUBLIC_URL") or f"http://{environ.get('COP_HOST', '127.0.0.1')}:{port}"
+    ).rstrip("/")
     return Settings(
         bot_token=environ.get("SLACK_BOT_TOKEN") or None,
         signing_secret=signing_secret,
@@ -712,10 +733,50 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         instance_id=environ.get("COP_INSTANCE_ID", ""),
         ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), signing_secret or app_token),
         dashboard_key=dashboard_key(environ.get("COP_DASHBOARD_KEY"), signing_secret or app_token),
-        public_url=(
-            environ.get("COP_PUBLIC_URL") or f"http://{environ.get('COP_HOST', '127.0.0.1')}:{port}"
-        ).rstrip("/"),
+        public_url=public_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=tuple(
+            s.strip()
+            for s in (environ.get("SLACK_SCOPES") or DEFAULT_SCOPES).split(",")
+            if s.strip()
+        ),
+        redirect_uri=(
+            (environ.get("SLACK_REDIRECT_URI") or f"{public_url}/slack/oauth_redirect")
+            if client_id
+            else None
+        ),
     )
+
+
+# manifest.yaml's bot scopes: what an OAuth install asks for unless SLACK_SCOPES says otherwise
+DEFAULT_SCOPES = (
+    "commands,chat:write,im:write,users:read,channels:read,channels:manage,channels:join,"
+    "groups:write,groups:read,channels:history,groups:history,im:history,reactions:read,"
+    "files:write,team:read"
+)
+
+
+def oauth_credentials(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: both or neither, and not beside SLACK_BOT_TOKEN
+    (one token for one workspace, or OAuth for many: the operator says which)."""
+    client_id = (environ.get("SLACK_CLIENT_ID") or "").strip() or None
+    client_secret = (environ.get("SLACK_CLIENT_SECRET") or "").strip() or None
+    if bool(client_id) != bool(client_secret):
+        given, missing = (
+            ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+            if client_id
+            else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+        )
+        raise ConfigError(
+            f"environment: {missing}: missing (needed with {given} for OAuth installs)"
+        )
+    if client_id and environ.get("SLACK_BOT_TOKEN"):
+        raise ConfigError(
+            "environment: SLACK_BOT_TOKEN: set with SLACK_CLIENT_ID; keep SLACK_BOT_TOKEN for one "
+            "workspace, or the client id and secret to install in many, not both"
+        )
+    return client_id, client_secret
 
 
 BALLOT_KEY_MIN = 16

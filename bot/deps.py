@@ -68,6 +68,9 @@ class Deps:
     # each workspace's App Home publisher, workspace id → handlers.home.Publisher: views.publish
     # paced under its tier, a Retry-After honoured, refreshes of the same Home coalesced
     home_publishers: dict[str, Any] = field(default_factory=dict)
+    # OAuth mode (many workspaces): the installations, bot.slack.oauth.Installations; None with
+    # one token (SLACK_BOT_TOKEN)
+    installations: Any = None
 
     @property
     def programme(self) -> Any:

@@ -902,3 +902,40 @@ class AuditLog(Base):
     )
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict, info=PROSE)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SlackInstallation(Base):
+    """The bot's token in one workspace, or in a whole Enterprise Grid organisation (an org-wide
+    install: `is_enterprise_install`, workspace_id ""), from Slack's OAuth flow (bot/slack/oauth.py).
+    Only in OAuth mode (SLACK_CLIENT_ID / SLACK_CLIENT_SECRET); the single-token mode keeps
+    SLACK_BOT_TOKEN and this table empty. An uninstall deletes the row; installing again writes
+    it again. `workspace_id` (Slack's team id) and `enterprise_id` are "" rather than NULL so the pair is unique."""
+
+    __tablename__ = "slack_installation"
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    workspace_id: Mapped[str] = mapped_column(sa.String(32), default="", index=True)
+    is_enterprise_install: Mapped[bool] = mapped_column(default=False)
+    enterprise_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    team_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    app_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    bot_token: Mapped[str] = mapped_column(sa.String(255))
+    bot_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    bot_user_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    bot_scopes: Mapped[str] = mapped_column(sa.Text, default="")
+    installer_user_id: Mapped[str] = mapped_column(sa.String(32), default="")
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlackEnterpriseTeam(Base):
+    """Which Enterprise Grid organisation a workspace belongs to, learnt from the requests Slack
+    sends: background work (the outbox, the rituals) knows only a workspace id and needs its
+    organisation to find an org-wide install's token."""
+
+    __tablename__ = "slack_enterprise_team"
+
+    workspace_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(sa.String(32))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

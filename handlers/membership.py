@@ -106,20 +106,42 @@ async def handle_user_change(event: dict[str, Any], body: dict[str, Any], deps: 
     await retry.through_outage(record, what="user_change", availability=deps.database)
 
 
-async def handle_uninstalled(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
+async def handle_uninstalled(
+    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, deps: Deps
+) -> None:
     """`app_uninstalled`, or `tokens_revoked` naming our bot token: the bot stops sending to this
     workspace (the outbox holds its messages, the scheduler skips its rituals) and keeps its
     data, still under the retention rules; it resumes when Slack accepts the token again
-    (rituals/scheduler.py: reconnect)."""
+    (rituals/scheduler.py: reconnect). In OAuth mode (many workspaces) the workspace's
+    installation is deleted too — that workspace's only: the others keep theirs — and it comes
+    back by installing again (/slack/install); an org-wide install goes for the organisation."""
     if event.get("type") == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
         return  # only user tokens were revoked: the bot uses none
     workspace_id = str(body.get("team_id") or "T0")
+    oauth = deps.installations is not None
+    enterprise_id = context.enterprise_id or ""
+    org_wide = bool(context.is_enterprise_install) and bool(enterprise_id)
 
     async def record() -> None:
         async with deps.sessions.begin() as session:
-            await installation.mark_revoked(
-                session, workspace_id=workspace_id, reason=str(event.get("type"))
-            )
+            silenced = {workspace_id}
+            if org_wide:  # the organisation's token goes: every workspace of it falls silent
+                silenced.update(
+                    await installation.workspaces_of(session, enterprise_id=enterprise_id)
+                )
+            for silent in sorted(silenced):
+                await installation.mark_revoked(
+                    session, workspace_id=silent, reason=str(event.get("type"))
+                )
+            if oauth:
+                await installation.delete_installation(
+                    session,
+                    workspace_id=workspace_id,
+                    enterprise_id=enterprise_id,
+                    org_wide=org_wide,
+                )
+        if oauth:
+            deps.installations.forget_tokens()
 
     await retry.through_outage(record, what=str(event.get("type")), availability=deps.database)
     deps.metrics.slack_events.labels(type=str(event.get("type")), result="handled").inc()

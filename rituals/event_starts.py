@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from bot import events
+from bot import events, installation
 from bot.deps import Deps
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ async def close(deps: Deps, *, now: datetime) -> int:
     closed = 0
     for workspace_id, event_id in due:
         try:
-            done = await hook(workspace_id, event_id)
+            with installation.speaking_in(workspace_id):  # many workspaces: its token
+                done = await hook(workspace_id, event_id)
         except Exception:
             logger.exception("could not close the answers of event %s", event_id)
             continue

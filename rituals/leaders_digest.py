@@ -217,8 +217,9 @@ async def maintain(deps: Deps, *, now: datetime | None = None) -> None:
         )
     for workspace_id in workspaces:
         try:
-            await invite_missing(deps, workspace_id=workspace_id, now=now)
-            await post_digest(deps, workspace_id=workspace_id, now=now)
+            with installation.speaking_in(workspace_id):  # many workspaces: its token
+                await invite_missing(deps, workspace_id=workspace_id, now=now)
+                await post_digest(deps, workspace_id=workspace_id, now=now)
         except LeadershipLost:
             raise
         except Exception:

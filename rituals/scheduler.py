@@ -80,17 +80,19 @@ async def tick(deps: Deps, *, now: datetime | None = None, community_id: int | N
     ran = 0
     await reconnect(deps, now=now)
     async with deps.sessions() as session:
-        stmt = sa.select(Community.id).where(
+        stmt = sa.select(Community.id, Community.workspace_id).where(
             Community.archived_at.is_(None),
             Community.status != CommunityStatus.CLOSED,  # people closed it: no more rituals
             Community.workspace_id.not_in(installation.revoked_ids()),
         )
         if community_id is not None:
             stmt = stmt.where(Community.id == community_id)
-        ids = list(await session.scalars(stmt.order_by(Community.id)))
-    for cid in ids:
+        ids = [(cid, ws) for cid, ws in await session.execute(stmt.order_by(Community.id))]
+    for cid, workspace_id in ids:
         try:
-            ran += await _tick_community(deps, community_id=cid, now=now, grace=grace)
+            # many workspaces: what a ritual says to Slack, it says in its community's workspace
+            with installation.speaking_in(workspace_id):
+                ran += await _tick_community(deps, community_id=cid, now=now, grace=grace)
         except LeadershipLost:
             raise  # not this community's fault: the rest of the tick belongs to the new leader
         except Exception:
@@ -114,6 +116,8 @@ async def reconnect(deps: Deps, *, now: datetime | None = None) -> list[str]:
         waiting = await installation.revoked(session)
     if not waiting:
         return []
+    if deps.installations is not None:
+        return await _reconnect_each(deps, waiting, now=now)
     try:
         team = await deps.directory.token_workspace()
     except Exception as exc:  # Slack unreachable: we do not know yet, ask again next tick
@@ -137,6 +141,37 @@ async def reconnect(deps: Deps, *, now: datetime | None = None) -> list[str]:
             resumed.kept,
         )
     return [team]
+
+
+async def _reconnect_each(deps: Deps, waiting: list[str], *, now: datetime | None) -> list[str]:
+    """OAuth mode: each workspace has its own token (reinstalling saves a new one and resumes
+    at once, bot.installation.save_installation); a workspace still marked is asked with its
+    own token, when it still has one, whether Slack accepts it again."""
+    async with deps.sessions() as session:
+        installed = set(await installation.installed_workspaces(session))
+    back: list[str] = []
+    for workspace_id in waiting:
+        if workspace_id not in installed:
+            continue  # uninstalled: it comes back through /slack/install
+        try:
+            with installation.speaking_in(workspace_id):
+                team = await deps.directory.token_workspace()
+        except Exception as exc:
+            logger.warning("could not check the Slack token: %s", type(exc).__name__)
+            continue
+        if team != workspace_id:
+            continue
+        async with deps.sessions.begin() as session:
+            resumed = await installation.resume(
+                session,
+                workspace_id=workspace_id,
+                now=now,
+                stale_after=timedelta(hours=deps.programme.rituals.grace_hours),
+            )
+        if resumed is not None:
+            logger.info("workspace %s: the bot is back", workspace_id)
+            back.append(workspace_id)
+    return back
 
 
 async def _tick_community(deps: Deps, *, community_id: int, now: datetime, grace: timedelta) -> int:
@@ -283,9 +318,10 @@ async def run_now(
     if ritual not in RUNNERS:
         return "event-driven"
     key = period_key(setting.cadence or "monthly", now, zone_of(community, programme))
-    detail = await RUNNERS[ritual](
-        deps, community=community, setting=setting, period_key=key, now=now
-    )
+    with installation.speaking_in(community.workspace_id):
+        detail = await RUNNERS[ritual](
+            deps, community=community, setting=setting, period_key=key, now=now
+        )
     async with deps.sessions.begin() as session:
         row = await session.get(RitualSetting, setting.id)
         assert row is not None

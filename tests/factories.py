@@ -27,6 +27,7 @@ async def community(
     sponsor: str | None = None,
     members: tuple[str, ...] | None = None,
     age_days: int = 0,
+    workspace_id: str = WORKSPACE,
 ) -> Community:
     """A community whose members are the emulator channel's (or `members`), with names and zones;
     `age_days` makes it that old (health judges a community only once past its starting days)."""
@@ -35,7 +36,7 @@ async def community(
     async with sessions.begin() as session:
         row = await communities.create(
             session,
-            workspace_id=WORKSPACE,
+            workspace_id=workspace_id,
             name=name,
             channel_id=channel,
             kind=CommunityKind.SPONTANEOUS,
@@ -49,7 +50,7 @@ async def community(
                 user = emulator.workspace.users[uid]
                 await people.upsert(
                     session,
-                    workspace_id=WORKSPACE,
+                    workspace_id=workspace_id,
                     info=UserInfo(
                         user_id=uid,
                         name=user.name,

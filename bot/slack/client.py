@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import ClientConnectorError, ClientOSError, ServerConnectionError
@@ -21,6 +21,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -74,9 +75,88 @@ class ServerErrorRetryHandler(AsyncRetryHandler):
         return response is not None and 500 <= response.status_code < 600
 
 
+class NoWorkspaceInForce(RuntimeError):
+    """OAuth mode: a Slack call made with no workspace in force (bot.installation.speaking_in).
+    A bug in the caller: refused rather than sent with some other workspace's token."""
+
+
+class TokenSource(Protocol):
+    """Where a client finds the bot token of the workspace in force (bot/slack/oauth.py)."""
+
+    async def bot_token(self, workspace: installation.InForce) -> str | None: ...
+
+
+class WorkspaceClient(AsyncWebClient):
+    """The Web API client of the process. With one token (SLACK_BOT_TOKEN, `tokens` None) it is
+    slack_sdk's client as is. In OAuth mode (`tokens` set) each call takes the bot token of the
+    workspace in force at the time of the call, so ~70 call sites (handlers, rituals, the outbox,
+    bot.ports adapters) need no token of their own: the one guard is here. No workspace in force
+    → `NoWorkspaceInForce`; a workspace without an installation → Slack's own `not_authed`
+    answer (the outbox then holds its messages, as after an uninstall). A call naming its own
+    token (`auth_test(token=…)`) or authenticating as the app (oauth.v2.access) is left alone."""
+
+    def __init__(self, *args: Any, tokens: TokenSource | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tokens = tokens
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> AsyncSlackResponse:
+        if (
+            self.tokens is not None
+            and auth is None
+            and "token" not in (params or {})
+            and "token" not in (json or {})
+        ):
+            workspace = installation.in_force()
+            if workspace is None:
+                raise NoWorkspaceInForce(f"{api_method}: no workspace in force in OAuth mode")
+            token = workspace.token or await self.tokens.bot_token(workspace)
+            if not token:
+                raise SlackApiError(
+                    f"{api_method}: no installation for workspace {workspace.workspace_id}",
+                    AsyncSlackResponse(
+                        client=self,
+                        http_verb=http_verb,
+                        api_url=api_method,
+                        req_args={},
+                        data={"ok": False, "error": "not_authed"},
+                        headers={},
+                        status_code=200,
+                    ),
+                )
+            # slack_sdk takes a "token" parameter as the call's bearer token (and sends it only
+            # in the Authorization header)
+            params = {**(params or {}), "token": token}
+        return await super().api_call(
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            data=data,
+            params=params,
+            json=json,
+            headers=headers,
+            auth=auth,
+        )
+
+
 def make_web_client(
-    *, token: str | None, base_url: str, background: bool = False, timeout: int = 10
-) -> AsyncWebClient:
+    *,
+    token: str | None,
+    base_url: str,
+    background: bool = False,
+    timeout: int = 10,
+    tokens: TokenSource | None = None,
+) -> WorkspaceClient:
     """A client with slack_sdk's retry handlers.
 
     On the request path (`background=False`) retries are few and short so a reply is not held
@@ -96,7 +176,9 @@ def make_web_client(
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             ServerErrorRetryHandler(max_retry_count=2),
         ]
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=timeout)
+    return WorkspaceClient(
+        token=token, base_url=base_url, retry_handlers=handlers, timeout=timeout, tokens=tokens
+    )
 
 
 @contextlib.asynccontextmanager

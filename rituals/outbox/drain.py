@@ -281,7 +281,8 @@ class Drain:
             except asyncio.QueueEmpty:
                 return
             try:
-                await self.deliver(row)
+                with installation.speaking_in(row.workspace_id):  # many workspaces: its token
+                    await self.deliver(row)
             except Exception:
                 logger.exception("outbox row %s: unexpected error", row.id)
                 try:  # it may have been posted before the error: look before sending again

@@ -28,6 +28,7 @@ from bot.slack.emulator.workspace import (
     Workspace,
     default_workspace,
     large_workspace,
+    other_workspace,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "large_workspace",
     "main",
     "mrkdwn_texts",
+    "other_workspace",
     "parsed_sequences",
     "validate_blocks",
     "validate_view",

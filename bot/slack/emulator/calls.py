@@ -27,6 +27,7 @@ class Call:
     status: int
     response: dict[str, Any]
     peer: Any = None  # the client's (host, port): one per TCP connection, to see keep-alive
+    team_id: str | None = None  # the workspace whose bot token made the call (several: OAuth)
 
 
 def _peer(request: web.Request) -> Any:

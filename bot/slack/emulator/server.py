@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -13,8 +14,9 @@ import math
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -60,8 +62,16 @@ class SlackEmulator(WebApiMethods):
         self.max_upload_bytes = 1_000_000_000
         self._last_us = 0
         self.app_token = "xapp-emulator"
-        # set by uninstall(): every call with the bot token answers this error until reinstall()
-        self.token_error: str | None = None
+        # several workspaces (OAuth installs), by team id; `workspace` is the one tests and the
+        # driver act in (the first), and each Web API call is answered in its token's workspace
+        self.workspaces: dict[str, Workspace] = {self.workspace.team_id: self.workspace}
+        # the app's OAuth credentials, the codes handed out by the authorize page (code → team)
+        self.app_id = "A0COPBOT"
+        self.client_id = "1234.5678"
+        self.client_secret = "emulator-client-secret"
+        self.oauth_codes: dict[str, str] = {}
+        # where the authorize page sends the installer back when the app names no redirect_uri
+        self.redirect_url: str | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[Json]] = {}
         self._handlers: dict[str, Callable[[Json], Json]] = {
@@ -102,6 +112,7 @@ class SlackEmulator(WebApiMethods):
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -199,20 +210,57 @@ class SlackEmulator(WebApiMethods):
         """A response_url pointing back at the emulator; bodies land in :attr:`responses`."""
         return f"{self.url}/response/{key or uuid.uuid4().hex}"
 
-    def uninstall(self, *, error: str = "token_revoked") -> list[Json]:
-        """The workspace removes the app: from now on the bot token answers ``error`` (Slack says
-        ``token_revoked``, or ``invalid_auth`` / ``account_inactive``). Returns the events Slack
-        sends the app about it, for the driver to deliver."""
-        self.token_error = error
-        ws = self.workspace
+    @property
+    def token_error(self) -> str | None:
+        """What the (acting) workspace's bot token answers since uninstall(); None: it works."""
+        return self.workspace.token_error
+
+    @token_error.setter
+    def token_error(self, error: str | None) -> None:
+        self.workspace.token_error = error
+
+    def uninstall(self, *, error: str = "token_revoked", team_id: str | None = None) -> list[Json]:
+        """The workspace (`team_id`, else the acting one) removes the app: from now on its bot
+        token answers ``error`` (Slack says ``token_revoked``, or ``invalid_auth`` /
+        ``account_inactive``). Returns the events Slack sends the app about it, for the driver to
+        deliver."""
+        ws = self.workspaces[team_id] if team_id else self.workspace
+        ws.token_error = error
         return [
             {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [ws.bot_user_id]}},
             {"type": "app_uninstalled"},
         ]
 
-    def reinstall(self) -> None:
+    def reinstall(self, team_id: str | None = None) -> None:
         """The app is installed again: the bot token works again (same token, as a test wants)."""
-        self.token_error = None
+        (self.workspaces[team_id] if team_id else self.workspace).token_error = None
+
+    def add_workspace(self, workspace: Workspace) -> Workspace:
+        """Another workspace the app can be installed in (OAuth): its users, channels, token."""
+        self.workspaces[workspace.team_id] = workspace
+        return workspace
+
+    @contextlib.contextmanager
+    def acting_in(self, team_id: str) -> Iterator[Workspace]:
+        """Inside the block, tests and the driver act in this workspace (`emulator.workspace`):
+        commands and events come from it. Web API calls are answered by token regardless."""
+        previous = self.workspace
+        self.workspace = self.workspaces[team_id]
+        try:
+            yield self.workspace
+        finally:
+            self.workspace = previous
+
+    def calls_of(self, team_id: str, method: str | None = None) -> list[Call]:
+        """The calls made with this workspace's bot token (of one method, or all)."""
+        return [
+            c for c in self.calls if c.team_id == team_id and (method is None or c.method == method)
+        ]
+
+    def _workspace_of(self, token: str | None) -> Workspace | None:
+        if token == self.workspace.bot_token:  # the acting one first (a test may replace it)
+            return self.workspace
+        return next((w for w in self.workspaces.values() if w.bot_token == token), None)
 
     def deactivate(self, user_id: str) -> Json:
         """An admin deactivates a member: users.info says ``deleted: true`` from now on, DMs
@@ -272,29 +320,106 @@ class SlackEmulator(WebApiMethods):
             status, body = 429, {"ok": False, "error": "ratelimited"}
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
         if body is None:
-            body = self._dispatch(method, params, token)
-        self.calls.append(Call(method, params, started, status, body, _peer(request)))
+            body = self._dispatch(method, params, token, auth)
+        owner = self._workspace_of(token)
+        self.calls.append(
+            Call(
+                method,
+                params,
+                started,
+                status,
+                body,
+                _peer(request),
+                team_id=owner.team_id if owner is not None else None,
+            )
+        )
         logger.info("%s -> %s %s", method, status, "ok" if body.get("ok") else body.get("error"))
         return web.json_response(body, status=status, headers=headers)
 
-    def _dispatch(self, method: str, params: Json, token: str | None) -> Json:
+    def _dispatch(self, method: str, params: Json, token: str | None, auth: str = "") -> Json:
+        """Answer one call in the workspace of its token: synchronous, so making that workspace
+        the acting one for the call's duration cannot leak into another call."""
         try:
+            if method == "oauth.v2.access":
+                return {"ok": True, **self._oauth_v2_access(params, auth)}
             if not token:
                 raise _SlackError("not_authed")
             if method == "apps.connections.open":
                 if token != self.app_token:
                     raise _SlackError("invalid_auth")
                 return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
-            if token != self.workspace.bot_token:
+            ws = self._workspace_of(token)
+            if ws is None:
                 raise _SlackError("invalid_auth")
-            if self.token_error is not None:
-                raise _SlackError(self.token_error)
+            if ws.token_error is not None:
+                raise _SlackError(ws.token_error)
             handler = self._handlers.get(method)
             if handler is None:
                 raise _SlackError("unknown_method")
-            return {"ok": True, **handler(params)}
+            acting, self.workspace = self.workspace, ws
+            try:
+                return {"ok": True, **handler(params)}
+            finally:
+                self.workspace = acting
         except _SlackError as exc:
             return {"ok": False, "error": exc.error, **exc.extra}
+
+    # ----------------------------------------------------------------- OAuth
+
+    def _oauth_v2_access(self, params: Json, auth: str) -> Json:
+        """Trade an authorize code for the installing workspace's bot token, as Slack answers."""
+        client_id, client_secret = params.get("client_id"), params.get("client_secret")
+        if auth.startswith("Basic "):
+            with contextlib.suppress(ValueError):
+                decoded = base64.b64decode(auth.removeprefix("Basic ").strip()).decode()
+                client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id:
+            raise _SlackError("invalid_client_id")
+        if client_secret != self.client_secret:
+            raise _SlackError("bad_client_secret")
+        team_id = self.oauth_codes.pop(str(params.get("code") or ""), None)
+        if team_id is None:
+            raise _SlackError("invalid_code")
+        ws = self.workspaces[team_id]
+        ws.token_error = None  # installed (again): the token works
+        installer = next(
+            (u for u in ws.users.values() if u.is_admin),
+            next(u for u in ws.users.values() if not u.is_bot),
+        )
+        return {
+            "access_token": ws.bot_token,
+            "token_type": "bot",
+            "scope": str(params.get("scope") or "commands,chat:write"),
+            "bot_user_id": ws.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": ws.team_id, "name": ws.team_name},
+            "enterprise": (
+                {"id": ws.enterprise_id, "name": ws.enterprise_name} if ws.enterprise_id else None
+            ),
+            "authed_user": {"id": installer.id},
+            "is_enterprise_install": False,
+        }
+
+    async def _handle_authorize(self, request: web.Request) -> web.StreamResponse:
+        """Slack's authorize page, with the installer clicking "Allow": back to the app's
+        redirect URL with a one-time code (and the app's state); ?team= picks the workspace
+        (Bolt passes /slack/install?team=… on), else the acting one. `deny=1` plays "Cancel"."""
+        query = request.query
+        team_id = query.get("team") or self.workspace.team_id
+        target = query.get("redirect_uri") or self.redirect_url
+        self.calls.append(
+            Call("oauth.authorize", dict(query), time.monotonic(), 302, {}, _peer(request), team_id)
+        )
+        if query.get("client_id") != self.client_id or not target:
+            return web.Response(status=400, text="invalid client_id or redirect_uri")
+        if team_id not in self.workspaces or query.get("deny"):
+            answer = {"error": "access_denied", "state": query.get("state", "")}
+        else:
+            code = uuid.uuid4().hex
+            self.oauth_codes[code] = team_id
+            answer = {"code": code, "state": query.get("state", "")}
+        separator = "&" if "?" in target else "?"
+        raise web.HTTPFound(f"{target}{separator}{urlencode(answer)}")
 
     @staticmethod
     async def _read_params(request: web.Request) -> Json:

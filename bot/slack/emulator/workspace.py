@@ -51,6 +51,11 @@ class Workspace:
     bot_token: str
     users: dict[str, User]
     channels: dict[str, Channel]
+    # Enterprise Grid: the organisation this workspace belongs to (None: a standalone workspace)
+    enterprise_id: str | None = None
+    enterprise_name: str = ""
+    # set by SlackEmulator.uninstall(): every call with this bot token answers this error
+    token_error: str | None = None
 
 
 def default_workspace() -> Workspace:
@@ -84,6 +89,35 @@ def default_workspace() -> Workspace:
         team_name="CoP Demo",
         bot_user_id="UBOT",
         bot_token="xoxb-emulator",
+        users={u.id: u for u in people},
+        channels={c.id: c for c in channels},
+    )
+
+
+def other_workspace(
+    team_id: str = "T0OTHER", *, name: str = "Other Co", prefix: str = "X"
+) -> Workspace:
+    """Another small workspace for OAuth tests (several workspaces in one emulator): ids of its
+    own (users `U<prefix>…`, channels `C<prefix>…`), its own bot user and token."""
+    people = [
+        User(f"U{prefix}ADA", "ada.lovelace", "Ada Lovelace", tz="Europe/London", locale="en-GB"),
+        User(f"U{prefix}ALAN", "alan.turing", "Alan Turing", tz="Europe/London", locale="en-GB"),
+        User(
+            f"U{prefix}GRACE", "grace.hopper", "Grace Hopper", tz="America/New_York", locale="en-US"
+        ),
+        User(f"U{prefix}BOT", "cop-bot", "CoP Bot", is_bot=True),
+    ]
+    humans = [u.id for u in people if not u.is_bot]
+    bot = f"U{prefix}BOT"
+    channels = [
+        Channel(f"C{prefix}DATA", "data", [*humans[:2], bot]),
+        Channel(f"C{prefix}GEN", "general", [*humans, bot]),
+    ]
+    return Workspace(
+        team_id=team_id,
+        team_name=name,
+        bot_user_id=bot,
+        bot_token=f"xoxb-emulator-{team_id.lower()}",
         users={u.id: u for u in people},
         channels={c.id: c for c in channels},
     )
