@@ -33,7 +33,7 @@ from bot.messages import Reader
 from bot.models import Community, Outbox, OutboxStatus, Person, utcnow
 from bot.ports import DeliveryError, Sent
 from rituals.outbox import failures
-from rituals.outbox.pacing import Pacer
+from rituals.outbox.pacing import SharedPacer
 from rituals.outbox.quiet_hours import WORKING_HOURS_KINDS, next_allowed
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class Drain:
         db_patience_seconds: float = 60,
     ) -> None:
         self.deps = deps
-        self.pacer = Pacer(rate_per_minute)
+        # one chat.postMessage pace per workspace, shared with every other process (pacing)
+        self._pacers: dict[str, SharedPacer] = {}
         self.rate_per_minute = rate_per_minute
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
@@ -117,6 +118,19 @@ class Drain:
         self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
+
+    def pacer(self, workspace_id: str) -> SharedPacer:
+        """The workspace's chat.postMessage pace, shared through the database."""
+        found = self._pacers.get(workspace_id)
+        if found is None:
+            found = self._pacers[workspace_id] = SharedPacer(
+                self.deps.engine,
+                workspace_id=workspace_id,
+                method="chat.postMessage",
+                per_minute=self.rate_per_minute,
+                write_lock=self._write_lock,
+            )
+        return found
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -332,13 +346,14 @@ class Drain:
             if found is not None:
                 await self._record_sent(row, found.channel, found.ts, recovered=True)
                 return
+        pacer = self.pacer(row.workspace_id)
         while True:
-            await self.pacer.slot()
+            await pacer.slot()
             try:
                 sent = await self._send(row, target)
             except DeliveryError as exc:
                 if (wait := failures.pause_for(exc)) is not None:
-                    self.pacer.pause(wait)
+                    await pacer.pause(wait)
                     self.deps.metrics.outbox.labels(result="ratelimited").inc()
                     continue  # same row, after Slack's Retry-After
                 await self._handle_error(row, exc)
