@@ -162,35 +162,48 @@ class Drain:
         return max(self.concurrency, min(500, int(self.rate_per_minute / 30)))
 
     async def run_once(self, *, now: datetime | None = None) -> int:
-        """Claim and send until nothing is due; returns how many rows were handled."""
+        """Claim and send until nothing is due; returns how many rows were handled.
+
+        The next batch is claimed while the current one is still going out (when a few
+        seconds' work is left in the queue), so the senders never stand idle between batches."""
         if self._run_lock.locked():
             return 0
         async with self._run_lock:
+            queue: asyncio.Queue[_Claimed | None] = asyncio.Queue()
+            running_low = asyncio.Event()
+            low_water = max(2 * self.concurrency, self.batch // 2)
             handled = 0
-            while True:
-                try:
-                    rows = await self.claim(now=now)
-                except Exception as exc:
-                    if not db.unreachable(exc):
-                        raise
-                    logger.warning("outbox: database unreachable (%s)", type(exc).__name__)
-                    return handled
-                if not rows:
-                    return handled
-                self._dead.clear()  # claim() already left out the workspaces known dead
-                queue: asyncio.Queue[_Claimed] = asyncio.Queue()
-                for row in rows:
-                    queue.put_nowait(row)
-                workers = [
-                    asyncio.create_task(self._worker(queue))
-                    for _ in range(min(self.concurrency, len(rows)))
-                ]
-                try:
-                    await asyncio.gather(*workers)
-                finally:
-                    for worker in workers:
-                        worker.cancel()
-                handled += len(rows)
+            workers: list[asyncio.Task[None]] = []
+            try:
+                while True:
+                    try:
+                        rows = await self.claim(now=now)
+                    except Exception as exc:
+                        if not db.unreachable(exc):
+                            raise
+                        logger.warning("outbox: database unreachable (%s)", type(exc).__name__)
+                        break
+                    if not rows:
+                        break
+                    if queue.empty():
+                        self._dead.clear()  # claim() already left out the workspaces known dead
+                    for row in rows:
+                        queue.put_nowait(row)
+                    handled += len(rows)
+                    for _ in range(min(self.concurrency, queue.qsize()) - len(workers)):
+                        workers.append(asyncio.create_task(self._worker(queue, running_low)))
+                    while queue.qsize() > low_water:
+                        running_low.clear()
+                        await running_low.wait()
+                for _ in workers:
+                    queue.put_nowait(None)
+                await asyncio.gather(*workers)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+            for pacer in self._pacers.values():
+                await pacer.give_back()
+            return handled
 
     async def run_until_empty(self, *, poll: float = 0.5, idle_rounds: int = 1) -> DrainStats:
         """Drain until no row is pending or sending (CLI runs, demos, tests)."""
@@ -288,12 +301,15 @@ class Drain:
                 )
             return out
 
-    async def _worker(self, queue: asyncio.Queue[_Claimed]) -> None:
+    async def _worker(
+        self, queue: asyncio.Queue[_Claimed | None], running_low: asyncio.Event
+    ) -> None:
         while True:
-            try:
-                row = queue.get_nowait()
-            except asyncio.QueueEmpty:
+            row = await queue.get()
+            if row is None:  # nothing more will be claimed this round
                 return
+            if queue.qsize() <= max(2 * self.concurrency, self.batch // 2):
+                running_low.set()
             try:
                 await self.deliver(row)
             except Exception:

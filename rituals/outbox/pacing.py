@@ -257,7 +257,8 @@ class SharedPacer:
         self._paused_until = max(self._paused_until, until)
         self._slots.clear()
         await self._ensure_row()
-        async with self._write_lock, self.engine.begin() as conn:
+        # urgent: not queued behind the caller's other writes (SQLite's busy wait is short)
+        async with self.engine.begin() as conn:
             await conn.execute(
                 sa.update(SendPace)
                 .where(self._row)
