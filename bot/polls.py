@@ -107,9 +107,7 @@ async def add_deliveries(
     insert = upsert_for(session)
     conn = await session.connection()
     await conn.execute(
-        insert(PollDelivery.__table__).on_conflict_do_nothing(
-            index_elements=["poll_id", "person_id"]
-        ),
+        insert(PollDelivery).on_conflict_do_nothing(index_elements=["poll_id", "person_id"]),
         [
             {
                 "workspace_id": poll.workspace_id,

@@ -142,12 +142,11 @@ async def enqueue_many(
     ]
     if not rows:
         return 0
-    table = Outbox.__table__
-    conn = await session.connection()
+    conn = await session.connection()  # Core: no ORM bookkeeping for thousands of rows
     result = await conn.execute(
-        insert(table)
+        insert(Outbox)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.id),
+        .returning(Outbox.id),
         rows,
     )
     return len(result.all())

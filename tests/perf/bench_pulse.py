@@ -127,8 +127,10 @@ async def main(members: int, scale: int, database_url: str | None = None) -> dic
         detail = await scheduler.run_now(deps, ritual=Ritual.PULSE, community_id=community.id)
         planned = time.perf_counter()
         drain = Drain(deps, rate_per_minute=per_minute, concurrency=24)
+        cpu = time.process_time()
         stats = await drain.run_until_empty(poll=0.2)
         finished = time.perf_counter()
+        cpu = time.process_time() - cpu
 
         here.send("report")
         report = here.recv()
@@ -158,6 +160,13 @@ async def main(members: int, scale: int, database_url: str | None = None) -> dic
         f"duplicates: {report['duplicates']}"
     )
     print(f"outbox not sent      {left}; stats {stats}")
+    print(f"drain CPU            {cpu:6.1f} s ({1000 * cpu / max(1, report['ok']):.2f} ms a DM)")
+    for workspace_id, pacer in drain._pacers.items():
+        print(
+            f"pacer {workspace_id}     {pacer.reservations} reservations of {pacer.batch}, "
+            f"{pacer.rechecks} rechecks, {pacer.dropped} slots dropped late, "
+            f"{pacer.waited} waits for a reservation"
+        )
     return {
         "bench": "pulse",
         "backend": make_url(url).get_backend_name(),
