@@ -360,6 +360,12 @@ def run(
     return results
 
 
+def run_backend(backend: str, *, members: int, rate: int, old: bool = True) -> dict[str, Any]:
+    """One backend, old and new (for run_all): {"old": figures, "new": figures}."""
+    results = run(members=members, rate=rate, backends=(backend,), old=old)
+    return {r["behaviour"]: {**r, "rate": rate} for r in results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default=",".join(databases.BACKENDS))
