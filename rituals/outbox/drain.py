@@ -245,12 +245,15 @@ class Drain:
                     try:
                         await self._persist(functools.partial(_write_sent, batch=[sent]))
                     except Exception as exc:
-                        done.set_exception(exc)
+                        if not done.done():  # its sender may have been cancelled meanwhile
+                            done.set_exception(exc)
                     else:
-                        done.set_result(None)
+                        if not done.done():
+                            done.set_result(None)
                 continue
             for _, done in batch:
-                done.set_result(None)
+                if not done.done():
+                    done.set_result(None)
 
     @property
     def batch(self) -> int:
