@@ -939,3 +939,16 @@ class SlackEnterpriseTeam(Base):
     workspace_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(sa.String(32))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+class SendPace(Base):
+    """One workspace's pace for one Slack method, shared by every process that calls it.
+
+    Times are seconds since the epoch (the processes' wall clocks): `next_at` is the first call
+    slot nobody has reserved yet, `paused_until` the end of the latest Retry-After Slack announced
+    to any of them (rituals.outbox.pacing.SharedPacer)."""
+
+    __tablename__ = "send_pace"
+
+    workspace_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    method: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    next_at: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(sa.Float, default=0.0)

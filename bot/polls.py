@@ -100,27 +100,24 @@ async def open_poll(
 async def add_deliveries(
     session: AsyncSession, *, poll: Poll, person_ids: list[int], now: datetime
 ) -> None:
-    """Who was asked (kept only to stop double answers and to remind)."""
+    """Who was asked (kept only to stop double answers and to remind): one statement executed
+    for every person (compiled once, sent in batches), however large the audience."""
+    if not person_ids:
+        return
     insert = upsert_for(session)
-    for start in range(0, len(person_ids), 500):
-        chunk = person_ids[start : start + 500]
-        if not chunk:
-            continue
-        await session.execute(
-            insert(PollDelivery)
-            .values(
-                [
-                    {
-                        "workspace_id": poll.workspace_id,
-                        "poll_id": poll.id,
-                        "person_id": pid,
-                        "delivered_at": now,
-                    }
-                    for pid in chunk
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["poll_id", "person_id"])
-        )
+    conn = await session.connection()
+    await conn.execute(
+        insert(PollDelivery).on_conflict_do_nothing(index_elements=["poll_id", "person_id"]),
+        [
+            {
+                "workspace_id": poll.workspace_id,
+                "poll_id": poll.id,
+                "person_id": pid,
+                "delivered_at": now,
+            }
+            for pid in person_ids
+        ],
+    )
 
 
 def ballot(key: bytes, salt: str, person_id: int) -> str:

@@ -7,7 +7,8 @@ most recent first, a few per change): everyone else sees a fresh Home on their n
 change in a 300-member community costs a handful of views.publish calls, not 300.
 
 Every views.publish of a workspace goes through its `Publisher`: paced under the method's tier,
-paused for Slack's Retry-After (nothing is sent inside the window), and a Home already waiting
+paused for Slack's Retry-After (nothing is sent inside the window), the pace and the pause shared
+through the database with every other process of the workspace (rituals.outbox.pacing), and a Home already waiting
 for its refresh is not queued twice (a burst of changes publishes it once, with all of them).
 A refresh comes after the ack and after the author's own confirmation, reads in its own short
 sessions (no transaction open during a Slack call), and is best effort: a failure is logged,
@@ -35,7 +36,7 @@ from bot.slack.blocks.home import build_home
 from bot.slack.client import delivery_error
 from handlers.commands import Subcommand
 from handlers.context import load_caller, workspace_of, zone_of
-from rituals.outbox.pacing import Pacer
+from rituals.outbox.pacing import SharedPacer
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ RATE_LIMITED_TRIES = 5  # a Home refused this many times in a row (429) waits fo
 class Publisher:
     """One workspace's views.publish calls: paced, Retry-After honoured, refreshes coalesced."""
 
-    def __init__(self, per_minute: float) -> None:
-        self.pacer = Pacer(per_minute)
+    def __init__(self, pacer: SharedPacer) -> None:
+        self.pacer = pacer  # the workspace's views.publish pace, shared by every process
         self.pending: dict[str, None] = {}  # Homes waiting for their refresh, in order
         self.draining = False
 
@@ -74,14 +75,20 @@ class Publisher:
                 failure = delivery_error(exc)
                 if failure.retry_after is None:
                     raise
-                self.pacer.pause(failure.retry_after)
+                await self.pacer.pause(failure.retry_after)
         logger.warning("the Home of %s was rate limited %d times", user_id, RATE_LIMITED_TRIES)
 
 
 def publisher(deps: Deps, workspace_id: str) -> Publisher:
     found = deps.home_publishers.get(workspace_id)
     if found is None:
-        found = deps.home_publishers[workspace_id] = Publisher(deps.programme.home.per_minute)
+        pacer = SharedPacer(
+            deps.engine,
+            workspace_id=workspace_id,
+            method="views.publish",
+            per_minute=deps.programme.home.per_minute,
+        )
+        found = deps.home_publishers[workspace_id] = Publisher(pacer)
     return found
 
 

@@ -11,13 +11,21 @@ import asyncio
 import heapq
 import itertools
 import math
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import db
+from bot.app import build_deps
+from bot.models import SendPace
 from bot.ports import DeliveryError
+from handlers import home
 from rituals.outbox import failures
-from rituals.outbox.pacing import Pacer
+from rituals.outbox.pacing import Pacer, SharedPacer
+from tests.conftest import Bot, eventually, make_config
+from tests.test_home import home_of
 
 
 class VirtualClock:
@@ -194,3 +202,161 @@ async def test_a_longer_retry_after_wins_over_a_shorter_one() -> None:
 
     await clock.run(sender())
     assert sent == [20.0]
+
+
+# --- one pace per workspace, shared through the database ---------------------------------------
+
+
+class WallClock:
+    """Wall-clock seconds that move only when a pacer sleeps (several pacers share it)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 1e-6)
+        await asyncio.sleep(0)
+
+
+def _shared(
+    engine: AsyncEngine, clock: WallClock, per_minute: float, method: str = "chat.postMessage"
+) -> SharedPacer:
+    return SharedPacer(
+        engine,
+        workspace_id="T0001",
+        method=method,
+        per_minute=per_minute,
+        burst=2,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def _most_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max(sum(1 for u in times[i:] if u < t + window - 1e-9) for i, t in enumerate(times))
+
+
+@pytest.fixture
+async def two_engines(database_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """Two engines on one database: two processes sending for the same workspace."""
+    first, second = db.make_engine(database_url), db.make_engine(database_url)
+    yield first, second
+    await first.dispose()
+    await second.dispose()
+
+
+async def test_two_processes_share_one_rate(two_engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    clock = WallClock()
+    serve, cli = (_shared(e, clock, per_minute=60) for e in two_engines)  # one a second in all
+    start = clock.now
+    times = []
+    for _ in range(6):
+        for pacer in (serve, cli):
+            await pacer.slot()
+            times.append(clock.now - start)
+    # twelve calls between them take eleven seconds less the burst, as one sender's would
+    assert times[-1] >= 10
+    assert _most_in_window(times, 1.0) <= 2
+
+
+async def test_batches_of_slots_interleave_under_the_rate(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    clock = WallClock()
+    serve, cli = (_shared(e, clock, per_minute=6000) for e in two_engines)  # 100 a second
+    assert serve.batch > 1  # a few slots per round trip, not one
+    times = []
+    for _ in range(10):
+        for pacer in (serve, serve, serve, cli, cli):
+            await pacer.slot()
+            times.append(clock.now)
+    assert _most_in_window(times, 0.1) <= 2 + 10  # the burst, and 0.1 s at 100 a second
+    assert (max(times) - min(times)) >= (50 - 2) * 0.01
+    assert serve.reservations + cli.reservations < 50
+
+
+async def test_a_429_seen_by_one_process_pauses_the_other(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    clock = WallClock()
+    serve, cli = (_shared(e, clock, per_minute=6000) for e in two_engines)
+    await serve.slot()
+    await cli.slot()  # it holds slots reserved before the 429
+    told = clock.now
+    await serve.pause(30)  # Slack answered serve 429, Retry-After 30
+    clock.now += cli.recheck * 1.01  # the bound: past `recheck` the other has looked again
+    await cli.slot()
+    assert clock.now >= told + 30
+    await serve.slot()
+    assert clock.now >= told + 30
+    # a process started later learns of the wait before its first call
+    late = _shared(two_engines[1], clock, per_minute=6000)
+    clock.now = told + 1
+    await late.slot()
+    assert clock.now >= told + 30
+    # a shorter Retry-After does not cut the longer one short
+    await cli.pause(1)
+    assert cli.paused_until >= told + 30
+
+
+async def test_each_method_and_workspace_has_its_own_pace(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    clock = WallClock()
+    posts = _shared(two_engines[0], clock, per_minute=60)
+    homes = _shared(two_engines[1], clock, per_minute=60, method="views.publish")
+    await posts.pause(60)
+    start = clock.now
+    await homes.slot()
+    await homes.slot()
+    assert clock.now - start < 1  # views.publish is not held by chat.postMessage's 429
+
+
+async def test_unpaced_never_touches_the_database(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    clock = WallClock()
+    pacer = _shared(two_engines[0], clock, per_minute=0)
+    for _ in range(100):
+        await pacer.slot()
+    assert pacer.reservations == 0 and clock.now == WallClock().now
+
+
+async def test_views_publish_shares_its_pace_and_retry_after_between_processes(
+    bot: Bot, database_url: str
+) -> None:
+    """`cop serve` is told to wait by a 429 on views.publish; a second process publishing a Home
+    for the same workspace does not call Slack before the wait is over."""
+    await home_of(bot, "U0EMILY")  # known, and the first Home published
+    other = build_deps(make_config(database_url, bot.emulator))
+    workspace = bot.emulator.workspace.team_id
+    try:
+        bot.emulator.inject_failure("views.publish", status=429)  # Retry-After: 1
+        since = len(bot.emulator.calls)
+        await bot.slack.open_home(user="U0EMILY")
+        await bot.emulator.wait_for("views.publish", lambda c: c.status == 429)
+
+        async def recorded() -> bool:
+            async with other.sessions() as session:
+                until = await session.scalar(
+                    sa.select(SendPace.paused_until).where(
+                        SendPace.workspace_id == workspace, SendPace.method == "views.publish"
+                    )
+                )
+            return bool(until)
+
+        await eventually(recorded)
+        await home.publish(other, other.web_client, workspace_id=workspace, user_id="U0CHLOE")
+        calls = [c for c in bot.emulator.calls[since:] if c.method == "views.publish"]
+        refused = next(c for c in calls if c.status == 429)
+        theirs = [c for c in calls if c.params.get("user_id") == "U0CHLOE"]
+        assert theirs and all(c.at - refused.at >= 1.0 for c in theirs)
+        assert bot.emulator.calls_inside_retry_after("views.publish") == 0
+        assert "U0CHLOE" in bot.emulator.home_views
+        assert home.publisher(other, workspace).pacer.method == "views.publish"
+    finally:
+        await other.engine.dispose()

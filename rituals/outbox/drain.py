@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -33,7 +34,7 @@ from bot.messages import Reader
 from bot.models import Community, Outbox, OutboxStatus, Person, utcnow
 from bot.ports import DeliveryError, Sent
 from rituals.outbox import failures
-from rituals.outbox.pacing import Pacer
+from rituals.outbox.pacing import SharedPacer
 from rituals.outbox.quiet_hours import WORKING_HOURS_KINDS, next_allowed
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,68 @@ class _Claimed:
     attempts: int
     suspect_since: datetime | None
     claimed_at: datetime | None = None
+
+
+@dataclass
+class _Sent:
+    """A row Slack accepted, waiting to be recorded (`Drain._persist_together`)."""
+
+    row: _Claimed
+    channel: str
+    ts: str
+    recovered: bool
+
+
+_MARK_SENT = (
+    sa.update(Outbox)
+    .where(Outbox.id == sa.bindparam("b_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=sa.bindparam("b_sent_at"),
+        message_channel=sa.bindparam("b_channel"),
+        message_ts=sa.bindparam("b_ts"),
+        last_error=sa.bindparam("b_error"),
+        attempts=sa.bindparam("b_attempts"),
+    )
+)
+_NOTE_DM = (
+    sa.update(Person)
+    .where(Person.id == sa.bindparam("b_id"))
+    .values(dm_channel_id=sa.bindparam("b_dm"))
+)
+
+
+async def _write_sent(session: AsyncSession, batch: list[_Sent]) -> None:
+    """Rows sent: each marked `sent` with where Slack put it (one statement for them all), what
+    its kind records once posted (`ON_SENT`), and a person's DM channel when it is new."""
+    now = utcnow()
+    conn = await session.connection()
+    await conn.execute(
+        _MARK_SENT,
+        [
+            {
+                "b_id": s.row.id,
+                "b_sent_at": now,
+                "b_channel": s.channel,
+                "b_ts": s.ts,
+                "b_error": "recovered" if s.recovered else None,
+                "b_attempts": s.row.attempts + 1,
+            }
+            for s in batch
+        ],
+    )
+    for s in batch:
+        if (on_sent := ON_SENT.get(s.row.kind)) is not None:
+            await on_sent(session, key=s.row.key, ts=s.ts)
+    dms = [
+        {"b_id": s.row.person_id, "b_dm": s.channel}
+        for s in batch
+        if s.row.person_id is not None
+        and s.row.channel_id is None
+        and s.row.dm_channel_id != s.channel
+    ]
+    if dms:
+        await conn.execute(_NOTE_DM, dms)
 
 
 @dataclass
@@ -98,7 +161,8 @@ class Drain:
         db_patience_seconds: float = 60,
     ) -> None:
         self.deps = deps
-        self.pacer = Pacer(rate_per_minute)
+        # one chat.postMessage pace per workspace, shared with every other process (pacing)
+        self._pacers: dict[str, SharedPacer] = {}
         self.rate_per_minute = rate_per_minute
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
@@ -112,11 +176,27 @@ class Drain:
         self._run_lock = asyncio.Lock()
         # workspaces whose token Slack just said is dead: the rest of their batch waits untried
         self._dead: set[str] = set()
+        # results waiting for the next shared transaction (`_persist_together`)
+        self._together: list[tuple[_Sent, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         # SQLite has one writer: queueing our own writes beats its busy-wait back-off by far
         sqlite = deps.engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
             asyncio.Lock() if sqlite else contextlib.nullcontext()
         )
+
+    def pacer(self, workspace_id: str) -> SharedPacer:
+        """The workspace's chat.postMessage pace, shared through the database."""
+        found = self._pacers.get(workspace_id)
+        if found is None:
+            found = self._pacers[workspace_id] = SharedPacer(
+                self.deps.engine,
+                workspace_id=workspace_id,
+                method="chat.postMessage",
+                per_minute=self.rate_per_minute,
+                write_lock=self._write_lock,
+            )
+        return found
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -142,41 +222,89 @@ class Drain:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 2.0)
 
+    async def _persist_together(self, sent: _Sent) -> None:
+        """Record a send in a transaction shared with the sends that came in meanwhile: while
+        one commit is under way the next ones gather, so at 250 DMs a second the database sees
+        a few dozen commits of one executemany each, not 250 (one writer on SQLite). Returns
+        once it is committed. Should the shared one fail, each is recorded alone, so one bad
+        row costs only itself. (A crash before the commit leaves the row `sending`: the lease
+        and the look in the channel cover it, as for a crash right after Slack's answer.)"""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._together.append((sent, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_together())
+        await done
+
+    async def _flush_together(self) -> None:
+        while self._together:
+            batch, self._together = self._together, []
+            try:
+                await self._persist(functools.partial(_write_sent, batch=[s for s, _ in batch]))
+            except Exception:
+                for sent, done in batch:
+                    try:
+                        await self._persist(functools.partial(_write_sent, batch=[sent]))
+                    except Exception as exc:
+                        if not done.done():  # its sender may have been cancelled meanwhile
+                            done.set_exception(exc)
+                    else:
+                        if not done.done():
+                            done.set_result(None)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
     @property
     def batch(self) -> int:
-        """Claim about two seconds of work at a time, so a dead sender strands little."""
-        return max(self.concurrency, min(500, int(self.rate_per_minute / 30)))
+        """Claim about half a second of work at a time (the next claim is made while it goes
+        out): a dead sender strands little, and loading a claim never holds the event loop
+        long enough for the senders to miss their slots."""
+        return max(self.concurrency, min(500, int(self.rate_per_minute / 120)))
 
     async def run_once(self, *, now: datetime | None = None) -> int:
-        """Claim and send until nothing is due; returns how many rows were handled."""
+        """Claim and send until nothing is due; returns how many rows were handled.
+
+        The next batch is claimed while the current one is still going out (when a few
+        seconds' work is left in the queue), so the senders never stand idle between batches."""
         if self._run_lock.locked():
             return 0
         async with self._run_lock:
+            queue: asyncio.Queue[_Claimed | None] = asyncio.Queue()
+            running_low = asyncio.Event()
+            low_water = max(2 * self.concurrency, self.batch // 2)
             handled = 0
-            while True:
-                try:
-                    rows = await self.claim(now=now)
-                except Exception as exc:
-                    if not db.unreachable(exc):
-                        raise
-                    logger.warning("outbox: database unreachable (%s)", type(exc).__name__)
-                    return handled
-                if not rows:
-                    return handled
-                self._dead.clear()  # claim() already left out the workspaces known dead
-                queue: asyncio.Queue[_Claimed] = asyncio.Queue()
-                for row in rows:
-                    queue.put_nowait(row)
-                workers = [
-                    asyncio.create_task(self._worker(queue))
-                    for _ in range(min(self.concurrency, len(rows)))
-                ]
-                try:
-                    await asyncio.gather(*workers)
-                finally:
-                    for worker in workers:
-                        worker.cancel()
-                handled += len(rows)
+            workers: list[asyncio.Task[None]] = []
+            try:
+                while True:
+                    try:
+                        rows = await self.claim(now=now)
+                    except Exception as exc:
+                        if not db.unreachable(exc):
+                            raise
+                        logger.warning("outbox: database unreachable (%s)", type(exc).__name__)
+                        break
+                    if not rows:
+                        break
+                    if queue.empty():
+                        self._dead.clear()  # claim() already left out the workspaces known dead
+                    for row in rows:
+                        queue.put_nowait(row)
+                    handled += len(rows)
+                    for _ in range(min(self.concurrency, queue.qsize()) - len(workers)):
+                        workers.append(asyncio.create_task(self._worker(queue, running_low)))
+                    while queue.qsize() > low_water:
+                        running_low.clear()
+                        await running_low.wait()
+                for _ in workers:
+                    queue.put_nowait(None)
+                await asyncio.gather(*workers)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+            for pacer in self._pacers.values():
+                await pacer.give_back()
+            return handled
 
     async def run_until_empty(self, *, poll: float = 0.5, idle_rounds: int = 1) -> DrainStats:
         """Drain until no row is pending or sending (CLI runs, demos, tests)."""
@@ -274,12 +402,15 @@ class Drain:
                 )
             return out
 
-    async def _worker(self, queue: asyncio.Queue[_Claimed]) -> None:
+    async def _worker(
+        self, queue: asyncio.Queue[_Claimed | None], running_low: asyncio.Event
+    ) -> None:
         while True:
-            try:
-                row = queue.get_nowait()
-            except asyncio.QueueEmpty:
+            row = await queue.get()
+            if row is None:  # nothing more will be claimed this round
                 return
+            if queue.qsize() <= max(2 * self.concurrency, self.batch // 2):
+                running_low.set()
             try:
                 with installation.speaking_in(row.workspace_id):  # many workspaces: its token
                     await self.deliver(row)
@@ -333,13 +464,14 @@ class Drain:
             if found is not None:
                 await self._record_sent(row, found.channel, found.ts, recovered=True)
                 return
+        pacer = self.pacer(row.workspace_id)
         while True:
-            await self.pacer.slot()
+            await pacer.slot()
             try:
                 sent = await self._send(row, target)
             except DeliveryError as exc:
                 if (wait := failures.pause_for(exc)) is not None:
-                    self.pacer.pause(wait)
+                    await pacer.pause(wait)
                     self.deps.metrics.outbox.labels(result="ratelimited").inc()
                     continue  # same row, after Slack's Retry-After
                 await self._handle_error(row, exc)
@@ -380,33 +512,7 @@ class Drain:
     async def _record_sent(
         self, row: _Claimed, channel: str, ts: str, *, recovered: bool = False
     ) -> None:
-        async def work(session: AsyncSession) -> None:
-            await session.execute(
-                sa.update(Outbox)
-                .where(Outbox.id == row.id)
-                .values(
-                    status=OutboxStatus.SENT,
-                    sent_at=utcnow(),
-                    message_channel=channel,
-                    message_ts=ts,
-                    last_error="recovered" if recovered else None,
-                    attempts=row.attempts + 1,
-                )
-            )
-            if (on_sent := ON_SENT.get(row.kind)) is not None:
-                await on_sent(session, key=row.key, ts=ts)
-            if (
-                row.person_id is not None
-                and row.channel_id is None
-                and row.dm_channel_id != channel
-            ):
-                await session.execute(
-                    sa.update(Person)
-                    .where(Person.id == row.person_id)
-                    .values(dm_channel_id=channel)
-                )
-
-        await self._persist(work)
+        await self._persist_together(_Sent(row, channel, ts, recovered))
         if recovered:
             self.stats.recovered += 1
         else:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.messages import Message, Reader
+from bot.messages import dump as messages_dump
 from bot.models import Outbox, OutboxStatus, utcnow
 from bot.redelivery import upsert_for
 
@@ -101,39 +102,54 @@ class Owed:
 async def enqueue_many(
     session: AsyncSession, *, workspace_id: str, community_id: int | None, messages: Sequence[Owed]
 ) -> int:
-    """Owe many messages at once; keys already owed are left alone. Returns how many are new."""
+    """Owe many messages at once; keys already owed are left alone. Returns how many are new.
+
+    A fan-out owes one message to thousands of readers: each distinct message is turned into
+    data once, and the rows go out as one statement executed many times (compiled once,
+    sent in batches of a thousand rows), not a fresh statement per chunk."""
     insert = upsert_for(session)
     now = utcnow()
-    added = 0
-    for start in range(0, len(messages), 500):
-        chunk = messages[start : start + 500]
-        result = await session.execute(
-            insert(Outbox)
-            .values(
-                [
-                    {
-                        "workspace_id": workspace_id,
-                        "idempotency_key": m.key,
-                        "kind": m.kind,
-                        "community_id": community_id,
-                        "person_id": m.person_id,
-                        "channel_id": m.channel_id,
-                        "payload": {
-                            **_payload(m.message, m.reader, m.text, m.blocks),
-                            **({"expires_at": m.expires_at.isoformat()} if m.expires_at else {}),
-                        },
-                        "status": OutboxStatus.PENDING,
-                        "attempts": 0,
-                        "next_attempt_at": m.not_before or now,
-                        "created_at": now,
-                    }
-                    for m in chunk
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        added += max(int(result.rowcount or 0), 0)  # type: ignore[attr-defined]
-    return added
+    stored: dict[int, dict[str, Any]] = {}  # id(message) → its data, dumped once
+
+    def message_data(m: Owed) -> dict[str, Any]:
+        if m.message is None:
+            return _payload(None, m.reader, m.text, m.blocks)
+        if m.reader is None:
+            raise ValueError("a neutral message needs its reader")
+        data = stored.get(id(m.message))
+        if data is None:
+            data = stored[id(m.message)] = messages_dump(m.message)
+        return {"message": data, "reader": {"language": m.reader.language, "tz": m.reader.tz}}
+
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "idempotency_key": m.key,
+            "kind": m.kind,
+            "community_id": community_id,
+            "person_id": m.person_id,
+            "channel_id": m.channel_id,
+            "payload": {
+                **message_data(m),
+                **({"expires_at": m.expires_at.isoformat()} if m.expires_at else {}),
+            },
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": m.not_before or now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    if not rows:
+        return 0
+    conn = await session.connection()  # Core: no ORM bookkeeping for thousands of rows
+    result = await conn.execute(
+        insert(Outbox)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Outbox.id),
+        rows,
+    )
+    return len(result.all())
 
 
 async def cancel(session: AsyncSession, *, keys_like: str, keep: Sequence[str] = ()) -> int:

@@ -9,6 +9,8 @@
 - health  `/cop santé` end to end and the snapshot job on the large demo, and the peak resident
           memory of `cop serve` while it serves them (bench_health);
 - load    200 concurrent slash commands for 60 s + 5,000 events while a pulse fans out (bench_load).
+- pacer   `cop serve` and a CLI pulse drain sending for one workspace at once: calls inside a
+          Retry-After window, old pacer beside the shared one (bench_pacer).
 Each runs on a fresh database: a temporary SQLite file, or a PostgreSQL database created on
 COP_BENCH_POSTGRES_URL's server (default postgresql://postgres@127.0.0.1:5432/postgres) and
 dropped afterwards. `--quick` shrinks every size (a few minutes; it validates the harness, its
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tests.perf.bench_pacer as bench_pacer
 from tests.perf import bench_ack, bench_health, bench_ingest, bench_load, bench_pulse, databases
 
 FULL: dict[str, dict[str, Any]] = {
@@ -40,6 +43,7 @@ FULL: dict[str, dict[str, Any]] = {
     "pulse": {"members": 30_000, "scale": 25},
     "health": {"requests": 30, "burst": 10},
     "load": {"members": 3000, "duration": 60, "concurrency": 200, "events": 5000},
+    "pacer": {"members": 2000, "rate": 6000},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "ack": {"requests": 200},
@@ -47,6 +51,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "pulse": {"members": 2000, "scale": 25},
     "health": {"requests": 5, "burst": 3, "communities": 20, "people": 2000, "months": 3},
     "load": {"members": 500, "duration": 10, "concurrency": 50, "events": 500},
+    "pacer": {"members": 500, "rate": 3000},
 }
 RSS_TARGET_MB = 512  # our own budget for one `cop serve` on the large programme
 
@@ -163,7 +168,34 @@ def rows_pulse(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
         upper("pulse", db, f"drain / rate-limit minimum ({label})", r["ratio"], 1.2, "×"),
         exact("pulse", db, "duplicate DMs", r["duplicates"], 0),
         exact("pulse", db, "DMs delivered vs reachable", r["delivered"], r["reachable"]),
+        upper(
+            "pulse", db, "from the ritual's start / minimum", r.get("ratio_from_start", 0), 1.1, "×"
+        ),
     ]
+
+
+def rows_pacer(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
+    old, new = r.get("old"), r["new"]
+    label = f"cop serve + CLI drain, {new['owed']:,} DMs, {new['rate']:,}/min"
+    rows = [
+        exact("pacer", db, f"calls inside a Retry-After window ({label})", new["inside_window"], 0),
+        upper("pacer", db, "time from the CLI's start / minimum", new["ratio"], 1.2, "×"),
+        exact("pacer", db, "duplicate DMs", new["duplicates"], 0),
+        exact("pacer", db, "DMs delivered vs owed", new["delivered"], new["owed"]),
+    ]
+    if old:
+        rows.append(
+            Row(
+                "pacer",
+                db,
+                "before (a pacer per process): inside a window / 429s",
+                f"{old['inside_window']:,} / {old['limited']:,}",
+                "—",
+                None,
+                "info",
+            )
+        )
+    return rows
 
 
 def rows_health(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
@@ -276,6 +308,13 @@ BENCHES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., list[Row]]
         rows_health,
     ),
     "load": (None, rows_load),  # type: ignore[dict-item] - runs on its own fresh database
+    "pacer": (
+        # runs on fresh databases of its own (old and new each need an empty one)
+        lambda url, **kw: bench_pacer.run_backend(
+            "postgresql" if url.startswith("postgres") else "sqlite", **kw
+        ),
+        rows_pacer,
+    ),
 }
 
 

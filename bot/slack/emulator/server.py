@@ -60,6 +60,10 @@ class SlackEmulator(WebApiMethods):
         # the largest file the upload host takes (Slack's limit is 1 GB); a test lowers it to see
         # an upload refused with HTTP 413, as a file host refuses an oversized body
         self.max_upload_bytes = 1_000_000_000
+        # Retry-After windows announced (a 429), method → when the latest ends (monotonic), and
+        # how many calls arrived inside one all the same (`calls_inside_retry_after`)
+        self._retry_after_until: dict[str, float] = {}
+        self._inside_retry_after: dict[str, int] = defaultdict(int)
         self._last_us = 0
         self.app_token = "xapp-emulator"
         # several workspaces (OAuth installs), by team id; `workspace` is the one tests and the
@@ -183,6 +187,11 @@ class SlackEmulator(WebApiMethods):
         capacity = float(burst if burst is not None else max(1, per_minute // 60))
         self._buckets[method] = _Bucket(capacity=capacity, rate=per_minute / 60, tokens=capacity)
 
+    def calls_inside_retry_after(self, method: str) -> int:
+        """How many calls to ``method`` arrived inside a Retry-After window this emulator had
+        already announced (a 429 answered before they arrived, its wait not over)."""
+        return self._inside_retry_after.get(method, 0)
+
     def clear_rate_limit(self, method: str) -> None:
         """Remove a throttle set by :meth:`set_rate_limit`."""
         self._buckets.pop(method, None)
@@ -297,6 +306,8 @@ class SlackEmulator(WebApiMethods):
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         started = time.monotonic()
+        if started < self._retry_after_until.get(method, 0.0):
+            self._inside_retry_after[method] += 1  # Slack had told someone to wait
         params = await self._read_params(request)
         token = params.pop("token", None)
         auth = request.headers.get("Authorization", "")
@@ -333,6 +344,9 @@ class SlackEmulator(WebApiMethods):
                 team_id=owner.team_id if owner is not None else None,
             )
         )
+        if status == 429 and (retry_after := headers.get("Retry-After")):
+            until = time.monotonic() + float(retry_after)
+            self._retry_after_until[method] = max(self._retry_after_until.get(method, 0.0), until)
         logger.info("%s -> %s %s", method, status, "ok" if body.get("ok") else body.get("error"))
         return web.json_response(body, status=status, headers=headers)
 
