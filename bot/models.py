@@ -939,6 +939,8 @@ class SlackEnterpriseTeam(Base):
     workspace_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(sa.String(32))
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SendPace(Base):
     """One workspace's pace for one Slack method, shared by every process that calls it.
 
