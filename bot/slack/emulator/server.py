@@ -58,6 +58,9 @@ class SlackEmulator(WebApiMethods):
         # the largest file the upload host takes (Slack's limit is 1 GB); a test lowers it to see
         # an upload refused with HTTP 413, as a file host refuses an oversized body
         self.max_upload_bytes = 1_000_000_000
+        # while set to an unset asyncio.Event, replies to response_urls wait until it is set: a
+        # test holds the bot's work after its ack this way (issue 16: ack first)
+        self.responses_held: asyncio.Event | None = None
         self._last_us = 0
         self.app_token = "xapp-emulator"
         # set by uninstall(): every call with the bot token answers this error until reinstall()
@@ -380,6 +383,8 @@ class SlackEmulator(WebApiMethods):
         return await asyncio.wait_for(future, max(0.1, deadline - loop.time()))
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
+        if self.responses_held is not None:
+            await self.responses_held.wait()
         key = request.match_info["key"]
         try:
             body = await request.json()
