@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -176,6 +177,9 @@ def build_asgi(
             # on exit, first: the acknowledged work finishes (bounded), then the batch pending
             stack.push_async_callback(deps.activity_batcher.flush)
             stack.push_async_callback(dispatcher.drain)
+            # what startup built lives as long as the process: out of the garbage collector's
+            # way (a full collection walking it paused every request ~140 ms under load)
+            gc.freeze()
             yield
 
     return Starlette(

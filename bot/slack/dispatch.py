@@ -57,9 +57,14 @@ INLINE = frozenset(
         "ssl_check",
     }
 )
-# Each worker runs one request's listener to its end. 32: the database pool holds 30
-# connections (bot.db), and commands take one of their own 16 slots (bot.deps.COMMAND_SLOTS).
-WORKERS = 32
+# Each worker runs one request's listener to its end. The work shares one event loop with the
+# acks: every loop turn runs a step of each busy worker before the next request is read, so more
+# workers answer later. Measured with `/cop help` at 50 in flight (tests/perf/bench_ack.py), ack
+# p99 against the bare Bolt app's: 2 workers 0.66x, 4 0.68x, 8 0.80x, 16 1.2-2.9x, 32 2.4x;
+# the answers (response_url) were no slower with 8 than with 32 (the work is bound by the CPU).
+# Eight also stays below the database pool (30 connections, bot.db) and the commands' own 16
+# slots (bot.deps.COMMAND_SLOTS).
+WORKERS = 8
 # Requests acknowledged and waiting for a worker; past this, "busy" (see the module's doc).
 QUEUE_MAX = 1000
 # At shutdown, how long the queue (and listeners started inline) may take to finish.
