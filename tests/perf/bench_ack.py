@@ -125,6 +125,22 @@ async def receiver(port: int) -> None:
     await asyncio.Event().wait()
 
 
+async def arrivals(replies_url: str, wanted: dict[str, float]) -> dict[str, float]:
+    """When each wanted answer arrived at the response_url (waits for all, bounded); forgets them."""
+    deadline = time.monotonic() + 120
+    async with httpx.AsyncClient() as http:
+        while True:
+            arrived = (await http.get(f"{replies_url}/arrivals")).json()
+            if all(key in arrived for key in wanted):
+                break
+            if time.monotonic() > deadline:
+                got = sum(key in arrived for key in wanted)
+                raise RuntimeError(f"only {got} of {len(wanted)} answers arrived")
+            await asyncio.sleep(0.05)
+        await http.delete(f"{replies_url}/arrivals")
+    return arrived
+
+
 async def level(
     url: str, replies_url: str, n: int, concurrency: int, tag: str, *, answers: bool
 ) -> dict[str, Any]:
@@ -141,22 +157,14 @@ async def level(
                 response_url=f"{replies_url}/response/{key}",
             )
         )
-    await timed_posts(url, requests[:WARM], min(concurrency, WARM))
+    warm = await timed_posts(url, requests[:WARM], min(concurrency, WARM))
+    if answers:  # the warm-up's work done too: the measure starts on an idle server, as the bare's
+        await arrivals(replies_url, dict(zip(keys[:WARM], [s for s, _ in warm], strict=True)))
     timings = await timed_posts(url, requests[WARM:], concurrency)
     figures: dict[str, Any] = summary([ack for _, ack in timings])
     if answers:
         wanted = {key: sent for key, (sent, _) in zip(keys[WARM:], timings, strict=True)}
-        deadline = time.monotonic() + 120
-        async with httpx.AsyncClient() as http:
-            while True:
-                arrived = (await http.get(f"{replies_url}/arrivals")).json()
-                if all(key in arrived for key in wanted):
-                    break
-                if time.monotonic() > deadline:
-                    got = sum(key in arrived for key in wanted)
-                    raise RuntimeError(f"only {got} of {len(wanted)} answers arrived")
-                await asyncio.sleep(0.1)
-            await http.delete(f"{replies_url}/arrivals")
+        arrived = await arrivals(replies_url, wanted)
         delays = [arrived[key] - sent for key, sent in wanted.items()]
         figures["answer_median_ms"] = statistics.median(delays) * 1000
         figures["answer_p99_ms"] = percentile(delays, 99) * 1000
