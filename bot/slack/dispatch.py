@@ -59,9 +59,11 @@ INLINE = frozenset(
 )
 # Each worker runs one request's listener to its end. The work shares one event loop with the
 # acks: every loop turn runs a step of each busy worker before the next request is read, so more
-# workers answer later. Measured with `/cop help` at 50 in flight (tests/perf/bench_ack.py), ack
-# p99 against the bare Bolt app's: 2 workers 0.66x, 4 0.68x, 8 0.80x, 16 1.2-2.9x, 32 2.4x;
-# the answers (response_url) were no slower with 8 than with 32 (the work is bound by the CPU).
+# workers answer later. Measured with `/cop help` at 50 in flight (tests/perf/bench_ack.py, one
+# run each, before QUIET below), ack p99 against the bare Bolt app's: 2 workers 0.66x, 4 0.68x,
+# 8 0.80x, 16 1.2-2.9x, 32 2.4x; the answers (response_url) were no slower with 8 than with 32
+# (the emulator answers at once: the work is bound by the CPU). With a slow Slack, 8 bounds how
+# many commands are answered at once (each waits on its response_url post).
 # Eight also stays below the database pool (30 connections, bot.db) and the commands' own 16
 # slots (bot.deps.COMMAND_SLOTS).
 WORKERS = 8
