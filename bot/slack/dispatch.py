@@ -226,7 +226,7 @@ class Dispatcher:
         self.size = workers
         self.queue_max = queue_max
         self.queue: asyncio.Queue[Job] | None = None
-        self.workers: list[asyncio.Task[None]] = []
+        self.workers: set[asyncio.Task[None]] = set()
         self.replies: set[asyncio.Task[Any]] = set()  # "busy" answers on their way
         self.last_answer = 0.0  # the loop's time of the edge's latest answer
 
@@ -268,37 +268,47 @@ class Dispatcher:
         return Response(status_code=200)
 
     def _offer(self, job: Job) -> bool:
-        if self.queue is None:  # started by the first request: any server, lifespan or not
+        if self.queue is None:  # made by the first request: any server, lifespan or not
             self.queue = asyncio.Queue(self.queue_max)
-            self.workers = [asyncio.ensure_future(self._work()) for _ in range(self.size)]
         try:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
             return False
+        if len(self.workers) < self.size:
+            self.workers.add(asyncio.ensure_future(self._work()))
         return True
 
     # --- the work after the answer --------------------------------------------------------------
 
     async def _work(self) -> None:
-        assert self.queue is not None
+        """A worker: takes jobs until the queue is empty, then ends (an idle bot runs no task;
+        `_offer` starts workers again, never more than `size`)."""
+        me = asyncio.current_task()
         loop = asyncio.get_running_loop()
-        while True:
-            job = await self.queue.get()
-            started = loop.time()
-            while (wait := self.last_answer + QUIET - loop.time()) > 0:
-                if loop.time() - started >= PATIENCE:
-                    break
-                await asyncio.sleep(wait)
-            try:
-                # its own task: a context of its own (db.serve_a_person, set by the middleware
-                # for a person's request, does not stay on the worker for the next request)
-                await asyncio.ensure_future(self._dispatch(job))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("a signed %s request Bolt could not read", job.kind, exc_info=True)
-            finally:
-                self.queue.task_done()
+        try:
+            while self.queue is not None and not self.queue.empty():
+                job = self.queue.get_nowait()
+                started = loop.time()
+                while (wait := self.last_answer + QUIET - loop.time()) > 0:
+                    if loop.time() - started >= PATIENCE:
+                        break
+                    await asyncio.sleep(wait)
+                try:
+                    # its own task: a context of its own (db.serve_a_person, set by the middleware
+                    # for a person's request, does not stay on the worker for the next request)
+                    await asyncio.ensure_future(self._dispatch(job))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.warning(
+                        "a signed %s request Bolt could not read", job.kind, exc_info=True
+                    )
+                finally:
+                    self.queue.task_done()
+        finally:
+            # in the same step as the last look at the queue: a job offered from now on starts
+            # a worker of its own
+            self.workers.discard(me)
 
     async def _dispatch(self, job: Job) -> None:
         request = self._bolt_request(job.text, job.query, job.headers, job.payload)
@@ -349,10 +359,11 @@ class Dispatcher:
         pending = [*self.runner.tasks, *self.replies]
         if pending:
             await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
-        for worker in self.workers:
+        workers = list(self.workers)
+        for worker in workers:
             worker.cancel()
-        await asyncio.gather(*self.workers, return_exceptions=True)
-        self.workers, self.queue = [], None
+        await asyncio.gather(*workers, return_exceptions=True)
+        self.workers.clear()
 
 
 def _response_url(payload: Mapping[str, Any]) -> str | None:
