@@ -1,7 +1,8 @@
 """Channel activity from the Events API: messages, replies and reactions counted, never stored.
 
-Bolt acknowledges events before these run. Listeners only classify the event and hand it to the
-process's batcher (bot.activity_batch, deps.activity_batcher), which counts everything that
+Acknowledged before anything else. Over HTTP the edge's fast path (bot.slack.dispatch) hands these
+events to `take` without Bolt's listener pipeline; over Socket Mode Bolt's listeners call the same
+`take`. It only classifies the event and hands it to the process's batcher (bot.activity_batch, deps.activity_batcher), which counts everything that
 arrived in the last few milliseconds in one transaction (bot.activity.record_many): the event
 ids are recorded in that same transaction, so Slack's redeliveries change nothing, and a busy
 channel costs one commit per batch rather than one per message.
@@ -22,6 +23,55 @@ from handlers.context import workspace_of
 logger = logging.getLogger(__name__)
 
 SUBCOMMANDS: list[Subcommand] = []
+
+
+# The event types this module owns: every message, reaction_added and reaction_removed event is
+# decided here (counted, refused, or ignored), whether it arrives over HTTP (the edge's fast path,
+# bot.slack.dispatch, calls `take` without Bolt) or over Socket Mode (Bolt's listeners below).
+TYPES = frozenset({"message", "reaction_added", "reaction_removed"})
+
+
+def take(deps: Deps, body: dict[str, Any]) -> bool:
+    """Decide an Events API callback if it is channel activity: False when it is not one of
+    TYPES (Bolt's listeners get it), True when it was handed to the batcher, refused or ignored.
+
+    One guard per rule: DMs, bots, edits, deletions and joins don't count (the message rules are
+    bot.activity.classify_message's); a reaction counts on a message in a channel, and a
+    reaction taken back is not negative activity."""
+    event = body.get("event")
+    kind_of_event = event.get("type") if isinstance(event, dict) else None
+    if kind_of_event not in TYPES or not isinstance(event, dict):
+        return False
+    if kind_of_event == "message":
+        if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D"):
+            return True
+        kind = activity.classify_message(event)
+        if kind is not None:
+            _observe(
+                deps,
+                body,
+                channel=event.get("channel"),
+                user=event.get("user"),
+                kind=kind,
+                ts=event.get("ts") or event.get("event_ts"),
+            )
+    elif kind_of_event == "reaction_added":
+        item = event.get("item")
+        if (
+            isinstance(item, dict)
+            and item.get("type") == "message"
+            and event.get("user")
+            and item.get("channel")
+        ):
+            _observe(
+                deps,
+                body,
+                channel=item.get("channel"),
+                user=event.get("user"),
+                kind=activity.Kind.REACTION,
+                ts=event.get("event_ts") or item.get("ts"),
+            )
+    return True
 
 
 def _observe(
@@ -45,42 +95,11 @@ def _observe(
     deps.activity_batcher.submit(workspace_id, observed)
 
 
-async def handle_message(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
-    """A message or thread reply in a channel; DMs, bots, edits, deletions and joins don't count."""
-    if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D"):
-        return
-    kind = activity.classify_message(event)
-    if kind is None:
-        return
-    _observe(
-        deps,
-        body,
-        channel=event.get("channel"),
-        user=event.get("user"),
-        kind=kind,
-        ts=event.get("ts") or event.get("event_ts"),
-    )
-
-
-async def handle_reaction_added(event: dict[str, Any], body: dict[str, Any], deps: Deps) -> None:
-    item = event.get("item") or {}
-    if item.get("type") != "message" or not event.get("user") or not item.get("channel"):
-        return
-    _observe(
-        deps,
-        body,
-        channel=item.get("channel"),
-        user=event.get("user"),
-        kind=activity.Kind.REACTION,
-        ts=event.get("event_ts") or item.get("ts"),
-    )
-
-
-async def handle_ignored(body: dict[str, Any]) -> None:
-    """A reaction taken back is not negative activity: nothing to do, but Bolt must ack it."""
+async def handle_activity(body: dict[str, Any], deps: Deps) -> None:
+    """Over Socket Mode (or anything the HTTP fast path passed on): the same decision, `take`."""
+    take(deps, body)
 
 
 def register(app: AsyncApp) -> None:
-    app.event("message")(handle_message)
-    app.event("reaction_added")(handle_reaction_added)
-    app.event("reaction_removed")(handle_ignored)
+    for event_type in sorted(TYPES):
+        app.event(event_type)(handle_activity)

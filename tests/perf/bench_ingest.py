@@ -1,6 +1,6 @@
 """Event ingestion throughput: cop-bot counting channel messages beside a bare Bolt app that acks.
 
-    python -m tests.perf.bench_ingest [--events 10000] [--concurrency 32] [--database-url URL]
+    python -m tests.perf.bench_ingest [--events 10000] [--concurrency 50] [--database-url URL]
 
 `cop serve` and the bare Bolt app (tests/perf/bare_bolt.py) each run in their own process; the
 Slack emulator and the client run in this one. The client sends signed Events API callbacks
@@ -8,8 +8,9 @@ from 40 people in one community (60 % messages, 20 % thread replies, 20 % reacti
 has a listener for both event types), `--concurrency` at a time over keep-alive connections,
 all signed before the clock starts. For both servers: acked events per second; for cop-bot also
 events *counted* per second (until activity_daily holds them all, committed) and a check that
-every event counted once.
-Target: at least 500 events/s counted.
+every event counted once. Since issue 16 the events go the edge's fast path (bot.slack.dispatch:
+acked, then straight to the batcher, without Bolt's listener pipeline).
+Targets: at least 500 events/s counted; acked/s at least the bare app's at 50 in flight.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ async def counted(url: str) -> int:
 def envelope(i: int, parent_ts: str) -> dict:
     """Event i: 60 % messages, 20 % thread replies, 20 % reactions, as in a lively channel."""
     user = PEOPLE[i % len(PEOPLE)]
-    ts = f"{1_800_000_000 + i}.{i % 1_000_000:06d}"
+    # an hour ago onwards: bot.activity refuses a timestamp more than a day ahead of the clock
+    # (a fixed 1,800,000,000 + i was, from December 2026, and nothing was counted)
+    ts = f"{int(time.time()) - 3600 + i // 1000}.{i % 1_000_000:06d}"
     event: dict = (
         {
             "type": "reaction_added",
@@ -222,12 +225,16 @@ async def main_async(args: argparse.Namespace) -> dict:
         print(f"  bare Bolt (ack only)     {n / bare_s:>8.0f} events/s acked")
         print(f"  cop-bot                  {n / bot_ack_s:>8.0f} events/s acked")
         print(f"  cop-bot                  {n / bot_counted_s:>8.0f} events/s counted (committed)")
+        print(f"  ratio cop-bot acked / bare Bolt acked: {bare_s / bot_ack_s:.2f} (target ≥ 1.0)")
         print(f"  ratio cop-bot counted / bare Bolt acked: {bare_s / bot_counted_s:.2f}")
         print(f"  counted exactly once: {final == n} ({final} of {n}); target ≥ 500 events/s")
         figures = {
             "bench": "ingest",
             "backend": backend,
             "events": n,
+            "concurrency": args.concurrency,
+            "ratio_acked": bare_s / bot_ack_s,
+            "ratio_counted": bare_s / bot_counted_s,
             "bare_acked_per_s": n / bare_s,
             "bot_acked_per_s": n / bot_ack_s,
             "bot_counted_per_s": n / bot_counted_s,
@@ -242,7 +249,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         tmp.cleanup()
 
 
-def run(*, events: int = 10000, concurrency: int = 32, database_url: str | None = None) -> dict:
+def run(*, events: int = 10000, concurrency: int = 50, database_url: str | None = None) -> dict:
     """Run the benchmark, print its table, return its figures."""
     args = argparse.Namespace(events=events, concurrency=concurrency, database_url=database_url)
     return asyncio.run(main_async(args))
@@ -251,7 +258,7 @@ def run(*, events: int = 10000, concurrency: int = 32, database_url: str | None 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=10000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--database-url")
     asyncio.run(main_async(parser.parse_args()))
 

@@ -39,7 +39,7 @@ from tests.perf import bench_ack, bench_health, bench_ingest, bench_load, bench_
 
 FULL: dict[str, dict[str, Any]] = {
     "ack": {"requests": 1000},
-    "ingest": {"events": 10000, "concurrency": 32},
+    "ingest": {"events": 10000, "concurrency": 50},
     "pulse": {"members": 30_000, "scale": 25},
     "health": {"requests": 30, "burst": 10},
     "load": {"members": 3000, "duration": 60, "concurrency": 200, "events": 5000},
@@ -47,7 +47,7 @@ FULL: dict[str, dict[str, Any]] = {
 }
 QUICK: dict[str, dict[str, Any]] = {
     "ack": {"requests": 200},
-    "ingest": {"events": 1000, "concurrency": 32},
+    "ingest": {"events": 1000, "concurrency": 50},
     "pulse": {"members": 2000, "scale": 25},
     "health": {"requests": 5, "burst": 3, "communities": 20, "people": 2000, "months": 3},
     "load": {"members": 500, "duration": 10, "concurrency": 50, "events": 500},
@@ -134,12 +134,37 @@ def rows_ack(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
             r["ratio_p99"],
             "info",
         ),
+    ] + [
+        # issue 16: at 10 and 50 in flight, ack p99 at most the bare app's (ratio ≤ 1.0)
+        row
+        for c, lv in r.get("levels", {}).items()
+        if c != "1"
+        for row in (
+            Row(
+                "ack",
+                db,
+                f"/cop help ack p99 vs bare Bolt ({c} in flight)",
+                _ms(lv["cop_bot"]["p99_ms"]),
+                f"bare Bolt {_ms(lv['bare_Bolt']['p99_ms'])}",
+                lv["ratio_p99"],
+                "pass" if lv["ratio_p99"] <= 1.0 else "miss",
+            ),
+            Row(
+                "ack",
+                db,
+                f"/cop help answer p99 at response_url ({c} in flight)",
+                _ms(lv["cop_bot"]["answer_p99_ms"]),
+                "info",
+                None,
+                "info",
+            ),
+        )
     ]
 
 
 def rows_ingest(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
     n = f"{r['events']:,} events, {size['concurrency']} in flight"
-    return [
+    return [  # noqa: RUF005 - issue 16's rows added below
         lower("ingest", db, f"events counted/s ({n})", r["bot_counted_per_s"], 500, "/s"),
         Row(
             "ingest",
@@ -159,6 +184,17 @@ def rows_ingest(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
             None,
             "pass" if r["exactly_once"] else "miss",
         ),
+    ] + [
+        # issue 16: events acked per second at least the bare app's (ratio ≥ 1.0)
+        Row(
+            "ingest",
+            db,
+            "acked/s vs bare Bolt acked/s",
+            f"{r['bot_acked_per_s']:,.0f}/s",
+            f"bare Bolt {r['bare_acked_per_s']:,.0f}/s",
+            r["bot_acked_per_s"] / r["bare_acked_per_s"],
+            "pass" if r["bot_acked_per_s"] >= r["bare_acked_per_s"] else "miss",
+        )
     ]
 
 

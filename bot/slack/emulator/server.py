@@ -64,6 +64,9 @@ class SlackEmulator(WebApiMethods):
         # how many calls arrived inside one all the same (`calls_inside_retry_after`)
         self._retry_after_until: dict[str, float] = {}
         self._inside_retry_after: dict[str, int] = defaultdict(int)
+        # while set to an unset asyncio.Event, replies to response_urls wait until it is set: a
+        # test holds the bot's work after its ack this way (issue 16: ack first)
+        self.responses_held: asyncio.Event | None = None
         self._last_us = 0
         self.app_token = "xapp-emulator"
         # several workspaces (OAuth installs), by team id; `workspace` is the one tests and the
@@ -519,6 +522,8 @@ class SlackEmulator(WebApiMethods):
         return await asyncio.wait_for(future, max(0.1, deadline - loop.time()))
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
+        if self.responses_held is not None:
+            await self.responses_held.wait()
         key = request.match_info["key"]
         try:
             body = await request.json()
