@@ -94,7 +94,8 @@ async def test_the_ack_comes_before_the_work_and_the_answer_after(bot: Bot) -> N
 async def test_a_full_queue_answers_busy_and_loses_nothing_queued(
     database_url: str, emulator: SlackEmulator
 ) -> None:
-    async with small_bot(database_url, emulator, workers=1, queue_max=1) as bot:
+    # the worker holds on to its job (a long `hold`): the second command stays queued
+    async with small_bot(database_url, emulator, workers=1, queue_max=1, hold=60) as bot:
         await factories.community(bot.sessions, emulator=emulator, channel="C0DATA")
         gate = Gate()
         emulator.responses_held = gate
@@ -157,6 +158,25 @@ async def test_a_full_queue_answers_busy_and_loses_nothing_queued(
         assert retried.status_code == 200
         await emulator.wait_for("views.publish", lambda c: c.params.get("user_id") == "U0EMILY")
         assert len(emulator.calls_to("views.publish")) == publishes + 1
+
+
+async def test_a_slow_answer_does_not_hold_the_next_command(
+    database_url: str, emulator: SlackEmulator
+) -> None:
+    """One worker: the first command's answer is stuck (a slow Slack, a year's report); after
+    `hold` the worker lets it run on and takes the next person's command."""
+    async with small_bot(database_url, emulator, workers=1, hold=0.05) as bot:
+        gate = Gate()
+        emulator.responses_held = gate
+        await bot.slack.command("help", user="U0LUCAS", channel="C0GEN")
+        first = bot.slack.last_response_url
+        await eventually(lambda: gate.waiting == 1)
+        await bot.slack.command("help", user="U0CHLOE", channel="C0GEN")
+        second = bot.slack.last_response_url
+        await eventually(lambda: gate.waiting == 2)  # both worked on, neither answered yet
+        gate.set()
+        assert (await eventually(lambda: answered(bot, first)))[0].get("blocks")
+        assert (await eventually(lambda: answered(bot, second)))[0].get("blocks")
 
 
 async def test_activity_redelivered_together_counts_once(bot: Bot) -> None:

@@ -11,8 +11,10 @@ Every request is answered before any work. Three ways, by what Slack waits for:
   listener acks. Bolt polls every 10 ms for that ack; `AckFirstRunner` instead wakes on the ack
   itself (`SignallingAck`), so the answer leaves the moment the listener acks.
 - Everything else (commands, clicks, view_closed, shortcuts, other events): an empty 200 at
-  once, then Bolt's dispatch on a bounded queue served by a fixed number of workers, each
-  running its listener to the end (so the queue bounds the work, not only the acks). Bolt's ack
+  once, then Bolt's dispatch on a bounded queue served by a fixed number of workers; a worker
+  waits for its listener's end up to HOLD, then lets it run on and takes the next (at most
+  RUNNING_MAX under way), so the queue bounds the work and a few slow reports cannot hold
+  everyone's `/cop help` behind them. Bolt's ack
   is then a no-op; if a listener acks with content anyway, it is sent to the response_url.
   When the queue is full: a command is told "busy, try again" in its ack, an event gets 503
   (Slack redelivers it with the same id), a click gets 200 and "busy" at its response_url.
@@ -67,6 +69,11 @@ INLINE = frozenset(
 # Eight also stays below the database pool (30 connections, bot.db) and the commands' own 16
 # slots (bot.deps.COMMAND_SLOTS).
 WORKERS = 8
+# How long a worker waits for its job before taking the next one (the job runs on), and how many
+# jobs may be under way at once: a few slow requests (a year's value report takes 10-30 s) must
+# not hold every worker while quick ones queue behind them.
+HOLD = 1.0
+RUNNING_MAX = 32
 # Requests acknowledged and waiting for a worker; past this, "busy" (see the module's doc).
 QUEUE_MAX = 1000
 # Acks before work: a worker starts its next job once the edge has answered nothing for
@@ -216,6 +223,7 @@ class Dispatcher:
         reply: Callable[[str, dict[str, Any]], Awaitable[Any]],
         workers: int = WORKERS,
         queue_max: int = QUEUE_MAX,
+        hold: float = HOLD,
     ) -> None:
         self.bolt = bolt
         runner = bolt.listener_runner
@@ -225,8 +233,10 @@ class Dispatcher:
         self.reply = reply
         self.size = workers
         self.queue_max = queue_max
+        self.hold = hold
         self.queue: asyncio.Queue[Job] | None = None
         self.workers: set[asyncio.Task[None]] = set()
+        self.running: set[asyncio.Task[None]] = set()  # jobs under way, a worker's or on their own
         self.replies: set[asyncio.Task[Any]] = set()  # "busy" answers on their way
         self.last_answer = 0.0  # the loop's time of the edge's latest answer
 
@@ -293,22 +303,28 @@ class Dispatcher:
                     if loop.time() - started >= PATIENCE:
                         break
                     await asyncio.sleep(wait)
-                try:
-                    # its own task: a context of its own (db.serve_a_person, set by the middleware
-                    # for a person's request, does not stay on the worker for the next request)
-                    await asyncio.ensure_future(self._dispatch(job))
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.warning(
-                        "a signed %s request Bolt could not read", job.kind, exc_info=True
-                    )
-                finally:
-                    self.queue.task_done()
+                # its own task: a context of its own (db.serve_a_person, set by the middleware
+                # for a person's request, does not stay on the worker for the next request)
+                task = asyncio.ensure_future(self._run(job))
+                self.running.add(task)
+                task.add_done_callback(self.running.discard)
+                task.add_done_callback(lambda _, queue=self.queue: queue.task_done())
+                # the worker waits for its job HOLD at most: a long one (a year's report) runs
+                # on by itself, so eight of them cannot stop everyone else's `/cop help`; past
+                # RUNNING_MAX jobs under way the worker waits for one to end
+                await asyncio.wait({task}, timeout=self.hold)
+                while len(self.running) >= RUNNING_MAX:
+                    await asyncio.wait(set(self.running), return_when=asyncio.FIRST_COMPLETED)
         finally:
             # in the same step as the last look at the queue: a job offered from now on starts
             # a worker of its own
             self.workers.discard(me)
+
+    async def _run(self, job: Job) -> None:
+        try:
+            await self._dispatch(job)
+        except Exception:
+            logger.warning("a signed %s request Bolt could not read", job.kind, exc_info=True)
 
     async def _dispatch(self, job: Job) -> None:
         request = self._bolt_request(job.text, job.query, job.headers, job.payload)
@@ -356,7 +372,7 @@ class Dispatcher:
         if self.queue is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.queue.join(), timeout)
-        pending = [*self.runner.tasks, *self.replies]
+        pending = [*self.running, *self.runner.tasks, *self.replies]
         if pending:
             await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
         workers = list(self.workers)
