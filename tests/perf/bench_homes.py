@@ -182,6 +182,21 @@ async def _create_event(bot: Any, emulator: SlackEmulator) -> dict[str, Any]:
     }
 
 
+def run_backend(
+    backend: str, *, members: int = 300, looking: tuple[int, ...] = (0, 10), old: bool = False
+) -> dict[str, Any]:
+    """For tests.perf.run_all: each scenario on a fresh database of `backend`, figures by name
+    ("new_0", "new_10", "old_0")."""
+    plan = [(0, True)] if old else []
+    plan += [(n, False) for n in looking]
+    figures = {}
+    for n, is_old in plan:
+        result = asyncio.run(scenario(backend, members=members, looking=n, old=is_old))
+        figures[f"{'old' if is_old else 'new'}_{n}"] = result
+        print(f"{'old' if is_old else 'new'} looking={n}: {result}", flush=True)
+    return {"members": members, **figures}
+
+
 async def main(args: argparse.Namespace) -> None:
     rows = []
     for backend in args.backends.split(","):

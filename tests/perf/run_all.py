@@ -1,7 +1,9 @@
 """Every benchmark of the project, on SQLite and PostgreSQL, summed up in one table.
 
     python -m tests.perf.run_all [--quick] [--backends sqlite,postgresql]
-        [--only ack,ingest,pulse,health,load] [--pulse-members 30000] [--json out.json]
+        [--only ack,ingest,pulse,health,load,pacer,homes] [--pulse-members 30000] [--json out.json]
+
+Issue 16's figures in one run, both databases: `--only ack,ingest,pulse,pacer,homes`.
 
 - ack     `/cop help` ack latency, cop-bot beside a bare Bolt app (bench_ack);
 - ingest  events counted per second (bench_ingest);
@@ -11,6 +13,8 @@
 - load    200 concurrent slash commands for 60 s + 5,000 events while a pulse fans out (bench_load).
 - pacer   `cop serve` and a CLI pulse drain sending for one workspace at once: calls inside a
           Retry-After window, old pacer beside the shared one (bench_pacer).
+- homes   one event created in a 300-member community: views.publish calls with nobody, and
+          with ten members, looking at their Home (bench_homes, the new behaviour only).
 Each runs on a fresh database: a temporary SQLite file, or a PostgreSQL database created on
 COP_BENCH_POSTGRES_URL's server (default postgresql://postgres@127.0.0.1:5432/postgres) and
 dropped afterwards. `--quick` shrinks every size (a few minutes; it validates the harness, its
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tests.perf.bench_homes as bench_homes
 import tests.perf.bench_pacer as bench_pacer
 from tests.perf import bench_ack, bench_health, bench_ingest, bench_load, bench_pulse, databases
 
@@ -44,6 +49,7 @@ FULL: dict[str, dict[str, Any]] = {
     "health": {"requests": 30, "burst": 10},
     "load": {"members": 3000, "duration": 60, "concurrency": 200, "events": 5000},
     "pacer": {"members": 2000, "rate": 6000},
+    "homes": {"members": 300, "looking": (0, 10)},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "ack": {"requests": 200},
@@ -52,6 +58,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "health": {"requests": 5, "burst": 3, "communities": 20, "people": 2000, "months": 3},
     "load": {"members": 500, "duration": 10, "concurrency": 50, "events": 500},
     "pacer": {"members": 500, "rate": 3000},
+    "homes": {"members": 100, "looking": (0, 3)},
 }
 RSS_TARGET_MB = 512  # our own budget for one `cop serve` on the large programme
 
@@ -210,6 +217,27 @@ def rows_pulse(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
     ]
 
 
+def rows_homes(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
+    """Issue 16, point 3: one event created in a community of `members`; views.publish at Slack's
+    Tier 4 in the emulator. Nobody looking: at most ten calls; those looking: one each, no 429."""
+    rows = []
+    for key, figures in sorted((k, v) for k, v in r.items() if k.startswith("new_")):
+        looking = int(key.removeprefix("new_"))
+        label = f"{r['members']} members, {looking} with the Home open"
+        if looking == 0:
+            rows.append(
+                upper("homes", db, f"views.publish calls ({label})", figures["calls"], 10, "")
+            )
+        else:
+            rows.append(
+                exact("homes", db, f"views.publish calls ({label})", figures["calls"], looking)
+            )
+        rows.append(
+            exact("homes", db, f"views.publish answered 429 ({label})", figures["refused"], 0)
+        )
+    return rows
+
+
 def rows_pacer(r: dict[str, Any], db: str, size: dict[str, Any]) -> list[Row]:
     old, new = r.get("old"), r["new"]
     label = f"cop serve + CLI drain, {new['owed']:,} DMs, {new['rate']:,}/min"
@@ -350,6 +378,13 @@ BENCHES: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., list[Row]]
             "postgresql" if url.startswith("postgres") else "sqlite", **kw
         ),
         rows_pacer,
+    ),
+    "homes": (
+        # runs on fresh databases of its own (one per scenario)
+        lambda url, **kw: bench_homes.run_backend(
+            "postgresql" if url.startswith("postgres") else "sqlite", **kw
+        ),
+        rows_homes,
     ),
 }
 
