@@ -125,13 +125,7 @@ async def reconnect(deps: Deps, *, now: datetime | None = None) -> list[str]:
         return []
     if team not in waiting:
         return []
-    async with deps.sessions.begin() as session:
-        resumed = await installation.resume(
-            session,
-            workspace_id=team,
-            now=now,
-            stale_after=timedelta(hours=deps.programme.rituals.grace_hours),
-        )
+    resumed = await _resume(deps, team, now=now)
     if resumed is not None:
         logger.info(
             "workspace %s: the bot is back (away since %s); %d stale message(s) dropped, %d to send",
@@ -141,6 +135,19 @@ async def reconnect(deps: Deps, *, now: datetime | None = None) -> list[str]:
             resumed.kept,
         )
     return [team]
+
+
+async def _resume(
+    deps: Deps, workspace_id: str, *, now: datetime | None
+) -> installation.Resumed | None:
+    """Speak again in a workspace whose token Slack accepts again (bot.installation.resume)."""
+    async with deps.sessions.begin() as session:
+        return await installation.resume(
+            session,
+            workspace_id=workspace_id,
+            now=now,
+            stale_after=timedelta(hours=deps.programme.rituals.grace_hours),
+        )
 
 
 async def _reconnect_each(deps: Deps, waiting: list[str], *, now: datetime | None) -> list[str]:
@@ -161,14 +168,7 @@ async def _reconnect_each(deps: Deps, waiting: list[str], *, now: datetime | Non
             continue
         if team != workspace_id:
             continue
-        async with deps.sessions.begin() as session:
-            resumed = await installation.resume(
-                session,
-                workspace_id=workspace_id,
-                now=now,
-                stale_after=timedelta(hours=deps.programme.rituals.grace_hours),
-            )
-        if resumed is not None:
+        if await _resume(deps, workspace_id, now=now) is not None:
             logger.info("workspace %s: the bot is back", workspace_id)
             back.append(workspace_id)
     return back

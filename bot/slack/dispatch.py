@@ -308,7 +308,7 @@ class Dispatcher:
                 task = asyncio.ensure_future(self._run(job))
                 self.running.add(task)
                 task.add_done_callback(self.running.discard)
-                task.add_done_callback(lambda _, queue=self.queue: queue.task_done())
+                task.add_done_callback(_done_with(self.queue))
                 # the worker waits for its job HOLD at most: a long one (a year's report) runs
                 # on by itself, so eight of them cannot stop everyone else's `/cop help`; past
                 # RUNNING_MAX jobs under way the worker waits for one to end
@@ -380,6 +380,15 @@ class Dispatcher:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         self.workers.clear()
+
+
+def _done_with(queue: asyncio.Queue[Job]) -> Callable[[asyncio.Task[None]], None]:
+    """A job's end, told to its queue (whose join() the shutdown waits on)."""
+
+    def done(_: asyncio.Task[None]) -> None:
+        queue.task_done()
+
+    return done
 
 
 def _response_url(payload: Mapping[str, Any]) -> str | None:

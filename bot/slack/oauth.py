@@ -141,20 +141,7 @@ class Installations(AsyncInstallationStore):
         )
         if row is None:
             return None
-        return Installation(
-            app_id=row.app_id or None,
-            enterprise_id=row.enterprise_id or None,
-            enterprise_name=row.enterprise_name or None,
-            team_id=row.workspace_id or None,
-            team_name=row.team_name or None,
-            bot_token=row.bot_token,
-            bot_id=row.bot_id or None,
-            bot_user_id=row.bot_user_id or None,
-            bot_scopes=row.bot_scopes,
-            user_id=user_id or row.installer_user_id,
-            is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at.timestamp(),
-        )
+        return _installation(row, user_id=user_id)
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         await self.forget(workspace_id=team_id, enterprise_id=enterprise_id)
@@ -199,20 +186,25 @@ class Installations(AsyncInstallationStore):
         return token
 
 
-def _bot(row: SlackInstallation) -> Bot:
-    return Bot(
+def _installation(row: SlackInstallation, *, user_id: str | None = None) -> Installation:
+    return Installation(
         app_id=row.app_id or None,
         enterprise_id=row.enterprise_id or None,
         enterprise_name=row.enterprise_name or None,
         team_id=row.workspace_id or None,
         team_name=row.team_name or None,
         bot_token=row.bot_token,
-        bot_id=row.bot_id or "",
-        bot_user_id=row.bot_user_id or "",
+        bot_id=row.bot_id or None,
+        bot_user_id=row.bot_user_id or None,
         bot_scopes=row.bot_scopes,
+        user_id=user_id or row.installer_user_id,
         is_enterprise_install=row.is_enterprise_install,
         installed_at=row.installed_at.timestamp(),
     )
+
+
+def _bot(row: SlackInstallation) -> Bot:
+    return _installation(row).to_bot()
 
 
 class SignedStates(AsyncOAuthStateStore):
