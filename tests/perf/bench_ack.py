@@ -26,7 +26,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -37,6 +36,7 @@ from tests.perf.common import (
     TOKEN,
     free_port,
     percentile,
+    posted,
     signed_command,
     start,
     stop,
@@ -49,49 +49,13 @@ WARM = 20
 async def timed_posts(
     url: str, requests: Sequence[tuple[bytes, dict[str, str]]], concurrency: int
 ) -> list[tuple[float, float]]:
-    """POST each request over `concurrency` keep-alive connections (a lean HTTP/1.1 client, as
-    tests.perf.common.post_all); for each, (when it was sent, seconds to its HTTP response).
-    Raises on any answer but 200."""
-    parts = urlsplit(url)
-    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
-    wire = []
-    for body, headers in requests:
-        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        wire.append(
-            (
-                f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{head}"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            + body
-        )
-    timings: list[tuple[float, float]] = [(0.0, 0.0)] * len(wire)
-    cursor = iter(range(len(wire)))
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            for index in cursor:
-                sent = time.monotonic()
-                writer.write(wire[index])
-                status_line = await reader.readline()
-                length, close = 0, False
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                    elif name.lower() == "connection" and "close" in value.lower():
-                        close = True
-                body = await reader.readexactly(length)
-                timings[index] = (sent, time.monotonic() - sent)
-                if not status_line or int(status_line.split()[1]) != 200:
-                    raise RuntimeError(f"request {index}: {status_line!r} {body[:200]!r}")
-                if close:
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    """POST each request over `concurrency` keep-alive connections (tests.perf.common.posted);
+    for each, (when it was sent, seconds to its HTTP response). Raises on any answer but 200."""
+    timings = []
+    for index, (status, sent, seconds) in enumerate(await posted(url, requests, concurrency)):
+        if status != 200:
+            raise RuntimeError(f"request {index}: HTTP {status}")
+        timings.append((sent, seconds))
     return timings
 
 

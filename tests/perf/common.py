@@ -122,6 +122,14 @@ async def post_all(
     millisecond), so that on a 2-core machine the server under test, not the client, sets the
     pace. Reconnects if the server closes a connection; a request is never sent twice.
     """
+    return [status for status, _, _ in await posted(url, requests, concurrency)]
+
+
+async def posted(
+    url: str, requests: Sequence[tuple[bytes, dict[str, str]]], concurrency: int
+) -> list[tuple[int, float, float]]:
+    """As `post_all`; for each request its HTTP status, when it was sent (time.monotonic) and the
+    seconds to its response."""
     parts = urlsplit(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
     wire = []
@@ -134,18 +142,18 @@ async def post_all(
             ).encode()
             + body
         )
-    statuses: list[int] = [0] * len(wire)
+    answers: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * len(wire)
     cursor = iter(range(len(wire)))
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for index in cursor:
+                sent = time.monotonic()
                 writer.write(wire[index])
                 status_line = await reader.readline()
                 if not status_line:
                     raise ConnectionError(f"request {index}: server closed the connection")
-                statuses[index] = int(status_line.split()[1])
                 length, close = 0, False
                 while (line := await reader.readline()) not in (b"\r\n", b""):
                     name, _, value = line.decode("latin-1").partition(":")
@@ -154,6 +162,7 @@ async def post_all(
                     elif name.lower() == "connection" and "close" in value.lower():
                         close = True
                 await reader.readexactly(length)
+                answers[index] = (int(status_line.split()[1]), sent, time.monotonic() - sent)
                 if close:
                     writer.close()
                     reader, writer = await asyncio.open_connection(host, port)
@@ -161,7 +170,7 @@ async def post_all(
             writer.close()
 
     await asyncio.gather(*(connection() for _ in range(concurrency)))
-    return statuses
+    return answers
 
 
 async def command_answered(
