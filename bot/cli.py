@@ -444,9 +444,8 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
     from bot.teams import manifest, package
 
     out = cli_errors.check_output_path(Path(args.out))
-    version = args.app_version or _version()
     settings = manifest.PackageSettings.from_environ(
-        os.environ, version=version if "." in version else None
+        os.environ, version=args.app_version or _version()
     )
     package.write(settings, out)
     print(

@@ -243,7 +243,7 @@ class PackageSettings:
             raise ConfigError(
                 f"environment: COP_TEAMS_DEVELOPER: {len(developer)} characters; Teams takes 32 at most"
             )
-        version = (version or "").strip() or "0.1.0"
+        version = (version or "").strip()
         if not _SEMVER.match(version):
             raise ConfigError(
                 f"--app-version: {version[:40]!r}: expected MAJOR.MINOR.PATCH, e.g. 1.0.3 "
