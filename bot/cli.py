@@ -1,4 +1,4 @@
-"""The `cop` command: serve, db upgrade/check, communities import, demo, emulator."""
+"""The `cop` command: serve, db upgrade/check, communities import, demo, emulator, teams package."""
 
 from __future__ import annotations
 
@@ -439,6 +439,22 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    """`cop teams package [--out FILE] [--app-version X.Y.Z]`: the zip a Teams admin uploads."""
+    from bot.teams import manifest, package
+
+    out = cli_errors.check_output_path(Path(args.out))
+    settings = manifest.PackageSettings.from_environ(
+        os.environ, version=args.app_version or _version()
+    )
+    package.write(settings, out)
+    print(
+        f"{out}: Teams app {settings.version} for bot {settings.app_id} "
+        f"({settings.public_url}); upload it in the Teams admin center (Manage apps → Upload)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = cli_errors.OneLineParser(
         prog="cop", description="cop-bot: communities of practice on Slack"
@@ -558,6 +574,23 @@ def build_parser() -> argparse.ArgumentParser:
     emu = sub.add_parser("emulator", help="run the Slack Web API emulator")
     emu.add_argument("--port", type=int, default=8790, help="port to listen on (default: 8790)")
     emu.set_defaults(func=cmd_emulator)
+
+    teams = sub.add_parser("teams", help="Microsoft Teams: the app package")
+    teams_sub = teams.add_subparsers(dest="action", required=True)
+    pkg = teams_sub.add_parser(
+        "package",
+        help="write the Teams app zip (manifest, icons) an administrator uploads; "
+        "needs TEAMS_APP_ID (the bot's Microsoft App ID) and COP_PUBLIC_URL",
+    )
+    pkg.add_argument(
+        "--out", default="cop-bot-teams.zip", help="the zip to write (default: cop-bot-teams.zip)"
+    )
+    pkg.add_argument(
+        "--app-version",
+        help="the app's version, MAJOR.MINOR.PATCH, raised at every upload of a changed package "
+        "(default: cop-bot's version)",
+    )
+    pkg.set_defaults(func=cmd_teams_package)
 
     from bot import cli_kpis  # backfill, report, health, snapshots
 

@@ -1,0 +1,1 @@
+"""The Microsoft Teams edge: the app package (manifest, icons), and what speaks to Teams."""
