@@ -27,6 +27,7 @@ from bot.metrics import Metrics
 from bot.slack import edge, oauth
 from bot.slack.client import SlackDirectory, SlackMessenger, kept_alive, make_web_client
 from bot.slack.dispatch import Dispatcher, install
+from bot.teams import edge as teams_edge
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ def build_asgi(
             *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
             Route("/slack/install", slack_oauth, methods=["GET"]),
             Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+            *teams_edge.routes(deps),  # POST /api/messages, when TEAMS_APP_ID/_PASSWORD are set
         ],
         lifespan=lifespan,
     )

@@ -16,6 +16,7 @@ EDGES |= {"bot.slack"}
 EDGES |= {"bot.cli_survey"}  # cop survey: builds the app's dependencies, like bot.cli
 # the dashboard's web pages (Starlette routes, Jinja2 templates), served by `cop serve`
 EDGES |= {"bot.dashboard"}
+EDGES |= {"bot.teams"}  # the Microsoft Teams edge, beside bot.slack
 
 
 def contracts() -> dict[str, dict[str, list[str]]]:

@@ -1,0 +1,1 @@
+"""Microsoft Teams edge: Bot Framework authentication, the /api/messages route, the emulator."""
