@@ -214,3 +214,28 @@ def unsigned_token(app_id: str) -> str:
     now = int(time.time())
     claims = {"iss": "https://api.botframework.com", "aud": app_id, "exp": now + 600}
     return f"{part({'alg': 'none', 'kid': 'emu-key-1'})}.{part(claims)}."
+
+
+async def test_the_emulator_enforces_size_and_rate_limits(teams: TeamsEmulator) -> None:
+    async with httpx.AsyncClient() as http:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": teams.app_id,
+            "client_secret": teams.app_password,
+            "scope": "https://api.botframework.com/.default",
+        }
+        token = (await http.post(teams.token_url, data=form)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"{teams.url}/v3/conversations/{CHANNEL}/activities"
+        huge = {"type": "message", "text": "x" * 60_000}  # 120 KB in UTF-16
+        refused = await http.post(url, json=huge, headers=headers)
+        assert refused.status_code == 413
+        assert refused.json()["error"]["code"] == "MessageSizeTooBig"
+        # 60 messages per 30 s in one conversation at most (and 7 per second): the 61st waits
+        statuses = [
+            (await http.post(url, json={"type": "message", "text": "hi"}, headers=headers))
+            for _ in range(61)
+        ]
+        throttled = [r for r in statuses if r.status_code == 429]
+        assert throttled
+        assert float(throttled[0].headers["Retry-After"]) > 0

@@ -140,7 +140,18 @@ class TeamsEdge:
         return answer
 
     async def aclose(self) -> None:
+        """The work under way finishes (bounded), then the connections close."""
+        if self._work:
+            await asyncio.wait(self._work, timeout=5.0)
         await self.http.aclose()
+
+
+async def aclose(routes: list[Route]) -> None:
+    """At shutdown (bot.app's lifespan): the Teams edge behind these routes closes."""
+    for route in routes:
+        edge = getattr(route.endpoint, "__self__", None)
+        if isinstance(edge, TeamsEdge):
+            await edge.aclose()
 
 
 def card_attachment(card: Json) -> Json:
