@@ -239,3 +239,20 @@ async def test_the_emulator_enforces_size_and_rate_limits(teams: TeamsEmulator) 
         throttled = [r for r in statuses if r.status_code == 429]
         assert throttled
         assert float(throttled[0].headers["Retry-After"]) > 0
+
+
+async def test_replies_wait_as_teams_asks_and_give_up_on_refusals(teams_bot: TeamsBot) -> None:
+    teams = teams_bot.teams
+    teams.faults = [(429, 0.01), (503, 0.01)]  # throttled, then a hiccup: Retry-After honoured
+    assert await teams_bot.send(teams.message("aide")) == 200
+    await eventually(lambda: teams.cards(PERSONAL))
+
+    def posts() -> list[int]:
+        return [c.status for c in teams.calls if c.path.startswith("/v3/conversations/")]
+
+    assert posts() == [429, 503, 201]
+    teams.faults = [(403, None)]  # the person blocked the bot: not tried again
+    assert await teams_bot.send(teams.message("aide")) == 200
+    await eventually(lambda: len(posts()) == 4)
+    assert posts()[-1] == 403
+    assert len(teams.cards(PERSONAL)) == 1

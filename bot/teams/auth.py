@@ -177,6 +177,10 @@ class OutboundToken:
     _expires_at: float = 0.0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    def forget(self) -> None:
+        """The connector refused the token: ask for a new one next time."""
+        self._token, self._expires_at = "", 0.0
+
     async def get(self) -> str:
         if self._token and time.monotonic() < self._expires_at - TOKEN_MARGIN:
             return self._token

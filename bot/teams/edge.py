@@ -23,6 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.i18n import language_of, translate
+from bot.ports import DeliveryError
+from bot.retry import slack_call
 from bot.teams.auth import (
     DEFAULT_TENANT,
     OPENID_METADATA_URL,
@@ -44,6 +46,10 @@ MAX_BODY = 256 * 1024  # an activity is at most ~100 KB (Teams' message limit)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
 COMMANDS = ("help", "charter", "event", "health")
+# Microsoft: on 429 wait Retry-After; on 412, 502, 503 and 504 back off and try again; never
+# on other errors (learn.microsoft.com, Teams platform, bots/how-to/rate-limit)
+TRANSIENT = frozenset({412, 429, 502, 503, 504})
+ATTEMPTS = 4
 
 
 class TeamsEdge:
@@ -96,6 +102,8 @@ class TeamsEdge:
         try:
             if activity.get("type") == "message":
                 await self._message(activity)
+        except (DeliveryError, AuthUnavailable) as failed:
+            logger.warning("Teams reply not delivered: %s", failed)
         except Exception:
             logger.exception("Teams activity %s could not be answered", activity.get("type"))
 
@@ -127,17 +135,29 @@ class TeamsEdge:
             "replyToId": activity.get("id"),
             **message,
         }
-        token = await self.token.get()
-        response = await self.http.post(
-            url, json=outgoing, headers={"Authorization": f"Bearer {token}"}
-        )
-        if response.status_code >= 300:
-            logger.warning(
-                "Teams refused a reply: %s %s", response.status_code, response.text[:300]
-            )
-            response.raise_for_status()
-        answer: Json = response.json()
-        return answer
+
+        async def post() -> Json:
+            token = await self.token.get()
+            try:
+                response = await self.http.post(
+                    url, json=outgoing, headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.TransportError as exc:
+                raise DeliveryError(
+                    f"Bot Connector unreachable: {exc!r}", permanent=False
+                ) from None
+            if response.status_code == 401:
+                self.token.forget()  # revoked or rolled: the next try asks for a new one
+            if response.status_code >= 300:
+                raise DeliveryError(
+                    f"Bot Connector answered {response.status_code}: {response.text[:200]}",
+                    permanent=response.status_code not in TRANSIENT | {401},
+                    retry_after=_seconds(response.headers.get("retry-after")),
+                )
+            answer: Json = response.json() if response.content else {}
+            return answer
+
+        return await slack_call(post, what="Teams reply", attempts=ATTEMPTS)
 
     async def aclose(self) -> None:
         """The work under way finishes (bounded), then the connections close."""
@@ -152,6 +172,13 @@ async def aclose(routes: list[Route]) -> None:
         edge = getattr(route.endpoint, "__self__", None)
         if isinstance(edge, TeamsEdge):
             await edge.aclose()
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return min(60.0, max(0.0, float(value))) if value else None
+    except ValueError:
+        return None
 
 
 def card_attachment(card: Json) -> Json:

@@ -133,6 +133,8 @@ class TeamsEmulator:
         self.tokens_issued = 0
         self.jwks_served = 0
         self.limits = RateLimits()
+        # statuses the next Connector calls answer with, and their Retry-After (tests inject them)
+        self.faults: list[tuple[int, float | None]] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -404,6 +406,10 @@ class TeamsEmulator:
             return None, refuse(
                 401, "Unauthorized", "Authorization has been denied for this request."
             )
+        if self.faults:
+            status, after = self.faults.pop(0)
+            extra = {"Retry-After": str(after)} if after is not None else {}
+            return None, refuse(status, "ServiceError", "injected failure", **extra)
         wait = self.limits.wait(conversation, kind, time.monotonic())
         if wait:
             return None, refuse(
