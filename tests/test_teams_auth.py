@@ -256,3 +256,59 @@ async def test_replies_wait_as_teams_asks_and_give_up_on_refusals(teams_bot: Tea
     await eventually(lambda: len(posts()) == 4)
     assert posts()[-1] == 403
     assert len(teams.cards(PERSONAL)) == 1
+
+
+async def test_the_emulator_updates_cards_and_opens_one_to_one_chats(teams: TeamsEmulator) -> None:
+    async with httpx.AsyncClient(base_url=teams.url) as http:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": teams.app_id,
+            "client_secret": teams.app_password,
+            "scope": "https://api.botframework.com/.default",
+        }
+        token = (await http.post(teams.token_url, data=form)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def card(text: str) -> dict[str, Any]:
+            content = {
+                "type": "AdaptiveCard",
+                "version": "1.5",
+                "body": [{"type": "TextBlock", "text": text}],
+            }
+            return {
+                "type": "message",
+                "attachments": [
+                    {"contentType": "application/vnd.microsoft.card.adaptive", "content": content}
+                ],
+            }
+
+        # proactive 1:1 with a member who never wrote (by aadObjectId, as Microsoft's sample)
+        member = teams.members[2]
+        opened = await http.post(
+            "/v3/conversations",
+            headers=headers,
+            json={
+                "bot": {"id": f"28:{teams.app_id}"},
+                "members": [{"id": member.aad_object_id}],
+                "tenantId": teams.tenant_id,
+                "isGroup": False,
+            },
+        )
+        assert opened.status_code == 201
+        chat = opened.json()["id"]
+        sent = await http.post(
+            f"/v3/conversations/{chat}/activities", headers=headers, json=card("3 inscrits")
+        )
+        activity_id = sent.json()["id"]
+        # the RSVP count updated in place
+        updated = await http.put(
+            f"/v3/conversations/{chat}/activities/{activity_id}",
+            headers=headers,
+            json=card("4 inscrits"),
+        )
+        assert updated.status_code == 200
+        assert [c["body"][0]["text"] for c in teams.cards(chat)] == ["4 inscrits"]
+        missing = await http.put(
+            f"/v3/conversations/{chat}/activities/nope", headers=headers, json=card("x")
+        )
+        assert missing.status_code == 404
