@@ -79,6 +79,10 @@ async def test_help_card_in_french_and_english_passes_the_schema(teams_bot: Team
     assert "Ce que vous pouvez faire avec @cop" in texts(cards[0])
     assert "@cop charte" in texts(cards[0])
     assert card_errors(cards[0]) == []
+    # a command Teams does not answer yet says so, rather than nothing
+    assert await teams_bot.send(teams.message("charte")) == 200
+    answers = await eventually(lambda: teams.activities[PERSONAL][1:])
+    assert "seule **@cop aide** répond" in answers[0]["text"]
 
     assert await teams_bot.send(teams.message("help", conversation=CHANNEL, locale="en-US")) == 200
     cards = await eventually(lambda: teams.cards(CHANNEL))
@@ -89,9 +93,14 @@ async def test_help_card_in_french_and_english_passes_the_schema(teams_bot: Team
     assert [c.status for c in posts] == [201, 201]
     # one client-credentials token for both replies
     assert teams.tokens_issued == 1
+    # a channel message that does not @mention the bot is none of its business
+    assert await teams_bot.send(teams.message("aide", conversation=CHANNEL, mention=False)) == 200
     # a member joining is acknowledged (Teams redelivers what is not), and answers nothing yet
     assert await teams_bot.send(teams.conversation_update()) == 200
-    assert len(teams.cards(CHANNEL)) == 1
+    # (the next answer comes after whatever those two would have caused: nothing)
+    assert await teams_bot.send(teams.message("help", conversation=CHANNEL, locale="en")) == 200
+    await eventually(lambda: len(teams.cards(CHANNEL)) == 2)
+    assert len(teams.activities[CHANNEL]) == 2
 
 
 async def test_refused_tokens_get_401_and_nothing_is_sent(teams_bot: TeamsBot) -> None:

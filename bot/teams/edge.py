@@ -111,7 +111,7 @@ class TeamsEdge:
         text = _MENTION.sub(" ", str(activity.get("text") or "")).strip()
         word = text.split()[0].casefold().strip(".!?:") if text else ""
         t = translate(language_of(activity.get("locale"), self.default_language))
-        if not word:
+        if not word or not _addressed(activity):
             return
         helps = {"help", "aide", t("teams.help.word.help").casefold()}
         if word in helps:
@@ -172,6 +172,20 @@ async def aclose(routes: list[Route]) -> None:
         edge = getattr(route.endpoint, "__self__", None)
         if isinstance(edge, TeamsEdge):
             await edge.aclose()
+
+
+def _addressed(activity: Json) -> bool:
+    """A 1:1 message, or one that @mentions the bot (channels with RSC deliver every message)."""
+    conversation = activity.get("conversation") or {}
+    if conversation.get("conversationType") == "personal":
+        return True
+    bot_id = (activity.get("recipient") or {}).get("id")
+    return any(
+        isinstance(e, dict)
+        and e.get("type") == "mention"
+        and (e.get("mentioned") or {}).get("id") == bot_id
+        for e in activity.get("entities") or []
+    )
 
 
 def _seconds(value: str | None) -> float | None:
