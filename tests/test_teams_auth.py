@@ -90,8 +90,8 @@ async def test_help_card_in_french_and_english_passes_the_schema(teams_bot: Team
     assert "@cop health" in texts(cards[0])
     # the reply went through the Bot Connector API, threaded under the message, with our token
     posts = [c for c in teams.calls if c.path.startswith("/v3/conversations/")]
-    assert [c.status for c in posts] == [201, 201]
-    # one client-credentials token for both replies
+    assert [c.status for c in posts] == [201, 201, 201]
+    # one client-credentials token for all three replies
     assert teams.tokens_issued == 1
     # a channel message that does not @mention the bot is none of its business
     assert await teams_bot.send(teams.message("aide", conversation=CHANNEL, mention=False)) == 200
