@@ -27,6 +27,7 @@ from bot.metrics import Metrics
 from bot.slack import edge, oauth
 from bot.slack.client import SlackDirectory, SlackMessenger, kept_alive, make_web_client
 from bot.slack.dispatch import Dispatcher, install
+from bot.teams import edge as teams_edge
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ def build_asgi(
     secret = signing_secret.encode() if signing_secret else None
     metrics = deps.metrics
     dispatcher = build_dispatcher(deps, bolt, **dispatch_options)
+    # POST /api/messages (bot/teams/edge.py), when TEAMS_APP_ID and TEAMS_APP_PASSWORD are set
+    teams_routes = teams_edge.routes(deps)
 
     async def slack_events(request: Request) -> Response:
         """Size, then signature, then one parse (bot.slack.edge), then the answer, then the
@@ -212,6 +215,7 @@ def build_asgi(
             # on exit, first: the acknowledged work finishes (bounded), then the batch pending
             stack.push_async_callback(deps.activity_batcher.flush)
             stack.push_async_callback(dispatcher.drain)
+            stack.push_async_callback(teams_edge.aclose, teams_routes)  # Teams' replies, client
             # what startup built lives as long as the process: out of the garbage collector's
             # way (a full collection walking it paused every request ~140 ms under load)
             gc.freeze()
@@ -225,6 +229,7 @@ def build_asgi(
             *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
             Route("/slack/install", slack_oauth, methods=["GET"]),
             Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+            *teams_routes,
         ],
         lifespan=lifespan,
     )

@@ -662,6 +662,20 @@ class Settings:
     client_secret: str | None = field(default=None, repr=False)
     scopes: tuple[str, ...] = ()
     redirect_uri: str | None = None
+    # Microsoft Teams (bot/teams/): the bot's Microsoft App ID and client secret (TEAMS_APP_ID,
+    # TEAMS_APP_PASSWORD), its Entra tenant (TEAMS_TENANT_ID; single-tenant bots get their token
+    # there, else from botframework.com), and, for tests and the demo, where Microsoft's Bot
+    # Framework OpenID metadata (TEAMS_OPENID_URL) and token endpoint (TEAMS_TOKEN_URL) are.
+    teams_app_id: str | None = None
+    teams_app_password: str | None = field(default=None, repr=False)
+    teams_tenant_id: str | None = None
+    teams_openid_url: str | None = None
+    teams_token_url: str | None = None
+
+    @property
+    def teams(self) -> bool:
+        """Teams activities are received at /api/messages."""
+        return bool(self.teams_app_id and self.teams_app_password)
 
     @property
     def oauth(self) -> bool:
@@ -746,7 +760,38 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             if client_id
             else None
         ),
+        **teams_settings(environ),
     )
+
+
+def teams_settings(environ: Mapping[str, str]) -> dict[str, str | None]:
+    """TEAMS_APP_ID and TEAMS_APP_PASSWORD go together; the URLs must be http(s)."""
+    values = {
+        name: (environ.get(name) or "").strip() or None
+        for name in (
+            "TEAMS_APP_ID",
+            "TEAMS_APP_PASSWORD",
+            "TEAMS_TENANT_ID",
+            "TEAMS_OPENID_URL",
+            "TEAMS_TOKEN_URL",
+        )
+    }
+    app_id, password = values["TEAMS_APP_ID"], values["TEAMS_APP_PASSWORD"]
+    if bool(app_id) != bool(password):
+        missing = "TEAMS_APP_PASSWORD" if app_id else "TEAMS_APP_ID"
+        given = "TEAMS_APP_ID" if app_id else "TEAMS_APP_PASSWORD"
+        raise ConfigError(f"environment: {missing}: missing (needed with {given} for Teams)")
+    for name in ("TEAMS_OPENID_URL", "TEAMS_TOKEN_URL"):
+        url = values[name]
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(f"environment: {name}: expected an http(s) URL, got {url!r}")
+    return {
+        "teams_app_id": app_id,
+        "teams_app_password": password,
+        "teams_tenant_id": values["TEAMS_TENANT_ID"],
+        "teams_openid_url": values["TEAMS_OPENID_URL"],
+        "teams_token_url": values["TEAMS_TOKEN_URL"],
+    }
 
 
 # manifest.yaml's bot scopes: what an OAuth install asks for unless SLACK_SCOPES says otherwise

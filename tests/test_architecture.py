@@ -16,7 +16,9 @@ EDGES |= {"bot.slack"}
 EDGES |= {"bot.cli_survey"}  # cop survey: builds the app's dependencies, like bot.cli
 # the dashboard's web pages (Starlette routes, Jinja2 templates), served by `cop serve`
 EDGES |= {"bot.dashboard"}
-EDGES |= {"bot.teams"}  # the Microsoft Teams edge (the app package; names no Slack: pyproject.toml)
+EDGES |= {
+    "bot.teams"
+}  # the Microsoft Teams edge, beside bot.slack (names no Slack: pyproject.toml)
 
 
 def contracts() -> dict[str, dict[str, list[str]]]:

@@ -1,1 +1,2 @@
-"""The Microsoft Teams edge: the app package (manifest, icons), and what speaks to Teams."""
+"""The Microsoft Teams edge: Bot Framework authentication, the /api/messages route, the app
+package (manifest, icons) and the Teams emulator."""

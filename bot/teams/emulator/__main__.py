@@ -1,0 +1,3 @@
+from bot.teams.emulator.server import main
+
+main()
