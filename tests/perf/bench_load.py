@@ -42,6 +42,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -114,11 +115,15 @@ def serve_slack(members: int, per_minute: int, conn: Connection) -> None:
 class Slack:
     """The handle on the emulator process."""
 
-    def __init__(self, members: int, per_minute: int) -> None:
+    def __init__(
+        self, members: int, per_minute: int, serve: Callable[..., None] | None = None
+    ) -> None:
+        """`serve(members, per_minute, conn)` runs the emulator in the child process (by
+        default this module's `serve_slack`; bench_pacer reports other figures)."""
         ctx = multiprocessing.get_context("spawn")
         self._here, there = ctx.Pipe()
         self.process = ctx.Process(
-            target=serve_slack, args=(members, per_minute, there), daemon=True
+            target=serve or serve_slack, args=(members, per_minute, there), daemon=True
         )
         self.url = ""
 

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import multiprocessing
 import os
 import statistics
 import sys
@@ -48,7 +47,7 @@ from bot.config import normalise_database_url
 from bot.models import Outbox, Person
 from bot.slack.emulator import SlackEmulator, large_workspace
 from tests.perf import databases
-from tests.perf.bench_load import start_bot
+from tests.perf.bench_load import Slack, start_bot
 from tests.perf.common import PYTHON, ROOT, SECRET, TOKEN, free_port
 
 TEAM = "T0LOAD"
@@ -133,33 +132,6 @@ def serve_slack(members: int, per_minute: int, conn: Connection) -> None:
     asyncio.run(main())
 
 
-class Slack:
-    def __init__(self, members: int, per_minute: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._here, there = ctx.Pipe()
-        self.process = ctx.Process(
-            target=serve_slack, args=(members, per_minute, there), daemon=True
-        )
-        self.url = ""
-
-    async def start(self) -> None:
-        self.process.start()
-        if not await asyncio.to_thread(self._here.poll, 60):
-            raise RuntimeError("the Slack emulator did not start")
-        self.url = self._here.recv()
-
-    async def report(self) -> dict[str, Any]:
-        self._here.send("report")
-        return await asyncio.to_thread(self._here.recv)
-
-    async def stop(self) -> None:
-        with contextlib.suppress(OSError, BrokenPipeError):
-            self._here.send("stop")
-        await asyncio.to_thread(self.process.join, 10)
-        if self.process.is_alive():
-            self.process.kill()
-
-
 # --------------------------------------------------------------------------- one run
 
 
@@ -168,7 +140,7 @@ async def one_run(backend: str, *, members: int, rate: int, old: bool, tag: str)
     ids = [u for u in workspace.channels[CHANNEL].members if u != "UBOT"]
     deleted = [u for u in ids if workspace.users[u].deleted]
     expected = len(ids) - len(deleted)
-    slack = Slack(members, rate)
+    slack = Slack(members, rate, serve=serve_slack)
     await slack.start()
     try:
         async with databases.fresh(backend, f"cop_bench_pacer_{tag}") as plain:
