@@ -82,7 +82,7 @@ async def test_help_card_in_french_and_english_passes_the_schema(teams_bot: Team
     # a command Teams does not answer yet says so, rather than nothing
     assert await teams_bot.send(teams.message("charte")) == 200
     answers = await eventually(lambda: teams.activities[PERSONAL][1:])
-    assert "seule **@cop aide** répond" in answers[0]["text"]
+    assert "seule la commande **@cop aide** fonctionne" in answers[0]["text"]
 
     assert await teams_bot.send(teams.message("help", conversation=CHANNEL, locale="en-US")) == 200
     cards = await eventually(lambda: teams.cards(CHANNEL))
