@@ -148,10 +148,13 @@ class Slack:
 # --------------------------------------------------------------------------- the bot
 
 
-async def start_bot(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+async def start_bot(
+    env: dict[str, str], port: int, log: Path, command: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`cop serve` on `port` (or `command`, another way to start it), once /healthz answers."""
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; kept for its pid
-            [PYTHON, "-m", "bot.cli", "serve", "--port", str(port)],
+            command or [PYTHON, "-m", "bot.cli", "serve", "--port", str(port)],
             env={**os.environ, **env},
             cwd=ROOT,
             stdout=out,

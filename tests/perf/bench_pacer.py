@@ -171,10 +171,8 @@ async def one_run(backend: str, *, members: int, rate: int, old: bool, tag: str)
             folder = tempfile.TemporaryDirectory(prefix="cop-pacer-")
             log = Path(folder.name) / "serve.log"
             port = free_port()
-            if old:
-                bot = await _start_old_bot(env, port, log)
-            else:
-                bot = await start_bot(env, port, log)
+            serve = _command(True, "serve", "--port", str(port)) if old else None
+            bot = await start_bot(env, port, log, command=serve)
             try:
                 started = time.monotonic()
                 cli = await asyncio.create_subprocess_exec(
@@ -251,34 +249,6 @@ async def one_run(backend: str, *, members: int, rate: int, old: bool, tag: str)
         "cli_exit": cli.returncode,
         "cli_output": out.decode(errors="replace").strip()[-300:],
     }
-
-
-async def _start_old_bot(env: dict[str, str], port: int, log: Path) -> Any:
-    """`cop serve` with the old pacer (start_bot's loop, another command line)."""
-    import subprocess
-
-    import aiohttp
-
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; kept for its pid
-            _command(True, "serve", "--port", str(port)),
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"cop serve exited, see {log}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return proc
-            await asyncio.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("cop serve did not come up")
 
 
 def show(r: dict[str, Any]) -> None:
