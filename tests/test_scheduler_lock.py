@@ -61,12 +61,17 @@ async def due_pulse(deps: Deps, emulator: SlackEmulator) -> int:
     return community.id
 
 
+THIS_DATABASE = " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+
+
 async def lock_holder(conn: AsyncConnection) -> int | None:
-    """The backend that holds the scheduler's advisory lock, as PostgreSQL sees it."""
+    """The backend that holds the scheduler's advisory lock in this test's database, as
+    PostgreSQL sees it (pg_locks lists every database's locks: another xdist worker's scheduler
+    holds the same key in its own database)."""
     return await conn.scalar(
         sa.text(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = 0 AND objid = :k AND objsubid = 1"
+            " AND classid = 0 AND objid = :k AND objsubid = 1" + THIS_DATABASE
         ),
         {"k": scheduler.LOCK_KEY},
     )
@@ -75,7 +80,10 @@ async def lock_holder(conn: AsyncConnection) -> int | None:
 async def waiting_on_poll(conn: AsyncConnection) -> set[int]:
     """Backends whose statement waits for the `poll` table (held by the test)."""
     rows = await conn.scalars(
-        sa.text("SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'poll'::regclass")
+        sa.text(
+            "SELECT pid FROM pg_locks WHERE NOT granted AND relation = 'poll'::regclass"
+            + THIS_DATABASE
+        )
     )
     return set(rows)
 
