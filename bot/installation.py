@@ -26,10 +26,12 @@ wrong one. In the single-token mode (SLACK_BOT_TOKEN) the workspace in force is 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -149,6 +151,21 @@ _in_force: ContextVar[InForce | None] = ContextVar("cop_workspace_in_force", def
 
 def in_force() -> InForce | None:
     return _in_force.get()
+
+
+Platform = Literal["slack", "teams"]
+
+
+def platform_of(workspace_id: str) -> Platform:
+    """Which chat platform a workspace is on, from its id alone: a Microsoft Teams workspace is
+    its organisation's tenant, a GUID ("72f988bf-…"); Slack's team ids ("T0123…", "E0456…")
+    never are. Every surface that must pick a platform (the outbox's messenger, the rituals,
+    the reports) asks here."""
+    try:
+        uuid.UUID(workspace_id)
+    except ValueError:
+        return "slack"
+    return "teams" if len(workspace_id) == 36 else "slack"
 
 
 def enter(workspace: InForce | None) -> None:

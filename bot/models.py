@@ -12,6 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+# Identifiers the chat platforms give. Slack's are short (T0123, C0456, U0789, 1700000000.0001);
+# Microsoft Teams' are long: a tenant is a GUID, a person "29:1AbC…" (about 90 characters), a 1:1
+# conversation "a:1XyZ…" (over 100), a channel "19:…@thread.tacv2". Hence the widths.
+WORKSPACE_ID = sa.String(64)
+PLATFORM_ID = sa.String(255)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -239,7 +245,7 @@ class Workspace(Base):
 
     __tablename__ = "workspace"
 
-    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(WORKSPACE_ID, primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     token_revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -253,14 +259,19 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
-    slack_user_id: Mapped[str] = mapped_column(sa.String(32))
+    # the person's id on their platform (Slack's user id, or Teams' "29:…" id); the column
+    # keeps its first name
+    slack_user_id: Mapped[str] = mapped_column(PLATFORM_ID)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     real_name: Mapped[str] = mapped_column(sa.String(200), default="")
     tz: Mapped[str | None] = mapped_column(sa.String(64))
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     is_bot: Mapped[bool] = mapped_column(default=False)
     deleted: Mapped[bool] = mapped_column(default=False)
-    dm_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    dm_channel_id: Mapped[str | None] = mapped_column(PLATFORM_ID)
+    # the work e-mail, when the platform gives it: one person in Slack and in Teams is counted
+    # once across the programme (bot.kpis), never shown
+    email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
     unreachable_reason: Mapped[str | None] = mapped_column(sa.String(64))
     erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -283,7 +294,7 @@ class Community(Base):
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     slug: Mapped[str] = mapped_column(sa.String(80))
-    channel_id: Mapped[str] = mapped_column(sa.String(32))
+    channel_id: Mapped[str] = mapped_column(PLATFORM_ID)
     kind: Mapped[CommunityKind] = mapped_column(
         str_enum(CommunityKind), default=CommunityKind.SPONTANEOUS
     )
@@ -474,8 +485,8 @@ class Event(Base):
     status: Mapped[EventStatus] = mapped_column(
         str_enum(EventStatus), default=EventStatus.SCHEDULED
     )
-    channel_id: Mapped[str | None] = mapped_column(sa.String(32))
-    message_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    channel_id: Mapped[str | None] = mapped_column(PLATFORM_ID)
+    message_ts: Mapped[str | None] = mapped_column(PLATFORM_ID)
     attendance_count: Mapped[int | None]
     created_by_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
@@ -525,8 +536,8 @@ class EventSeries(Base):
     status: Mapped[EventStatus] = mapped_column(
         str_enum(EventStatus), default=EventStatus.SCHEDULED
     )
-    channel_id: Mapped[str | None] = mapped_column(sa.String(32))
-    message_ts: Mapped[str | None] = mapped_column(sa.String(32))  # the series view, if posted
+    channel_id: Mapped[str | None] = mapped_column(PLATFORM_ID)
+    message_ts: Mapped[str | None] = mapped_column(PLATFORM_ID)  # the series view, if posted
     created_by_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
     )
@@ -632,7 +643,7 @@ class RitualSetting(Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     cadence: Mapped[str | None] = mapped_column(sa.String(24))
     delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery), default=Delivery.DM)
-    target_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    target_channel_id: Mapped[str | None] = mapped_column(PLATFORM_ID)
     template: Mapped[str | None] = mapped_column(sa.Text, info=PROSE)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -707,7 +718,7 @@ class Poll(Base):
     results_held_by_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL")
     )
-    results_posted_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    results_posted_ts: Mapped[str | None] = mapped_column(PLATFORM_ID)
 
 
 class PollDelivery(Base):
@@ -783,7 +794,7 @@ class SuccessStory(Base):
     submission_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     validated_at: Mapped[datetime | None]
-    posted_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    posted_ts: Mapped[str | None] = mapped_column(PLATFORM_ID)
     kind: Mapped[StoryKind] = mapped_column(
         str_enum(StoryKind), default=StoryKind.STORY, server_default=StoryKind.STORY.value
     )
@@ -864,7 +875,7 @@ class Outbox(Base):
     person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("person.id", ondelete="SET NULL"), index=True
     )
-    channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    channel_id: Mapped[str | None] = mapped_column(PLATFORM_ID)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict, info=PROSE)
     status: Mapped[str] = mapped_column(sa.String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -873,8 +884,8 @@ class Outbox(Base):
     claimed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(200))
     sent_at: Mapped[datetime | None]
-    message_channel: Mapped[str | None] = mapped_column(sa.String(32))
-    message_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    message_channel: Mapped[str | None] = mapped_column(PLATFORM_ID)
+    message_ts: Mapped[str | None] = mapped_column(PLATFORM_ID)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -883,8 +894,8 @@ class ProcessedEvent(Base):
 
     __tablename__ = "processed_event"
 
-    event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    workspace_id: Mapped[str] = mapped_column(sa.String(32))
+    event_id: Mapped[str] = mapped_column(PLATFORM_ID, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(WORKSPACE_ID)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -895,7 +906,7 @@ class AuditLog(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), index=True)
-    actor: Mapped[str] = mapped_column(sa.String(64))
+    actor: Mapped[str] = mapped_column(PLATFORM_ID)
     action: Mapped[str] = mapped_column(sa.String(64))
     community_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("community.id", ondelete="SET NULL")
@@ -950,7 +961,25 @@ class SendPace(Base):
 
     __tablename__ = "send_pace"
 
-    workspace_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(WORKSPACE_ID, primary_key=True)
     method: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     next_at: Mapped[float] = mapped_column(sa.Float, default=0.0)
     paused_until: Mapped[float] = mapped_column(sa.Float, default=0.0)
+
+
+class TeamsConversation(Base):
+    """Where the bot can write in Microsoft Teams without being spoken to first (a proactive
+    message needs the conversation's id and the service URL Teams gave with it): a person's 1:1
+    chat with the bot (`kind` "personal", `user_id` theirs) or a team's channel ("channel",
+    `team_id` the team whose roster is its members). Learnt from every activity Teams sends."""
+
+    __tablename__ = "teams_conversation"
+
+    workspace_id: Mapped[str] = mapped_column(sa.ForeignKey("workspace.id"), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(PLATFORM_ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    service_url: Mapped[str] = mapped_column(sa.String(500))
+    user_id: Mapped[str | None] = mapped_column(PLATFORM_ID, index=True)
+    team_id: Mapped[str | None] = mapped_column(PLATFORM_ID)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -14,6 +14,9 @@ import asyncio
 import json
 import logging
 import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -67,6 +70,10 @@ class TeamsEdge:
         self.token = OutboundToken(app_id, password, self.http, token_url=token_url)
         self.default_language = default_language
         self._work: set[asyncio.Task[None]] = set()
+        self._before: list[Listener] = []
+        self._listeners: dict[str, list[Listener]] = {}
+        self._commands: dict[str, Command] = {}
+        self._invokes: dict[tuple[str, str | None], Invoke] = {}
 
     async def messages(self, request: Request) -> Response:
         try:
@@ -93,31 +100,104 @@ class TeamsEdge:
         except Unauthorized as refused:
             logger.info("Teams request refused: %s", refused.reason)
             return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if activity.get("type") == "invoke":
+            # answered in the response (a dialog, a card updated in place): Teams waits for it
+            try:
+                answer = await self.answer_invoke(activity)
+            except Exception:
+                logger.exception("Teams invoke %s could not be answered", activity.get("name"))
+                return JSONResponse({"error": "internal"}, status_code=500)
+            if answer is None:
+                return Response(status_code=200)
+            return JSONResponse(answer)
         task = asyncio.create_task(self.handle(activity))
         self._work.add(task)
         task.add_done_callback(self._work.discard)
         return Response(status_code=200)
 
+    # ------------------------------------------------------------------ registration
+    # bot/app.py registers the handlers (handlers/teams/), as it does Bolt's listeners: the edge
+    # names no feature.
+
+    def before(self, fn: Listener) -> Listener:
+        """Run for every authenticated activity, before anything else (where the bot may write
+        back, who the person is); an exception stops the activity there."""
+        self._before.append(fn)
+        return fn
+
+    def on(self, kind: str) -> Callable[[Listener], Listener]:
+        """Run for every activity of this type ("conversationUpdate", "messageReaction",
+        "installationUpdate", "message": every message, addressed to the bot or not)."""
+
+        def register(fn: Listener) -> Listener:
+            self._listeners.setdefault(kind, []).append(fn)
+            return fn
+
+        return register
+
+    def command(self, *words: str) -> Callable[[Command], Command]:
+        """`@cop <word> …` in a channel, or `<word> …` in the 1:1 chat; the handler gets the rest
+        of the text. Words are matched without case or accents (« événement » = "evenement")."""
+
+        def register(fn: Command) -> Command:
+            for word in words:
+                self._commands[_fold(word)] = fn
+            return fn
+
+        return register
+
+    def invoke(self, name: str, key: str | None = None) -> Callable[[Invoke], Invoke]:
+        """An invoke activity ("task/fetch", "task/submit", "adaptiveCard/action"…), answered in
+        the HTTP response with what the handler returns. With `key`, only the invokes whose data
+        carry it: `{"cop": key}` in a dialog's data, or the verb of an `Action.Execute`."""
+
+        def register(fn: Invoke) -> Invoke:
+            self._invokes[(name, key)] = fn
+            return fn
+
+        return register
+
+    # ------------------------------------------------------------------ dispatch
+
+    def turn(self, activity: Json) -> Turn:
+        return Turn(activity=activity, edge=self)
+
     async def handle(self, activity: Json) -> None:
+        """A message or an event, after the 200: the work, then nothing to answer over HTTP."""
+        turn = self.turn(activity)
         try:
-            if activity.get("type") == "message":
-                await self._message(activity)
+            for fn in self._before:
+                await fn(turn)
+            for fn in self._listeners.get(turn.kind, []):
+                await fn(turn)
+            if turn.kind == "message" and turn.addressed and turn.word:
+                await self._command(turn)
         except (DeliveryError, AuthUnavailable) as failed:
             logger.warning("Teams reply not delivered: %s", failed)
         except Exception:
             logger.exception("Teams activity %s could not be answered", activity.get("type"))
 
-    async def _message(self, activity: Json) -> None:
-        text = _MENTION.sub(" ", str(activity.get("text") or "")).strip()
-        word = text.split()[0].casefold().strip(".!?:") if text else ""
-        t = translate(language_of(activity.get("locale"), self.default_language))
-        if not word or not _addressed(activity):
+    async def _command(self, turn: Turn) -> None:
+        fn = self._commands.get(_fold(turn.word))
+        if fn is not None:
+            await fn(turn, turn.rest)
             return
-        helps = {"help", "aide", t("teams.help.word.help").casefold()}
-        if word in helps:
-            await self.reply(activity, {"attachments": [card_attachment(help_card(t))]})
+        helps = {"help", "aide", _fold(turn.t("teams.help.word.help"))}
+        if _fold(turn.word) in helps:
+            await turn.reply({"attachments": [card_attachment(help_card(turn.t))]})
         else:
-            await self.reply(activity, {"text": t("teams.help.soon"), "textFormat": "markdown"})
+            await turn.reply({"text": turn.t("teams.help.soon"), "textFormat": "markdown"})
+
+    async def answer_invoke(self, activity: Json) -> Json | None:
+        """An invoke's answer (the HTTP body), from the handler registered for it."""
+        turn = self.turn(activity)
+        for first in self._before:
+            await first(turn)
+        name = str(activity.get("name") or "")
+        fn = self._invokes.get((name, turn.invoke_key)) or self._invokes.get((name, None))
+        if fn is None:
+            return None
+        return await fn(turn)
 
     async def reply(self, activity: Json, message: Json) -> Json:
         """Answer in the activity's conversation (in its thread), through its serviceUrl."""
@@ -135,12 +215,27 @@ class TeamsEdge:
             "replyToId": activity.get("id"),
             **message,
         }
+        return await self.connector("POST", url, outgoing)
+
+    async def update(
+        self, service_url: str, conversation_id: str, activity_id: str, message: Json
+    ) -> Json:
+        """Replace a message the bot sent (a card updated in place: RSVP counts)."""
+        url = (
+            f"{service_url.rstrip('/')}/v3/conversations/{quote(conversation_id, safe='')}"
+            f"/activities/{quote(activity_id, safe='')}"
+        )
+        return await self.connector("PUT", url, {"type": "message", "id": activity_id, **message})
+
+    async def connector(self, method: str, url: str, body: Json | None = None) -> Json:
+        """One Bot Connector call with the bot's token, retried as Microsoft asks (429 after
+        Retry-After; 412, 502, 503, 504 with backoff); failures raise DeliveryError."""
 
         async def post() -> Json:
             token = await self.token.get()
             try:
-                response = await self.http.post(
-                    url, json=outgoing, headers={"Authorization": f"Bearer {token}"}
+                response = await self.http.request(
+                    method, url, json=body, headers={"Authorization": f"Bearer {token}"}
                 )
             except httpx.TransportError as exc:
                 raise DeliveryError(
@@ -157,7 +252,7 @@ class TeamsEdge:
             answer: Json = response.json() if response.content else {}
             return answer
 
-        return await slack_call(post, what="Teams reply", attempts=ATTEMPTS)
+        return await slack_call(post, what=f"Teams {method}", attempts=ATTEMPTS)
 
     async def aclose(self) -> None:
         """The work under way finishes (bounded), then the connections close."""
@@ -172,6 +267,108 @@ async def aclose(routes: list[Route]) -> None:
         edge = getattr(route.endpoint, "__self__", None)
         if isinstance(edge, TeamsEdge):
             await edge.aclose()
+
+
+@dataclass
+class Turn:
+    """One activity from Teams and the means to answer it: who, where, in which language."""
+
+    activity: Json
+    edge: TeamsEdge
+    info: dict[str, Any] = field(default_factory=dict)  # what `before` learnt (person, workspace)
+
+    @property
+    def kind(self) -> str:
+        return str(self.activity.get("type") or "")
+
+    @property
+    def tenant_id(self) -> str:
+        """The organisation (our workspace id for Teams)."""
+        tenant = ((self.activity.get("channelData") or {}).get("tenant") or {}).get("id")
+        return str(tenant or (self.activity.get("conversation") or {}).get("tenantId") or "")
+
+    @property
+    def user_id(self) -> str:
+        return str((self.activity.get("from") or {}).get("id") or "")
+
+    @property
+    def conversation_id(self) -> str:
+        return str((self.activity.get("conversation") or {}).get("id") or "")
+
+    @property
+    def personal(self) -> bool:
+        return (self.activity.get("conversation") or {}).get("conversationType") == "personal"
+
+    @property
+    def service_url(self) -> str:
+        return str(self.activity.get("serviceUrl") or "")
+
+    @property
+    def language(self) -> str:
+        return language_of(self.activity.get("locale"), self.edge.default_language)
+
+    @property
+    def timezone(self) -> str | None:
+        """The zone the person's Teams client reports (its clientInfo entity), if any."""
+        for entity in self.activity.get("entities") or []:
+            if isinstance(entity, dict) and entity.get("type") == "clientInfo":
+                zone = entity.get("timezone")
+                return str(zone) if zone else None
+        return None
+
+    @property
+    def t(self) -> Any:
+        return translate(self.language)
+
+    @property
+    def addressed(self) -> bool:
+        return _addressed(self.activity)
+
+    @property
+    def text(self) -> str:
+        """The message's text without the @mention of the bot."""
+        return _MENTION.sub(" ", str(self.activity.get("text") or "")).strip()
+
+    @property
+    def word(self) -> str:
+        first = self.text.split(maxsplit=1)
+        return first[0].strip(".!?:") if first else ""
+
+    @property
+    def rest(self) -> str:
+        parts = self.text.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+    @property
+    def value(self) -> Json:
+        value = self.activity.get("value")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def invoke_key(self) -> str | None:
+        """What an invoke is about: an `Action.Execute`'s verb, or the `cop` key of the data a
+        dialog or a button carries."""
+        action = self.value.get("action")
+        if isinstance(action, dict) and action.get("verb"):
+            return str(action["verb"])
+        data = self.value.get("data")
+        if isinstance(data, dict) and data.get("cop"):
+            return str(data["cop"])
+        return None
+
+    async def reply(self, message: Json) -> Json:
+        return await self.edge.reply(self.activity, message)
+
+
+Listener = Callable[[Turn], Awaitable[None]]
+Command = Callable[[Turn, str], Awaitable[None]]
+Invoke = Callable[[Turn], Awaitable["Json | None"]]
+
+
+def _fold(word: str) -> str:
+    """A command word without case or accents."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _addressed(activity: Json) -> bool:
