@@ -85,3 +85,18 @@ class RateLimits:
                 return max(0.001, window - (now - recent[0]))
         seen.append(now)
         return 0.0
+
+
+def answer_errors(answer: Any) -> list[str]:
+    """The cards in an invoke's answer that Teams would refuse: a dialog's card
+    (`task.value.card`) or a card refreshed in place (`type` adaptive, `value`)."""
+    if not isinstance(answer, dict):
+        return []
+    task = answer.get("task")
+    if isinstance(task, dict) and isinstance(task.get("value"), dict):
+        card = task["value"].get("card")
+        if isinstance(card, dict) and card.get("contentType") == ADAPTIVE_CARD:
+            return [f"task.value.card: {p}" for p in card_errors(card.get("content"))]
+    if answer.get("type") == ADAPTIVE_CARD:
+        return [f"value: {p}" for p in card_errors(answer.get("value"))]
+    return []

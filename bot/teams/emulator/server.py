@@ -31,7 +31,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from bot.teams.emulator.checks import RateLimits, activity_errors, too_big
+from bot.teams.emulator.checks import RateLimits, activity_errors, answer_errors, too_big
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,8 @@ class TeamsEmulator:
             CHANNEL: {"conversationType": "channel", "members": list(self.members)},
         }
         self.tokens_issued = 0
+        self.answers: list[Any] = []  # what the bot answered to each activity (invokes)
+        self.card_problems: list[str] = []  # cards in those answers that Teams would refuse
         self.jwks_served = 0
         self.limits = RateLimits()
         # statuses the next Connector calls answer with, and their Retry-After (tests inject them)
@@ -292,6 +294,44 @@ class TeamsEmulator:
         activity["channelData"]["eventType"] = "teamMemberAdded"
         return activity
 
+    def invoke(
+        self,
+        name: str,
+        value: Json,
+        *,
+        conversation: str = PERSONAL,
+        locale: str = "fr-FR",
+        member: Member | None = None,
+        reply_to: str | None = None,
+    ) -> Json:
+        """An invoke as Teams sends it: "task/fetch" and "task/submit" (a dialog; `value` holds
+        `data`), "adaptiveCard/action" (an Action.Execute: `value` holds `action`, with its verb
+        and data). `reply_to` is the id of the card's message, as Teams gives it."""
+        activity = self._base(conversation, member or self.members[0], locale)
+        activity |= {"type": "invoke", "name": name, "value": value}
+        if reply_to is not None:
+            activity["replyToId"] = reply_to
+        return activity
+
+    def execute(
+        self,
+        action: Json,
+        *,
+        conversation: str = PERSONAL,
+        reply_to: str | None = None,
+        inputs: Json | None = None,
+        **options: Any,
+    ) -> Json:
+        """A click on a card's Action.Execute (its verb and data, with the card's inputs)."""
+        data = {**(action.get("data") or {}), **(inputs or {})}
+        value = {
+            "action": {"type": "Action.Execute", "verb": action.get("verb"), "data": data},
+            "trigger": "manual",
+        }
+        return self.invoke(
+            "adaptiveCard/action", value, conversation=conversation, reply_to=reply_to, **options
+        )
+
     async def deliver(
         self,
         bot_url: str,
@@ -301,6 +341,19 @@ class TeamsEmulator:
         authorization: str | None = None,
     ) -> int:
         """POST the activity to the bot as the Bot Connector does; the HTTP status."""
+        status, _ = await self.post(bot_url, activity, token=token, authorization=authorization)
+        return status
+
+    async def post(
+        self,
+        bot_url: str,
+        activity: Json,
+        *,
+        token: str | None = None,
+        authorization: str | None = None,
+    ) -> tuple[int, Any]:
+        """POST the activity to the bot; the HTTP status and the JSON body it answered (an
+        invoke's answer: a dialog, a card), None when empty. Every card in it is checked."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
         if authorization is None:
@@ -309,8 +362,12 @@ class TeamsEmulator:
         if authorization:
             headers["Authorization"] = authorization
         async with self._session.post(bot_url, data=json.dumps(activity), headers=headers) as r:
-            await r.read()
-            return r.status
+            raw = await r.read()
+            body = json.loads(raw) if raw.strip() else None
+            self.answers.append(body)
+            if self.check_cards:
+                self.card_problems += answer_errors(body)
+            return r.status, body
 
     # ------------------------------------------------------------------ handlers
 
