@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import os
 import shutil
@@ -33,6 +34,7 @@ from bot.deps import Deps
 from bot.models import Base
 from bot.slack.driver import SlackDriver
 from bot.slack.emulator import SlackEmulator, default_workspace
+from bot.teams.emulator import TeamsEmulator
 
 SIGNING_SECRET = "test-signing-secret"
 MANAGER = "U0CAMILLE"  # a programme manager in the emulator's default workspace
@@ -285,3 +287,59 @@ async def command_answer(bot: Bot, text: str, *, user: str, channel: str) -> dic
     key = bot.slack.last_response_url.rsplit("/", 1)[-1]
     replies = await eventually(lambda: [r for r in bot.emulator.responses if r["key"] == key])
     return dict(replies[-1])
+
+
+# --- Microsoft Teams: the emulator and the real bot behind /api/messages -------------------
+
+
+@pytest.fixture
+async def teams() -> AsyncIterator[TeamsEmulator]:
+    emulator = TeamsEmulator()
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@dataclasses.dataclass
+class TeamsBot:
+    bot: Bot
+    teams: TeamsEmulator
+
+    @property
+    def url(self) -> str:
+        return f"{self.bot.url}/api/messages"
+
+    async def send(self, activity: dict[str, Any], **auth: Any) -> int:
+        return await self.teams.deliver(self.url, activity, **auth)
+
+    async def ask(self, activity: dict[str, Any]) -> Any:
+        """Deliver an invoke and return what the bot answered (a dialog, a card)."""
+        status, body = await self.teams.post(self.url, activity)
+        assert status == 200, (status, body)
+        return body
+
+
+def teams_env(teams: TeamsEmulator) -> dict[str, str]:
+    return {
+        "TEAMS_APP_ID": teams.app_id,
+        "TEAMS_APP_PASSWORD": teams.app_password,
+        "TEAMS_OPENID_URL": teams.openid_url,
+        "TEAMS_TOKEN_URL": teams.token_url,
+    }
+
+
+@pytest.fixture
+async def teams_bot(
+    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
+) -> AsyncIterator[TeamsBot]:
+    config = make_config(database_url, emulator)
+    base = {
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": database_url,
+    }
+    settings = load_settings({**base, **teams_env(teams)})
+    config = dataclasses.replace(config, settings=settings)
+    async with running_bot(config, emulator) as bot:
+        yield TeamsBot(bot, teams)

@@ -6,7 +6,6 @@ and every card against Microsoft's Adaptive Card schema 1.5."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,56 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.config import ConfigError, load_settings
-from bot.slack.emulator import SlackEmulator
 from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator, card_errors
-from tests.conftest import Bot, eventually, make_config, running_bot
-
-
-@pytest.fixture
-async def teams() -> AsyncIterator[TeamsEmulator]:
-    emulator = TeamsEmulator()
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
-@dataclasses.dataclass
-class TeamsBot:
-    bot: Bot
-    teams: TeamsEmulator
-
-    @property
-    def url(self) -> str:
-        return f"{self.bot.url}/api/messages"
-
-    async def send(self, activity: dict[str, Any], **auth: Any) -> int:
-        return await self.teams.deliver(self.url, activity, **auth)
-
-
-def teams_env(teams: TeamsEmulator) -> dict[str, str]:
-    return {
-        "TEAMS_APP_ID": teams.app_id,
-        "TEAMS_APP_PASSWORD": teams.app_password,
-        "TEAMS_OPENID_URL": teams.openid_url,
-        "TEAMS_TOKEN_URL": teams.token_url,
-    }
-
-
-@pytest.fixture
-async def teams_bot(
-    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
-) -> AsyncIterator[TeamsBot]:
-    config = make_config(database_url, emulator)
-    base = {
-        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": emulator.api_url,
-        "COP_DATABASE_URL": database_url,
-    }
-    settings = load_settings({**base, **teams_env(teams)})
-    config = dataclasses.replace(config, settings=settings)
-    async with running_bot(config, emulator) as bot:
-        yield TeamsBot(bot, teams)
+from tests.conftest import TeamsBot, eventually
 
 
 def texts(card: dict[str, Any]) -> str:
