@@ -28,6 +28,7 @@ from bot.slack import edge, oauth
 from bot.slack.client import SlackDirectory, SlackMessenger, kept_alive, make_web_client
 from bot.slack.dispatch import Dispatcher, install
 from bot.teams import edge as teams_edge
+from handlers import teams as teams_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def build_asgi(
     metrics = deps.metrics
     dispatcher = build_dispatcher(deps, bolt, **dispatch_options)
     # POST /api/messages (bot/teams/edge.py), when TEAMS_APP_ID and TEAMS_APP_PASSWORD are set
-    teams_routes = teams_edge.routes(deps)
+    teams_routes = teams_edge.routes(deps, teams_handlers.register_all)
 
     async def slack_events(request: Request) -> Response:
         """Size, then signature, then one parse (bot.slack.edge), then the answer, then the

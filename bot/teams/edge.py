@@ -421,10 +421,13 @@ def help_card(t: Any) -> Json:
     }
 
 
-def routes(deps: Deps) -> list[Route]:
-    """POST /api/messages when Teams is configured (TEAMS_APP_ID, TEAMS_APP_PASSWORD)."""
+def routes(deps: Deps, register: Callable[[TeamsEdge, Deps], None] | None = None) -> list[Route]:
+    """POST /api/messages when Teams is configured (TEAMS_APP_ID, TEAMS_APP_PASSWORD), with the
+    handlers `register` puts on the edge (bot/app.py passes handlers.teams.register_all)."""
     settings = deps.config.settings
     if not settings.teams:
         return []
     edge = TeamsEdge(settings, default_language=deps.config.programme.language)
+    if register is not None:
+        register(edge, deps)
     return [Route("/api/messages", edge.messages, methods=["POST"])]

@@ -1,0 +1,16 @@
+"""Microsoft Teams handlers, thin as the Slack ones: parse the activity → call the domain →
+render (bot/teams/cards/, bot/teams/render.py). Each module registers its own on the edge."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from bot.teams.edge import TeamsEdge
+
+
+def register_all(edge: TeamsEdge, deps: Deps) -> None:
+    """Every Teams feature, on one edge (bot/app.py calls this)."""
+    # one line per feature module: `from handlers.teams import x; x.register(edge, deps)`
+    del edge, deps
