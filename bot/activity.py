@@ -55,6 +55,11 @@ def classify_message(message: Mapping[str, Any]) -> Kind | None:
 # and digits. Anything else in an event did not come from Slack as it documents itself.
 _TS = re.compile(r"[0-9]{1,10}(?:\.[0-9]{1,6})?")
 _SLACK_ID = re.compile(r"[A-Z0-9]{2,32}")
+# Microsoft Teams: the tenant (a GUID), a channel ("19:…@thread.tacv2", older "…@thread.skype")
+# and a person ("29:…") as the Bot Connector sends them
+_TENANT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CHANNEL_ID = re.compile(r"19:[A-Za-z0-9_.-]{1,200}@thread\.(?:tacv2|skype)")
+_USER_ID = re.compile(r"29:[A-Za-z0-9_-]{1,200}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TS_FLOOR = 946_684_800.0  # 2000-01-01 UTC: no Slack message is older
 TS_AHEAD = 86_400.0  # a message stamped more than a day ahead of our clock is not believed
@@ -258,17 +263,14 @@ class Observed:
 
 def sound(workspace_id: Any, observed: Observed, *, now: float | None = None) -> bool:
     """Whether an event can be counted without harming the others in its batch: ids shaped like
-    Slack's (and short enough for their columns), a timestamp `seconds` accepts. The listener
+    the platforms' own (and short enough for their columns), a timestamp `seconds` accepts. The listener
     refuses what fails here before it is queued; `record_many` checks again, so a bad event that
     reaches a batch by another road is dropped alone."""
     o = observed
     return (
-        isinstance(workspace_id, str)
-        and _SLACK_ID.fullmatch(workspace_id) is not None
-        and isinstance(o.channel_id, str)
-        and _SLACK_ID.fullmatch(o.channel_id) is not None
-        and isinstance(o.slack_user_id, str)
-        and _SLACK_ID.fullmatch(o.slack_user_id) is not None
+        _shaped(workspace_id, _SLACK_ID, _TENANT_ID)
+        and _shaped(o.channel_id, _SLACK_ID, _CHANNEL_ID)
+        and _shaped(o.slack_user_id, _SLACK_ID, _USER_ID)
         and isinstance(o.kind, Kind)
         and (
             o.event_id is None
@@ -276,6 +278,10 @@ def sound(workspace_id: Any, observed: Observed, *, now: float | None = None) ->
         )
         and seconds(o.ts, now=now) is not None
     )
+
+
+def _shaped(value: Any, *patterns: re.Pattern[str]) -> bool:
+    return isinstance(value, str) and any(p.fullmatch(value) for p in patterns)
 
 
 def observe(

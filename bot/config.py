@@ -31,7 +31,8 @@ from bot.zones import find_zone
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LANGUAGES = ("fr", "en")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# a Slack user (U…, W…) or a Microsoft Teams one ("29:…", as the Bot Connector names them)
+_USER_ID = re.compile(r"^(?:[UW][A-Z0-9]{2,}|29:[A-Za-z0-9_-]{2,200})$")
 
 
 class ConfigError(Exception):
@@ -61,7 +62,9 @@ def _loads(value: str) -> bool:
 def _check_user_ids(values: list[str]) -> list[str]:
     for value in values:
         if not _USER_ID.match(value):
-            raise ValueError(f"expected Slack user ids such as U012ABC, got {value!r}")
+            raise ValueError(
+                f"expected Slack user ids such as U012ABC (or Teams ids 29:…), got {value!r}"
+            )
     return values
 
 

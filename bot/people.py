@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -157,3 +158,47 @@ def display_name(person: Person) -> str:
 
 def now() -> datetime:
     return utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a platform said about someone in passing (an activity's sender, a roster line):
+    only the fields it gave; None means "not said", never "cleared"."""
+
+    user_id: str
+    name: str | None = None
+    locale: str | None = None
+    tz: str | None = None
+    email: str | None = None
+    dm_channel_id: str | None = None
+
+
+def _changes(person: Person, seen: Seen) -> dict[str, str]:
+    """The columns that differ from what was seen (an unknown zone is not a change)."""
+    wanted: dict[str, str | None] = {
+        "name": seen.name[:200] if seen.name else None,
+        "real_name": seen.name[:200] if seen.name else None,
+        "locale": seen.locale[:16] if seen.locale else None,
+        "tz": find_zone(seen.tz) if seen.tz else None,
+        "email": seen.email[:320].lower() if seen.email and "@" in seen.email else None,
+        "dm_channel_id": seen.dm_channel_id or None,
+    }
+    return {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}
+
+
+async def learn(
+    session: AsyncSession, *, workspace_id: str, seen: Iterable[Seen]
+) -> dict[str, Person]:
+    """Create the people not known yet and bring the others up to date with what was seen,
+    set-based; a row whose fields already match is not written (an activity arrives with every
+    message: most change nothing). An erased person's tombstone learns nothing."""
+    latest = {s.user_id: s for s in seen if s.user_id}
+    persons = await ensure_many(session, workspace_id=workspace_id, slack_user_ids=latest)
+    for user_id, what in latest.items():
+        person = persons[user_id]
+        if person.erased_at is not None:
+            continue
+        for column, value in _changes(person, what).items():
+            setattr(person, column, value)
+    await session.flush()
+    return persons

@@ -33,7 +33,7 @@ def test_the_shipped_app_yaml_is_valid() -> None:
         ),
         (
             "name: X\nmanagers: [bob]\n",
-            "managers: expected Slack user ids such as U012ABC, got 'bob'",
+            "managers: expected Slack user ids such as U012ABC (or Teams ids 29:…), got 'bob'",
         ),
         ("name: X\nritual: {}\n", "ritual: unknown field (check the spelling)"),
         (

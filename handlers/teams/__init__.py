@@ -13,4 +13,8 @@ if TYPE_CHECKING:
 def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
     # one line per feature module: `from handlers.teams import x; x.register(edge, deps)`
-    del edge, deps
+    from handlers.teams import activity, communities, people
+
+    people.register(edge, deps)  # first: who and where, for the handlers after it
+    communities.register(edge, deps)
+    activity.register(edge, deps)
