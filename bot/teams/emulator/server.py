@@ -70,6 +70,7 @@ class Member:
 TENANT_ID = "72f988bf-0000-4000-8000-00000000c0b0"
 PERSONAL = "a:1emu-personal-camille"
 CHANNEL = "19:emu-communaute-data@thread.tacv2"
+TEAM = "19:emu-team@thread.tacv2"  # the team's id, also its General channel's
 
 
 def _default_members() -> list[Member]:
@@ -595,6 +596,150 @@ class TeamsEmulator:
             for a in activity.get("attachments") or []
             if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
         ]
+
+    # --- teams-community ---
+    # A team and its roster, its members coming and going, its channels' events, and the channel
+    # traffic a bot with RSC receives: posts, thread replies, reactions, redeliveries.
+
+    def add_team(self, extra: int = 0, *, team_id: str = TEAM) -> list[Member]:
+        """The team behind CHANNEL: the default members plus `extra` more ("Membre 1"…), its
+        roster served at /v3/conversations/{team_id}/pagedmembers; the channel has the same
+        members (a standard channel's are its team's)."""
+        more = [
+            Member(
+                id=f"29:1emu-member-{i}",
+                name=f"Membre {i}",
+                aad_object_id=f"00000000-0000-4000-8001-{i:012d}",
+                email=f"membre.{i}@contoso.example",
+            )
+            for i in range(1, extra + 1)
+        ]
+        roster = [*self.members, *more]
+        self.conversations[team_id] = {"conversationType": "channel", "members": roster}
+        self.conversations[CHANNEL]["members"] = roster
+        return roster
+
+    def team_member(self, index: int) -> Member:
+        """A member of the team by position in its roster (add_team first)."""
+        members: list[Member] = self.conversations[TEAM]["members"]
+        return members[index]
+
+    def _team_update(self, event: str, *, conversation: str = TEAM, **fields: Any) -> Json:
+        """A conversationUpdate at team scope, as Teams sends it in the team's General channel."""
+        if conversation not in self.conversations:
+            self.conversations[conversation] = {"conversationType": "channel", "members": []}
+        activity = self._base(conversation, self.members[0], "fr-FR")
+        activity |= {"type": "conversationUpdate", **fields}
+        activity["channelData"]["eventType"] = event
+        activity["channelData"]["team"] = {"id": TEAM, "name": "Communautés"}
+        activity["channelData"]["channel"] = {"id": conversation}
+        return activity
+
+    def bot_added(self) -> Json:
+        """The app installed in the team: the bot itself in membersAdded."""
+        bot = {"id": f"28:{self.app_id}", "name": self.bot_name}
+        return self._team_update("teamMemberAdded", membersAdded=[bot])
+
+    def members_added(self, members: list[Member]) -> Json:
+        """People added to the team (they join its roster too)."""
+        roster: list[Member] = self.conversations.setdefault(
+            TEAM, {"conversationType": "channel", "members": list(self.members)}
+        )["members"]
+        roster += [m for m in members if m not in roster]
+        return self._team_update(
+            "teamMemberAdded",
+            membersAdded=[{"id": m.id, "aadObjectId": m.aad_object_id} for m in members],
+        )
+
+    def members_removed(self, members: list[Member]) -> Json:
+        """People removed from the team (they leave its roster)."""
+        roster: list[Member] = self.conversations.get(TEAM, {}).get("members", [])
+        self.conversations.get(TEAM, {})["members"] = [m for m in roster if m not in members]
+        return self._team_update(
+            "teamMemberRemoved",
+            membersRemoved=[{"id": m.id, "aadObjectId": m.aad_object_id} for m in members],
+        )
+
+    def channel_event(self, event: str, *, channel: str = CHANNEL, name: str = "Data") -> Json:
+        """channelCreated, channelRenamed, channelDeleted, channelRestored about `channel`."""
+        activity = self._team_update(event)
+        activity["channelData"]["channel"] = {"id": channel, "name": name}
+        return activity
+
+    def team_event(self, event: str) -> Json:
+        """teamArchived, teamUnarchived, teamRenamed, teamDeleted, teamRestored."""
+        return self._team_update(event)
+
+    def channel_post(
+        self,
+        text: str,
+        *,
+        member: Member | None = None,
+        locale: str = "fr-FR",
+        timezone: str | None = "Europe/Paris",
+        mention: bool = False,
+    ) -> Json:
+        """A new post in CHANNEL as a bot with RSC receives it, @mentioning it or not: its
+        conversation id names the post itself as the thread's root."""
+        activity = self.message(
+            text, conversation=CHANNEL, member=member, locale=locale, mention=mention
+        )
+        activity["conversation"]["id"] = self._thread(activity["id"])
+        return self._client(activity, locale, timezone)
+
+    def thread_reply(
+        self,
+        text: str,
+        root_id: str,
+        *,
+        member: Member | None = None,
+        locale: str = "fr-FR",
+        timezone: str | None = "Europe/Paris",
+    ) -> Json:
+        """A reply in the thread of the post `root_id`."""
+        activity = self.message(
+            text, conversation=CHANNEL, member=member, locale=locale, mention=False
+        )
+        activity["conversation"]["id"] = self._thread(root_id)
+        activity["replyToId"] = root_id
+        return self._client(activity, locale, timezone)
+
+    def reaction(
+        self, reply_to: str, *, member: Member | None = None, kind: str = "like", added: bool = True
+    ) -> Json:
+        """A reaction added (or taken back) on a message of CHANNEL (Teams sends these only
+        for messages the bot posted)."""
+        activity = self._base(CHANNEL, member or self.members[0], "fr-FR")
+        activity |= {"type": "messageReaction", "replyToId": reply_to}
+        activity["reactionsAdded" if added else "reactionsRemoved"] = [{"type": kind}]
+        return activity
+
+    def bot_post(self, text: str) -> Json:
+        """A post by another bot (an "28:" id): not a person's activity."""
+        activity = self.channel_post(text)
+        activity["from"] = {"id": "28:another-bot", "name": "Autre robot"}
+        return activity
+
+    def _thread(self, root_id: str) -> str:
+        """A thread of CHANNEL: the bot may answer in it (the Connector takes the thread's id)."""
+        thread = f"{CHANNEL};messageid={root_id}"
+        self.conversations.setdefault(thread, self.conversations[CHANNEL])
+        return thread
+
+    @staticmethod
+    def _client(activity: Json, locale: str, timezone: str | None) -> Json:
+        """The locale and the time zone the person's Teams client reports (clientInfo)."""
+        activity["locale"] = locale
+        entities = [e for e in activity.get("entities") or [] if e.get("type") != "clientInfo"]
+        client: Json = {"type": "clientInfo", "locale": locale, "platform": "Web"}
+        if timezone:
+            client["timezone"] = timezone
+        activity["entities"] = [client, *entities]
+        return activity
+
+    def from_client(self, activity: Json, *, locale: str, timezone: str | None) -> Json:
+        """The same activity as sent from a client with this locale and time zone."""
+        return self._client(activity, locale, timezone)
 
 
 def main() -> None:

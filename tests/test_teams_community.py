@@ -1,0 +1,326 @@
+"""Microsoft Teams communities, people and activity (issue 17, points 3 and 4), through the real
+bot over HTTP and the Teams emulator: a team's roster becomes people, a team's channel becomes a
+community with the team's members, members come and go, channels and teams are deleted or
+archived, and channel messages, thread replies and reactions are counted into the same KPIs as
+Slack's — each once, the bot's own not at all, never their text."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot import communities, disclosure, kpis, periods
+from bot.config import load_settings
+from bot.models import Base, ChannelStatus, Community, Membership, Person, TeamsConversation, utcnow
+from bot.slack.emulator import SlackEmulator
+from bot.teams.emulator import CHANNEL, TeamsEmulator
+from bot.teams.emulator.server import TEAM
+from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
+
+TEAMS_MANAGER = "29:1emu-user-1"  # Camille Martin, the emulator's first member
+TENANT = "72f988bf-0000-4000-8000-00000000c0b0"
+
+
+@pytest.fixture
+async def cop(
+    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
+) -> AsyncIterator[TeamsBot]:
+    """The real bot with Teams configured and Camille (Teams) a programme manager."""
+    config = make_config(database_url, emulator, managers=["U0CAMILLE", TEAMS_MANAGER])
+    base = {
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": database_url,
+    }
+    settings = load_settings({**base, **teams_env(teams)})
+    config = dataclasses.replace(config, settings=settings)
+    async with running_bot(config, emulator) as bot:
+        yield TeamsBot(bot, teams)
+
+
+async def people_of(cop: TeamsBot) -> dict[str, Person]:
+    async with cop.bot.sessions() as session:
+        rows = await session.scalars(sa.select(Person).where(Person.workspace_id == TENANT))
+        return {p.slack_user_id: p for p in rows}
+
+
+async def community_of(cop: TeamsBot, channel: str = CHANNEL) -> Community | None:
+    async with cop.bot.sessions() as session:
+        return await communities.by_channel(session, workspace_id=TENANT, channel_id=channel)
+
+
+async def members_of(cop: TeamsBot, community_id: int) -> set[str]:
+    async with cop.bot.sessions() as session:
+        rows = await communities.active_memberships(session, community_id=community_id)
+        return {p.slack_user_id for _, p in rows}
+
+
+async def stints(cop: TeamsBot, community_id: int, user_id: str) -> list[Membership]:
+    async with cop.bot.sessions() as session:
+        rows = await session.scalars(
+            sa.select(Membership)
+            .join(Person, Person.id == Membership.person_id)
+            .where(Membership.community_id == community_id, Person.slack_user_id == user_id)
+            .order_by(Membership.id)
+        )
+        return list(rows)
+
+
+async def make_community(cop: TeamsBot, extra: int = 0) -> Community:
+    """The bot added to the team (roster synced), then Data's channel made a community by the
+    programme manager, in the channel."""
+    teams = cop.teams
+    teams.add_team(extra)
+    assert await cop.send(teams.bot_added()) == 200
+    await eventually(lambda: _count_people(cop, 5 + extra), timeout=15)
+    create = teams.channel_post("communauté créer Data", mention=True)
+    assert await cop.send(create) == 200
+    await eventually(lambda: _replied(teams, "accueille désormais la communauté"), timeout=15)
+    found = await community_of(cop)
+    assert found is not None
+    return found
+
+
+async def _count_people(cop: TeamsBot, n: int) -> bool:
+    return len([p for p in (await people_of(cop)).values() if p.name]) >= n
+
+
+def _replied(teams: TeamsEmulator, words: str) -> bool:
+    return any(words in str(a.get("text") or "") for c in teams.activities.values() for a in c)
+
+
+async def test_the_roster_becomes_people_and_a_channel_a_community_with_its_members(
+    cop: TeamsBot,
+) -> None:
+    teams = cop.teams
+    community = await make_community(cop, extra=240)  # 245 people: two pages of the roster
+    pages = [c for c in teams.calls if c.path.endswith("/pagedmembers")]
+    assert len(pages) >= 4  # two pages when the bot joined, two more when Data was created
+    known = await people_of(cop)
+    assert known["29:1emu-member-240"].real_name == "Membre 240"
+    assert known["29:1emu-member-240"].email == "membre.240@contoso.example"
+    assert known["29:1emu-user-2"].name == "Alex Durand"
+    # Camille wrote in French from Paris: her language and zone are known
+    assert (known[TEAMS_MANAGER].locale, known[TEAMS_MANAGER].tz) == ("fr-FR", "Europe/Paris")
+    assert f"28:{teams.app_id}" not in known  # the bot is nobody's member
+    # the community's members are the team's, as `cop communities list` shows them
+    assert len(await members_of(cop, community.id)) == 245
+    async with cop.bot.sessions() as session:
+        listed = await communities.listing(session, workspace_id=TENANT)
+        reference = await session.get(TeamsConversation, (TENANT, CHANNEL))
+    assert [(c.name, c.channel_id, c.members) for c in listed] == [("Data", CHANNEL, 245)]
+    assert reference is not None and reference.team_id == TEAM
+    assert reference.service_url == teams.service_url
+    assert _replied(teams, "J'en connais les 245 membres")
+
+
+async def test_only_a_programme_manager_makes_a_community(cop: TeamsBot) -> None:
+    teams = cop.teams
+    teams.add_team()
+    alex = teams.team_member(1)
+    asked = teams.channel_post("community create Data", member=alex, mention=True, locale="en-US")
+    assert await cop.send(asked) == 200
+    await eventually(lambda: _replied(teams, "Only programme managers"), timeout=10)
+    assert await community_of(cop) is None
+    # in a 1:1 chat there is no channel to make a community of
+    assert await cop.send(teams.message("communauté créer Data")) == 200
+    await eventually(lambda: _replied(teams, "se crée dans le canal d'une équipe"))
+
+
+async def test_members_added_and_removed_open_and_close_stints_once(cop: TeamsBot) -> None:
+    teams = cop.teams
+    community = await make_community(cop)
+    newcomer = dataclasses.replace(teams.members[0], id="29:1emu-newcomer", name="Léa Nouvelle")
+    added = teams.members_added([newcomer])
+    assert await cop.send(added) == 200
+    assert await cop.send(added) == 200  # Teams redelivers: one stint still
+    await eventually(lambda: _is_member(cop, community.id, newcomer.id))
+    assert len(await stints(cop, community.id, newcomer.id)) == 1
+    removed = teams.members_removed([newcomer])
+    assert await cop.send(removed) == 200
+    await eventually(lambda: _is_member(cop, community.id, newcomer.id, member=False))
+    (stint,) = await stints(cop, community.id, newcomer.id)
+    assert stint.left_at is not None and stint.source == "event"
+    # back in the team: a new stint, the old one kept (history)
+    assert await cop.send(teams.members_added([newcomer])) == 200
+    await eventually(lambda: _is_member(cop, community.id, newcomer.id))
+    assert len(await stints(cop, community.id, newcomer.id)) == 2
+
+
+async def _is_member(cop: TeamsBot, community_id: int, user: str, *, member: bool = True) -> bool:
+    return (user in await members_of(cop, community_id)) == member
+
+
+async def test_channel_and_team_events_mark_the_community(cop: TeamsBot) -> None:
+    teams = cop.teams
+    community = await make_community(cop)
+
+    async def status() -> ChannelStatus:
+        found = await community_of(cop)
+        assert found is not None
+        return found.channel_status
+
+    async def becomes(wanted: ChannelStatus) -> None:
+        await eventually(lambda: _status_is(status, wanted))
+
+    assert await cop.send(teams.channel_event("channelRenamed", name="Data & IA")) == 200
+    assert await cop.send(teams.channel_event("channelDeleted")) == 200
+    await becomes(ChannelStatus.GONE)
+    async with cop.bot.sessions() as session:
+        reference = await session.get(TeamsConversation, (TENANT, CHANNEL))
+    assert reference is not None and reference.name == "Data & IA"
+    assert (await community_of(cop)).name == "Data"  # type: ignore[union-attr]
+    # a team unarchived does not bring back a channel deleted before
+    assert await cop.send(teams.team_event("teamUnarchived")) == 200
+    assert await cop.send(teams.channel_event("channelRestored")) == 200
+    await becomes(ChannelStatus.OK)
+    assert await cop.send(teams.team_event("teamArchived")) == 200
+    await becomes(ChannelStatus.ARCHIVED)
+    assert await cop.send(teams.team_event("teamUnarchived")) == 200
+    await becomes(ChannelStatus.OK)
+    # a channel created in the team is known to be the team's
+    other = "19:emu-autre@thread.tacv2"
+    assert await cop.send(teams.channel_event("channelCreated", channel=other, name="Autre")) == 200
+    await eventually(lambda: _reference(cop, other))
+    assert community.id == (await community_of(cop)).id  # type: ignore[union-attr]
+
+
+async def _status_is(status: Any, wanted: ChannelStatus) -> bool:
+    return bool(await status() == wanted)
+
+
+async def _reference(cop: TeamsBot, conversation: str) -> bool:
+    async with cop.bot.sessions() as session:
+        found = await session.get(TeamsConversation, (TENANT, conversation))
+    return found is not None and found.team_id == TEAM
+
+
+async def test_locale_and_time_zone_follow_what_teams_reports(cop: TeamsBot) -> None:
+    teams = cop.teams
+    await make_community(cop)
+    sam = teams.team_member(2)
+    post = teams.channel_post("Hello", member=sam, locale="en-US", timezone="America/New_York")
+    assert await cop.send(post) == 200
+    await eventually(lambda: _locale_is(cop, sam.id, "en-US"))
+    before = (await people_of(cop))[sam.id]
+    assert before.tz == "America/New_York" and before.email == "sam@contoso.example"
+    # the same details again: nothing written (the row is not touched)
+    for _ in range(3):
+        again = teams.channel_post("Again", member=sam, locale="en-US", timezone="America/New_York")
+        assert await cop.send(again) == 200
+    await asyncio.sleep(0.3)
+    assert (await people_of(cop))[sam.id].updated_at == before.updated_at
+    # Sam moves to Paris and switches Teams to French
+    moved = teams.channel_post("Bonjour", member=sam, locale="fr-FR", timezone="Europe/Paris")
+    assert await cop.send(moved) == 200
+    await eventually(lambda: _locale_is(cop, sam.id, "fr-FR"))
+    assert (await people_of(cop))[sam.id].tz == "Europe/Paris"
+    # in the 1:1 chat: the bot learns where to write to Sam
+    personal = teams.message("aide", member=sam, locale="fr-FR")
+    assert await cop.send(personal) == 200
+    await eventually(lambda: _dm_is(cop, sam.id, personal["conversation"]["id"]))
+
+
+async def _locale_is(cop: TeamsBot, user: str, locale: str) -> bool:
+    found = (await people_of(cop)).get(user)
+    return found is not None and found.locale == locale
+
+
+async def _dm_is(cop: TeamsBot, user: str, conversation: str) -> bool:
+    found = (await people_of(cop)).get(user)
+    return found is not None and found.dm_channel_id == conversation
+
+
+SENTENCE = "Notre retour d'expérience sur le projet Lumière est confidentiel"
+
+
+async def test_messages_replies_and_reactions_counted_once_never_their_text(
+    cop: TeamsBot,
+) -> None:
+    teams = cop.teams
+    community = await make_community(cop)  # Camille's command is a post: 1 message already
+    members = [teams.team_member(i) for i in range(5)]
+    posts = [teams.channel_post(f"{SENTENCE} ({i})", member=members[i % 5]) for i in range(20)]
+    replies = [
+        teams.thread_reply(f"{SENTENCE} — réponse {i}", posts[i]["id"], member=members[(i + 1) % 5])
+        for i in range(5)
+    ]
+    bot_card = "1700000000000"  # the bot's own post: Teams sends reactions on those only
+    reactions = [teams.reaction(bot_card, member=members[i]) for i in range(3)]
+    taken_back = teams.reaction(bot_card, member=members[0], added=False)
+    ours = teams.channel_post("Annonce du robot")
+    ours["from"] = {"id": f"28:{teams.app_id}", "name": "cop"}
+    for activity in [*posts, *replies, *reactions, taken_back, ours, teams.bot_post("robot")]:
+        assert await cop.send(activity) == 200
+    for activity in [*posts[:7], *replies[:2], reactions[0]]:  # redelivered: counted once
+        assert await cop.send(activity) == 200
+
+    async def counted() -> tuple[int, int, int]:
+        today = utcnow().date()
+        window = periods.Window(today - timedelta(days=1), today + timedelta(days=1))
+        async with cop.bot.sessions() as session:
+            report = await kpis.compute(
+                session,
+                workspace_id=TENANT,
+                window=window,
+                rule=disclosure.Rule(min_answers=5),
+                community_ids=[community.id],
+            )
+        (data,) = report.communities
+        return data.messages, data.replies, data.reactions
+
+    await eventually(lambda: _counts_are(counted, (21, 5, 3)), timeout=10)
+    await asyncio.sleep(0.3)  # whatever would count twice has had time to
+    assert await counted() == (21, 5, 3)
+    # nowhere in the database
+    assert await _anywhere(cop, "Lumière") == []
+
+
+async def _counts_are(counted: Any, wanted: tuple[int, int, int]) -> bool:
+    return bool(await counted() == wanted)
+
+
+async def _anywhere(cop: TeamsBot, needle: str) -> list[str]:
+    """Every table's rows, as text, searched for the needle."""
+    found = []
+    async with cop.bot.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in await session.execute(sa.select(table)):
+                if needle in repr(tuple(row)):
+                    found.append(table.name)
+    return found
+
+
+@pytest.mark.parametrize("n", [300])
+async def test_measure_activities_per_second_with_who_and_where(cop: TeamsBot, n: int) -> None:
+    """A rough figure: channel posts (the `before` listener, then counting) against `@cop aide`
+    in the 1:1 (the `before` listener, then a card sent back through the Connector)."""
+    teams = cop.teams
+    await make_community(cop)
+    members = [teams.team_member(i) for i in range(5)]
+
+    async def rate(activities: list[dict[str, Any]]) -> float:
+        gate = asyncio.Semaphore(16)
+
+        async def one(activity: dict[str, Any]) -> None:
+            async with gate:
+                assert await cop.send(activity) == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(a) for a in activities))
+        return len(activities) / (time.perf_counter() - started)
+
+    posts = [teams.channel_post(f"post {i}", member=members[i % 5]) for i in range(n)]
+    helps = [teams.message("aide") for _ in range(n // 10)]
+    posts_rate = await rate(posts)
+    help_rate = await rate(helps)
+    print(f"\nTeams edge: {posts_rate:.0f} channel posts/s, {help_rate:.0f} '@cop aide'/s accepted")
+    assert posts_rate > 20
