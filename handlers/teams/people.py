@@ -26,9 +26,9 @@ def reference(turn: Turn) -> Reference | None:
     conversation = turn.activity.get("conversation") or {}
     if not turn.conversation_id or not turn.service_url:
         return None
-    data = turn.activity.get("channelData") or {}
-    team = data.get("team") if isinstance(data.get("team"), dict) else {}
-    channel = data.get("channel") if isinstance(data.get("channel"), dict) else {}
+    data: dict[str, Any] = turn.activity.get("channelData") or {}
+    team: dict[str, Any] = data["team"] if isinstance(data.get("team"), dict) else {}
+    channel: dict[str, Any] = data["channel"] if isinstance(data.get("channel"), dict) else {}
     kind = str(conversation.get("conversationType") or "")
     kind = kind if kind in {conversations.PERSONAL, conversations.GROUP} else conversations.CHANNEL
     conversation_id = conversations.channel_of(turn.conversation_id)
@@ -51,13 +51,13 @@ def is_person(user_id: str) -> bool:
 def seen(turn: Turn, where: Reference | None) -> people.Seen:
     sender: dict[str, Any] = turn.activity.get("from") or {}
     locale = turn.activity.get("locale")
-    personal = where is not None and where.kind == conversations.PERSONAL
+    personal = where.conversation_id if where and where.kind == conversations.PERSONAL else None
     return people.Seen(
         user_id=turn.user_id,
         name=str(sender["name"]) if sender.get("name") else None,
         locale=str(locale) if locale else None,
         tz=turn.timezone,
-        dm_channel_id=where.conversation_id if personal else None,
+        dm_channel_id=personal,
     )
 
 
