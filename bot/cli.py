@@ -133,7 +133,7 @@ def _safe_url(url: str) -> str:
 
 
 def cmd_communities_import(args: argparse.Namespace) -> int:
-    from bot import csv_import, db
+    from bot import csv_import, db, installation
 
     settings = config_mod.load_settings(os.environ)
     path = Path(args.file)
@@ -156,17 +156,34 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
         return 1
     engine = db.make_engine(settings.database_url)
 
-    async def run() -> csv_import.ImportReport:
+    async def run() -> tuple[csv_import.ImportReport | None, list[str]]:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
             workspace_id = await cli_scope.resolve(sessions, args.workspace, create=True)
+            # a Slack channel in a Teams workspace (or the reverse): a line that cannot be imported
+            misplaced = csv_import.misplaced(rows, workspace_id=workspace_id)
+            if misplaced and not args.partial:
+                return None, misplaced
             async with sessions.begin() as session:
-                return await csv_import.import_rows(session, workspace_id=workspace_id, rows=rows)
+                report = await csv_import.import_rows(session, workspace_id=workspace_id, rows=rows)
+            if installation.platform_of(workspace_id) == "teams" and report.created:
+                await _teams_members(settings, sessions, workspace_id, rows)
+            return report, misplaced
         finally:
             await engine.dispose()
 
-    report = asyncio.run(run())
+    found, misplaced = asyncio.run(run())
+    for error in misplaced:
+        print(f"{path}: {error}", file=sys.stderr)
+    errors = [*errors, *misplaced]
+    if found is None:
+        print(
+            f"{path}: nothing imported ({len(errors)} problem(s)); fix them or use --partial",
+            file=sys.stderr,
+        )
+        return 1
+    report = found
     unchanged = f", {len(report.unchanged)} unchanged" if report.unchanged else ""
     read_as = "" if encoding in {"UTF-8", args.encoding} else f" (read as {encoding})"
     print(
@@ -174,6 +191,40 @@ def cmd_communities_import(args: argparse.Namespace) -> int:
         f"{len(errors)} line(s) skipped{read_as}"
     )
     return 0
+
+
+async def _teams_members(
+    settings: config_mod.Settings, sessions: Any, workspace_id: str, rows: Any
+) -> None:
+    """Communities just made of Teams channels get their team's roster as members, through the
+    Bot Connector (as `@cop community create` does in the channel); without the bot's Teams
+    credentials here, or for a channel the bot has not seen yet, they come with the channel's
+    first message."""
+    from bot.csv_import import channel_platform
+
+    # every Teams line: syncing a community already in step changes nothing
+    channels = [r.channel_id for r in rows if channel_platform(r.channel_id) == "teams"]
+    if not settings.teams:
+        print(
+            "members: set TEAMS_APP_ID and TEAMS_APP_PASSWORD to sync them now; otherwise "
+            "they come with each channel's first message"
+        )
+        return
+    from bot.teams.edge import TeamsEdge
+    from bot.teams.roster import sync_channels
+
+    edge = TeamsEdge(settings)
+    try:
+        found = await sync_channels(sessions, edge, workspace_id=workspace_id, channel_ids=channels)
+    finally:
+        await edge.aclose()
+    for channel, members in found.items():
+        told = (
+            f"{members} members"
+            if members is not None
+            else ("not seen by the bot yet: members come with the channel's first message")
+        )
+        print(f"{channel}: {told}")
 
 
 def cmd_communities_list(args: argparse.Namespace) -> int:

@@ -12,12 +12,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import communities, people
+from bot import communities, installation, people
 from bot.models import CommunityKind, Role
 
 CSV_COLUMNS = ("name", "channel_id", "kind", "language", "leaders", "sponsor")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# Microsoft Teams: a team's channel as the Bot Connector names it, a person ("29:…")
+_TEAMS_CHANNEL_ID = re.compile(r"^19:[A-Za-z0-9_.-]{1,200}@thread\.(?:tacv2|skype)$")
+_TEAMS_USER_ID = re.compile(r"^29:[A-Za-z0-9_-]{2,200}$")
+
+
+def channel_platform(channel_id: str) -> str:
+    """ "teams" for a Teams channel id ("19:…@thread.tacv2"), else "slack"."""
+    return "teams" if _TEAMS_CHANNEL_ID.match(channel_id) else "slack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +119,18 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
         cell = {k: (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items() if k}
         problems = []
         name = " ".join(cell.get("name", "").split())
-        channel = cell.get("channel_id", "").upper()
+        channel = cell.get("channel_id", "")
+        if not _TEAMS_CHANNEL_ID.match(channel):
+            channel = channel.upper()  # Slack's ids are capitals; Teams' are case-sensitive
         if not name:
             problems.append("name is empty")
         elif len(name) > communities.NAME_MAX:
             problems.append(f"name longer than {communities.NAME_MAX} characters")
-        if not _CHANNEL_ID.match(channel):
-            problems.append(f"channel_id {channel!r} is not a Slack channel id (C… or G…)")
+        if not (_CHANNEL_ID.match(channel) or _TEAMS_CHANNEL_ID.match(channel)):
+            problems.append(
+                f"channel_id {channel!r} is not a Slack channel id (C… or G…) "
+                "nor a Teams channel id (19:…@thread.tacv2)"
+            )
         elif channel in seen:
             problems.append(f"channel_id {channel} appears twice")
         kind_text = (cell.get("kind") or "spontaneous").lower()
@@ -129,8 +142,8 @@ def parse_csv(text: str) -> tuple[list[ImportRow], list[str]]:
         leaders = tuple(x for x in re.split(r"[\s;|]+", cell.get("leaders", "")) if x)
         sponsor = cell.get("sponsor") or None
         for uid in (*leaders, *([sponsor] if sponsor else [])):
-            if not _USER_ID.match(uid):
-                problems.append(f"{uid!r} is not a Slack user id (U…)")
+            if not (_USER_ID.match(uid) or _TEAMS_USER_ID.match(uid)):
+                problems.append(f"{uid!r} is not a Slack user id (U…) nor a Teams one (29:…)")
         if problems:
             errors.append(f"line {index}: " + "; ".join(problems))
             continue
@@ -166,6 +179,19 @@ def _rows(reader: csv.DictReader[str], errors: list[str]) -> Iterator[tuple[int,
         yield index, raw
 
 
+def misplaced(rows: list[ImportRow], *, workspace_id: str) -> list[str]:
+    """Lines naming a channel of the other platform: a Slack channel in a Microsoft Teams
+    workspace (a tenant), or a Teams channel in a Slack one. `import_rows` skips them."""
+    platform = installation.platform_of(workspace_id)
+    where = "Microsoft Teams" if platform == "teams" else "Slack"
+    return [
+        f"line {row.line}: channel_id {row.channel_id} is not a {where} channel, and the "
+        f"workspace {workspace_id} is on {where}"
+        for row in rows
+        if channel_platform(row.channel_id) != platform
+    ]
+
+
 async def import_rows(
     session: AsyncSession, *, workspace_id: str, rows: list[ImportRow]
 ) -> ImportReport:
@@ -175,7 +201,10 @@ async def import_rows(
     created: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
+    platform = installation.platform_of(workspace_id)
     for row in rows:
+        if channel_platform(row.channel_id) != platform:
+            continue  # `misplaced` told the operator
         community = await communities.by_channel(
             session, workspace_id=workspace_id, channel_id=row.channel_id
         )

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from bot.slack.emulator import SlackEmulator
 from bot.teams.emulator import CHANNEL, TeamsEmulator
 from bot.teams.emulator.server import TEAM
 from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
+from tests.test_cli import run_cop
 
 TEAMS_MANAGER = "29:1emu-user-1"  # Camille Martin, the emulator's first member
 TENANT = "72f988bf-0000-4000-8000-00000000c0b0"
@@ -351,3 +353,57 @@ async def test_measure_activities_per_second_with_who_and_where(cop: TeamsBot, n
         f"end to end; {help_rate:.0f} '@cop aide'/s accepted"
     )
     assert counted_rate > 20
+
+
+async def test_cop_communities_import_takes_teams_channels_with_their_members(
+    cop: TeamsBot, tmp_path: Path, database_url: str
+) -> None:
+    """The operator's path, as for Slack: a CSV naming the team's channel by its Teams id; the
+    members come from the team's roster (the bot has seen the channel); a Slack channel in this
+    Teams workspace is refused by its line."""
+    teams = cop.teams
+    teams.add_team(3)
+    assert await cop.send(teams.bot_added()) == 200
+    assert await cop.send(teams.channel_post("Bonjour à tous", member=teams.team_member(4))) == 200
+    await eventually(lambda: _reference(cop, CHANNEL))
+    unseen = "19:emu-pas-encore-vu@thread.tacv2"
+    csv_path = tmp_path / "programme.csv"
+    csv_path.write_text(
+        "name;channel_id;kind;language;leaders;sponsor\n"
+        f"Data;{CHANNEL};piloted;fr;{TEAMS_MANAGER};\n"
+        f"Agilité;{unseen};;;;\n"
+        "Sécurité;C0SECU;;;;\n",
+        encoding="utf-8",
+    )
+    env = {"COP_DATABASE_URL": database_url, **teams_env(teams)}
+    args = ("communities", "import", str(csv_path), "--workspace", TENANT)
+    refused = await asyncio.to_thread(run_cop, *args, env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "line 4: channel_id C0SECU is not a Microsoft Teams channel" in refused.stderr
+    assert await community_of(cop) is None  # nothing imported without --partial
+    done = await asyncio.to_thread(run_cop, *args, "--partial", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"{CHANNEL}: 8 members" in done.stdout
+    assert f"{unseen}: not seen by the bot yet" in done.stdout
+    assert "2 created, 0 updated, 1 line(s) skipped" in done.stdout
+    community = await community_of(cop)
+    assert community is not None
+    assert len(await members_of(cop, community.id)) == 8
+    async with cop.bot.sessions() as session:
+        role = await communities.current_role(
+            session, workspace_id=TENANT, community_id=community.id, slack_user_id=TEAMS_MANAGER
+        )
+    assert role == "leader"
+    # the unseen channel's first message brings its team's members
+    other = await community_of(cop, unseen)
+    assert other is not None and await members_of(cop, other.id) == set()
+    first = teams.channel_post("Premier message")
+    first["conversation"]["id"] = f"{unseen};messageid={first['id']}"
+    first["channelData"]["channel"] = {"id": unseen, "name": "Agilité"}
+    teams.conversations[first["conversation"]["id"]] = teams.conversations[CHANNEL]
+    assert await cop.send(first) == 200
+    await eventually(lambda: _members_count(cop, other.id, 8), timeout=10)
+
+
+async def _members_count(cop: TeamsBot, community_id: int, n: int) -> bool:
+    return len(await members_of(cop, community_id)) == n

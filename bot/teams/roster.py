@@ -89,3 +89,37 @@ async def sync_team(
                 session, community=community, member_ids=ids
             )
     return TeamSync(people=len(ids), communities=reports)
+
+
+async def sync_channels(
+    sessions: async_sessionmaker[AsyncSession],
+    edge: TeamsEdge,
+    *,
+    workspace_id: str,
+    channel_ids: list[str],
+) -> dict[str, int | None]:
+    """Members for communities just made of these channels (`cop communities import`): each
+    channel's team roster, when the bot has already seen the channel (its team and service URL
+    are known); None for a channel not seen yet — its first message will bring them."""
+    done: dict[str, int | None] = {}
+    synced: dict[str, TeamSync] = {}
+    for channel_id in channel_ids:
+        async with sessions() as session:
+            reference = await conversations.team_of(
+                session, workspace_id=workspace_id, channel_id=channel_id
+            )
+            team_id = reference.team_id if reference is not None else None
+            service_url = reference.service_url if reference is not None else ""
+            community = await communities.by_channel(
+                session, workspace_id=workspace_id, channel_id=channel_id
+            )
+        if team_id is None or community is None:
+            done[channel_id] = None
+            continue
+        if team_id not in synced:
+            synced[team_id] = await sync_team(
+                sessions, edge, workspace_id=workspace_id, team_id=team_id, service_url=service_url
+            )
+        report = synced[team_id].communities.get(community.id)
+        done[channel_id] = report.kept + len(report.added) if report is not None else 0
+    return done

@@ -102,6 +102,22 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         if status is not None:
             await _channel_status(deps, turn, team_id, channel_id, event, status)
 
+    @edge.on("message")
+    async def first_seen(turn: Turn) -> None:
+        """A community made of a channel the bot had never seen (`cop communities import`):
+        its first message tells whose team it is, and the team's roster becomes its members."""
+        team_id = _id_of(_data(turn).get("team"))
+        if not turn.info.get("reference_changed") or not team_id or turn.personal:
+            return
+        async with deps.sessions() as session:
+            found = await communities.by_channel(
+                session,
+                workspace_id=turn.tenant_id,
+                channel_id=conversations.channel_of(turn.conversation_id),
+            )
+        if found is not None and found.channel_status == ChannelStatus.OK:
+            await sync_roster(deps, edge, turn, team_id)
+
     @edge.on("installationUpdate")
     async def installation_update(turn: Turn) -> None:
         team_id = _id_of(_data(turn).get("team"))

@@ -5,7 +5,8 @@ the person (name, language, time zone as their Teams client reports them).
 Every channel message reaches the bot (RSC), so the same details arrive again and again: what
 this process last wrote is remembered (conversations.Recent) and an activity that changes
 nothing costs no database round trip. The handlers after this one read
-`turn.info["workspace_id"]` and `turn.info["person_id"]`.
+`turn.info["workspace_id"]`, `turn.info["person_id"]`, and `turn.info["reference_changed"]`
+when the conversation was first seen (or its details changed).
 """
 
 from __future__ import annotations
@@ -82,8 +83,10 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         person_id = 0
         async with deps.sessions.begin() as session:
             await people.ensure_workspace(session, tenant)
-            if where is not None:
-                await conversations.remember(session, workspace_id=tenant, reference=where)
+            if where is not None and await conversations.remember(
+                session, workspace_id=tenant, reference=where
+            ):
+                turn.info["reference_changed"] = True  # first seen, or moved: see communities
             if person is not None:
                 found = await people.learn(session, workspace_id=tenant, seen=[person])
                 person_id = found[person.user_id].id
