@@ -46,6 +46,7 @@ from bot.models import (
     PollDelivery,
     RitualPreference,
     SuccessStory,
+    TeamsConversation,
     utcnow,
 )
 
@@ -387,6 +388,14 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     person.tz = None
     person.locale = None
     person.dm_channel_id = None
+    person.email = None
+    # a 1:1 chat's reference names the person (Microsoft Teams: their id, their chat)
+    await session.execute(
+        sa.delete(TeamsConversation).where(
+            TeamsConversation.workspace_id == workspace_id,
+            TeamsConversation.user_id == slack_user_id,
+        )
+    )
     person.unreachable_reason = None
     person.home_opened_at = None
     person.erased_at = utcnow()

@@ -37,6 +37,7 @@ from tests.test_cli import run_cop
 
 TEAMS_MANAGER = "29:1emu-user-1"  # Camille Martin, the emulator's first member
 TENANT = "72f988bf-0000-4000-8000-00000000c0b0"
+CHECKOUT = Path(__file__).resolve().parent.parent  # app.yaml, for `cop privacy`
 
 
 @pytest.fixture
@@ -407,3 +408,26 @@ async def test_cop_communities_import_takes_teams_channels_with_their_members(
 
 async def _members_count(cop: TeamsBot, community_id: int, n: int) -> bool:
     return len(await members_of(cop, community_id)) == n
+
+
+async def test_a_teams_person_erased_leaves_no_id_no_email_no_chat(
+    cop: TeamsBot, database_url: str
+) -> None:
+    """`cop privacy erase 29:…`: the Teams id, the e-mail the roster gave and the 1:1 chat's
+    reference are nowhere afterwards; the community's counts stay."""
+    teams = cop.teams
+    community = await make_community(cop)
+    sam = teams.team_member(2)
+    assert await cop.send(teams.channel_post("Bonjour", member=sam)) == 200
+    personal = teams.message("aide", member=sam)
+    assert await cop.send(personal) == 200
+    await eventually(lambda: _dm_is(cop, sam.id, personal["conversation"]["id"]))
+    assert await _anywhere(cop, sam.id)
+    env = {"COP_DATABASE_URL": database_url, "COP_LOG_LEVEL": "WARNING"}
+    erased = await asyncio.to_thread(
+        run_cop, "privacy", "erase", sam.id, "--yes", "--workspace", TENANT, env=env, cwd=CHECKOUT
+    )
+    assert erased.returncode == 0, erased.stderr
+    for trace in (sam.id, sam.email, personal["conversation"]["id"]):
+        assert await _anywhere(cop, trace) == [], trace
+    assert len(await members_of(cop, community.id)) == 5  # a member still counted, as nobody
