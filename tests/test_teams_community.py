@@ -134,6 +134,24 @@ async def test_the_roster_becomes_people_and_a_channel_a_community_with_its_memb
     assert _replied(teams, "J'en connais les 245 membres")
 
 
+async def test_an_install_without_conversation_update_still_reads_the_roster(
+    cop: TeamsBot,
+) -> None:
+    """Installs through Graph or a policy may send only installationUpdate (README)."""
+    teams = cop.teams
+    teams.add_team(60)
+    assert await cop.send(teams.installation_update("add")) == 200
+    await eventually(lambda: _count_people(cop, 65), timeout=10)
+    # the create command delivered twice makes one community and answers once
+    create = teams.channel_post("communauté créer Data", mention=True)
+    assert await cop.send(create) == 200
+    assert await cop.send(create) == 200
+    await eventually(lambda: _replied(teams, "J'en connais les 65 membres"), timeout=10)
+    await asyncio.sleep(0.3)
+    answers = [a for c in teams.activities.values() for a in c]
+    assert len(answers) == 1, [a.get("text") for a in answers]
+
+
 async def test_only_a_programme_manager_makes_a_community(cop: TeamsBot) -> None:
     teams = cop.teams
     teams.add_team()

@@ -38,13 +38,16 @@ class Reference:
     name: str = ""
 
 
-def event_id(tenant_id: str, conversation_id: str, activity_id: str) -> str | None:
-    """The id under which an activity is recorded as handled (bot.redelivery): Teams redelivers
-    with the same activity id, which is unique in its conversation only, so the tenant and the
-    conversation are part of it; shaped like the ids processed_event already holds."""
+def event_id(tenant_id: str, conversation_id: str, activity_id: str, *, what: str) -> str | None:
+    """The id under which an activity is recorded as handled for one purpose (`what`: its
+    counting, a membership change, a command) in bot.redelivery: Teams redelivers with the same
+    activity id, which is unique in its conversation only, so the tenant and the conversation
+    are part of it; one activity may be handled for two purposes (a command is also a message
+    counted). Shaped like the ids processed_event already holds."""
     if not activity_id:
         return None
-    digest = hashlib.sha256(f"{tenant_id}|{conversation_id}|{activity_id}".encode()).hexdigest()
+    key = f"{what}|{tenant_id}|{conversation_id}|{activity_id}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return f"teams-{digest[:40]}"
 
 

@@ -76,7 +76,7 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
             kind=kind,
             ts=when(turn),
             event_id=conversations.event_id(
-                tenant, turn.conversation_id, str(turn.activity.get("id") or "")
+                tenant, turn.conversation_id, str(turn.activity.get("id") or ""), what="activity"
             ),
         )
         if observed is None:

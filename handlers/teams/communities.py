@@ -62,9 +62,9 @@ def _bot_id(turn: Turn) -> str:
     return str((turn.activity.get("recipient") or {}).get("id") or "")
 
 
-def _event_id(turn: Turn) -> str | None:
+def _event_id(turn: Turn, what: str) -> str | None:
     return conversations.event_id(
-        turn.tenant_id, turn.conversation_id, str(turn.activity.get("id") or "")
+        turn.tenant_id, turn.conversation_id, str(turn.activity.get("id") or ""), what=what
     )
 
 
@@ -136,9 +136,14 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
             return
         tenant, user = turn.tenant_id, turn.user_id
         actor = Actor(workspace_id=tenant, slack_user_id=user, is_manager=deps.is_manager(user))
+        event_id = _event_id(turn, "community")
         try:
             async with deps.sessions.begin() as session:
                 await require(session, actor=actor, action=Action.CREATE_COMMUNITY)
+                if event_id and not await redelivery.first_time(
+                    session, event_id=event_id, workspace_id=tenant
+                ):
+                    return  # Teams redelivered the command: it was done (or is being done)
                 created = await communities.create(
                     session,
                     workspace_id=tenant,
@@ -179,7 +184,7 @@ async def _members_changed(
     """People added to or removed from the team join or leave each of its communities, once
     (Teams redelivers: the activity id is recorded in the same transaction)."""
     tenant = turn.tenant_id
-    event_id = _event_id(turn)
+    event_id = _event_id(turn, "membership")
     names = {str(a["id"]): a.get("name") for a in _accounts(turn, "membersAdded")}
     async with deps.sessions.begin() as session:
         if event_id and not await redelivery.first_time(

@@ -640,6 +640,13 @@ class TeamsEmulator:
         bot = {"id": f"28:{self.app_id}", "name": self.bot_name}
         return self._team_update("teamMemberAdded", membersAdded=[bot])
 
+    def installation_update(self, action: str = "add") -> Json:
+        """The app added to (or removed from) the team, as installationUpdate says it."""
+        activity = self._team_update("", action=action)
+        activity["type"] = "installationUpdate"
+        del activity["channelData"]["eventType"]
+        return activity
+
     def members_added(self, members: list[Member]) -> Json:
         """People added to the team (they join its roster too)."""
         roster: list[Member] = self.conversations.setdefault(
