@@ -11,15 +11,19 @@ when the conversation was first seen (or its details changed).
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import people
+from bot import db, people
 from bot.teams import conversations
 from bot.teams.conversations import Recent, Reference
 
 if TYPE_CHECKING:
     from bot.deps import Deps
     from bot.teams.edge import TeamsEdge, Turn
+
+
+logger = logging.getLogger(__name__)
 
 
 def reference(turn: Turn) -> Reference | None:
@@ -81,15 +85,23 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
                 turn.info["person_id"] = known
             return
         person_id = 0
-        async with deps.sessions.begin() as session:
-            await people.ensure_workspace(session, tenant)
-            if where is not None and await conversations.remember(
-                session, workspace_id=tenant, reference=where
-            ):
-                turn.info["reference_changed"] = True  # first seen, or moved: see communities
-            if person is not None:
-                found = await people.learn(session, workspace_id=tenant, seen=[person])
-                person_id = found[person.user_id].id
+        try:
+            async with deps.sessions.begin() as session:
+                await people.ensure_workspace(session, tenant)
+                if where is not None and await conversations.remember(
+                    session, workspace_id=tenant, reference=where
+                ):
+                    turn.info["reference_changed"] = True  # first seen, or moved: communities
+                if person is not None:
+                    found = await people.learn(session, workspace_id=tenant, seen=[person])
+                    person_id = found[person.user_id].id
+        except Exception as exc:
+            if not db.unavailable(exc):
+                raise
+            # the database away or busy: the activity goes on (its counting waits for the
+            # database in the batcher); these details come again with the next activity
+            logger.warning("Teams activity: who and where not recorded (%r)", exc)
+            return
         recent.put(key, fingerprint, person_id)
         if person_id:
             turn.info["person_id"] = person_id
