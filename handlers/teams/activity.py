@@ -6,7 +6,8 @@ delivers every message of a standard channel of the teams the bot is in, @mentio
 is classified here and handed to the process's batcher (bot.activity_batch, as
 handlers/activity.py `take` does for Slack), which records the activity's id in the same
 transaction as the counts: Teams redelivers what was not acknowledged in time, it counts once.
-The bot's own messages, 1:1 and group chats are not community activity. Teams sends a reaction
+The bot's own messages, the commands @mentioning it (Slack's /cop is not a message either), 1:1
+and group chats are not community activity. Teams sends a reaction
 only when it is on a message the bot posted (README, "What Teams delivers and what it does not").
 """
 
@@ -89,6 +90,8 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
     async def message(turn: Turn) -> None:
         if not in_channel(turn) or not turn.user_id.startswith("29:"):
             return  # a 1:1, a group chat, or a bot (its own messages are not activity)
+        if turn.addressed:
+            return  # `@cop …` is a command to the bot, as Slack's /cop is: not a conversation
         observe(turn, kind_of_message(turn))
 
     @edge.on("messageReaction")
