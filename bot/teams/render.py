@@ -67,6 +67,7 @@ CHART_DPI = (110, 80)  # the sizes a chart is tried at before it becomes text
 _QUOTE = "\x01"  # the line belongs to a quote
 _MONO = "\x02"  # the line is shown in a fixed-width font
 _MARKS = re.compile(f"[{_QUOTE}{_MONO}]")
+_NOT_IN_MENTION = re.compile(r"[\\`*_\[\]<>~&#\x00-\x1f\x7f-\x9f]")
 _EMOJI = {
     "warning": "⚠️",
     "pencil2": "✏️",
@@ -231,7 +232,8 @@ class _Renderer:
             case m.Strong(part=inner):
                 return _each_line(self.md(inner), lambda line: f"**{line}**")
             case m.Code(text=code):
-                return Markdown(_MONO + escape(code.replace(" ", "\u00a0"), newline="\n" + _MONO))
+                kept = escape(code.replace(" ", "\u00a0"), newline="\n" + _MONO)
+                return Markdown(str.__add__(_MONO, kept))  # not Markdown's +: that escapes
             case m.Quote(part=inner):
                 return _each_line(self.md(inner), lambda line: _QUOTE + line)
             case m.Join(parts=parts, sep=None):
@@ -321,7 +323,9 @@ class _Renderer:
         return re.sub(f"\x00{nonce}\\d+\x00", lambda found: kept[found.group()], sentence)
 
     def _mention(self, user: str) -> Markdown:
-        name = _MARKS.sub("", (self.names.get(user) or "").replace("<", "").replace(">", ""))
+        # a display name is typed text too, but a mention's text must equal its entity's: the
+        # characters markdown or a tag could read are left out of it rather than escaped
+        name = " ".join(_NOT_IN_MENTION.sub("", self.names.get(user) or "").split())
         if not name.strip():
             return escape(self.t("teams.render.someone"), newline="\n")
         tag = f"<at>{name}</at>"
