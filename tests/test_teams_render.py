@@ -52,6 +52,19 @@ HOSTILE = [
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash before ASCII punctuation
 
 
+def indent(found: re.Match[str]) -> str:
+    """A line's indent as Teams shows it: no-break spaces (a tab is four)."""
+    return found.group().replace("\t", "    ").replace(" ", "\u00a0")
+
+
+def as_shown(typed: str, newline: str) -> str:
+    """Typed text as Teams should show it: its line breaks Teams' own, control characters
+    dropped, and after a line break the indent in no-break spaces."""
+    typed = typed.replace("\r\n", "\n").replace("\r", "\n")
+    first, *rest = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", typed).split("\n")
+    return newline.join([first, *(re.sub(r"^[ \t]+", indent, line) for line in rest)])
+
+
 def shown(markdown: str) -> str:
     """What Teams shows of escaped markdown: backslash escapes read as the character."""
     return _ESCAPED.sub(r"\1", markdown)
@@ -101,13 +114,14 @@ def size(card: dict[str, Any]) -> int:
 # --- 1. the guard -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed", HOSTILE)
+@pytest.mark.parametrize("typed", [*HOSTILE, "- a\n    code indenté", "x\n\t- tab"])
 def test_typed_markup_is_escaped_and_shows_as_typed(typed: str) -> None:
     safe = escape(typed)
-    assert shown(safe) == typed
+    assert shown(safe) == as_shown(typed, "\n\n")
     # nothing Teams reads as markup is left: emphasis, links, tags, code, strike, headings
     assert unescaped(safe, "*_[]<>`~&#") == []
-    assert not re.match(r"\s*([-+=]|\d+[.)])", safe)  # no list or heading at a line's start
+    for line in safe.split("\n\n"):  # no list, heading or code block at a line's start
+        assert not re.match(r"\s*([-+=]|\d+[.)])|    ", line)
     assert escape(safe) is safe  # escaped once, never twice
 
 
@@ -115,8 +129,7 @@ def test_typed_markup_is_escaped_and_shows_as_typed(typed: str) -> None:
 @given(st.text())
 def test_any_text_shows_as_typed(text: str) -> None:
     safe = escape(text, newline="\n")
-    lines = text.replace("\r\n", "\n").replace("\r", "\n")
-    assert shown(safe) == re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", lines)
+    assert shown(safe) == as_shown(text, "\n")
     for line in safe.split("\n"):
         assert unescaped(line, "*_[]<>`~&#") == []
 

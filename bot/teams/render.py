@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 from bot import messages as m
 from bot.i18n import Translator, translate
 from bot.links import is_link
-from bot.teams.text import Markdown, escape
+from bot.teams.text import Markdown, escape, indent
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -506,7 +506,8 @@ def _ours(sentence: str, nonce: str, kept: Mapping[str, str]) -> Markdown:
     markers = re.compile(f"\x00{nonce}\\d+\x00")
 
     def words(text: str) -> str:
-        out, start = [], 0
+        out: list[str] = []
+        start = 0
         for found in markers.finditer(text):
             out.append(escape(text[start : found.start()], newline="\n"))
             out.append(kept[found.group()])
@@ -514,7 +515,8 @@ def _ours(sentence: str, nonce: str, kept: Mapping[str, str]) -> Markdown:
         out.append(escape(text[start:], newline="\n"))
         return "".join(out)
 
-    out, start = [], 0
+    out: list[str] = []
+    start = 0
     for found in _MRKDWN.finditer(sentence):
         emoji = found.group("emoji")
         if emoji is not None and emoji not in _EMOJI:
@@ -529,7 +531,7 @@ def _ours(sentence: str, nonce: str, kept: Mapping[str, str]) -> Markdown:
         elif found.group("code") is not None:
             out.append(words(found.group("code")))  # nor inline code
         else:
-            out.append(_EMOJI[emoji])
+            out.append(_EMOJI[found.group("emoji")])
         start = found.end()
     out.append(words(sentence[start:]))
     return Markdown("".join(out))
@@ -561,7 +563,7 @@ def _text_blocks(
             gap = bool(items)
             quote = None if _QUOTE not in line else quote
             continue
-        block: dict[str, Any] = {"type": "TextBlock", "text": words, "wrap": True}
+        block: dict[str, Any] = {"type": "TextBlock", "text": indent(words), "wrap": True}
         if _MONO in line:
             block["fontType"] = "Monospace"
         if size:

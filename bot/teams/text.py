@@ -15,7 +15,8 @@ renderers are CommonMark-based; Teams mobile fixed their last escape bug in 2023
 microsoft/Teams-AdaptiveCards-Mobile#58): every `\\ * _ [ ] < > ` ~ & #` gets a backslash, and a
 list or heading marker at the start of a line too (`- `, `+ `, `= `, `1. `, `1) `), so
 `**gras**`, `[lien](https://evil)`, `<at>Tous</at>`, `_x_`, `# titre`, `- item` and HTML all show
-as typed and `<at>` never becomes a mention. Control characters (NUL, the renderer's own line
+as typed and `<at>` never becomes a mention. After a typed line
+break, leading spaces become no-break spaces (four spaces would start a code block). Control characters (NUL, the renderer's own line
 marks) are dropped. Teams makes a line break of `\\n\\n` only ("If you require newlines elsewhere
 in the TextBlock, use \\n\\n"): `escape` writes a typed line break that way unless told otherwise.
 
@@ -34,7 +35,7 @@ from collections.abc import Iterable
 # CommonMark) can read as markup: emphasis, links, code, strike, entities, headings, raw <tags>.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>~&#])")
 # at the start of a line: a list item, a setext underline, an ordered item (« 1. », « 1) »)
-_LINE_START = re.compile(r"^(\s*)([-+=])|^(\s*\d{1,9})([.)])")
+_LINE_START = re.compile(r"^(\s*)([-+=])|^(\s*\d{1,9})([.)])")  # \s: no-break spaces too
 # control characters (Cc) but the tab; line breaks are handled apart
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -61,10 +62,20 @@ def escape(text: object, *, newline: str = "\n\n") -> Markdown:
         return text
     raw = "" if text is None else str(text)
     lines = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
-    return Markdown(newline.join(_line(line) for line in lines))
+    return Markdown(newline.join(_line(line, inner=i > 0) for i, line in enumerate(lines)))
 
 
-def _line(line: str) -> str:
+def indent(line: str) -> str:
+    """A line's leading spaces as no-break spaces, which show the same and which markdown does
+    not count (four spaces would start a code block). For lines that do start a TextBlock's line:
+    `escape` does it after each typed line break; a text's own start may be a fragment."""
+    body = line.lstrip(" \t")
+    return line[: len(line) - len(body)].replace("\t", "    ").replace(" ", "\u00a0") + body
+
+
+def _line(line: str, *, inner: bool) -> str:
+    if inner:
+        line = indent(line)
     escaped = _SPECIAL.sub(r"\\\1", line)
     return _LINE_START.sub(
         lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}",
