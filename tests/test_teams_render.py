@@ -59,10 +59,10 @@ def indent(found: re.Match[str]) -> str:
 
 def as_shown(typed: str, newline: str) -> str:
     """Typed text as Teams should show it: its line breaks Teams' own, control characters
-    dropped, and after a line break the indent in no-break spaces."""
+    dropped, each line's indent in no-break spaces."""
     typed = typed.replace("\r\n", "\n").replace("\r", "\n")
-    first, *rest = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", typed).split("\n")
-    return newline.join([first, *(re.sub(r"^[ \t]+", indent, line) for line in rest)])
+    lines = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", typed).split("\n")
+    return newline.join(re.sub(r"^[ \t]+", indent, line) for line in lines)
 
 
 def shown(markdown: str) -> str:
@@ -286,6 +286,14 @@ def test_the_activity_is_the_card_alone_with_its_summary() -> None:
     assert render.has_chart(message)
 
 
+def test_a_message_of_one_line_is_a_card_of_that_line() -> None:
+    message = m.Message(m.Say("rituals.reminder", title="*Atelier*", when=m.Moment(NOW)))
+    card = render.card(message, FR)
+    assert card_errors(card) == []
+    assert texts(card) == ["⏰ Rappel : **\\*Atelier\\*** commence lundi 6 mai 2030 à 14:00."]
+    assert card["fallbackText"] == "⏰ Rappel : *Atelier* commence lundi 6 mai 2030 à 14:00."
+
+
 def test_without_names_nobody_is_mentioned_and_no_id_shows() -> None:
     card = render.card(everything(), FR)
     assert "msteams" not in card
@@ -310,7 +318,7 @@ def test_hostile_typed_text_shows_literally_in_product_messages(typed: str) -> N
     card = render.card(message, FR, names={**NAMES, BOB: typed})
     assert card_errors(card) == []
     lines = texts(card)
-    assert f"**Notre mission :** {escape(typed)}" in lines
+    assert f"**Notre mission :** {escape(typed, starts_line=False)}" in lines
     mission = next(t for t in lines if t.startswith("**Notre mission"))
     assert shown(mission) == f"**Notre mission :** {typed}"
     # the only mentions are ours, each backed by its entity; typed <at> is escaped

@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 from bot import messages as m
 from bot.i18n import Translator, translate
 from bot.links import is_link
-from bot.teams.text import Markdown, escape, indent
+from bot.teams.text import Markdown, escape, line_start
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -107,15 +107,15 @@ def card(
     names of the people and channels it names (id → name), for mentions."""
     r = _Renderer(translate(reader.language), reader, names or {})
     fallback = r.plain(message.fallback)
-    result = r.card(r.body(message.blocks), fallback)
+    result = r.card(r.body(message.blocks, message.fallback), fallback)
     if has_chart(message) and _size(result) > CARD_MAX_BYTES:
         for dpi in CHART_DPI[1:]:
             r.chart_dpi = dpi
-            result = r.card(r.body(message.blocks), fallback)
+            result = r.card(r.body(message.blocks, message.fallback), fallback)
             if _size(result) <= CARD_MAX_BYTES:
                 return result
         r.chart_dpi = None  # the weeks as text
-        result = r.card(r.body(message.blocks), fallback)
+        result = r.card(r.body(message.blocks, message.fallback), fallback)
     return result
 
 
@@ -209,9 +209,9 @@ class _Renderer:
         (the block builder makes TextBlocks of them) and carry the quote/monospace marks."""
         match part:
             case str():
-                return escape(part, newline="\n")
+                return _frag(part)
             case m.Pick(by_language=texts):
-                return escape(self._pick(texts), newline="\n")
+                return _frag(self._pick(texts))
             case m.Say(key=key, params=params):
                 return self._compose(lambda **values: self.t(key, **values), params)
             case m.Fill(texts=texts, params=params, otherwise=otherwise):
@@ -222,26 +222,26 @@ class _Renderer:
             case m.Person(id=user):
                 return self._mention(user)
             case m.Place(id=place):
-                return escape(self._place(place), newline="\n")
+                return _frag(self._place(place))
             case m.Link(url=url, label=label):
                 words = self.plain(label) if label is not None else url or ""
                 if not url or not is_link(url):
-                    return escape(words, newline="\n")
+                    return _frag(words)
                 target = url.replace("(", "%28").replace(")", "%29")
-                return Markdown(f"[{escape(words, newline=' ')}]({target})")
+                return Markdown(f"[{_frag(words, ' ')}]({target})")
             case m.Strong(part=inner):
                 return _each_line(self.md(inner), lambda line: f"**{line}**")
             case m.Code(text=code):
-                kept = escape(code.replace(" ", "\u00a0"), newline="\n" + _MONO)
+                kept = _frag(code.replace(" ", "\u00a0"), "\n" + _MONO)
                 return Markdown(str.__add__(_MONO, kept))  # not Markdown's +: that escapes
             case m.Quote(part=inner):
                 return _each_line(self.md(inner), lambda line: _QUOTE + line)
             case m.Join(parts=parts, sep=None):
                 return Markdown(self.t.listing([self.md(p) for p in parts]))
             case m.Join(parts=parts, sep=sep):
-                return escape(sep or "", newline="\n").join(self.md(p) for p in parts)
+                return _frag(sep or "").join(self.md(p) for p in parts)
             case m.Moment() | m.Number() | m.Percent():
-                return escape(self._shown(part), newline="\n")
+                return _frag(self._shown(part))
         raise TypeError(f"not a text part: {part!r}")
 
     def plain(self, part: m.Text) -> str:
@@ -327,7 +327,7 @@ class _Renderer:
         # characters markdown or a tag could read are left out of it rather than escaped
         name = " ".join(_NOT_IN_MENTION.sub("", self.names.get(user) or "").split())
         if not name.strip():
-            return escape(self.t("teams.render.someone"), newline="\n")
+            return _frag(self.t("teams.render.someone"))
         tag = f"<at>{name}</at>"
         self.mentions.setdefault(
             user, {"type": "mention", "text": tag, "mentioned": {"id": user, "name": name}}
@@ -360,8 +360,11 @@ class _Renderer:
 
     # blocks ----------------------------------------------------------------------------------
 
-    def body(self, blocks: tuple[m.Block, ...]) -> list[dict[str, Any]]:
-        """The card's body: a Divider is a separator line above what follows it."""
+    def body(self, blocks: tuple[m.Block, ...], fallback: m.Text) -> list[dict[str, Any]]:
+        """The card's body: a Divider is a separator line above what follows it; a message of
+        one line (no blocks) is that line."""
+        if not blocks:
+            return self.block(m.Paragraph(fallback))
         body: list[dict[str, Any]] = []
         separate = False
         for block in blocks:
@@ -467,6 +470,11 @@ class _Renderer:
         return [{"type": "Container", "spacing": "Medium", "items": _text_blocks("\n".join(lines))}]
 
 
+def _frag(text: str, newline: str = "\n") -> Markdown:
+    """Typed (or plain) text going mid-line: `_text_blocks` makes the start of each line plain."""
+    return escape(text, newline=newline, starts_line=False)
+
+
 def _is_part(value: Any) -> bool:
     return isinstance(
         value,
@@ -509,10 +517,10 @@ def _ours(sentence: str, nonce: str, kept: Mapping[str, str]) -> Markdown:
         out: list[str] = []
         start = 0
         for found in markers.finditer(text):
-            out.append(escape(text[start : found.start()], newline="\n"))
+            out.append(_frag(text[start : found.start()]))
             out.append(kept[found.group()])
             start = found.end()
-        out.append(escape(text[start:], newline="\n"))
+        out.append(_frag(text[start:]))
         return "".join(out)
 
     out: list[str] = []
@@ -563,7 +571,7 @@ def _text_blocks(
             gap = bool(items)
             quote = None if _QUOTE not in line else quote
             continue
-        block: dict[str, Any] = {"type": "TextBlock", "text": indent(words), "wrap": True}
+        block: dict[str, Any] = {"type": "TextBlock", "text": line_start(words), "wrap": True}
         if _MONO in line:
             block["fontType"] = "Monospace"
         if size:

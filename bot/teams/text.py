@@ -15,8 +15,8 @@ renderers are CommonMark-based; Teams mobile fixed their last escape bug in 2023
 microsoft/Teams-AdaptiveCards-Mobile#58): every `\\ * _ [ ] < > ` ~ & #` gets a backslash, and a
 list or heading marker at the start of a line too (`- `, `+ `, `= `, `1. `, `1) `), so
 `**gras**`, `[lien](https://evil)`, `<at>Tous</at>`, `_x_`, `# titre`, `- item` and HTML all show
-as typed and `<at>` never becomes a mention. After a typed line
-break, leading spaces become no-break spaces (four spaces would start a code block). Control characters (NUL, the renderer's own line
+as typed and `<at>` never becomes a mention. A line's leading
+spaces become no-break spaces (four spaces would start a code block). Control characters (NUL, the renderer's own line
 marks) are dropped. Teams makes a line break of `\\n\\n` only ("If you require newlines elsewhere
 in the TextBlock, use \\n\\n"): `escape` writes a typed line break that way unless told otherwise.
 
@@ -55,30 +55,31 @@ class Markdown(str):
         return Markdown(str.join(self, (escape(p) for p in parts)))
 
 
-def escape(text: object, *, newline: str = "\n\n") -> Markdown:
+def escape(text: object, *, newline: str = "\n\n", starts_line: bool = True) -> Markdown:
     """Text a person typed (or any plain text), as TextBlock markdown that shows it as typed;
-    Markdown is left alone. A typed line break becomes `newline` (Teams' `\\n\\n` by default)."""
+    Markdown is left alone. A typed line break becomes `newline` (Teams' `\\n\\n` by default).
+    `starts_line=False` says the text goes mid-line (a fragment of a sentence): whoever puts the
+    line together calls `line_start` on it."""
     if isinstance(text, Markdown):
         return text
     raw = "" if text is None else str(text)
     lines = _CONTROL.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
-    return Markdown(newline.join(_line(line, inner=i > 0) for i, line in enumerate(lines)))
+    escaped = [_SPECIAL.sub(r"\\\1", line) for line in lines]
+    return Markdown(
+        newline.join(
+            line_start(line) if starts_line or index else line for index, line in enumerate(escaped)
+        )
+    )
 
 
-def indent(line: str) -> str:
-    """A line's leading spaces as no-break spaces, which show the same and which markdown does
-    not count (four spaces would start a code block). For lines that do start a TextBlock's line:
-    `escape` does it after each typed line break; a text's own start may be a fragment."""
+def line_start(line: str) -> str:
+    """The start of a TextBlock's line made plain: a list or heading marker escaped (`- `, `+ `,
+    `= `, `1. `, `1) `), leading spaces as no-break spaces, which show the same and which markdown
+    does not count (four spaces would start a code block)."""
     body = line.lstrip(" \t")
-    return line[: len(line) - len(body)].replace("\t", "    ").replace(" ", "\u00a0") + body
-
-
-def _line(line: str, *, inner: bool) -> str:
-    if inner:
-        line = indent(line)
-    escaped = _SPECIAL.sub(r"\\\1", line)
+    lead = line[: len(line) - len(body)].replace("\t", "    ").replace(" ", "\u00a0")
     return _LINE_START.sub(
         lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}",
-        escaped,
+        lead + body,
         count=1,
     )
