@@ -26,12 +26,14 @@ How each part reads in Teams' idiom:
   per set. `chat_with` is dropped: Teams' chat deep link (`/l/chat/0/0?users=`) takes a user
   principal name only (learn.microsoft.com, deep-link-teams), not the "29:…" id we hold, and one
   Teams button cannot both open a chat and send an action.
-- `Chart` is an Image with a `data:image/png;base64,…` URL (Teams renders data URIs in
-  Image.url), drawn by `bot.charts.message_trend` and reduced to a 32-colour palette (a 12-week
-  trend: ~15 KB, ~20 KB in base64). Teams refuses a message over its size limit (documented as
-  28 KB, then 40 KB, now 100 KB in UTF-16): a card stays under `CARD_MAX_BYTES` — the chart is
-  drawn smaller, and if the card is still too big the weeks are listed as text instead. Drawing
-  is slow: call `card`/`activity` off the event loop when `has_chart(message)`.
+- `Chart` is an Image with a `data:image/png;base64,…` URL (Image.url takes data URIs from
+  schema 1.2; Teams shows them — Microsoft 365 PnP, "Display images in Adaptive Cards", 2021),
+  drawn by `bot.charts.message_trend` (the drawing Slack uploads as a file) and reduced to a
+  32-colour palette: a 13-week trend is 12.8 KB of PNG instead of ~57 KB, 17 KB in base64.
+  Teams refuses a message over its size limit (documented as 25–28 KB, then 40 KB, now 100 KB in
+  UTF-16, base64 included): a card stays under `CARD_MAX_BYTES` of UTF-8 JSON — the chart is
+  drawn smaller (80 dpi), and if the card is still too big the weeks are told in words instead.
+  Drawing takes 0.2–1.5 s: call `card`/`activity` off the event loop when `has_chart(message)`.
 
 `activity` posts the card alone, with the fallback line as `summary` (what notifications and
 the chat list show instead of "sent a card") and the card's `fallbackText`. It does not set
