@@ -43,7 +43,7 @@ class PlatformMessenger:
 
     def __init__(self, slack: Messenger, teams: Messenger | None = None) -> None:
         self.slack = slack
-        self.teams: Messenger = teams if teams is not None else _Unconfigured()  # type: ignore[assignment]
+        self.teams: Messenger = teams if teams is not None else _Unconfigured()
 
     def _pick(self) -> Messenger:
         return self.teams if _teams_in_force() else self.slack
@@ -84,7 +84,7 @@ class PlatformDirectory:
 
     def __init__(self, slack: Directory, teams: Directory | None = None) -> None:
         self.slack = slack
-        self.teams: Directory = teams if teams is not None else _Unconfigured()  # type: ignore[assignment]
+        self.teams: Directory = teams if teams is not None else _Unconfigured()
 
     def _pick(self) -> Directory:
         return self.teams if _teams_in_force() else self.slack
