@@ -19,6 +19,7 @@ from bot.app import build_deps, close_teams
 from bot.config import QuietHours
 from bot.deps import Deps
 from bot.models import (
+    ChannelStatus,
     CharterVersion,
     Community,
     Event,
@@ -355,3 +356,74 @@ async def test_the_directory_reads_the_team_roster_and_one_member(teams_bot: Tea
     assert stranger is None
     assert channel is not None and channel.name == "Data" == (named.name if named else None)
     assert ref is not None and ref.team_id == TEAM
+
+
+async def test_slack_and_teams_rows_each_reach_their_own_platform_in_one_drain(
+    teams_bot: TeamsBot,
+) -> None:
+    tb, teams = teams_bot, teams_bot.teams
+    teams_community = await _community(tb, members=(CAMILLE,))
+    slack_community = await factories.community(tb.bot.sessions, emulator=tb.bot.emulator)
+    async with tb.bot.sessions.begin() as session:
+        for workspace, channel, community in (
+            (teams.tenant_id, CHANNEL, teams_community),
+            (factories.WORKSPACE, "C0DATA", slack_community.id),
+        ):
+            await enqueue(
+                session,
+                workspace_id=workspace,
+                key=f"news-{workspace}",
+                kind="test",
+                message=_message(CAMILLE),
+                reader=m.Reader("fr", "Europe/Paris"),
+                channel_id=channel,
+                community_id=community,
+            )
+    async with _deps(tb) as deps:
+        await Drain(deps).run_once()
+    assert len(teams.activities[CHANNEL]) == 1
+    assert len(tb.bot.emulator.messages["C0DATA"]) == 1
+    assert "Bienvenue" in tb.bot.emulator.messages["C0DATA"][0]["text"]  # Slack's own form
+    assert "Bienvenue" in teams.activities[CHANNEL][0]["text"]
+
+
+async def test_a_channel_gone_from_teams_marks_its_community_and_old_slack_rows_are_refused(
+    teams_bot: TeamsBot,
+) -> None:
+    tb, teams = teams_bot, teams_bot.teams
+    await _community(tb)
+    gone = await factories.community(
+        tb.bot.sessions,
+        channel="19:supprime@thread.tacv2",
+        name="Agilité",
+        members=(),
+        workspace_id=teams.tenant_id,
+    )
+    async with tb.bot.sessions.begin() as session:
+        sam = await session.scalar(sa.select(Person.id).where(Person.slack_user_id == SAM))
+        await enqueue(
+            session,
+            workspace_id=teams.tenant_id,
+            key="in-the-gone-channel",
+            kind="test",
+            message=_message(CAMILLE),
+            reader=m.Reader("fr"),
+            channel_id=gone.channel_id,
+            community_id=gone.id,
+        )
+        # a row in Slack's own form (written before messages were neutral): nothing Teams shows
+        await enqueue(
+            session, workspace_id=teams.tenant_id, key="slack-form", kind="test", text="*hi*",
+            person_id=sam,
+        )  # fmt: skip
+    async with _deps(tb) as deps:
+        await Drain(deps).run_once()
+    rows = await _rows(tb)
+    assert rows["in-the-gone-channel"] == (OutboxStatus.FAILED, "channel_not_found")
+    assert rows["slack-form"] == (OutboxStatus.FAILED, "slack_form_message")
+    async with tb.bot.sessions() as session:
+        community = await session.get(Community, gone.id)
+        person = await session.get(Person, sam)
+    assert community is not None and community.channel_status == ChannelStatus.GONE
+    assert person is not None and person.unreachable_reason is None  # not Sam's doing
+    assert not [c for c in teams.calls if c.path == "/v3/conversations"]  # no chat opened for it

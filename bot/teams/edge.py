@@ -64,7 +64,7 @@ class TeamsEdge:
             tenant=settings.teams_tenant_id or DEFAULT_TENANT
         )
         self.token = OutboundToken(app_id, password, self.http, token_url=token_url)
-        self.bot_connector = Connector(self.http, self.token)  # shared with the messenger
+        self.bot_connector = Connector(self.http, self.token)  # as the outbox messenger calls
         self.default_language = default_language
         self._work: set[asyncio.Task[None]] = set()
         self._before: list[Listener] = []
