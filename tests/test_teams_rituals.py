@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from bot import communities, installation, people, roster
@@ -31,7 +32,7 @@ from bot.models import (
     RsvpAnswer,
     TeamsConversation,
 )
-from bot.ports import UserInfo
+from bot.ports import DeliveryError, UserInfo
 from bot.teams import conversations
 from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator
 from bot.teams.emulator.server import TEAM
@@ -427,3 +428,21 @@ async def test_a_channel_gone_from_teams_marks_its_community_and_old_slack_rows_
     assert community is not None and community.channel_status == ChannelStatus.GONE
     assert person is not None and person.unreachable_reason is None  # not Sam's doing
     assert not [c for c in teams.calls if c.path == "/v3/conversations"]  # no chat opened for it
+
+
+async def test_the_connector_follows_microsofts_retry_rules(teams_bot: TeamsBot) -> None:
+    tb, teams = teams_bot, teams_bot.teams
+    await _community(tb)
+    async with _deps(tb) as deps:
+        with installation.speaking_in(teams.tenant_id):
+            assert await deps.directory.token_workspace() == teams.tenant_id  # a token
+            issued = teams.tokens_issued
+            teams.faults += [(503, None), (401, None)]  # backed off, then a new token
+            assert len(await deps.directory.channel_members(CHANNEL)) == len(teams.members)
+            assert teams.tokens_issued == issued + 1  # the refused token was forgotten
+            teams.faults.append((404, None))  # no retry: a conversation gone stays gone
+            with pytest.raises(DeliveryError) as gone:
+                await deps.directory.channel_members(CHANNEL)
+    assert gone.value.permanent and gone.value.reason == "channel_not_found"
+    statuses = [c.status for c in teams.calls if c.path.endswith("/pagedmembers")]
+    assert statuses == [503, 401, 200, 404]
