@@ -7,7 +7,8 @@ failed for good, held (our token is dead), put back for a retry (`failures`) or 
 reader's working hours (`quiet_hours`). Every post carries the idempotency key in Slack message
 metadata; a row found still `sending` after its lease (its sender died between "Slack accepted
 it" and "we recorded it") is looked for in the channel before it is sent again, so the crash
-window is closed, not just small.
+window is closed, not just small. On Microsoft Teams it is only small: Teams cannot be asked
+whether a message is there (bot/teams/messenger.py `find_sent`), so such a row is sent again.
 """
 
 from __future__ import annotations
