@@ -229,7 +229,9 @@ async def _post(deps: Deps, turn: Turn, caller: Caller, community_id: int, chann
     url = f"{turn.service_url.rstrip('/')}/v3/conversations/{quote(channel, safe='')}/activities"
     try:
         await turn.edge.connector(
-            "POST", url, message(content, say(translate(language), "charter.title", typed={"name": name}))
+            "POST",
+            url,
+            message(content, say(translate(language), "charter.title", typed={"name": name})),
         )
     except DeliveryError as failed:
         logger.warning("could not post the charter in %s: %s", channel, failed)
