@@ -75,7 +75,9 @@ async def test_the_manager_sees_the_communities_ranked_with_their_status(
     assert await bot.send(teams.message("health", member=manager, locale="en-US")) == 200
     cards = await eventually(lambda: teams.cards(PERSONAL)[1:])
     shown = texts(cards[0])
-    assert shown[0].startswith("Health of the programme") or "Programme test" in shown[0]
+    assert shown[0] == "Health of the “Programme test” programme"
+    rows = [line for line in shown if " — " in line]
+    assert rows[0].startswith("**Data \\*Science\\*** — ") and rows[1].startswith("**Agilité** — ")
     assert teams.card_problems == []
 
 
