@@ -40,6 +40,7 @@ async def teams_manager_bot(
 
 
 def texts(card: dict[str, Any]) -> list[str]:
+    """The card's TextBlocks, those in its containers too, in order."""
     out: list[str] = []
     for block in card["body"]:
         if block.get("type") == "TextBlock":

@@ -9,7 +9,6 @@ from typing import Any
 
 from bot import stories
 from bot.models import StoryStatus
-from bot.permissions import Actor
 from bot.teams.emulator import CHANNEL, PERSONAL
 from tests.conftest import TeamsBot, eventually
 from tests.teams_data import teams_community
@@ -109,13 +108,38 @@ async def test_a_story_told_in_the_dialog_is_recorded_and_counted_once_validated
     # waiting for the leaders: not counted yet, shown apart
     line = await value_line()
     assert "**Valeur :** 0 success story" in line and "1 en attente de validation" in line
-    # a leader validates it (as Slack's /cop histoires does): now it counts, with its value
-    await stories.judge(
-        bot.bot.sessions,
-        actor=Actor(workspace_id=teams.tenant_id, slack_user_id=leader.id, is_manager=False),
-        story_id=story.id,
-        validate=True,
+    # the leader reviews it (`@cop histoires`, as Slack's /cop histoires): the channel's card
+    # shows only validated stories, and a button opening those waiting in a dialog
+    assert await bot.send(teams.message("histoires", conversation=CHANNEL)) == 200
+    cards = await eventually(lambda: teams.cards(CHANNEL)[1:])
+    assert "Pas encore d'histoire." in "\n".join(texts(cards[0]))
+    [button] = cards[0]["actions"]
+    assert button["title"] == "Relire les histoires à valider (1)"
+    # a member may not open it
+    refused = await bot.ask(
+        teams.invoke("task/fetch", {"data": button["data"]}, conversation=CHANNEL, member=member)
     )
+    assert refused["task"]["type"] == "message"
+    listed = await bot.ask(
+        teams.invoke("task/fetch", {"data": button["data"]}, conversation=CHANNEL)
+    )
+    shown = listed["task"]["value"]["card"]["content"]
+    story_text = "\n".join(texts(shown))
+    assert "**Support \\*\\*plus rapide\\*\\***" in story_text  # typed, shown as typed
+    assert "Par Sam Bernard" in story_text and "à valider" in story_text
+    [row] = [b for b in shown["body"] if b["type"] == "Container"]
+    validate = row["items"][-1]["actions"][0]
+    assert validate["title"] == "Valider"
+    answer = await bot.ask(
+        teams.invoke("task/submit", {"data": validate["data"]}, conversation=CHANNEL)
+    )
+    after = "\n".join(texts(answer["task"]["value"]["card"]["content"]))
+    assert "Histoire validée" in after and "_validée_" in after
+    # clicked twice (or by another leader meanwhile): said, not done twice
+    again = await bot.ask(
+        teams.invoke("task/submit", {"data": validate["data"]}, conversation=CHANNEL)
+    )
+    assert again == {"task": {"type": "message", "value": "Cette histoire a déjà été traitée."}}
     line = await value_line()
     assert "**Valeur :** 1 success story · 1\u202f200 heures gagnées" in line
     assert teams.card_problems == []

@@ -49,7 +49,7 @@ Json = dict[str, Any]
 MAX_BODY = 256 * 1024  # an activity is at most ~100 KB (Teams' message limit)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-COMMANDS = ("help", "charter", "event", "health", "story")  # what answers in Teams
+COMMANDS = ("help", "charter", "event", "health", "story", "stories")  # what answers in Teams
 # Microsoft: on 429 wait Retry-After; on 412, 502, 503 and 504 back off and try again; never
 # on other errors (learn.microsoft.com, Teams platform, bots/how-to/rate-limit)
 TRANSIENT = frozenset({412, 429, 502, 503, 504})

@@ -9,9 +9,10 @@ from typing import Any
 
 from bot.errors import InvalidFields
 from bot.i18n import Translator
-from bot.models import ValueKind
+from bot.models import StoryKind, StoryStatus, SuccessStory, ValueKind
 from bot.stories import TEXT_LIMITS, UNITS, StoryInput
-from bot.teams.cards.common import Json, card, open_dialog, problem, say, text
+from bot.teams.cards.common import Json, card, heading, note, open_dialog, problem, say, text
+from bot.teams.render import escape
 
 DIALOG = "story"
 BUTTONS = 6  # communities offered on the card (the rest: ask in their channel)
@@ -143,3 +144,83 @@ def field_errors(t: Translator, exc: InvalidFields) -> dict[str, str]:
     for error in exc.errors:
         errors.setdefault(error.field or "title", t(error.key, **error.params))
     return errors
+
+
+# --- the leaders' review ---------------------------------------------------------------------
+
+REVIEW = "stories"  # the review dialog's key (data.cop)
+REVIEWED = 20  # stories on a card (bot.stories.of_community gives the latest 20)
+
+
+def _story(t: Translator, story: SuccessStory, author: str | None) -> list[Json]:
+    """One story, what its author typed shown as typed."""
+    if story.kind == StoryKind.TESTIMONIAL:
+        lines = [
+            say(
+                t,
+                "stories.testimonial_line",
+                typed={"text": story.benefit, "name": story.people_involved},
+            )
+        ]
+    else:
+        lines = [f"**{escape(story.title)}**"]
+        lines += [
+            say(t, f"stories.line.{name}", typed={"text": getattr(story, name)[:500]})
+            for name in ("context", "contribution", "benefit")
+        ]
+        if story.value_amount is not None:
+            unit = t(f"stories.unit.{story.value_unit or 'other'}")
+            lines.append(say(t, "stories.value", amount=t.number(story.value_amount), unit=unit))
+        if story.value_kind:
+            kind = t(f"stories.kind.{story.value_kind.value}")
+            lines.append(say(t, "stories.line.kind", kind=kind))
+    if author:
+        lines.insert(1, say(t, "stories.by", typed={"author": author}))
+    status = t(f"stories.status.{story.status.value}")
+    return [text("\n\n".join(lines)), text(f"_{status}_", spacing="None", isSubtle=True)]
+
+
+def build_review(
+    t: Translator,
+    *,
+    community: str,
+    shown: list[tuple[SuccessStory, str | None]],
+    decide: bool,
+    heading_note: str | None = None,
+    pending: int = 0,
+    community_id: int | None = None,
+) -> Json:
+    """The community's stories. `decide`: each submitted one with Valider / Refuser (the review
+    dialog); `pending`: a button opening that dialog (the channel's card, for those who may)."""
+    body: list[Json] = [heading(say(t, "stories.review_title", typed={"community": community}))]
+    if heading_note:
+        body.append(text(heading_note, color="Good", weight="Bolder"))
+    if not shown:
+        body.append(text(t("stories.none")))
+    for story, author in shown[:REVIEWED]:
+        container: Json = {
+            "type": "Container",
+            "separator": True,
+            "items": _story(t, story, author),
+        }
+        if decide and story.status == StoryStatus.SUBMITTED:
+            container["items"].append(
+                {
+                    "type": "ActionSet",
+                    "actions": [
+                        {
+                            "type": "Action.Submit",
+                            "title": t(f"stories.{verb}"),
+                            "data": {"cop": REVIEW, "story": story.id, "verb": verb},
+                        }
+                        for verb in ("validate", "reject")
+                    ],
+                }
+            )
+        body.append(container)
+    body.append(note(t("stories.review_hint")))
+    actions = None
+    if pending and community_id is not None:
+        title = t("teams.stories.review", count=t.number(pending))
+        actions = [open_dialog(title, REVIEW, community=community_id)]
+    return card(body, actions)
