@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from bot import charters, communities, people, stories
+from bot import charters, communities, people
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.i18n import translate
@@ -19,29 +19,13 @@ from bot.numbers import row_id
 from bot.permissions import Action, Actor, may, require
 from bot.ports import DeliveryError
 from bot.teams.cards import charter as screens
-from bot.teams.cards.common import Json, dialog, dialog_says, message, say
+from bot.teams.cards.common import Json, dialog, dialog_says, message, refusal, say
 from bot.teams.edge import TeamsEdge, Turn
-from bot.teams.render import escape
-from handlers.teams.context import Caller, caller_of
+from handlers.teams.context import Caller, caller_of, tell, where_to
 
 logger = logging.getLogger(__name__)
 
 WORDS = ("charter", "charte")
-
-
-async def tell(turn: Turn, text: str) -> None:
-    """A one-line answer in the conversation the person wrote in."""
-    await turn.reply({"text": text, "textFormat": "markdown"})
-
-
-async def where_to(deps: Deps, caller: Caller, command: str) -> str:
-    """For a community command asked in the 1:1 chat or an unknown channel: where to ask it."""
-    t = caller.t
-    mine = await stories.communities_of(deps.sessions, actor=caller.actor)
-    if not mine:
-        return t("teams.where.none", command=command)
-    names = t.listing([f"**{escape(name)}**" for _, name in mine[:10]])
-    return t("teams.where.channels", command=command, names=names)
 
 
 async def _names(deps: Deps, community_id: int) -> dict[str, str]:
@@ -136,7 +120,7 @@ async def open_form(deps: Deps, turn: Turn) -> Json:
             name = community.name
             current = await charters.current(session, community_id=community_id)
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     year = utcnow().year
     values = screens.values_of(current.draft if current else charters.CharterDraft(), year=year)
     form = screens.build_form(
@@ -159,7 +143,7 @@ async def submit_form(deps: Deps, turn: Turn) -> Json:
     except InvalidFields as exc:
         return await _again(deps, caller, turn, typed, screens.field_errors(t, exc))
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     try:
         saved = await charters.submit(
             deps.sessions, actor=caller.actor, community_id=community_id, draft=draft
@@ -167,7 +151,7 @@ async def submit_form(deps: Deps, turn: Turn) -> Json:
     except InvalidFields as exc:
         return await _again(deps, caller, turn, typed, screens.field_errors(t, exc))
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     if saved is None:  # the same dialog sent twice at once: the other request saved it
         return dialog_says(t("teams.charter.twice"))
     if not saved.created:
@@ -197,7 +181,7 @@ async def _again(
             )
             name = community.name
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     form = screens.build_form(
         t,
         community_id=community_id,

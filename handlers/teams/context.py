@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import communities, people
+from bot import communities, people, stories
 from bot.communities import CommunityView
 from bot.deps import Deps
 from bot.i18n import Translator, language_of, translate
 from bot.permissions import Actor
 from bot.teams.edge import Turn
+from bot.teams.render import escape
 
 
 @dataclass(frozen=True)
@@ -70,3 +71,18 @@ async def caller_of(deps: Deps, turn: Turn) -> Caller:
         community=view,
         language=language,
     )
+
+
+async def tell(turn: Turn, text: str) -> None:
+    """A one-line answer in the conversation the person wrote in."""
+    await turn.reply({"text": text, "textFormat": "markdown"})
+
+
+async def where_to(deps: Deps, caller: Caller, command: str) -> str:
+    """For a community command asked in the 1:1 chat or an unknown channel: where to ask it."""
+    t = caller.t
+    mine = await stories.communities_of(deps.sessions, actor=caller.actor)
+    if not mine:
+        return t("teams.where.none", command=command)
+    names = t.listing([f"**{escape(name)}**" for _, name in mine[:10]])
+    return t("teams.where.channels", command=command, names=names)

@@ -24,12 +24,12 @@ from bot.teams.cards.common import (
     heading,
     message,
     open_dialog,
+    refusal,
     say,
     text,
 )
 from bot.teams.edge import TeamsEdge, Turn
-from handlers.teams.charters import tell
-from handlers.teams.context import Caller, caller_of
+from handlers.teams.context import Caller, caller_of, tell
 
 WORDS = ("health", "sante", "santé")
 DIALOG = "health"
@@ -143,7 +143,7 @@ async def show(deps: Deps, turn: Turn, rest: str) -> None:
     try:
         scope = await resolve_scope(deps, caller, word)
     except CopError as exc:
-        await tell(turn, t(exc.key, **exc.params))
+        await tell(turn, refusal(t, exc))
         return
     if caller.personal:
         zone = turn.timezone or deps.programme.timezone
@@ -173,7 +173,7 @@ async def open_view(deps: Deps, turn: Turn) -> Json:
         else:
             scope = await community_scope(deps, caller, row_id(data.get("community")))
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     zone = turn.timezone or deps.programme.timezone
     return dialog(_title(caller, scope), await health_card(deps, caller, scope, zone))
 

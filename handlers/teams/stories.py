@@ -10,10 +10,9 @@ from bot.errors import CopError, InvalidFields, NotAllowed
 from bot.models import StoryStatus, SuccessStory
 from bot.numbers import row_id
 from bot.teams.cards import story as screens
-from bot.teams.cards.common import Json, dialog, dialog_says, message
+from bot.teams.cards.common import Json, dialog, dialog_says, message, refusal
 from bot.teams.edge import TeamsEdge, Turn
-from handlers.teams.charters import tell, where_to
-from handlers.teams.context import Caller, caller_of
+from handlers.teams.context import Caller, caller_of, tell, where_to
 
 WORDS = ("story", "histoire", "recit", "récit")
 REVIEW_WORDS = ("stories", "histoires", "recits", "récits")
@@ -51,7 +50,7 @@ async def open_form(deps: Deps, turn: Turn) -> Json:
     try:
         community_id, name = await _community(deps, caller, turn)
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     form = screens.build_form(t, community_id=community_id, community=name)
     return dialog(t("stories.modal_title"), form)
 
@@ -66,7 +65,7 @@ async def submit_form(deps: Deps, turn: Turn) -> Json:
     try:
         community_id, name = await _community(deps, caller, turn)
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     try:
         story = screens.parse(typed)
         stories.check(story)
@@ -87,7 +86,7 @@ async def submit_form(deps: Deps, turn: Turn) -> Json:
         )
         return dialog(t("stories.modal_title"), form)
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
     return dialog_says(t("stories.thanks"))
 
 
@@ -154,7 +153,7 @@ async def open_review(deps: Deps, turn: Turn) -> Json:
         community_id, _ = await _community(deps, caller, turn)
         return await _review_dialog(deps, caller, community_id)
     except CopError as exc:
-        return dialog_says(caller.t(exc.key, **exc.params))
+        return dialog_says(refusal(caller.t, exc))
 
 
 async def decide(deps: Deps, turn: Turn) -> Json:
@@ -174,7 +173,7 @@ async def decide(deps: Deps, turn: Turn) -> Json:
         )
         return await _review_dialog(deps, caller, community_id, t(f"teams.stories.{verb}d"))
     except CopError as exc:
-        return dialog_says(t(exc.key, **exc.params))
+        return dialog_says(refusal(t, exc))
 
 
 def register(edge: TeamsEdge, deps: Deps) -> None:

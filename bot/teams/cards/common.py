@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.errors import CopError
 from bot.i18n import Translator
 from bot.teams.render import escape
 
@@ -43,6 +44,14 @@ def say(t: Translator, key: str, *, typed: Mapping[str, str] | None = None, **ou
     for token, value in holes.items():
         text = text.replace(token, value)
     return text
+
+
+def refusal(t: Translator, exc: CopError) -> str:
+    """An expected refusal (bot.errors), in the reader's language; its words taken from what a
+    person typed (a name, a slug) shown as typed."""
+    typed = {k: v for k, v in exc.params.items() if isinstance(v, str)}
+    ours = {k: v for k, v in exc.params.items() if not isinstance(v, str)}
+    return say(t, exc.key, typed=typed, **ours)
 
 
 def card(body: list[Json], actions: list[Json] | None = None) -> Json:
