@@ -176,3 +176,23 @@ async def test_in_the_personal_chat_the_bot_says_which_channel(teams_bot: TeamsB
     assert answers[0]["text"] == (
         "Écrivez **@cop charte** dans le canal de votre communauté\u00a0: **Agilité \\*pro\\***."
     )
+
+
+async def test_a_forged_year_is_refused_in_the_dialog_and_not_offered_back(
+    teams_bot: TeamsBot,
+) -> None:
+    teams = teams_bot.teams
+    leader = teams.members[0]
+    community = await teams_community(teams_bot.bot.sessions, teams, leaders=(leader.id,))
+    data = {"cop": "charter", "community": community.id, "mission": "Partager"}
+    for year in ("²²²²", "9999", "1999"):
+        sent = teams.invoke(
+            "task/submit", {"data": {**data, "objectives_year": year}}, conversation=CHANNEL
+        )
+        form = dialog_card(await teams_bot.ask(sent))
+        assert "Une partie de votre saisie n'est pas valable." in texts(form)
+        assert inputs(form)["mission"] == "Partager"
+        assert inputs(form)["objectives_year"] != year
+    async with teams_bot.bot.sessions() as session:
+        assert await charters.current(session, community_id=community.id) is None
+    assert teams.card_problems == []

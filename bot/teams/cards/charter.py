@@ -182,6 +182,10 @@ def build_form(
         label = t(f"charter.field.{name}")
         if name == "objectives_year":
             chosen = values.get(name) or str(year)
+            if not (chosen.isascii() and chosen.isdigit() and len(chosen) == 4) or not (
+                OBJECTIVES_YEAR_MIN <= int(chosen) <= year + 1
+            ):
+                chosen = str(year)  # a forged year is not offered back
             years = sorted({str(y) for y in (year - 1, year, year + 1)} | {chosen})
             body.append(
                 {
