@@ -4,8 +4,9 @@ through the Bot Connector at the activity's serviceUrl.
 Order, as for Slack (bot/slack/edge.py): the bearer token first (bot.teams.auth; no body read
 for a request without a valid one), then the body, capped and parsed once, then what the token
 says about it (serviceUrl, channel), then 200 — Teams redelivers what is not acknowledged — and
-the work after the answer. For now the work is `@cop aide` / `@cop help`: an Adaptive Card
-listing the commands, in the person's language (the activity's `locale`).
+the work after the answer: the handlers registered on the edge (handlers/teams/), and `@cop aide`
+/ `@cop help`, an Adaptive Card listing the commands in the person's language (the activity's
+`locale`); a word no handler knows gets « Je ne connais pas cette commande » and the same card.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ Json = dict[str, Any]
 MAX_BODY = 256 * 1024  # an activity is at most ~100 KB (Teams' message limit)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-COMMANDS = ("help", "charter", "event", "health")
+COMMANDS = ("help", "charter", "event", "health", "story", "stories")  # what answers in Teams
 
 
 class TeamsEdge:
@@ -180,10 +181,11 @@ class TeamsEdge:
             await fn(turn, turn.rest)
             return
         helps = {"help", "aide", _fold(turn.t("teams.help.word.help"))}
+        help_answer = {"attachments": [card_attachment(help_card(turn.t))]}
         if _fold(turn.word) in helps:
-            await turn.reply({"attachments": [card_attachment(help_card(turn.t))]})
-        else:
-            await turn.reply({"text": turn.t("teams.help.soon"), "textFormat": "markdown"})
+            await turn.reply(help_answer)
+        else:  # a word the bot does not know: say so, and what it knows
+            await turn.reply({"text": turn.t("teams.help.unknown"), **help_answer})
 
     async def answer_invoke(self, activity: Json) -> Json | None:
         """An invoke's answer (the HTTP body), from the handler registered for it."""
