@@ -13,4 +13,7 @@ if TYPE_CHECKING:
 def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
     # one line per feature module: `from handlers.teams import x; x.register(edge, deps)`
-    del edge, deps
+    from handlers.teams import events, polls
+
+    events.register(edge, deps)
+    polls.register(edge, deps)
