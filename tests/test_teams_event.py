@@ -245,9 +245,7 @@ async def test_an_answer_to_a_past_or_cancelled_event_is_refused(teams_bot: Team
     day = (utcnow().astimezone(paris) + timedelta(days=3)).date()
     typed = {"cop": "event", "title": "Café data", "date": day.isoformat(), "time": "09:00"}
     typed |= {"duration": "30", "tz": "Europe/Paris", "kind": "meeting"}
-    done = await teams_bot.ask(
-        teams.invoke("task/submit", {"data": typed}, conversation=CHANNEL)
-    )
+    done = await teams_bot.ask(teams.invoke("task/submit", {"data": typed}, conversation=CHANNEL))
     assert done["task"]["type"] == "message", done
     card = (await eventually(lambda: teams.cards(CHANNEL)))[0]
     posted = teams.activities[CHANNEL][-1]
