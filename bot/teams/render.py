@@ -70,7 +70,7 @@ class _Plain:
             case m.Person(id=who) | m.Place(id=who):
                 return escape(who)
             case m.Link(url=url, label=label):
-                return self.text(label) if label is not None else escape(url)
+                return self.text(label) if label is not None else escape(url or "")
             case m.Strong(part=inner):
                 return f"**{self.text(inner)}**"
             case m.Quote(part=inner) | m.Code(text=inner):
