@@ -131,6 +131,21 @@ async def test_members_answer_the_pulse_in_their_1to1_anonymously(teams_bot: Tea
         await teams_bot.ask(click(teams, card, "pulse_answer:value:2", chats[bob.id], bob))
         await teams_bot.ask(click(teams, card, "pulse_answer:recommend:9", chats[bob.id], bob))
 
+        # the comment box opens in the card; an empty comment is refused, what was typed kept
+        box = await teams_bot.ask(click(teams, card, "pulse_comment", chats[ana.id], ana))
+        form = box["value"]
+        assert card_errors(form) == []
+        field = next(b for b in form["body"] if b.get("type") == "Input.Text")
+        assert field["label"] == FR("polls.comment_label")
+        empty = await teams_bot.ask(click(teams, form, "pulse_comment_send", chats[ana.id], ana))
+        assert FR("polls.empty_comment") in texts(empty["value"])
+        words = "Plus d'ateliers *pratiques*"
+        sent = click(teams, form, "pulse_comment_send", chats[ana.id], ana)
+        sent["value"]["action"]["data"]["comment"] = words
+        thanks = await teams_bot.ask(sent)
+        assert FR("polls.comment_thanks") in texts(thanks["value"])
+        assert card_errors(thanks["value"]) == []
+
         async with deps.sessions() as session:
             rows = (
                 await session.scalars(
@@ -146,10 +161,11 @@ async def test_members_answer_the_pulse_in_their_1to1_anonymously(teams_bot: Tea
                 ).id  # type: ignore[union-attr]
                 for member in teams.members
             }
-        assert sorted((r.question_key, r.score) for r in rows) == [
-            ("recommend", 9),
-            ("value", 2),
-            ("value", 5),
+        assert sorted((r.question_key, r.score, r.comment or "") for r in rows) == [
+            ("comment", None, words),
+            ("recommend", 9, ""),
+            ("value", 2, ""),
+            ("value", 5, ""),
         ]
         # an answer names no one: its ballot needs the key outside the database
         assert {c.name for c in PollResponse.__table__.columns} == {
@@ -177,7 +193,7 @@ async def test_members_answer_the_pulse_in_their_1to1_anonymously(teams_bot: Tea
                     sa.select(PollResponse).where(PollResponse.poll_id == poll.id)
                 )
             ).all()
-        assert len(after) == 3 and not {r.ballot for r in after} & set(ballot_of)
+        assert len(after) == 4 and not {r.ballot for r in after} & set(ballot_of)
         assert result.respondents == 2
 
         # a click on a closed poll says so, and records nothing

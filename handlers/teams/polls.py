@@ -7,8 +7,9 @@ alone, saying their answer.
 
 The results reach the leaders as on Slack: at close, rituals.pulse.close_and_report owes them
 the report (through the disclosure rule), which the outbox delivers rendered for Teams.
-Not here yet: the free-text question's comment button ("pulse_comment": a form on Slack) and
-the annual survey (a form too: handlers/survey.py), which need a dialog of their own.
+The free-text question's « Ajouter un commentaire » opens its box in the card itself (an
+Action.Execute refresh), where Slack opens a modal. Not here: the annual survey, a form of its
+own (handlers/survey.py opens a modal prefilled with the member's answers).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.config import as_plain
 from bot.errors import CopError
 from bot.i18n import Translator
 from bot.teams import render
+from bot.teams.cards import pulse as cards
 from bot.teams.cards.event import message_card
 from handlers.teams.events import Caller, caller_of, refreshed, said
 from rituals import pulse
@@ -44,7 +46,15 @@ def verbs(deps: Deps) -> list[str]:
     return found
 
 
-async def _record(deps: Deps, caller: Caller, *, poll_id: int, key: str, score: int) -> None:
+async def _record(
+    deps: Deps,
+    caller: Caller,
+    *,
+    poll_id: int,
+    key: str,
+    score: int | None = None,
+    comment: str | None = None,
+) -> None:
     """As handlers/polls.py records a Slack click: the person's id only feeds the ballot."""
     async with deps.sessions.begin() as session:
         person = await people.find(
@@ -60,6 +70,7 @@ async def _record(deps: Deps, caller: Caller, *, poll_id: int, key: str, score: 
             person_id=person.id,
             question_key=key,
             score=score,
+            comment=comment,
         )
 
 
@@ -88,17 +99,26 @@ def _words(t: Translator, questions: list[Json], key: str) -> str:
     return key
 
 
+def _data(turn: Turn) -> Json:
+    action = turn.value.get("action")
+    data = action.get("data") if isinstance(action, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
 def register(edge: TeamsEdge, deps: Deps) -> None:
-    """The score buttons of the pulse poll."""
+    """The score buttons of the pulse poll, and its comment box."""
+
+    def reader_of(turn: Turn, caller: Caller) -> m.Reader:
+        return m.Reader(caller.language, turn.timezone or deps.programme.timezone)
 
     async def answer(turn: Turn) -> Json:
-        action = turn.value.get("action")
-        data = (action.get("data") if isinstance(action, dict) else None) or {}
+        """A score: recorded (or changed), the card refreshed saying it."""
+        data = _data(turn)
         caller = await caller_of(deps, turn)
         t = caller.t
-        reader = m.Reader(caller.language, turn.timezone or deps.programme.timezone)
         try:
             poll_id, key, score = pulse.parse_answer(str(data.get("value") or ""))
+            message, questions = await _poll(deps, caller, poll_id=poll_id)
         except CopError as exc:
             return refreshed(message_card(said(t, exc)))
         try:
@@ -106,18 +126,52 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         except CopError as exc:
             line, ok = said(t, exc), False
         else:
-            line, ok = "", True
-        try:
-            message, questions = await _poll(deps, caller, poll_id=poll_id)
-        except CopError as exc:
-            return refreshed(message_card(said(t, exc)))
-        if ok:
             question = render.escape(_words(t, questions, key))
             line = t("teams.pulse.your_answer", score=t.number(score), question=question)
-        card = render.card(message, reader)
-        color = "Good" if ok else "Attention"
-        card["body"].insert(1, {"type": "TextBlock", "text": line, "wrap": True, "color": color})
-        return refreshed(card)
+            ok = True
+        card = render.card(message, reader_of(turn, caller))
+        return refreshed(cards.with_line(card, line, ok=ok))
+
+    async def comment_box(turn: Turn) -> Json:
+        """« Ajouter un commentaire »: the box opens in the card (Slack opens a modal)."""
+        data = _data(turn)
+        caller = await caller_of(deps, turn)
+        t = caller.t
+        value = str(data.get("value") or "")
+        try:
+            poll_id, _ = pulse.parse_question(value)
+            message, _ = await _poll(deps, caller, poll_id=poll_id)
+        except CopError as exc:
+            return refreshed(message_card(said(t, exc)))
+        card = render.card(message, reader_of(turn, caller))
+        return refreshed(cards.with_comment_form(t, card, value=value))
+
+    async def comment_sent(turn: Turn) -> Json:
+        """The comment: checked, recorded under the ballot as a score is; an error keeps it."""
+        data = _data(turn)
+        caller = await caller_of(deps, turn)
+        t = caller.t
+        value = str(data.get("value") or "")
+        typed = data.get(cards.COMMENT_INPUT)
+        typed = typed if isinstance(typed, str) else ""
+        try:
+            poll_id, key = pulse.parse_question(value)
+            message, _ = await _poll(deps, caller, poll_id=poll_id)
+        except CopError as exc:
+            return refreshed(message_card(said(t, exc)))
+        card = render.card(message, reader_of(turn, caller))
+        try:
+            await _record(
+                deps, caller, poll_id=poll_id, key=key, comment=polls.check_comment(typed)
+            )
+        except CopError as exc:
+            if exc.key == "polls.closed":
+                return refreshed(cards.with_line(card, said(t, exc), ok=False))
+            again = cards.with_comment_form(t, card, value=value, typed=typed)
+            return refreshed(cards.with_line(again, said(t, exc), ok=False))
+        return refreshed(cards.with_line(card, t("polls.comment_thanks"), ok=True))
 
     for verb in verbs(deps):
         edge.invoke("adaptiveCard/action", verb)(answer)
+    edge.invoke("adaptiveCard/action", pulse.COMMENT)(comment_box)
+    edge.invoke("adaptiveCard/action", cards.COMMENT_SEND)(comment_sent)
