@@ -5,7 +5,6 @@ same domain and permission guard as Slack's /cop event."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,9 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from bot import event_changes
 from bot.events import TITLE_MAX
 from bot.models import Event, EventRsvp, RsvpAnswer, utcnow
+from bot.permissions import Actor
 from bot.teams.emulator import CHANNEL, TeamsEmulator, card_errors
+from rituals import outbox
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import TeamsBot, eventually
@@ -264,7 +266,39 @@ async def test_an_answer_to_a_past_or_cancelled_event_is_refused(teams_bot: Team
     assert "actions" not in got
     assert FR("teams.event.rsvp_closed_line") in texts(teams.cards(CHANNEL)[0])
     assert "actions" not in teams.cards(CHANNEL)[0]
+
+    # another event, cancelled by its leader (the domain's cancel, as Slack's list button does)
+    typed |= {"title": "Atelier annulé", "time": "14:00"}
+    done = await teams_bot.ask(teams.invoke("task/submit", {"data": typed}, conversation=CHANNEL))
+    assert done["task"]["type"] == "message", done
+    second = (await eventually(lambda: teams.cards(CHANNEL)[1:]))[0]
+    posted = teams.activities[CHANNEL][-1]
+    async with teams_bot.bot.sessions() as session:
+        event = (
+            await session.scalars(sa.select(Event).where(Event.title == "Atelier annulé"))
+        ).one()
+    leader = Actor(
+        workspace_id=teams.tenant_id, slack_user_id=teams.members[0].id, is_manager=False
+    )
+    deps = teams_bot.bot.deps
+    await event_changes.cancel(
+        deps.sessions,
+        outbox.enqueue,
+        actor=leader,
+        event_id=event.id,
+        default_tz="Europe/Paris",
+        default_language="fr",
+    )
+    click = teams.execute(
+        action(second, "event_rsvp_maybe"),
+        conversation=CHANNEL,
+        reply_to=posted["id"],
+        member=teams.members[3],
+    )
+    got = (await teams_bot.ask(click))["value"]
+    assert FR("event.rsvp_cancelled", title="Atelier annulé") in texts(got)
+    assert FR("event.cancelled_header", title="Atelier annulé") in texts(got)
+    assert "actions" not in got
     async with teams_bot.bot.sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(EventRsvp)) == 0
     assert teams.card_problems == []
-    json.dumps(got)
