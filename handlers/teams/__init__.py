@@ -12,9 +12,7 @@ if TYPE_CHECKING:
 
 def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
-    # one line per feature module: `from handlers.teams import x; x.register(edge, deps)`
-    from handlers.teams import charters, health, stories
+    from handlers.teams import charters, events, health, polls, stories
 
-    charters.register(edge, deps)
-    health.register(edge, deps)
-    stories.register(edge, deps)
+    for feature in (charters, events, health, polls, stories):
+        feature.register(edge, deps)
