@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import db
+from bot import db, platforms
 from bot.activity_batch import ActivityBatcher
 from bot.config import Config
 from bot.dashboard import web as dashboard_web
@@ -50,12 +50,15 @@ def build_deps(config: Config) -> Deps:
     web_client.tokens = background_client.tokens = installations
     metrics = Metrics()
     database = db.Availability(engine)
+    # each call goes to the platform of the workspace in force (bot/platforms.py); Teams' side
+    # only when Teams is configured (TEAMS_APP_ID, TEAMS_APP_PASSWORD)
+    teams_messenger, teams_directory = _teams_side(config, sessions)
     return Deps(
         config=config,
         engine=engine,
         sessions=sessions,
-        directory=SlackDirectory(web_client),
-        messenger=SlackMessenger(background_client),
+        directory=platforms.PlatformDirectory(SlackDirectory(web_client), teams_directory),
+        messenger=platforms.PlatformMessenger(SlackMessenger(background_client), teams_messenger),
         metrics=metrics,
         web_client=web_client,
         activity_batcher=ActivityBatcher(
@@ -68,6 +71,28 @@ def build_deps(config: Config) -> Deps:
         slack_clients=(web_client, background_client),
         installations=installations,
     )
+
+
+def _teams_side(config: Config, sessions: Any) -> tuple[Any, Any]:
+    """The Teams messenger and directory (bot/teams/messenger.py), sharing one Bot Connector
+    client; (None, None) when Teams is not configured."""
+    settings = config.settings
+    if not settings.teams:
+        return None, None
+    from bot.teams.connector import Connector
+    from bot.teams.messenger import TeamsDirectory, TeamsMessenger
+
+    connector = Connector.of(settings)
+    messenger = TeamsMessenger(connector, sessions, app_id=settings.teams_app_id or "")
+    return messenger, TeamsDirectory(connector, sessions)
+
+
+async def close_teams(deps: Deps) -> None:
+    """At shutdown: the Teams messenger's Bot Connector client closes."""
+    teams = getattr(deps.messenger, "teams", None)
+    connector = getattr(teams, "connector", None)
+    if connector is not None:
+        await connector.aclose()
 
 
 def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
@@ -217,6 +242,7 @@ def build_asgi(
             stack.push_async_callback(deps.activity_batcher.flush)
             stack.push_async_callback(dispatcher.drain)
             stack.push_async_callback(teams_edge.aclose, teams_routes)  # Teams' replies, client
+            stack.push_async_callback(close_teams, deps)  # the outbox's Teams client
             # what startup built lives as long as the process: out of the garbage collector's
             # way (a full collection walking it paused every request ~140 ms under load)
             gc.freeze()

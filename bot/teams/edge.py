@@ -4,8 +4,9 @@ through the Bot Connector at the activity's serviceUrl.
 Order, as for Slack (bot/slack/edge.py): the bearer token first (bot.teams.auth; no body read
 for a request without a valid one), then the body, capped and parsed once, then what the token
 says about it (serviceUrl, channel), then 200 — Teams redelivers what is not acknowledged — and
-the work after the answer. For now the work is `@cop aide` / `@cop help`: an Adaptive Card
-listing the commands, in the person's language (the activity's `locale`).
+the work after the answer: the handlers registered on the edge (handlers/teams/), and `@cop aide`
+/ `@cop help`, an Adaptive Card listing the commands in the person's language (the activity's
+`locale`); a word no handler knows gets « Je ne connais pas cette commande » and the same card.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from starlette.routing import Route
 
 from bot.i18n import language_of, translate
 from bot.ports import DeliveryError
-from bot.retry import slack_call
 from bot.teams.auth import (
     DEFAULT_TENANT,
     OPENID_METADATA_URL,
@@ -37,6 +37,7 @@ from bot.teams.auth import (
     OutboundToken,
     Unauthorized,
 )
+from bot.teams.connector import Connector
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -48,11 +49,7 @@ Json = dict[str, Any]
 MAX_BODY = 256 * 1024  # an activity is at most ~100 KB (Teams' message limit)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-COMMANDS = ("help", "charter", "event", "health")
-# Microsoft: on 429 wait Retry-After; on 412, 502, 503 and 504 back off and try again; never
-# on other errors (learn.microsoft.com, Teams platform, bots/how-to/rate-limit)
-TRANSIENT = frozenset({412, 429, 502, 503, 504})
-ATTEMPTS = 4
+COMMANDS = ("help", "charter", "event", "health", "story", "stories")  # what answers in Teams
 
 
 class TeamsEdge:
@@ -68,6 +65,7 @@ class TeamsEdge:
             tenant=settings.teams_tenant_id or DEFAULT_TENANT
         )
         self.token = OutboundToken(app_id, password, self.http, token_url=token_url)
+        self.bot_connector = Connector(self.http, self.token)  # as the outbox messenger calls
         self.default_language = default_language
         self._work: set[asyncio.Task[None]] = set()
         self._before: list[Listener] = []
@@ -183,10 +181,11 @@ class TeamsEdge:
             await fn(turn, turn.rest)
             return
         helps = {"help", "aide", _fold(turn.t("teams.help.word.help"))}
+        help_answer = {"attachments": [card_attachment(help_card(turn.t))]}
         if _fold(turn.word) in helps:
-            await turn.reply({"attachments": [card_attachment(help_card(turn.t))]})
-        else:
-            await turn.reply({"text": turn.t("teams.help.soon"), "textFormat": "markdown"})
+            await turn.reply(help_answer)
+        else:  # a word the bot does not know: say so, and what it knows
+            await turn.reply({"text": turn.t("teams.help.unknown"), **help_answer})
 
     async def answer_invoke(self, activity: Json) -> Json | None:
         """An invoke's answer (the HTTP body), from the handler registered for it."""
@@ -229,30 +228,9 @@ class TeamsEdge:
 
     async def connector(self, method: str, url: str, body: Json | None = None) -> Json:
         """One Bot Connector call with the bot's token, retried as Microsoft asks (429 after
-        Retry-After; 412, 502, 503, 504 with backoff); failures raise DeliveryError."""
-
-        async def post() -> Json:
-            token = await self.token.get()
-            try:
-                response = await self.http.request(
-                    method, url, json=body, headers={"Authorization": f"Bearer {token}"}
-                )
-            except httpx.TransportError as exc:
-                raise DeliveryError(
-                    f"Bot Connector unreachable: {exc!r}", permanent=False
-                ) from None
-            if response.status_code == 401:
-                self.token.forget()  # revoked or rolled: the next try asks for a new one
-            if response.status_code >= 300:
-                raise DeliveryError(
-                    f"Bot Connector answered {response.status_code}: {response.text[:200]}",
-                    permanent=response.status_code not in TRANSIENT | {401},
-                    retry_after=_seconds(response.headers.get("retry-after")),
-                )
-            answer: Json = response.json() if response.content else {}
-            return answer
-
-        return await slack_call(post, what=f"Teams {method}", attempts=ATTEMPTS)
+        Retry-After; 412, 502, 503, 504 with backoff); failures raise DeliveryError
+        (bot/teams/connector.py)."""
+        return await self.bot_connector.call(method, url, body)
 
     async def aclose(self) -> None:
         """The work under way finishes (bounded), then the connections close."""
@@ -383,13 +361,6 @@ def _addressed(activity: Json) -> bool:
         and (e.get("mentioned") or {}).get("id") == bot_id
         for e in activity.get("entities") or []
     )
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return min(60.0, max(0.0, float(value))) if value else None
-    except ValueError:
-        return None
 
 
 def card_attachment(card: Json) -> Json:

@@ -56,7 +56,8 @@ from zoneinfo import ZoneInfo
 from bot import messages as m
 from bot.i18n import Translator, translate
 from bot.links import is_link
-from bot.teams.text import Markdown, escape, line_start
+from bot.teams.text import Markdown, line_start
+from bot.teams.text import escape as escape  # the one guard, also reached from here
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -394,18 +395,14 @@ class _Renderer:
                     }
                 ]
             case m.Paragraph(text=text, beside=choice):
-                items = _text_blocks(self.md(text))
-                paragraph: list[dict[str, Any]] = [
-                    {"type": "Container", "spacing": "Medium", "items": items}
-                ]
+                paragraph = _text_blocks(self.md(text))
                 if choice is not None:
                     paragraph.append(
                         {"type": "ActionSet", "spacing": "Small", "actions": [self.action(choice)]}
                     )
                 return paragraph
             case m.Note(text=text):
-                items = _text_blocks(self.md(text), size="Small", subtle=True)
-                return [{"type": "Container", "spacing": "Medium", "items": items}]
+                return _text_blocks(self.md(text), size="Small", subtle=True)
             case m.Choices(choices=choices, group=group):
                 rows = [
                     choices[i : i + ACTIONS_PER_SET]
@@ -469,7 +466,7 @@ class _Renderer:
             for day, active, messages in zip(chart.days, chart.active, chart.messages, strict=False)
         ]
         lines = [f"**{escape(title, newline=' ')}**", *(escape(w, newline=" ") for w in weeks)]
-        return [{"type": "Container", "spacing": "Medium", "items": _text_blocks("\n".join(lines))}]
+        return _text_blocks("\n".join(lines))
 
 
 def _frag(text: str, newline: str = "\n") -> Markdown:
@@ -562,8 +559,9 @@ def _unmarked(sentence: str) -> str:
 def _text_blocks(
     text: str, *, size: str | None = None, subtle: bool = False
 ) -> list[dict[str, Any]]:
-    """The rendered lines as TextBlocks: a quote's lines in an emphasis Container, a code line
-    in a monospace font, a blank line as wider spacing."""
+    """The rendered lines as TextBlocks (a paragraph is its lines, set apart from what is above):
+    a quote's lines in an emphasis Container, a code line in a monospace font, a blank line as
+    wider spacing."""
     items: list[dict[str, Any]] = []
     quote: list[dict[str, Any]] | None = None
     gap = False
@@ -584,15 +582,14 @@ def _text_blocks(
             if quote is None:
                 quote = []
                 container = {"type": "Container", "style": "emphasis", "items": quote}
-                container["spacing"] = "Medium" if gap else "Small"
+                container["spacing"] = "Medium" if gap or not items else "Small"
                 items.append(container)
             else:
                 block["spacing"] = "None"
             quote.append(block)
         else:
             quote = None
-            if items:
-                block["spacing"] = "Medium" if gap else "None"
+            block["spacing"] = ("Medium" if gap else "None") if items else "Medium"
             items.append(block)
         gap = False
     return items or [{"type": "TextBlock", "text": " ", "wrap": True}]

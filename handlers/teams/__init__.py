@@ -12,5 +12,7 @@ if TYPE_CHECKING:
 
 def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
-    # one line per feature module: `from handlers.teams import x; x.register(edge, deps)`
-    del edge, deps
+    from handlers.teams import charters, events, health, polls, stories
+
+    for feature in (charters, events, health, polls, stories):
+        feature.register(edge, deps)
