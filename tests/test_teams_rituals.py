@@ -165,6 +165,10 @@ async def test_a_newcomer_gets_the_welcome_as_a_card_in_a_1to1_chat_the_bot_open
     assert created[0].body["tenantId"] == teams.tenant_id
     (card,) = teams.cards(dm)
     assert "Data Science" in _texts(card) and "Partager nos pratiques" in _texts(card)
+    # the newcomer (and the leaders) mentioned by the names Teams gave, backed by entities
+    assert "Bienvenue <at>Noa Robert</at>" in _texts(card)
+    mentioned = {e["text"]: e["mentioned"]["id"] for e in card["msteams"]["entities"]}
+    assert mentioned["<at>Noa Robert</at>"] == NOA
     async with tb.bot.sessions() as session:
         noa = await session.scalar(sa.select(Person).where(Person.slack_user_id == NOA))
         ref = await conversations.personal(session, workspace_id=teams.tenant_id, user_id=NOA)

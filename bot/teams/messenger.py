@@ -20,12 +20,13 @@ What Teams answers, as the outbox understands it (`delivery_error`):
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import installation
+from bot import installation, people
 from bot.messages import Message, Reader
 from bot.ports import ChannelInfo, DeliveryError, Sent, UserInfo
 from bot.teams import conversations, render
@@ -68,6 +69,18 @@ def _tenant() -> str:
         # a caller's bug (bot.platforms routes only Teams work here): never a guessed tenant
         raise DeliveryError("no_teams_tenant_in_force", permanent=False)
     return workspace.workspace_id
+
+
+async def _names(session: AsyncSession, tenant: str, message: Message) -> dict[str, str]:
+    """The display names of the people a message names, so Teams mentions them
+    (bot.teams.render: without a name a person reads « quelqu'un »)."""
+    names = {}
+    for user in sorted(render.people(message)):
+        if user.startswith("29:"):
+            person = await people.find(session, workspace_id=tenant, slack_user_id=user)
+            if person is not None and (person.real_name or person.name):
+                names[user] = person.real_name or person.name
+    return names
 
 
 def _conversation_url(service_url: str, conversation_id: str, tail: str = "") -> str:
@@ -124,15 +137,20 @@ class TeamsMessenger:
                 if ref is not None
                 else await conversations.service_url(session, workspace_id=tenant)
             )
+            names = await _names(session, tenant, message)
         is_channel = ref.kind == conversations.CHANNEL if ref else not channel.startswith("a:")
         if service_url is None:  # nobody in this tenant ever spoke to the bot
             raise DeliveryError("teams_no_conversation_reference", permanent=True)
         await self.windows.wait(channel)
         url = _conversation_url(service_url, channel, "/activities")
         try:
-            answer = await self._call(
-                "POST", url, render.activity(message, reader), channel=is_channel
+            # a chart is drawn for the reader: off the event loop
+            activity = (
+                await asyncio.to_thread(render.activity, message, reader, names=names)
+                if render.has_chart(message)
+                else render.activity(message, reader, names=names)
             )
+            answer = await self._call("POST", url, activity, channel=is_channel)
         except DeliveryError as exc:
             if exc.reason in ("conversation_not_found", "channel_not_found"):
                 async with self.sessions.begin() as session:
