@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, health, lifecycle, report
+from bot import communities, health, lifecycle, programme, report
 from bot.deps import Deps
 from bot.errors import CopError, NotAllowed, NotFound
 from bot.i18n import Translator
@@ -45,6 +45,14 @@ class Scope:
     workspace_id: str
     community_id: int | None
     name: str
+
+
+def workspaces(deps: Deps, scope: Scope) -> programme.Workspaces:
+    """The programme's view covers its linked workspaces (Slack and Teams: bot.programme); a
+    community's own view stays in its workspace."""
+    if scope.community_id is not None:
+        return scope.workspace_id
+    return programme.linked(scope.workspace_id, deps.programme.workspaces)
 
 
 def _today(deps: Deps) -> tuple[datetime, str]:
@@ -138,7 +146,7 @@ async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.O
     async with deps.sessions.begin() as session:
         return await health.build_overview(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=workspaces(deps, scope),
             today=now.astimezone(ZoneInfo(tz)).date(),
             thresholds=deps.programme.health,
             tz=tz,
@@ -157,7 +165,7 @@ async def browse(
     async with deps.sessions.begin() as session:
         return await health.browse(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=workspaces(deps, scope),
             items=overview.items,
             filters=filters,
             page=page,
@@ -171,7 +179,7 @@ async def reviews(
     async with deps.sessions() as session:
         return await lifecycle.reviews(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=workspaces(deps, scope),
             items=items,
             defaults=lifecycle.ritual_defaults(deps.programme),
         )
@@ -420,7 +428,7 @@ async def handle_sponsor_options(ack: AsyncAck, body: dict[str, Any], deps: Deps
             await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
             found = await health.find_sponsors(
                 session,
-                workspace_id=caller.workspace_id,
+                workspace_id=programme.linked(caller.workspace_id, deps.programme.workspaces),
                 typed=str(body.get("value") or "")[:80],
             )
     except CopError:
