@@ -368,6 +368,7 @@ async def _add_activity(session: AsyncSession, scope: _Scope) -> None:
     scope.programme.active_members = int(
         await session.scalar(
             sa.select(sa.func.count(sa.distinct(people.IDENTITY)))
+            .select_from(ActivityDaily)
             .join(Person, Person.id == ActivityDaily.person_id)
             .where(in_window)
         )
