@@ -459,6 +459,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
     _setup_logging("WARNING")
+    if args.platform == "teams":
+        if args.scale != "small":
+            raise ConfigError(
+                "--scale large: the large programme is played in Slack only "
+                "(cop demo --scale large, without --platform teams)"
+            )
+        from bot.demo import teams
+
+        return asyncio.run(teams.run(language=args.lang))
     return asyncio.run(demo.run(scale=args.scale, language=args.lang))
 
 
@@ -580,6 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--scale", choices=["small", "large"], default="small")
     demo.add_argument("--lang", choices=["fr", "en", "both"], default="both")
+    demo.add_argument(
+        "--platform",
+        choices=["slack", "teams"],
+        default="slack",
+        help="play it in Slack (the Slack emulator) or in Microsoft Teams (the Teams emulator, "
+        "each card printed as people read it)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     rit = sub.add_parser("rituals", help="run a ritual now, drain or inspect the outbox")
