@@ -90,6 +90,14 @@ class Signals:
     charter_objectives: bool = True  # the latest version lists objectives
     workspace_id: str = ""  # its Slack workspace or Teams tenant (a programme may span both)
 
+    @property
+    def platform(self) -> str:
+        """"slack" or "teams" (bot.installation.platform_of): a programme's views tag the
+        communities of the other platform."""
+        from bot.installation import platform_of
+
+        return platform_of(self.workspace_id) if self.workspace_id else "slack"
+
 
 @dataclass(frozen=True, slots=True)
 class Reason:

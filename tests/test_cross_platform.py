@@ -129,12 +129,17 @@ async def test_the_health_overview_and_dashboard_list_both_platforms_communities
         reply = await ask(bot, "santé", user=MANAGER)
         text = render_message(reply)
         assert "Data Science" in text and "Cloud Teams" in text, text
+        # the Teams community is tagged in Slack
+        assert any("Cloud Teams" in line and "`Teams`" in line for line in text.splitlines()), text
         # Lucas, on both platforms under one e-mail, is one person
         assert "4 personnes uniques, 5 inscriptions cumulées dans 2 communautés" in text, text
         async with httpx.AsyncClient() as http:
             page = await http.get(dashboard_link(bot, reply))
         assert page.status_code == 200
         assert ">Data Science</a>" in page.text and ">Cloud Teams</a>" in page.text
+        # each community says where it lives
+        assert 'data-platform="teams">Teams<' in page.text
+        assert 'data-platform="slack">Slack<' in page.text
 
 
 async def test_a_leaders_own_view_shows_nothing_of_the_other_platform(
