@@ -89,12 +89,20 @@ async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
 
 
 async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scope:
-    """One community by its id, once the caller may see its health (NotAllowed otherwise)."""
+    """One community by its id, once the caller may see its health (NotAllowed otherwise): a
+    row of the programme's list, which may be of a linked workspace (Slack and Teams at once,
+    bot.programme) — only a programme manager may open those."""
     async with deps.sessions.begin() as session:
-        community = await communities.get(
-            session, workspace_id=caller.workspace_id, community_id=community_id
-        )
-        return await _community_view(session, caller, community)
+        linked = programme.linked(caller.workspace_id, deps.programme.workspaces)
+        for workspace_id in linked:
+            try:
+                community = await communities.get(
+                    session, workspace_id=workspace_id, community_id=community_id
+                )
+            except NotFound:
+                continue
+            return await _community_view(session, caller, community)
+        raise NotFound("community.not_found")
 
 
 async def _community_view(session: Any, caller: Caller, community: Any) -> Scope:
@@ -104,7 +112,7 @@ async def _community_view(session: Any, caller: Caller, community: Any) -> Scope
     await require(
         session, actor=caller.actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
     )
-    return Scope(caller.workspace_id, community.id, community.name)
+    return Scope(community.workspace_id, community.id, community.name)
 
 
 async def compute(deps: Deps, scope: Scope) -> health.Overview:

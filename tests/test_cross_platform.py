@@ -18,12 +18,14 @@ from bot import activity, cli, db, disclosure, kpis, people, periods, programme
 from bot.config import ConfigError, Programme
 from bot.models import Person, utcnow
 from bot.ports import UserInfo
+from bot.slack.blocks import health as blocks
 from bot.slack.emulator import SlackEmulator
 from bot.slack.render import render_message
 from tests import factories
 from tests.conftest import MANAGER, eventually, make_config, running_bot
-from tests.dashboard_programme import ask, dashboard_link
+from tests.dashboard_programme import ask, dashboard_link, health_figures
 from tests.factories import WORKSPACE
+from tests.test_handlers_health import click, rows, shown
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"  # a Teams workspace is its tenant's GUID
 LINKED = [WORKSPACE, TENANT]
@@ -140,6 +142,32 @@ async def test_the_health_overview_and_dashboard_list_both_platforms_communities
         # each community says where it lives
         assert 'data-platform="teams">Teams<' in page.text
         assert 'data-platform="slack">Slack<' in page.text
+
+
+async def test_a_manager_opens_a_teams_community_from_slacks_overview(
+    database_url: str, emulator: SlackEmulator
+) -> None:
+    config = make_config(database_url, emulator, workspaces=LINKED)
+    async with running_bot(config, emulator) as bot:
+        await seed(bot.sessions)
+        first = await ask(bot, "santé", user=MANAGER)
+        listed = rows(first)
+        assert set(listed) == {"Data Science", "Cloud Teams"}
+        view = await click(
+            bot, shown(bot, first), blocks.OPEN_COMMUNITY, value=listed["Cloud Teams"]
+        )
+        text = render_message(view)
+        assert "Santé de la communauté « Cloud Teams »" in text
+        assert health_figures(view)["members"] == "3"
+        # Chloé, a member on Slack, may not
+        refused = await click(
+            bot,
+            shown(bot, first),
+            blocks.OPEN_COMMUNITY,
+            user="U0CHLOE",
+            value=listed["Cloud Teams"],
+        )
+        assert "Cloud Teams" not in render_message(refused) and not refused.get("blocks")
 
 
 async def test_a_leaders_own_view_shows_nothing_of_the_other_platform(
