@@ -92,7 +92,7 @@ class Signals:
 
     @property
     def platform(self) -> str:
-        """"slack" or "teams" (bot.installation.platform_of): a programme's views tag the
+        """Slack or Teams (bot.installation.platform_of): a programme's views tag the
         communities of the other platform."""
         from bot.installation import platform_of
 
