@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import activity, cli, db, disclosure, kpis, people, periods, programme
+from bot import activity, cli, db, disclosure, kpis, people, periods, privacy, programme
 from bot.config import ConfigError, Programme
 from bot.models import Person, utcnow
 from bot.ports import UserInfo
@@ -265,3 +265,18 @@ def test_a_bad_workspace_list_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
 
     with pytest.raises(ConfigError, match="workspaces"):
         load_programme(tmp_path / "app.yaml")
+
+
+async def test_an_erased_person_keeps_no_e_mail(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await seed(sessions)
+    async with sessions.begin() as session:
+        await privacy.erase(session, workspace_id=WORKSPACE, slack_user_id="U0LUCAS")
+    async with sessions() as session:
+        emails = set(await session.scalars(sa.select(Person.email)))
+    assert "lucas.martin@contoso.example" not in emails
+    # his tombstone still counts (erasure removes who he was, not that he was a member); it can
+    # no longer be matched with his Teams account
+    both = await month(sessions, programme.linked(WORKSPACE, LINKED))
+    assert both.programme.members_unique == 5
