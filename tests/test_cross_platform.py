@@ -218,6 +218,15 @@ def test_cop_report_covers_the_linked_workspaces(
     assert cli.main(["report", "--period", period, "--format", "csv", "--out", "r.csv"]) == 0
     table = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     assert "Data Science" in table and "Cloud Teams" in table
+    capsys.readouterr()
+    assert cli.main(["health"]) == 0
+    shown = capsys.readouterr().out
+    assert "Data Science" in shown and "Cloud Teams" in shown
+    assert "4 personnes uniques" in shown
+    # the filtered table of the programme (every status) covers both too
+    assert cli.main(["health", "--kind", "spontaneous", "--format", "csv", "--out", "h.csv"]) == 0
+    listed = (tmp_path / "h.csv").read_text(encoding="utf-8-sig")
+    assert "Data Science" in listed and "Cloud Teams" in listed
     # not linked: two unrelated workspaces, the operator must choose one (never both mixed)
     monkeypatch.setenv("COP_CONFIG", str(tmp_path / "alone.yaml"))
     capsys.readouterr()
