@@ -260,10 +260,17 @@ def _tier_rows(t: Translator, k: kpis.Kpis) -> list[list[Cell]]:
     ]
 
 
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}  # names, the same in every language
+
+
 def communities_table(t: Translator, report: SponsorReport) -> Table:
     status = {h.signals.community_id: h for h in report.health}
+    # a programme on Slack and Teams at once (bot/programme.py): each community's platform
+    platform = {h.signals.community_id: h.signals.platform for h in report.health}
+    mixed = len(set(platform.values())) > 1
     headers = [
         t("report.col.community"),
+        *([t("report.col.platform")] if mixed else []),
         t("report.col.status"),
         name(t, "members"),
         name(t, "new_members"),
@@ -295,6 +302,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         rows.append(
             [
                 c.name,
+                *([PLATFORM_NAMES.get(platform.get(c.community_id, ""))] if mixed else []),
                 t(f"health.status.{h.status.value}") if h else None,
                 c.members,
                 c.new_members,

@@ -218,6 +218,11 @@ def test_cop_report_covers_the_linked_workspaces(
     assert cli.main(["report", "--period", period, "--format", "csv", "--out", "r.csv"]) == 0
     table = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
     assert "Data Science" in table and "Cloud Teams" in table
+    # each community's platform, in a column of its own
+    lines = table.splitlines()
+    assert lines[0].split(";")[:2] == ["Communauté", "Plateforme"], lines[0]
+    assert any(line.startswith("Cloud Teams;Teams;") for line in lines), table
+    assert any(line.startswith("Data Science;Slack;") for line in lines), table
     capsys.readouterr()
     assert cli.main(["health"]) == 0
     shown = capsys.readouterr().out
