@@ -65,6 +65,24 @@ def _check_user_ids(values: list[str]) -> list[str]:
     return values
 
 
+_WORKSPACE_ID = re.compile(
+    r"^(?:[TE][A-Z0-9]{2,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+
+
+def _check_workspaces(values: list[str]) -> list[str]:
+    """Slack team ids (T…) or Teams tenant ids (GUIDs, lower case as Teams sends them)."""
+    for value in values:
+        if not _WORKSPACE_ID.match(value):
+            raise ValueError(
+                "expected Slack team ids such as T012ABC or Teams tenant ids such as "
+                f"72f988bf-86f1-41af-91ab-2d7cd011db47, got {value!r}"
+            )
+    if len(set(values)) != len(values):
+        raise ValueError("a workspace is listed twice")
+    return values
+
+
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
@@ -568,6 +586,9 @@ class Programme(_Strict):
     language: Literal["fr", "en"] = "fr"
     timezone: str = "Europe/Paris"
     managers: list[str] = Field(default_factory=list)
+    # the Slack team ids and Teams tenant ids this one programme spans (bot/programme.py): its
+    # programme views cover them all; empty, each workspace is a programme of its own
+    workspaces: list[str] = Field(default_factory=list)
     sponsor: str | None = None  # the programme's sponsor (a Slack user id): the programme's digest
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     rituals: Rituals = Field(default_factory=Rituals)
@@ -587,6 +608,7 @@ class Programme(_Strict):
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
     _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
+    _workspaces = field_validator("workspaces")(classmethod(lambda cls, v: _check_workspaces(v)))
     _sponsor = field_validator("sponsor")(
         classmethod(lambda cls, v: v if v is None else _check_user_ids([v])[0])
     )
@@ -796,7 +818,7 @@ def teams_settings(environ: Mapping[str, str]) -> dict[str, str | None]:
 
 # manifest.yaml's bot scopes: what an OAuth install asks for unless SLACK_SCOPES says otherwise
 DEFAULT_SCOPES = (
-    "commands,chat:write,im:write,users:read,channels:read,channels:manage,channels:join,"
+    "commands,chat:write,im:write,users:read,users:read.email,channels:read,channels:manage,channels:join,"
     "groups:write,groups:read,channels:history,groups:history,im:history,reactions:read,"
     "files:write,team:read"
 )
