@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.teams.emulator.reading import read_activity, read_card
+from tests.catalogue import EN
 from tests.test_demo import foreign_lines
 
 pytestmark = pytest.mark.xdist_group("demo")
@@ -45,7 +46,7 @@ def test_the_teams_demo_prints_the_help_card_in_each_readers_language(tmp_path: 
     assert "  │ Ce que vous pouvez faire avec @cop" in out
     assert "  │ @cop aide — cette liste" in out
     assert "  │ What you can do with @cop" in out
-    assert "  │ @cop health — the community's health: activity, engagement, trends" in out
+    assert f"  │ @cop health — {EN('teams.help.cmd.health')}" in out
     assert (tmp_path / "cop-demo.db").exists()
 
 
