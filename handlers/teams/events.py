@@ -18,22 +18,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from bot import communities, event_changes, events, people
+from bot import event_changes, events
 from bot.communities import CommunityView
 from bot.errors import CopError, InvalidFields
 from bot.events import EventView
-from bot.i18n import Translator, language_of, translate
+from bot.i18n import Translator, translate
 from bot.models import ChannelStatus, utcnow
 from bot.numbers import row_id
-from bot.permissions import Actor
 from bot.ports import DeliveryError
 from bot.teams.cards import event as cards
 from bot.teams.edge import ADAPTIVE_CARD, card_attachment
 from bot.teams.render import escape
+from handlers.teams.context import Caller, caller_of
 from rituals import outbox
 
 if TYPE_CHECKING:
@@ -43,63 +42,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 Json = dict[str, Any]
 WORDS = ("event", "evenement", "événement", "évènement", "events", "événements")
-
-
-# --- who is asking: to be replaced by handlers.teams.context (teams-charter) at merge ----------
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The person behind a Teams activity and the community of its channel (if any).
-    Provisional: to be replaced by handlers.teams.context (its Caller has these fields)."""
-
-    workspace_id: str
-    user_id: str
-    conversation_id: str
-    personal: bool
-    actor: Actor
-    community: CommunityView | None
-    language: str
-
-    @property
-    def t(self) -> Translator:
-        return translate(self.language)
-
-
-def channel_of(conversation_id: str) -> str:
-    """A channel thread's conversation id is "<channel>;messageid=<root>": the channel's."""
-    return conversation_id.split(";", 1)[0]
-
-
-async def caller_of(deps: Deps, turn: Turn) -> Caller:
-    """To be replaced by handlers.teams.context.caller_of: the person (tenant, 29: id) and the
-    community whose channel this is, from the database; the language of their Teams client."""
-    conversation = channel_of(turn.conversation_id)
-    async with deps.sessions() as session:
-        person = await people.find(session, workspace_id=turn.tenant_id, slack_user_id=turn.user_id)
-        found = (
-            None
-            if turn.personal or not conversation
-            else await communities.by_channel(
-                session, workspace_id=turn.tenant_id, channel_id=conversation
-            )
-        )
-        view = CommunityView.of(found) if found is not None else None
-    locale = turn.activity.get("locale") or (person.locale if person else None)
-    default = (view.language if view else None) or deps.programme.language
-    return Caller(
-        workspace_id=turn.tenant_id,
-        user_id=turn.user_id,
-        conversation_id=conversation,
-        personal=turn.personal,
-        actor=Actor(
-            workspace_id=turn.tenant_id,
-            slack_user_id=turn.user_id,
-            is_manager=deps.is_manager(turn.user_id),
-        ),
-        community=view,
-        language=language_of(str(locale), default) if locale else default,
-    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
