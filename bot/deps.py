@@ -63,8 +63,8 @@ class Deps:
     # (handlers.health)
     recent_overviews: dict[tuple[str, int | None], tuple[float, Any]] = field(default_factory=dict)
     # what the chat side does for the rituals' clock, by name, set when the handlers are
-    # registered: "event_started" (workspace id, event id) → whether the event's announcement
-    # now shows its answers closed (rituals/event_starts.py)
+    # registered: "event_started:slack" and "event_started:teams" (workspace id, event id) →
+    # whether the event's announcement now shows its answers closed (rituals/event_starts.py)
     hooks: dict[str, Any] = field(default_factory=dict)
     # each workspace's App Home publisher, workspace id → handlers.home.Publisher: views.publish
     # paced under its tier, a Retry-After honoured, refreshes of the same Home coalesced

@@ -7,7 +7,9 @@ open only from a card's button) → task/fetch "event" → the form → task/sub
 checks of bot.events.validate (errors in the dialog, typed values kept) → event_changes.save →
 the announcement posted in the channel, its activity id kept on the event (announced) → each
 RSVP click (adaptiveCard/action) → event_changes.answer → the channel's card PUT for everyone
-with the new counts, and the clicker's own copy (the invoke's answer) saying their answer.
+with the new counts, and the clicker's own copy (the invoke's answer) saying their answer →
+once the event has started, the rituals' clock (rituals/event_starts.py, through the
+"event_started:teams" hook) PUTs the card again without its buttons.
 
 Not here yet: the event list, edit / cancel and attendance (Slack's list buttons), events over
 several days and series (the end fields, the repeat fields), the .ics (no route serves one: the
@@ -29,11 +31,12 @@ from bot.i18n import Translator, translate
 from bot.models import ChannelStatus, utcnow
 from bot.numbers import row_id
 from bot.ports import DeliveryError
+from bot.teams import conversations
 from bot.teams.cards import event as cards
 from bot.teams.edge import ADAPTIVE_CARD, card_attachment
 from bot.teams.render import escape
 from handlers.teams.context import Caller, caller_of
-from rituals import outbox
+from rituals import event_starts, outbox
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -253,3 +256,38 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
 
     for verb in cards.RSVP.values():
         edge.invoke("adaptiveCard/action", verb)(rsvp)
+
+    async def close_answers(workspace_id: str, event_id: int) -> bool:
+        """The event has started: the channel's card, PUT again, shows no RSVP buttons and says
+        the answers are closed — as Slack's chat.update does (the rituals' clock calls this,
+        rituals/event_starts.py). False when Teams did not take it (tried at the next tick)."""
+        event = await event_changes.current(
+            deps.sessions, workspace_id=workspace_id, event_id=event_id, default_tz=zone
+        )
+        if not event.channel_id or not event.message_ts:
+            return True  # never announced: nothing to re-render
+        async with deps.sessions() as session:
+            ref = await conversations.find(
+                session, workspace_id=workspace_id, conversation_id=event.channel_id
+            )
+            url = (
+                ref.service_url
+                if ref is not None
+                else await conversations.service_url(session, workspace_id=workspace_id)
+            )
+        if url is None:  # no one in the tenant ever spoke to the bot: no address to write to
+            logger.warning("no service URL to close the answers of event %s", event.id)
+            return False
+        card = cards.announcement(channel_translator(event), event, now=utcnow())
+        try:
+            await edge.update(
+                url, event.channel_id, event.message_ts, {"attachments": [card_attachment(card)]}
+            )
+        except DeliveryError as failed:
+            if failed.permanent:  # the card or the channel is gone: nothing left to close
+                return True
+            logger.warning("could not close the answers of event %s: %s", event.id, failed)
+            return False
+        return True
+
+    deps.hooks[event_starts.hook_name("teams")] = close_answers
