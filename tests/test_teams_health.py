@@ -10,10 +10,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from bot.config import load_settings
-from bot.models import Person
 from bot.slack.emulator import SlackEmulator
 from bot.teams.emulator import CHANNEL, PERSONAL, Member, TeamsEmulator
 from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
@@ -50,18 +48,6 @@ async def teams_manager_bot(
         yield TeamsBot(bot, teams)
 
 
-async def known_with_emails(tb: TeamsBot, members: list[Member]) -> None:
-    """The members' e-mails, as the Teams roster gives them (GET …/members: `email`)."""
-    async with tb.bot.sessions.begin() as session:
-        for member in members:
-            await session.execute(
-                sa.update(Person)
-                .where(Person.workspace_id == tb.teams.tenant_id)
-                .where(Person.slack_user_id == member.id)
-                .values(email=member.email)
-            )
-
-
 def texts(card: dict[str, Any]) -> list[str]:
     """The card's TextBlocks, those in its containers too, in order."""
     out: list[str] = []
@@ -79,7 +65,6 @@ async def test_the_manager_sees_the_communities_ranked_with_their_status(
     teams.conversations[OTHER_CHANNEL] = {"conversationType": "channel", "members": teams.members}
     await teams_community(bot.bot.sessions, teams, name="Data *Science*", age_days=200)
     await teams_community(bot.bot.sessions, teams, name="Agilité", channel=OTHER_CHANNEL)
-    await known_with_emails(bot, teams.members)
     manager = teams.members[-1]
 
     assert await bot.send(teams.message("santé", member=manager)) == 200
@@ -121,7 +106,6 @@ async def test_someone_with_the_managers_name_but_another_identity_is_refused(
         email="noa.robert@fabrikam.example",
     )
     teams.members.append(namesake)
-    await known_with_emails(bot, teams.members)
     await teams_community(bot.bot.sessions, teams, name="Agilité", channel=OTHER_CHANNEL)
 
     assert await bot.send(teams.message("santé", member=namesake)) == 200
