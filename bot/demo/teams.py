@@ -171,6 +171,8 @@ class TeamsDemo:
         if isinstance(task, dict) and task.get("type") == "message":
             self.say("demo.teams.dialog_closes")
             self.show(markdown(str(task.get("value") or "")))
+        elif isinstance(task, dict) and activity.get("name") == "task/submit":
+            self.say("demo.teams.dialog_again")  # sent back: what to fix, what was typed kept
         elif isinstance(task, dict) and isinstance(task.get("value"), dict):
             self.say("demo.teams.dialog_opens", title=str(task["value"].get("title") or ""))
         for card in _cards_in(body):

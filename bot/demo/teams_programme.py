@@ -197,12 +197,12 @@ async def event_step(demo: TeamsDemo) -> None:
         "link": "https://teams.microsoft.com/l/meetup-join/mlops",
         "description": c["webinar_description"],
     }
-    demo.say("demo.teams.event.past", who=leader.name, date=typed["date"])
+    demo.say("demo.teams.event.past", who=leader.name, date=today - timedelta(days=1))
     await demo.invokes(
         teams.invoke("task/submit", {"data": typed}, conversation=CHANNEL, locale=locale)
     )
     typed["date"] = (today + timedelta(days=10)).isoformat()
-    demo.say("demo.teams.event.fixed", who=leader.name, date=typed["date"])
+    demo.say("demo.teams.event.fixed", who=leader.name, date=today + timedelta(days=10))
     before = len(teams.activities.get(CHANNEL, []))
     await demo.invokes(
         teams.invoke("task/submit", {"data": typed}, conversation=CHANNEL, locale=locale),
@@ -217,8 +217,9 @@ async def event_step(demo: TeamsDemo) -> None:
     for number, (member, answer_key) in enumerate(clicks):
         verb = f"event_rsvp_{answer_key}"
         changes = number == len(clicks) - 1
+        key = "demo.teams.event.changes" if changes else "demo.teams.clicks"
         demo.say(
-            "demo.teams.event.changes" if changes else "demo.teams.clicks",
+            "demo.teams.event.own_copy" if number == 0 else key,
             who=member.name,
             button=_execute(card, verb)["title"],
         )
@@ -247,6 +248,7 @@ async def pulse_step(demo: TeamsDemo) -> None:
     await scheduler.run_now(deps, ritual=Ritual.PULSE, community_id=demo.community_id)
     await demo.drain()
     members = _community_members(demo)
+    members = [*members[1:], members[0]]  # the members first, Camille (the leader) last
     chats = {m.id: await demo.chat_with(m) for m in members}
     delivered = [m for m in members if chats[m.id] and teams.cards(chats[m.id])]
     demo.say("demo.teams.pulse.delivered", count=len(delivered), total=len(members))
@@ -270,7 +272,13 @@ async def pulse_step(demo: TeamsDemo) -> None:
             if score is None:
                 continue
             verb = f"pulse_answer:{question}:{score}"
-            demo.say("demo.teams.clicks", who=member.name, button=_execute(card, verb)["title"])
+            demo.say(
+                "demo.teams.pulse.own_copy"
+                if index == 0 and question == "value"
+                else "demo.teams.clicks",
+                who=member.name,
+                button=_execute(card, verb)["title"],
+            )
             await demo.invokes(
                 teams.execute(
                     _execute(card, verb),
@@ -291,7 +299,12 @@ async def pulse_step(demo: TeamsDemo) -> None:
     demo.say("demo.teams.pulse.closes")
     await pulse.maintain(deps, now=poll.closes_at + timedelta(minutes=1))
     await demo.drain()
-    demo.say("demo.teams.pulse.results", who=leader.name)
+    demo.say(
+        "demo.teams.pulse.results",
+        who=leader.name,
+        answers=sum(1 for v, r in scores.values() if r is not None),
+        min=deps.programme.privacy.min_answers,
+    )
     for activity in teams.activities.get(chat, [])[before:]:
         demo.show_activity(activity)
 
