@@ -9,8 +9,10 @@ activities, and every card the bot posts is printed as a French or English reade
 
 The demo is a list of steps (`steps()`), one per feature, each a few lines over `TeamsDemo`:
 `says` (a message to @cop, the bot's replies shown), `invokes` (a click or a dialog, the answer
-shown). A feature that works in Teams adds its step there; nothing is shown that the bot did
-not answer.
+shown, and what the bot posted meanwhile), `drain` (the outbox sends what the rituals owe).
+The steps and who plays them are in bot/demo/teams_programme.py, with what the demo seeds
+before them. A feature that works in Teams adds its step there; nothing is shown that the bot
+did not answer.
 """
 
 from __future__ import annotations

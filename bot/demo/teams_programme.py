@@ -146,7 +146,7 @@ async def charter_step(demo: TeamsDemo) -> None:
         "objectives": c["objectives"],
         "values": c["values"],
         "member_benefits": c["member_benefits"],
-        "org_benefits": c["org_benefits"],
+        "organisation_benefits": c["org_benefits"],
         "indicators": c["indicators"],
     }
     kept = {
@@ -249,8 +249,12 @@ async def pulse_step(demo: TeamsDemo) -> None:
     await demo.drain()
     members = _community_members(demo)
     members = [*members[1:], members[0]]  # the members first, Camille (the leader) last
-    chats = {m.id: await demo.chat_with(m) for m in members}
-    delivered = [m for m in members if chats[m.id] and teams.cards(chats[m.id])]
+    chats: dict[str, str] = {}
+    for member in members:
+        chat = await demo.chat_with(member)
+        if chat is not None and teams.cards(chat):
+            chats[member.id] = chat
+    delivered = [m for m in members if m.id in chats]
     demo.say("demo.teams.pulse.delivered", count=len(delivered), total=len(members))
     # one card read, per language of the readers
     shown: set[str] = set()
@@ -282,7 +286,7 @@ async def pulse_step(demo: TeamsDemo) -> None:
             await demo.invokes(
                 teams.execute(
                     _execute(card, verb),
-                    conversation=str(chat),
+                    conversation=chat,
                     member=member,
                     locale=demo.locale_of(member),
                 ),
@@ -294,7 +298,6 @@ async def pulse_step(demo: TeamsDemo) -> None:
     assert poll is not None
     leader = _leader(demo)
     chat = chats[leader.id]
-    assert chat is not None
     before = len(teams.activities.get(chat, []))
     demo.say("demo.teams.pulse.closes")
     await pulse.maintain(deps, now=poll.closes_at + timedelta(minutes=1))
