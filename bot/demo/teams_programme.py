@@ -92,6 +92,16 @@ async def seed(demo: TeamsDemo) -> None:
             session, community=community, slack_user_id=_leader(demo).id, role=Role.LEADER
         )
         demo.community_id = community.id
+    members = _community_members(demo)
+    english = [m.name.split()[0] for m in members if demo.locale_of(m) != demo.locales[0]]
+    demo.say(
+        "demo.teams.cast",
+        leader=_leader(demo).name,
+        members=demo.t.listing([m.name.split()[0] for m in members[1:]]),
+        manager=_manager(demo).name,
+    )
+    if english:
+        demo.say("demo.teams.cast_english", who=demo.t.listing(english))
 
 
 def _task_fetch(card: Json) -> Json:

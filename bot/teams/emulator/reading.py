@@ -2,7 +2,7 @@
 and for tests that assert what a reader sees.
 
 What shows is what Teams shows: the text blocks, the facts ("title — value"), the columns side
-by side, an image by its alternative text, the inputs with their label and choices (● the one
+by side, an image by its alternative text (🖼), the inputs with their label and choices (● the one
 chosen), and the buttons as [ title ]. Markdown is read as Teams renders it:
 **bold** loses its stars, a backslash-escaped character (what bot/teams/render.py writes for
 text people typed) shows as the character itself.
@@ -92,9 +92,9 @@ def _element(element: Json) -> list[str]:
             )
         ]
     if kind == "Image":
-        return [f"[{element.get('altText') or 'image'}]"]
+        return [f"🖼 {element.get('altText') or 'image'}"]
     if kind == "ImageSet":
-        return [f"[{i.get('altText') or 'image'}]" for i in element.get("images") or []]
+        return [f"🖼 {i.get('altText') or 'image'}" for i in element.get("images") or []]
     if kind == "ActionSet":
         buttons = _buttons(element.get("actions") or [])
         return [buttons] if buttons else []
