@@ -785,6 +785,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     public_url = (
         environ.get("COP_PUBLIC_URL") or f"http://{environ.get('COP_HOST', '127.0.0.1')}:{port}"
     ).rstrip("/")
+    derive_from = signing_secret or app_token or environ.get("TEAMS_APP_PASSWORD") or None
     return Settings(
         bot_token=environ.get("SLACK_BOT_TOKEN") or None,
         signing_secret=signing_secret,
@@ -798,8 +799,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         port=port,
         log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
         instance_id=environ.get("COP_INSTANCE_ID", ""),
-        ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), signing_secret or app_token),
-        dashboard_key=dashboard_key(environ.get("COP_DASHBOARD_KEY"), signing_secret or app_token),
+        # Teams alone (cop serve --platform teams) derives them from the Teams app password
+        ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), derive_from),
+        dashboard_key=dashboard_key(environ.get("COP_DASHBOARD_KEY"), derive_from),
         public_url=public_url,
         client_id=client_id,
         client_secret=client_secret,

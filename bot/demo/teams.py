@@ -41,7 +41,6 @@ Json = dict[str, Any]
 # who writes in which language, for each --lang (the narrator speaks the first reader's)
 READERS = {"fr": ("fr-FR", "fr-FR"), "en": ("en-US", "en-US"), "both": ("fr-FR", "en-US")}
 _PARAM = re.compile(r"\{(\w+)")  # a message's parameter, {name} or {n|one|many}
-DEMO_BALLOT_KEY = "cop-demo-teams-ballot-key-not-for-production"
 PROGRAMME_NAMES = {"fr": "Communautés de pratique", "en": "Communities of practice"}
 
 
@@ -272,9 +271,6 @@ async def run(
             "TEAMS_TOKEN_URL": teams.token_url,
             "COP_DATABASE_URL": where.url,
             "COP_QUIET_HOURS": "off",
-            # the key of anonymous ballots: a Teams-only bot has no Slack secret to derive it
-            # from (the demo's own, unless the operator gave theirs)
-            "COP_BALLOT_KEY": environ.get("COP_BALLOT_KEY") or DEMO_BALLOT_KEY,
         }
     )
     from bot.demo import teams_programme
