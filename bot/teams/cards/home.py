@@ -1,0 +1,91 @@
+"""The person's own corner in Teams, in place of Slack's App Home: one card in the 1:1 chat, sent
+when they install the bot for themselves (or open the chat) and on « @cop accueil ».
+
+What it shows is what bot.home.load gives Slack's Home (bot/slack/blocks/home.py), in the same
+sentences: the programme line for its managers, their communities and role, the events ahead
+with their answer, the polls waiting for them, and their ritual DMs with the buttons to pause
+them (bot/teams/cards/preferences.py). What Teams does not have is left out, not imitated: the
+channel links (a bot cannot link a channel without its team's group id, bot/teams/render.py),
+the leaders' shortcut buttons and the Discover section (« @cop communautés » when Teams has it).
+Names and titles people typed are shown as typed (`say(typed=…)`).
+"""
+
+from __future__ import annotations
+
+from bot import figures
+from bot.home import Home, HomeCommunity, HomeEvent
+from bot.i18n import Translator
+from bot.teams.cards.common import Json, card, heading, note, say, text
+from bot.teams.cards.preferences import state_blocks
+
+MAX_POLLS = 5
+
+
+def home_card(t: Translator, home: Home, *, tz: str) -> Json:
+    body: list[Json] = [heading(say(t, "home.title"))]
+    if home.programme is not None:
+        p = home.programme
+        body.append(
+            text(
+                say(
+                    t,
+                    "home.programme_line",
+                    communities=p.communities,
+                    unique_name=figures.name(t, "members_unique"),
+                    members=t.number(p.unique_members),
+                    events=p.events_next_30_days,
+                )
+            )
+        )
+    body.append(_section(say(t, "home.communities")))
+    if not home.communities:
+        body.append(text(say(t, "home.no_community")))
+    body += [_community(t, c) for c in home.communities]
+    if home.more_communities:
+        body.append(note(say(t, "home.more_communities", count=home.more_communities)))
+    body.append(_section(say(t, "home.events")))
+    if not home.events:
+        body.append(text(say(t, "home.no_event")))
+    for event in home.events:
+        body += _event(t, event, tz)
+    if home.polls or home.polled:
+        body.append(_section(say(t, "home.polls")))
+        if not home.polls:
+            body.append(text(say(t, "home.no_poll")))
+        for poll in home.polls[:MAX_POLLS]:
+            key = "home.survey_line" if poll.survey else "home.poll_line"
+            closes = t.datetime(poll.closes_at, tz)
+            body.append(text(say(t, key, typed={"community": poll.community_name}, closes=closes)))
+    if home.rituals:
+        body.append(_section(say(t, "rituals.mute_title")))
+        body += state_blocks(t, home.rituals, tz=tz)
+        body.append(note(say(t, "home.rituals_note")))
+    body.append(note(say(t, "home.zone_note", tz=tz)))
+    return card(body)
+
+
+def _section(title: str) -> Json:
+    """A part of the card, set apart by a line (titles are our sentences, bold already or not)."""
+    bold = title if title.startswith("**") else f"**{title}**"
+    return text(bold, separator=True, spacing="Large")
+
+
+def _community(t: Translator, community: HomeCommunity) -> Json:
+    role = t(f"role.{community.role.value}") if community.role else t("home.role_manager")
+    line = say(t, "teams.home.community_line", typed={"name": community.name}, role=role)
+    if community.may_run and community.charter_to_review:
+        line += "\n\n" + say(t, "home.charter_to_review")
+    return text(line)
+
+
+def _event(t: Translator, event: HomeEvent, tz: str) -> list[Json]:
+    answer = t(f"event.rsvp.{event.answer.value}") if event.answer else t("home.no_answer")
+    line = say(
+        t,
+        "home.event_line",
+        typed={"title": event.title, "community": event.community_name},
+        when=t.datetime(event.starts_at, tz),
+        answer=answer,
+    )
+    first, _, rest = line.partition("\n")
+    return [text(first, spacing="Medium"), *([text(rest, spacing="None")] if rest else [])]
