@@ -165,6 +165,10 @@ class TeamsEdge:
 
         return register
 
+    def words(self) -> frozenset[str]:
+        """Every command word answered here (folded): the handlers' and the help's."""
+        return frozenset(self._commands) | {"help", "aide"}
+
     # ------------------------------------------------------------------ dispatch
 
     def turn(self, activity: Json) -> Turn:
