@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from bot import communities, installation, people, roster
 from bot.app import build_deps, close_teams
 from bot.deps import Deps
+from bot.i18n import catalogue_keys
 from bot.models import (
     Community,
     Event,
@@ -145,6 +146,13 @@ async def test_the_commands_rewritten_for_teams_are_exactly_those_teams_answers(
         assert edge.words() == idiom.ANSWERED
     finally:
         await edge.aclose()
+    # each Teams wording stands for a sentence that exists, and names no Slack command
+    for language in ("fr", "en"):
+        keys = catalogue_keys(language)
+        worded = {k for k in keys if k.startswith(idiom.PREFIX)}
+        assert worded and all(k.removeprefix(idiom.PREFIX) in keys for k in worded)
+        t = FR if language == "fr" else EN
+        assert not [k for k in worded if "/cop" in t(k)]
     # only our sentences' commands Teams answers; Slack's placeholders and others are left be
     said = "`/cop sourdine sondage 30` · `/cop rôle @x animateur` · /cop {command} · a/cop health"
     assert idiom.commands(said) == (

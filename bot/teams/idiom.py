@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 from bot.i18n import catalogue_keys
 
@@ -80,4 +81,10 @@ def commands(sentence: str) -> str:
 def key(key: str, language: str) -> str:
     """The catalogue key to read in Teams: its Teams wording when it has one."""
     teams = PREFIX + key
-    return teams if teams in catalogue_keys(language) else key
+    return teams if teams in _worded(language) else key
+
+
+@cache
+def _worded(language: str) -> frozenset[str]:
+    """The Teams wordings of one language (read once: every sentence rendered asks)."""
+    return frozenset(k for k in catalogue_keys(language) if k.startswith(PREFIX))

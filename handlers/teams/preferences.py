@@ -22,7 +22,7 @@ from bot.i18n import Translator
 from bot.models import Ritual
 from bot.teams import conversations
 from bot.teams.cards import preferences as screens
-from bot.teams.cards.common import ADAPTIVE_CARD, Json, attachment, refusal, say
+from bot.teams.cards.common import ADAPTIVE_CARD, Json, attachment, card, refusal, say
 from bot.teams.edge import TeamsEdge, Turn
 from handlers.teams.context import Caller, caller_of, tell
 
@@ -139,8 +139,12 @@ async def clicked(deps: Deps, turn: Turn) -> Json:
             raise InvalidInput("rituals.mute_usage") from None
         _, content = await choose(deps, caller, ritual=ritual, choice=str(data.get("choice") or ""))
     except CopError as exc:
-        _, content = await choose(deps, caller, ritual=None, choice="")
-        content["body"].insert(0, {"type": "TextBlock", "text": refusal(t, exc), "wrap": True})
+        line = {"type": "TextBlock", "text": refusal(t, exc), "wrap": True, "color": "Attention"}
+        try:
+            _, content = await choose(deps, caller, ritual=None, choice="")
+        except CopError:  # not known (any more): the refusal alone
+            content = card([])
+        content["body"].insert(0, line)
     return {"statusCode": 200, "type": ADAPTIVE_CARD, "value": content}
 
 
