@@ -227,6 +227,11 @@ async def test_mute_in_the_1to1_pauses_the_pulse_for_that_person_in_french(
     for other in (ALEX, SAM, LOU):
         dm = await dm_of(tb, other)
         assert dm is not None and teams.cards(dm), other
+    # the poll DM says how to pause it, Teams' way, in each one's language
+    (sam,) = teams.cards(str(await dm_of(tb, SAM)))
+    (alex,) = teams.cards(str(await dm_of(tb, ALEX)))
+    assert "@cop sourdine sondage 30" in texts(sam) and "/cop" not in str(sam)
+    assert "@cop mute pulse 30" in texts(alex) and "/cop" not in str(alex)
     assert not refused(teams) and teams.card_problems == []
 
 
