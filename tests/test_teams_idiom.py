@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from bot import communities, installation, people, roster
 from bot.app import build_deps, close_teams
+from bot.config import load_settings
 from bot.deps import Deps
 from bot.i18n import catalogue_keys
 from bot.models import (
@@ -30,6 +31,7 @@ from bot.models import (
     RsvpAnswer,
 )
 from bot.ports import UserInfo
+from bot.slack.emulator import SlackEmulator
 from bot.teams import conversations, idiom
 from bot.teams.edge import TeamsEdge
 from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator
@@ -38,7 +40,7 @@ from rituals import scheduler, welcome
 from rituals.outbox import Drain
 from tests import factories
 from tests.catalogue import EN, FR
-from tests.conftest import TeamsBot, eventually
+from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
 
 # the emulator's members: Camille (fr) leads and has her 1:1 chat (PERSONAL); Alex (en); Sam
 # (fr); Lou (en); Noa (fr) and Alex join later in the welcome test
@@ -348,4 +350,48 @@ async def test_installing_the_bot_for_oneself_sends_the_home_card(
     assert await tb.send(teams.message("aide", locale=locale)) == 200
     await eventually(lambda: teams.activities[PERSONAL][2:])
     assert len(teams.activities[PERSONAL]) == 3  # the help card only
+    assert not refused(teams) and teams.card_problems == []
+
+
+@pytest.fixture
+async def teams_manager_bot(
+    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
+) -> AsyncIterator[TeamsBot]:
+    """The Teams bot with the emulator's last member (Noa) as a programme manager."""
+    config = make_config(database_url, emulator)
+    base = {
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": database_url,
+    }
+    settings = load_settings({**base, **teams_env(teams)})
+    # app.yaml's managers are Slack ids for now (bot/config.py): a Teams one is set here
+    settings = dataclasses.replace(settings, extra_managers=(teams.members[-1].id,))
+    async with running_bot(dataclasses.replace(config, settings=settings), emulator) as bot:
+        yield TeamsBot(bot, teams)
+
+
+async def test_a_managers_home_card_has_the_programme_line_and_opens_its_health(
+    teams_manager_bot: TeamsBot,
+) -> None:
+    tb, teams = teams_manager_bot, teams_manager_bot.teams
+    await _community(tb, members=(CAMILLE, ALEX, SAM, LOU, NOA))
+    noa = teams.members[-1]
+    assert await tb.send(teams.message("home", member=noa, locale="en-US")) == 200
+    (card,) = await eventually(lambda: teams.cards(PERSONAL))
+    shown = texts(card)
+    assert "**Programme**: 1 community · " in shown
+    assert "**Data Science** — " + EN("role.member") in shown
+    (health,) = [b for b in buttons(card) if b["type"] == "Action.Submit"]
+    assert health["title"] == EN("home.health_button")
+    # the button opens the programme's health, through the health dialog and its guard
+    opened = await tb.ask(teams.invoke("task/fetch", {"data": health["data"]}, member=noa))
+    assert opened["task"]["type"] == "continue"
+    assert "Programme test" in opened["task"]["value"]["title"]
+    # a member's card has neither
+    assert await tb.send(teams.message("home", locale="en-US")) == 200
+    cards = await eventually(lambda: teams.cards(PERSONAL)[1:])
+    assert "**Programme**" not in texts(cards[0])
+    assert not [b for b in buttons(cards[0]) if b["title"] == EN("home.health_button")]
     assert not refused(teams) and teams.card_problems == []

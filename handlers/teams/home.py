@@ -16,6 +16,7 @@ from bot.models import utcnow
 from bot.teams.cards.common import Json, attachment, say
 from bot.teams.cards.home import home_card
 from bot.teams.edge import TeamsEdge, Turn
+from handlers.teams import health
 from handlers.teams.context import caller_of
 from handlers.teams.preferences import private
 
@@ -42,7 +43,7 @@ async def card_for(deps: Deps, turn: Turn) -> Json:
         )
     return {
         "summary": say(caller.t, "home.title"),
-        "attachments": [attachment(home_card(caller.t, data, tz=tz))],
+        "attachments": [attachment(home_card(caller.t, data, tz=tz, health_dialog=health.DIALOG))],
     }
 
 

@@ -15,28 +15,30 @@ from __future__ import annotations
 from bot import figures
 from bot.home import Home, HomeCommunity, HomeEvent
 from bot.i18n import Translator
-from bot.teams.cards.common import Json, card, heading, note, say, text
+from bot.teams.cards.common import Json, card, heading, note, open_dialog, say, text
 from bot.teams.cards.preferences import state_blocks
 
 MAX_POLLS = 5
 
 
-def home_card(t: Translator, home: Home, *, tz: str) -> Json:
+def home_card(t: Translator, home: Home, *, tz: str, health_dialog: str | None = None) -> Json:
+    """The card; `health_dialog` is the key of the dialog that shows the programme's health
+    (the managers' button, as on Slack's Home)."""
     body: list[Json] = [heading(say(t, "home.title"))]
     if home.programme is not None:
         p = home.programme
-        body.append(
-            text(
-                say(
-                    t,
-                    "home.programme_line",
-                    communities=p.communities,
-                    unique_name=figures.name(t, "members_unique"),
-                    members=t.number(p.unique_members),
-                    events=p.events_next_30_days,
-                )
-            )
+        line = say(
+            t,
+            "home.programme_line",
+            communities=t.number(p.communities),
+            unique_name=figures.name(t, "members_unique"),
+            members=t.number(p.unique_members),
+            events=t.number(p.events_next_30_days),
         )
+        body.append(text(line))
+        if health_dialog is not None:
+            button = open_dialog(t("home.health_button"), health_dialog, programme=True)
+            body.append({"type": "ActionSet", "spacing": "Small", "actions": [button]})
     body.append(_section(say(t, "home.communities")))
     if not home.communities:
         body.append(text(say(t, "home.no_community")))
