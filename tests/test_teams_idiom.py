@@ -339,6 +339,9 @@ async def test_installing_the_bot_for_oneself_sends_the_home_card(
     assert t("event.rsvp.going") in shown
     assert t("rituals.muted_not", ritual=t("rituals.name.pulse")) in shown
     assert ("@cop sourdine" if t is FR else "@cop mute") in shown and "/cop" not in shown
+    # her own engagement (the card is hers alone), nothing counted yet
+    assert t("engagement.mine_heading").strip("*") in shown
+    assert t("engagement.mine_nothing") in shown
     assert "msteams" not in card  # no one mentioned: a typed <at> is no mention
 
     # the same card on « @cop accueil » / "home", and nothing on someone else's arrival

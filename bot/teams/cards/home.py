@@ -2,7 +2,7 @@
 when they install the bot for themselves (or open the chat) and on « @cop accueil ».
 
 What it shows is what bot.home.load gives Slack's Home (bot/slack/blocks/home.py), in the same
-sentences: the programme line for its managers, their communities and role, the events ahead
+sentences: the programme line for its managers, their communities and role, their own engagement tier in each (theirs alone), the events ahead
 with their answer, the polls waiting for them, and their ritual DMs with the buttons to pause
 them (bot/teams/cards/preferences.py). What Teams does not have is left out, not imitated: the
 channel links (a bot cannot link a channel without its team's group id, bot/teams/render.py),
@@ -13,12 +13,15 @@ Names and titles people typed are shown as typed (`say(typed=…)`).
 from __future__ import annotations
 
 from bot import figures
+from bot.engagement import Mine
 from bot.home import Home, HomeCommunity, HomeEvent
 from bot.i18n import Translator
 from bot.teams.cards.common import Json, card, heading, note, open_dialog, say, text
 from bot.teams.cards.preferences import state_blocks
 
 MAX_POLLS = 5
+MAX_MINE = 20  # one line per community, as on Slack's Home
+_DONE = ("messages", "replies", "reactions", "days", "events", "stories")
 
 
 def home_card(t: Translator, home: Home, *, tz: str, health_dialog: str | None = None) -> Json:
@@ -45,6 +48,11 @@ def home_card(t: Translator, home: Home, *, tz: str, health_dialog: str | None =
     body += [_community(t, c) for c in home.communities]
     if home.more_communities:
         body.append(note(say(t, "home.more_communities", count=home.more_communities)))
+    mine = [c.mine for c in home.communities if c.mine is not None]
+    if mine:  # their own tiers: this card goes to their 1:1 chat alone
+        body.append(_section(say(t, "engagement.mine_heading")))
+        body += [text(_mine_line(t, m), spacing="Small") for m in mine[:MAX_MINE]]
+        body.append(note(say(t, "engagement.mine_note")))
     body.append(_section(say(t, "home.events")))
     if not home.events:
         body.append(text(say(t, "home.no_event")))
@@ -64,6 +72,23 @@ def home_card(t: Translator, home: Home, *, tz: str, health_dialog: str | None =
         body.append(note(say(t, "home.rituals_note")))
     body.append(note(say(t, "home.zone_note", tz=tz)))
     return card(body)
+
+
+def _mine_line(t: Translator, mine: Mine) -> str:
+    """« Dans « Data & IA » ce mois-ci : **membre actif** — 12 messages, 1 événement »."""
+    done = [
+        t(f"engagement.done.{what}", n=t.number(getattr(mine.done, what)))
+        for what in _DONE
+        if getattr(mine.done, what)
+    ]
+    return say(
+        t,
+        "engagement.mine_line",
+        typed={"community": mine.community_name},
+        period=t(f"engagement.period.{mine.window.period.value}"),
+        tier=t(f"engagement.tier.{mine.tier.value}"),
+        done=", ".join(done) if done else t("engagement.mine_nothing"),
+    )
 
 
 def _section(title: str) -> Json:
