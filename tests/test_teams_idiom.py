@@ -288,6 +288,22 @@ async def test_mute_asked_in_a_channel_is_answered_in_the_1to1_chat(teams_bot: T
     assert not refused(teams) and teams.card_problems == []
 
 
+async def test_mute_in_a_channel_from_someone_teams_will_not_chat_with_says_so_there(
+    teams_bot: TeamsBot,
+) -> None:
+    tb, teams = teams_bot, teams_bot.teams
+    await _community(tb)
+    lou = teams.members[3]
+    teams.blocked.add(lou.id)  # Teams answers 403 to a 1:1 chat opened with her
+    said = teams.message("mute reminders 7", conversation=CHANNEL, member=lou, locale="en-GB")
+    assert await tb.send(said) == 200
+    in_channel = await eventually(lambda: teams.activities.get(CHANNEL))
+    assert [a.get("text") for a in in_channel] == [EN("teams.private.unreachable")]
+    # her choice is made all the same (the answer is what could not reach her)
+    row = await preference(tb, LOU, Ritual.REMINDERS)
+    assert row is not None and row.state == PreferenceState.SNOOZED
+
+
 def dm_of_known(teams: TeamsEmulator, user: str) -> str | None:
     """The 1:1 chat the bot opened with a member (the emulator's record of it)."""
     suffix = user.rsplit("-", 1)[-1]

@@ -6,12 +6,15 @@ the same answers in the person's language.
 Where the answer goes: Slack answers `/cop mute` with an ephemeral message only the member sees.
 Teams has none: a reply in a channel is public. So the screen always goes to the member's 1:1
 chat with the bot (the one known, else opened at the activity's service URL); asked in a channel,
-the channel gets only « Je vous ai répondu en privé », which says nothing of their choices.
+the channel gets only « Je vous ai répondu en privé », which says nothing of their choices (or,
+when Teams refuses the 1:1 chat — the person blocked the bot, or the app is not installed for
+them — that they should open a chat with the bot and ask again).
 A button on the screen (Action.Execute) applies its choice and replaces the card in place.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -19,12 +22,15 @@ from bot import people, preferences
 from bot.deps import Deps
 from bot.errors import CopError, InvalidInput
 from bot.i18n import Translator
-from bot.models import Ritual
+from bot.models import Ritual, TeamsConversation
+from bot.ports import DeliveryError
 from bot.teams import conversations
 from bot.teams.cards import preferences as screens
 from bot.teams.cards.common import ADAPTIVE_CARD, Json, attachment, card, refusal, say
 from bot.teams.edge import TeamsEdge, Turn
 from handlers.teams.context import Caller, caller_of, tell
+
+logger = logging.getLogger(__name__)
 
 WORDS = ("mute", "sourdine", "snooze")
 
@@ -73,6 +79,18 @@ async def private(deps: Deps, turn: Turn, message: Json) -> None:
         known = await conversations.personal(
             session, workspace_id=turn.tenant_id, user_id=turn.user_id
         )
+    try:
+        await _to_personal(deps, turn, known, message)
+    except DeliveryError as failed:  # blocked, or the app not installed for them
+        logger.info("no 1:1 chat with %s: %s", turn.user_id, failed.reason)
+        await tell(turn, turn.t("teams.private.unreachable"))
+        return
+    await tell(turn, turn.t("teams.mute.sent_private"))
+
+
+async def _to_personal(
+    deps: Deps, turn: Turn, known: TeamsConversation | None, message: Json
+) -> None:
     service_url = (known.service_url if known else turn.service_url).rstrip("/")
     if known is not None:
         conversation_id = known.conversation_id
@@ -100,7 +118,6 @@ async def private(deps: Deps, turn: Turn, message: Json) -> None:
             )
     url = f"{service_url}/v3/conversations/{quote(conversation_id, safe='')}/activities"
     await turn.edge.connector("POST", url, {"type": "message", **message})
-    await tell(turn, turn.t("teams.mute.sent_private"))
 
 
 def _message(summary: str, content: Json) -> Json:
