@@ -274,7 +274,7 @@ async def test_mute_asked_in_a_channel_is_answered_in_the_1to1_chat(teams_bot: T
     said = teams.message("sourdine rappels 7", conversation=CHANNEL, member=sam)
     assert await tb.send(said) == 200
     in_channel = await eventually(lambda: teams.activities.get(CHANNEL))
-    assert [a.get("text") for a in in_channel] == [FR("teams.mute.sent_private")]
+    assert [a.get("text") for a in in_channel] == [FR("teams.private.sent")]
     dm = await eventually(lambda: dm_of_known(teams, SAM))
     (card,) = await eventually(lambda: teams.cards(dm))
     reminders = FR("rituals.name.reminders")
@@ -413,4 +413,17 @@ async def test_a_managers_home_card_has_the_programme_line_and_opens_its_health(
     cards = await eventually(lambda: teams.cards(PERSONAL)[1:])
     assert "**Programme**" not in texts(cards[0])
     assert not [b for b in buttons(cards[0]) if b["title"] == EN("home.health_button")]
+    assert not refused(teams) and teams.card_problems == []
+
+
+async def test_home_asked_in_a_channel_goes_to_the_1to1_chat(teams_bot: TeamsBot) -> None:
+    tb, teams = teams_bot, teams_bot.teams
+    await _community(tb)
+    sam = teams.members[2]
+    assert await tb.send(teams.message("accueil", conversation=CHANNEL, member=sam)) == 200
+    in_channel = await eventually(lambda: teams.activities.get(CHANNEL))
+    assert [a.get("text") for a in in_channel] == [FR("teams.private.sent")]
+    dm = await eventually(lambda: dm_of_known(teams, SAM))
+    (card,) = await eventually(lambda: teams.cards(dm))
+    assert "**Data Science** — " + FR("role.member") in texts(card)
     assert not refused(teams) and teams.card_problems == []

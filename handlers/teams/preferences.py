@@ -85,7 +85,7 @@ async def private(deps: Deps, turn: Turn, message: Json) -> None:
         logger.info("no 1:1 chat with %s: %s", turn.user_id, failed.reason)
         await tell(turn, turn.t("teams.private.unreachable"))
         return
-    await tell(turn, turn.t("teams.mute.sent_private"))
+    await tell(turn, turn.t("teams.private.sent"))
 
 
 async def _to_personal(
