@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -95,11 +96,24 @@ async def close_teams(deps: Deps) -> None:
         await connector.aclose()
 
 
-def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
-    """The Bolt app with every listener registered; `deps` reaches listeners by name."""
+def build_bolt(deps: Deps, *, socket_mode: bool = False, slack: bool = True) -> AsyncApp:
+    """The Bolt app with every listener registered; `deps` reaches listeners by name. Without
+    Slack (`cop serve --platform teams`) it is built to serve nothing: no token, and no route
+    reaches it (build_asgi's `slack`)."""
     import handlers
 
     settings = deps.config.settings
+    if not slack:
+
+        async def nobody(**_: Any) -> AuthorizeResult:
+            raise RuntimeError("no Slack here: cop serve --platform teams")
+
+        return AsyncApp(
+            signing_secret="teams-only",
+            client=deps.web_client,
+            authorize=nobody,
+            request_verification_enabled=False,
+        )
     # many workspaces (bot/slack/oauth.py): Bolt's OAuth flow, and its authorize per request
     oauth_options: dict[str, Any] = (
         {"oauth_flow": oauth.build_oauth_flow(settings, deps.installations)}
@@ -149,17 +163,20 @@ def build_asgi(
     bolt: AsyncApp,
     *,
     lifespan_hooks: list[Any] | None = None,
+    slack: bool = True,
+    teams: bool = True,
     **dispatch_options: Any,
 ) -> Starlette:
     """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus), and
-    GET /dashboard (bot/dashboard/web.py, behind signed links)."""
+    GET /dashboard (bot/dashboard/web.py, behind signed links). `slack`/`teams` False leave
+    that platform's routes out (`cop serve --platform`)."""
     signing_secret = deps.config.settings.signing_secret
     # Socket Mode needs no HTTP endpoint: without a secret every request is refused
     secret = signing_secret.encode() if signing_secret else None
     metrics = deps.metrics
     dispatcher = build_dispatcher(deps, bolt, **dispatch_options)
     # POST /api/messages (bot/teams/edge.py), when TEAMS_APP_ID and TEAMS_APP_PASSWORD are set
-    teams_routes = teams_edge.routes(deps, teams_handlers.register_all)
+    teams_routes = teams_edge.routes(deps, teams_handlers.register_all) if teams else []
 
     async def slack_events(request: Request) -> Response:
         """Size, then signature, then one parse (bot.slack.edge), then the answer, then the
@@ -250,12 +267,18 @@ def build_asgi(
 
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *([Route("/slack/events", slack_events, methods=["POST"])] if slack else []),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
-            Route("/slack/install", slack_oauth, methods=["GET"]),
-            Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+            *(
+                [
+                    Route("/slack/install", slack_oauth, methods=["GET"]),
+                    Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+                ]
+                if slack
+                else []
+            ),
             *teams_routes,
         ],
         lifespan=lifespan,

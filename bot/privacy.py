@@ -384,6 +384,7 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     person.slack_user_id = f"{ERASED}-{secrets.token_hex(8)}"
     person.name = ""
     person.real_name = ""
+    person.email = None
     person.tz = None
     person.locale = None
     person.dm_channel_id = None

@@ -1,13 +1,14 @@
 """Teams test data, written through the domain as tests/factories.py does for Slack: the tenant's
 workspace, a community whose channel is the emulator's, and the emulator's members as people
-(until the `before` listener records them from the activities)."""
+with their e-mails (until the `before` listener and the roster record them from Teams)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import communities, people
-from bot.models import Community, Role
+from bot.models import Community, Person, Role
 from bot.ports import UserInfo
 from bot.teams.emulator import CHANNEL, TeamsEmulator
 from tests import factories
@@ -41,6 +42,13 @@ async def teams_community(
                     is_bot=False,
                     deleted=False,
                 ),
+            )
+            # their e-mail, as the team's roster gives it (GET …/members: `email`); UserInfo
+            # carries none yet (the roster's work in progress)
+            await session.execute(
+                sa.update(Person)
+                .where(Person.workspace_id == teams.tenant_id, Person.slack_user_id == member.id)
+                .values(email=member.email)
             )
     row = await factories.community(
         sessions,

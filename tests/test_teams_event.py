@@ -16,8 +16,9 @@ from bot import event_changes
 from bot.events import TITLE_MAX
 from bot.models import Event, EventRsvp, RsvpAnswer, utcnow
 from bot.permissions import Actor
+from bot.teams import conversations
 from bot.teams.emulator import CHANNEL, TeamsEmulator, card_errors
-from rituals import outbox
+from rituals import event_starts, outbox
 from tests import factories
 from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import TeamsBot, eventually
@@ -301,4 +302,44 @@ async def test_an_answer_to_a_past_or_cancelled_event_is_refused(teams_bot: Team
     assert "actions" not in got
     async with teams_bot.bot.sessions() as session:
         assert await session.scalar(sa.select(sa.func.count()).select_from(EventRsvp)) == 0
+    assert teams.card_problems == []
+
+
+async def test_the_channel_card_loses_its_buttons_when_the_event_starts(
+    teams_bot: TeamsBot,
+) -> None:
+    """Nobody clicks: the rituals' clock re-renders the card once the event has started (as
+    Slack's announcement is), and leaves it alone at the next tick."""
+    teams = teams_bot.teams
+    deps = teams_bot.bot.deps
+    await setup(teams_bot, language="fr")
+    async with deps.sessions.begin() as session:
+        # the channel's reference, as the `before` listener keeps it from Teams' activities
+        found = conversations.from_activity(teams.message("aide", conversation=CHANNEL))
+        assert found is not None
+        await conversations.remember(session, **found)
+    day = (utcnow().astimezone(ZoneInfo("Europe/Paris")) + timedelta(days=3)).date()
+    typed = {"cop": "event", "title": "Café data", "date": day.isoformat(), "time": "09:00"}
+    typed |= {"duration": "30", "tz": "Europe/Paris", "kind": "meeting"}
+    done = await teams_bot.ask(teams.invoke("task/submit", {"data": typed}, conversation=CHANNEL))
+    assert done["task"]["type"] == "message", done
+    card = (await eventually(lambda: teams.cards(CHANNEL)))[0]
+    assert action(card, "event_rsvp_going")
+    # a tick before it starts closes nothing
+    assert await event_starts.close(deps, now=utcnow()) == 0
+    assert "actions" in teams.cards(CHANNEL)[0]
+
+    # it starts (moved into the past, as time would)
+    async with deps.sessions.begin() as session:
+        event = (await session.scalars(sa.select(Event))).one()
+        event.starts_at = utcnow() - timedelta(minutes=5)
+    assert await event_starts.close(deps, now=utcnow()) == 1
+    [closed] = teams.cards(CHANNEL)  # the same message, updated in place
+    assert "actions" not in closed
+    assert FR("teams.event.rsvp_closed_line") in texts(closed)
+    assert "Café data" in texts(closed)
+    puts = [c for c in teams.calls if c.method == "PUT"]
+    assert len(puts) == 1
+    assert await event_starts.close(deps, now=utcnow()) == 0  # done once
+    assert len([c for c in teams.calls if c.method == "PUT"]) == 1
     assert teams.card_problems == []

@@ -13,29 +13,38 @@ import pytest
 
 from bot.config import load_settings
 from bot.slack.emulator import SlackEmulator
-from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator
+from bot.teams.emulator import CHANNEL, PERSONAL, Member, TeamsEmulator
 from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
 from tests.teams_data import teams_community
 
 OTHER_CHANNEL = "19:emu-communaute-agile@thread.tacv2"
 
 
-@pytest.fixture
+@pytest.fixture(params=["entra_id", "email"])
 async def teams_manager_bot(
-    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
+    request: pytest.FixtureRequest,
+    database_url: str,
+    emulator: SlackEmulator,
+    teams: TeamsEmulator,
 ) -> AsyncIterator[TeamsBot]:
-    """The Teams bot with the emulator's last member (Noa) as a programme manager."""
-    config = make_config(database_url, emulator)
-    base = {
+    """The Teams bot with the emulator's last member (Noa) a programme manager, named as an
+    operator would: by her Microsoft Entra object id in COP_PROGRAMME_MANAGERS, or by her
+    e-mail in app.yaml's `managers` (both read and checked as at start)."""
+    noa = teams.members[-1]
+    env = {
         "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
         "SLACK_SIGNING_SECRET": "test-signing-secret",
         "SLACK_API_URL": emulator.api_url,
         "COP_DATABASE_URL": database_url,
+        **teams_env(teams),
     }
-    settings = load_settings({**base, **teams_env(teams)})
-    # app.yaml's managers are Slack ids for now (bot/config.py): a Teams one is set here
-    settings = dataclasses.replace(settings, extra_managers=(teams.members[-1].id,))
-    async with running_bot(dataclasses.replace(config, settings=settings), emulator) as bot:
+    if request.param == "entra_id":
+        env["COP_PROGRAMME_MANAGERS"] = f"U0MANAGER1, {noa.aad_object_id.upper()}"
+        config = make_config(database_url, emulator)
+    else:
+        config = make_config(database_url, emulator, managers=["U0MANAGER1", noa.email.title()])
+    config = dataclasses.replace(config, settings=load_settings(env))
+    async with running_bot(config, emulator) as bot:
         yield TeamsBot(bot, teams)
 
 
@@ -80,6 +89,33 @@ async def test_the_manager_sees_the_communities_ranked_with_their_status(
     rows = [line for line in shown if " — " in line]
     assert rows[0].startswith("**Data \\*Science\\*** — ") and rows[1].startswith("**Agilité** — ")
     assert teams.card_problems == []
+
+
+async def test_someone_with_the_managers_name_but_another_identity_is_refused(
+    teams_manager_bot: TeamsBot,
+) -> None:
+    """A look-alike: Noa's display name, another Teams id, Entra id and e-mail (a guest, or a
+    namesake in another department) — the overview is refused, as to any member."""
+    bot, teams = teams_manager_bot, teams_manager_bot.teams
+    await teams_community(bot.bot.sessions, teams, name="Data Science", age_days=200)
+    noa = teams.members[-1]
+    namesake = Member(
+        id="29:1emu-user-99",
+        name=noa.name,
+        aad_object_id="00000000-0000-4000-8000-000000009999",
+        email="noa.robert@fabrikam.example",
+    )
+    teams.members.append(namesake)
+    await teams_community(bot.bot.sessions, teams, name="Agilité", channel=OTHER_CHANNEL)
+
+    assert await bot.send(teams.message("santé", member=namesake)) == 200
+    [answer] = await eventually(lambda: teams.activities.get(PERSONAL))
+    assert answer["text"] == "Seuls les responsables du programme ont accès à la vue d'ensemble."
+    assert teams.cards(PERSONAL) == []
+    # the manager herself, in the same chat, sees it
+    assert await bot.send(teams.message("santé", member=noa)) == 200
+    [card] = await eventually(lambda: teams.cards(PERSONAL))
+    assert texts(card)[0] == "Santé du programme « Programme test »"
 
 
 async def test_a_leader_opens_the_community_view_in_a_dialog(teams_bot: TeamsBot) -> None:

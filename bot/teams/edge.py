@@ -82,6 +82,7 @@ class TeamsEdge:
         self._listeners: dict[str, list[Listener]] = {}
         self._commands: dict[str, Command] = {}
         self._invokes: dict[tuple[str, str | None], Invoke] = {}
+        self._prefixed: dict[str, list[tuple[str, Invoke]]] = {}
 
     async def messages(self, request: Request) -> Response:
         try:
@@ -154,13 +155,24 @@ class TeamsEdge:
 
         return register
 
-    def invoke(self, name: str, key: str | None = None) -> Callable[[Invoke], Invoke]:
+    def invoke(
+        self, name: str, key: str | None = None, *, prefix: str | None = None
+    ) -> Callable[[Invoke], Invoke]:
         """An invoke activity ("task/fetch", "task/submit", "adaptiveCard/action"…), answered in
         the HTTP response with what the handler returns. With `key`, only the invokes whose data
-        carry it: `{"cop": key}` in a dialog's data, or the verb of an `Action.Execute`."""
+        carry it: `{"cop": key}` in a dialog's data, or the verb of an `Action.Execute`. With
+        `prefix`, every key that starts with it (a verb that carries its own arguments, such as
+        "pulse_answer:<question>:<score>"), when no exact key matched; the longest prefix wins."""
+        if key is not None and prefix is not None:
+            raise ValueError("an invoke is routed by its exact key or by a prefix, not both")
 
         def register(fn: Invoke) -> Invoke:
-            self._invokes[(name, key)] = fn
+            if prefix is not None:
+                routes = self._prefixed.setdefault(name, [])
+                routes.append((prefix, fn))
+                routes.sort(key=lambda route: -len(route[0]))
+            else:
+                self._invokes[(name, key)] = fn
             return fn
 
         return register
@@ -207,10 +219,21 @@ class TeamsEdge:
         for first in self._before:
             await first(turn)
         name = str(activity.get("name") or "")
-        fn = self._invokes.get((name, turn.invoke_key)) or self._invokes.get((name, None))
+        fn = self._route(name, turn.invoke_key)
         if fn is None:
             return None
         return await fn(turn)
+
+    def _route(self, name: str, key: str | None) -> Invoke | None:
+        """The exact key's handler, else the longest matching prefix's, else the name's own."""
+        exact = self._invokes.get((name, key))
+        if exact is not None:
+            return exact
+        if key is not None:
+            for prefix, fn in self._prefixed.get(name, []):
+                if key.startswith(prefix):
+                    return fn
+        return self._invokes.get((name, None))
 
     async def reply(self, activity: Json, message: Json) -> Json:
         """Answer in the activity's conversation (in its thread), through its serviceUrl."""

@@ -58,6 +58,12 @@ async def caller_of(deps: Deps, turn: Turn) -> Caller:
     locale = turn.activity.get("locale") or (person.locale if person else None)
     default = (view.language if view else None) or deps.programme.language
     language = language_of(str(locale), default) if locale else default
+    # Teams' "29:…" id changes with each bot registration: a manager is named in app.yaml by
+    # their Entra object id (in every activity, signed with it) or their e-mail (the roster's)
+    sender = turn.activity.get("from")
+    aad = sender.get("aadObjectId") if isinstance(sender, dict) else None
+    aad_object_id = str(aad) if aad else None
+    email = person.email if person else None
     return Caller(
         workspace_id=turn.tenant_id,
         user_id=turn.user_id,
@@ -66,7 +72,9 @@ async def caller_of(deps: Deps, turn: Turn) -> Caller:
         actor=Actor(
             workspace_id=turn.tenant_id,
             slack_user_id=turn.user_id,
-            is_manager=deps.is_manager(turn.user_id),
+            is_manager=deps.is_manager(turn.user_id, aad_object_id=aad_object_id, email=email),
+            aad_object_id=aad_object_id,
+            email=email,
         ),
         community=view,
         language=language,

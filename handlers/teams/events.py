@@ -7,7 +7,9 @@ open only from a card's button) → task/fetch "event" → the form → task/sub
 checks of bot.events.validate (errors in the dialog, typed values kept) → event_changes.save →
 the announcement posted in the channel, its activity id kept on the event (announced) → each
 RSVP click (adaptiveCard/action) → event_changes.answer → the channel's card PUT for everyone
-with the new counts, and the clicker's own copy (the invoke's answer) saying their answer.
+with the new counts, and the clicker's own copy (the invoke's answer) saying their answer →
+once the event has started, the rituals' clock (rituals/event_starts.py, through the
+"event_started:teams" hook) PUTs the card again without its buttons.
 
 Not here yet: the event list, edit / cancel and attendance (Slack's list buttons), events over
 several days and series (the end fields, the repeat fields), the .ics (no route serves one: the
@@ -18,23 +20,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from bot import communities, event_changes, events, people
+from bot import event_changes, events
 from bot.communities import CommunityView
 from bot.errors import CopError, InvalidFields
 from bot.events import EventView
-from bot.i18n import Translator, language_of, translate
+from bot.i18n import Translator, translate
 from bot.models import ChannelStatus, utcnow
 from bot.numbers import row_id
-from bot.permissions import Actor
 from bot.ports import DeliveryError
+from bot.teams import conversations
 from bot.teams.cards import event as cards
 from bot.teams.edge import ADAPTIVE_CARD, card_attachment
 from bot.teams.render import escape
-from rituals import outbox
+from handlers.teams.context import Caller, caller_of
+from rituals import event_starts, outbox
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -43,63 +45,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 Json = dict[str, Any]
 WORDS = ("event", "evenement", "événement", "évènement", "events", "événements")
-
-
-# --- who is asking: to be replaced by handlers.teams.context (teams-charter) at merge ----------
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The person behind a Teams activity and the community of its channel (if any).
-    Provisional: to be replaced by handlers.teams.context (its Caller has these fields)."""
-
-    workspace_id: str
-    user_id: str
-    conversation_id: str
-    personal: bool
-    actor: Actor
-    community: CommunityView | None
-    language: str
-
-    @property
-    def t(self) -> Translator:
-        return translate(self.language)
-
-
-def channel_of(conversation_id: str) -> str:
-    """A channel thread's conversation id is "<channel>;messageid=<root>": the channel's."""
-    return conversation_id.split(";", 1)[0]
-
-
-async def caller_of(deps: Deps, turn: Turn) -> Caller:
-    """To be replaced by handlers.teams.context.caller_of: the person (tenant, 29: id) and the
-    community whose channel this is, from the database; the language of their Teams client."""
-    conversation = channel_of(turn.conversation_id)
-    async with deps.sessions() as session:
-        person = await people.find(session, workspace_id=turn.tenant_id, slack_user_id=turn.user_id)
-        found = (
-            None
-            if turn.personal or not conversation
-            else await communities.by_channel(
-                session, workspace_id=turn.tenant_id, channel_id=conversation
-            )
-        )
-        view = CommunityView.of(found) if found is not None else None
-    locale = turn.activity.get("locale") or (person.locale if person else None)
-    default = (view.language if view else None) or deps.programme.language
-    return Caller(
-        workspace_id=turn.tenant_id,
-        user_id=turn.user_id,
-        conversation_id=conversation,
-        personal=turn.personal,
-        actor=Actor(
-            workspace_id=turn.tenant_id,
-            slack_user_id=turn.user_id,
-            is_manager=deps.is_manager(turn.user_id),
-        ),
-        community=view,
-        language=language_of(str(locale), default) if locale else default,
-    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -311,3 +256,38 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
 
     for verb in cards.RSVP.values():
         edge.invoke("adaptiveCard/action", verb)(rsvp)
+
+    async def close_answers(workspace_id: str, event_id: int) -> bool:
+        """The event has started: the channel's card, PUT again, shows no RSVP buttons and says
+        the answers are closed — as Slack's chat.update does (the rituals' clock calls this,
+        rituals/event_starts.py). False when Teams did not take it (tried at the next tick)."""
+        event = await event_changes.current(
+            deps.sessions, workspace_id=workspace_id, event_id=event_id, default_tz=zone
+        )
+        if not event.channel_id or not event.message_ts:
+            return True  # never announced: nothing to re-render
+        async with deps.sessions() as session:
+            ref = await conversations.find(
+                session, workspace_id=workspace_id, conversation_id=event.channel_id
+            )
+            url = (
+                ref.service_url
+                if ref is not None
+                else await conversations.service_url(session, workspace_id=workspace_id)
+            )
+        if url is None:  # no one in the tenant ever spoke to the bot: no address to write to
+            logger.warning("no service URL to close the answers of event %s", event.id)
+            return False
+        card = cards.announcement(channel_translator(event), event, now=utcnow())
+        try:
+            await edge.update(
+                url, event.channel_id, event.message_ts, {"attachments": [card_attachment(card)]}
+            )
+        except DeliveryError as failed:
+            if failed.permanent:  # the card or the channel is gone: nothing left to close
+                return True
+            logger.warning("could not close the answers of event %s: %s", event.id, failed)
+            return False
+        return True
+
+    deps.hooks[event_starts.hook_name("teams")] = close_answers

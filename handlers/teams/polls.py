@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from bot import communities, people, polls
 from bot import messages as m
-from bot.config import as_plain
 from bot.errors import CopError
 from bot.i18n import Translator
 from bot.teams import render
 from bot.teams.cards import pulse as cards
 from bot.teams.cards.event import message_card
-from handlers.teams.events import Caller, caller_of, refreshed, said
+from handlers.teams.context import Caller, caller_of
+from handlers.teams.events import refreshed, said
 from rituals import pulse
 
 if TYPE_CHECKING:
@@ -32,18 +32,6 @@ if TYPE_CHECKING:
     from bot.teams.edge import TeamsEdge, Turn
 
 Json = dict[str, Any]
-
-
-def verbs(deps: Deps) -> list[str]:
-    """Every score button the configured questions put on a poll (the edge routes invokes by
-    their exact verb)."""
-    found = []
-    for question in deps.programme.rituals.pulse.questions:
-        q = as_plain(question)
-        if q["kind"] == "text":
-            continue
-        found += [f"{pulse.ANSWER}:{q['key']}:{s}" for s in range(q["min"], q["max"] + 1)]
-    return found
 
 
 async def _record(
@@ -171,7 +159,8 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
             return refreshed(cards.with_line(again, said(t, exc), ok=False))
         return refreshed(cards.with_line(card, t("polls.comment_thanks"), ok=True))
 
-    for verb in verbs(deps):
-        edge.invoke("adaptiveCard/action", verb)(answer)
+    # every score button, whatever the questions: a poll keeps the questions it was asked with
+    # (bot.polls.answer checks the answer against them), even when app.yaml's change meanwhile
+    edge.invoke("adaptiveCard/action", prefix=f"{pulse.ANSWER}:")(answer)
     edge.invoke("adaptiveCard/action", pulse.COMMENT)(comment_box)
     edge.invoke("adaptiveCard/action", cards.COMMENT_SEND)(comment_sent)
