@@ -1,8 +1,9 @@
 """An Adaptive Card as a person reads it in Teams, in plain text: for `cop demo --platform teams`
 and for tests that assert what a reader sees.
 
-What shows is what Teams shows: the text blocks, the facts ("title — value"), the columns side by side, an image by its alternative text, the inputs with
-their label and choices, and the buttons as [ title ]. Markdown is read as Teams renders it:
+What shows is what Teams shows: the text blocks, the facts ("title — value"), the columns side
+by side, an image by its alternative text (🖼), the inputs with their label and choices (● the one
+chosen), and the buttons as [ title ]. Markdown is read as Teams renders it:
 **bold** loses its stars, a backslash-escaped character (what bot/teams/render.py writes for
 text people typed) shows as the character itself.
 """
@@ -16,14 +17,26 @@ Json = dict[str, Any]
 
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+# _italic_ (not an escaped \_, not inside a word: snake_case stays as it is)
+_ITALIC = re.compile(r"(?<![\\\w])_(?=\S)(.+?)(?<=[^\s\\])_(?!\w)")
+# [words](address); an escaped \[ is no link (what a person typed, shown as typed)
+_LINK = re.compile(r"(?<!\\)\[((?:[^\]\\]|\\.)+)(?<!\\)\]\(([^)]+)\)")
+_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
 def markdown(text: str) -> str:
-    """Adaptive Card markdown as a reader sees it."""
-    text = _LINK.sub(lambda m: f"{m.group(1)} <{m.group(2)}>", text)
+    """Adaptive Card markdown as a reader sees it: a link by its words (and its address, when
+    they are not the address itself), bold and italics without their marks, paragraphs as
+    lines (every line of the card is a paragraph already)."""
+    text = _LINK.sub(lambda m: _link(m.group(1), m.group(2)), text)
     text = _BOLD.sub(r"\1", text)
+    text = _ITALIC.sub(r"\1", text)
+    text = _PARAGRAPH.sub("\n", text)
     return _ESCAPED.sub(r"\1", text)
+
+
+def _link(words: str, address: str) -> str:
+    return words if _ESCAPED.sub(r"\1", words) == address else f"{words} <{address}>"
 
 
 def read_card(card: Json) -> str:
@@ -79,9 +92,9 @@ def _element(element: Json) -> list[str]:
             )
         ]
     if kind == "Image":
-        return [f"[{element.get('altText') or 'image'}]"]
+        return [f"🖼 {element.get('altText') or 'image'}"]
     if kind == "ImageSet":
-        return [f"[{i.get('altText') or 'image'}]" for i in element.get("images") or []]
+        return [f"🖼 {i.get('altText') or 'image'}" for i in element.get("images") or []]
     if kind == "ActionSet":
         buttons = _buttons(element.get("actions") or [])
         return [buttons] if buttons else []
@@ -101,7 +114,11 @@ def _input(element: Json) -> str:
     label = markdown(str(element.get("label") or element.get("placeholder") or element.get("id")))
     required = " *" if element.get("isRequired") else ""
     if element.get("type") == "Input.ChoiceSet":
-        choices = " · ".join(str(c.get("title", "")) for c in element.get("choices") or [])
+        chosen = set(str(element.get("value") or "").split(","))
+        choices = " · ".join(
+            ("● " if str(c.get("value")) in chosen else "") + str(c.get("title", ""))
+            for c in element.get("choices") or []
+        )
         return f"{label}{required} : ( {choices} )"
     if element.get("type") == "Input.Toggle":
         return f"[ ] {markdown(str(element.get('title') or label))}"

@@ -676,6 +676,32 @@ class TeamsEmulator:
             status=404,
         )
 
+    # --- teams-demo ---
+    # Someone of the tenant who is in none of the team's channels (the programme's community
+    # manager), and the 1:1 chat a member writes to the bot in.
+
+    def add_person(self, name: str, number: int) -> Member:
+        """A person of the tenant, in no team (the channel's members stay as they are)."""
+        member = Member(
+            id=f"29:1emu-user-{number}",
+            name=name,
+            aad_object_id=f"00000000-0000-4000-8000-00000000{number:04d}",
+            email=f"{name.split()[0].lower()}@contoso.example",
+        )
+        self.members.append(member)
+        return member
+
+    def personal_chat(self, member: Member) -> str:
+        """The member's 1:1 chat with the bot: the one the bot opens (POST /v3/conversations
+        names it so), or Camille's, the emulator's own."""
+        if any(m is member for m in self.conversations[PERSONAL]["members"]):
+            return PERSONAL
+        conversation = f"a:1emu-personal-{member.id.rsplit('-', 1)[-1]}"
+        self.conversations.setdefault(
+            conversation, {"conversationType": "personal", "members": [member]}
+        )
+        return conversation
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Microsoft Teams (Bot Connector) emulator")
