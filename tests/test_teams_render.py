@@ -255,7 +255,9 @@ def test_every_part_and_block_renders_in_teams_idiom() -> None:
     assert styles["Oui"] == "positive" and styles["Non"] == "destructive" and styles["3"] is None
     # Note: small and subtle
     note = next(b for b in blocks(card) if b.get("isSubtle"))
-    assert note["size"] == "Small" and "/cop sourdine" in note["text"]
+    assert (
+        note["size"] == "Small" and "@cop sourdine" in note["text"]
+    )  # Teams' command (bot/teams/idiom.py)
     # Chart: a PNG drawn for the reader, inline
     image = next(b for b in blocks(card) if b["type"] == "Image")
     assert image["url"].startswith("data:image/png;base64,")

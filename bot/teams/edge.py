@@ -49,7 +49,17 @@ Json = dict[str, Any]
 MAX_BODY = 256 * 1024  # an activity is at most ~100 KB (Teams' message limit)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-COMMANDS = ("help", "charter", "event", "health", "story", "stories")  # what answers in Teams
+_TYPED_AT = re.compile(r"^@cop(?:-bot)?(?:\s+|$)", re.IGNORECASE)
+COMMANDS = (
+    "help",
+    "charter",
+    "event",
+    "health",
+    "story",
+    "stories",
+    "mute",
+    "home",
+)  # what answers in Teams
 
 
 class TeamsEdge:
@@ -166,6 +176,10 @@ class TeamsEdge:
             return fn
 
         return register
+
+    def words(self) -> frozenset[str]:
+        """Every command word answered here (folded): the handlers' and the help's."""
+        return frozenset(self._commands) | {"help", "aide"}
 
     # ------------------------------------------------------------------ dispatch
 
@@ -327,8 +341,10 @@ class Turn:
 
     @property
     def text(self) -> str:
-        """The message's text without the @mention of the bot."""
-        return _MENTION.sub(" ", str(self.activity.get("text") or "")).strip()
+        """The message's text without the @mention of the bot, nor a typed « @cop » in front
+        (what our messages tell people to write: bot/teams/idiom.py)."""
+        text = _MENTION.sub(" ", str(self.activity.get("text") or "")).strip()
+        return _TYPED_AT.sub("", text, count=1)
 
     @property
     def word(self) -> str:

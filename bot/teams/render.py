@@ -6,6 +6,8 @@ the reader's zone, numbers their way — and typed text (a plain str, a `Pick`) 
 guard, `bot.teams.text.escape`, so it shows exactly as typed.
 
 How each part reads in Teams' idiom:
+- the commands our sentences name are Teams' (`/cop sourdine` → `@cop sourdine`), and a sentence
+  with a Teams wording is read in it (bot/teams/idiom.py);
 - the catalogue is written in Slack's mrkdwn (`*bold*`, `_italic_`, `~struck~`, `` `code` ``,
   `:emoji:`); its markup is translated here (`**bold**`, `_italic_`, the words only for
   strike-through and inline code, which Teams cards do not render, the emoji itself) and the rest
@@ -56,6 +58,7 @@ from zoneinfo import ZoneInfo
 from bot import messages as m
 from bot.i18n import Translator, translate
 from bot.links import is_link
+from bot.teams import idiom
 from bot.teams.text import Markdown, line_start
 from bot.teams.text import escape as escape  # the one guard, also reached from here
 
@@ -216,7 +219,8 @@ class _Renderer:
             case m.Pick(by_language=texts):
                 return _frag(self._pick(texts))
             case m.Say(key=key, params=params):
-                return self._compose(lambda **values: self.t(key, **values), params)
+                teams = idiom.key(key, self.t.language)
+                return self._compose(lambda **values: self.t(teams, **values), params)
             case m.Fill(texts=texts, params=params, otherwise=otherwise):
                 template = texts.get(self.reader.language)
                 if not template:
@@ -255,7 +259,8 @@ class _Renderer:
             case m.Pick(by_language=texts):
                 return self._pick(texts)
             case m.Say(key=key, params=params):
-                return self._compose_plain(lambda **values: self.t(key, **values), params)
+                teams = idiom.key(key, self.t.language)
+                return self._compose_plain(lambda **values: self.t(teams, **values), params)
             case m.Fill(texts=texts, params=params, otherwise=otherwise):
                 template = texts.get(self.reader.language)
                 if not template:
@@ -303,7 +308,7 @@ class _Renderer:
             head = shown[:1] if shown[:1].isalpha() else ""
             kept[marker] = shown[len(head) :]
             values[name] = head + marker
-        return _ours(render(**values), nonce, kept)
+        return _ours(idiom.commands(render(**values)), nonce, kept)
 
     def _compose_plain(self, render: Callable[..., str], params: Mapping[str, Any]) -> str:
         """A sentence of ours as plain words: its mrkdwn markers dropped (typed parameters are
@@ -322,7 +327,7 @@ class _Renderer:
                 values[name] = head + marker
             else:
                 values[name] = value
-        sentence = _unmarked(render(**values))
+        sentence = _unmarked(idiom.commands(render(**values)))
         return re.sub(f"\x00{nonce}\\d+\x00", lambda found: kept[found.group()], sentence)
 
     def _mention(self, user: str) -> Markdown:

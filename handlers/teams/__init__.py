@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
-    from handlers.teams import charters, events, health, polls, stories
+    from handlers.teams import charters, events, health, home, polls, preferences, stories
 
-    for feature in (charters, events, health, polls, stories):
+    for feature in (charters, events, health, home, polls, preferences, stories):
         feature.register(edge, deps)

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import CopError
 from bot.i18n import Translator
+from bot.teams import idiom
 from bot.teams.render import escape
 
 Json = dict[str, Any]
@@ -24,7 +25,8 @@ _EMOJI = {":warning:": "⚠️", ":white_check_mark:": "✅", ":x:": "❌", ":ta
 
 
 def markdown(ours: str) -> str:
-    """One of our sentences (Slack mrkdwn) as Teams markdown."""
+    """One of our sentences (Slack mrkdwn) as Teams markdown, naming Teams' commands."""
+    ours = idiom.commands(ours)
     for code, emoji in _EMOJI.items():
         ours = ours.replace(code, emoji)
     return _BOLD.sub(r"**\1**", ours)
@@ -40,7 +42,7 @@ def say(t: Translator, key: str, *, typed: Mapping[str, str] | None = None, **ou
         token = f"{lead}\x00{name}\x00"
         holes[token] = escape(value)
         params[name] = token
-    text = markdown(t(key, **params))
+    text = markdown(t(idiom.key(key, t.language), **params))
     for token, value in holes.items():
         text = text.replace(token, value)
     return text
