@@ -132,6 +132,8 @@ async def test_members_answer_the_pulse_in_their_1to1_anonymously(teams_bot: Tea
     assert card_errors(mine) == []
     assert shows(texts(mine), FR, "teams.pulse.your_answer", score="4", question=ANY)
     assert "La communauté m'a été utile ce mois-ci" in texts(mine)
+    # the refreshed card still says how to pause the polls, as the one the ritual sent
+    assert "@cop sourdine" in texts(card) and "@cop sourdine" in texts(mine)
     # a second click changes the answer, never counts twice
     got = await teams_bot.ask(click(teams, card, "pulse_answer:value:5", chats[ana.id], ana))
     assert shows(texts(got["value"]), FR, "teams.pulse.your_answer", score="5", question=ANY)

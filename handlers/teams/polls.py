@@ -20,6 +20,7 @@ from bot import communities, people, polls
 from bot import messages as m
 from bot.errors import CopError
 from bot.i18n import Translator
+from bot.models import Delivery
 from bot.teams import render
 from bot.teams.cards import pulse as cards
 from bot.teams.cards.event import message_card
@@ -74,6 +75,7 @@ async def _poll(deps: Deps, caller: Caller, *, poll_id: int) -> tuple[m.Message,
             community=community.name,
             questions=poll.questions,
             closes_at=poll.closes_at,
+            mute_hint=poll.delivery == Delivery.DM,  # as the ritual sent it (rituals.pulse._poll)
         )
         return message, list(poll.questions)
 
