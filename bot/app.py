@@ -12,13 +12,14 @@ from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import db
+from bot import db, platforms
 from bot.activity_batch import ActivityBatcher
 from bot.config import Config
 from bot.dashboard import web as dashboard_web
@@ -50,12 +51,15 @@ def build_deps(config: Config) -> Deps:
     web_client.tokens = background_client.tokens = installations
     metrics = Metrics()
     database = db.Availability(engine)
+    # each call goes to the platform of the workspace in force (bot/platforms.py); Teams' side
+    # only when Teams is configured (TEAMS_APP_ID, TEAMS_APP_PASSWORD)
+    teams_messenger, teams_directory = _teams_side(config, sessions)
     return Deps(
         config=config,
         engine=engine,
         sessions=sessions,
-        directory=SlackDirectory(web_client),
-        messenger=SlackMessenger(background_client),
+        directory=platforms.PlatformDirectory(SlackDirectory(web_client), teams_directory),
+        messenger=platforms.PlatformMessenger(SlackMessenger(background_client), teams_messenger),
         metrics=metrics,
         web_client=web_client,
         activity_batcher=ActivityBatcher(
@@ -70,11 +74,46 @@ def build_deps(config: Config) -> Deps:
     )
 
 
-def build_bolt(deps: Deps, *, socket_mode: bool = False) -> AsyncApp:
-    """The Bolt app with every listener registered; `deps` reaches listeners by name."""
+def _teams_side(config: Config, sessions: Any) -> tuple[Any, Any]:
+    """The Teams messenger and directory (bot/teams/messenger.py), sharing one Bot Connector
+    client; (None, None) when Teams is not configured."""
+    settings = config.settings
+    if not settings.teams:
+        return None, None
+    from bot.teams.connector import Connector
+    from bot.teams.messenger import TeamsDirectory, TeamsMessenger
+
+    connector = Connector.of(settings)
+    messenger = TeamsMessenger(connector, sessions, app_id=settings.teams_app_id or "")
+    return messenger, TeamsDirectory(connector, sessions)
+
+
+async def close_teams(deps: Deps) -> None:
+    """At shutdown: the Teams messenger's Bot Connector client closes."""
+    teams = getattr(deps.messenger, "teams", None)
+    connector = getattr(teams, "connector", None)
+    if connector is not None:
+        await connector.aclose()
+
+
+def build_bolt(deps: Deps, *, socket_mode: bool = False, slack: bool = True) -> AsyncApp:
+    """The Bolt app with every listener registered; `deps` reaches listeners by name. Without
+    Slack (`cop serve --platform teams`) it is built to serve nothing: no token, and no route
+    reaches it (build_asgi's `slack`)."""
     import handlers
 
     settings = deps.config.settings
+    if not slack:
+
+        async def nobody(**_: Any) -> AuthorizeResult:
+            raise RuntimeError("no Slack here: cop serve --platform teams")
+
+        return AsyncApp(
+            signing_secret="teams-only",
+            client=deps.web_client,
+            authorize=nobody,
+            request_verification_enabled=False,
+        )
     # many workspaces (bot/slack/oauth.py): Bolt's OAuth flow, and its authorize per request
     oauth_options: dict[str, Any] = (
         {"oauth_flow": oauth.build_oauth_flow(settings, deps.installations)}
@@ -124,17 +163,20 @@ def build_asgi(
     bolt: AsyncApp,
     *,
     lifespan_hooks: list[Any] | None = None,
+    slack: bool = True,
+    teams: bool = True,
     **dispatch_options: Any,
 ) -> Starlette:
     """POST /slack/events (signed), GET /healthz (database), GET /metrics (Prometheus), and
-    GET /dashboard (bot/dashboard/web.py, behind signed links)."""
+    GET /dashboard (bot/dashboard/web.py, behind signed links). `slack`/`teams` False leave
+    that platform's routes out (`cop serve --platform`)."""
     signing_secret = deps.config.settings.signing_secret
     # Socket Mode needs no HTTP endpoint: without a secret every request is refused
     secret = signing_secret.encode() if signing_secret else None
     metrics = deps.metrics
     dispatcher = build_dispatcher(deps, bolt, **dispatch_options)
     # POST /api/messages (bot/teams/edge.py), when TEAMS_APP_ID and TEAMS_APP_PASSWORD are set
-    teams_routes = teams_edge.routes(deps, teams_handlers.register_all)
+    teams_routes = teams_edge.routes(deps, teams_handlers.register_all) if teams else []
 
     async def slack_events(request: Request) -> Response:
         """Size, then signature, then one parse (bot.slack.edge), then the answer, then the
@@ -217,6 +259,7 @@ def build_asgi(
             stack.push_async_callback(deps.activity_batcher.flush)
             stack.push_async_callback(dispatcher.drain)
             stack.push_async_callback(teams_edge.aclose, teams_routes)  # Teams' replies, client
+            stack.push_async_callback(close_teams, deps)  # the outbox's Teams client
             # what startup built lives as long as the process: out of the garbage collector's
             # way (a full collection walking it paused every request ~140 ms under load)
             gc.freeze()
@@ -224,12 +267,18 @@ def build_asgi(
 
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *([Route("/slack/events", slack_events, methods=["POST"])] if slack else []),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
-            Route("/slack/install", slack_oauth, methods=["GET"]),
-            Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+            *(
+                [
+                    Route("/slack/install", slack_oauth, methods=["GET"]),
+                    Route("/slack/oauth_redirect", slack_oauth, methods=["GET"]),
+                ]
+                if slack
+                else []
+            ),
             *teams_routes,
         ],
         lifespan=lifespan,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,6 +19,10 @@ matplotlib.use("Agg")
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
+    from bot.messages import Chart
 
 Number = Callable[[float, object], str]
 
@@ -48,9 +52,9 @@ STATUS_COLOURS = {
 }
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = 110) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()
 
 
@@ -63,6 +67,7 @@ def trend(
     active_label: str,
     messages_label: str,
     number: Number = _plain,
+    dpi: int = 110,
 ) -> bytes:
     """Active people (line) and messages (bars) per period."""
     with _LOCK:
@@ -75,8 +80,25 @@ def trend(
                 active_label=active_label,
                 messages_label=messages_label,
                 number=number,
-            )
+            ),
+            dpi,
         )
+
+
+def message_trend(chart: Chart, title: str, t: Translator, *, dpi: int = 110) -> bytes:
+    """The PNG of a message's `Chart` for one reader, whatever the platform: weeks as « 7 sept. »,
+    the legend in their language, counts written their way; `title` is the chart's title as the
+    platform rendered it (slow: call it off the event loop)."""
+    return trend(
+        title=title,
+        labels=[t.date(day, "d MMM") for day in chart.days],
+        active=list(chart.active),
+        messages=list(chart.messages),
+        active_label=t("health.chart_active"),
+        messages_label=t("health.chart_messages"),
+        number=t.axis_number,
+        dpi=dpi,
+    )
 
 
 def trend_figure(

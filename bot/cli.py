@@ -37,16 +37,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = config_mod.load(os.environ)
     settings = config.settings
-    if args.socket_mode:
-        settings.require("bot_token", "app_token")
-    else:
-        settings.require("bot_token", "signing_secret")
+    slack, teams = serve_platforms(args.platform, settings, socket_mode=args.socket_mode)
     _setup_logging(settings.log_level)
     deps = build_deps(config)
 
     async def run() -> None:
         await db.upgrade(deps.engine)
-        bolt = build_bolt(deps, socket_mode=args.socket_mode)
+        bolt = build_bolt(deps, socket_mode=args.socket_mode, slack=slack)
         from rituals import scheduler
 
         clock = scheduler.running(
@@ -55,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             tick_seconds=float(os.environ.get("COP_TICK_SECONDS", "60")),
             leader_retry_seconds=float(os.environ.get("COP_LEADER_RETRY_SECONDS", "3")),
         )
-        asgi = build_asgi(deps, bolt, lifespan_hooks=[clock])
+        asgi = build_asgi(deps, bolt, lifespan_hooks=[clock], slack=slack, teams=teams)
         server = uvicorn.Server(
             uvicorn.Config(
                 asgi,
@@ -76,6 +73,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with asyncio.Runner(loop_factory=_fast_loop()) as runner:
         runner.run(run())
     return 0
+
+
+PLATFORMS = ("slack", "teams", "both")
+
+
+def serve_platforms(
+    chosen: str | None, settings: config_mod.Settings, *, socket_mode: bool = False
+) -> tuple[bool, bool]:
+    """Which platforms `cop serve` answers (Slack, Teams): the one chosen with --platform, whose
+    settings must all be there (one line naming what is missing, never a traceback), or by
+    default every platform configured — Slack when nothing is."""
+    slack_set = bool(settings.bot_token or settings.oauth or settings.app_token)
+    said = chosen is not None
+    if chosen is None:
+        chosen = "both" if settings.teams and slack_set else "teams" if settings.teams else "slack"
+    slack, teams = chosen in ("slack", "both"), chosen in ("teams", "both")
+    if teams and not settings.teams:
+        raise ConfigError(
+            f"--platform {chosen}: environment: TEAMS_APP_ID, TEAMS_APP_PASSWORD: missing; set "
+            "them to the Azure Bot's Microsoft App ID and client secret (README, Microsoft Teams)"
+        )
+    if socket_mode and not slack:
+        raise ConfigError("--socket-mode connects to Slack: not with --platform teams")
+    if slack:
+        try:
+            if socket_mode:
+                settings.require("bot_token", "app_token")
+            else:
+                settings.require("bot_token", "signing_secret")
+        except ConfigError as missing:
+            if not said:
+                raise
+            raise ConfigError(f"--platform {chosen}: {missing}") from None
+    return slack, teams
 
 
 def _fast_loop() -> Any:
@@ -479,6 +510,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bot import demo
 
     _setup_logging("WARNING")
+    if args.platform == "teams":
+        if args.scale != "small":
+            raise ConfigError(
+                "--scale large: the large programme is played in Slack only "
+                "(cop demo --scale large, without --platform teams)"
+            )
+        from bot.demo import teams
+
+        return asyncio.run(teams.run(language=args.lang))
     return asyncio.run(demo.run(scale=args.scale, language=args.lang))
 
 
@@ -516,6 +556,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the bot (HTTP, or Socket Mode)")
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect to Slack over Socket Mode"
+    )
+    serve.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        help="the chat platforms to answer: slack (POST /slack/events), teams (POST /api/messages) "
+        "or both; each needs its settings (default: every platform configured)",
     )
     serve.add_argument("--host", help="address to listen on (default: $COP_HOST, else 127.0.0.1)")
     serve.add_argument(
@@ -594,6 +640,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--scale", choices=["small", "large"], default="small")
     demo.add_argument("--lang", choices=["fr", "en", "both"], default="both")
+    demo.add_argument(
+        "--platform",
+        choices=["slack", "teams"],
+        default="slack",
+        help="play it in Slack (the Slack emulator) or in Microsoft Teams (the Teams emulator, "
+        "each card printed as people read it)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     rit = sub.add_parser("rituals", help="run a ritual now, drain or inspect the outbox")

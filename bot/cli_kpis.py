@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot import cli_errors, cli_scope
 from bot import config as config_mod
 from bot.config import ConfigError
+from bot.programme import Workspaces
 
 _workspace_arg = cli_scope.add_option
 _workspace = cli_scope.resolve
@@ -110,7 +111,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
-            workspace_id = await _workspace(sessions, args.workspace)
+            workspace_id = await cli_scope.resolve_programme(
+                sessions, args.workspace, programme.workspaces
+            )
             async with sessions() as session:
                 return await report.build(
                     session,
@@ -163,7 +166,7 @@ def terminal_safe(text: str) -> str:
     return _TERMINAL_CONTROL.sub("", text)
 
 
-async def _sponsor(session: Any, workspace_id: str, given: str | None) -> str | None:
+async def _sponsor(session: Any, workspace_id: Workspaces, given: str | None) -> str | None:
     """--sponsor: a Slack user id or a name; one line naming the candidates otherwise."""
     from bot import health
 
@@ -201,19 +204,21 @@ def cmd_health(args: argparse.Namespace) -> int:
         try:
             await db.upgrade(engine)
             sessions = db.make_sessionmaker(engine)
-            workspace_id = await _workspace(sessions, args.workspace)
+            linked = await cli_scope.resolve_programme(
+                sessions, args.workspace, programme.workspaces
+            )
+            # a community's view stays in its workspace; the programme's covers the linked ones
+            workspace_id: str | tuple[str, ...] = linked[0] if args.slug else linked
             community_ids = None
             if args.slug:
                 async with sessions() as session:
                     found = await communities.by_slug(
-                        session, workspace_id=workspace_id, slug=args.slug
+                        session, workspace_id=linked[0], slug=args.slug
                     )
                     if found is None:
                         slugs = sorted(
                             c.slug
-                            for c in await communities.all_active(
-                                session, workspace_id=workspace_id
-                            )
+                            for c in await communities.all_active(session, workspace_id=linked[0])
                         )
                         raise ConfigError(
                             f"health: no community {args.slug!r}; the communities are: "

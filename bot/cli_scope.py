@@ -69,3 +69,19 @@ async def resolve(sessions: Any, given: str | None, *, create: bool = False) -> 
         f"the database holds {len(ids)} workspaces, {_listed(workspaces)}; "
         f"choose one with --workspace or {ENV}"
     )
+
+
+async def resolve_programme(sessions: Any, given: str | None, linked: list[str]) -> tuple[str, ...]:
+    """The workspaces a programme-wide command (`cop report`, `cop health`) covers: the one
+    chosen as above and those app.yaml's `workspaces` links to it (a programme on Slack and
+    Teams at once, bot.programme). With nothing chosen and every workspace in the database
+    linked, the programme needs no --workspace."""
+    from bot import programme
+
+    wanted = given or os.environ.get(ENV) or None
+    if not wanted and linked:
+        async with sessions() as session:
+            ids = [wid for wid, _ in await known(session)]
+        if ids and set(ids) <= set(linked):
+            return programme.linked(ids[0], linked)
+    return programme.linked(await resolve(sessions, given), linked)

@@ -30,6 +30,8 @@ from bot import disclosure, survey
 from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.models import Community, CompassAssessment, CompassResponse
+from bot.programme import Workspaces
+from bot.programme import where as in_workspaces
 
 ROUND_DAYS = 90  # a round stays open this long; the next `/cop compass` opens a new one
 LEVELS = (1, 2, 3, 4)  # pas encore · en construction · établi · exemplaire
@@ -562,13 +564,13 @@ class Heatmap:
 
 
 async def heatmap(
-    session: AsyncSession, *, workspace_id: str, community_ids: Iterable[int] | None = None
+    session: AsyncSession, *, workspace_id: Workspaces, community_ids: Iterable[int] | None = None
 ) -> Heatmap:
     """The latest answered round of every community (or of those given): its medians per
     dimension, its number of respondents and its date. The one source of every manager's
     view of the compass (/cop health, the report and its exports, the dashboard)."""
     wanted = None if community_ids is None else list(community_ids)
-    scope = [Community.workspace_id == workspace_id, Community.archived_at.is_(None)]
+    scope = [in_workspaces(Community.workspace_id, workspace_id), Community.archived_at.is_(None)]
     if wanted is not None:
         scope.append(Community.id.in_(wanted))
     answered = (

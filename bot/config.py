@@ -31,8 +31,10 @@ from bot.zones import find_zone
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LANGUAGES = ("fr", "en")
-# a Slack user (U…, W…) or a Microsoft Teams one ("29:…", as the Bot Connector names them)
-_USER_ID = re.compile(r"^(?:[UW][A-Z0-9]{2,}|29:[A-Za-z0-9_-]{2,200})$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# a Microsoft Entra (Azure AD) object id, Teams' `from.aadObjectId`
+_ENTRA_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_EMAIL = re.compile(r"^[^@\s,;:<>()\[\]\"']+@[^@\s,;:<>()\[\]\"'.]+(\.[^@\s,;:<>()\[\]\"'.]+)+$")
 
 
 class ConfigError(Exception):
@@ -62,10 +64,55 @@ def _loads(value: str) -> bool:
 def _check_user_ids(values: list[str]) -> list[str]:
     for value in values:
         if not _USER_ID.match(value):
-            raise ValueError(
-                f"expected Slack user ids such as U012ABC (or Teams ids 29:…), got {value!r}"
-            )
+            raise ValueError(f"expected Slack user ids such as U012ABC, got {value!r}")
     return values
+
+
+_WORKSPACE_ID = re.compile(
+    r"^(?:[TE][A-Z0-9]{2,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+
+
+def _check_workspaces(values: list[str]) -> list[str]:
+    """Slack team ids (T…) or Teams tenant ids (GUIDs, lower case as Teams sends them)."""
+    for value in values:
+        if not _WORKSPACE_ID.match(value):
+            raise ValueError(
+                "expected Slack team ids such as T012ABC or Teams tenant ids such as "
+                f"72f988bf-86f1-41af-91ab-2d7cd011db47, got {value!r}"
+            )
+    if len(set(values)) != len(values):
+        raise ValueError("a workspace is listed twice")
+    return values
+
+
+def _check_manager_ids(values: list[str]) -> list[str]:
+    """A programme manager is named by their Slack user id (U012ABC), their Microsoft Entra
+    object id (a GUID: what Teams sends as `aadObjectId`, the same whatever the bot — where the
+    Teams "29:…" ids change with each bot registration), or their work e-mail (Slack or Teams,
+    once the platform gave it: bot.permissions). Entra ids and e-mails are kept in lower case,
+    as they compare."""
+    checked = []
+    for value in (v.strip() for v in values):
+        if _USER_ID.match(value):
+            checked.append(value)
+        elif _ENTRA_ID.match(value) or _EMAIL.match(value):
+            checked.append(value.lower())
+        elif value.startswith("29:"):
+            raise ValueError(
+                "a Teams user id (29:…) changes with each bot registration: name the manager by "
+                f"their Microsoft Entra object id (a GUID) or their e-mail, got {value!r}"
+            )
+        else:
+            raise ValueError(
+                "expected Slack user ids (U012ABC), Microsoft Entra object ids (a GUID such as "
+                f"5f0c2d9e-8b1a-4c3d-9e2f-0a1b2c3d4e5f) or e-mail addresses, got {value!r}"
+            )
+    return checked
+
+
+def is_slack_user_id(value: str) -> bool:
+    return bool(_USER_ID.match(value))
 
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -570,7 +617,11 @@ class Programme(_Strict):
     name: str = Field(min_length=1, max_length=120)
     language: Literal["fr", "en"] = "fr"
     timezone: str = "Europe/Paris"
+    # the programme managers: Slack user ids, Microsoft Entra object ids (Teams), e-mails
     managers: list[str] = Field(default_factory=list)
+    # the Slack team ids and Teams tenant ids this one programme spans (bot/programme.py): its
+    # programme views cover them all; empty, each workspace is a programme of its own
+    workspaces: list[str] = Field(default_factory=list)
     sponsor: str | None = None  # the programme's sponsor (a Slack user id): the programme's digest
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     rituals: Rituals = Field(default_factory=Rituals)
@@ -589,7 +640,8 @@ class Programme(_Strict):
     home: HomeRefresh = Field(default_factory=HomeRefresh)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
-    _managers = field_validator("managers")(classmethod(lambda cls, v: _check_user_ids(v)))
+    _managers = field_validator("managers")(classmethod(lambda cls, v: _check_manager_ids(v)))
+    _workspaces = field_validator("workspaces")(classmethod(lambda cls, v: _check_workspaces(v)))
     _sponsor = field_validator("sponsor")(
         classmethod(lambda cls, v: v if v is None else _check_user_ids([v])[0])
     )
@@ -712,11 +764,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read settings from an environment mapping (tests pass a dict)."""
     url = environ.get("COP_DATABASE_URL") or default_database_url()
     url = normalise_database_url(url)
-    managers = tuple(
-        m.strip() for m in environ.get("COP_PROGRAMME_MANAGERS", "").split(",") if m.strip()
-    )
+    named = [m.strip() for m in environ.get("COP_PROGRAMME_MANAGERS", "").split(",") if m.strip()]
     try:
-        _check_user_ids(list(managers))
+        managers = tuple(_check_manager_ids(named))
     except ValueError as exc:
         raise ConfigError(f"environment: COP_PROGRAMME_MANAGERS: {exc}") from None
     quiet = environ.get("COP_QUIET_HOURS", "on").lower()
@@ -735,6 +785,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     public_url = (
         environ.get("COP_PUBLIC_URL") or f"http://{environ.get('COP_HOST', '127.0.0.1')}:{port}"
     ).rstrip("/")
+    derive_from = signing_secret or app_token or environ.get("TEAMS_APP_PASSWORD") or None
     return Settings(
         bot_token=environ.get("SLACK_BOT_TOKEN") or None,
         signing_secret=signing_secret,
@@ -748,8 +799,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         port=port,
         log_level=environ.get("COP_LOG_LEVEL", "INFO").upper(),
         instance_id=environ.get("COP_INSTANCE_ID", ""),
-        ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), signing_secret or app_token),
-        dashboard_key=dashboard_key(environ.get("COP_DASHBOARD_KEY"), signing_secret or app_token),
+        # Teams alone (cop serve --platform teams) derives them from the Teams app password
+        ballot_key=ballot_key(environ.get("COP_BALLOT_KEY"), derive_from),
+        dashboard_key=dashboard_key(environ.get("COP_DASHBOARD_KEY"), derive_from),
         public_url=public_url,
         client_id=client_id,
         client_secret=client_secret,
@@ -799,7 +851,7 @@ def teams_settings(environ: Mapping[str, str]) -> dict[str, str | None]:
 
 # manifest.yaml's bot scopes: what an OAuth install asks for unless SLACK_SCOPES says otherwise
 DEFAULT_SCOPES = (
-    "commands,chat:write,im:write,users:read,channels:read,channels:manage,channels:join,"
+    "commands,chat:write,im:write,users:read,users:read.email,channels:read,channels:manage,channels:join,"
     "groups:write,groups:read,channels:history,groups:history,im:history,reactions:read,"
     "files:write,team:read"
 )
@@ -923,8 +975,16 @@ class Config:
     programme: Programme
 
     @property
-    def managers(self) -> frozenset[str]:
+    def manager_ids(self) -> frozenset[str]:
+        """Every identity app.yaml and COP_PROGRAMME_MANAGERS name a manager by: Slack user ids,
+        Microsoft Entra object ids, e-mails (bot.permissions.names_manager reads them)."""
         return frozenset(self.programme.managers) | frozenset(self.settings.extra_managers)
+
+    @property
+    def managers(self) -> frozenset[str]:
+        """The managers' Slack user ids: those the bot writes to in Slack (proposals, the
+        sponsor's digest preview)."""
+        return frozenset(m for m in self.manager_ids if is_slack_user_id(m))
 
 
 def load(environ: Mapping[str, str]) -> Config:

@@ -17,6 +17,7 @@ from bot.disclosure import Rule
 from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.models import utcnow
+from bot.permissions import names_manager
 from bot.ports import Directory, Messenger, UserInfo
 
 COMMAND_SLOTS = 16
@@ -62,8 +63,8 @@ class Deps:
     # (handlers.health)
     recent_overviews: dict[tuple[str, int | None], tuple[float, Any]] = field(default_factory=dict)
     # what the chat side does for the rituals' clock, by name, set when the handlers are
-    # registered: "event_started" (workspace id, event id) → whether the event's announcement
-    # now shows its answers closed (rituals/event_starts.py)
+    # registered: "event_started:slack" and "event_started:teams" (workspace id, event id) →
+    # whether the event's announcement now shows its answers closed (rituals/event_starts.py)
     hooks: dict[str, Any] = field(default_factory=dict)
     # each workspace's App Home publisher, workspace id → handlers.home.Publisher: views.publish
     # paced under its tier, a Retry-After honoured, refreshes of the same Home coalesced
@@ -80,8 +81,17 @@ class Deps:
         """Today in the programme's zone: the day health, charters and KPIs are judged on."""
         return utcnow().astimezone(ZoneInfo(self.programme.timezone)).date()
 
-    def is_manager(self, slack_user_id: str) -> bool:
-        return slack_user_id in self.config.managers
+    def is_manager(
+        self, slack_user_id: str, *, aad_object_id: str | None = None, email: str | None = None
+    ) -> bool:
+        """Whether app.yaml names this person a programme manager, by any of their identities
+        (bot.permissions.names_manager)."""
+        return names_manager(
+            self.config.manager_ids,
+            user_id=slack_user_id,
+            aad_object_id=aad_object_id,
+            email=email,
+        )
 
     @property
     def disclosure(self) -> Rule:

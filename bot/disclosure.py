@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Programme
 from bot.models import Poll, PollResponse, PollStatus
+from bot.programme import Workspaces
+from bot.programme import where as in_workspaces
 
 
 class Withheld(enum.StrEnum):
@@ -276,7 +278,7 @@ async def respondents(session: AsyncSession, *, where: sa.ColumnElement[bool]) -
 
 
 async def batches(
-    session: AsyncSession, *, rule: Rule, workspace_id: str, question_keys: Iterable[str]
+    session: AsyncSession, *, rule: Rule, workspace_id: Workspaces, question_keys: Iterable[str]
 ) -> Batches:
     """The batches of one family of questions (e.g. every 'scale' question) in a workspace:
     formed over every closed poll, whatever its community's state or the period asked, so
@@ -289,7 +291,7 @@ async def batches(
         sa.select(PollResponse.poll_id, PollResponse.question_key, sa.func.count())
         .join(Poll, Poll.id == PollResponse.poll_id)
         .where(
-            Poll.workspace_id == workspace_id,
+            in_workspaces(Poll.workspace_id, workspace_id),
             Poll.status == PollStatus.CLOSED,
             PollResponse.question_key.in_(keys),
         )

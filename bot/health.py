@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, disclosure, kpis, people, periods
+from bot import charters, communities, disclosure, kpis, people, periods, programme
 from bot.config import Engagement, HealthThresholds
 from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
@@ -40,6 +40,8 @@ from bot.models import (
     Stage,
     utcnow,
 )
+from bot.programme import Workspaces
+from bot.programme import where as in_workspaces
 
 PULSE_LOOKBACK_DAYS = 180
 
@@ -86,6 +88,15 @@ class Signals:
     charter_date: date | None = None
     charter_objectives_year: int | None = None
     charter_objectives: bool = True  # the latest version lists objectives
+    workspace_id: str = ""  # its Slack workspace or Teams tenant (a programme may span both)
+
+    @property
+    def platform(self) -> str:
+        """Slack or Teams (bot.installation.platform_of): a programme's views tag the
+        communities of the other platform."""
+        from bot.installation import platform_of
+
+        return platform_of(self.workspace_id) if self.workspace_id else "slack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +277,7 @@ def _next_action(status: Status, concerns: list[Reason]) -> Reason:
 async def gather(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     today: date,
     thresholds: HealthThresholds,
     community_ids: Iterable[int] | None = None,
@@ -285,7 +296,7 @@ async def gather(
     )
     wanted = list(community_ids) if community_ids is not None else None
     here = sa.and_(
-        Community.workspace_id == workspace_id,
+        in_workspaces(Community.workspace_id, workspace_id),
         Community.channel_status == ChannelStatus.OK if wanted is not None else communities.LIVE,
         *([Community.id.in_(wanted)] if wanted is not None else []),
     )
@@ -296,6 +307,7 @@ async def gather(
         Community.created_at,
         Community.stage,
         Community.status,
+        Community.workspace_id,
     ).where(here)
     base: dict[int, dict[str, Any]] = {  # each community's keyword arguments for Signals
         cid: {
@@ -306,8 +318,9 @@ async def gather(
             "created": created.date(),
             "stage": stage,
             "lifecycle_status": status,
+            "workspace_id": wid,
         }
-        for cid, name, slug, created, stage, status in await session.execute(query)
+        for cid, name, slug, created, stage, status, wid in await session.execute(query)
     }
     if not base:
         return []
@@ -423,7 +436,7 @@ def _as_date(value: Any) -> date | None:
 async def overview(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     today: date,
     thresholds: HealthThresholds,
     community_ids: Iterable[int] | None = None,
@@ -508,7 +521,7 @@ class Overview:
 async def build_overview(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     today: date,
     thresholds: HealthThresholds,
     tz: str = "UTC",
@@ -521,7 +534,9 @@ async def build_overview(
     """Health of every community (or the ones given), with the month-to-date totals.
 
     The programme's totals come from today's snapshot when the daily job has run, so a big
-    programme answers fast; otherwise (or for one community) they are computed now.
+    programme answers fast; otherwise (or for one community) they are computed now. A programme
+    spanning linked workspaces (bot.programme: Slack and Teams) is computed now: the daily
+    snapshots are kept per workspace.
     """
     items = await overview(
         session,
@@ -536,9 +551,11 @@ async def build_overview(
     month = periods.to_date(periods.Period.MONTH, today, tz)
     totals: kpis.ProgrammeKpis | None = None
     from_snapshot = False
-    if community_ids is None:
+    alone = isinstance(workspace_id, str) or len(workspace_id) == 1
+    here = programme.first(workspace_id)
+    if community_ids is None and alone:
         found = await kpis.latest_programme(
-            session, workspace_id=workspace_id, period=periods.Period.MONTH, since=today
+            session, workspace_id=here, period=periods.Period.MONTH, since=today
         )
         if found is not None:
             totals, from_snapshot = found[1], True
@@ -547,7 +564,7 @@ async def build_overview(
             counted = await kpis.count_members(
                 session,
                 live=sa.select(Community.id)
-                .where(Community.workspace_id == workspace_id, communities.LIVE)
+                .where(Community.workspace_id == here, communities.LIVE)
                 .scalar_subquery(),
                 end=month.bounds()[1],
             )
@@ -573,9 +590,9 @@ async def build_overview(
         totals = report.programme
     year = periods.to_date(periods.Period.YEAR, today, tz)
     engagement: kpis.Kpis | None = None
-    if community_ids is None:
+    if community_ids is None and alone:
         found = await kpis.latest_programme(
-            session, workspace_id=workspace_id, period=periods.Period.YEAR, since=today
+            session, workspace_id=here, period=periods.Period.YEAR, since=today
         )
         engagement = found[1] if found is not None else None
     if engagement is None and community_ids is not None:
@@ -603,9 +620,9 @@ async def build_overview(
 
     scoped = list(community_ids) if community_ids is not None else None
     annual = (
-        await survey.headline(
+        await survey.headline(  # the annual survey is run per workspace: the one asking
             session,
-            workspace_id=workspace_id,
+            workspace_id=here,
             rule=rule,
             community_id=scoped[0] if scoped else None,
         )
@@ -672,7 +689,7 @@ def _sponsor_name(name: str, real_name: str, user_id: str) -> str:
 async def browse(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     items: Sequence[Health],
     filters: Filters,
     page: int = 0,
@@ -685,7 +702,7 @@ async def browse(
     if ids and filters.kind is not None:
         found = await session.execute(
             sa.select(Community.id, Community.kind).where(
-                Community.workspace_id == workspace_id, Community.id.in_(ids)
+                in_workspaces(Community.workspace_id, workspace_id), Community.id.in_(ids)
             )
         )
         kinds = dict(found.all())
@@ -697,7 +714,7 @@ async def browse(
             sa.select(Membership.community_id, Person.slack_user_id, Person.name, Person.real_name)
             .join(Person, Person.id == Membership.person_id)
             .where(
-                Person.workspace_id == workspace_id,
+                in_workspaces(Person.workspace_id, workspace_id),
                 Person.slack_user_id == filters.sponsor,
                 Membership.role == Role.SPONSOR,
                 Membership.left_at.is_(None),
@@ -731,7 +748,7 @@ async def browse(
 
 
 async def find_sponsors(
-    session: AsyncSession, *, workspace_id: str, typed: str = "", limit: int = 100
+    session: AsyncSession, *, workspace_id: Workspaces, typed: str = "", limit: int = 100
 ) -> list[Sponsor]:
     """The people sponsoring a live community whose name or id starts a word with `typed`
     (the sponsor filter's type-ahead; the CLI's --sponsor), by name."""
@@ -740,8 +757,8 @@ async def find_sponsors(
         .join(Membership, Membership.person_id == Person.id)
         .join(Community, Community.id == Membership.community_id)
         .where(
-            Person.workspace_id == workspace_id,
-            Community.workspace_id == workspace_id,
+            in_workspaces(Person.workspace_id, workspace_id),
+            in_workspaces(Community.workspace_id, workspace_id),
             communities.LIVE,
             Membership.role == Role.SPONSOR,
             Membership.left_at.is_(None),

@@ -113,8 +113,9 @@ async def programme_summary(
         .select_from(Community)
         .where(Community.workspace_id == workspace_id, communities.LIVE)
     )
-    unique = await session.scalar(
-        sa.select(sa.func.count(sa.distinct(Membership.person_id)))
+    unique = await session.scalar(  # one person once, by e-mail across platforms
+        sa.select(sa.func.count(sa.distinct(people.IDENTITY)))
+        .select_from(Membership)
         .join(Person, Person.id == Membership.person_id)
         .where(
             Membership.workspace_id == workspace_id,

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charters, communities, disclosure, engagement, people, redelivery
 from bot import events as events_mod
+from bot import programme as programme_mod
 from bot import stories as stories_mod
 from bot.config import Engagement
 from bot.i18n import collation_key
@@ -53,6 +54,7 @@ from bot.models import (
     utcnow,
 )
 from bot.periods import Period, Window, period_start, to_date
+from bot.programme import Workspaces
 
 DEFAULT_QUESTION_KINDS: Mapping[str, str] = {"value": "scale", "recommend": "nps"}
 PROGRAMME_SCOPE = "programme"
@@ -258,14 +260,13 @@ async def count_members(session: AsyncSession, *, live: Any, end: datetime) -> M
             .group_by(Membership.community_id)
         )
     }
+    # one person once, even with a Slack and a Teams account (bot.people.IDENTITY)
+    who = people.IDENTITY.label("who")
     per_person = (
-        sa.select(
-            Membership.person_id,
-            sa.func.count(sa.distinct(Membership.community_id)).label("n"),
-        )
+        sa.select(who, sa.func.count(sa.distinct(Membership.community_id)).label("n"))
         .join(Person, human)
         .where(active_at_end)
-        .group_by(Membership.person_id)
+        .group_by(who)
         .subquery()
     )
     unique, overlap = 0, {"1": 0, "2": 0, "3+": 0}
@@ -292,15 +293,16 @@ class _Scope:
 
 
 async def _communities_in_scope(
-    session: AsyncSession, *, workspace_id: str, wanted: list[int] | None
+    session: AsyncSession, *, workspace_id: Workspaces, wanted: list[int] | None
 ) -> tuple[dict[int, CommunityKpis], Any]:
     """Empty figures for each live community (or the ones wanted: a closed community's own
     figures still read, its channel being there), and their ids as a subquery."""
-    live_here = sa.and_(Community.workspace_id == workspace_id, communities.LIVE)
+    here = programme_mod.where(Community.workspace_id, workspace_id)
+    live_here = sa.and_(here, communities.LIVE)
     query = sa.select(Community.id, Community.name, Community.slug)
     if wanted is not None:
         query = query.where(
-            Community.workspace_id == workspace_id,
+            here,
             Community.channel_status == ChannelStatus.OK,
             Community.id.in_(wanted),
         )
@@ -365,7 +367,10 @@ async def _add_activity(session: AsyncSession, scope: _Scope) -> None:
         c.active_members = int(active)
     scope.programme.active_members = int(
         await session.scalar(
-            sa.select(sa.func.count(sa.distinct(ActivityDaily.person_id))).where(in_window)
+            sa.select(sa.func.count(sa.distinct(people.IDENTITY)))
+            .select_from(ActivityDaily)
+            .join(Person, Person.id == ActivityDaily.person_id)
+            .where(in_window)
         )
         or 0
     )
@@ -522,7 +527,7 @@ async def _add_survey(
     session: AsyncSession,
     scope: _Scope,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     kinds: Mapping[str, str],
     rule: disclosure.Rule,
     chosen: bool,
@@ -707,7 +712,7 @@ def _sum_into_programme(scope: _Scope) -> None:
 async def compute(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     window: Window,
     question_kinds: Mapping[str, str] | None = None,
     community_ids: Iterable[int] | None = None,
@@ -717,7 +722,9 @@ async def compute(
     engagement_rule: Engagement | None = None,
 ) -> WindowKpis:
     """All KPIs of the window, for every live community (or the ones given) and the programme.
-    Survey figures go through the disclosure rule (closed polls, k answers per question)."""
+    Survey figures go through the disclosure rule (closed polls, k answers per question).
+    `workspace_id` may be the programme's linked workspaces (bot.programme): a programme on
+    Slack and Teams at once is counted as one."""
     start, end = window.bounds()
     wanted = list(community_ids) if community_ids is not None else None
     per, live = await _communities_in_scope(session, workspace_id=workspace_id, wanted=wanted)
@@ -855,7 +862,7 @@ class WeekPoint:
 async def weekly_trend(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     last_day: date,
     weeks: int = 12,
     community_ids: Iterable[int] | None = None,
@@ -870,7 +877,9 @@ async def weekly_trend(
         ActivityDaily.community_id.in_(list(community_ids))
         if community_ids is not None
         else ActivityDaily.community_id.in_(
-            sa.select(Community.id).where(Community.workspace_id == workspace_id, communities.LIVE)
+            sa.select(Community.id).where(
+                programme_mod.where(Community.workspace_id, workspace_id), communities.LIVE
+            )
         )
     )
     rows = await session.execute(

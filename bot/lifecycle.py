@@ -42,6 +42,8 @@ from bot.models import (
     utcnow,
 )
 from bot.permissions import Action, Actor, require
+from bot.programme import Workspaces
+from bot.programme import where as in_workspaces
 
 ORDER = (Stage.PREPARATION, Stage.LAUNCH, Stage.GROWTH, Stage.REORIENTATION)
 RECENT_EVENT_DAYS = 90  # growth: "an event in the last 90 days"
@@ -193,7 +195,7 @@ def ritual_defaults(programme: Programme) -> dict[Ritual, bool]:
 async def facts(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     community_ids: Iterable[int],
     defaults: Mapping[Ritual, bool],
     now: datetime | None = None,
@@ -207,7 +209,7 @@ async def facts(
     for cid, stage, status, changed in await session.execute(
         sa.select(
             Community.id, Community.stage, Community.status, Community.stage_changed_at
-        ).where(Community.workspace_id == workspace_id, Community.id.in_(ids))
+        ).where(in_workspaces(Community.workspace_id, workspace_id), Community.id.in_(ids))
     ):
         base[cid] = {
             "community_id": cid,
@@ -356,7 +358,7 @@ class Review:
 async def reviews(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     items: Sequence[Health],
     defaults: Mapping[Ritual, bool],
     now: datetime | None = None,

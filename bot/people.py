@@ -21,6 +21,15 @@ IS_PERSON = sa.and_(Person.is_bot.is_(False), Person.deleted.is_(False), Person.
 # deactivated in Slack. An erased person's tombstone still counts: erasure removes who they
 # were, not that they were a member (docs/privacy.md: member counts do not change).
 COUNTED = sa.and_(Person.is_bot.is_(False), Person.deleted.is_(False))
+# Who one person is across the programme's platforms: their e-mail, in any case, when the
+# platform gave it (Slack with users:read.email, Teams always), else the row itself. Someone in
+# a Slack community and a Teams community is one of the programme's unique members, not two
+# (an e-mail always holds "@", so it never equals a row's id). Needs a join on Person. No bound
+# parameter in it: PostgreSQL must see the GROUP BY expression as the one selected.
+IDENTITY = sa.func.coalesce(
+    sa.func.lower(sa.func.nullif(Person.email, sa.literal_column("''"))),
+    sa.cast(Person.id, sa.String),
+)
 
 
 async def ensure_workspace(session: AsyncSession, workspace_id: str, name: str = "") -> Workspace:
@@ -54,6 +63,8 @@ def apply_info(person: Person, info: UserInfo) -> None:
     person.locale = info.locale
     person.is_bot = info.is_bot
     person.deleted = info.deleted
+    if info.email:  # the platform may withhold it (a missing scope): never erase a known one
+        person.email = info.email
 
 
 def is_person(person: Person) -> bool:

@@ -10,6 +10,7 @@ every check goes through them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -90,11 +91,34 @@ PROGRAMME_WIDE = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The person asking, as the request identifies them."""
+    """The person asking, as the request identifies them: their id on their platform and, when
+    the platform gives them, their Microsoft Entra object id (Teams) and work e-mail — what
+    `names_manager` recognises a programme manager by."""
 
     workspace_id: str
     slack_user_id: str
     is_manager: bool
+    aad_object_id: str | None = None
+    email: str | None = None
+
+
+def names_manager(
+    managers: Collection[str],
+    *,
+    user_id: str,
+    aad_object_id: str | None = None,
+    email: str | None = None,
+) -> bool:
+    """Whether app.yaml (or COP_PROGRAMME_MANAGERS) names this person a programme manager: by
+    their Slack user id, by their Microsoft Entra object id (Teams: the same whatever the bot,
+    where the "29:…" id changes with each bot registration, so config.py refuses those), or by
+    their e-mail (as the platform gave it: the Teams roster, Slack's users.info). Every surface
+    builds its Actor's `is_manager` here; config.py keeps ids and e-mails in lower case."""
+    if user_id in managers:
+        return True
+    if aad_object_id and aad_object_id.strip().lower() in managers:
+        return True
+    return bool(email) and str(email).strip().lower() in managers
 
 
 def allowed(action: Action, *, is_manager: bool, role: Role | None) -> bool:

@@ -23,6 +23,9 @@ class UserInfo:
     locale: str | None
     is_bot: bool
     deleted: bool
+    # the person's e-mail when the platform gives it (Slack: users:read.email), so that someone
+    # on Slack and on Teams is one person in the programme's counts (bot.people.IDENTITY)
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

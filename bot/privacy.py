@@ -385,10 +385,10 @@ async def erase(session: AsyncSession, *, workspace_id: str, slack_user_id: str)
     person.slack_user_id = f"{ERASED}-{secrets.token_hex(8)}"
     person.name = ""
     person.real_name = ""
+    person.email = None
     person.tz = None
     person.locale = None
     person.dm_channel_id = None
-    person.email = None
     # a 1:1 chat's reference names the person (Microsoft Teams: their id, their chat)
     await session.execute(
         sa.delete(TeamsConversation).where(

@@ -38,6 +38,9 @@ from bot.figures import name
 from bot.i18n import Translator
 from bot.kpis import WindowKpis
 from bot.models import Community, SuccessStory, utcnow
+from bot.programme import Workspaces
+from bot.programme import first as first_workspace
+from bot.programme import where as in_workspaces
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # C0 controls but tab, line feed and carriage return: what XML 1.0 (so XLSX) cannot hold
@@ -93,7 +96,7 @@ class SponsorReport:
 async def build(
     session: AsyncSession,
     *,
-    workspace_id: str,
+    workspace_id: Workspaces,
     window: periods.Window,
     programme_name: str,
     thresholds: HealthThresholds,
@@ -104,7 +107,8 @@ async def build(
     engagement_rule: Engagement | None = None,
 ) -> SponsorReport:
     """The report of the whole programme, or of the communities given (`community_ids`: a
-    community's own report, its figures standing where the programme's would)."""
+    community's own report, its figures standing where the programme's would). `workspace_id`
+    may be the programme's linked workspaces (bot.programme: Slack and Teams at once)."""
     now = now or utcnow()
     # a period still running is reported, and charted, up to today only (« à date »)
     window = periods.so_far(window, now.astimezone(ZoneInfo(window.tz)).date())
@@ -149,7 +153,7 @@ async def build(
         sa.select(SuccessStory, Community.name)
         .join(Community, Community.id == SuccessStory.community_id)
         .where(
-            Community.workspace_id == workspace_id,
+            in_workspaces(Community.workspace_id, workspace_id),
             stories_mod.counted(),
             SuccessStory.created_at >= start_dt,
             SuccessStory.created_at < end_dt,
@@ -176,9 +180,9 @@ async def build(
     from bot import survey  # the annual member survey: programme aggregated, or one community's
 
     annual = (
-        await survey.headline(
+        await survey.headline(  # the annual survey is run per workspace: the one asking
             session,
-            workspace_id=workspace_id,
+            workspace_id=first_workspace(workspace_id),
             rule=rule,
             community_id=wanted[0] if wanted else None,
         )
@@ -256,10 +260,17 @@ def _tier_rows(t: Translator, k: kpis.Kpis) -> list[list[Cell]]:
     ]
 
 
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams"}  # names, the same in every language
+
+
 def communities_table(t: Translator, report: SponsorReport) -> Table:
     status = {h.signals.community_id: h for h in report.health}
+    # a programme on Slack and Teams at once (bot/programme.py): each community's platform
+    platform = {h.signals.community_id: h.signals.platform for h in report.health}
+    mixed = len(set(platform.values())) > 1
     headers = [
         t("report.col.community"),
+        *([t("report.col.platform")] if mixed else []),
         t("report.col.status"),
         name(t, "members"),
         name(t, "new_members"),
@@ -291,6 +302,7 @@ def communities_table(t: Translator, report: SponsorReport) -> Table:
         rows.append(
             [
                 c.name,
+                *([PLATFORM_NAMES.get(platform.get(c.community_id, ""))] if mixed else []),
                 t(f"health.status.{h.status.value}") if h else None,
                 c.members,
                 c.new_members,

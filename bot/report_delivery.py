@@ -30,6 +30,7 @@ from bot.i18n import Translator
 from bot.inflight import InFlight
 from bot.models import ChannelStatus, Community, utcnow
 from bot.permissions import Action, Actor, require
+from bot.programme import linked
 
 PROGRAMME_WORDS = frozenset({"programme", "program", "all", "tout", "tous"})
 # A period starts with its year (2026, 2026-11, 2026-Q4, 2026-W47); a community's slug does not.
@@ -163,7 +164,12 @@ async def _build(
     async with sessions() as session:
         return await report.build(
             session,
-            workspace_id=scope.workspace_id,
+            # the programme's report covers its linked workspaces (Slack and Teams: bot.programme)
+            workspace_id=(
+                linked(scope.workspace_id, programme.workspaces)
+                if scope.community_id is None
+                else scope.workspace_id
+            ),
             window=request.window,
             programme_name=scope.name,
             thresholds=programme.health,

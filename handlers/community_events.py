@@ -45,7 +45,7 @@ from handlers.charters import (
 )
 from handlers.commands import CommandRequest, HelpLine, Subcommand
 from handlers.context import Caller, caller_of, open_view, read_modal, zone_of
-from rituals import outbox
+from rituals import event_starts, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def install(deps: Deps) -> None:
     async def event_started(workspace_id: str, event_id: int) -> bool:
         return await close_answers(deps, deps.web_client, workspace_id, event_id)
 
-    deps.hooks["event_started"] = event_started
+    deps.hooks[event_starts.hook_name("slack")] = event_started
 
 
 async def upload_ics(

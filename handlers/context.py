@@ -88,6 +88,7 @@ class _Known:
     community: CommunityView | None
     locale: str | None
     is_new: bool  # never looked up in Slack: no row, or a bare one
+    email: str | None = None  # as Slack gave it (users.info), a manager may be named by it
 
 
 async def load_caller(
@@ -122,7 +123,8 @@ async def load_caller(
         actor=Actor(
             workspace_id=workspace_id,
             slack_user_id=user_id,
-            is_manager=deps.is_manager(user_id),
+            is_manager=deps.is_manager(user_id, email=known.email),
+            email=known.email,
         ),
         community=known.community,
         language=language,
@@ -141,6 +143,7 @@ async def _read(deps: Deps, *, workspace_id: str, user_id: str, channel_id: str 
             community=CommunityView.of(community) if community else None,
             locale=person.locale if person and person.name else None,
             is_new=person is None or not person.name,
+            email=person.email if person else None,
         )
 
 

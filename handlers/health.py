@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, health, lifecycle, report
+from bot import communities, health, lifecycle, programme, report
 from bot.deps import Deps
 from bot.errors import CopError, NotAllowed, NotFound
 from bot.i18n import Translator
@@ -45,6 +45,14 @@ class Scope:
     workspace_id: str
     community_id: int | None
     name: str
+
+
+def workspaces(deps: Deps, scope: Scope) -> programme.Workspaces:
+    """The programme's view covers its linked workspaces (Slack and Teams: bot.programme); a
+    community's own view stays in its workspace."""
+    if scope.community_id is not None:
+        return scope.workspace_id
+    return programme.linked(scope.workspace_id, deps.programme.workspaces)
 
 
 def _today(deps: Deps) -> tuple[datetime, str]:
@@ -81,12 +89,20 @@ async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
 
 
 async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scope:
-    """One community by its id, once the caller may see its health (NotAllowed otherwise)."""
+    """One community by its id, once the caller may see its health (NotAllowed otherwise): a
+    row of the programme's list, which may be of a linked workspace (Slack and Teams at once,
+    bot.programme) — only a programme manager may open those."""
     async with deps.sessions.begin() as session:
-        community = await communities.get(
-            session, workspace_id=caller.workspace_id, community_id=community_id
-        )
-        return await _community_view(session, caller, community)
+        linked = programme.linked(caller.workspace_id, deps.programme.workspaces)
+        for workspace_id in linked:
+            try:
+                community = await communities.get(
+                    session, workspace_id=workspace_id, community_id=community_id
+                )
+            except NotFound:
+                continue
+            return await _community_view(session, caller, community)
+        raise NotFound("community.not_found")
 
 
 async def _community_view(session: Any, caller: Caller, community: Any) -> Scope:
@@ -96,7 +112,7 @@ async def _community_view(session: Any, caller: Caller, community: Any) -> Scope
     await require(
         session, actor=caller.actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
     )
-    return Scope(caller.workspace_id, community.id, community.name)
+    return Scope(community.workspace_id, community.id, community.name)
 
 
 async def compute(deps: Deps, scope: Scope) -> health.Overview:
@@ -138,7 +154,7 @@ async def _compute(deps: Deps, scope: Scope, now: datetime, tz: str) -> health.O
     async with deps.sessions.begin() as session:
         return await health.build_overview(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=workspaces(deps, scope),
             today=now.astimezone(ZoneInfo(tz)).date(),
             thresholds=deps.programme.health,
             tz=tz,
@@ -157,7 +173,7 @@ async def browse(
     async with deps.sessions.begin() as session:
         return await health.browse(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=workspaces(deps, scope),
             items=overview.items,
             filters=filters,
             page=page,
@@ -171,7 +187,7 @@ async def reviews(
     async with deps.sessions() as session:
         return await lifecycle.reviews(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=workspaces(deps, scope),
             items=items,
             defaults=lifecycle.ritual_defaults(deps.programme),
         )
@@ -420,7 +436,7 @@ async def handle_sponsor_options(ack: AsyncAck, body: dict[str, Any], deps: Deps
             await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
             found = await health.find_sponsors(
                 session,
-                workspace_id=caller.workspace_id,
+                workspace_id=programme.linked(caller.workspace_id, deps.programme.workspaces),
                 typed=str(body.get("value") or "")[:80],
             )
     except CopError:

@@ -69,9 +69,11 @@ def poll_message(
     questions: list[dict[str, Any]],
     closes_at: datetime,
     reminder: bool = False,
+    mute_hint: bool = False,
 ) -> m.Message:
     """The poll as a member receives it (DM or channel): a row of score buttons per question, a
-    comment button for free text, and the note that answers are anonymous."""
+    comment button for free text, and the note that answers are anonymous; in a DM
+    (`mute_hint`), how to pause the polls for oneself."""
     title = m.Say("polls.reminder_title" if reminder else "polls.title", community=community)
     blocks: list[m.Block] = [
         m.Heading(title),
@@ -100,6 +102,8 @@ def poll_message(
             )
         )
     blocks.append(m.Note(m.Say("polls.anonymous_note")))
+    if mute_hint:
+        blocks.append(m.Note(m.Say("polls.mute_hint")))
     return m.Message(title, blocks)
 
 
@@ -250,7 +254,7 @@ async def run(
             await polls.add_deliveries(
                 session, poll=poll, person_ids=[p.person_id for p in people], now=now
             )
-            message = _poll(poll, community, reminder=False)
+            message = _poll(poll, community, reminder=False, dm=True)
             owed = [_dm(poll, community, p, message, reminder=False) for p in people]
         added = await enqueue_many(
             session, workspace_id=community.workspace_id, community_id=community.id, messages=owed
@@ -269,13 +273,14 @@ async def _asked(session: AsyncSession, poll: Poll) -> list[int]:
     )
 
 
-def _poll(poll: Poll, community: Community, *, reminder: bool) -> m.Message:
+def _poll(poll: Poll, community: Community, *, reminder: bool, dm: bool = False) -> m.Message:
     return poll_message(
         poll_id=poll.id,
         community=community.name,
         questions=poll.questions,
         closes_at=poll.closes_at,
         reminder=reminder,
+        mute_hint=dm,
     )
 
 
@@ -320,7 +325,7 @@ async def maintain(deps: Deps, *, now: datetime) -> None:
                 now=now,
             )
             people = [p for p in reachable if p.person_id in pending]
-            reminder_of = _poll(poll, community, reminder=True)
+            reminder_of = _poll(poll, community, reminder=True, dm=True)
             await enqueue_many(
                 session,
                 workspace_id=poll.workspace_id,

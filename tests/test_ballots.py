@@ -186,6 +186,14 @@ def test_the_ballot_key_lives_outside_the_database() -> None:
     explicit = load_settings({**env, "COP_BALLOT_KEY": "0123456789abcdef0123"}).ballot_key
     assert explicit == b"0123456789abcdef0123"
     assert load_settings({"SLACK_APP_TOKEN": "xapp-1"}).ballot_key is not None  # Socket Mode
+    # Teams alone (cop serve --platform teams): derived from the Teams app password
+    teams_only = {
+        "TEAMS_APP_ID": "00000000-0000-4000-8000-00000000c0b0",
+        "TEAMS_APP_PASSWORD": "pw",
+    }
+    from_teams = load_settings(teams_only).ballot_key
+    assert from_teams is not None and from_teams != b"pw"
+    assert load_settings(teams_only).dashboard_key is not None
     assert ballot_key(None, None) is None
     with pytest.raises(ConfigError, match="COP_BALLOT_KEY: expected at least 16 characters"):
         load_settings({**env, "COP_BALLOT_KEY": "short"})

@@ -36,6 +36,7 @@ from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams
 from tests.test_cli import run_cop
 
 TEAMS_MANAGER = "29:1emu-user-1"  # Camille Martin, the emulator's first member
+MANAGER_EMAIL = "camille@contoso.example"  # how app.yaml names her: Teams ids change per bot
 TENANT = "72f988bf-0000-4000-8000-00000000c0b0"
 CHECKOUT = Path(__file__).resolve().parent.parent  # app.yaml, for `cop privacy`
 
@@ -45,7 +46,7 @@ async def cop(
     database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
 ) -> AsyncIterator[TeamsBot]:
     """The real bot with Teams configured and Camille (Teams) a programme manager."""
-    config = make_config(database_url, emulator, managers=["U0CAMILLE", TEAMS_MANAGER])
+    config = make_config(database_url, emulator, managers=["U0CAMILLE", MANAGER_EMAIL])
     base = {
         "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
         "SLACK_SIGNING_SECRET": "test-signing-secret",

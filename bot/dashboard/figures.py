@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import disclosure, health, kpis, people, periods
 from bot.config import Engagement, HealthThresholds
 from bot.models import ChannelStatus, Community, Membership, Person, Role
+from bot.programme import Workspaces
+from bot.programme import where as in_workspaces
 
 SPARKLINE_WEEKS = 12
 
@@ -23,7 +25,7 @@ SPARKLINE_WEEKS = 12
 class Context:
     """The same inputs `/cop health` passes to bot.health.build_overview."""
 
-    workspace_id: str
+    workspace_id: Workspaces  # a programme's linked workspaces (Slack and Teams, bot.programme)
     today: date
     now: datetime
     tz: str
@@ -83,10 +85,13 @@ async def _overview(
 
 
 async def _describe(
-    session: AsyncSession, workspace_id: str, community_ids: list[int] | None
+    session: AsyncSession, workspace_id: Workspaces, community_ids: list[int] | None
 ) -> tuple[dict[int, str], dict[int, tuple[str, ...]]]:
     """Each live community's kind and its sponsors' names (attributes, not figures)."""
-    where = [Community.workspace_id == workspace_id, Community.channel_status == ChannelStatus.OK]
+    where = [
+        in_workspaces(Community.workspace_id, workspace_id),
+        Community.channel_status == ChannelStatus.OK,
+    ]
     if community_ids is not None:
         where.append(Community.id.in_(community_ids))
     kinds = {

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from bot import charts, health
+from bot import charts, health, programme
 from bot import compass as compass_domain
 from bot import figures as vocabulary
 from bot.dashboard import figures, links
@@ -144,11 +144,17 @@ class Formats:
         return health.explain(self.t, reason).replace("*", "")
 
 
-def _context(deps: Deps, workspace_id: str) -> figures.Context:
+def _context(deps: Deps, workspace_id: str, *, programme_wide: bool) -> figures.Context:
+    """A programme manager's pages cover the programme's linked workspaces (Slack and Teams:
+    bot.programme); a leader's link stays in its own workspace."""
     now = utcnow()
     tz = deps.programme.timezone
     return figures.Context(
-        workspace_id=workspace_id,
+        workspace_id=(
+            programme.linked(workspace_id, deps.programme.workspaces)
+            if programme_wide
+            else workspace_id
+        ),
         today=now.astimezone(ZoneInfo(tz)).date(),
         now=now,
         tz=tz,
@@ -179,14 +185,16 @@ def routes(deps: Deps) -> list[Route]:
     key = deps.config.settings.dashboard_key
     # per app: (workspace, day) → (when it was started, the computation), shared by the readers
     # who arrive while it runs and for FRESH_SECONDS after
-    computed: dict[tuple[str, date], tuple[float, asyncio.Future[figures.ProgrammeView]]] = {}
+    computed: dict[
+        tuple[tuple[str, ...], date], tuple[float, asyncio.Future[figures.ProgrammeView]]
+    ] = {}
 
     async def compute(ctx: figures.Context) -> figures.ProgrammeView:
         async with deps.sessions.begin() as session:
             return await figures.programme(session, ctx)
 
     async def programme_view(ctx: figures.Context) -> figures.ProgrammeView:
-        wanted = (ctx.workspace_id, ctx.today)
+        wanted = (programme.ids(ctx.workspace_id), ctx.today)
         clock = time.monotonic()
         found = computed.get(wanted)
         if (
@@ -234,14 +242,15 @@ def routes(deps: Deps) -> list[Route]:
         if grant.scope.community_id is not None:
             return await _community(deps, request, grant, grant.scope.community_id)
         t = translate(grant.language)
-        view = await programme_view(_context(deps, grant.scope.workspace_id))
+        ctx = _context(deps, grant.scope.workspace_id, programme_wide=True)
+        view = await programme_view(ctx)
         trend, status = await asyncio.gather(
             asyncio.to_thread(_trend_png, t, view.overview.trend),
             asyncio.to_thread(_status_png, t, view.overview),
         )
         token = urlencode({"t": request.query_params["t"]})
         async with deps.sessions.begin() as session:
-            heat = await compass_domain.heatmap(session, workspace_id=grant.scope.workspace_id)
+            heat = await compass_domain.heatmap(session, workspace_id=ctx.workspace_id)
         return _page(
             "programme.html",
             compass=compass_section(t, heat),
@@ -276,7 +285,7 @@ async def _community(
     deps: Deps, request: Request, grant: links.Grant, community_id: int
 ) -> Response:
     t = translate(grant.language)
-    ctx = _context(deps, grant.scope.workspace_id)
+    ctx = _context(deps, grant.scope.workspace_id, programme_wide=grant.scope.community_id is None)
     async with deps.sessions.begin() as session:
         view = await figures.community(session, ctx, community_id)
     if view is None:

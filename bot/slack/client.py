@@ -330,6 +330,7 @@ def user_info(user: dict[str, Any]) -> UserInfo:
         locale=user.get("locale"),
         is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
         deleted=bool(user.get("deleted")),
+        email=profile.get("email") or None,  # users:read.email; absent without that scope
     )
 
 

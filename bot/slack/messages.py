@@ -44,17 +44,8 @@ def chart_png(chart: m.Chart, reader: m.Reader) -> tuple[str, bytes]:
     from bot import charts
 
     r = _Renderer(translate(reader.language), reader)
-    t = r.t
     title = r.plain(chart.title)
-    return title, charts.trend(
-        title=title,
-        labels=[t.date(day, "d MMM") for day in chart.days],
-        active=list(chart.active),
-        messages=list(chart.messages),
-        active_label=t("health.chart_active"),
-        messages_label=t("health.chart_messages"),
-        number=t.axis_number,
-    )
+    return title, charts.message_trend(chart, title, r.t)
 
 
 class _Renderer:

@@ -4,8 +4,9 @@ through the Bot Connector at the activity's serviceUrl.
 Order, as for Slack (bot/slack/edge.py): the bearer token first (bot.teams.auth; no body read
 for a request without a valid one), then the body, capped and parsed once, then what the token
 says about it (serviceUrl, channel), then 200 — Teams redelivers what is not acknowledged — and
-the work after the answer. For now the work is `@cop aide` / `@cop help`: an Adaptive Card
-listing the commands, in the person's language (the activity's `locale`).
+the work after the answer: the handlers registered on the edge (handlers/teams/), and `@cop aide`
+/ `@cop help`, an Adaptive Card listing the commands in the person's language (the activity's
+`locale`); a word no handler knows gets « Je ne connais pas cette commande » and the same card.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from starlette.routing import Route
 
 from bot.i18n import language_of, translate
 from bot.ports import DeliveryError
-from bot.retry import slack_call
 from bot.teams.auth import (
     DEFAULT_TENANT,
     OPENID_METADATA_URL,
@@ -37,6 +37,7 @@ from bot.teams.auth import (
     OutboundToken,
     Unauthorized,
 )
+from bot.teams.connector import Connector
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -48,11 +49,17 @@ Json = dict[str, Any]
 MAX_BODY = 256 * 1024  # an activity is at most ~100 KB (Teams' message limit)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-COMMANDS = ("help", "charter", "event", "health")
-# Microsoft: on 429 wait Retry-After; on 412, 502, 503 and 504 back off and try again; never
-# on other errors (learn.microsoft.com, Teams platform, bots/how-to/rate-limit)
-TRANSIENT = frozenset({412, 429, 502, 503, 504})
-ATTEMPTS = 4
+_TYPED_AT = re.compile(r"^@cop(?:-bot)?(?:\s+|$)", re.IGNORECASE)
+COMMANDS = (
+    "help",
+    "charter",
+    "event",
+    "health",
+    "story",
+    "stories",
+    "mute",
+    "home",
+)  # what answers in Teams
 
 
 class TeamsEdge:
@@ -68,12 +75,14 @@ class TeamsEdge:
             tenant=settings.teams_tenant_id or DEFAULT_TENANT
         )
         self.token = OutboundToken(app_id, password, self.http, token_url=token_url)
+        self.bot_connector = Connector(self.http, self.token)  # as the outbox messenger calls
         self.default_language = default_language
         self._work: set[asyncio.Task[None]] = set()
         self._before: list[Listener] = []
         self._listeners: dict[str, list[Listener]] = {}
         self._commands: dict[str, Command] = {}
         self._invokes: dict[tuple[str, str | None], Invoke] = {}
+        self._prefixed: dict[str, list[tuple[str, Invoke]]] = {}
 
     async def messages(self, request: Request) -> Response:
         try:
@@ -146,16 +155,31 @@ class TeamsEdge:
 
         return register
 
-    def invoke(self, name: str, key: str | None = None) -> Callable[[Invoke], Invoke]:
+    def invoke(
+        self, name: str, key: str | None = None, *, prefix: str | None = None
+    ) -> Callable[[Invoke], Invoke]:
         """An invoke activity ("task/fetch", "task/submit", "adaptiveCard/action"…), answered in
         the HTTP response with what the handler returns. With `key`, only the invokes whose data
-        carry it: `{"cop": key}` in a dialog's data, or the verb of an `Action.Execute`."""
+        carry it: `{"cop": key}` in a dialog's data, or the verb of an `Action.Execute`. With
+        `prefix`, every key that starts with it (a verb that carries its own arguments, such as
+        "pulse_answer:<question>:<score>"), when no exact key matched; the longest prefix wins."""
+        if key is not None and prefix is not None:
+            raise ValueError("an invoke is routed by its exact key or by a prefix, not both")
 
         def register(fn: Invoke) -> Invoke:
-            self._invokes[(name, key)] = fn
+            if prefix is not None:
+                routes = self._prefixed.setdefault(name, [])
+                routes.append((prefix, fn))
+                routes.sort(key=lambda route: -len(route[0]))
+            else:
+                self._invokes[(name, key)] = fn
             return fn
 
         return register
+
+    def words(self) -> frozenset[str]:
+        """Every command word answered here (folded): the handlers' and the help's."""
+        return frozenset(self._commands) | {"help", "aide"}
 
     # ------------------------------------------------------------------ dispatch
 
@@ -183,10 +207,11 @@ class TeamsEdge:
             await fn(turn, turn.rest)
             return
         helps = {"help", "aide", _fold(turn.t("teams.help.word.help"))}
+        help_answer = {"attachments": [card_attachment(help_card(turn.t))]}
         if _fold(turn.word) in helps:
-            await turn.reply({"attachments": [card_attachment(help_card(turn.t))]})
-        else:
-            await turn.reply({"text": turn.t("teams.help.soon"), "textFormat": "markdown"})
+            await turn.reply(help_answer)
+        else:  # a word the bot does not know: say so, and what it knows
+            await turn.reply({"text": turn.t("teams.help.unknown"), **help_answer})
 
     async def answer_invoke(self, activity: Json) -> Json | None:
         """An invoke's answer (the HTTP body), from the handler registered for it."""
@@ -194,10 +219,21 @@ class TeamsEdge:
         for first in self._before:
             await first(turn)
         name = str(activity.get("name") or "")
-        fn = self._invokes.get((name, turn.invoke_key)) or self._invokes.get((name, None))
+        fn = self._route(name, turn.invoke_key)
         if fn is None:
             return None
         return await fn(turn)
+
+    def _route(self, name: str, key: str | None) -> Invoke | None:
+        """The exact key's handler, else the longest matching prefix's, else the name's own."""
+        exact = self._invokes.get((name, key))
+        if exact is not None:
+            return exact
+        if key is not None:
+            for prefix, fn in self._prefixed.get(name, []):
+                if key.startswith(prefix):
+                    return fn
+        return self._invokes.get((name, None))
 
     async def reply(self, activity: Json, message: Json) -> Json:
         """Answer in the activity's conversation (in its thread), through its serviceUrl."""
@@ -229,30 +265,9 @@ class TeamsEdge:
 
     async def connector(self, method: str, url: str, body: Json | None = None) -> Json:
         """One Bot Connector call with the bot's token, retried as Microsoft asks (429 after
-        Retry-After; 412, 502, 503, 504 with backoff); failures raise DeliveryError."""
-
-        async def post() -> Json:
-            token = await self.token.get()
-            try:
-                response = await self.http.request(
-                    method, url, json=body, headers={"Authorization": f"Bearer {token}"}
-                )
-            except httpx.TransportError as exc:
-                raise DeliveryError(
-                    f"Bot Connector unreachable: {exc!r}", permanent=False
-                ) from None
-            if response.status_code == 401:
-                self.token.forget()  # revoked or rolled: the next try asks for a new one
-            if response.status_code >= 300:
-                raise DeliveryError(
-                    f"Bot Connector answered {response.status_code}: {response.text[:200]}",
-                    permanent=response.status_code not in TRANSIENT | {401},
-                    retry_after=_seconds(response.headers.get("retry-after")),
-                )
-            answer: Json = response.json() if response.content else {}
-            return answer
-
-        return await slack_call(post, what=f"Teams {method}", attempts=ATTEMPTS)
+        Retry-After; 412, 502, 503, 504 with backoff); failures raise DeliveryError
+        (bot/teams/connector.py)."""
+        return await self.bot_connector.call(method, url, body)
 
     async def aclose(self) -> None:
         """The work under way finishes (bounded), then the connections close."""
@@ -326,8 +341,10 @@ class Turn:
 
     @property
     def text(self) -> str:
-        """The message's text without the @mention of the bot."""
-        return _MENTION.sub(" ", str(self.activity.get("text") or "")).strip()
+        """The message's text without the @mention of the bot, nor a typed « @cop » in front
+        (what our messages tell people to write: bot/teams/idiom.py)."""
+        text = _MENTION.sub(" ", str(self.activity.get("text") or "")).strip()
+        return _TYPED_AT.sub("", text, count=1)
 
     @property
     def word(self) -> str:
@@ -383,13 +400,6 @@ def _addressed(activity: Json) -> bool:
         and (e.get("mentioned") or {}).get("id") == bot_id
         for e in activity.get("entities") or []
     )
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return min(60.0, max(0.0, float(value))) if value else None
-    except ValueError:
-        return None
 
 
 def card_attachment(card: Json) -> Json:

@@ -57,14 +57,20 @@ class Command:
 
 
 HELP = Command("help", "aide", "What you can do here", "Ce que vous pouvez faire ici")
+STORY = Command(
+    "story",
+    "histoire",
+    "Share a success story, any day",
+    "Raconter une success story, quand vous voulez",
+)
 # In a community's channel (a team's channel is a community).
 TEAM_COMMANDS = (
     HELP,
     Command(
         "charter",
         "charte",
-        "The community's charter: show it, edit it (leaders), its versions",
-        "La charte de la communauté : la voir, la modifier (animateurs), ses versions",
+        "The community's charter: show it, edit it (leaders)",
+        "La charte de la communauté : la voir, la modifier (animateurs)",
     ),
     Command(
         "event",
@@ -78,17 +84,12 @@ TEAM_COMMANDS = (
         "The health of this community: status, reasons, figures and trend",
         "La santé de cette communauté : état, raisons, chiffres et tendance",
     ),
+    STORY,
     Command(
         "stage",
         "étape",
         "Where this community stands in its lifecycle, and its next actions",
         "L'étape de cette communauté dans son cycle de vie, et ses prochaines actions",
-    ),
-    Command(
-        "story",
-        "histoire",
-        "Share a success story, any day",
-        "Raconter une success story, quand vous voulez",
     ),
     Command(
         "stories",
@@ -154,6 +155,7 @@ PERSONAL_COMMANDS = (
         "The whole programme, communities ranked by concern (programme managers)",
         "Tout le programme, des communautés les plus préoccupantes aux autres (responsables)",
     ),
+    STORY,
     Command(
         "report",
         "rapport",

@@ -12,9 +12,21 @@ if TYPE_CHECKING:
 
 def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
-    # one line per feature module: `from handlers.teams import x; x.register(edge, deps)`
-    from handlers.teams import activity, communities, people
+    from handlers.teams import (
+        activity,
+        charters,
+        communities,
+        events,
+        health,
+        home,
+        people,
+        polls,
+        preferences,
+        stories,
+    )
 
     people.register(edge, deps)  # first: who and where, for the handlers after it
+    for feature in (charters, events, health, home, polls, preferences, stories):
+        feature.register(edge, deps)
     communities.register(edge, deps)
     activity.register(edge, deps)

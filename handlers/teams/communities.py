@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from bot import communities, people, redelivery
 from bot.errors import CopError
 from bot.models import ChannelStatus, CommunityKind
-from bot.permissions import Action, Actor, require
+from bot.permissions import Action, require
 from bot.teams import conversations, roster
 from bot.teams.conversations import Reference
+from handlers.teams.context import caller_of
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -134,8 +135,8 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         if turn.personal or not team_id:
             await turn.reply({"text": turn.t("teams.community.needs_channel")})
             return
-        tenant, user = turn.tenant_id, turn.user_id
-        actor = Actor(workspace_id=tenant, slack_user_id=user, is_manager=deps.is_manager(user))
+        tenant = turn.tenant_id
+        actor = (await caller_of(deps, turn)).actor  # a manager by Entra id or e-mail
         event_id = _event_id(turn, "community")
         try:
             async with deps.sessions.begin() as session:
@@ -175,7 +176,7 @@ async def _remember_channel(deps: Deps, turn: Turn, team_id: str, channel_id: st
         name=str(channel.get("name") or ""),
     )
     async with deps.sessions.begin() as session:
-        await conversations.remember(session, workspace_id=turn.tenant_id, reference=where)
+        await conversations.keep(session, workspace_id=turn.tenant_id, reference=where)
 
 
 async def _members_changed(

@@ -88,7 +88,7 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         try:
             async with deps.sessions.begin() as session:
                 await people.ensure_workspace(session, tenant)
-                if where is not None and await conversations.remember(
+                if where is not None and await conversations.keep(
                     session, workspace_id=tenant, reference=where
                 ):
                     turn.info["reference_changed"] = True  # first seen, or moved: communities

@@ -7,7 +7,8 @@ failed for good, held (our token is dead), put back for a retry (`failures`) or 
 reader's working hours (`quiet_hours`). Every post carries the idempotency key in Slack message
 metadata; a row found still `sending` after its lease (its sender died between "Slack accepted
 it" and "we recorded it") is looked for in the channel before it is sent again, so the crash
-window is closed, not just small.
+window is closed, not just small. On Microsoft Teams it is only small: Teams cannot be asked
+whether a message is there (bot/teams/messenger.py `find_sent`), so such a row is sent again.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from bot.messages import Reader
 from bot.models import Community, Outbox, OutboxStatus, Person, utcnow
 from bot.ports import DeliveryError, Sent
 from rituals.outbox import failures
-from rituals.outbox.pacing import SharedPacer
+from rituals.outbox.pacing import TEAMS_METHOD, TEAMS_PER_MINUTE, SharedPacer
 from rituals.outbox.quiet_hours import WORKING_HOURS_KINDS, next_allowed
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class Drain:
     Args:
         rate_per_minute: chat.postMessage pace (Slack's workspace cap is "several hundred a
             minute"; 600 by default).
+        teams_rate_per_minute: a Teams tenant's pace (pacing.TEAMS_PER_MINUTE by default).
         lease_seconds: how long a claimed row may stay `sending` before another sender treats
             its sender as dead and checks Slack for it.
         ambiguous_wait_seconds: after a send with no answer (timeout), how long to wait before
@@ -154,6 +156,7 @@ class Drain:
         deps: Deps,
         *,
         rate_per_minute: float = 600,
+        teams_rate_per_minute: float = TEAMS_PER_MINUTE,
         concurrency: int = 16,
         lease_seconds: float = 120,
         instance_id: str | None = None,
@@ -164,6 +167,7 @@ class Drain:
         # one chat.postMessage pace per workspace, shared with every other process (pacing)
         self._pacers: dict[str, SharedPacer] = {}
         self.rate_per_minute = rate_per_minute
+        self.teams_rate_per_minute = teams_rate_per_minute
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
         self.ambiguous_wait = ambiguous_wait_seconds
@@ -186,14 +190,17 @@ class Drain:
         )
 
     def pacer(self, workspace_id: str) -> SharedPacer:
-        """The workspace's chat.postMessage pace, shared through the database."""
+        """The workspace's sending pace, shared through the database: Slack's chat.postMessage,
+        or a Teams tenant's Bot Connector sends (pacing.TEAMS_METHOD; each conversation's own
+        windows are kept by the Teams messenger)."""
         found = self._pacers.get(workspace_id)
         if found is None:
+            teams = installation.platform_of(workspace_id) == "teams"
             found = self._pacers[workspace_id] = SharedPacer(
                 self.deps.engine,
                 workspace_id=workspace_id,
-                method="chat.postMessage",
-                per_minute=self.rate_per_minute,
+                method=TEAMS_METHOD if teams else "chat.postMessage",
+                per_minute=self.teams_rate_per_minute if teams else self.rate_per_minute,
                 write_lock=self._write_lock,
             )
         return found
@@ -536,7 +543,11 @@ class Drain:
                     status=OutboxStatus.FAILED, last_error=reason[:200], attempts=row.attempts + 1
                 )
             )
-            if row.channel_id is None and row.person_id is not None:
+            if (
+                row.channel_id is None
+                and row.person_id is not None
+                and (reason not in failures.NOT_THE_READER)
+            ):
                 await session.execute(
                     sa.update(Person)
                     .where(Person.id == row.person_id)

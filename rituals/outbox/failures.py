@@ -19,6 +19,11 @@ CHANNEL_GONE = {"channel_not_found": ChannelStatus.GONE, "is_archived": ChannelS
 AMBIGUOUS = frozenset({"timeout", "ServerDisconnectedError", "ClientOSError", "ClientPayloadError"})
 
 
+# Failures that say nothing of the reader (the row's own form): the row fails, the person stays
+# reachable. A Slack-form row due in Teams (bot/teams/messenger.py refuses it).
+NOT_THE_READER = frozenset({"slack_form_message"})
+
+
 def pause_for(exc: DeliveryError) -> float | None:
     """Seconds Slack asked every sender of the method to wait (a 429's Retry-After), or None:
     after that pause the same row goes out again, its attempts unspent."""

@@ -32,6 +32,15 @@ from bot.models import SendPace
 
 logger = logging.getLogger(__name__)
 
+# Microsoft Teams: one pace per tenant for the Bot Connector's sends (and the 1:1 chats opened
+# for them). Microsoft allows an app 50 requests a second per tenant (an older revision said 30);
+# we keep to 30, the lower figure, which leaves room for the edge's replies and the roster
+# reads. Each conversation's own limits (7 a second, 8 per 2 s, 60 per 30 s, 1800 an hour) are
+# kept by the Teams messenger (bot/teams/connector.py Windows). learn.microsoft.com, Teams
+# platform, bots/how-to/rate-limit.
+TEAMS_METHOD = "teams.send"
+TEAMS_PER_MINUTE = 30 * 60
+
 
 def _loop_time() -> float:
     return asyncio.get_running_loop().time()

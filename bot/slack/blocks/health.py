@@ -199,6 +199,8 @@ def _row(t: Translator, item: Health, review: lifecycle.Review | None = None) ->
         active=t.number(s.active_recent),
         members=t.number(s.members),
     )
+    if s.platform == "teams":  # a programme on Slack and Teams at once (bot/programme.py)
+        text += " · `Teams`"
     if s.lifecycle_status != CommunityStatus.ACTIVE:  # dormant, as people declared it
         status = t(f"lifecycle.status.{s.lifecycle_status.value}")
         text += " · " + t("lifecycle.row_status", status=status)

@@ -44,10 +44,39 @@ def card_errors(card: Any) -> list[str]:
         parts = ()
     if not parts or parts > MAX_CARD_VERSION:
         problems.append(f"card version {version!r}: Teams renders 1.0 to 1.5")
-    error = best_match(_validator().iter_errors(card))
+    problems += _msteams_problems(card.get("msteams"))
+    # `msteams` is Teams' own property of a card (mentions, full width: learn.microsoft.com,
+    # task-modules-and-cards/cards/cards-format), which Microsoft's schema does not list
+    checked = {k: v for k, v in card.items() if k != "msteams"}
+    error = best_match(_validator().iter_errors(checked))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "card"
         problems.append(f"{where}: {error.message[:300]}")
+    return problems
+
+
+def _msteams_problems(msteams: Any) -> list[str]:
+    """Teams' `msteams` card property: `width` "Full", and `entities` mentions, each
+    {"type": "mention", "text": "<at>…</at>", "mentioned": {"id", "name"}}."""
+    if msteams is None:
+        return []
+    if not isinstance(msteams, dict):
+        return ["msteams: must be an object"]
+    problems = []
+    if "width" in msteams and msteams["width"] not in ("Full", "full"):
+        problems.append('msteams/width: only "Full" is known')
+    for index, entity in enumerate(msteams.get("entities") or []):
+        mentioned = entity.get("mentioned") if isinstance(entity, dict) else None
+        if (
+            not isinstance(entity, dict)
+            or entity.get("type") != "mention"
+            or not str(entity.get("text", "")).startswith("<at>")
+            or not str(entity.get("text", "")).endswith("</at>")
+            or not isinstance(mentioned, dict)
+            or not mentioned.get("id")
+            or not mentioned.get("name")
+        ):
+            problems.append(f"msteams/entities/{index}: not a mention Teams understands")
     return problems
 
 

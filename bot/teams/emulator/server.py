@@ -70,7 +70,7 @@ class Member:
 TENANT_ID = "72f988bf-0000-4000-8000-00000000c0b0"
 PERSONAL = "a:1emu-personal-camille"
 CHANNEL = "19:emu-communaute-data@thread.tacv2"
-TEAM = "19:emu-team@thread.tacv2"  # the team's id, also its General channel's
+TEAM = "19:emu-team@thread.tacv2"  # the team of CHANNEL (its activities' channelData.team.id)
 
 
 def _default_members() -> list[Member]:
@@ -173,6 +173,7 @@ class TeamsEmulator:
                 web.get("/v3/conversations/{cid}/pagedmembers", self._paged_members),
             ]
         )
+        self._messenger_setup(app)  # teams-messenger: one member, people who blocked the bot
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -747,6 +748,110 @@ class TeamsEmulator:
     def from_client(self, activity: Json, *, locale: str, timezone: str | None) -> Json:
         """The same activity as sent from a client with this locale and time zone."""
         return self._client(activity, locale, timezone)
+
+    # --- teams-messenger ---
+    # What proactive messages meet: one member read alone (GET …/members/{id}), the team's roster
+    # under the team's own id, and people who blocked the bot or uninstalled it (403).
+
+    def _messenger_setup(self, app: web.Application) -> None:
+        app.add_routes([web.get("/v3/conversations/{cid}/members/{uid}", self._member)])
+        app.middlewares.append(self._refuse_blocked)
+        # a standard channel's members are its team's: the roster read under the team id
+        self.conversations.setdefault(
+            TEAM, {"conversationType": "channel", "members": self.conversations[CHANNEL]["members"]}
+        )
+
+    @property
+    def blocked(self) -> set[str]:
+        """The members ("29:…" ids) who blocked the bot or uninstalled it: Teams answers 403
+        to a message in their 1:1 chat and to a 1:1 chat opened with them."""
+        found: set[str] = self.__dict__.setdefault("_blocked", set())
+        return found
+
+    def _blocks(self, conversation: str) -> bool:
+        members = self.conversations.get(conversation, {})
+        return members.get("conversationType") == "personal" and any(
+            m.id in self.blocked for m in members.get("members") or []
+        )
+
+    @web.middleware
+    async def _refuse_blocked(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method != "POST" or not self._authorised(request):
+            return await handler(request)
+        cid = request.match_info.get("cid")
+        refused = False
+        if cid is not None:
+            refused = self._blocks(cid)
+        elif request.path == "/v3/conversations":
+            try:
+                body = json.loads(await request.text())
+                wanted = {m.get("id") for m in body.get("members") or [] if isinstance(m, dict)}
+            except (ValueError, AttributeError):
+                wanted = set()
+            refused = any(
+                m.id in self.blocked and (m.id in wanted or m.aad_object_id in wanted)
+                for m in self.members
+            )
+        if not refused:
+            return await handler(request)
+        self.calls.append(Call("POST", request.path, 403))
+        return web.json_response(
+            {
+                "error": {
+                    "code": "ConversationBlockedByUser",
+                    "message": "User blocked the conversation with the bot.",
+                }
+            },
+            status=403,
+        )
+
+    async def _member(self, request: web.Request) -> web.Response:
+        conversation, wanted = request.match_info["cid"], request.match_info["uid"]
+        _, refused = await self._guard(request, "read", conversation)
+        if refused is not None:
+            return refused
+        members = self.conversations.get(conversation, {}).get("members")
+        if members is None:
+            self.calls.append(Call("GET", request.path, 404))
+            return web.json_response(
+                {"error": {"code": "ConversationNotFound", "message": "Conversation not found."}},
+                status=404,
+            )
+        for member in members:
+            if wanted in (member.id, member.aad_object_id, member.email):
+                self.calls.append(Call("GET", request.path, 200))
+                return web.json_response(member.as_json())
+        self.calls.append(Call("GET", request.path, 404))
+        return web.json_response(
+            {"error": {"code": "MemberNotFoundInConversation", "message": "Member not found."}},
+            status=404,
+        )
+
+    # --- teams-demo ---
+    # Someone of the tenant who is in none of the team's channels (the programme's community
+    # manager), and the 1:1 chat a member writes to the bot in.
+
+    def add_person(self, name: str, number: int) -> Member:
+        """A person of the tenant, in no team (the channel's members stay as they are)."""
+        member = Member(
+            id=f"29:1emu-user-{number}",
+            name=name,
+            aad_object_id=f"00000000-0000-4000-8000-00000000{number:04d}",
+            email=f"{name.split()[0].lower()}@contoso.example",
+        )
+        self.members.append(member)
+        return member
+
+    def personal_chat(self, member: Member) -> str:
+        """The member's 1:1 chat with the bot: the one the bot opens (POST /v3/conversations
+        names it so), or Camille's, the emulator's own."""
+        if any(m is member for m in self.conversations[PERSONAL]["members"]):
+            return PERSONAL
+        conversation = f"a:1emu-personal-{member.id.rsplit('-', 1)[-1]}"
+        self.conversations.setdefault(
+            conversation, {"conversationType": "personal", "members": [member]}
+        )
+        return conversation
 
 
 def main() -> None:
