@@ -52,6 +52,8 @@ ANSWERED: frozenset[str] = frozenset(
         "snooze",
         "home",
         "accueil",
+        "community",
+        "communaute",
     }
 )
 PREFIX = "teams.as."

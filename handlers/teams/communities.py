@@ -23,8 +23,9 @@ from bot.errors import CopError
 from bot.models import ChannelStatus, CommunityKind
 from bot.permissions import Action, require
 from bot.teams import conversations, roster
+from bot.teams.cards.common import refusal, say
 from bot.teams.conversations import Reference
-from handlers.teams.context import caller_of
+from handlers.teams.context import caller_of, tell
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -129,11 +130,11 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
     async def community(turn: Turn, rest: str) -> None:
         words = rest.split()
         if not words or words[0].casefold() not in CREATE_WORDS or len(words) < 2:
-            await turn.reply({"text": turn.t("teams.community.usage")})
+            await tell(turn, say(turn.t, "teams.community.usage"))
             return
         team_id = _id_of(_data(turn).get("team"))
         if turn.personal or not team_id:
-            await turn.reply({"text": turn.t("teams.community.needs_channel")})
+            await tell(turn, say(turn.t, "teams.community.needs_channel"))
             return
         tenant = turn.tenant_id
         actor = (await caller_of(deps, turn)).actor  # a manager by Entra id or e-mail
@@ -154,14 +155,14 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
                 )
                 view = communities.CommunityView.of(created)
         except CopError as refused:
-            await turn.reply({"text": turn.t(refused.key, **refused.params)})
+            await tell(turn, refusal(turn.t, refused))
             return
         report = await sync_roster(deps, edge, turn, team_id)
         synced = report.communities.get(view.id)
         members = synced.kept + len(synced.added) if synced else 0
-        # plain text: the name is shown as typed, never read as markdown
-        text = turn.t("teams.community.created", name=view.name, members=members)
-        await turn.reply({"text": text, "textFormat": "plain"})
+        # the name as typed (escaped once, bot.teams.render.escape, through `say`)
+        said = say(turn.t, "teams.community.created", typed={"name": view.name}, members=members)
+        await tell(turn, said)
 
 
 async def _remember_channel(deps: Deps, turn: Turn, team_id: str, channel_id: str) -> None:
