@@ -25,6 +25,7 @@ from bot.models import (
     ChannelStatus,
     Community,
     Membership,
+    Outbox,
     Person,
     TeamsConversation,
     utcnow,
@@ -169,12 +170,15 @@ async def test_only_a_programme_manager_makes_a_community(cop: TeamsBot) -> None
 async def test_members_added_and_removed_open_and_close_stints_once(cop: TeamsBot) -> None:
     teams = cop.teams
     community = await make_community(cop)
-    newcomer = dataclasses.replace(teams.members[0], id="29:1emu-newcomer", name="Léa Nouvelle")
+    newcomer = teams.add_person("Léa Nouvelle", 9)  # of the tenant, not in the team yet
     added = teams.members_added([newcomer])
     assert await cop.send(added) == 200
     assert await cop.send(added) == 200  # Teams redelivers: one stint still
     await eventually(lambda: _is_member(cop, community.id, newcomer.id))
     assert len(await stints(cop, community.id, newcomer.id)) == 1
+    # her name asked of Teams (the event carries her id only), and her welcome owed, once
+    await eventually(lambda: _welcomes(cop, newcomer.id, 1), timeout=10)
+    assert (await people_of(cop))[newcomer.id].real_name == "Léa Nouvelle"
     removed = teams.members_removed([newcomer])
     assert await cop.send(removed) == 200
     await eventually(lambda: _is_member(cop, community.id, newcomer.id, member=False))
@@ -184,6 +188,16 @@ async def test_members_added_and_removed_open_and_close_stints_once(cop: TeamsBo
     assert await cop.send(teams.members_added([newcomer])) == 200
     await eventually(lambda: _is_member(cop, community.id, newcomer.id))
     assert len(await stints(cop, community.id, newcomer.id)) == 2
+
+
+async def _welcomes(cop: TeamsBot, user: str, n: int) -> bool:
+    async with cop.bot.sessions() as session:
+        found = await session.scalar(
+            sa.select(sa.func.count(Outbox.id))
+            .join(Person, Person.id == Outbox.person_id)
+            .where(Person.slack_user_id == user, Outbox.kind.like("%welcome%"))
+        )
+    return found == n
 
 
 async def _is_member(cop: TeamsBot, community_id: int, user: str, *, member: bool = True) -> bool:

@@ -7,7 +7,8 @@ Slack, and through the same domain functions:
 - the bot added to a team (conversationUpdate naming it in membersAdded, or installationUpdate
   "add"): the roster becomes people (names, e-mails) and the team's communities' members;
 - teamMemberAdded / teamMemberRemoved: a membership stint opened or closed in every community of
-  the team (Slack's member_joined_channel / member_left_channel), each event once;
+  the team (Slack's member_joined_channel / member_left_channel), each event once, and the
+  newcomer's welcome owed (rituals/welcome.py), as in Slack;
 - channelDeleted / channelRestored, teamArchived / teamUnarchived, teamDeleted: the community's
   channel marked gone, live or archived (Slack's channel_deleted / channel_archive…);
   channelCreated / channelRenamed: the channel's reference (its team, its name) kept.
@@ -18,7 +19,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import communities, people, redelivery
+from bot import communities, installation, people, redelivery
+from bot import roster as roster_of_people
 from bot.errors import CopError
 from bot.models import ChannelStatus, CommunityKind
 from bot.permissions import Action, require
@@ -26,6 +28,7 @@ from bot.teams import conversations, roster
 from bot.teams.cards.common import refusal, say
 from bot.teams.conversations import Reference
 from handlers.teams.context import caller_of, tell
+from rituals import welcome
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -188,6 +191,8 @@ async def _members_changed(
     tenant = turn.tenant_id
     event_id = _event_id(turn, "membership")
     names = {str(a["id"]): a.get("name") for a in _accounts(turn, "membersAdded")}
+    added = [user for user in added if not user.startswith("28:")]
+    joins: list[tuple[int, communities.JoinResult]] = []
     async with deps.sessions.begin() as session:
         if event_id and not await redelivery.first_time(
             session, event_id=event_id, workspace_id=tenant
@@ -199,10 +204,18 @@ async def _members_changed(
             session, workspace_id=tenant, team_id=team_id
         ):
             for user in added:
-                if not user.startswith("28:"):
-                    await communities.member_joined(session, community=row, slack_user_id=user)
+                joined = await communities.member_joined(session, community=row, slack_user_id=user)
+                joins.append((row.id, joined))
             for user in removed:
                 await communities.member_left(session, community=row, slack_user_id=user)
+    if not added:
+        return
+    # as Slack's member_joined_channel (handlers/membership.py): the newcomers' names from the
+    # platform (Teams' events carry ids only), then the welcome each community owes them
+    with installation.speaking_in(tenant):
+        await roster_of_people.refresh_people(deps.sessions, deps.directory, tenant, added)
+    for community_id, joined in joins:
+        await welcome.on_join(deps, community_id=community_id, joined=joined)
 
 
 async def _channel_status(
