@@ -293,11 +293,17 @@ async def command_answer(bot: Bot, text: str, *, user: str, channel: str) -> dic
 
 
 @pytest.fixture
-async def teams() -> AsyncIterator[TeamsEmulator]:
+async def teams(request: pytest.FixtureRequest) -> AsyncIterator[TeamsEmulator]:
+    """The Teams emulator. One guard for every Teams test: no card the bot sent — posted, or in
+    an invoke's answer (a dialog, a card refreshed in place) — failed the Adaptive Card 1.5
+    schema. A test that posts bad cards on purpose is marked `bad_cards`."""
     emulator = TeamsEmulator()
     await emulator.start()
     yield emulator
     await emulator.stop()
+    if request.node.get_closest_marker("bad_cards") is None:
+        assert emulator.card_problems == [], "a card in an answer failed the schema"
+        assert emulator.refused_cards == [], "Teams refused a card the bot posted"
 
 
 @dataclasses.dataclass

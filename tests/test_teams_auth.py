@@ -103,6 +103,7 @@ async def test_unknown_kid_triggers_one_refresh(teams_bot: TeamsBot) -> None:
     await eventually(lambda: len(teams.cards(PERSONAL)) == 2)
 
 
+@pytest.mark.bad_cards
 async def test_the_emulator_refuses_an_invalid_card(teams: TeamsEmulator) -> None:
     async with httpx.AsyncClient() as http:
         form = {

@@ -134,6 +134,7 @@ class TeamsEmulator:
         self.tokens_issued = 0
         self.answers: list[Any] = []  # what the bot answered to each activity (invokes)
         self.card_problems: list[str] = []  # cards in those answers that Teams would refuse
+        self.refused_cards: list[str] = []  # why posted cards were refused (400)
         self.jwks_served = 0
         self.limits = RateLimits()
         # statuses the next Connector calls answer with, and their Retry-After (tests inject them)
@@ -490,6 +491,7 @@ class TeamsEmulator:
             activity_errors(activity) if self.check_cards and isinstance(activity, dict) else []
         )
         if problems:
+            self.refused_cards += problems
             return None, refuse(400, "BadArgument", "; ".join(problems))
         return body, None
 
