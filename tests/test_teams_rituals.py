@@ -288,6 +288,12 @@ async def test_a_ritual_dm_waits_for_working_hours_in_the_person_zone(
     if awake is not None:  # someone in working hours right now gets theirs at once
         lou = await _dm_of(tb, LOU)
         assert lou is not None and len(teams.cards(lou)) == 1
+    # when Alex's working day opens, the drain sends it: once, in a 1:1 chat it opens then
+    async with _deps(tb, quiet_hours=True) as deps:
+        await Drain(deps).run_once(now=opens + timedelta(minutes=1))
+        await Drain(deps).run_once(now=opens + timedelta(minutes=2))
+    alex = await _dm_of(tb, ALEX)
+    assert alex is not None and len(teams.cards(alex)) == 1
     assert not _refused(teams)
 
 

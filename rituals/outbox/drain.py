@@ -439,7 +439,9 @@ class Drain:
             await self._finish(row, OutboxStatus.CANCELLED, "expired")
             return
         if row.person_id is not None and row.kind in WORKING_HOURS_KINDS and settings.quiet_hours:
-            now = utcnow()
+            # the moment of the claim (the drain's clock: `run_once(now=…)` in tests and
+            # `cop rituals drain`), a few seconds at most before this row's turn
+            now = row.claimed_at or utcnow()
             allowed = next_allowed(
                 now, tz=row.tz, quiet=programme.quiet_hours, default_tz=programme.timezone
             )
