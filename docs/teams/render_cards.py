@@ -77,7 +77,9 @@ def _verbs(card: Json) -> set[str]:
 
 def _last_card(teams: Any, conversation: str, verb_prefix: str) -> Json:
     """The last card in the conversation with a button whose verb starts so."""
-    cards = [c for c in teams.cards(conversation) if any(v.startswith(verb_prefix) for v in _verbs(c))]
+    cards = [
+        c for c in teams.cards(conversation) if any(v.startswith(verb_prefix) for v in _verbs(c))
+    ]
     if not cards:
         raise LookupError(f"no card with a {verb_prefix}… button in {conversation}")
     return cards[-1]
@@ -89,19 +91,19 @@ def _event_card(teams: Any) -> Json:
     return _last_card(teams, CHANNEL, "event_rsvp_")
 
 
-def _event_answered(teams: Any) -> Json:
-    """The card as the last member to click an answer sees it: Teams puts the bot's answer to
-    the click (adaptiveCard/action) in place of their copy only."""
+def _answered(teams: Any, verb_prefix: str, which: int = -1) -> Json:
+    """A card as a member who clicked one of its buttons sees it: Teams puts the bot's answer
+    to the click (adaptiveCard/action) in place of their copy only."""
     cards = [
         a["value"]
         for a in teams.answers
         if isinstance(a, dict)
         and a.get("type") == "application/vnd.microsoft.card.adaptive"
-        and any(v.startswith("event_rsvp_") for v in _verbs(a.get("value") or {}))
+        and any(v.startswith(verb_prefix) for v in _verbs(a.get("value") or {}))
     ]
     if not cards:
-        raise LookupError("no answer to a click on the event card")
-    return dict(cards[-1])
+        raise LookupError(f"no answer to a click on a {verb_prefix}… button")
+    return dict(cards[which])
 
 
 def _pulse_card(teams: Any) -> Json:
@@ -133,9 +135,10 @@ async def collect() -> dict[str, Json]:
     english = await _play("en")
     return {
         "event-fr": _event_card(french),
-        "event-answered-fr": _event_answered(french),
+        "event-answered-fr": _answered(french, "event_rsvp_"),
         "health-fr": _health_card(french),
         "pulse-fr": _pulse_card(french),
+        "pulse-answered-fr": _answered(french, "pulse_answer", 1),  # both questions answered
         "event-en": _event_card(english),
     }
 
@@ -189,8 +192,9 @@ def _browser() -> Any:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if chromium is None or driver is None:
-        sys.exit("needs Debian's chromium and chromium-driver (apt-get install chromium "
-                 "chromium-driver)")
+        sys.exit(
+            "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for argument in (
@@ -224,8 +228,10 @@ def draw(cards: dict[str, Json], node_modules: Path, out: Path) -> list[str]:
     }
     for script in scripts.values():
         if not script.exists():
-            sys.exit(f"{script}: missing (npm install --prefix .ci/node --no-save "
-                     "adaptivecards@3.0.6 markdown-it@14.1.0)")
+            sys.exit(
+                f"{script}: missing (npm install --prefix .ci/node --no-save "
+                "adaptivecards@3.0.6 markdown-it@14.1.0)"
+            )
     microsoft = HERE / "microsoft"
     host_config = json.loads((microsoft / "microsoft-teams-light.json").read_text())
     page = PAGE.format(
@@ -257,8 +263,10 @@ def draw(cards: dict[str, Json], node_modules: Path, out: Path) -> list[str]:
                 frame.screenshot(str(path))
                 _optimise(path)
                 size = path.stat().st_size
-                report.append(f"{path.relative_to(ROOT)}: {size // 1000} KB"
-                              + (f", over {MAX_BYTES // 1000} KB" if size > MAX_BYTES else ""))
+                report.append(
+                    f"{path.relative_to(ROOT)}: {size // 1000} KB"
+                    + (f", over {MAX_BYTES // 1000} KB" if size > MAX_BYTES else "")
+                )
                 report += [f"  renderer: {p}" for p in problems]
         finally:
             browser.quit()
@@ -277,7 +285,7 @@ def main() -> None:
         for name, card in cards.items():
             (args.out / f"{name}.json").write_text(json.dumps(card, ensure_ascii=False, indent=1))
     for line in draw(cards, args.node_modules, args.out):
-        print(line)
+        sys.stdout.write(line + "\n")
 
 
 if __name__ == "__main__":
