@@ -121,6 +121,10 @@ def trend_figure(
     ax2.plot(positions, active, color=_BLUE, marker="o", linewidth=2, label=active_label)
     ax2.set_ylabel(active_label)
     ax2.set_ylim(bottom=0)
+    # weeks of nothing yet: each axis from 0 to 1, not matplotlib's ±0.05 written « 0, -0 »
+    for axis, values in ((ax, messages), (ax2, active)):
+        if not any(values):
+            axis.set_ylim(0, 1)
     _counts(ax, number)
     _counts(ax2, number)
     ax.set_xticks(positions, list(labels), rotation=45, ha="right", fontsize=8)

@@ -148,7 +148,11 @@ async def test_a_leader_plans_an_event_and_members_answer_on_the_card(
     assert "📅 Atelier \\*MLOps\\* en production" in said  # typed text shown as typed
     assert t("event.kind.workshop") in said
     assert "18:00" in said and "(Europe/Paris)" in said
-    assert "https://meet.example/mlops" in said
+    # the link by its host (a Teams meeting's address runs to some 250 characters), and the
+    # three answers as the only buttons: a fourth cuts their titles in a 500-pixel card
+    assert t("teams.event.link_line", link="[meet.example](https://meet.example/mlops)") in said
+    verbs = [a.get("verb") for a in card["actions"]]
+    assert verbs == [f"event_rsvp_{a}" for a in ("going", "maybe", "declined")]
     assert t("event.rsvp.going") in said and t("event.rsvp.declined") in said
     assert t("event.count_item", emoji="✅", label=t("event.rsvp.going"), count=0) in said
     async with teams_bot.bot.sessions() as session:

@@ -195,6 +195,23 @@ def test_chart_ticks_are_whole_and_written_the_readers_way() -> None:
         assert ticks and all(tick.isdigit() for tick in ticks), ticks  # no 0.5, 1.5…
 
 
+def test_a_chart_of_quiet_weeks_counts_from_0_to_1() -> None:
+    """Nothing yet (a new programme): the axes read 0 and 1, never « 0, 0, -0 »."""
+    fig = charts.trend_figure(
+        title="",
+        labels=["a", "b", "c"],
+        active=[0, 0, 0],
+        messages=[0, 0, 0],
+        active_label="active",
+        messages_label="messages",
+        number=FR.axis_number,
+    )
+    fig.canvas.draw()
+    for axis in fig.axes:
+        ticks = [label.get_text() for label in axis.get_yticklabels()]
+        assert ticks == ["0", "1"], ticks
+
+
 def test_the_first_of_the_month_and_zones() -> None:
     first = date(2026, 10, 1)
     assert FR.date(first) == "1er octobre 2026" and FR.date(first, "medium") == "1er oct. 2026"

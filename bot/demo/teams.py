@@ -248,7 +248,10 @@ async def run(
     out: TextIO | None = None,
     environ: dict[str, str] | None = None,
     cwd: Path | None = None,
+    teams: TeamsEmulator | None = None,
 ) -> int:
+    """Play the demo; `teams`, if given, is the emulator to play it on (not started): what it
+    kept of the conversations stays readable after (docs/teams/render_cards.py draws its cards)."""
     out = out or sys.stdout
     environ = dict(os.environ if environ is None else environ)
     cwd = cwd or Path.cwd()
@@ -256,7 +259,7 @@ async def run(
     t = translate(locales[0][:2])
     where = database.choose(environ, cwd)
     await database.reset(where)
-    teams = TeamsEmulator()
+    teams = teams or TeamsEmulator()
     await teams.start()
     settings = load_settings(
         {

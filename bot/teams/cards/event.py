@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidFields, InvalidInput
@@ -297,7 +298,11 @@ def announcement(
         {"type": "FactSet", "facts": facts},
     ]
     if event.link:
-        body.append(_text(t("teams.event.link_line", link=f"[{escape(event.link)}]({event.link})")))
+        # the link's host, not the whole address (a Teams meeting's runs to some 250 characters);
+        # no "open" button either: with it the answers' buttons do not fit a 500-pixel card and
+        # Teams cuts their titles ("✅ J'y se…", docs/teams/event-fr.png)
+        host = urlsplit(event.link).hostname or event.link
+        body.append(_text(t("teams.event.link_line", link=f"[{escape(host)}]({event.link})")))
     if event.description:
         body.append(_text(escape(event.description)))
     if event.sequence:
@@ -320,10 +325,6 @@ def announcement(
         }
         for answer in RsvpAnswer
     ]
-    if event.link:
-        actions.append(
-            {"type": "Action.OpenUrl", "title": t("teams.event.join"), "url": event.link}
-        )
     return _card(body, actions)
 
 
