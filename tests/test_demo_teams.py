@@ -138,7 +138,11 @@ def test_a_member_tells_a_story_and_the_manager_sees_the_programme(
     assert result.returncode == 0, result.stderr
     story = section(result.stdout, 5)
     assert f"  │ {FR('stories.thanks')}" in after(story, FR("demo.teams.dialog_closes"))
-    health = section(result.stdout, 6)
+    talk = section(result.stdout, 6)
+    assert FR("demo.teams.talk.happens", posts=4, replies=3, reactions=2) in talk
+    health = section(result.stdout, 7)
+    # the channel's life counted, each message once (the first post was delivered twice)
+    assert "Échanges : 4 messages, 3 réponses, 2 réactions" in health
     # the manager, named by her Entra object id, gets the overview in her 1:1 chat
     assert FR("demo.teams.writes_personal", who="Inès Moreau", command="santé") in health
     assert f"  │ {FR('health.title_programme', name='Communautés de pratique')}" in health

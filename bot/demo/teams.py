@@ -238,6 +238,7 @@ def steps() -> list[Step]:
         programme.event_step,
         programme.pulse_step,
         programme.story_step,
+        programme.talk_step,
         programme.health_step,
     ]
 

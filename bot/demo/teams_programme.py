@@ -374,6 +374,45 @@ async def story_step(demo: TeamsDemo) -> None:
     )
 
 
+TALK = (
+    "Quelqu'un a déjà mis un modèle en production sur Kubernetes ?",
+    "Je partage nos notes du dernier atelier MLOps.",
+    "Retour d'expérience sur la détection de dérive : ça marche.",
+    "Qui vient au webinaire du 11 ?",
+)
+REPLIES = ("Oui, chez Pricing.", "On a un guide, je le poste.", "Merci, très utile !")
+
+
+async def talk_step(demo: TeamsDemo) -> None:
+    """The channel lives: posts, replies in a thread and reactions to the bot's announcement,
+    counted into the community's figures (Teams sends reactions only on the bot's messages);
+    one post delivered twice, as Teams may, counts once."""
+    teams = demo.teams
+    members = _community_members(demo)
+    demo.title("demo.teams.talk.title")
+    announcement = [a for a in teams.activities.get(CHANNEL, []) if a.get("attachments")][-1]
+    posts = [
+        teams.channel_post(text, member=member, locale=demo.locale_of(member))
+        for text, member in zip(TALK, members, strict=False)
+    ]
+    replies = [
+        teams.thread_reply(text, posts[0]["id"], member=member, locale=demo.locale_of(member))
+        for text, member in zip(REPLIES, members[1:], strict=False)
+    ]
+    reactions = [teams.reaction(announcement["id"], member=member) for member in members[:2]]
+    for activity in [*posts, posts[0], *replies, *reactions]:  # the first post comes twice
+        await teams.deliver(demo.bot_url, activity)
+    demo.say(
+        "demo.teams.talk.happens",
+        posts=len(posts),
+        replies=len(replies),
+        reactions=len(reactions),
+    )
+    await demo.settle()
+    await demo.deps.activity_batcher.flush()
+    demo.say("demo.teams.talk.counted")
+
+
 async def health_step(demo: TeamsDemo) -> None:
     """Inès, the programme's community manager, asks for its health in her 1:1 chat."""
     manager = _manager(demo)
