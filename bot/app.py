@@ -22,6 +22,7 @@ from starlette.routing import Route
 from bot import db, platforms
 from bot.activity_batch import ActivityBatcher
 from bot.config import Config
+from bot.dashboard import files as dashboard_files
 from bot.dashboard import web as dashboard_web
 from bot.deps import Deps
 from bot.metrics import Metrics
@@ -271,6 +272,7 @@ def build_asgi(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
             *dashboard_web.routes(deps),  # GET /dashboard: reached only by a signed link
+            *dashboard_files.routes(deps),  # GET /files: an .ics, an export (bot/downloads.py)
             *(
                 [
                     Route("/slack/install", slack_oauth, methods=["GET"]),

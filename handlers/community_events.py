@@ -19,7 +19,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import event_changes, events
+from bot import downloads, event_changes, events
 from bot import series as series_domain
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
@@ -59,7 +59,7 @@ def submission_key(view: dict[str, Any]) -> str:
 
 
 def ics_domain(workspace_id: str) -> str:
-    return f"{workspace_id.lower()}.cop-bot"
+    return downloads.ics_domain(workspace_id)  # the UID Teams' calendar link gives too
 
 
 async def load_view(session: Any, deps: Deps, event: Event) -> EventView:

@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, health, lifecycle, programme, report
+from bot import communities, downloads, health, lifecycle, programme
 from bot.deps import Deps
 from bot.errors import CopError, NotAllowed, NotFound
 from bot.i18n import Translator
@@ -331,19 +331,10 @@ async def _export(body: dict[str, Any], client: AsyncWebClient, deps: Deps, fmt:
         await _reply(client, respond_to, caller, caller.t(exc.key, **exc.params))
         return
     found = await reviews(deps, scope, overview.items)
-    table = report.health_table(t, overview.items, found)
-    stamp = overview.today.isoformat()
-    base = f"{t('health.export_name')}-{stamp}"
-    if fmt == "csv":
-        content, filename = report.to_csv(table, report.csv_dialect(t.language)), f"{base}.csv"
-    else:
-        survey = report.survey_sheets(  # the annual survey beside the ranking
-            t, overview.survey, of=len(overview.items) if community_id is None else None
-        )
-        content = await asyncio.to_thread(
-            report.to_xlsx, [(t("health.export_name"), table), *survey]
-        )
-        filename = f"{base}.xlsx"
+    file = await downloads.export_file(  # the same file Teams' export link gives
+        t, overview, found, fmt=fmt, programme_wide=community_id is None
+    )
+    content, filename = file.content, file.filename
     await client.files_upload_v2(
         channel=await _dm(client, caller.user_id),
         content=content,

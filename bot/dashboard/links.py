@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -36,6 +37,9 @@ class Grant:
     user: str
     language: str
     expires: datetime
+    # the holder's Microsoft Entra object id (Teams: app.yaml names a manager by it, never by
+    # the "29:…" id), signed in the link with the rest
+    aad_object_id: str | None = None
 
     def may_see(self, community_id: int) -> bool:
         return self.scope.community_id in (None, community_id)
@@ -45,8 +49,37 @@ class Refused(Exception):
     """No link, a forged one or an expired one: the page says no and shows nothing."""
 
 
-def _serializer(key: bytes) -> URLSafeSerializer:
-    return URLSafeSerializer(key, salt=_SALT)
+def _serializer(key: bytes, salt: str = _SALT) -> URLSafeSerializer:
+    return URLSafeSerializer(key, salt=salt)
+
+
+def seal(payload: dict[str, Any], expires: datetime, *, key: bytes, salt: str = _SALT) -> str:
+    """`payload` signed with its expiry ("e"): the one signer of every link cop-bot gives out
+    (the dashboard's here, the downloads' in bot/downloads.py, each under its own salt so that
+    one kind of link never opens another)."""
+    return str(_serializer(key, salt).dumps({**payload, "e": int(expires.timestamp())}))
+
+
+def unseal(
+    token: str | None, now: datetime, *, key: bytes | None, salt: str = _SALT
+) -> tuple[dict[str, Any], datetime]:
+    """The payload a token carries and its expiry, or Refused (missing, forged, malformed or
+    expired)."""
+    if not token or key is None:
+        raise Refused("no link")
+    try:
+        payload = _serializer(key, salt).loads(token)
+    except BadSignature:
+        raise Refused("bad signature") from None
+    if not isinstance(payload, dict):
+        raise Refused("malformed")
+    try:
+        expires = datetime.fromtimestamp(int(payload["e"]), tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        raise Refused("malformed") from None
+    if now >= expires:
+        raise Refused("expired")
+    return payload, expires
 
 
 def token_for(
@@ -57,16 +90,17 @@ def token_for(
     key: bytes,
     language: str = "fr",
     lifetime: timedelta = LIFETIME,
+    aad_object_id: str | None = None,
 ) -> str:
-    expires = int((now + lifetime).timestamp())
-    payload = {
+    payload: dict[str, Any] = {
         "w": scope.workspace_id,
         "c": scope.community_id,
         "u": user,
         "l": language,
-        "e": expires,
     }
-    return str(_serializer(key).dumps(payload))
+    if aad_object_id:
+        payload["a"] = aad_object_id
+    return seal(payload, now + lifetime, key=key)
 
 
 def link_for(
@@ -90,19 +124,17 @@ def link_for(
 
 def read(token: str | None, now: datetime, *, key: bytes | None) -> Grant:
     """The grant a token carries, or Refused (missing, forged, malformed or expired)."""
-    if not token or key is None:
-        raise Refused("no link")
+    payload, expires = unseal(token, now, key=key)
     try:
-        payload = _serializer(key).loads(token)
-    except BadSignature:
-        raise Refused("bad signature") from None
-    try:
-        expires = datetime.fromtimestamp(int(payload["e"]), tz=UTC)
         community = payload["c"]
         scope = Scope(str(payload["w"]), None if community is None else int(community))
-        grant = Grant(scope, str(payload["u"]), str(payload.get("l") or "fr"), expires)
+        aad = payload.get("a")
+        return Grant(
+            scope,
+            str(payload["u"]),
+            str(payload.get("l") or "fr"),
+            expires,
+            str(aad) if aad else None,
+        )
     except (KeyError, TypeError, ValueError):
         raise Refused("malformed") from None
-    if now >= expires:
-        raise Refused("expired")
-    return grant

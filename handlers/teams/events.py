@@ -12,8 +12,8 @@ once the event has started, the rituals' clock (rituals/event_starts.py, through
 "event_started:teams" hook) PUTs the card again without its buttons.
 
 Not here yet: the event list, edit / cancel and attendance (Slack's list buttons), events over
-several days and series (the end fields, the repeat fields), the .ics (no route serves one: the
-Slack edge uploads it in the announcement's thread; Teams would need a download URL of ours).
+several days and series (the end fields, the repeat fields). The .ics Slack uploads in the
+announcement's thread is, in Teams, the card's « Ajouter à mon agenda » link (bot.downloads).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from bot import event_changes, events
+from bot import downloads, event_changes, events
 from bot.communities import CommunityView
 from bot.errors import CopError, InvalidFields
 from bot.events import EventView
@@ -86,11 +86,18 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
     def channel_translator(event: EventView) -> Translator:
         return translate(event.community_language or deps.programme.language)
 
+    def announcement(t: Translator, workspace_id: str, event: EventView, **shown: Any) -> Json:
+        """The announcement card, with its « Ajouter à mon agenda » link (bot.downloads)."""
+        now = utcnow()
+        built = cards.announcement(t, event, now=now, **shown)
+        url = downloads.calendar_link(workspace_id, event, settings=deps.config.settings)
+        return cards.with_calendar(built, t, event, url, now)
+
     async def show_in_channel(turn: Turn, event: EventView) -> None:
         """The channel's card for everyone, as the event stands (PUT on the announcement)."""
         if not event.channel_id or not event.message_ts:
             return
-        card = cards.announcement(channel_translator(event), event, now=utcnow())
+        card = announcement(channel_translator(event), turn.tenant_id, event)
         try:
             await edge.update(
                 turn.service_url,
@@ -105,7 +112,7 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         """Post the announcement (the card alone: a text beside it would split the message and
         leave it without an id to update), then remember where it is."""
         assert event.channel_id is not None
-        card = cards.announcement(channel_translator(event), event, now=utcnow())
+        card = announcement(channel_translator(event), turn.tenant_id, event)
         url = (
             f"{turn.service_url.rstrip('/')}/v3/conversations/"
             f"{quote(event.channel_id, safe='')}/activities"
@@ -240,7 +247,7 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
                 return refreshed(cards.message_card(said(t, refused)))
             if refused.key == "event.rsvp_started":  # an announcement posted before it began
                 await show_in_channel(turn, latest)
-            return refreshed(cards.announcement(t, latest, now=utcnow(), said=said(t, refused)))
+            return refreshed(announcement(t, caller.workspace_id, latest, said=said(t, refused)))
         if changed:
             await show_in_channel(turn, shown)
             # two answers at the same moment may have rendered in either order: the last word
@@ -252,7 +259,7 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
                 await show_in_channel(turn, latest)
             shown = latest
         mine = cards.rsvp_saved(t, shown, answer, tz=shown.community_tz)
-        return refreshed(cards.announcement(t, shown, now=utcnow(), mine=answer, said=mine))
+        return refreshed(announcement(t, caller.workspace_id, shown, mine=answer, said=mine))
 
     for verb in cards.RSVP.values():
         edge.invoke("adaptiveCard/action", verb)(rsvp)
@@ -278,7 +285,7 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         if url is None:  # no one in the tenant ever spoke to the bot: no address to write to
             logger.warning("no service URL to close the answers of event %s", event.id)
             return False
-        card = cards.announcement(channel_translator(event), event, now=utcnow())
+        card = announcement(channel_translator(event), workspace_id, event)
         try:
             await edge.update(
                 url, event.channel_id, event.message_ts, {"attachments": [card_attachment(card)]}

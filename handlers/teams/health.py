@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from bot import communities, health, lifecycle
+from bot import communities, downloads, health, lifecycle
 from bot.deps import Deps
 from bot.errors import CopError, NotFound
 from bot.models import ChannelStatus, utcnow
@@ -122,10 +122,30 @@ async def health_card(deps: Deps, caller: Caller, scope: Scope, zone: str) -> Js
             defaults=lifecycle.ritual_defaults(deps.programme),
         )
     if listing is not None:
-        return screens.build_programme(
+        built = screens.build_programme(
             t, overview, programme_name=scope.name, listing=listing, reviews=reviews, tz=zone
         )
+        return screens.with_exports(built, t, export_links(deps, caller, scope))
     return screens.build_community(t, overview, reviews.get(scope.community_id or 0), tz=zone)
+
+
+def export_links(deps: Deps, caller: Caller, scope: Scope) -> dict[str, str]:
+    """A programme manager's export links, format → address (none for anyone else, nor when the
+    process cannot sign links): personal, the guard asked again when one is opened."""
+    if not caller.actor.is_manager:
+        return {}
+    found = {
+        fmt: downloads.export_link(
+            caller.actor,
+            fmt,
+            community_id=scope.community_id,
+            language=caller.language,
+            settings=deps.config.settings,
+            now=utcnow(),
+        )
+        for fmt in downloads.EXPORTS
+    }
+    return {fmt: url for fmt, url in found.items() if url}
 
 
 def _title(caller: Caller, scope: Scope) -> str:

@@ -328,6 +328,24 @@ def announcement(
     return _card(body, actions)
 
 
+def with_calendar(
+    card: Json, t: Translator, event: EventView, url: str | None, now: datetime
+) -> Json:
+    """The announcement with « Ajouter à mon agenda »: an `Action.OpenUrl` to the event's .ics
+    (bot.downloads: a bot has no file API in a channel), in its own row under the body — in the
+    card's actions a fourth button would cut the answers' titles. None for a cancelled event
+    (its card says so; a link already taken gives the cancellation) nor once it has ended."""
+    if url is None or event.cancelled or now >= event.ends_at:
+        return card
+    button = {
+        "type": "Action.OpenUrl",
+        "title": f"🗓 {t('teams.files.add_to_calendar')}",
+        "url": url,
+    }
+    card["body"].append({"type": "ActionSet", "id": "calendar", "actions": [button]})
+    return card
+
+
 def rsvp_saved(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> str:
     return t(
         f"teams.event.rsvp_saved.{answer.value}",

@@ -236,3 +236,17 @@ def build_community(
         text(value_line(t, k)),
     ]
     return card(body + _chart(t, overview, tz))
+
+
+def with_exports(built: Json, t: Translator, links: Mapping[str, str]) -> Json:
+    """The manager's overview with « Exporter (CSV) » and « Exporter (Excel) »: what Slack's
+    `/cop health` uploads, here an `Action.OpenUrl` each to the file's signed link (format →
+    address, bot.downloads), personal and asked again of the guard when opened."""
+    buttons = [
+        {"type": "Action.OpenUrl", "title": t(f"teams.files.export_{fmt}"), "url": url}
+        for fmt, url in links.items()
+    ]
+    if buttons:
+        built["body"].append(note(t("teams.files.export_note")))
+        built.setdefault("actions", []).extend(buttons)
+    return built

@@ -1,0 +1,64 @@
+"""GET /files?t=…: the file a download link gives (bot/downloads.py), served by `cop serve` beside
+the dashboard. A link refused — forged, expired, its event gone, its holder no longer allowed —
+gets a page that says which, in the programme's language and the other one, never a file and
+never a 500."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from bot import downloads
+from bot.deps import Deps
+from bot.i18n import translate
+
+logger = logging.getLogger(__name__)
+
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# the token travels in the address: no other site should learn it, no cache should keep the file
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Content-Type-Options": "nosniff",
+}
+_STATUS = {"expired": 410, "gone": 410, "not_allowed": 403, "invalid": 403}
+
+
+def disposition(filename: str) -> str:
+    """`attachment` with the name as ASCII (for old clients) and as UTF-8 (RFC 6266)."""
+    plain = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def refused_page(deps: Deps, reason: str) -> HTMLResponse:
+    first = deps.programme.language
+    languages = [first, *(lang for lang in ("fr", "en") if lang != first)]
+    html = _TEMPLATES.get_template("file_refused.html").render(
+        t=translate(first), ts=[translate(lang) for lang in languages], reason=reason
+    )
+    return HTMLResponse(html, status_code=_STATUS.get(reason, 403), headers=_HEADERS)
+
+
+def routes(deps: Deps) -> list[Route]:
+    async def download(request: Request) -> Response:
+        try:
+            file = await downloads.open_link(deps, request.query_params.get("t"))
+        except downloads.Refused as refused:
+            logger.info("download refused: %s", refused.reason)
+            return refused_page(deps, refused.reason)
+        headers = {**_HEADERS, "Content-Disposition": disposition(file.filename)}
+        return Response(file.content, media_type=file.media_type, headers=headers)
+
+    return [Route(downloads.PATH, download, methods=["GET"])]
