@@ -111,13 +111,20 @@ def link_for(
     settings: Settings,
     language: str = "fr",
     lifetime: timedelta = LIFETIME,
+    aad_object_id: str | None = None,
 ) -> str | None:
     """The dashboard address for `user` (a Slack user id), valid for `lifetime` from `now`; None
     when the process has no key to sign with (Socket Mode without COP_DASHBOARD_KEY)."""
     if settings.dashboard_key is None:
         return None
     token = token_for(
-        scope, user, now, key=settings.dashboard_key, language=language, lifetime=lifetime
+        scope,
+        user,
+        now,
+        key=settings.dashboard_key,
+        language=language,
+        lifetime=lifetime,
+        aad_object_id=aad_object_id,
     )
     return f"{settings.public_url}{PATH}?{urlencode({'t': token})}"
 
