@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -364,3 +365,17 @@ async def test_a_members_link_and_a_removed_managers_link_are_refused(
         async with httpx.AsyncClient(base_url=again.url) as http:
             page = await http.get(dashboard.removeprefix(settings.public_url))
         assert page.status_code == 403
+
+
+async def test_a_link_opened_while_the_database_is_out_of_reach_says_try_again(
+    teams_bot: TeamsBot, database_url: str
+) -> None:
+    card = await announce(teams_bot, locale="fr-FR", title="Webinaire")
+    [url] = [b["url"] for b in open_urls(card["body"])]
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the SQLite file is what this test takes away")
+    await teams_bot.bot.deps.engine.dispose()
+    os.unlink(database_url.split("///", 1)[1])
+    response = await get(teams_bot, url)
+    assert response.status_code == 503
+    refused(response, "files.refused.unavailable")

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -33,7 +34,7 @@ _HEADERS = {
     "X-Robots-Tag": "noindex",
     "X-Content-Type-Options": "nosniff",
 }
-_STATUS = {"expired": 410, "gone": 410, "not_allowed": 403, "invalid": 403}
+_STATUS = {"unavailable": 503, "expired": 410, "gone": 410, "not_allowed": 403, "invalid": 403}
 
 
 def disposition(filename: str) -> str:
@@ -58,6 +59,9 @@ def routes(deps: Deps) -> list[Route]:
         except downloads.Refused as refused:
             logger.info("download refused: %s", refused.reason)
             return refused_page(deps, refused.reason)
+        except (SQLAlchemyError, OSError):  # the database out of reach: try again, not a 500
+            logger.warning("download failed: the database could not be read", exc_info=True)
+            return refused_page(deps, "unavailable")
         headers = {**_HEADERS, "Content-Disposition": disposition(file.filename)}
         return Response(file.content, media_type=file.media_type, headers=headers)
 
