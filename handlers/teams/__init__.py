@@ -16,6 +16,7 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
         activity,
         charters,
         communities,
+        compass,
         events,
         health,
         home,
@@ -26,7 +27,7 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
     )
 
     people.register(edge, deps)  # first: who and where, for the handlers after it
-    for feature in (charters, events, health, home, polls, preferences, stories):
+    for feature in (charters, compass, events, health, home, polls, preferences, stories):
         feature.register(edge, deps)
     communities.register(edge, deps)
     activity.register(edge, deps)
