@@ -219,6 +219,27 @@ async def test_members_answer_the_survey_in_their_1to1_anonymously(teams_bot: Te
         )
     assert len(ballots) == 3 and mine not in ballots
 
+    # --- the leader keeps the results off the channel: the reason required, then held
+    notice = results[-1]
+    box = await refreshed(teams_bot, click(teams, notice, "survey_hold", chats[leader.id], leader))
+    assert FR("survey.hold_label") in texts(box)
+    assert FR("survey.too_few", answers=3, min=5) in texts(box)  # still under the results
+    empty = await refreshed(
+        teams_bot, click(teams, box, "survey_hold_send", chats[leader.id], leader, reason=" ")
+    )
+    assert FR("survey.reason_empty") in texts(empty)
+    reason = "Trop **peu** de réponses"
+    held = await refreshed(
+        teams_bot, click(teams, empty, "survey_hold_send", chats[leader.id], leader, reason=reason)
+    )
+    assert shows(texts(held), FR, "survey.held", community=ANY)
+    async with teams_bot.bot.sessions() as session:
+        status = await survey.status(session, row=row)
+    assert any(c.held_reason == reason for c in status.communities)
+    # a member cannot: the same guard as Slack's
+    refused = await refreshed(teams_bot, click(teams, notice, "survey_hold", chats[bob.id], bob))
+    assert FR("permission.hold_survey_results") in texts(refused)
+
     # a click on the invitation now: the survey is closed, it says so
     closed = await refreshed(teams_bot, click(teams, invitation, verb, chats[ana.id], ana))
     assert FR("polls.closed") in texts(closed)

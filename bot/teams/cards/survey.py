@@ -152,3 +152,39 @@ def thanks(t: Translator, *, poll_id: int, community: str, answer_verb: str) -> 
         ],
         [again],
     )
+
+
+# --- leaders: holding the results back ----------------------------------------------------------
+
+HOLD_SEND = "survey_hold_send"  # the reason's button: data {"cop", "value": "<poll id>"}
+REASON = "reason"
+
+
+def with_hold_form(
+    t: Translator, shown: Json, *, poll_id: int, typed: str = "", error: str | None = None
+) -> Json:
+    """The leaders' results card with the reason box at its end (Slack opens a modal), what was
+    typed kept after an error."""
+    box: Json = {
+        "type": "Input.Text",
+        "id": REASON,
+        "label": t("survey.hold_label"),
+        "isMultiline": True,
+        "maxLength": domain.REASON_MAX,
+        "isRequired": True,
+        "errorMessage": t("survey.reason_empty"),
+    }
+    if typed:
+        box["value"] = typed
+    added: list[Json] = [heading(t("survey.hold_title")), box]
+    if error:
+        added.append(problem(error))
+    send = {
+        "type": "Action.Execute",
+        "verb": HOLD_SEND,
+        "title": t("survey.send"),
+        "style": "destructive",
+        "data": {"cop": HOLD_SEND, "value": str(poll_id)},
+    }
+    added.append({"type": "ActionSet", "actions": [send]})
+    return {**shown, "body": [*shown["body"], *added]}
