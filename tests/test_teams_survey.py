@@ -17,7 +17,7 @@ from bot.teams.cards.survey import FIELD, SEND
 from bot.teams.emulator import CHANNEL, Member, TeamsEmulator, card_errors
 from rituals import survey as ritual
 from rituals.outbox import Drain
-from tests.catalogue import ANY, FR, shows
+from tests.catalogue import ANY, EN, FR, shows
 from tests.conftest import TeamsBot, eventually
 from tests.teams_data import teams_community
 from tests.test_teams_pulse import ritual_deps
@@ -46,7 +46,7 @@ def texts(card: Json) -> str:
             for key in ("text", "label", "title"):
                 if isinstance(item.get(key), str):
                     parts.append(item[key])
-            for key in ("body", "items", "columns", "actions"):
+            for key in ("body", "items", "columns", "actions", "choices"):
                 walk(item.get(key, []))
 
     walk(card)
@@ -85,6 +85,19 @@ def answers(values: dict[str, str]) -> dict[str, str]:
     return {FIELD + key: value for key, value in values.items()}
 
 
+async def survey_sent(tb: TeamsBot) -> None:
+    """This year's survey opened, and the invitations delivered by the outbox drain in each
+    member's 1:1 chat (one the bot opens, from the channel's reference Teams gave it)."""
+    teams = tb.teams
+    async with tb.bot.sessions.begin() as session:
+        found = conversations.from_activity(teams.message("aide", conversation=CHANNEL))
+        assert found is not None
+        await conversations.remember(session, **found)
+    async with ritual_deps(tb) as deps:
+        await ritual.open_campaign(deps, workspace_id=teams.tenant_id, now=utcnow())
+        await Drain(deps).run_once(now=utcnow())
+
+
 async def refreshed(tb: TeamsBot, activity: Json) -> Json:
     got = await tb.ask(activity)
     assert got["statusCode"] == 200
@@ -97,13 +110,7 @@ async def test_members_answer_the_survey_in_their_1to1_anonymously(teams_bot: Te
     teams = teams_bot.teams
     leader, ana, bob, sam = teams.members[:4]
     community = await teams_community(teams_bot.bot.sessions, teams, leaders=(leader.id,))
-    async with teams_bot.bot.sessions.begin() as session:
-        found = conversations.from_activity(teams.message("aide", conversation=CHANNEL))
-        assert found is not None
-        await conversations.remember(session, **found)
-    async with ritual_deps(teams_bot) as deps:
-        await ritual.open_campaign(deps, workspace_id=teams.tenant_id, now=utcnow())
-        await Drain(deps).run_once(now=utcnow())
+    await survey_sent(teams_bot)
     async with teams_bot.bot.sessions() as session:
         poll = await session.scalar(sa.select(Poll).where(Poll.community_id == community.id))
         people = (
@@ -243,4 +250,33 @@ async def test_members_answer_the_survey_in_their_1to1_anonymously(teams_bot: Te
     # a click on the invitation now: the survey is closed, it says so
     closed = await refreshed(teams_bot, click(teams, invitation, verb, chats[ana.id], ana))
     assert FR("polls.closed") in texts(closed)
+    assert teams.card_problems == []
+
+
+async def test_an_english_member_reads_the_questionnaire_in_english(teams_bot: TeamsBot) -> None:
+    teams = teams_bot.teams
+    leader, lou = teams.members[0], teams.members[3]
+    community = await teams_community(teams_bot.bot.sessions, teams, leaders=(leader.id,))
+    await survey_sent(teams_bot)
+    async with teams_bot.bot.sessions() as session:
+        poll = await session.scalar(sa.select(Poll).where(Poll.community_id == community.id))
+        chat = await session.scalar(
+            sa.select(Person.dm_channel_id).where(Person.slack_user_id == lou.id)
+        )
+    assert poll is not None and chat is not None
+    [invitation] = teams.cards(chat)
+    [answer] = [a for a in actions(invitation) if a.get("verb") == f"survey_answer:{poll.id}"]
+    form = await refreshed(
+        teams_bot, teams.execute(answer, conversation=chat, member=lou, locale="en-US")
+    )
+    shown = texts(form)
+    assert EN("survey.modal_title") in shown and "Every week" in shown
+    [send] = [a for a in actions(form) if a.get("verb") == SEND]
+    missing = answers({k: v for k, v in EVERY_KIND.items() if k != "nps"})
+    again = await refreshed(
+        teams_bot,
+        teams.execute(send, conversation=chat, member=lou, locale="en-US", inputs=missing),
+    )
+    assert EN("survey.required") in texts(again)
+    assert inputs(again)[FIELD + "belonging"] == "4"
     assert teams.card_problems == []
