@@ -5,16 +5,20 @@ through the Teams emulator, which checks every card against the Adaptive Card 1.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot import compass
+from bot import compass, people
+from bot.config import load_settings
 from bot.i18n import translate
 from bot.models import utcnow
+from bot.slack.emulator import SlackEmulator
 from bot.teams.cards.compass import FIELD
-from bot.teams.emulator import CHANNEL, PERSONAL, card_errors
-from tests.conftest import TeamsBot, eventually
+from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator, card_errors
+from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
 from tests.teams_data import teams_community
 
 Json = dict[str, Any]
@@ -177,3 +181,76 @@ async def test_in_the_personal_chat_the_bot_says_which_channel(teams_bot: TeamsB
     assert await teams_bot.send(teams.message("boussole", conversation=PERSONAL)) == 200
     [reply] = await eventually(lambda: teams.activities.get(PERSONAL) or [])
     assert "@cop boussole" in reply["text"] and "Data Science" in reply["text"]
+
+
+@pytest.fixture
+async def teams_manager_bot(
+    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
+) -> AsyncIterator[TeamsBot]:
+    """The Teams bot with the emulator's last member (Noa) a programme manager, named by her
+    Microsoft Entra object id in COP_PROGRAMME_MANAGERS (as tests/test_teams_health.py)."""
+    noa = teams.members[-1]
+    env = {
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": database_url,
+        "COP_PROGRAMME_MANAGERS": noa.aad_object_id,
+        **teams_env(teams),
+    }
+    config = dataclasses.replace(make_config(database_url, emulator), settings=load_settings(env))
+    async with running_bot(config, emulator) as bot:
+        yield TeamsBot(bot, teams)
+
+
+async def test_the_manager_sees_the_programmes_heatmap(teams_manager_bot: TeamsBot) -> None:
+    tb, teams = teams_manager_bot, teams_manager_bot.teams
+    fr = translate("fr")
+    leader, member, noa = teams.members[0], teams.members[2], teams.members[-1]
+    name = "Data *Science*"
+    community = await teams_community(tb.bot.sessions, teams, name=name, leaders=(leader.id,))
+    async with tb.bot.sessions.begin() as session:
+        person = await people.find(session, workspace_id=teams.tenant_id, slack_user_id=leader.id)
+        assert person is not None
+        await compass.join_or_open(
+            session,
+            workspace_id=teams.tenant_id,
+            community_id=community.id,
+            now=utcnow(),
+            person_id=person.id,
+            survey_rule=tb.bot.deps.disclosure,
+        )
+        await compass.record_answers(
+            session,
+            workspace_id=teams.tenant_id,
+            community_id=community.id,
+            person_id=person.id,
+            scores=dict.fromkeys(compass.STATEMENTS, 3),
+            now=utcnow(),
+        )
+
+    # in her 1:1: the map, the community's name as typed
+    assert await tb.send(teams.message("boussole programme", conversation=PERSONAL, member=noa))
+    [card] = await eventually(lambda: teams.cards(PERSONAL))
+    assert card_errors(card) == []
+    shown = texts(card)
+    assert fr("compass.heatmap_title") in shown
+    assert "🟨" * 6 + r"  **Data \*Science\***" in shown
+
+    # in a channel: a button, the map in a dialog; a member is refused both
+    assert await tb.send(teams.message("boussole programme", conversation=CHANNEL, member=noa))
+    [button] = (await eventually(lambda: teams.cards(CHANNEL)))[0]["actions"]
+    answer = await tb.ask(
+        teams.invoke("task/fetch", {"data": button["data"]}, conversation=CHANNEL, member=noa)
+    )
+    assert "🟨" * 6 in texts(dialog_card(answer))
+    refusal = fr("permission.view_programme")
+    answer = await tb.ask(
+        teams.invoke("task/fetch", {"data": button["data"]}, conversation=CHANNEL, member=member)
+    )
+    assert said(answer) == refusal
+    before = len(teams.activities.get(CHANNEL) or [])
+    await tb.send(teams.message("boussole programme", conversation=CHANNEL, member=member))
+    reply = (await eventually(lambda: (teams.activities.get(CHANNEL) or [])[before:]))[0]
+    assert refusal in reply["text"]
+    assert teams.card_problems == []

@@ -5,9 +5,10 @@ Slack opens its modal on the command and answers the result to the person alone.
 message only one person sees in a channel: the command answers in the channel with a card
 whose two buttons open dialogs — the questionnaire, and the round so far — and the guard is
 asked whenever one opens or is sent. A sent questionnaire is answered in the dialog itself by
-the result (the radar chart in it), which only the sender sees, as on Slack. Not here: the
-programme's heatmap (`/cop boussole programme`, Slack's « Boussole » button under the health
-overview)."""
+the result (the radar chart in it), which only the sender sees, as on Slack. `@cop boussole
+programme` shows the programme's heatmap to its managers, as Slack's `/cop boussole programme`.
+Not here: Slack's « Boussole » button under the health overview (handlers/teams/health.py's
+card, edited elsewhere)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,25 @@ from bot.models import utcnow
 from bot.numbers import row_id
 from bot.permissions import Action, require
 from bot.teams.cards import compass as screens
-from bot.teams.cards.common import Json, dialog, dialog_says, message, refusal, say
+from bot.teams.cards.common import (
+    Json,
+    card,
+    dialog,
+    dialog_says,
+    heading,
+    message,
+    open_dialog,
+    refusal,
+    say,
+    text,
+)
 from bot.teams.edge import TeamsEdge, Turn
 from handlers.teams.context import Caller, caller_of, tell, where_to
 
 logger = logging.getLogger(__name__)
 
 WORDS = ("compass", "boussole")
+PROGRAMME_WORDS = {"programme", "program", "heatmap", "carte"}  # as Slack's /cop boussole
 
 
 def _zone(deps: Deps, turn: Turn, caller: Caller) -> str:
@@ -43,10 +56,14 @@ def _community_of(turn: Turn) -> int:
 
 async def show(deps: Deps, turn: Turn, rest: str) -> None:
     """`@cop boussole` (`résultats` too: one card does both): in a community's channel, the card
-    opening the dialogs for whoever may take the compass; a refusal for anyone else."""
-    del rest
+    opening the dialogs for whoever may take the compass; a refusal for anyone else.
+    `@cop boussole programme`, anywhere: the programme's heatmap, for its managers."""
     caller = await caller_of(deps, turn)
     t = caller.t
+    words = rest.split()
+    if words and words[0].casefold() in PROGRAMME_WORDS:
+        await heatmap(deps, turn, caller)
+        return
     if caller.community is None:
         await tell(turn, await where_to(deps, caller, f"@cop {t('teams.help.word.compass')}"))
         return
@@ -61,6 +78,42 @@ async def show(deps: Deps, turn: Turn, rest: str) -> None:
         return
     content = screens.start_card(t, community_id=community.id, community_name=community.name)
     await turn.reply(message(content, say(t, "compass.title", typed={"name": community.name})))
+
+
+async def _heatmap_card(deps: Deps, caller: Caller) -> Json:
+    """Communities × dimensions for a programme manager (compass.heatmap, as Slack, the report
+    and the dashboard show it); NotAllowed for anyone else."""
+    async with deps.sessions() as session:
+        await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
+        found = await compass.heatmap(session, workspace_id=caller.workspace_id)
+    return screens.build_heatmap(caller.t, found)
+
+
+async def heatmap(deps: Deps, turn: Turn, caller: Caller) -> None:
+    """`@cop boussole programme`: the heatmap in the 1:1 chat; in a channel, a button opening
+    it in a dialog (the figures are the managers', as `@cop santé` does)."""
+    t = caller.t
+    try:
+        content = await _heatmap_card(deps, caller)
+    except CopError as exc:
+        await tell(turn, refusal(t, exc))
+        return
+    if not caller.personal:
+        content = card(
+            [heading(t("compass.heatmap_title")), text(t("teams.compass.heatmap_private"))],
+            [open_dialog(t("teams.compass.heatmap_open"), screens.HEATMAP)],
+        )
+    await turn.reply(message(content, t("compass.heatmap_title")))
+
+
+async def show_heatmap(deps: Deps, turn: Turn) -> Json:
+    """task/fetch « compass_heatmap »: the heatmap, if the clicker may see it."""
+    caller = await caller_of(deps, turn)
+    try:
+        content = await _heatmap_card(deps, caller)
+    except CopError as exc:
+        return dialog_says(refusal(caller.t, exc))
+    return dialog(caller.t("compass.heatmap_title"), content)
 
 
 async def open_form(deps: Deps, turn: Turn) -> Json:
@@ -262,4 +315,9 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
     edge.command(*WORDS)(on_command)
     edge.invoke("task/fetch", screens.DIALOG)(on_fetch)
     edge.invoke("task/submit", screens.DIALOG)(on_submit)
+
+    async def on_heatmap(turn: Turn) -> Json:
+        return await show_heatmap(deps, turn)
+
     edge.invoke("task/fetch", screens.RESULT)(on_result)
+    edge.invoke("task/fetch", screens.HEATMAP)(on_heatmap)

@@ -21,6 +21,7 @@ from bot.teams.render import CARD_MAX_BYTES
 
 DIALOG = "compass"  # the questionnaire's invokes (data.cop)
 RESULT = "compass_result"  # the dialog that shows the round so far
+HEATMAP = "compass_heatmap"  # the dialog that shows the programme's heatmap
 FIELD = "stmt:"  # + the statement key: an input's id
 TOP = "_form"  # an error that names no statement shows above the form
 PALETTE = 32  # colours of the radar PNG: a chart has few (as bot/teams/render.py reduces its)
@@ -264,3 +265,50 @@ def build_result(
 
 def dimension_actions(key: str) -> tuple[str, ...]:
     return compass.dimension(key).actions
+
+
+# --- the programme's heatmap ------------------------------------------------------------------
+
+HEATMAP_ROWS = 40  # as Slack's grid; the report and the dashboard show every community
+
+
+def legend(t: Translator) -> str:
+    columns = " · ".join(
+        f"{i}. {t(f'compass.dim_short.{key}')}" for i, key in enumerate(compass.DIMENSION_KEYS, 1)
+    )
+    levels = " · ".join(
+        [f"{compass.LEVEL_EMOJI[n]} {t(f'compass.level.{n}')}" for n in compass.LEVELS]
+        + [f"{compass.LEVEL_EMOJI[None]} {t('compass.no_answer')}"]
+    )
+    return f"{t('compass.heatmap_columns', columns=columns)}\n\n{levels}"
+
+
+def build_heatmap(t: Translator, found: compass.Heatmap) -> Json:
+    """Communities × dimensions, the least advanced first (as Slack's, the report's and the
+    dashboard's): a coloured square per dimension, then the community's name as typed."""
+    body: list[Json] = [heading(t("compass.heatmap_title"))]
+    if not found.rows:
+        body.append(text_block(markdown(t("compass.heatmap_empty"))))
+        return card(body)
+    body.append(note(legend(t) + "\n\n" + t("compass.heatmap_order")))
+    lines = [
+        say(
+            t,
+            "compass.heatmap_row",
+            typed={"name": row.name},
+            cells="".join(compass.LEVEL_EMOJI[level] for level in row.levels),
+            n=row.respondents,
+            survey=t("compass.heatmap_survey") if row.survey else "",
+            day=t.date(row.opened_at.date()),
+        )
+        for row in found.rows[:HEATMAP_ROWS]
+    ]
+    body.append(text_block("\n\n".join(lines)))
+    extra = []
+    if len(found.rows) > HEATMAP_ROWS:
+        extra.append(t("compass.heatmap_more", count=t.number(len(found.rows) - HEATMAP_ROWS)))
+    if found.unassessed:
+        extra.append(t("compass.heatmap_unassessed", n=found.unassessed))
+    if extra:
+        body.append(note("\n\n".join(extra)))
+    return card(body)
