@@ -59,6 +59,7 @@ COMMANDS = (
     "stories",
     "mute",
     "home",
+    "compass",
 )  # what answers in Teams
 
 

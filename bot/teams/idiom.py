@@ -54,6 +54,8 @@ ANSWERED: frozenset[str] = frozenset(
         "accueil",
         "community",
         "communaute",
+        "compass",
+        "boussole",
     }
 )
 PREFIX = "teams.as."

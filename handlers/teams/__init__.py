@@ -16,6 +16,7 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
         activity,
         charters,
         communities,
+        compass,
         events,
         health,
         home,
@@ -23,10 +24,11 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
         polls,
         preferences,
         stories,
+        survey,
     )
 
     people.register(edge, deps)  # first: who and where, for the handlers after it
-    for feature in (charters, events, health, home, polls, preferences, stories):
+    for feature in (charters, compass, events, health, home, polls, preferences, stories, survey):
         feature.register(edge, deps)
     communities.register(edge, deps)
     activity.register(edge, deps)
