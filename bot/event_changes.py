@@ -315,6 +315,28 @@ async def take_attendance(
         return await events.view(session, event=event, default_tz=default_tz), stored
 
 
+async def attendance_roll(
+    sessions: Sessions, *, workspace_id: str, community_id: int, named: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    """Whom an attendance form offers: (user id, name) of the community's members, then those
+    already named (who said going, or were recorded) though they left since; by name."""
+    async with sessions() as session:
+        found = {
+            person.slack_user_id: people.display_name(person)
+            for _, person in await communities.active_memberships(
+                session, community_id=community_id
+            )
+            if people.is_person(person)
+        }
+        for user_id in named:
+            if user_id not in found:
+                person = await people.find(
+                    session, workspace_id=workspace_id, slack_user_id=user_id
+                )
+                found[user_id] = people.display_name(person) if person else user_id
+    return sorted(found.items(), key=lambda item: (item[1].casefold(), item[0]))
+
+
 @dataclass(frozen=True)
 class Cancelled:
     changed: bool  # False when it was cancelled already

@@ -14,6 +14,7 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
     from handlers.teams import (
         activity,
+        attendance,
         charters,
         communities,
         events,
@@ -29,4 +30,5 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
     for feature in (charters, events, health, home, polls, preferences, stories):
         feature.register(edge, deps)
     communities.register(edge, deps)
+    attendance.register(edge, deps)  # a started event's « Qui est venu ? » (teams-attend)
     activity.register(edge, deps)
