@@ -271,3 +271,45 @@ async def test_a_second_recording_corrects_the_first(teams_bot: TeamsBot) -> Non
         ).all()
     assert [(a.actor, a.detail["count"]) for a in audited] == [(leader.id, 3), (leader.id, 1)]
     assert teams.card_problems == []
+
+
+@pytest.mark.parametrize(("locale", "t"), [("fr-FR", FR), ("en-US", EN)])
+async def test_the_recent_events_command_offers_who_came(
+    teams_bot: TeamsBot, locale: str, t: Any
+) -> None:
+    """`@cop événement présences`: the latest held events, each with « Qui est venu ? » — for an
+    announcement out of sight, as Slack's `/cop event list` shows the past ones."""
+    teams = teams_bot.teams
+    await setup(teams_bot, language=locale[:2])
+    leader, ana = teams.members[:2]
+    word = "événement présences" if locale == "fr-FR" else "event attendance"
+    # none yet
+    assert await teams_bot.send(teams.message(word, conversation=CHANNEL, locale=locale)) == 200
+    empty = (await eventually(lambda: teams.cards(CHANNEL)))[-1]
+    assert card_errors(empty) == []
+    assert t("teams.event.attendance_list_none") in texts(empty)
+    await started_event(teams_bot, locale=locale)
+    before = len(teams.cards(CHANNEL))
+    assert await teams_bot.send(teams.message(word, conversation=CHANNEL, locale=locale)) == 200
+    listed = (await eventually(lambda: teams.cards(CHANNEL)[before:]))[-1]
+    assert card_errors(listed) == []
+    said = texts(listed)
+    assert t("teams.event.attendance_list_title", name="Data Science") in said
+    [container] = [b for b in listed["body"] if b["type"] == "Container"]
+    line = container["items"][0]["text"]
+    assert line.startswith("**Café \\*data\\*** — ") and t("event.attendance_unknown") in line
+    [button] = container["items"][1]["actions"]
+    assert button["title"] == t("teams.event.attendance_button")
+    # the same dialog as the card's
+    fetch = teams.invoke(
+        "task/fetch", {"data": button["data"]}, conversation=CHANNEL, member=leader, locale=locale
+    )
+    form = dialog_card(await teams_bot.ask(fetch))
+    assert inputs(form)["people"]["isMultiSelect"] is True
+    # a member is refused the list
+    sent = teams.message(word, conversation=CHANNEL, locale=locale, member=ana)
+    count = len(teams.activities[CHANNEL])
+    assert await teams_bot.send(sent) == 200
+    refused = (await eventually(lambda: teams.activities[CHANNEL][count:]))[-1]
+    assert refused["text"] == t("permission.manage_events")
+    assert teams.card_problems == []

@@ -27,7 +27,7 @@ from bot.teams.cards import attendance as cards
 from bot.teams.cards import event as event_cards
 from bot.teams.edge import card_attachment
 from handlers.teams.context import caller_of
-from handlers.teams.events import closing, said
+from handlers.teams.events import closing, community_here, said
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -40,6 +40,41 @@ Json = dict[str, Any]
 def _data(turn: Turn) -> Json:
     data = turn.value.get("data")
     return data if isinstance(data, dict) else {}
+
+
+WORDS = frozenset({"presences", "présences", "presence", "présence", "attendance", "présents"})
+
+
+def asked(rest: str) -> bool:
+    """`@cop événement présences` (handlers/teams/events.py hands it over)."""
+    first = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
+    return first in WORDS
+
+
+async def recent_events(deps: Deps, turn: Turn) -> None:
+    """The community's latest held events, each with « Qui est venu ? », for its leaders; the
+    others are refused by the guard (as the dialog would refuse them)."""
+    zone = deps.programme.timezone
+    caller = await caller_of(deps, turn)
+    t = caller.t
+    try:
+        community = community_here(caller)
+        await event_changes.editor(
+            deps.sessions, actor=caller.actor, community_id=community.id, default_tz=zone
+        )
+        found = await event_changes.listing(
+            deps.sessions,
+            actor=caller.actor,
+            community_id=community.id,
+            default_tz=zone,
+            now=utcnow(),
+        )
+    except CopError as exc:
+        await turn.reply({"text": said(t, exc), "textFormat": "markdown"})
+        return
+    tz = turn.timezone or community.tz or zone
+    card = cards.recent(t, community_name=community.name, past=found.past, tz=tz)
+    await turn.reply({"attachments": [card_attachment(card)]})
 
 
 def register(edge: TeamsEdge, deps: Deps) -> None:

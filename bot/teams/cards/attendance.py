@@ -141,3 +141,41 @@ def parse(data: Json, *, offered: set[str]) -> tuple[int, int | None, list[str]]
     if any(p not in offered for p in picked):
         raise InvalidFields([InvalidInput("error.invalid", field="people")])
     return row_id(data.get("event")), count, picked
+
+
+# --- `@cop événement présences`: the recent events, each with its button -------------------------
+
+
+def recent(t: Translator, *, community_name: str, past: list[EventView], tz: str) -> Json:
+    """The community's latest held events (bot.events.past), what was recorded of each and its
+    « Qui est venu ? » — the Teams twin of the past events in Slack's `/cop event list`, for an
+    event whose card is out of sight (or was closed before this button existed)."""
+    body: list[Json] = [
+        _text(
+            t("teams.event.attendance_list_title", name=escape(community_name)),
+            weight="Bolder",
+            size="Medium",
+        )
+    ]
+    if not past:
+        body.append(_text(t("teams.event.attendance_list_none")))
+    for event in past:
+        said = (
+            t("event.attendance_short", count=event.attendance_count)
+            if event.attendance_count is not None
+            else t("event.attendance_unknown")
+        )
+        body.append(
+            {
+                "type": "Container",
+                "separator": True,
+                "items": [
+                    _text(
+                        f"**{escape(event.title)}** — {t.datetime(event.starts_at, tz)} · {said}"
+                    ),
+                    {"type": "ActionSet", "actions": [button(t, event)]},
+                ],
+            }
+        )
+    body.append(_text(t("event.list_zone_note", tz=tz), isSubtle=True, size="Small"))
+    return card(body)
