@@ -315,14 +315,24 @@ async def take_attendance(
         return await events.view(session, event=event, default_tz=default_tz), stored
 
 
+@dataclass(frozen=True)
+class Attendable:
+    """Someone an attendance form offers: their person id (a short key for a form's choices),
+    their chat user id (what take_attendance records) and their name."""
+
+    person_id: int
+    user_id: str
+    name: str
+
+
 async def attendance_roll(
     sessions: Sessions, *, workspace_id: str, community_id: int, named: tuple[str, ...] = ()
-) -> list[tuple[str, str]]:
-    """Whom an attendance form offers: (user id, name) of the community's members, then those
-    already named (who said going, or were recorded) though they left since; by name."""
+) -> list[Attendable]:
+    """Whom an attendance form offers: the community's members, then those already named (who
+    said going, or were recorded) though they left since; by name."""
     async with sessions() as session:
         found = {
-            person.slack_user_id: people.display_name(person)
+            person.slack_user_id: person
             for _, person in await communities.active_memberships(
                 session, community_id=community_id
             )
@@ -333,8 +343,13 @@ async def attendance_roll(
                 person = await people.find(
                     session, workspace_id=workspace_id, slack_user_id=user_id
                 )
-                found[user_id] = people.display_name(person) if person else user_id
-    return sorted(found.items(), key=lambda item: (item[1].casefold(), item[0]))
+                if person is not None:
+                    found[user_id] = person
+        roll = [
+            Attendable(person.id, user_id, people.display_name(person))
+            for user_id, person in found.items()
+        ]
+    return sorted(roll, key=lambda a: (a.name.casefold(), a.user_id))
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,21 @@ async def open_dialog(teams_bot: TeamsBot, card: Json, member: Member, locale: s
     return await teams_bot.ask(fetch)
 
 
+def ticks(form: Json, *members: Member) -> str:
+    """The people input's value with these members ticked, as Teams sends it (the choices'
+    values, comma-separated)."""
+    people = inputs(form)["people"]
+    value_of = {c["title"]: c["value"] for c in people["choices"]}
+    return ",".join(value_of[m.name] for m in members)
+
+
+def ticked(form: Json) -> list[str]:
+    """The names of the people ticked in the dialog."""
+    people = inputs(form)["people"]
+    name_of = {c["value"]: c["title"] for c in people["choices"]}
+    return sorted(name_of[v] for v in str(people.get("value") or "").split(",") if v)
+
+
 async def submit(
     teams_bot: TeamsBot, form: Json, member: Member, locale: str, **values: str
 ) -> Json:
@@ -157,20 +172,25 @@ async def test_a_leader_records_who_came_and_it_counts_in_health(
     fields = inputs(form)
     people = fields["people"]
     assert people["isMultiSelect"] is True
-    assert {c["value"] for c in people["choices"]} == {m.id for m in teams.members}
+    assert len({c["value"] for c in people["choices"]}) == len(teams.members)
     assert {c["title"] for c in people["choices"]} == {m.name for m in teams.members}
-    assert sorted(people["value"].split(",")) == sorted([ana.id, bob.id])
+    assert ticked(form) == sorted([ana.name, bob.name])
     assert "value" not in fields["count"]
     assert t("teams.event.attendance_intro", title="Café \\*data\\*") in texts(form)
     assert t("event.attendance_count_hint") in texts(form)
 
     # fewer attendees than people ticked: said under the count, what was ticked kept
-    chosen = f"{ana.id},{bob.id},{cyd.id}"
+    chosen = ticks(form, ana, bob, cyd)
     again = dialog_card(await submit(teams_bot, form, leader, locale, people=chosen, count="2"))
     assert t("event.attendance_count_below_names", names=3) in texts(again)
-    assert sorted(inputs(again)["people"]["value"].split(",")) == sorted(chosen.split(","))
+    assert ticked(again) == sorted([ana.name, bob.name, cyd.name])
     assert inputs(again)["count"]["value"] == 2
     assert await recorded(teams_bot) == (None, [])
+    # a count that is not a whole number, or below zero: said, the zero typed kept
+    wrong = dialog_card(await submit(teams_bot, form, leader, locale, people="", count="-1"))
+    assert t("event.attendance_bad_count", max=100_000) in texts(wrong)
+    nobody = dialog_card(await submit(teams_bot, form, leader, locale, people=chosen, count="0"))
+    assert inputs(nobody)["count"]["value"] == 0
 
     # then right: three named and two guests from outside the team
     done = await submit(teams_bot, form, leader, locale, people=chosen, count="5")
@@ -202,12 +222,14 @@ async def test_a_member_cannot_record_who_came(teams_bot: TeamsBot) -> None:
     assert await open_dialog(teams_bot, card, ana, "fr-FR") == refused
     # nor by a forged submit
     form = dialog_card(await open_dialog(teams_bot, card, leader, "fr-FR"))
-    assert await submit(teams_bot, form, ana, "fr-FR", people=ana.id, count="40") == refused
+    assert (
+        await submit(teams_bot, form, ana, "fr-FR", people=ticks(form, ana), count="40") == refused
+    )
     assert await recorded(teams_bot) == (None, [])
     assert FR("teams.event.attendance_line", count=40) not in texts(channel_card(teams_bot))
     # someone who is not offered (not a member, never answered) cannot be slipped in
     forged = dialog_card(
-        await submit(teams_bot, form, leader, "fr-FR", people=f"{ana.id},29:intruder", count="")
+        await submit(teams_bot, form, leader, "fr-FR", people=f"{ticks(form, ana)},99999", count="")
     )
     assert FR("error.invalid") in texts(forged)
     assert await recorded(teams_bot) == (None, [])
@@ -243,7 +265,7 @@ async def test_a_second_recording_corrects_the_first(teams_bot: TeamsBot) -> Non
     leader, ana, bob, cyd = teams.members[:4]
     card = await started_event(teams_bot)
     form = dialog_card(await open_dialog(teams_bot, card, leader, "fr-FR"))
-    everyone = f"{ana.id},{bob.id},{cyd.id}"
+    everyone = ticks(form, ana, bob, cyd)
     done = await submit(teams_bot, form, leader, "fr-FR", people=everyone, count="")
     assert done["task"]["value"] == FR("teams.event.attendance_saved", title="Café *data*", count=3)
     assert await health_figures(teams_bot) == (1, 3)
@@ -251,10 +273,10 @@ async def test_a_second_recording_corrects_the_first(teams_bot: TeamsBot) -> Non
     # reopened: what was recorded is ticked (not who said going), the count shown
     form = dialog_card(await open_dialog(teams_bot, channel_card(teams_bot), leader, "fr-FR"))
     fields = inputs(form)
-    assert sorted(fields["people"]["value"].split(",")) == sorted(everyone.split(","))
+    assert ticked(form) == sorted([ana.name, bob.name, cyd.name])
     assert fields["count"]["value"] == 3
     # Cyd only said maybe and did not come after all; Bob neither: Ana alone
-    done = await submit(teams_bot, form, leader, "fr-FR", people=ana.id, count="")
+    done = await submit(teams_bot, form, leader, "fr-FR", people=ticks(form, ana), count="")
     assert done["task"]["value"] == FR("teams.event.attendance_saved", title="Café *data*", count=1)
     assert await recorded(teams_bot) == (1, [ana.id])
     now = channel_card(teams_bot)

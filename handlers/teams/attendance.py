@@ -81,7 +81,9 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
     """The « Qui est venu ? » dialog of a started event's card."""
     zone = deps.programme.timezone
 
-    async def sheet(turn: Turn, event_id: int) -> tuple[EventView, tuple[str, ...], list[Any]]:
+    async def sheet(
+        turn: Turn, event_id: int
+    ) -> tuple[EventView, tuple[str, ...], list[event_changes.Attendable]]:
         """The event (started, not cancelled, theirs to manage), who said going, and the roll."""
         caller = await caller_of(deps, turn)
         shown, suggested = await event_changes.attendance_sheet(
@@ -134,19 +136,18 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         except CopError as exc:
             return closing(said(t, exc))
         try:
-            event_id, count, names = cards.parse(data, offered={uid for uid, _ in roll})
+            event_id, count, names = cards.parse(data, roll=roll)
             events.check_attendance(count, names)
         except InvalidFields as exc:
             errors: dict[str, list[str]] = {}
             for error in exc.errors:
                 errors.setdefault(cards.field_of(error), []).append(said(t, error))
-            picked = data.get("people")
             return cards.dialog(
                 t,
                 shown,
                 roll=roll,
-                chosen=picked.split(",") if isinstance(picked, str) else [],
-                count=str(data.get("count") or ""),
+                chosen=cards.ticked(data, roll),
+                count="" if data.get("count") is None else str(data.get("count")),
                 errors=errors,
             )
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import InvalidFields, InvalidInput
+from bot.event_changes import Attendable
 from bot.events import ATTENDANCE_MAX, EventView
 from bot.i18n import Translator
 from bot.numbers import row_id, whole
@@ -56,23 +57,25 @@ def dialog(
     t: Translator,
     event: EventView,
     *,
-    roll: list[tuple[str, str]],
+    roll: list[Attendable],
     chosen: list[str],
     count: str = "",
     errors: dict[str, list[str]] | None = None,
 ) -> Json:
-    """The task module answer: `roll` the (id, name) offered, `chosen` those ticked, `count`
-    the number typed (or recorded), `errors` field → messages in the person's language."""
+    """The task module answer: `roll` those offered, `chosen` the user ids ticked, `count` the
+    number typed (or recorded), `errors` field → messages in the person's language. A choice's
+    value is the person's id, not their "29:…" id of some 90 characters: a community of a few
+    hundred members stays well inside what Teams takes (docs/teams notes: 100 KB a message)."""
     errors = errors or {}
     people: Json = {
         "type": "Input.ChoiceSet",
         "id": "people",
         "label": t("event.attendance_people"),
         "isMultiSelect": True,
-        "choices": [{"title": escape(name), "value": uid} for uid, name in roll],
+        "choices": [{"title": escape(a.name), "value": str(a.person_id)} for a in roll],
     }
-    offered = {uid for uid, _ in roll}
-    ticked = [uid for uid in chosen if uid in offered]
+    key_of = {a.user_id: str(a.person_id) for a in roll}
+    ticked = [key_of[uid] for uid in chosen if uid in key_of]
     if ticked:
         people["value"] = ",".join(ticked)
     number: Json = {
@@ -124,9 +127,17 @@ def field_of(error: InvalidInput) -> str:
     return error.field if error.field in FIELDS else "count"
 
 
-def parse(data: Json, *, offered: set[str]) -> tuple[int, int | None, list[str]]:
+def ticked(data: Json, roll: list[Attendable]) -> list[str]:
+    """The user ids of the people ticked in the dialog (unknown keys left out)."""
+    raw = data.get("people")
+    keys = [k.strip() for k in raw.split(",")] if isinstance(raw, str) else []
+    user_of = {str(a.person_id): a.user_id for a in roll}
+    return [user_of[k] for k in keys if k in user_of]
+
+
+def parse(data: Json, *, roll: list[Attendable]) -> tuple[int, int | None, list[str]]:
     """(event id, count or None, user ids) from the dialog's inputs. A count that is not a whole
-    number becomes -1 (reported as a bad count, as Slack's form does); a person who was not
+    number becomes -1 (reported as a bad count, as Slack's form does); someone who was not
     offered (a forged submit) is refused."""
     raw_count = str(data.get("count") if isinstance(data.get("count"), str | int | float) else "")
     raw_count = raw_count.strip()
@@ -134,13 +145,13 @@ def parse(data: Json, *, offered: set[str]) -> tuple[int, int | None, list[str]]
     if raw_count and count is None:
         count = -1
     raw_people = data.get("people")
-    picked = [p.strip() for p in raw_people.split(",")] if isinstance(raw_people, str) else []
-    picked = [p for p in picked if p]
     if raw_people is not None and not isinstance(raw_people, str):
         raise InvalidFields([InvalidInput("error.invalid", field="people")])
-    if any(p not in offered for p in picked):
+    keys = [k.strip() for k in (raw_people or "").split(",") if k.strip()]
+    user_of = {str(a.person_id): a.user_id for a in roll}
+    if any(k not in user_of for k in keys):
         raise InvalidFields([InvalidInput("error.invalid", field="people")])
-    return row_id(data.get("event")), count, picked
+    return row_id(data.get("event")), count, [user_of[k] for k in keys]
 
 
 # --- `@cop événement présences`: the recent events, each with its button -------------------------
