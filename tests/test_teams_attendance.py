@@ -206,6 +206,8 @@ async def test_a_leader_records_who_came_and_it_counts_in_health(
     assert t("teams.event.attendance_line", count=5) in texts(now)
     assert len(teams.cards(CHANNEL)) == 1
     assert who_came(now)  # to correct it later
+    # under way still (30 minutes from 5 minutes ago): its « Ajouter à mon agenda » stays
+    assert [b.get("id") for b in now["body"] if b.get("type") == "ActionSet"] == ["calendar"]
     # and /cop health counts it, as it counts Slack's
     assert await health_figures(teams_bot) == (1, 5)
     print(f"\n--- the {locale} card after attendance ---\n{texts(now)}\n")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot import event_changes, events
+from bot import downloads, event_changes, events
 from bot.errors import CopError, InvalidFields
 from bot.events import EventView
 from bot.i18n import translate
@@ -102,7 +102,12 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         if not event.channel_id or not event.message_ts:
             return
         t = translate(event.community_language or deps.programme.language)
-        card = event_cards.announcement(t, event, now=utcnow())
+        # as handlers/teams/events.py renders it: with « Ajouter à mon agenda » until it ends
+        now = utcnow()
+        url = downloads.calendar_link(turn.tenant_id, event, settings=deps.config.settings)
+        card = event_cards.with_calendar(
+            event_cards.announcement(t, event, now=now), t, event, url, now
+        )
         try:
             await edge.update(
                 turn.service_url,
