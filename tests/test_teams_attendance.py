@@ -144,7 +144,7 @@ async def health_figures(teams_bot: TeamsBot) -> tuple[int, int]:
     scope = health_handlers.Scope(
         workspace_id=teams_bot.teams.tenant_id, community_id=community.id, name=community.name
     )
-    overview = await health_handlers._compute(deps, scope, utcnow(), deps.programme.timezone)
+    overview = await health_handlers.compute(deps, scope)
     return overview.totals.events_held, overview.totals.attendance
 
 
