@@ -316,6 +316,43 @@ async def take_attendance(
 
 
 @dataclass(frozen=True)
+class Attendable:
+    """Someone an attendance form offers: their person id (a short key for a form's choices),
+    their chat user id (what take_attendance records) and their name."""
+
+    person_id: int
+    user_id: str
+    name: str
+
+
+async def attendance_roll(
+    sessions: Sessions, *, workspace_id: str, community_id: int, named: tuple[str, ...] = ()
+) -> list[Attendable]:
+    """Whom an attendance form offers: the community's members, then those already named (who
+    said going, or were recorded) though they left since; by name."""
+    async with sessions() as session:
+        found = {
+            person.slack_user_id: person
+            for _, person in await communities.active_memberships(
+                session, community_id=community_id
+            )
+            if people.is_person(person)
+        }
+        for user_id in named:
+            if user_id not in found:
+                person = await people.find(
+                    session, workspace_id=workspace_id, slack_user_id=user_id
+                )
+                if person is not None:
+                    found[user_id] = person
+        roll = [
+            Attendable(person.id, user_id, people.display_name(person))
+            for user_id, person in found.items()
+        ]
+    return sorted(roll, key=lambda a: (a.name.casefold(), a.user_id))
+
+
+@dataclass(frozen=True)
 class Cancelled:
     changed: bool  # False when it was cancelled already
     event: EventView

@@ -14,6 +14,7 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
     """Every Teams feature, on one edge (bot/app.py calls this)."""
     from handlers.teams import (
         activity,
+        attendance,
         charters,
         communities,
         compass,
@@ -31,4 +32,5 @@ def register_all(edge: TeamsEdge, deps: Deps) -> None:
     for feature in (charters, compass, events, health, home, polls, preferences, stories, survey):
         feature.register(edge, deps)
     communities.register(edge, deps)
+    attendance.register(edge, deps)  # a started event's « Qui est venu ? » (teams-attend)
     activity.register(edge, deps)

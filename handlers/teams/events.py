@@ -138,6 +138,11 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
     @edge.command(*WORDS)
     async def command(turn: Turn, rest: str) -> None:
         """A card with the button that opens the dialog, for those who may plan events."""
+        from handlers.teams import attendance  # it builds on this module's helpers
+
+        if attendance.asked(rest):  # `@cop événement présences`: who came to the last ones
+            await attendance.recent_events(deps, turn)
+            return
         del rest  # `liste` and the rest: not in Teams yet
         caller = await caller_of(deps, turn)
         t = caller.t

@@ -19,6 +19,7 @@ from bot.i18n import Translator
 from bot.links import LINK_MAX
 from bot.models import EventKind, RsvpAnswer
 from bot.numbers import whole
+from bot.teams.cards import attendance
 from bot.teams.render import escape
 
 Json = dict[str, Any]
@@ -312,8 +313,10 @@ def announcement(
     if said:
         body.append(_text(said, color="Good" if mine is not None else "Attention"))
     if started:
+        # answers closed; who came is for the leaders to say (bot/teams/cards/attendance.py)
+        body.extend(attendance.lines(t, event))
         body.append(_text(t("teams.event.rsvp_closed_line"), isSubtle=True, size="Small"))
-        return _card(body)
+        return _card(body, [attendance.button(t, event)])
     body.append(_text(t("event.rsvp_hint"), isSubtle=True, size="Small"))
     actions = [
         {
