@@ -887,7 +887,6 @@ NOT_BUILDERS = {
     "objectives.parse",
     "objectives.place_of",
     "poll.parse_comment",
-    "rituals.local_day",
     "rituals.parse_ritual",
     "rituals.parse_target",
     "story.parse_modal",
