@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import charters, communities, disclosure, kpis, people, periods, programme
 from bot.config import Engagement, HealthThresholds
+from bot.errors import CopError, NotFound
 from bot.i18n import Translator, collation_key
 from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
 from bot.models import (
@@ -40,6 +41,7 @@ from bot.models import (
     Stage,
     utcnow,
 )
+from bot.permissions import Action, Actor, require
 from bot.programme import Workspaces
 from bot.programme import where as in_workspaces
 
@@ -778,3 +780,55 @@ async def find_sponsors(
             found.append(Sponsor(uid, shown))
     found.sort(key=lambda s: collation_key(s.name))
     return found[:limit]
+
+
+# --- whose health a request shows (Slack's /cop health and Teams' @cop santé alike) ---
+
+PROGRAMME_WORDS = frozenset({"programme", "program", "all", "tout", "tous"})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The programme (community None) or one community, once the caller may see it."""
+
+    workspace_id: str
+    community_id: int | None
+    name: str
+
+
+async def resolve_scope(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    actor: Actor,
+    word: str | None,
+    here: int | None,
+    programme_name: str,
+) -> Scope:
+    """`health [programme|<slug>]`: which view the caller asked for — the programme's, a
+    community's by its slug, else that of the channel they are in (`here`), else the
+    programme's — and whether they may see it (NotAllowed otherwise)."""
+    if word and word.lower() in PROGRAMME_WORDS:
+        community = None
+    elif word:
+        community = await communities.by_slug(session, workspace_id=workspace_id, slug=word)
+        if community is None:
+            raise NotFound("health.not_found", slug=word[:80])
+    elif here is not None:
+        community = await communities.get(session, workspace_id=workspace_id, community_id=here)
+    else:
+        community = None
+    if community is None:
+        await require(session, actor=actor, action=Action.VIEW_PROGRAMME)
+        return Scope(workspace_id, None, programme_name)
+    return await community_view(session, actor=actor, community=community)
+
+
+async def community_view(session: AsyncSession, *, actor: Actor, community: Community) -> Scope:
+    """A community's health, if its channel is live and the caller may see it."""
+    if community.channel_status != ChannelStatus.OK:
+        raise CopError("command.community_archived", name=community.name)
+    await require(
+        session, actor=actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
+    )
+    return Scope(community.workspace_id, community.id, community.name)
