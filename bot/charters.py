@@ -25,19 +25,7 @@ from bot.permissions import Action, Actor, require
 TEXT_MAX = 1500
 LIST_MAX_ITEMS = 12
 LIST_ITEM_MAX = 200
-TEXT_FIELDS = (
-    "mission",
-    "ambition",
-    "values",
-    "member_benefits",
-    "collective_benefits",
-    "organisation_benefits",
-    "stakeholders",
-    "resource_needs",
-    "animation_plan",
-)
-LIST_FIELDS = ("objectives", "indicators")
-# every field in the order a leader fills them in (Slack's modal, Teams' dialog)
+# every field in the order a leader fills them in (Slack's modal, Teams' dialog) and reads them
 ORDER = (
     "mission",
     "ambition",
@@ -52,6 +40,8 @@ ORDER = (
     "animation_plan",
     "indicators",
 )
+LIST_FIELDS = ("objectives", "indicators")
+TEXT_FIELDS = tuple(name for name in ORDER if name not in LIST_FIELDS and name != "objectives_year")
 OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
 STALE_DAYS = 365  # app.yaml health.charter_stale_days, when not given
 

@@ -15,6 +15,7 @@ from bot.charters import (
     OBJECTIVES_YEAR_MIN,
     ORDER,
     STALE_DAYS,
+    TEXT_FIELDS,
     TEXT_MAX,
     CharterDraft,
     CharterState,
@@ -40,7 +41,7 @@ from bot.teams.render import escape
 
 DIALOG = "charter"  # the key of the dialog's invokes (data.cop)
 LISTS = LIST_FIELDS
-TEXTS = tuple(name for name in ORDER if name not in LISTS and name != "objectives_year")
+TEXTS = TEXT_FIELDS
 
 
 def _people(t: Translator, ids: tuple[str, ...], names: Mapping[str, str]) -> str:
@@ -98,23 +99,14 @@ def build_card(
     def plain(name: str) -> None:
         part(t(f"charter.field.{name}"), escape(getattr(draft, name)))
 
-    plain("mission")
-    plain("ambition")
-    if draft.objectives:
-        part(
-            t("charter.objectives_of", year=draft.objectives_year or "—"),
-            "\n".join(f"- {escape(o)}" for o in draft.objectives),
-        )
-    for name in (
-        "values",
-        "member_benefits",
-        "collective_benefits",
-        "organisation_benefits",
-        "stakeholders",
-        "resource_needs",
-        "animation_plan",
-    ):
-        plain(name)
+    for name in ORDER:  # the texts and the objectives; the roles, then the indicators, last
+        if name in TEXT_FIELDS:
+            plain(name)
+        elif name == "objectives" and draft.objectives:
+            part(
+                t("charter.objectives_of", year=draft.objectives_year or "—"),
+                "\n".join(f"- {escape(o)}" for o in draft.objectives),
+            )
     part(t("charter.field.roles"), roles_text(t, roles, names))
     part(t("charter.field.indicators"), "\n".join(f"- {escape(i)}" for i in draft.indicators))
     author = escape(charter.author_name) if charter.author_name else t("charter.nobody")
