@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, disclosure, kpis, people, periods, programme
+from bot import charters, communities, disclosure, figures, kpis, people, periods, programme
 from bot.config import Engagement, HealthThresholds
 from bot.errors import CopError, NotFound
 from bot.i18n import Translator, collation_key
-from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
+from bot.kpis import DEFAULT_QUESTION_KINDS, Kpis, ratio
 from bot.models import (
     ActivityDaily,
     ChannelStatus,
@@ -44,6 +44,7 @@ from bot.models import (
 from bot.permissions import Action, Actor, require
 from bot.programme import Workspaces
 from bot.programme import where as in_workspaces
+from bot.stories import value_phrases
 
 PULSE_LOOKBACK_DAYS = 180
 
@@ -499,6 +500,71 @@ def explain(t: Translator, reason: Reason) -> str:
         else:
             params[name] = value
     return t(reason.key, **params)
+
+
+# The overview's sentences, in the reader's language and Slack's mrkdwn (Teams converts it): the
+# same figures in the same words on both platforms.
+
+
+def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
+    """A ratio or score, or "n/a" when there was nothing to compute it from."""
+    if value is None:
+        return t("health.na")
+    return t.percent(value) if percent else t.number(value)
+
+
+def values_text(t: Translator, kpis: Kpis) -> str:
+    if not kpis.value_by_unit:
+        return t("health.no_value")
+    return ", ".join(value_phrases(t, kpis.value_by_unit, kpis.value_stories_by_unit))
+
+
+def value_line(t: Translator, kpis: Kpis) -> str:
+    """Validated stories and their value; submitted ones apart, since they do not count yet."""
+    line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
+    if kpis.stories_pending:
+        line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
+    if kpis.objectives_counted:
+        line += " · " + t(
+            "objectives.health_line",
+            name=figures.name(t, "objectives_achieved"),
+            figure=figures.objectives(t, kpis),
+        )
+    return line
+
+
+def engagement_line(t: Translator, overview: Overview, *, charters: str, of: int | None) -> str:
+    """Level 2, each figure by its name (bot/figures.py); `of`: the programme's communities,
+    so a survey figure says how many of them its answers come from."""
+    e = overview.engagement
+    line = t(
+        "health.totals_engagement",
+        pulse_name=figures.name(t, "pulse"),
+        pulse=figures.survey(t, e, "pulse", of=of),
+        enps_name=figures.name(t, "enps"),
+        enps=figures.survey(t, e, "enps", of=of),
+        rate_name=figures.name(t, "response_rate"),
+        rate=na(t, e.response_rate, percent=True),
+        charters_name=figures.name(t, "charters"),
+        charters=charters,
+    )
+    return f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}"
+
+
+def community_figures(t: Translator, k: Kpis) -> str:
+    """A community's month in one sentence: members, arrivals and departures, activity, events."""
+    return t(
+        "health.community_figures",
+        members=t.number(k.members),
+        new=t.number(k.new_members),
+        departed=t.number(k.departed_members),
+        active=t.number(k.active_members),
+        rate=na(t, k.active_rate, percent=True),
+        messages=t.number(k.messages),
+        replies=t.number(k.replies),
+        reactions=t.number(k.reactions),
+        events=t.number(k.events_held),
+    )
 
 
 @dataclass(frozen=True, slots=True)
