@@ -861,13 +861,9 @@ NOT_BUILDERS = {
     "common.input_values",
     "common.modal_metadata",
     "event.attendance_block",
-    "event.counts_text",
-    "event.duration_text",
     "event.field_block",
     "event.parse",
     "event.parse_attendance",
-    "event.span_text",  # two moments and a zone: nothing typed
-    "event.when_text",
     "health.decode_state",
     "lifecycle.checklist_lines",  # catalogue sentences only, included by build_stage
     "lifecycle.checklist_text",
