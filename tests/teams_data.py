@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -177,3 +178,19 @@ async def dm_of(tb: TeamsBot, user: str) -> str | None:
         return await session.scalar(
             sa.select(Person.dm_channel_id).where(Person.slack_user_id == user)
         )
+
+
+def token_form(teams: TeamsEmulator) -> dict[str, str]:
+    """The bot's client-credentials request for a Bot Connector token, as Microsoft's is asked."""
+    return {
+        "grant_type": "client_credentials",
+        "client_id": teams.app_id,
+        "client_secret": teams.app_password,
+        "scope": "https://api.botframework.com/.default",
+    }
+
+
+async def connector_headers(http: httpx.AsyncClient, teams: TeamsEmulator) -> dict[str, str]:
+    """The bot's Authorization header for the emulator's Bot Connector (a token asked for)."""
+    token = (await http.post(teams.token_url, data=token_form(teams))).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
