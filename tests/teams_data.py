@@ -14,10 +14,10 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import communities, people
+from bot import people
 from bot.app import build_deps, close_teams
 from bot.deps import Deps
-from bot.models import Community, Event, EventRsvp, Person, Role, RsvpAnswer
+from bot.models import Community, Event, EventRsvp, Person, RsvpAnswer
 from bot.ports import UserInfo
 from bot.teams import conversations
 from bot.teams.emulator import CHANNEL, TeamsEmulator
@@ -74,26 +74,17 @@ async def teams_community(
                 .where(Person.workspace_id == teams.tenant_id, Person.slack_user_id == member.id)
                 .values(email=member.email)
             )
-    row = await factories.community(
+    return await factories.community(
         sessions,
         channel=channel,
         name=name,
         members=members,
+        leaders=leaders,
+        core=core,
         workspace_id=teams.tenant_id,
         age_days=age_days,
         language=language,
     )
-    async with sessions.begin() as session:
-        found = await communities.get(session, workspace_id=teams.tenant_id, community_id=row.id)
-        for uid in leaders:
-            await communities.set_role(
-                session, community=found, slack_user_id=uid, role=Role.LEADER
-            )
-        for uid in core:
-            await communities.set_role(
-                session, community=found, slack_user_id=uid, role=Role.CORE_TEAM
-            )
-    return row
 
 
 @contextlib.asynccontextmanager
