@@ -27,6 +27,7 @@ from bot.i18n import Translator
 from bot.links import LINK_MAX
 from bot.models import EventKind, RsvpAnswer
 from bot.numbers import whole
+from bot.teams.cards.common import card
 from bot.teams.render import escape
 
 Json = dict[str, Any]
@@ -40,25 +41,13 @@ ANSWER_OF = {verb: answer for answer, verb in RSVP.items()}
 FIELDS = ("title", "kind", "date", "time", "duration", "tz", "link", "description")
 
 
-def _card(body: list[Json], actions: list[Json] | None = None) -> Json:
-    card: Json = {
-        "type": "AdaptiveCard",
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.5",
-        "body": body,
-    }
-    if actions:
-        card["actions"] = actions
-    return card
-
-
 def _text(text: str, **style: Any) -> Json:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
 def message_card(text: str) -> Json:
     """A card that only says something (a click refused where there is no event to show)."""
-    return _card([_text(text)])
+    return card([_text(text)])
 
 
 # --- `@cop événement`: the button that opens the dialog ---------------------------------------
@@ -66,7 +55,7 @@ def message_card(text: str) -> Json:
 
 def start_card(t: Translator, *, community_name: str) -> Json:
     """Dialogs open only from a card's button: this one, answered to `@cop événement`."""
-    return _card(
+    return card(
         [
             _text(t("event.modal_title"), weight="Bolder", size="Medium"),
             _text(t("teams.event.start_intro", name=escape(community_name))),
@@ -168,7 +157,7 @@ def form(
             body.append(_text(problem, color="Attention", size="Small", spacing="None"))
         if name in hints:
             body.append(_text(hints[name], isSubtle=True, size="Small", spacing="None"))
-    return _card(
+    return card(
         body,
         [{"type": "Action.Submit", "title": t("event.create"), "data": {"cop": DIALOG}}],
     )
@@ -237,7 +226,7 @@ def announcement(
     tz = event.community_tz
     title = escape(event.title)
     if event.cancelled:
-        return _card(
+        return card(
             [
                 _text(f"❌ {t('event.cancelled_header', title=title)}", weight="Bolder"),
                 _text(
@@ -276,7 +265,7 @@ def announcement(
         body.append(_text(said, color="Good" if mine is not None else "Attention"))
     if started:
         body.append(_text(t("teams.event.rsvp_closed_line"), isSubtle=True, size="Small"))
-        return _card(body)
+        return card(body)
     body.append(_text(t("event.rsvp_hint"), isSubtle=True, size="Small"))
     actions = [
         {
@@ -292,7 +281,7 @@ def announcement(
         actions.append(
             {"type": "Action.OpenUrl", "title": t("teams.event.join"), "url": event.link}
         )
-    return _card(body, actions)
+    return card(body, actions)
 
 
 def rsvp_saved(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) -> str:
