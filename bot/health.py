@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,9 @@ from bot.permissions import Action, Actor, require
 from bot.programme import Workspaces
 from bot.programme import where as in_workspaces
 from bot.stories import value_phrases
+
+if TYPE_CHECKING:
+    from bot import lifecycle
 
 PULSE_LOOKBACK_DAYS = 180
 
@@ -549,6 +552,19 @@ def engagement_line(t: Translator, overview: Overview, *, charters: str, of: int
         charters=charters,
     )
     return f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}"
+
+
+def next_step(t: Translator, item: Health, review: lifecycle.Review | None = None) -> str:
+    """What to do next at the community's stage, and the stage its review suggests, if any."""
+    action = t(
+        "health.next",
+        action=explain(t, item.action),
+        stage=t(f"health.stage.{item.stage.value}"),
+    )
+    if review is not None and review.suggestion is not None:
+        suggested = t(f"health.stage.{review.suggestion.stage.value}")
+        action += " " + t("lifecycle.next_suggested", stage=suggested)
+    return action
 
 
 def community_figures(t: Translator, k: Kpis) -> str:

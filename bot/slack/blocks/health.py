@@ -32,6 +32,7 @@ from bot.health import (
     engagement_line,
     explain,
     na,
+    next_step,
     value_line,
 )
 from bot.i18n import Translator
@@ -172,14 +173,7 @@ def _row(t: Translator, item: Health, review: lifecycle.Review | None = None) ->
         status = t(f"lifecycle.status.{s.lifecycle_status.value}")
         text += " · " + t("lifecycle.row_status", status=status)
     reasons = " · ".join(explain(t, r) for r in item.reasons)
-    action = t(
-        "health.next",
-        action=explain(t, item.action),
-        stage=t(f"health.stage.{item.stage.value}"),
-    )
-    if review is not None and review.suggestion is not None:
-        suggested = t(f"health.stage.{review.suggestion.stage.value}")
-        action += " " + t("lifecycle.next_suggested", stage=suggested)
+    action = next_step(t, item, review)
     return f"{text}\n{reasons}\n{action}"[:_SECTION_MAX]
 
 

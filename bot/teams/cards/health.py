@@ -83,14 +83,7 @@ def row(t: Translator, item: Health, review: lifecycle.Review | None = None) -> 
     if s.lifecycle_status != CommunityStatus.ACTIVE:  # dormant, as people declared it
         status = t(f"lifecycle.status.{s.lifecycle_status.value}")
         first += " · " + markdown(t("lifecycle.row_status", status=status))
-    action = t(
-        "health.next",
-        action=explain(t, item.action),
-        stage=t(f"health.stage.{item.stage.value}"),
-    )
-    if review is not None and review.suggestion is not None:
-        suggested = t(f"health.stage.{review.suggestion.stage.value}")
-        action += " " + t("lifecycle.next_suggested", stage=suggested)
+    action = health.next_step(t, item, review)
     reasons = " · ".join(explain(t, r) for r in item.reasons)
     return [first, markdown(reasons), markdown(action)]
 
