@@ -7,6 +7,7 @@ brings; the KPIs later look at whether the objectives are for the current year.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -17,15 +18,19 @@ from bot import communities, objectives, people
 from bot.audit import record
 from bot.errors import InvalidFields, InvalidInput
 from bot.models import CharterVersion, Person, Role
+from bot.numbers import whole
 from bot.permissions import Action, Actor, require
 
 # Per-field limits, below Block Kit's 3000 characters per section so the charter always renders.
 TEXT_MAX = 1500
 LIST_MAX_ITEMS = 12
 LIST_ITEM_MAX = 200
-TEXT_FIELDS = (
+# every field in the order a leader fills them in (Slack's modal, Teams' dialog) and reads them
+ORDER = (
     "mission",
     "ambition",
+    "objectives",
+    "objectives_year",
     "values",
     "member_benefits",
     "collective_benefits",
@@ -33,8 +38,11 @@ TEXT_FIELDS = (
     "stakeholders",
     "resource_needs",
     "animation_plan",
+    "indicators",
 )
 LIST_FIELDS = ("objectives", "indicators")
+TEXT_FIELDS = tuple(name for name in ORDER if name not in LIST_FIELDS and name != "objectives_year")
+OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
 STALE_DAYS = 365  # app.yaml health.charter_stale_days, when not given
 
 
@@ -63,6 +71,15 @@ class Roles:
     leaders: tuple[str, ...] = ()
     core_team: tuple[str, ...] = ()
     sponsors: tuple[str, ...] = ()
+
+    def listed(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each role (its catalogue name, `charter.role_<name>`) with its holders, in the order a
+        charter shows them."""
+        return (
+            ("leaders", self.leaders),
+            ("core_team", self.core_team),
+            ("sponsors", self.sponsors),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +151,43 @@ def lines(text: str | None) -> tuple[str, ...]:
         if line:
             out.append(line)
     return tuple(out)
+
+
+def offered_year(stored: int | None, this_year: int) -> int:
+    """The objectives year a form opens on: the charter's own, unless it is over — a charter
+    whose objectives are of a past year is being rewritten for this one: never file new
+    objectives under a year that is over (their statuses would go)."""
+    return stored if stored is not None and stored >= this_year else this_year
+
+
+def draft_from(
+    text: Callable[[str], str],
+    listed: Callable[[str], tuple[str, ...]],
+    picked_year: str,
+    *,
+    this_year: int,
+) -> CharterDraft:
+    """A form sent back → the draft: `text(name)` each text field as typed, `listed(name)` each
+    list's lines, `picked_year` the objectives year chosen ("" none). A year the form could not
+    offer (last year to next year, or the charter's own, never before the programme's era) is a
+    forged payload, "²²²²" and 9999 alike. The limits are checked by `validate`."""
+    year = whole(picked_year, max_digits=4) if picked_year else None
+    if picked_year and (year is None or not OBJECTIVES_YEAR_MIN <= year <= this_year + 1):
+        raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
+    return CharterDraft(
+        mission=text("mission"),
+        ambition=text("ambition"),
+        objectives=listed("objectives"),
+        values=text("values"),
+        member_benefits=text("member_benefits"),
+        organisation_benefits=text("organisation_benefits"),
+        indicators=listed("indicators"),
+        objectives_year=year,
+        collective_benefits=text("collective_benefits"),
+        stakeholders=text("stakeholders"),
+        resource_needs=text("resource_needs"),
+        animation_plan=text("animation_plan"),
+    )
 
 
 def validate(draft: CharterDraft) -> CharterDraft:

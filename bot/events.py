@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import communities, people
 from bot.errors import Conflict, InvalidFields, InvalidInput, NotFound
+from bot.i18n import Translator
 from bot.links import LINK_MAX, is_link
 from bot.models import (
     AuditLog,
@@ -771,3 +772,57 @@ async def mark_rsvp_closed(session: AsyncSession, *, event: Event) -> None:
         )
     )
     await session.flush()
+
+
+# --- an event in words: the same sentences on Slack's blocks and Teams' cards --------------------
+
+RSVP_EMOJI = {RsvpAnswer.GOING: "✅", RsvpAnswer.MAYBE: "🤔", RsvpAnswer.DECLINED: "❌"}
+
+
+def duration_text(t: Translator, minutes: int) -> str:
+    """« 45 min », « 2 h », « 1 h 30 »."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return t("event.minutes", minutes=rest)
+    if not rest:
+        return t("event.hours", hours=hours)
+    return t("event.hours_minutes", hours=hours, minutes=f"{rest:02d}")
+
+
+def span_text(t: Translator, starts_at: datetime, ends_at: datetime, tz: str) -> str:
+    """An event over several days: « du mardi 12 mai 2026 à 09:00 au mercredi 13 mai à 17:00 »,
+    "from Tuesday 12 May 2026, 09:00 to Wednesday 13 May, 17:00" (the end's year only when it
+    differs): the announcement, the list and the home."""
+    start, end = starts_at.astimezone(ZoneInfo(tz)), ends_at.astimezone(ZoneInfo(tz))
+    last = t.date(end.date(), "EEEE d MMMM y" if end.year != start.year else "EEEE d MMMM")
+    return t(
+        "event.when_days",
+        start_day=t.date(start.date(), "EEEE d MMMM y"),
+        start=t.time(starts_at, tz),
+        end_day=last,
+        end=t.time(ends_at, tz),
+    )
+
+
+def when_text(t: Translator, event: EventView, tz: str, *, with_zone: bool) -> str:
+    """« mardi 12 mai 2026 à 18:00 – 19:00 (Europe/Paris) », over several days « du … au … »."""
+    if event.spans_days(tz):
+        text = span_text(t, event.starts_at, event.ends_at, tz)
+    else:
+        text = t("event.when", start=t.datetime(event.starts_at, tz), end=t.time(event.ends_at, tz))
+    return f"{text} ({tz})" if with_zone else text
+
+
+def counts_text(t: Translator, event: EventView) -> str:
+    """The answers so far, each with its emoji, its label and its count."""
+    c = event.counts
+    found = {RsvpAnswer.GOING: c.going, RsvpAnswer.MAYBE: c.maybe, RsvpAnswer.DECLINED: c.declined}
+    return "   ".join(
+        t(
+            "event.count_item",
+            emoji=RSVP_EMOJI[answer],
+            label=t(f"event.rsvp.{answer.value}"),
+            count=found[answer],
+        )
+        for answer in RsvpAnswer
+    )

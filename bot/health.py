@@ -13,15 +13,16 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import charters, communities, disclosure, kpis, people, periods, programme
+from bot import charters, communities, disclosure, figures, kpis, people, periods, programme
 from bot.config import Engagement, HealthThresholds
+from bot.errors import CopError, NotFound
 from bot.i18n import Translator, collation_key
-from bot.kpis import DEFAULT_QUESTION_KINDS, ratio
+from bot.kpis import DEFAULT_QUESTION_KINDS, Kpis, ratio
 from bot.models import (
     ActivityDaily,
     ChannelStatus,
@@ -40,8 +41,13 @@ from bot.models import (
     Stage,
     utcnow,
 )
+from bot.permissions import Action, Actor, require
 from bot.programme import Workspaces
 from bot.programme import where as in_workspaces
+from bot.stories import value_phrases
+
+if TYPE_CHECKING:
+    from bot import lifecycle
 
 PULSE_LOOKBACK_DAYS = 180
 
@@ -499,6 +505,84 @@ def explain(t: Translator, reason: Reason) -> str:
     return t(reason.key, **params)
 
 
+# The overview's sentences, in the reader's language and Slack's mrkdwn (Teams converts it): the
+# same figures in the same words on both platforms.
+
+
+def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
+    """A ratio or score, or "n/a" when there was nothing to compute it from."""
+    if value is None:
+        return t("health.na")
+    return t.percent(value) if percent else t.number(value)
+
+
+def values_text(t: Translator, kpis: Kpis) -> str:
+    if not kpis.value_by_unit:
+        return t("health.no_value")
+    return ", ".join(value_phrases(t, kpis.value_by_unit, kpis.value_stories_by_unit))
+
+
+def value_line(t: Translator, kpis: Kpis) -> str:
+    """Validated stories and their value; submitted ones apart, since they do not count yet."""
+    line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
+    if kpis.stories_pending:
+        line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
+    if kpis.objectives_counted:
+        line += " · " + t(
+            "objectives.health_line",
+            name=figures.name(t, "objectives_achieved"),
+            figure=figures.objectives(t, kpis),
+        )
+    return line
+
+
+def engagement_line(t: Translator, overview: Overview, *, charters: str, of: int | None) -> str:
+    """Level 2, each figure by its name (bot/figures.py); `of`: the programme's communities,
+    so a survey figure says how many of them its answers come from."""
+    e = overview.engagement
+    line = t(
+        "health.totals_engagement",
+        pulse_name=figures.name(t, "pulse"),
+        pulse=figures.survey(t, e, "pulse", of=of),
+        enps_name=figures.name(t, "enps"),
+        enps=figures.survey(t, e, "enps", of=of),
+        rate_name=figures.name(t, "response_rate"),
+        rate=na(t, e.response_rate, percent=True),
+        charters_name=figures.name(t, "charters"),
+        charters=charters,
+    )
+    return f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}"
+
+
+def next_step(t: Translator, item: Health, review: lifecycle.Review | None = None) -> str:
+    """What to do next at the community's stage, and the stage its review suggests, if any."""
+    action = t(
+        "health.next",
+        action=explain(t, item.action),
+        stage=t(f"health.stage.{item.stage.value}"),
+    )
+    if review is not None and review.suggestion is not None:
+        suggested = t(f"health.stage.{review.suggestion.stage.value}")
+        action += " " + t("lifecycle.next_suggested", stage=suggested)
+    return action
+
+
+def community_figures(t: Translator, k: Kpis) -> str:
+    """A community's month in one sentence: members, arrivals and departures, activity, events."""
+    return t(
+        "health.community_figures",
+        members=t.number(k.members),
+        new=t.number(k.new_members),
+        departed=t.number(k.departed_members),
+        active=t.number(k.active_members),
+        rate=na(t, k.active_rate, percent=True),
+        messages=t.number(k.messages),
+        replies=t.number(k.replies),
+        reactions=t.number(k.reactions),
+        events=t.number(k.events_held),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Overview:
     """What /cop health shows: the communities ranked by concern, the month's totals, the trend."""
@@ -778,3 +862,55 @@ async def find_sponsors(
             found.append(Sponsor(uid, shown))
     found.sort(key=lambda s: collation_key(s.name))
     return found[:limit]
+
+
+# --- whose health a request shows (Slack's /cop health and Teams' @cop santé alike) ---
+
+PROGRAMME_WORDS = frozenset({"programme", "program", "all", "tout", "tous"})
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The programme (community None) or one community, once the caller may see it."""
+
+    workspace_id: str
+    community_id: int | None
+    name: str
+
+
+async def resolve_scope(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    actor: Actor,
+    word: str | None,
+    here: int | None,
+    programme_name: str,
+) -> Scope:
+    """`health [programme|<slug>]`: which view the caller asked for — the programme's, a
+    community's by its slug, else that of the channel they are in (`here`), else the
+    programme's — and whether they may see it (NotAllowed otherwise)."""
+    if word and word.lower() in PROGRAMME_WORDS:
+        community = None
+    elif word:
+        community = await communities.by_slug(session, workspace_id=workspace_id, slug=word)
+        if community is None:
+            raise NotFound("health.not_found", slug=word[:80])
+    elif here is not None:
+        community = await communities.get(session, workspace_id=workspace_id, community_id=here)
+    else:
+        community = None
+    if community is None:
+        await require(session, actor=actor, action=Action.VIEW_PROGRAMME)
+        return Scope(workspace_id, None, programme_name)
+    return await community_view(session, actor=actor, community=community)
+
+
+async def community_view(session: AsyncSession, *, actor: Actor, community: Community) -> Scope:
+    """A community's health, if its channel is live and the caller may see it."""
+    if community.channel_status != ChannelStatus.OK:
+        raise CopError("command.community_archived", name=community.name)
+    await require(
+        session, actor=actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
+    )
+    return Scope(community.workspace_id, community.id, community.name)

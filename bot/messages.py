@@ -22,7 +22,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
 
 # ---------------------------------------------------------------------------------------------
 # Text parts
@@ -351,3 +355,31 @@ class Reader:
 
     language: str
     tz: str | None = None
+
+
+# --- how every platform writes the parts that are not words -------------------------------------
+
+
+def shown(part: Moment | Number | Percent, t: Translator, reader: Reader) -> str:
+    """A number, a ratio or a moment written the reader's way (a moment in its own zone, else the
+    reader's)."""
+    match part:
+        case Number(value=value, digits=digits):
+            return t.number(value, digits)
+        case Percent(ratio=ratio):
+            return t.percent(ratio)
+        case Moment(at=at, tz=tz, style=style, with_zone=with_zone):
+            zone = tz or reader.tz
+            if style == "date":
+                return t.date(at.astimezone(ZoneInfo(zone)).date() if zone else at.date())
+            if style == "time":
+                return t.time(at, zone)
+            return t.datetime(at, zone, with_zone=with_zone)
+    raise TypeError(part)
+
+
+def picked(texts: Mapping[str, str] | None, reader: Reader) -> str:
+    """A text given in several languages (app.yaml): the reader's, else the first given."""
+    if not texts:
+        return ""
+    return str(texts.get(reader.language) or next(iter(texts.values())))

@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot import disclosure, people
+from bot.errors import Conflict, CopError, InvalidInput, NotFound
 from bot.models import (
     Delivery,
     Poll,
@@ -210,6 +210,34 @@ async def answer(
     )
     await session.flush()
     return poll
+
+
+async def answer_as(
+    session: AsyncSession,
+    *,
+    key: bytes,
+    workspace_id: str,
+    user_id: str,
+    poll_id: int,
+    question_key: str,
+    score: int | None = None,
+    comment: str | None = None,
+) -> Poll:
+    """A click on a poll's button, by the person's platform id (Slack's "U…", Teams' "29:…"):
+    their id only finds their ballot; someone we do not know was not asked."""
+    person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
+    if person is None:
+        raise CopError("polls.not_asked")
+    return await answer(
+        session,
+        key=key,
+        workspace_id=workspace_id,
+        poll_id=poll_id,
+        person_id=person.id,
+        question_key=question_key,
+        score=score,
+        comment=comment,
+    )
 
 
 async def answered(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import InvalidInput
+from bot import people
+from bot.errors import CopError, InvalidInput
 from bot.models import PreferenceState, Ritual, RitualPreference, utcnow
 from bot.numbers import whole
 
@@ -179,3 +182,51 @@ async def choose(
         )
         return RitualState(ritual, "snoozed", row.until)
     raise InvalidInput("rituals.mute_usage")
+
+
+def parse_mute(args: Sequence[str]) -> tuple[Ritual | None, str]:
+    """`mute [ritual] [days|off|on]`'s words, as typed in Slack or Teams: the ritual (None: only
+    show the screen) and the choice (30 days when only the ritual is given)."""
+    words = [a.lower() for a in args]
+    if len(words) > 2:
+        raise InvalidInput("rituals.mute_usage")
+    ritual = parse_ritual(words[0]) if words else None  # the member's rituals only
+    return ritual, words[1] if len(words) > 1 else "30"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberChoices:
+    """What the mute screen shows a member: each kind's state, in their zone, and the choice just
+    applied (None when they only looked)."""
+
+    states: tuple[RitualState, ...]
+    tz: str
+    done: RitualState | None
+
+
+async def choose_for(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    user_id: str,
+    default_tz: str,
+    ritual: Ritual | None,
+    choice: str,
+) -> MemberChoices:
+    """Apply a member's choice (when `ritual` is given) and return their screen — the same for
+    Slack's `/cop mute` and Teams' `@cop sourdine`. A person we do not know is refused."""
+    person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
+    if person is None:
+        raise CopError("rituals.mute_unknown_person")
+    tz = person.tz or default_tz
+    done = None
+    if ritual is not None:
+        done = await choose(
+            session, workspace_id=workspace_id, person_id=person.id, ritual=ritual, choice=choice
+        )
+    return MemberChoices(await states(session, person_id=person.id), tz, done)
+
+
+def local_day(moment: datetime, tz: str) -> date:
+    """The day a moment falls on in a zone (a snooze ends on a day, not at a minute)."""
+    return moment.astimezone(ZoneInfo(tz)).date()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ from bot import communities, downloads, health, lifecycle, programme
 from bot.deps import Deps
 from bot.errors import CopError, NotAllowed, NotFound
 from bot.i18n import Translator
-from bot.models import ChannelStatus, utcnow
+from bot.models import utcnow
 from bot.numbers import row_id
 from bot.permissions import Action, require
 from bot.slack.blocks import health as blocks
@@ -35,16 +34,8 @@ from handlers.context import Caller, caller_here
 
 logger = logging.getLogger(__name__)
 
-PROGRAMME_WORDS = frozenset({"programme", "program", "all", "tout", "tous"})
 
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The programme (community None) or one community, once the caller may see it."""
-
-    workspace_id: str
-    community_id: int | None
-    name: str
+Scope = health.Scope  # whose health a request shows, decided in the domain for both platforms
 
 
 def workspaces(deps: Deps, scope: Scope) -> programme.Workspaces:
@@ -68,24 +59,14 @@ def question_kinds(deps: Deps) -> dict[str, str]:
 async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
     """Which view the caller asked for, and whether they may see it (NotAllowed otherwise)."""
     async with deps.sessions.begin() as session:
-        if word and word.lower() in PROGRAMME_WORDS:
-            community = None
-        elif word:
-            community = await communities.by_slug(
-                session, workspace_id=caller.workspace_id, slug=word
-            )
-            if community is None:
-                raise NotFound("health.not_found", slug=word[:80])
-        elif caller.community is not None:
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=caller.community.id
-            )
-        else:
-            community = None
-        if community is None:
-            await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
-            return Scope(caller.workspace_id, None, deps.programme.name)
-        return await _community_view(session, caller, community)
+        return await health.resolve_scope(
+            session,
+            workspace_id=caller.workspace_id,
+            actor=caller.actor,
+            word=word,
+            here=caller.community.id if caller.community is not None else None,
+            programme_name=deps.programme.name,
+        )
 
 
 async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scope:
@@ -101,18 +82,8 @@ async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scop
                 )
             except NotFound:
                 continue
-            return await _community_view(session, caller, community)
+            return await health.community_view(session, actor=caller.actor, community=community)
         raise NotFound("community.not_found")
-
-
-async def _community_view(session: Any, caller: Caller, community: Any) -> Scope:
-    """A community's health, if its channel is live and the caller may see it."""
-    if community.channel_status != ChannelStatus.OK:
-        raise CopError("command.community_archived", name=community.name)
-    await require(
-        session, actor=caller.actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
-    )
-    return Scope(community.workspace_id, community.id, community.name)
 
 
 async def compute(deps: Deps, scope: Scope) -> health.Overview:

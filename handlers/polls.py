@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import people, polls
+from bot import polls
 from bot.deps import Deps
 from bot.errors import CopError
 from bot.slack.blocks import poll as screens
@@ -26,17 +26,12 @@ async def _record(
     deps: Deps, caller: Caller, *, poll_id: int, key: str, score: int | None, comment: str | None
 ) -> None:
     async with deps.sessions.begin() as session:
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-        )
-        if person is None:
-            raise CopError("polls.not_asked")
-        await polls.answer(
+        await polls.answer_as(
             session,
             key=deps.ballot_key,
             workspace_id=caller.workspace_id,
+            user_id=caller.user_id,
             poll_id=poll_id,
-            person_id=person.id,
             question_key=key,
             score=score,
             comment=comment,

@@ -11,9 +11,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import audit, communities, people, preferences
+from bot import audit, communities, preferences
 from bot.deps import Deps
-from bot.errors import CopError, InvalidInput
+from bot.errors import CopError
 from bot.i18n import Translator
 from bot.models import Community, Ritual, utcnow
 from bot.permissions import Action, Actor, may, require
@@ -84,14 +84,8 @@ async def handle_mute(req: CommandRequest) -> None:
     """`/cop mute [ritual] [days|off|on]`: snooze or turn off one kind of ritual DM, reversibly.
 
     Without arguments: each kind with its state and a menu to change it (as in the App Home)."""
-    caller = req.caller
-    args = [a.lower() for a in req.args]
-    if len(args) > 2:
-        raise InvalidInput("rituals.mute_usage")
-    ritual = preferences.parse_ritual(args[0]) if args else None  # the member's rituals only
-    text, blocks = await _choose(
-        req.deps, caller, ritual=ritual, choice=args[1] if len(args) > 1 else "30"
-    )
+    ritual, choice = preferences.parse_mute(req.args)
+    text, blocks = await _choose(req.deps, req.caller, ritual=ritual, choice=choice)
     await req.show(text, blocks)
 
 
@@ -101,30 +95,25 @@ async def _choose(
     """Apply a member's choice (when `ritual` is given) and return the `/cop mute` screen."""
     t = caller.t
     async with deps.sessions.begin() as session:
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        chosen = await preferences.choose_for(
+            session,
+            workspace_id=caller.workspace_id,
+            user_id=caller.user_id,
+            default_tz=deps.programme.timezone,
+            ritual=ritual,
+            choice=choice,
         )
-        if person is None:
-            raise CopError("rituals.mute_unknown_person")
-        tz = person.tz or deps.programme.timezone
-        done = None
-        if ritual is not None:
-            state = await preferences.choose(
-                session,
-                workspace_id=caller.workspace_id,
-                person_id=person.id,
-                ritual=ritual,
-                choice=choice,
-            )
-            done = _confirmation(t, state, tz)
-        states = await preferences.states(session, person_id=person.id)
-    return screens.build_mute_status(t, states, tz=tz, done=done)
+    tz = chosen.tz
+    done = _confirmation(t, chosen.done, tz) if chosen.done else None
+    return screens.build_mute_status(t, chosen.states, tz=tz, done=done)
 
 
 def _confirmation(t: Translator, state: preferences.RitualState, tz: str) -> str:
     name = t(f"rituals.name.{state.ritual.value}")
     if state.state == "snoozed" and state.until is not None:
-        return t("rituals.snoozed", ritual=name, until=t.date(screens.local_day(state.until, tz)))
+        return t(
+            "rituals.snoozed", ritual=name, until=t.date(preferences.local_day(state.until, tz))
+        )
     return t("rituals.muted_for_good" if state.state == "off" else "rituals.unmuted", ritual=name)
 
 

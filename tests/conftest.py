@@ -334,18 +334,23 @@ def teams_env(teams: TeamsEmulator) -> dict[str, str]:
     }
 
 
+def both_env(database_url: str, emulator: SlackEmulator, teams: TeamsEmulator) -> dict[str, str]:
+    """The environment of a bot serving Slack (the emulator's workspace) and Teams at once."""
+    return {
+        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "SLACK_API_URL": emulator.api_url,
+        "COP_DATABASE_URL": database_url,
+        **teams_env(teams),
+    }
+
+
 @pytest.fixture
 async def teams_bot(
     database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
 ) -> AsyncIterator[TeamsBot]:
     config = make_config(database_url, emulator)
-    base = {
-        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": emulator.api_url,
-        "COP_DATABASE_URL": database_url,
-    }
-    settings = load_settings({**base, **teams_env(teams)})
+    settings = load_settings(both_env(database_url, emulator, teams))
     config = dataclasses.replace(config, settings=settings)
     async with running_bot(config, emulator) as bot:
         yield TeamsBot(bot, teams)

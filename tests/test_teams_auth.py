@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.config import ConfigError, load_settings
 from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator, card_errors
 from tests.conftest import TeamsBot, eventually
+from tests.teams_data import connector_headers, token_form
 
 
 def texts(card: dict[str, Any]) -> str:
@@ -106,12 +107,7 @@ async def test_unknown_kid_triggers_one_refresh(teams_bot: TeamsBot) -> None:
 @pytest.mark.bad_cards
 async def test_the_emulator_refuses_an_invalid_card(teams: TeamsEmulator) -> None:
     async with httpx.AsyncClient() as http:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": teams.app_id,
-            "client_secret": teams.app_password,
-            "scope": "https://api.botframework.com/.default",
-        }
+        form = token_form(teams)
         wrong = await http.post(teams.token_url, data={**form, "client_secret": "guess"})
         assert wrong.status_code == 401
         token = (await http.post(teams.token_url, data=form)).json()["access_token"]
@@ -182,14 +178,7 @@ def unsigned_token(app_id: str) -> str:
 
 async def test_the_emulator_enforces_size_and_rate_limits(teams: TeamsEmulator) -> None:
     async with httpx.AsyncClient() as http:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": teams.app_id,
-            "client_secret": teams.app_password,
-            "scope": "https://api.botframework.com/.default",
-        }
-        token = (await http.post(teams.token_url, data=form)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await connector_headers(http, teams)
         url = f"{teams.url}/v3/conversations/{CHANNEL}/activities"
         huge = {"type": "message", "text": "x" * 60_000}  # 120 KB in UTF-16
         refused = await http.post(url, json=huge, headers=headers)
@@ -224,14 +213,7 @@ async def test_replies_wait_as_teams_asks_and_give_up_on_refusals(teams_bot: Tea
 
 async def test_the_emulator_updates_cards_and_opens_one_to_one_chats(teams: TeamsEmulator) -> None:
     async with httpx.AsyncClient(base_url=teams.url) as http:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": teams.app_id,
-            "client_secret": teams.app_password,
-            "scope": "https://api.botframework.com/.default",
-        }
-        token = (await http.post(teams.token_url, data=form)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await connector_headers(http, teams)
 
         def card(text: str) -> dict[str, Any]:
             content = {

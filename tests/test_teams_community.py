@@ -33,7 +33,7 @@ from bot.models import (
 from bot.slack.emulator import SlackEmulator
 from bot.teams.emulator import CHANNEL, TeamsEmulator
 from bot.teams.emulator.server import TEAM
-from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
+from tests.conftest import TeamsBot, both_env, eventually, make_config, running_bot, teams_env
 from tests.test_cli import run_cop
 
 TEAMS_MANAGER = "29:1emu-user-1"  # Camille Martin, the emulator's first member
@@ -48,13 +48,7 @@ async def cop(
 ) -> AsyncIterator[TeamsBot]:
     """The real bot with Teams configured and Camille (Teams) a programme manager."""
     config = make_config(database_url, emulator, managers=["U0CAMILLE", MANAGER_EMAIL])
-    base = {
-        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": emulator.api_url,
-        "COP_DATABASE_URL": database_url,
-    }
-    settings = load_settings({**base, **teams_env(teams)})
+    settings = load_settings(both_env(database_url, emulator, teams))
     config = dataclasses.replace(config, settings=settings)
     async with running_bot(config, emulator) as bot:
         yield TeamsBot(bot, teams)

@@ -14,7 +14,7 @@ import pytest
 from bot.config import load_settings
 from bot.slack.emulator import SlackEmulator
 from bot.teams.emulator import CHANNEL, PERSONAL, Member, TeamsEmulator
-from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
+from tests.conftest import TeamsBot, both_env, eventually, make_config, running_bot
 from tests.teams_data import teams_community
 
 OTHER_CHANNEL = "19:emu-communaute-agile@thread.tacv2"
@@ -31,13 +31,7 @@ async def teams_manager_bot(
     operator would: by her Microsoft Entra object id in COP_PROGRAMME_MANAGERS, or by her
     e-mail in app.yaml's `managers` (both read and checked as at start)."""
     noa = teams.members[-1]
-    env = {
-        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": emulator.api_url,
-        "COP_DATABASE_URL": database_url,
-        **teams_env(teams),
-    }
+    env = both_env(database_url, emulator, teams)
     if request.param == "entra_id":
         env["COP_PROGRAMME_MANAGERS"] = f"U0MANAGER1, {noa.aad_object_id.upper()}"
         config = make_config(database_url, emulator)

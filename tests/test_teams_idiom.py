@@ -5,7 +5,6 @@ real HTTP, through the Teams emulator, which checks every card against Adaptive 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,82 +14,47 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from bot import communities, installation, people, roster
-from bot.app import build_deps, close_teams
+from bot import communities, installation, roster
 from bot.config import load_settings
-from bot.deps import Deps
 from bot.i18n import catalogue_keys
 from bot.models import (
     Community,
-    Event,
-    EventRsvp,
     Person,
     PreferenceState,
     Ritual,
     RitualPreference,
-    RsvpAnswer,
 )
-from bot.ports import UserInfo
 from bot.slack.emulator import SlackEmulator
-from bot.teams import conversations, idiom
+from bot.teams import idiom
 from bot.teams.edge import TeamsEdge
 from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator
 from handlers.teams import register_all
 from rituals import scheduler, welcome
 from rituals.outbox import Drain
-from tests import factories
 from tests.catalogue import EN, FR
-from tests.conftest import TeamsBot, eventually, make_config, running_bot, teams_env
+from tests.conftest import TeamsBot, both_env, eventually, make_config, running_bot
+from tests.teams_data import (
+    ALEX,
+    CAMILLE,
+    LOU,
+    NOA,
+    SAM,
+    composed_deps,
+    dm_of,
+    event_going,
+    spoken_community,
+)
 
 # the emulator's members: Camille (fr) leads and has her 1:1 chat (PERSONAL); Alex (en); Sam
 # (fr); Lou (en); Noa (fr) and Alex join later in the welcome test
-CAMILLE, ALEX, SAM, LOU, NOA = (f"29:1emu-user-{i}" for i in range(1, 6))
 LOCALES = {CAMILLE: "fr-FR", ALEX: "en-US", SAM: "fr-FR", LOU: "en-GB", NOA: "fr-FR"}
 PARIS = ZoneInfo("Europe/Paris")
-
-
-@contextlib.asynccontextmanager
-async def _deps(tb: TeamsBot) -> AsyncIterator[Deps]:
-    """The composition root's deps (Slack and Teams behind one messenger), no quiet hours."""
-    config = tb.bot.deps.config
-    settings = dataclasses.replace(config.settings, quiet_hours=False)
-    deps = build_deps(dataclasses.replace(config, settings=settings))
-    try:
-        yield deps
-    finally:
-        await close_teams(deps)
-        await deps.engine.dispose()
+IN_PARIS = {member: (locale, "Europe/Paris") for member, locale in LOCALES.items()}
 
 
 async def _community(tb: TeamsBot, *, members: tuple[str, ...] = (CAMILLE, ALEX, SAM, LOU)) -> int:
-    """A Teams community whose people have their languages, and the references Teams gave with
-    Camille's messages (her 1:1 chat, the channel)."""
-    teams = tb.teams
-    async with tb.bot.sessions.begin() as session:
-        for said in (teams.message("aide"), teams.message("aide", conversation=CHANNEL)):
-            found = conversations.from_activity(said)
-            assert found is not None
-            await conversations.remember(session, **found)
-        for member in teams.members:
-            if member.id in members:
-                info = UserInfo(
-                    member.id,
-                    member.email,
-                    member.name,
-                    "Europe/Paris",
-                    LOCALES[member.id],
-                    False,
-                    False,
-                )
-                await people.upsert(session, workspace_id=teams.tenant_id, info=info)
-    community = await factories.community(
-        tb.bot.sessions,
-        channel=CHANNEL,
-        members=members,
-        leaders=(CAMILLE,),
-        workspace_id=teams.tenant_id,
-    )
-    return community.id
+    """Camille's community, everyone in Paris (tests/teams_data.spoken_community)."""
+    return await spoken_community(tb, members=members, spoken=IN_PARIS)
 
 
 def texts(card: dict[str, Any]) -> str:
@@ -122,13 +86,6 @@ async def preference(tb: TeamsBot, user: str, ritual: Ritual) -> RitualPreferenc
             sa.select(RitualPreference)
             .join(Person, Person.id == RitualPreference.person_id)
             .where(Person.slack_user_id == user, RitualPreference.ritual == ritual)
-        )
-
-
-async def dm_of(tb: TeamsBot, user: str) -> str | None:
-    async with tb.bot.sessions() as session:
-        return await session.scalar(
-            sa.select(Person.dm_channel_id).where(Person.slack_user_id == user)
         )
 
 
@@ -167,7 +124,7 @@ async def test_the_welcome_dm_names_teams_commands_in_each_language(
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
     community_id = await _community(tb, members=(CAMILLE, SAM, LOU))
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         for newcomer in (NOA, ALEX):
             async with tb.bot.sessions.begin() as session:
                 community = await session.get(Community, community_id)
@@ -222,7 +179,7 @@ async def test_mute_in_the_1to1_pauses_the_pulse_for_that_person_in_french(
     assert row is not None and row.state == PreferenceState.SNOOZED
 
     # the pulse goes to the others, not to her (the check Slack's test makes)
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         await scheduler.run_now(deps, ritual=Ritual.PULSE, community_id=community_id)
         await Drain(deps).run_once()
     assert teams.cards(PERSONAL) == [card]  # no poll in her chat
@@ -320,27 +277,7 @@ async def test_installing_the_bot_for_oneself_sends_the_home_card(
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
     community_id = await _community(tb)
-    starts = datetime.now(UTC) + timedelta(days=3)
-    async with tb.bot.sessions.begin() as session:
-        event = Event(
-            workspace_id=teams.tenant_id,
-            community_id=community_id,
-            title="Atelier *pandas* <at>Tous</at>",
-            starts_at=starts,
-            tz="Europe/Paris",
-        )
-        session.add(event)
-        await session.flush()
-        camille = await session.scalar(sa.select(Person.id).where(Person.slack_user_id == CAMILLE))
-        assert camille is not None
-        session.add(
-            EventRsvp(
-                workspace_id=teams.tenant_id,
-                event_id=event.id,
-                person_id=camille,
-                answer=RsvpAnswer.GOING,
-            )
-        )
+    await event_going(tb, community_id, title="Atelier *pandas* <at>Tous</at>", going=CAMILLE)
     installed = teams.conversation_update(conversation=PERSONAL)
     installed |= {"membersAdded": [installed["recipient"]], "locale": locale}
     installed["channelData"].pop("eventType", None)
@@ -378,13 +315,7 @@ async def teams_manager_bot(
 ) -> AsyncIterator[TeamsBot]:
     """The Teams bot with the emulator's last member (Noa) as a programme manager."""
     config = make_config(database_url, emulator)
-    base = {
-        "SLACK_BOT_TOKEN": emulator.workspace.bot_token,
-        "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "SLACK_API_URL": emulator.api_url,
-        "COP_DATABASE_URL": database_url,
-    }
-    settings = load_settings({**base, **teams_env(teams)})
+    settings = load_settings(both_env(database_url, emulator, teams))
     # app.yaml's managers are Slack ids for now (bot/config.py): a Teams one is set here
     settings = dataclasses.replace(settings, extra_managers=(teams.members[-1].id,))
     async with running_bot(dataclasses.replace(config, settings=settings), emulator) as bot:

@@ -30,6 +30,7 @@ from bot.teams.text import Markdown, escape
 from rituals import digest, pulse, reminders, sponsor_digest
 from rituals import welcome as welcome_ritual
 from tests.leaders_hostile import _digest
+from tests.teams_data import connector_headers
 from tests.test_safe_echo import NOW, _event, _overview, _questions, _results, _story
 
 FR = m.Reader("fr", "Europe/Paris")
@@ -479,14 +480,7 @@ def test_every_emoji_code_of_the_catalogue_is_drawn() -> None:
 
 async def test_teams_accepts_a_rendered_activity(teams: TeamsEmulator) -> None:
     async with httpx.AsyncClient() as http:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": teams.app_id,
-            "client_secret": teams.app_password,
-            "scope": "https://api.botframework.com/.default",
-        }
-        token = (await http.post(teams.token_url, data=form)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = await connector_headers(http, teams)
         url = f"{teams.url}/v3/conversations/{PERSONAL}/activities"
         sent = []
         for index, message in enumerate([everything(), *product_messages().values()]):

@@ -5,34 +5,26 @@ a 429 waited out — and every card accepted by the emulator (Adaptive Card 1.5)
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from bot import communities, installation, people, roster
+from bot import communities, installation, roster
 from bot import messages as m
-from bot.app import build_deps, close_teams
 from bot.config import QuietHours
-from bot.deps import Deps
 from bot.models import (
     ChannelStatus,
     CharterVersion,
     Community,
-    Event,
-    EventRsvp,
     Outbox,
     OutboxStatus,
     Person,
     Ritual,
-    RsvpAnswer,
     TeamsConversation,
 )
-from bot.ports import DeliveryError, UserInfo
+from bot.ports import DeliveryError
 from bot.teams import conversations
 from bot.teams.emulator import CHANNEL, PERSONAL, TeamsEmulator
 from bot.teams.emulator.server import TEAM
@@ -41,13 +33,18 @@ from rituals.outbox import Drain, enqueue
 from rituals.outbox.quiet_hours import next_allowed
 from tests import factories
 from tests.conftest import TeamsBot
-
-# the emulator's five members: Camille (fr, Paris) leads; Alex (en, New York); Sam (fr);
-# Lou (en, London); Noa joins later
-CAMILLE, ALEX, SAM, LOU, NOA = (f"29:1emu-user-{i}" for i in range(1, 6))
-ZONES = {CAMILLE: ("fr-FR", "Europe/Paris"), ALEX: ("en-US", "America/New_York")}
-ZONES |= {SAM: ("fr-FR", "Europe/Paris"), LOU: ("en-GB", "Europe/London")}
-ZONES |= {NOA: ("fr-FR", "Europe/Paris")}
+from tests.teams_data import (
+    ALEX,
+    CAMILLE,
+    LOU,
+    NOA,
+    SAM,
+    SPOKEN,
+    composed_deps,
+    dm_of,
+    event_going,
+    spoken_community,
+)
 
 
 def _message(user: str) -> m.Message:
@@ -60,59 +57,6 @@ def _message(user: str) -> m.Message:
         next_event=None,
         in_channel=False,
     )
-
-
-@contextlib.asynccontextmanager
-async def _deps(tb: TeamsBot, *, quiet_hours: bool = False) -> AsyncIterator[Deps]:
-    """The composition root's own deps (build_deps: Slack and Teams behind one messenger), with
-    quiet hours as the test wants them."""
-    config = tb.bot.deps.config
-    settings = dataclasses.replace(config.settings, quiet_hours=quiet_hours)
-    deps = build_deps(dataclasses.replace(config, settings=settings))
-    try:
-        yield deps
-    finally:
-        await close_teams(deps)
-        await deps.engine.dispose()
-
-
-async def _community(
-    tb: TeamsBot,
-    *,
-    members: tuple[str, ...] = (CAMILLE, ALEX, SAM, LOU),
-    zones: dict[str, tuple[str, str]] | None = None,
-) -> int:
-    """A Teams community: the tenant's workspace, its channel, people with their languages and
-    zones, and the references Teams gave with Camille's messages (her 1:1, the channel)."""
-    teams = tb.teams
-    async with tb.bot.sessions.begin() as session:
-        for said in (teams.message("aide"), teams.message("aide", conversation=CHANNEL)):
-            found = conversations.from_activity(said)
-            assert found is not None
-            await conversations.remember(session, **found)
-        for member in teams.members:
-            locale, tz = {**ZONES, **(zones or {})}[member.id]
-            if member.id in members:
-                await people.upsert(
-                    session,
-                    workspace_id=teams.tenant_id,
-                    info=UserInfo(member.id, member.email, member.name, tz, locale, False, False),
-                )
-    community = await factories.community(
-        tb.bot.sessions,
-        channel=CHANNEL,
-        members=members,
-        leaders=(CAMILLE,),
-        workspace_id=teams.tenant_id,
-    )
-    return community.id
-
-
-async def _dm_of(tb: TeamsBot, user: str) -> str | None:
-    async with tb.bot.sessions() as session:
-        return await session.scalar(
-            sa.select(Person.dm_channel_id).where(Person.slack_user_id == user)
-        )
 
 
 async def _rows(tb: TeamsBot) -> dict[str, tuple[OutboxStatus, str | None]]:
@@ -136,7 +80,7 @@ async def test_a_newcomer_gets_the_welcome_as_a_card_in_a_1to1_chat_the_bot_open
     teams_bot: TeamsBot,
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    community_id = await _community(tb)
+    community_id = await spoken_community(tb)
     async with tb.bot.sessions.begin() as session:
         session.add(
             CharterVersion(
@@ -146,7 +90,7 @@ async def test_a_newcomer_gets_the_welcome_as_a_card_in_a_1to1_chat_the_bot_open
                 mission="Partager nos pratiques de data science",
             )
         )
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         async with tb.bot.sessions.begin() as session:
             community = await session.get(Community, community_id)
             assert community is not None
@@ -158,7 +102,7 @@ async def test_a_newcomer_gets_the_welcome_as_a_card_in_a_1to1_chat_the_bot_open
             await roster.refresh_people(deps.sessions, deps.directory, teams.tenant_id, [NOA])
         assert await welcome.on_join(deps, community_id=community_id, joined=joined) == "welcomed"
         await Drain(deps).run_once()
-    dm = await _dm_of(tb, NOA)
+    dm = await dm_of(tb, NOA)
     assert dm is not None and dm.startswith("a:")  # a 1:1 chat the bot opened itself
     created = [c for c in teams.calls if c.method == "POST" and c.path == "/v3/conversations"]
     assert [c.body["members"] for c in created] == [[{"id": NOA}]]
@@ -181,11 +125,11 @@ async def test_the_pulse_poll_reaches_each_member_as_a_card_with_buttons(
     teams_bot: TeamsBot,
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    community_id = await _community(tb)
-    async with _deps(tb) as deps:
+    community_id = await spoken_community(tb)
+    async with composed_deps(tb) as deps:
         await scheduler.run_now(deps, ritual=Ritual.PULSE, community_id=community_id)
         await Drain(deps).run_once()
-    camille, alex = await _dm_of(tb, CAMILLE), await _dm_of(tb, ALEX)
+    camille, alex = await dm_of(tb, CAMILLE), await dm_of(tb, ALEX)
     assert camille == PERSONAL  # her 1:1 was known: no new chat opened for her
     assert alex is not None and alex != PERSONAL
     for dm in (camille, alex):
@@ -204,36 +148,22 @@ async def test_a_webinar_reminder_is_posted_in_the_channel_and_to_those_going(
     teams_bot: TeamsBot,
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    community_id = await _community(tb)
-    starts = datetime.now(UTC) + timedelta(days=3)
-    async with tb.bot.sessions.begin() as session:
-        event = Event(
-            workspace_id=teams.tenant_id,
-            community_id=community_id,
-            title="Webinaire IA générative",
-            starts_at=starts,
-            tz="Europe/Paris",
-            link="https://meet.example.com/ia",
-        )
-        session.add(event)
-        await session.flush()
-        alex = await session.scalar(sa.select(Person.id).where(Person.slack_user_id == ALEX))
-        assert alex is not None
-        session.add(
-            EventRsvp(
-                workspace_id=teams.tenant_id,
-                event_id=event.id,
-                person_id=alex,
-                answer=RsvpAnswer.GOING,
-            )
-        )
-    async with _deps(tb) as deps:
+    community_id = await spoken_community(tb)
+    event = await event_going(
+        tb,
+        community_id,
+        title="Webinaire IA générative",
+        going=ALEX,
+        link="https://meet.example.com/ia",
+    )
+    starts = event.starts_at
+    async with composed_deps(tb) as deps:
         assert await reminders.plan(deps, now=starts - timedelta(hours=23)) == 2
         await Drain(deps).run_once()
     (posted,) = teams.activities[CHANNEL]
     assert "Webinaire IA générative" in _texts(posted["attachments"][0]["content"])
     assert "https://meet.example.com/ia" in str(posted)
-    alex_dm = await _dm_of(tb, ALEX)
+    alex_dm = await dm_of(tb, ALEX)
     assert alex_dm is not None
     assert "Reminder" in str(teams.activities[alex_dm][-1]["summary"])  # in English
     assert "Webinaire IA générative" in str(teams.cards(alex_dm)[-1])
@@ -257,12 +187,12 @@ async def test_a_ritual_dm_waits_for_working_hours_in_the_person_zone(
     awake = next(
         (z for z in candidates if next_allowed(now, tz=z, quiet=quiet, default_tz=z) <= now), None
     )
-    community_id = await _community(
+    community_id = await spoken_community(
         tb,
         members=(CAMILLE, ALEX, LOU),
-        zones={ALEX: ("en-US", asleep), LOU: ("en-GB", awake or asleep)},
+        spoken={**SPOKEN, ALEX: ("en-US", asleep), LOU: ("en-GB", awake or asleep)},
     )
-    async with _deps(tb, quiet_hours=True) as deps:
+    async with composed_deps(tb, quiet_hours=True) as deps:
         async with tb.bot.sessions.begin() as session:
             ids = dict((await session.execute(sa.select(Person.slack_user_id, Person.id))).all())
             for user in (ALEX, LOU):
@@ -284,15 +214,15 @@ async def test_a_ritual_dm_waits_for_working_hours_in_the_person_zone(
     assert held is not None and held.status == OutboxStatus.PENDING
     opens = next_allowed(now, tz=asleep, quiet=quiet, default_tz=asleep)
     assert abs((held.next_attempt_at.replace(tzinfo=UTC) - opens).total_seconds()) < 60
-    assert await _dm_of(tb, ALEX) is None  # nothing reached Alex: not even a chat opened
+    assert await dm_of(tb, ALEX) is None  # nothing reached Alex: not even a chat opened
     if awake is not None:  # someone in working hours right now gets theirs at once
-        lou = await _dm_of(tb, LOU)
+        lou = await dm_of(tb, LOU)
         assert lou is not None and len(teams.cards(lou)) == 1
     # when Alex's working day opens, the drain sends it: once, in a 1:1 chat it opens then
-    async with _deps(tb, quiet_hours=True) as deps:
+    async with composed_deps(tb, quiet_hours=True) as deps:
         await Drain(deps).run_once(now=opens + timedelta(minutes=1))
         await Drain(deps).run_once(now=opens + timedelta(minutes=2))
-    alex = await _dm_of(tb, ALEX)
+    alex = await dm_of(tb, ALEX)
     assert alex is not None and len(teams.cards(alex)) == 1
     assert not _refused(teams)
 
@@ -301,9 +231,9 @@ async def test_a_person_who_blocked_the_bot_is_recorded_and_the_others_get_their
     teams_bot: TeamsBot,
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    community_id = await _community(tb)
+    community_id = await spoken_community(tb)
     teams.blocked.add(SAM)
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         await scheduler.run_now(deps, ritual=Ritual.PULSE, community_id=community_id)
         await Drain(deps).run_once()
     rows = await _rows(tb)
@@ -315,7 +245,7 @@ async def test_a_person_who_blocked_the_bot_is_recorded_and_the_others_get_their
     assert sam is not None and sam.unreachable_reason == "blocked_bot"
     assert sam.dm_channel_id is None
     for user in (CAMILLE, ALEX, LOU):
-        dm = await _dm_of(tb, user)
+        dm = await dm_of(tb, user)
         assert dm is not None and len(teams.cards(dm)) == 1
     assert [c.status for c in teams.calls if c.status == 403] == [403]  # asked once, not retried
     assert not _refused(teams)
@@ -323,7 +253,7 @@ async def test_a_person_who_blocked_the_bot_is_recorded_and_the_others_get_their
 
 async def test_a_429_is_waited_out_and_the_message_delivered_once(teams_bot: TeamsBot) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    community_id = await _community(tb, members=(CAMILLE,))
+    community_id = await spoken_community(tb, members=(CAMILLE,))
     async with tb.bot.sessions.begin() as session:
         await enqueue(
             session,
@@ -337,7 +267,7 @@ async def test_a_429_is_waited_out_and_the_message_delivered_once(teams_bot: Tea
         )
     teams.faults.append((429, 1.5))
     started = time.monotonic()
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         drain = Drain(deps)
         await drain.run_once()
     waited = time.monotonic() - started
@@ -351,8 +281,8 @@ async def test_a_429_is_waited_out_and_the_message_delivered_once(teams_bot: Tea
 
 async def test_the_directory_reads_the_team_roster_and_one_member(teams_bot: TeamsBot) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    await _community(tb)
-    async with _deps(tb) as deps, tb.bot.sessions() as session:
+    await spoken_community(tb)
+    async with composed_deps(tb) as deps, tb.bot.sessions() as session:
         with installation.speaking_in(teams.tenant_id):
             members = await deps.directory.channel_members(CHANNEL)
             lou = await deps.directory.user(LOU)
@@ -373,7 +303,7 @@ async def test_slack_and_teams_rows_each_reach_their_own_platform_in_one_drain(
     teams_bot: TeamsBot,
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    teams_community = await _community(tb, members=(CAMILLE,))
+    teams_community = await spoken_community(tb, members=(CAMILLE,))
     slack_community = await factories.community(tb.bot.sessions, emulator=tb.bot.emulator)
     async with tb.bot.sessions.begin() as session:
         for workspace, channel, community in (
@@ -390,7 +320,7 @@ async def test_slack_and_teams_rows_each_reach_their_own_platform_in_one_drain(
                 channel_id=channel,
                 community_id=community,
             )
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         await Drain(deps).run_once()
     assert len(teams.activities[CHANNEL]) == 1
     assert len(tb.bot.emulator.messages["C0DATA"]) == 1
@@ -403,7 +333,7 @@ async def test_a_channel_gone_from_teams_marks_its_community_and_old_slack_rows_
     teams_bot: TeamsBot,
 ) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    await _community(tb)
+    await spoken_community(tb)
     gone = await factories.community(
         tb.bot.sessions,
         channel="19:supprime@thread.tacv2",
@@ -428,7 +358,7 @@ async def test_a_channel_gone_from_teams_marks_its_community_and_old_slack_rows_
             session, workspace_id=teams.tenant_id, key="slack-form", kind="test", text="*hi*",
             person_id=sam,
         )  # fmt: skip
-    async with _deps(tb) as deps:
+    async with composed_deps(tb) as deps:
         await Drain(deps).run_once()
     rows = await _rows(tb)
     assert rows["in-the-gone-channel"] == (OutboxStatus.FAILED, "channel_not_found")
@@ -443,8 +373,8 @@ async def test_a_channel_gone_from_teams_marks_its_community_and_old_slack_rows_
 
 async def test_the_connector_follows_microsofts_retry_rules(teams_bot: TeamsBot) -> None:
     tb, teams = teams_bot, teams_bot.teams
-    await _community(tb)
-    async with _deps(tb) as deps:
+    await spoken_community(tb)
+    async with composed_deps(tb) as deps:
         with installation.speaking_in(teams.tenant_id):
             assert await deps.directory.token_workspace() == teams.tenant_id  # a token
             issued = teams.tokens_issued

@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,17 +114,7 @@ class Demo:
     async def settle(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has finished everything it started (its listeners run after the
         ack, in tasks of this same loop): what is shown next no longer depends on timing."""
-        me = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while busy := [
-            task
-            for task in asyncio.all_tasks()
-            if task is not me and task not in self.resident and not _idle_connection(task)
-        ]:
-            if loop.time() > deadline:
-                raise TimeoutError(f"the bot is still busy: {busy[:3]}")
-            await asyncio.sleep(0.005)
+        await settle(self.resident, timeout)
 
     async def command(self, text: str, *, user: str, channel: str) -> dict[str, Any]:
         """Type a /cop command and show the bot's answer to it (matched by its response_url)."""
@@ -153,6 +143,22 @@ class Demo:
             if e.get("user") == user and e.get("channel") == channel
         ]
         return replies[-1] if replies else {}
+
+
+async def settle(resident: Collection[asyncio.Task[Any]], timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    """Wait until every task of this loop but ours and the `resident` ones (servers, the
+    emulators) has finished, idle keep-alive connections apart — Slack's demo and Teams' alike."""
+    me = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while busy := [
+        task
+        for task in asyncio.all_tasks()
+        if task is not me and task not in resident and not _idle_connection(task)
+    ]:
+        if loop.time() > deadline:
+            raise TimeoutError(f"the bot is still busy: {busy[:3]}")
+        await asyncio.sleep(0.005)
 
 
 def _idle_connection(task: asyncio.Task[Any]) -> bool:

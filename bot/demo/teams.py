@@ -90,19 +90,9 @@ class TeamsDemo:
     async def settle(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has finished what it started (replies are sent after the answer,
         in tasks of this loop): what is shown next no longer depends on timing."""
-        from bot.demo import _idle_connection
+        from bot.demo import settle
 
-        me = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while busy := [
-            task
-            for task in asyncio.all_tasks()
-            if task is not me and task not in self.resident and not _idle_connection(task)
-        ]:
-            if loop.time() > deadline:
-                raise TimeoutError(f"the bot is still busy: {busy[:3]}")
-            await asyncio.sleep(0.005)
+        await settle(self.resident, timeout)
 
     async def drain(self) -> None:
         """Send what the outbox holds (the demo runs no scheduler)."""

@@ -53,7 +53,6 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot import messages as m
 from bot.i18n import Translator, translate
@@ -346,25 +345,10 @@ class _Renderer:
         return self.names.get(place) or self.t("teams.render.channel")
 
     def _shown(self, part: m.Moment | m.Number | m.Percent) -> str:
-        t = self.t
-        match part:
-            case m.Number(value=value, digits=digits):
-                return t.number(value, digits)
-            case m.Percent(ratio=ratio):
-                return t.percent(ratio)
-            case m.Moment(at=at, tz=tz, style=style, with_zone=with_zone):
-                zone = tz or self.reader.tz
-                if style == "date":
-                    return t.date(at.astimezone(ZoneInfo(zone)).date() if zone else at.date())
-                if style == "time":
-                    return t.time(at, zone)
-                return t.datetime(at, zone, with_zone=with_zone)
-        raise TypeError(part)
+        return m.shown(part, self.t, self.reader)
 
     def _pick(self, texts: Any) -> str:
-        if not texts:
-            return ""
-        return str(texts.get(self.reader.language) or next(iter(texts.values())))
+        return m.picked(texts, self.reader)
 
     # blocks ----------------------------------------------------------------------------------
 

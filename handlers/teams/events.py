@@ -217,7 +217,9 @@ def register(edge: TeamsEdge, deps: Deps) -> None:
         announced = await announce(turn, saved.event)
         if announced is None:
             return closing(t("event.announce_failed"))
-        when = cards.when_text(t, announced, turn.timezone or announced.community_tz)
+        when = cards.when_text(
+            t, announced, turn.timezone or announced.community_tz, with_zone=True
+        )
         return closing(t("teams.event.created", title=announced.title, when=when))
 
     async def rsvp(turn: Turn) -> Json:

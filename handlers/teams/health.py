@@ -5,16 +5,14 @@ shared by identical requests through deps.overviews_in_flight)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import cast
 from zoneinfo import ZoneInfo
 
 from bot import communities, downloads, health, lifecycle
 from bot.deps import Deps
-from bot.errors import CopError, NotFound
-from bot.models import ChannelStatus, utcnow
+from bot.errors import CopError
+from bot.models import utcnow
 from bot.numbers import row_id
-from bot.permissions import Action, require
 from bot.teams.cards import health as screens
 from bot.teams.cards.common import (
     Json,
@@ -33,46 +31,21 @@ from handlers.teams.context import Caller, caller_of, tell
 
 WORDS = ("health", "sante", "santé")
 DIALOG = "health"
-PROGRAMME_WORDS = frozenset({"programme", "program", "all", "tout", "tous"})  # as Slack
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    workspace_id: str
-    community_id: int | None  # None: the whole programme
-    name: str
+Scope = health.Scope  # whose health a request shows, decided in the domain for both platforms
 
 
 async def resolve_scope(deps: Deps, caller: Caller, word: str | None) -> Scope:
     """`@cop santé [programme|<slug>]`: which view, and whether the caller may see it
-    (NotAllowed otherwise) — the choice Slack's resolve_scope makes."""
+    (NotAllowed otherwise) — bot.health.resolve_scope, as Slack's /cop health."""
     async with deps.sessions() as session:
-        if word and word.lower() in PROGRAMME_WORDS:
-            community = None
-        elif word:
-            community = await communities.by_slug(
-                session, workspace_id=caller.workspace_id, slug=word
-            )
-            if community is None:
-                raise NotFound("health.not_found", slug=word[:80])
-        elif caller.community is not None:
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=caller.community.id
-            )
-        else:
-            community = None
-        if community is None:
-            await require(session, actor=caller.actor, action=Action.VIEW_PROGRAMME)
-            return Scope(caller.workspace_id, None, deps.programme.name)
-        if community.channel_status != ChannelStatus.OK:
-            raise CopError("command.community_archived", name=community.name)
-        await require(
+        return await health.resolve_scope(
             session,
+            workspace_id=caller.workspace_id,
             actor=caller.actor,
-            action=Action.VIEW_COMMUNITY_HEALTH,
-            community_id=community.id,
+            word=word,
+            here=caller.community.id if caller.community is not None else None,
+            programme_name=deps.programme.name,
         )
-        return Scope(caller.workspace_id, community.id, community.name)
 
 
 async def compute(deps: Deps, scope: Scope) -> health.Overview:

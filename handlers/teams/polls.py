@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot import communities, people, polls
+from bot import communities, polls
 from bot import messages as m
 from bot.errors import CopError
 from bot.i18n import Translator
@@ -46,17 +46,12 @@ async def _record(
 ) -> None:
     """As handlers/polls.py records a Slack click: the person's id only feeds the ballot."""
     async with deps.sessions.begin() as session:
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-        )
-        if person is None:
-            raise CopError("polls.not_asked")
-        await polls.answer(
+        await polls.answer_as(
             session,
             key=deps.ballot_key,
             workspace_id=caller.workspace_id,
+            user_id=caller.user_id,
             poll_id=poll_id,
-            person_id=person.id,
             question_key=key,
             score=score,
             comment=comment,

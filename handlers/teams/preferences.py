@@ -18,7 +18,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from bot import people, preferences
+from bot import preferences
 from bot.deps import Deps
 from bot.errors import CopError, InvalidInput
 from bot.i18n import Translator
@@ -41,30 +41,25 @@ async def choose(
     """Apply a member's choice (when `ritual` is given); the screen, and its one line."""
     t = caller.t
     async with deps.sessions.begin() as session:
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        chosen = await preferences.choose_for(
+            session,
+            workspace_id=caller.workspace_id,
+            user_id=caller.user_id,
+            default_tz=deps.programme.timezone,
+            ritual=ritual,
+            choice=choice,
         )
-        if person is None:
-            raise CopError("rituals.mute_unknown_person")
-        tz = person.tz or deps.programme.timezone
-        done = None
-        if ritual is not None:
-            state = await preferences.choose(
-                session,
-                workspace_id=caller.workspace_id,
-                person_id=person.id,
-                ritual=ritual,
-                choice=choice,
-            )
-            done = confirmation(t, state, tz)
-        states = await preferences.states(session, person_id=person.id)
-    return done or say(t, "rituals.mute_title"), screens.mute_card(t, states, tz=tz, done=done)
+    tz = chosen.tz
+    done = confirmation(t, chosen.done, tz) if chosen.done else None
+    return done or say(t, "rituals.mute_title"), screens.mute_card(
+        t, chosen.states, tz=tz, done=done
+    )
 
 
 def confirmation(t: Translator, state: preferences.RitualState, tz: str) -> str:
     name = t(f"rituals.name.{state.ritual.value}")
     if state.state == "snoozed" and state.until is not None:
-        until = t.date(screens.local_day(state.until, tz))
+        until = t.date(preferences.local_day(state.until, tz))
         return say(t, "rituals.snoozed", ritual=name, until=until)
     key = "rituals.muted_for_good" if state.state == "off" else "rituals.unmuted"
     return say(t, key, ritual=name)
@@ -128,14 +123,9 @@ async def show(deps: Deps, turn: Turn, rest: str) -> None:
     """`@cop sourdine [ritual] [days|off|on]`, as Slack's `/cop sourdine`."""
     caller = await caller_of(deps, turn)
     t = caller.t
-    args = [a.lower() for a in rest.split()]
     try:
-        if len(args) > 2:
-            raise InvalidInput("rituals.mute_usage")
-        ritual = preferences.parse_ritual(args[0]) if args else None
-        summary, content = await choose(
-            deps, caller, ritual=ritual, choice=args[1] if len(args) > 1 else "30"
-        )
+        ritual, choice = preferences.parse_mute(rest.split())
+        summary, content = await choose(deps, caller, ritual=ritual, choice=choice)
     except CopError as exc:
         await private(deps, turn, {"text": refusal(t, exc), "textFormat": "markdown"})
         return

@@ -19,8 +19,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.charters import (
+    LIST_FIELDS,
     LIST_ITEM_MAX,
     LIST_MAX_ITEMS,
+    ORDER,
     STALE_DAYS,
     TEXT_MAX,
     CharterDraft,
@@ -28,12 +30,13 @@ from bot.charters import (
     CharterView,
     Roles,
     VersionSummary,
+    draft_from,
     lines,
+    offered_year,
 )
-from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.models import utcnow
-from bot.numbers import row_id, whole
+from bot.numbers import row_id
 from bot.slack.blocks.common import (
     header,
     input_values,
@@ -61,22 +64,6 @@ FIELD_BLOCK = {
     "animation_plan": "charter_animation_plan",
 }
 _INPUT = "value"
-OBJECTIVES_YEAR_MIN = 2000  # charters are this century's; an older year is a forged value
-_LISTS = ("objectives", "indicators")
-_ORDER = (
-    "mission",
-    "ambition",
-    "objectives",
-    "objectives_year",
-    "values",
-    "member_benefits",
-    "collective_benefits",
-    "organisation_benefits",
-    "stakeholders",
-    "resource_needs",
-    "animation_plan",
-    "indicators",
-)
 
 
 def _mentions(ids: tuple[str, ...], t: Translator) -> Mrkdwn:
@@ -86,11 +73,7 @@ def _mentions(ids: tuple[str, ...], t: Translator) -> Mrkdwn:
 def roles_text(t: Translator, roles: Roles) -> Mrkdwn:
     return Mrkdwn("\n").join(
         say(t, "charter.role_line", role=t(f"charter.role_{key}"), people=_mentions(ids, t))
-        for key, ids in (
-            ("leaders", roles.leaders),
-            ("core_team", roles.core_team),
-            ("sponsors", roles.sponsors),
-        )
+        for key, ids in roles.listed()
     )
 
 
@@ -106,14 +89,11 @@ def build_modal(
     """The edit modal, pre-filled with the current version."""
     draft = current or CharterDraft()
     blocks: list[Block] = [section(t("charter.modal_intro", name=community_name))]
-    for name in _ORDER:
+    for name in ORDER:
         block_id = FIELD_BLOCK[name]
         label = t(f"charter.field.{name}")
         if name == "objectives_year":
-            # a charter whose objectives are of a past year is being rewritten for this one:
-            # never file new objectives under a year that is over (its statuses would go)
-            stored = draft.objectives_year
-            chosen = stored if stored is not None and stored >= year else year
+            chosen = offered_year(draft.objectives_year, year)
             years = sorted({year - 1, year, year + 1, chosen})
             options = [Option(value=str(y), text=str(y)) for y in years]
             element: Any = StaticSelectElement(
@@ -123,7 +103,7 @@ def build_modal(
             )
             blocks.append(InputBlock(block_id=block_id, label=label, element=element))
             continue
-        if name in _LISTS:
+        if name in LIST_FIELDS:
             initial = "\n".join(getattr(draft, name))
             hint = t("charter.hint_lines", max=LIST_MAX_ITEMS)
             max_length = LIST_MAX_ITEMS * (LIST_ITEM_MAX + 1)
@@ -177,25 +157,7 @@ def parse(view: dict[str, Any]) -> CharterDraft:
 
     year_option = raw("objectives_year").get("selected_option") or {}
     picked = str(year_option.get("value") or "")
-    year = whole(picked, max_digits=4) if picked else None
-    if picked and (year is None or not OBJECTIVES_YEAR_MIN <= year <= utcnow().year + 1):
-        # not a year the modal could offer (last year to next year, or the charter's own, never
-        # before the programme's era): a forged payload, "²²²²" and 9999 alike
-        raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
-    return CharterDraft(
-        mission=text("mission"),
-        ambition=text("ambition"),
-        objectives=listed("objectives"),
-        values=text("values"),
-        member_benefits=text("member_benefits"),
-        organisation_benefits=text("organisation_benefits"),
-        indicators=listed("indicators"),
-        objectives_year=year,
-        collective_benefits=text("collective_benefits"),
-        stakeholders=text("stakeholders"),
-        resource_needs=text("resource_needs"),
-        animation_plan=text("animation_plan"),
-    )
+    return draft_from(text, listed, picked, this_year=utcnow().year)
 
 
 def field_block(field: str | None) -> str:

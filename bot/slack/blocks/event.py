@@ -26,7 +26,18 @@ from slack_sdk.models.blocks.block_elements import NumberInputElement, UrlInputE
 from slack_sdk.models.views import View
 
 from bot.errors import InvalidFields, InvalidInput
-from bot.events import DAYS_MAX, DESCRIPTION_MAX, TITLE_MAX, EventDraft, EventView
+from bot.events import (
+    DAYS_MAX,
+    DESCRIPTION_MAX,
+    RSVP_EMOJI,
+    TITLE_MAX,
+    EventDraft,
+    EventView,
+    counts_text,
+    duration_text,
+    span_text,
+    when_text,
+)
 from bot.i18n import Translator
 from bot.models import EventKind, RsvpAnswer
 from bot.numbers import row_id, whole
@@ -58,7 +69,6 @@ FIELD_BLOCK = {
 }
 ATTENDANCE_BLOCK = {"count": "event_att_count", "people": "event_att_people"}
 _INPUT = "value"
-_EMOJI = {RsvpAnswer.GOING: "✅", RsvpAnswer.MAYBE: "🤔", RsvpAnswer.DECLINED: "❌"}
 
 
 def field_block(field: str | None) -> str:
@@ -69,40 +79,8 @@ def attendance_block(field: str | None) -> str:
     return ATTENDANCE_BLOCK.get(field or "", ATTENDANCE_BLOCK["count"])
 
 
-def duration_text(t: Translator, minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return t("event.minutes", minutes=rest)
-    if not rest:
-        return t("event.hours", hours=hours)
-    return t("event.hours_minutes", hours=hours, minutes=f"{rest:02d}")
-
-
-def when_text(t: Translator, event: EventView, tz: str, *, with_zone: bool) -> str:
-    if event.spans_days(tz):
-        text = _days_text(t, event, tz)
-    else:
-        text = t("event.when", start=t.datetime(event.starts_at, tz), end=t.time(event.ends_at, tz))
-    return f"{text} ({tz})" if with_zone else text
-
-
 def _days_text(t: Translator, event: EventView, tz: str) -> str:
     return span_text(t, event.starts_at, event.ends_at, tz)
-
-
-def span_text(t: Translator, starts_at: datetime, ends_at: datetime, tz: str) -> str:
-    """An event over several days: « du mardi 12 mai 2026 à 09:00 au mercredi 13 mai à 17:00 »,
-    "from Tuesday 12 May 2026, 09:00 to Wednesday 13 May, 17:00" (the end's year only when it
-    differs): the announcement, the list and the App Home."""
-    start, end = starts_at.astimezone(ZoneInfo(tz)), ends_at.astimezone(ZoneInfo(tz))
-    last = t.date(end.date(), "EEEE d MMMM y" if end.year != start.year else "EEEE d MMMM")
-    return t(
-        "event.when_days",
-        start_day=t.date(start.date(), "EEEE d MMMM y"),
-        start=t.time(starts_at, tz),
-        end_day=last,
-        end=t.time(ends_at, tz),
-    )
 
 
 def _times_in(t: Translator, event: EventView, tz: str) -> str:
@@ -327,20 +305,6 @@ def parse(view: dict[str, Any]) -> EventDraft:
 # --- the announcement in the channel ----------------------------------------------------------------
 
 
-def counts_text(t: Translator, event: EventView) -> str:
-    c = event.counts
-    found = {RsvpAnswer.GOING: c.going, RsvpAnswer.MAYBE: c.maybe, RsvpAnswer.DECLINED: c.declined}
-    return "   ".join(
-        t(
-            "event.count_item",
-            emoji=_EMOJI[answer],
-            label=t(f"event.rsvp.{answer.value}"),
-            count=found[answer],
-        )
-        for answer in RsvpAnswer
-    )
-
-
 def build_announcement(
     t: Translator, event: EventView, *, now: datetime
 ) -> tuple[Mrkdwn, list[Block]]:
@@ -376,7 +340,7 @@ def build_announcement(
     buttons = [
         ButtonElement(
             action_id=RSVP[answer],
-            text=f"{_EMOJI[answer]} {t(f'event.rsvp.{answer.value}')}",
+            text=f"{RSVP_EMOJI[answer]} {t(f'event.rsvp.{answer.value}')}",
             value=str(event.id),
         )
         for answer in RsvpAnswer

@@ -20,14 +20,27 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import figures, lifecycle
-from bot.health import CONCERN, Filters, Health, Listing, Overview, Sponsor, Status, explain
+from bot.health import (
+    CONCERN,
+    Filters,
+    Health,
+    Listing,
+    Overview,
+    Sponsor,
+    Status,
+    community_figures,
+    engagement_line,
+    explain,
+    na,
+    next_step,
+    value_line,
+)
 from bot.i18n import Translator
 from bot.kpis import Kpis
 from bot.models import CommunityKind, CommunityStatus, Stage
 from bot.slack.blocks import compass as compass_blocks
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.echo import Mrkdwn, echo, mrkdwn, say
-from bot.stories import value_phrases
 
 EXPORT_CSV = "health_export_csv"
 EXPORT_XLSX = "health_export_xlsx"
@@ -62,13 +75,6 @@ _OPTIONS = 100  # Block Kit: options in one select
 _SECTION_MAX = 2900
 
 
-def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
-    """A ratio or score, or "n/a" when there was nothing to compute it from."""
-    if value is None:
-        return t("health.na")
-    return t.percent(value) if percent else t.number(value)
-
-
 def _events_apart(t: Translator, kpis: Kpis) -> str:
     """Webinars apart from the other events, and the show-up rate when an event has both an
     attendance and "going" answers: « Dont 2 webinaires et 3 autres événements · Taux de
@@ -96,20 +102,6 @@ def survey(t: Translator, kpis: Kpis, key: str, *, of: int | None = None) -> str
     return figures.survey(t, kpis, key, of=of)
 
 
-def value_line(t: Translator, kpis: Kpis) -> str:
-    """Validated stories and their value; submitted ones apart, since they do not count yet."""
-    line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
-    if kpis.stories_pending:
-        line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
-    if kpis.objectives_counted:
-        line += " · " + t(
-            "objectives.health_line",
-            name=figures.name(t, "objectives_achieved"),
-            figure=figures.objectives(t, kpis),
-        )
-    return line
-
-
 def tiers_line(t: Translator, kpis: Kpis) -> str:
     """Engagement tiers as counts and retention (bot/engagement.py): never who is in which."""
     counts = t(
@@ -121,30 +113,6 @@ def tiers_line(t: Translator, kpis: Kpis) -> str:
         "engagement.named_bold", name=figures.name(t, "retention"), value=figures.retention(t, kpis)
     )
     return f"{counts} · {kept}"
-
-
-def values_text(t: Translator, kpis: Kpis) -> str:
-    if not kpis.value_by_unit:
-        return t("health.no_value")
-    return ", ".join(value_phrases(t, kpis.value_by_unit, kpis.value_stories_by_unit))
-
-
-def _engagement(t: Translator, overview: Overview, *, charters: str, of: int | None) -> str:
-    """Level 2, each figure by its name (bot/figures.py); `of`: the programme's communities,
-    so a survey figure says how many of them its answers come from."""
-    e = overview.engagement
-    line = t(
-        "health.totals_engagement",
-        pulse_name=figures.name(t, "pulse"),
-        pulse=survey(t, e, "pulse", of=of),
-        enps_name=figures.name(t, "enps"),
-        enps=survey(t, e, "enps", of=of),
-        rate_name=figures.name(t, "response_rate"),
-        rate=na(t, e.response_rate, percent=True),
-        charters_name=figures.name(t, "charters"),
-        charters=charters,
-    )
-    return f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}"
 
 
 def _totals(t: Translator, overview: Overview) -> str:
@@ -179,7 +147,7 @@ def _totals(t: Translator, overview: Overview) -> str:
         ),
         tiers_line(t, p),
         _events_apart(t, p),
-        _engagement(
+        engagement_line(
             t,
             overview,
             charters=f"{t.number(p.charter_up_to_date)}/{t.number(p.communities)}",
@@ -205,14 +173,7 @@ def _row(t: Translator, item: Health, review: lifecycle.Review | None = None) ->
         status = t(f"lifecycle.status.{s.lifecycle_status.value}")
         text += " · " + t("lifecycle.row_status", status=status)
     reasons = " · ".join(explain(t, r) for r in item.reasons)
-    action = t(
-        "health.next",
-        action=explain(t, item.action),
-        stage=t(f"health.stage.{item.stage.value}"),
-    )
-    if review is not None and review.suggestion is not None:
-        suggested = t(f"health.stage.{review.suggestion.stage.value}")
-        action += " " + t("lifecycle.next_suggested", stage=suggested)
+    action = next_step(t, item, review)
     return f"{text}\n{reasons}\n{action}"[:_SECTION_MAX]
 
 
@@ -305,20 +266,10 @@ def build_community(
     title = t("health.title_community", name=s.name)
     status = t("health.community_status", status=t(f"health.status.{item.status.value}"))
     why = "\n".join(f"• {explain(t, r)}" for r in item.reasons)
-    figures = t(
-        "health.community_figures",
-        members=t.number(k.members),
-        new=t.number(k.new_members),
-        departed=t.number(k.departed_members),
-        active=t.number(k.active_members),
-        rate=na(t, k.active_rate, percent=True),
-        messages=t.number(k.messages),
-        replies=t.number(k.replies),
-        reactions=t.number(k.reactions),
-        events=t.number(k.events_held),
+    figures = f"{community_figures(t, k)}\n{_events_apart(t, k)}"
+    engagement = engagement_line(
+        t, overview, charters=f"{t.number(k.charter_up_to_date)}/1", of=None
     )
-    figures = f"{figures}\n{_events_apart(t, k)}"
-    engagement = _engagement(t, overview, charters=f"{t.number(k.charter_up_to_date)}/1", of=None)
     value = value_line(t, k)
     next_step = t(
         "health.next", action=explain(t, item.action), stage=t(f"health.stage.{item.stage.value}")

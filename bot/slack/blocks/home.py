@@ -7,6 +7,7 @@ from slack_sdk.models.views import View
 
 from bot import figures
 from bot.discover import Listing
+from bot.events import span_text
 from bot.home import Home, HomeCommunity, HomeEvent
 from bot.i18n import Translator
 from bot.objectives import Tally
@@ -14,7 +15,6 @@ from bot.slack.blocks import engagement as engagement_screens
 from bot.slack.blocks import lifecycle as stage_screens
 from bot.slack.blocks.common import VIEW_MAX_BLOCKS, header, note, section
 from bot.slack.blocks.discover import home_section as discover_section
-from bot.slack.blocks.event import span_text
 from bot.slack.blocks.rituals import preference_blocks
 from bot.slack.echo import channel, say
 

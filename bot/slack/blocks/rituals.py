@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -24,7 +23,7 @@ from bot.errors import NotFound
 from bot.i18n import Translator
 from bot.models import Ritual
 from bot.numbers import row_id
-from bot.preferences import RitualState
+from bot.preferences import RitualState, local_day
 from bot.slack.echo import Mrkdwn, echo, mrkdwn
 
 TOGGLE = "rituals_toggle"  # value: "<community_id>|<ritual>"
@@ -181,8 +180,3 @@ def build_mute_status(
     blocks += preference_blocks(t, states, tz=tz)
     blocks.append(ContextBlock(elements=[mrkdwn(t("rituals.mute_footer"))]))
     return echo(done or t("rituals.mute_title")), blocks
-
-
-def local_day(moment: datetime, tz: str) -> date:
-    """The day a moment falls on in a zone (a snooze ends on a day, not at a minute)."""
-    return moment.astimezone(ZoneInfo(tz)).date()

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks.block_elements import NumberInputElement
 from slack_sdk.models.views import View
 
 from bot.errors import InvalidFields, InvalidInput
-from bot.events import EventView
+from bot.events import RSVP_EMOJI, EventView, duration_text
 from bot.i18n import Translator
 from bot.models import RsvpAnswer, SeriesAnnounce, SeriesFrequency
 from bot.numbers import whole
@@ -46,7 +46,6 @@ RSVP = {
     RsvpAnswer.DECLINED: "event_rsvp_declined",
 }
 _INPUT = "value"
-_EMOJI = {RsvpAnswer.GOING: "✅", RsvpAnswer.MAYBE: "🤔", RsvpAnswer.DECLINED: "❌"}
 _NONE = "none"
 _LAST = "monthly_last"
 _REPEATS = (_NONE, "weekly", "biweekly", "monthly", _LAST)
@@ -213,7 +212,7 @@ def rule_text(t: Translator, series: SeriesView, *, tz: str | None = None) -> st
 def _counts(t: Translator, event: EventView) -> str:
     c = event.counts
     found = {RsvpAnswer.GOING: c.going, RsvpAnswer.MAYBE: c.maybe, RsvpAnswer.DECLINED: c.declined}
-    return "  ".join(f"{_EMOJI[a]} {found[a]}" for a in RsvpAnswer)
+    return "  ".join(f"{RSVP_EMOJI[a]} {found[a]}" for a in RsvpAnswer)
 
 
 def _occurrence_line(t: Translator, occurrence: Occurrence, tz: str) -> Mrkdwn:
@@ -248,7 +247,7 @@ def build_message(
         ]
     text = say(t, "series.message_text", title=series.title, rule=rule)
     lines: list[str] = [md("*{kind}* · {rule}", kind=kind, rule=rule)]
-    lines.append(t("event.duration_line", duration=_duration(t, series.duration_minutes)))
+    lines.append(t("event.duration_line", duration=duration_text(t, series.duration_minutes)))
     if series.link:
         lines.append(say(t, "event.link_line", link=link(series.link)))
     if series.description:
@@ -275,7 +274,7 @@ def build_message(
                     elements=[
                         ButtonElement(
                             action_id=RSVP[a],
-                            text=f"{_EMOJI[a]} {t(f'event.rsvp.{a.value}')}",
+                            text=f"{RSVP_EMOJI[a]} {t(f'event.rsvp.{a.value}')}",
                             value=str(event.id),
                         )
                         for a in RsvpAnswer
@@ -306,15 +305,6 @@ def build_message(
     hint = "series.hint_each" if series.announce == SeriesAnnounce.EACH else "series.hint_series"
     blocks.append(note(" · ".join([t(hint), t("series.ics_in_thread")])))
     return text, blocks
-
-
-def _duration(t: Translator, minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return t("event.minutes", minutes=rest)
-    if not rest:
-        return t("event.hours", hours=hours)
-    return t("event.hours_minutes", hours=hours, minutes=f"{rest:02d}")
 
 
 def next_dates(t: Translator, series: SeriesView, *, limit: int = 3) -> str:

@@ -9,19 +9,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.charters import (
+    LIST_FIELDS,
     LIST_ITEM_MAX,
     LIST_MAX_ITEMS,
+    OBJECTIVES_YEAR_MIN,
+    ORDER,
     STALE_DAYS,
+    TEXT_FIELDS,
     TEXT_MAX,
     CharterDraft,
     CharterState,
     CharterView,
     Roles,
+    draft_from,
     lines,
+    offered_year,
 )
-from bot.errors import InvalidFields, InvalidInput
+from bot.errors import InvalidFields
 from bot.i18n import Translator
-from bot.numbers import whole
 from bot.teams.cards.common import (
     Json,
     card,
@@ -35,23 +40,8 @@ from bot.teams.cards.common import (
 from bot.teams.render import escape
 
 DIALOG = "charter"  # the key of the dialog's invokes (data.cop)
-OBJECTIVES_YEAR_MIN = 2000  # as the Slack modal: an older year is a forged value
-LISTS = ("objectives", "indicators")
-ORDER = (
-    "mission",
-    "ambition",
-    "objectives",
-    "objectives_year",
-    "values",
-    "member_benefits",
-    "collective_benefits",
-    "organisation_benefits",
-    "stakeholders",
-    "resource_needs",
-    "animation_plan",
-    "indicators",
-)
-TEXTS = tuple(name for name in ORDER if name not in LISTS and name != "objectives_year")
+LISTS = LIST_FIELDS
+TEXTS = TEXT_FIELDS
 
 
 def _people(t: Translator, ids: tuple[str, ...], names: Mapping[str, str]) -> str:
@@ -63,11 +53,7 @@ def _people(t: Translator, ids: tuple[str, ...], names: Mapping[str, str]) -> st
 def roles_text(t: Translator, roles: Roles, names: Mapping[str, str]) -> str:
     return "\n\n".join(
         say(t, "charter.role_line", role=t(f"charter.role_{key}"), people=_people(t, ids, names))
-        for key, ids in (
-            ("leaders", roles.leaders),
-            ("core_team", roles.core_team),
-            ("sponsors", roles.sponsors),
-        )
+        for key, ids in roles.listed()
     )
 
 
@@ -113,23 +99,14 @@ def build_card(
     def plain(name: str) -> None:
         part(t(f"charter.field.{name}"), escape(getattr(draft, name)))
 
-    plain("mission")
-    plain("ambition")
-    if draft.objectives:
-        part(
-            t("charter.objectives_of", year=draft.objectives_year or "—"),
-            "\n".join(f"- {escape(o)}" for o in draft.objectives),
-        )
-    for name in (
-        "values",
-        "member_benefits",
-        "collective_benefits",
-        "organisation_benefits",
-        "stakeholders",
-        "resource_needs",
-        "animation_plan",
-    ):
-        plain(name)
+    for name in ORDER:  # the texts and the objectives; the roles, then the indicators, last
+        if name in TEXT_FIELDS:
+            plain(name)
+        elif name == "objectives" and draft.objectives:
+            part(
+                t("charter.objectives_of", year=draft.objectives_year or "—"),
+                "\n".join(f"- {escape(o)}" for o in draft.objectives),
+            )
     part(t("charter.field.roles"), roles_text(t, roles, names))
     part(t("charter.field.indicators"), "\n".join(f"- {escape(i)}" for i in draft.indicators))
     author = escape(charter.author_name) if charter.author_name else t("charter.nobody")
@@ -157,9 +134,7 @@ def values_of(draft: CharterDraft, *, year: int) -> dict[str, str]:
     """A saved charter as the form's values (what the dialog opens pre-filled with)."""
     values = {name: getattr(draft, name) for name in TEXTS}
     values |= {name: "\n".join(getattr(draft, name)) for name in LISTS}
-    stored = draft.objectives_year
-    # a charter whose objectives are of a past year is being rewritten for this one (as Slack)
-    values["objectives_year"] = str(stored if stored is not None and stored >= year else year)
+    values["objectives_year"] = str(offered_year(draft.objectives_year, year))
     return values
 
 
@@ -242,24 +217,10 @@ def parse(values: Mapping[str, str], *, this_year: int) -> CharterDraft:
     def plain(name: str) -> str:
         return (values.get(name) or "").strip()
 
-    picked = plain("objectives_year")
-    year = whole(picked, max_digits=4) if picked else None
-    if picked and (year is None or not OBJECTIVES_YEAR_MIN <= year <= this_year + 1):
-        raise InvalidFields([InvalidInput("error.invalid", field="objectives_year")])
-    return CharterDraft(
-        mission=plain("mission"),
-        ambition=plain("ambition"),
-        objectives=lines(values.get("objectives")),
-        values=plain("values"),
-        member_benefits=plain("member_benefits"),
-        organisation_benefits=plain("organisation_benefits"),
-        indicators=lines(values.get("indicators")),
-        objectives_year=year,
-        collective_benefits=plain("collective_benefits"),
-        stakeholders=plain("stakeholders"),
-        resource_needs=plain("resource_needs"),
-        animation_plan=plain("animation_plan"),
-    )
+    def listed(name: str) -> tuple[str, ...]:
+        return lines(values.get(name))
+
+    return draft_from(plain, listed, plain("objectives_year"), this_year=this_year)
 
 
 def field_errors(t: Translator, exc: InvalidFields) -> dict[str, str]:

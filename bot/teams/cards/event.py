@@ -11,15 +11,25 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidFields, InvalidInput
-from bot.events import DESCRIPTION_MAX, DURATION_MAX, TITLE_MAX, EventDraft, EventView
+from bot.events import (
+    DESCRIPTION_MAX,
+    DURATION_MAX,
+    RSVP_EMOJI,
+    TITLE_MAX,
+    EventDraft,
+    EventView,
+    counts_text,
+    duration_text,
+    when_text,
+)
 from bot.i18n import Translator
 from bot.links import LINK_MAX
 from bot.models import EventKind, RsvpAnswer
 from bot.numbers import whole
 from bot.teams.cards import attendance
+from bot.teams.cards.common import card
 from bot.teams.render import escape
 
 Json = dict[str, Any]
@@ -31,19 +41,6 @@ RSVP = {
 }
 ANSWER_OF = {verb: answer for answer, verb in RSVP.items()}
 FIELDS = ("title", "kind", "date", "time", "duration", "tz", "link", "description")
-_EMOJI = {RsvpAnswer.GOING: "✅", RsvpAnswer.MAYBE: "🤔", RsvpAnswer.DECLINED: "❌"}
-
-
-def _card(body: list[Json], actions: list[Json] | None = None) -> Json:
-    card: Json = {
-        "type": "AdaptiveCard",
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.5",
-        "body": body,
-    }
-    if actions:
-        card["actions"] = actions
-    return card
 
 
 def _text(text: str, **style: Any) -> Json:
@@ -52,7 +49,7 @@ def _text(text: str, **style: Any) -> Json:
 
 def message_card(text: str) -> Json:
     """A card that only says something (a click refused where there is no event to show)."""
-    return _card([_text(text)])
+    return card([_text(text)])
 
 
 # --- `@cop événement`: the button that opens the dialog ---------------------------------------
@@ -60,7 +57,7 @@ def message_card(text: str) -> Json:
 
 def start_card(t: Translator, *, community_name: str) -> Json:
     """Dialogs open only from a card's button: this one, answered to `@cop événement`."""
-    return _card(
+    return card(
         [
             _text(t("event.modal_title"), weight="Bolder", size="Medium"),
             _text(t("teams.event.start_intro", name=escape(community_name))),
@@ -162,7 +159,7 @@ def form(
             body.append(_text(problem, color="Attention", size="Small", spacing="None"))
         if name in hints:
             body.append(_text(hints[name], isSubtle=True, size="Small", spacing="None"))
-    return _card(
+    return card(
         body,
         [{"type": "Action.Submit", "title": t("event.create"), "data": {"cop": DIALOG}}],
     )
@@ -217,48 +214,6 @@ def parse(data: Json) -> EventDraft:
 # --- the announcement ----------------------------------------------------------------------------
 
 
-def duration_text(t: Translator, minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return t("event.minutes", minutes=rest)
-    if not rest:
-        return t("event.hours", hours=hours)
-    return t("event.hours_minutes", hours=hours, minutes=f"{rest:02d}")
-
-
-def when_text(t: Translator, event: EventView, tz: str) -> str:
-    """« mardi 12 mai 2026 à 18:00 – 19:00 (Europe/Paris) », over several days « du … au … »."""
-    if event.spans_days(tz):
-        start = event.starts_at.astimezone(ZoneInfo(tz))
-        end = event.ends_at.astimezone(ZoneInfo(tz))
-        text = t(
-            "event.when_days",
-            start_day=t.date(start.date(), "EEEE d MMMM y"),
-            start=t.time(event.starts_at, tz),
-            end_day=t.date(
-                end.date(), "EEEE d MMMM y" if end.year != start.year else "EEEE d MMMM"
-            ),
-            end=t.time(event.ends_at, tz),
-        )
-    else:
-        text = t("event.when", start=t.datetime(event.starts_at, tz), end=t.time(event.ends_at, tz))
-    return f"{text} ({tz})"
-
-
-def counts_text(t: Translator, event: EventView) -> str:
-    c = event.counts
-    found = {RsvpAnswer.GOING: c.going, RsvpAnswer.MAYBE: c.maybe, RsvpAnswer.DECLINED: c.declined}
-    return "   ".join(
-        t(
-            "event.count_item",
-            emoji=_EMOJI[answer],
-            label=t(f"event.rsvp.{answer.value}"),
-            count=found[answer],
-        )
-        for answer in RsvpAnswer
-    )
-
-
 def announcement(
     t: Translator,
     event: EventView,
@@ -273,16 +228,18 @@ def announcement(
     tz = event.community_tz
     title = escape(event.title)
     if event.cancelled:
-        return _card(
+        return card(
             [
                 _text(f"❌ {t('event.cancelled_header', title=title)}", weight="Bolder"),
-                _text(t("teams.event.cancelled_body", when=when_text(t, event, tz))),
+                _text(
+                    t("teams.event.cancelled_body", when=when_text(t, event, tz, with_zone=True))
+                ),
                 *([_text(said, color="Attention")] if said else []),
             ]
         )
     facts = [
         {"title": t("event.field.kind"), "value": t(f"event.kind.{event.kind.value}")},
-        {"title": t("teams.event.when"), "value": when_text(t, event, tz)},
+        {"title": t("teams.event.when"), "value": when_text(t, event, tz, with_zone=True)},
     ]
     if not event.spans_days(tz):
         facts.append(
@@ -316,19 +273,19 @@ def announcement(
         # answers closed; who came is for the leaders to say (bot/teams/cards/attendance.py)
         body.extend(attendance.lines(t, event))
         body.append(_text(t("teams.event.rsvp_closed_line"), isSubtle=True, size="Small"))
-        return _card(body, [attendance.button(t, event)])
+        return card(body, [attendance.button(t, event)])
     body.append(_text(t("event.rsvp_hint"), isSubtle=True, size="Small"))
     actions = [
         {
             "type": "Action.Execute",
             "verb": RSVP[answer],
             "title": ("✔ " if answer == mine else "")
-            + f"{_EMOJI[answer]} {t(f'event.rsvp.{answer.value}')}",
+            + f"{RSVP_EMOJI[answer]} {t(f'event.rsvp.{answer.value}')}",
             "data": {"cop": RSVP[answer], "event": event.id},
         }
         for answer in RsvpAnswer
     ]
-    return _card(body, actions)
+    return card(body, actions)
 
 
 def with_calendar(
@@ -353,5 +310,5 @@ def rsvp_saved(t: Translator, event: EventView, answer: RsvpAnswer, *, tz: str) 
     return t(
         f"teams.event.rsvp_saved.{answer.value}",
         title=escape(event.title),
-        when=when_text(t, event, tz),
+        when=when_text(t, event, tz, with_zone=True),
     )

@@ -7,60 +7,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot import figures, lifecycle
+from bot import health, lifecycle
 from bot import messages as m
-from bot.health import Health, Listing, Overview, Status, explain
+from bot.health import Health, Listing, Overview, Status, explain, na
 from bot.i18n import Translator
 from bot.kpis import Kpis
 from bot.models import CommunityStatus
-from bot.stories import value_phrases
 from bot.teams import render
 from bot.teams.cards.common import Json, card, heading, markdown, note, say, text
 
 SHOWN = 12  # communities on the card (Slack's page); the rest: « … et N autres »
 
 
-def na(t: Translator, value: float | None, *, percent: bool = False) -> str:
-    if value is None:
-        return t("health.na")
-    return t.percent(value) if percent else t.number(value)
-
-
-def values_text(t: Translator, kpis: Kpis) -> str:
-    if not kpis.value_by_unit:
-        return t("health.no_value")
-    return ", ".join(value_phrases(t, kpis.value_by_unit, kpis.value_stories_by_unit))
-
-
 def value_line(t: Translator, kpis: Kpis) -> str:
-    """Validated stories and their value; submitted ones apart, since they do not count yet."""
-    line = t("health.totals_value", stories=t.number(kpis.stories), values=values_text(t, kpis))
-    if kpis.stories_pending:
-        line += " · " + t("health.stories_pending", pending=t.number(kpis.stories_pending))
-    if kpis.objectives_counted:
-        line += " · " + t(
-            "objectives.health_line",
-            name=figures.name(t, "objectives_achieved"),
-            figure=figures.objectives(t, kpis),
-        )
-    return markdown(line)
+    """Validated stories and their value (bot.health.value_line), as Teams' markdown."""
+    return markdown(health.value_line(t, kpis))
 
 
 def _engagement(t: Translator, overview: Overview, *, charters: str, of: int | None) -> str:
-    """Level 2, each figure by its name (bot/figures.py), as Slack's overview says it."""
-    e = overview.engagement
-    line = t(
-        "health.totals_engagement",
-        pulse_name=figures.name(t, "pulse"),
-        pulse=figures.survey(t, e, "pulse", of=of),
-        enps_name=figures.name(t, "enps"),
-        enps=figures.survey(t, e, "enps", of=of),
-        rate_name=figures.name(t, "response_rate"),
-        rate=na(t, e.response_rate, percent=True),
-        charters_name=figures.name(t, "charters"),
-        charters=charters,
-    )
-    return markdown(f"{line} {t('health.since', day=t.date(overview.engagement_since, 'medium'))}")
+    """Level 2, each figure by its name (bot.health.engagement_line), as Slack's overview says it."""
+    return markdown(health.engagement_line(t, overview, charters=charters, of=of))
 
 
 def _totals(t: Translator, overview: Overview) -> list[str]:
@@ -117,14 +83,7 @@ def row(t: Translator, item: Health, review: lifecycle.Review | None = None) -> 
     if s.lifecycle_status != CommunityStatus.ACTIVE:  # dormant, as people declared it
         status = t(f"lifecycle.status.{s.lifecycle_status.value}")
         first += " · " + markdown(t("lifecycle.row_status", status=status))
-    action = t(
-        "health.next",
-        action=explain(t, item.action),
-        stage=t(f"health.stage.{item.stage.value}"),
-    )
-    if review is not None and review.suggestion is not None:
-        suggested = t(f"health.stage.{review.suggestion.stage.value}")
-        action += " " + t("lifecycle.next_suggested", stage=suggested)
+    action = health.next_step(t, item, review)
     reasons = " · ".join(explain(t, r) for r in item.reasons)
     return [first, markdown(reasons), markdown(action)]
 
@@ -201,18 +160,7 @@ def build_community(
     next_step = t(
         "health.next", action=explain(t, item.action), stage=t(f"health.stage.{item.stage.value}")
     )
-    numbers = t(
-        "health.community_figures",
-        members=t.number(k.members),
-        new=t.number(k.new_members),
-        departed=t.number(k.departed_members),
-        active=t.number(k.active_members),
-        rate=na(t, k.active_rate, percent=True),
-        messages=t.number(k.messages),
-        replies=t.number(k.replies),
-        reactions=t.number(k.reactions),
-        events=t.number(k.events_held),
-    )
+    numbers = health.community_figures(t, k)
     body: list[Json] = [
         heading(say(t, "health.title_community", typed={"name": s.name})),
         note(t("health.as_of", day=t.date(overview.today))),

@@ -7,20 +7,13 @@ updated one (handlers/teams/preferences.py). The same lines go in the 1:1 home c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
-from bot.preferences import RitualState
+from bot.preferences import RitualState, local_day
 from bot.teams.cards.common import Json, card, heading, note, say, text
 
 MUTE = "mute"  # the buttons' verb
 CHOICES = (("7", "rituals.choice_week"), ("30", "rituals.choice_month"))
-
-
-def local_day(moment: datetime, tz: str) -> date:
-    """The day a snooze ends on, in the member's zone (as Slack shows it)."""
-    return moment.astimezone(ZoneInfo(tz)).date()
 
 
 def state_line(t: Translator, state: RitualState, tz: str) -> str:
