@@ -914,3 +914,34 @@ async def community_view(session: AsyncSession, *, actor: Actor, community: Comm
         session, actor=actor, action=Action.VIEW_COMMUNITY_HEALTH, community_id=community.id
     )
     return Scope(community.workspace_id, community.id, community.name)
+
+
+def covered(scope: Scope, linked_to: Sequence[str]) -> Workspaces:
+    """The workspaces a view covers, whatever the platform asking: the programme's covers its
+    linked workspaces (Slack and Teams at once: bot.programme); a community's own view stays in
+    its workspace."""
+    if scope.community_id is not None:
+        return scope.workspace_id
+    return programme.linked(scope.workspace_id, linked_to)
+
+
+async def programme_row(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    workspace_id: str,
+    linked_to: Sequence[str],
+    community_id: int,
+) -> Scope:
+    """One community of the programme's list, by id, once the caller may see its health: the row
+    may be of a linked workspace (Slack and Teams at once), which only a programme manager may
+    open (NotFound when it is in none of them)."""
+    for where in programme.linked(workspace_id, linked_to):
+        try:
+            community = await communities.get(
+                session, workspace_id=where, community_id=community_id
+            )
+        except NotFound:
+            continue
+        return await community_view(session, actor=actor, community=community)
+    raise NotFound("community.not_found")

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import communities, downloads, health, lifecycle, programme
 from bot.deps import Deps
-from bot.errors import CopError, NotAllowed, NotFound
+from bot.errors import CopError, NotAllowed
 from bot.i18n import Translator
 from bot.models import utcnow
 from bot.numbers import row_id
@@ -39,11 +39,8 @@ Scope = health.Scope  # whose health a request shows, decided in the domain for 
 
 
 def workspaces(deps: Deps, scope: Scope) -> programme.Workspaces:
-    """The programme's view covers its linked workspaces (Slack and Teams: bot.programme); a
-    community's own view stays in its workspace."""
-    if scope.community_id is not None:
-        return scope.workspace_id
-    return programme.linked(scope.workspace_id, deps.programme.workspaces)
+    """What the view covers (bot.health.covered: the same for Slack and Teams)."""
+    return health.covered(scope, deps.programme.workspaces)
 
 
 def _today(deps: Deps) -> tuple[datetime, str]:
@@ -74,16 +71,13 @@ async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scop
     row of the programme's list, which may be of a linked workspace (Slack and Teams at once,
     bot.programme) — only a programme manager may open those."""
     async with deps.sessions.begin() as session:
-        linked = programme.linked(caller.workspace_id, deps.programme.workspaces)
-        for workspace_id in linked:
-            try:
-                community = await communities.get(
-                    session, workspace_id=workspace_id, community_id=community_id
-                )
-            except NotFound:
-                continue
-            return await health.community_view(session, actor=caller.actor, community=community)
-        raise NotFound("community.not_found")
+        return await health.programme_row(
+            session,
+            actor=caller.actor,
+            workspace_id=caller.workspace_id,
+            linked_to=deps.programme.workspaces,
+            community_id=community_id,
+        )
 
 
 async def compute(deps: Deps, scope: Scope) -> health.Overview:

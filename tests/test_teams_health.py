@@ -14,7 +14,9 @@ import pytest
 from bot.config import load_settings
 from bot.slack.emulator import SlackEmulator
 from bot.teams.emulator import CHANNEL, PERSONAL, Member, TeamsEmulator
+from tests import factories
 from tests.conftest import TeamsBot, both_env, eventually, make_config, running_bot
+from tests.factories import WORKSPACE
 from tests.teams_data import teams_community
 
 OTHER_CHANNEL = "19:emu-communaute-agile@thread.tacv2"
@@ -152,3 +154,34 @@ async def test_a_member_is_refused(teams_bot: TeamsBot) -> None:
     assert await teams_bot.send(teams.message("santé", member=member)) == 200
     [answer] = await eventually(lambda: teams.activities.get(PERSONAL))
     assert answer["text"] == "Seuls les responsables du programme ont accès à la vue d'ensemble."
+
+
+async def test_a_programme_on_slack_and_teams_is_one_overview_in_teams(
+    database_url: str, emulator: SlackEmulator, teams: TeamsEmulator
+) -> None:
+    """app.yaml `workspaces` links the Slack workspace and the Teams tenant: the manager's
+    `@cop santé` in Teams lists the Slack community too (as Slack's lists the Teams one), and its
+    button opens that Slack community's view (bot.health.covered, programme_row)."""
+    noa = teams.members[-1]
+    env = both_env(database_url, emulator, teams)
+    env["COP_PROGRAMME_MANAGERS"] = f"U0MANAGER1, {noa.aad_object_id}"
+    config = make_config(database_url, emulator, workspaces=[WORKSPACE, teams.tenant_id])
+    config = dataclasses.replace(config, settings=load_settings(env))
+    async with running_bot(config, emulator) as running:
+        bot = TeamsBot(running, teams)
+        await teams_community(bot.bot.sessions, teams, name="Agilité")
+        slack = await factories.community(
+            bot.bot.sessions, emulator=emulator, channel="C0DATA", name="Data Slack"
+        )
+        assert await bot.send(teams.message("santé", member=noa)) == 200
+        [card] = await eventually(lambda: teams.cards(PERSONAL))
+        rows = [line for line in texts(card) if " — " in line]
+        assert any(r.startswith("**Data Slack**") for r in rows), rows
+        assert any(r.startswith("**Agilité**") for r in rows), rows
+        answer = await bot.ask(
+            teams.invoke(
+                "task/fetch", {"data": {"cop": "health", "community": slack.id}}, member=noa
+            )
+        )
+        view = answer["task"]["value"]["card"]["content"]
+        assert "Santé de la communauté « Data Slack »" in "\n".join(texts(view))

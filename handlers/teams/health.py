@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from bot import communities, downloads, health, lifecycle
+from bot import downloads, health, lifecycle
 from bot.deps import Deps
 from bot.errors import CopError
 from bot.models import utcnow
@@ -56,7 +56,7 @@ async def compute(deps: Deps, scope: Scope) -> health.Overview:
         async with deps.sessions.begin() as session:
             return await health.build_overview(
                 session,
-                workspace_id=scope.workspace_id,
+                workspace_id=health.covered(scope, deps.programme.workspaces),
                 today=today,
                 thresholds=deps.programme.health,
                 tz=tz,
@@ -83,14 +83,14 @@ async def health_card(deps: Deps, caller: Caller, scope: Scope, zone: str) -> Js
         if scope.community_id is None:
             listing = await health.browse(
                 session,
-                workspace_id=scope.workspace_id,
+                workspace_id=health.covered(scope, deps.programme.workspaces),
                 items=overview.items,
                 filters=health.Filters(),
             )
             shown = listing.items
         reviews = await lifecycle.reviews(
             session,
-            workspace_id=scope.workspace_id,
+            workspace_id=health.covered(scope, deps.programme.workspaces),
             items=shown,
             defaults=lifecycle.ritual_defaults(deps.programme),
         )
@@ -172,13 +172,16 @@ async def open_view(deps: Deps, turn: Turn) -> Json:
 
 
 async def community_scope(deps: Deps, caller: Caller, community_id: int) -> Scope:
-    """One community by its id (a button's), once the caller may see its health."""
-    async with deps.sessions() as session:
-        community = await communities.get(
-            session, workspace_id=caller.workspace_id, community_id=community_id
+    """One community by its id (a button's, maybe a row of a linked Slack workspace), once the
+    caller may see its health (bot.health.programme_row, as Slack asks)."""
+    async with deps.sessions.begin() as session:
+        return await health.programme_row(
+            session,
+            actor=caller.actor,
+            workspace_id=caller.workspace_id,
+            linked_to=deps.programme.workspaces,
+            community_id=community_id,
         )
-        slug = community.slug
-    return await resolve_scope(deps, caller, slug)
 
 
 def register(edge: TeamsEdge, deps: Deps) -> None:
