@@ -14,7 +14,7 @@ import aiohttp
 from bot import communities, db, people
 from bot.communities import CommunityView
 from bot.deps import Deps
-from bot.i18n import LANGUAGES, Translator, language_of, translate
+from bot.i18n import LANGUAGES, Translator, reader_language, translate
 from bot.permissions import Actor
 from bot.ports import UserInfo
 
@@ -72,13 +72,7 @@ class Caller:
         return translate(self.language)
 
 
-def pick_language(
-    *, person_locale: str | None, community_language: str | None, default: str
-) -> str:
-    """The caller's own Slack language first, then the community's, then the programme's."""
-    if person_locale:
-        return language_of(person_locale, default)
-    return community_language or default
+pick_language = reader_language  # the one rule, for Slack and Teams (bot.i18n)
 
 
 @dataclass(frozen=True)

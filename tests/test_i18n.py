@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.i18n import catalogue_keys, language_of, translate
+from bot.i18n import catalogue_keys, language_of, reader_language, translate
 
 ROOT = Path(__file__).resolve().parent.parent
 # t("key" …) and t(f"prefix.{x}") in the code; keys are dotted lowercase ids.
@@ -55,6 +55,16 @@ def test_locales_map_to_our_two_languages() -> None:
     assert language_of("en_US") == "en"
     assert language_of("de-DE") == "fr"
     assert language_of(None, "en") == "en"
+
+
+def test_a_person_is_answered_in_their_language_else_their_communitys_else_the_programmes() -> None:
+    """One rule for Slack and Teams (bot.i18n.reader_language): a German client in an English
+    community reads English; with no community, the programme's language."""
+    pick = reader_language
+    assert pick(person_locale="en-GB", community_language="fr", default="fr") == "en"
+    assert pick(person_locale="de-DE", community_language="en", default="fr") == "en"
+    assert pick(person_locale="de-DE", community_language=None, default="fr") == "fr"
+    assert pick(person_locale=None, community_language="en", default="fr") == "en"
 
 
 def test_dates_and_numbers_follow_the_locale() -> None:

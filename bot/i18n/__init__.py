@@ -101,6 +101,16 @@ def language_of(locale: str | None, default: str = "fr") -> str:
     return head if head in LANGUAGES else default
 
 
+def reader_language(
+    *, person_locale: str | None, community_language: str | None, default: str
+) -> str:
+    """The language a person is answered in, on every platform: their own client's (Slack's
+    locale, Teams' activity locale) when we speak it, else their community's, else the
+    programme's."""
+    fallback = community_language or default
+    return language_of(person_locale, fallback) if person_locale else fallback
+
+
 @dataclass(frozen=True, slots=True)
 class Translator:
     """`t("key", name=...)` in one language, plus Babel formatting for it."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot import communities, people, stories
 from bot.communities import CommunityView
 from bot.deps import Deps
-from bot.i18n import Translator, language_of, translate
+from bot.i18n import Translator, reader_language, translate
 from bot.permissions import Actor
 from bot.teams.edge import Turn
 from bot.teams.render import escape
@@ -56,8 +56,11 @@ async def caller_of(deps: Deps, turn: Turn) -> Caller:
         )
         view = CommunityView.of(community) if community is not None else None
     locale = turn.activity.get("locale") or (person.locale if person else None)
-    default = (view.language if view else None) or deps.programme.language
-    language = language_of(str(locale), default) if locale else default
+    language = reader_language(
+        person_locale=str(locale) if locale else None,
+        community_language=view.language if view else None,
+        default=deps.programme.language,
+    )
     # Teams' "29:…" id changes with each bot registration: a manager is named in app.yaml by
     # their Entra object id (in every activity, signed with it) or their e-mail (the roster's)
     sender = turn.activity.get("from")
