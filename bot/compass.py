@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import disclosure, survey
+from bot import communities, disclosure, people, survey
 from bot.errors import InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.models import Community, CompassAssessment, CompassResponse
+from bot.permissions import Action, Actor, require
 from bot.programme import Workspaces
 from bot.programme import where as in_workspaces
 
@@ -678,4 +679,54 @@ async def detach(session: AsyncSession, *, person_id: int) -> None:
         sa.update(CompassAssessment)
         .where(CompassAssessment.opened_by_person_id == person_id)
         .values(opened_by_person_id=None)
+    )
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """What the compass's form needs once the person may take it and the round is joined (or
+    opened): the same for Slack's modal and Teams' dialog."""
+
+    community_name: str
+    current: Round
+    found: Result | None
+    mine: dict[str, int]  # the person's answers in this round
+    answered_on: datetime | None
+    person_tz: str | None
+
+
+async def questionnaire(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    community_id: int,
+    now: datetime,
+    survey_rule: disclosure.Rule | None = None,
+) -> Questionnaire:
+    """The guard (NotAllowed), then the open round joined (or one opened), the round's result so
+    far and the person's own answers in it, to pre-fill the questionnaire."""
+    await require(session, actor=actor, action=Action.TAKE_COMPASS, community_id=community_id)
+    community = await communities.get(
+        session, workspace_id=actor.workspace_id, community_id=community_id
+    )
+    person = await people.find(
+        session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
+    )
+    current = await join_or_open(
+        session,
+        workspace_id=actor.workspace_id,
+        community_id=community_id,
+        now=now,
+        person_id=person.id if person else None,
+        survey_rule=survey_rule,
+    )
+    found = await result(session, community_id=community_id, now=now)
+    mine = await answers_of(session, round_id=current.id, person_id=person.id) if person else {}
+    answered_on = (
+        await answered_at(session, round_id=current.id, person_id=person.id)
+        if person and mine
+        else None
+    )
+    return Questionnaire(
+        community.name, current, found, mine, answered_on, person.tz if person else None
     )

@@ -43,34 +43,16 @@ async def open_modal(
     answers in it."""
     now = utcnow()
     async with deps.sessions.begin() as session:
-        await require(session, actor=actor, action=Action.TAKE_COMPASS, community_id=community_id)
-        community = await communities.get(
-            session, workspace_id=actor.workspace_id, community_id=community_id
-        )
-        person = await people.find(
-            session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
-        )
-        current = await compass.join_or_open(
+        asked = await compass.questionnaire(
             session,
-            workspace_id=actor.workspace_id,
+            actor=actor,
             community_id=community_id,
             now=now,
-            person_id=person.id if person else None,
             survey_rule=deps.disclosure,
         )
-        found = await compass.result(session, community_id=community_id, now=now)
-        mine = (
-            await compass.answers_of(session, round_id=current.id, person_id=person.id)
-            if person
-            else {}
-        )
-        answered_on = (
-            await compass.answered_at(session, round_id=current.id, person_id=person.id)
-            if person and mine
-            else None
-        )
-        name = community.name
-        zone = (person.tz if person else None) or deps.programme.timezone
+    name, current, found = asked.community_name, asked.current, asked.found
+    mine, answered_on = asked.mine, asked.answered_on
+    zone = asked.person_tz or deps.programme.timezone
     view = screens.build_modal(
         t,
         community_id=community_id,

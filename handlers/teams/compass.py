@@ -125,35 +125,15 @@ async def open_form(deps: Deps, turn: Turn) -> Json:
     try:
         community_id = _community_of(turn)
         async with deps.sessions.begin() as session:
-            await require(
-                session, actor=caller.actor, action=Action.TAKE_COMPASS, community_id=community_id
-            )
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
-            person = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-            )
-            current = await compass.join_or_open(
+            asked = await compass.questionnaire(
                 session,
-                workspace_id=caller.workspace_id,
+                actor=caller.actor,
                 community_id=community_id,
                 now=now,
-                person_id=person.id if person else None,
                 survey_rule=deps.disclosure,
             )
-            found = await compass.result(session, community_id=community_id, now=now)
-            mine = (
-                await compass.answers_of(session, round_id=current.id, person_id=person.id)
-                if person
-                else {}
-            )
-            answered_on = (
-                await compass.answered_at(session, round_id=current.id, person_id=person.id)
-                if person and mine
-                else None
-            )
-            name = community.name
+        name, current, found = asked.community_name, asked.current, asked.found
+        mine, answered_on = asked.mine, asked.answered_on
     except CopError as exc:
         return dialog_says(refusal(t, exc))
     form = screens.build_form(
