@@ -192,30 +192,7 @@ async def handle_hold_submit(
     await ack()
     caller = await caller_of(deps, body)
     try:
-        async with deps.sessions() as session:
-            poll = await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
-            await require(
-                session,
-                actor=caller.actor,
-                action=Action.HOLD_SURVEY_RESULTS,
-                community_id=poll.community_id,
-            )
-            person = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-            )
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=poll.community_id
-            )
-            name = community.name
-        if person is None:
-            raise NotFound("polls.not_found")
-        await ritual.hold(
-            deps,
-            poll_id=poll_id,
-            workspace_id=caller.workspace_id,
-            person_id=person.id,
-            reason=reason,
-        )
+        name = await ritual.hold_as(deps, actor=caller.actor, poll_id=poll_id, reason=reason)
     except CopError as exc:
         await _tell(client, caller, exc.key, **exc.params)
         return

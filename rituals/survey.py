@@ -17,11 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import compass, installation, polls
+from bot import communities, compass, installation, people, polls
 from bot import messages as m
 from bot import survey as domain
 from bot.deps import Deps
-from bot.errors import Conflict
+from bot.errors import Conflict, NotFound
 from bot.models import (
     Community,
     Outbox,
@@ -33,6 +33,7 @@ from bot.models import (
     SurveyCampaign,
     utcnow,
 )
+from bot.permissions import Action, Actor, require
 from bot.preferences import muted_people
 from rituals import recipients
 from rituals.outbox.enqueueing import Owed, cancel, enqueue_many
@@ -549,6 +550,32 @@ async def hold(deps: Deps, *, poll_id: int, workspace_id: str, person_id: int, r
         await domain.hold(session, poll=poll, person_id=person_id, reason=reason)
         await cancel(session, keys_like=results_key(poll.id))
     return poll
+
+
+async def hold_as(deps: Deps, *, actor: Actor, poll_id: int, reason: str) -> str:
+    """The results held back by the person asking, on any platform: the guard (a leader of the
+    poll's community: NotAllowed otherwise), then `hold`. The community's name, for the answer."""
+    async with deps.sessions() as session:
+        poll = await polls.get(session, workspace_id=actor.workspace_id, poll_id=poll_id)
+        await require(
+            session,
+            actor=actor,
+            action=Action.HOLD_SURVEY_RESULTS,
+            community_id=poll.community_id,
+        )
+        person = await people.find(
+            session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
+        )
+        community = await communities.get(
+            session, workspace_id=actor.workspace_id, community_id=poll.community_id
+        )
+        name = community.name
+    if person is None:
+        raise NotFound("polls.not_found")
+    await hold(
+        deps, poll_id=poll_id, workspace_id=actor.workspace_id, person_id=person.id, reason=reason
+    )
+    return name
 
 
 async def programme_results(

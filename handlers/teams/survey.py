@@ -215,24 +215,7 @@ async def send_hold(deps: Deps, turn: Turn) -> Json:
         error = t("survey.reason_empty")
         return refreshed(cards.with_hold_form(t, shown, poll_id=poll_id, typed=reason, error=error))
     try:
-        async with deps.sessions() as session:
-            person = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-            )
-            poll = await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=poll.community_id
-            )
-            name = community.name
-        if person is None:
-            raise NotFound("polls.not_found")
-        await ritual.hold(
-            deps,
-            poll_id=poll_id,
-            workspace_id=caller.workspace_id,
-            person_id=person.id,
-            reason=reason,
-        )
+        name = await ritual.hold_as(deps, actor=caller.actor, poll_id=poll_id, reason=reason)
     except InvalidInput as exc:
         error = t(exc.key, **exc.params)
         return refreshed(cards.with_hold_form(t, shown, poll_id=poll_id, typed=reason, error=error))
