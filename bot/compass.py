@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import communities, disclosure, people, survey
-from bot.errors import InvalidFields, InvalidInput
+from bot.errors import CopError, InvalidFields, InvalidInput
 from bot.i18n import Translator
 from bot.models import Community, CompassAssessment, CompassResponse
 from bot.permissions import Action, Actor, require
@@ -730,3 +730,33 @@ async def questionnaire(
     return Questionnaire(
         community.name, current, found, mine, answered_on, person.tz if person else None
     )
+
+
+async def record_as(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    community_id: int,
+    scores: Mapping[str, int],
+    now: datetime,
+) -> tuple[Recorded, Community]:
+    """The answers of the person asking, on any platform: the guard (NotAllowed), the person
+    (CopError when unknown), then `record_answers`; with the community, for the answer."""
+    await require(session, actor=actor, action=Action.TAKE_COMPASS, community_id=community_id)
+    community = await communities.get(
+        session, workspace_id=actor.workspace_id, community_id=community_id
+    )
+    person = await people.find(
+        session, workspace_id=actor.workspace_id, slack_user_id=actor.slack_user_id
+    )
+    if person is None:
+        raise CopError("error.not_found")
+    recorded = await record_answers(
+        session,
+        workspace_id=actor.workspace_id,
+        community_id=community_id,
+        person_id=person.id,
+        scores=scores,
+        now=now,
+    )
+    return recorded, community

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import communities, disclosure, polls
+from bot import communities, disclosure, people, polls
 from bot.config import Programme, Survey, SurveyQuestion
-from bot.errors import Conflict, InvalidInput, NotFound
+from bot.errors import Conflict, CopError, InvalidInput, NotFound
 from bot.models import (
     Community,
     Delivery,
@@ -771,3 +771,32 @@ async def compass_input(
     if poll is None:
         return {}
     return compass_scores(await for_community(session, poll=poll, rule=rule), poll.questions)
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """What the survey's form needs for the person asking, on any platform."""
+
+    questions: list[dict[str, Any]]
+    closes_at: datetime
+    community_name: str
+    mine: dict[str, Answer]  # their own answers so far (the form is pre-filled with them)
+    person_tz: str | None
+
+
+async def questionnaire(
+    session: AsyncSession, *, key: bytes, workspace_id: str, user_id: str, poll_id: int
+) -> Questionnaire:
+    """The open survey for a member who was asked: a closed one says so (CopError
+    "polls.closed"), someone not asked too ("polls.not_asked")."""
+    poll = await polls.get(session, workspace_id=workspace_id, poll_id=poll_id)
+    if poll.status != PollStatus.OPEN or poll.ballot_salt is None:
+        raise CopError("polls.closed")
+    person = await people.find(session, workspace_id=workspace_id, slack_user_id=user_id)
+    if person is None:
+        raise CopError("polls.not_asked")
+    community = await communities.get(
+        session, workspace_id=workspace_id, community_id=poll.community_id
+    )
+    mine = await my_answers(session, key=key, poll=poll, person_id=person.id)
+    return Questionnaire(poll.questions, poll.closes_at, community.name, mine, person.tz)

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import communities, compass, people
+from bot import communities, compass
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.i18n import Translator
@@ -163,24 +163,8 @@ async def handle_submit(
     now = utcnow()
     try:
         async with deps.sessions.begin() as session:
-            await require(
-                session, actor=caller.actor, action=Action.TAKE_COMPASS, community_id=community_id
-            )
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=community_id
-            )
-            person = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-            )
-            if person is None:
-                raise CopError("error.not_found")
-            recorded = await compass.record_answers(
-                session,
-                workspace_id=caller.workspace_id,
-                community_id=community_id,
-                person_id=person.id,
-                scores=scores,
-                now=now,
+            recorded, community = await compass.record_as(
+                session, actor=caller.actor, community_id=community_id, scores=scores, now=now
             )
             channel = community.channel_id
     except CopError as exc:

@@ -53,21 +53,15 @@ async def handle_answer_button(
     try:
         poll_id = row_id(action.get("value") or "")
         async with deps.sessions() as session:
-            poll = await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
-            if poll.status != PollStatus.OPEN or poll.ballot_salt is None:
-                raise CopError("polls.closed")
-            person = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+            asked = await domain.questionnaire(
+                session,
+                key=deps.ballot_key,
+                workspace_id=caller.workspace_id,
+                user_id=caller.user_id,
+                poll_id=poll_id,
             )
-            if person is None:
-                raise CopError("polls.not_asked")
-            community = await communities.get(
-                session, workspace_id=caller.workspace_id, community_id=poll.community_id
-            )
-            mine = await domain.my_answers(
-                session, key=deps.ballot_key, poll=poll, person_id=person.id
-            )
-            questions, closes_at, name = poll.questions, poll.closes_at, community.name
+        questions, closes_at, name = asked.questions, asked.closes_at, asked.community_name
+        mine = asked.mine
     except CopError as exc:
         await respond(
             text=say(t, exc.key, **exc.params), response_type="ephemeral", replace_original=False

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot import communities, compass, people
+from bot import communities, compass
 from bot.deps import Deps
 from bot.errors import CopError, InvalidFields
 from bot.models import utcnow
@@ -166,21 +166,8 @@ async def submit_form(deps: Deps, turn: Turn) -> Json:
         return dialog_says(refusal(t, exc))
     try:
         async with deps.sessions.begin() as session:
-            await require(
-                session, actor=caller.actor, action=Action.TAKE_COMPASS, community_id=community_id
-            )
-            person = await people.find(
-                session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
-            )
-            if person is None:
-                raise CopError("error.not_found")
-            recorded = await compass.record_answers(
-                session,
-                workspace_id=caller.workspace_id,
-                community_id=community_id,
-                person_id=person.id,
-                scores=scores,
-                now=now,
+            recorded, _ = await compass.record_as(
+                session, actor=caller.actor, community_id=community_id, scores=scores, now=now
             )
     except CopError as exc:
         return dialog_says(refusal(t, exc))

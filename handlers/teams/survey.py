@@ -22,7 +22,7 @@ from bot import communities, people, polls
 from bot import messages as m
 from bot import survey as domain
 from bot.errors import CopError, InvalidInput, NotFound
-from bot.models import PollStatus, utcnow
+from bot.models import utcnow
 from bot.numbers import row_id
 from bot.permissions import Action, require
 from bot.teams import render
@@ -64,19 +64,20 @@ async def _form(deps: Deps, turn: Turn, caller: Caller, poll_id: int) -> Json:
     """As handlers/survey.py opens Slack's modal: open poll, a member asked, their answers."""
     t = caller.t
     async with deps.sessions() as session:
-        poll = await polls.get(session, workspace_id=caller.workspace_id, poll_id=poll_id)
-        if poll.status != PollStatus.OPEN or poll.ballot_salt is None:
-            raise CopError("polls.closed")
-        person = await people.find(
-            session, workspace_id=caller.workspace_id, slack_user_id=caller.user_id
+        asked = await domain.questionnaire(
+            session,
+            key=deps.ballot_key,
+            workspace_id=caller.workspace_id,
+            user_id=caller.user_id,
+            poll_id=poll_id,
         )
-        if person is None:
-            raise CopError("polls.not_asked")
-        community = await communities.get(
-            session, workspace_id=caller.workspace_id, community_id=poll.community_id
-        )
-        mine = await domain.my_answers(session, key=deps.ballot_key, poll=poll, person_id=person.id)
-        questions, closes_at, name, tz = poll.questions, poll.closes_at, community.name, person.tz
+    questions, closes_at, name, tz = (
+        asked.questions,
+        asked.closes_at,
+        asked.community_name,
+        asked.person_tz,
+    )
+    mine = asked.mine
     return cards.form(
         t,
         poll_id=poll_id,
