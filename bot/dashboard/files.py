@@ -6,34 +6,22 @@ never a 500."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bot import downloads
+from bot.dashboard import web
 from bot.deps import Deps
 from bot.i18n import translate
 
 logger = logging.getLogger(__name__)
 
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=select_autoescape(["html"], default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-# the token travels in the address: no other site should learn it, no cache should keep the file
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "X-Content-Type-Options": "nosniff",
-}
+# the same templates and private-page headers as the dashboard's (the token is in the address)
+_TEMPLATES, _HEADERS = web.TEMPLATES, web.PRIVATE_HEADERS
 _STATUS = {"unavailable": 503, "expired": 410, "gone": 410, "not_allowed": 403, "invalid": 403}
 
 

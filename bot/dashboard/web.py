@@ -35,14 +35,14 @@ from bot.report import compass_section
 
 logger = logging.getLogger(__name__)
 
-_TEMPLATES = Environment(
+TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     autoescape=select_autoescape(["html"], default=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
 # the token travels in the address: no other site should learn it, no cache should keep the page
-_HEADERS = {
+PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
@@ -164,8 +164,8 @@ def _context(deps: Deps, workspace_id: str, *, programme_wide: bool) -> figures.
 
 
 def _page(template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    html = _TEMPLATES.get_template(template).render(**values)
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+    html = TEMPLATES.get_template(template).render(**values)
+    return HTMLResponse(html, status_code=status, headers=PRIVATE_HEADERS)
 
 
 def _refused(deps: Deps) -> HTMLResponse:
